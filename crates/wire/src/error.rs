@@ -1,0 +1,70 @@
+//! AWS errors and their envelopes on each protocol.
+
+use serde_json::json;
+
+use crate::xml::escape;
+use crate::Protocol;
+
+/// An error as the client will see it: the wire code, the message and the
+/// HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsError {
+    pub code: String,
+    pub message: String,
+    pub status: u16,
+}
+
+impl AwsError {
+    #[must_use]
+    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+        AwsError { code: code.into(), message: message.into(), status }
+    }
+
+    /// The error body for `protocol`, and its content type. `namespace` is
+    /// the XML namespace on `awsQuery`, and the `__type` prefix (if any) on
+    /// the JSON protocols.
+    #[must_use]
+    pub fn render(&self, protocol: Protocol, request_id: &str, namespace: Option<&str>) -> (String, &'static str) {
+        match protocol {
+            Protocol::Query => {
+                let kind = if self.status >= 500 { "Receiver" } else { "Sender" };
+                (
+                    format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"{}\"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+                        escape(namespace.unwrap_or("https://iam.amazonaws.com/doc/2010-05-08/")),
+                        escape(&self.code),
+                        escape(&self.message),
+                        escape(request_id)
+                    ),
+                    "text/xml",
+                )
+            }
+            Protocol::Ec2 => (
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code><Message>{}</Message></Error></Errors><RequestID>{}</RequestID></Response>",
+                    escape(&self.code),
+                    escape(&self.message),
+                    escape(request_id)
+                ),
+                "text/xml",
+            ),
+            Protocol::Json10 | Protocol::Json11 => {
+                let kind = match namespace {
+                    Some(ns) => format!("{ns}#{}", self.code),
+                    None => self.code.clone(),
+                };
+                let content_type =
+                    if protocol == Protocol::Json10 { "application/x-amz-json-1.0" } else { "application/x-amz-json-1.1" };
+                (json!({"__type": kind, "message": self.message}).to_string(), content_type)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status, self.message)
+    }
+}
+
+impl std::error::Error for AwsError {}

@@ -1,0 +1,251 @@
+//! Input validation against the model's constraints: required members,
+//! lengths, ranges, patterns and enums, with AWS's message texts
+//! ("1 validation error detected: Value 'x' at 'userName' failed to satisfy
+//! constraint: Member must satisfy regular expression pattern: ...").
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::model::{Kind, Model, Shape};
+
+/// A value that is of the wrong JSON type for its shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeMismatch {
+    pub path: String,
+    pub expected: &'static str,
+}
+
+/// Check `value` against `shape`. Type mismatches are returned separately
+/// from constraint violations: AWS reports them as serialisation errors.
+///
+/// # Errors
+/// The first value whose JSON type does not fit its shape.
+pub fn validate(model: &Model, shape: &str, value: &Value) -> Result<Vec<String>, TypeMismatch> {
+    let mut errors = Vec::new();
+    walk(model, shape, value, "", &mut errors)?;
+    Ok(errors)
+}
+
+/// Render constraint violations the way AWS does.
+#[must_use]
+pub fn message(errors: &[String]) -> String {
+    let n = errors.len();
+    let noun = if n == 1 { "error" } else { "errors" };
+    format!("{n} validation {noun} detected: {}", errors.join("; "))
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_lowercase().chain(c).collect()).unwrap_or_default()
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+fn show(value: &Value, sensitive: bool) -> String {
+    if sensitive {
+        return "Value".to_owned();
+    }
+    match value {
+        Value::String(s) => format!("Value '{s}'"),
+        Value::Array(_) | Value::Object(_) => "Value".to_owned(),
+        other => format!("Value '{other}'"),
+    }
+}
+
+fn walk(model: &Model, name: &str, value: &Value, path: &str, errors: &mut Vec<String>) -> Result<(), TypeMismatch> {
+    let Some(shape) = model.shape(name) else { return Ok(()) };
+    let mismatch = |expected| TypeMismatch { path: path.to_owned(), expected };
+    match shape.kind {
+        Kind::Structure => {
+            let obj = value.as_object().ok_or_else(|| mismatch("structure"))?;
+            for req in &shape.required {
+                if obj.get(req).is_none_or(Value::is_null) {
+                    errors.push(format!(
+                        "Value null at '{}' failed to satisfy constraint: Member must not be null",
+                        join(path, &lower_first(req))
+                    ));
+                }
+            }
+            for (m, mv) in obj {
+                if mv.is_null() {
+                    continue;
+                }
+                if let Some(member) = shape.members.get(m) {
+                    walk(model, &member.shape, mv, &join(path, &lower_first(m)), errors)?;
+                }
+            }
+        }
+        Kind::List => {
+            let items = value.as_array().ok_or_else(|| mismatch("list"))?;
+            length(shape, items.len(), value, path, errors);
+            if let Some(elem) = &shape.member {
+                for (i, item) in items.iter().enumerate() {
+                    walk(model, &elem.shape, item, &format!("{path}.{}.member", i + 1), errors)?;
+                }
+            }
+        }
+        Kind::Map => {
+            let obj = value.as_object().ok_or_else(|| mismatch("map"))?;
+            length(shape, obj.len(), value, path, errors);
+            if let Some(v) = &shape.value {
+                for (k, item) in obj {
+                    walk(model, &v.shape, item, &format!("{path}.{k}"), errors)?;
+                }
+            }
+        }
+        Kind::String => {
+            let s = value.as_str().ok_or_else(|| mismatch("string"))?;
+            length(shape, s.chars().count(), value, path, errors);
+            if !shape.enum_values.is_empty() && !shape.enum_values.iter().any(|e| e == s) {
+                errors.push(format!(
+                    "{} at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                    show(value, shape.sensitive),
+                    shape.enum_values.join(", ")
+                ));
+            }
+            if let Some(p) = &shape.pattern {
+                if let Some(re) = compiled(p) {
+                    if !re.is_match(s) {
+                        errors.push(format!(
+                            "{} at '{path}' failed to satisfy constraint: Member must satisfy regular expression pattern: {p}",
+                            show(value, shape.sensitive)
+                        ));
+                    }
+                }
+            }
+        }
+        Kind::Integer | Kind::Long | Kind::Float | Kind::Double => {
+            let n = value.as_f64().ok_or_else(|| mismatch("number"))?;
+            if let Some(min) = shape.min {
+                if n < min {
+                    errors.push(format!(
+                        "{} at '{path}' failed to satisfy constraint: Member must have value greater than or equal to {min}",
+                        show(value, false)
+                    ));
+                }
+            }
+            if let Some(max) = shape.max {
+                if n > max {
+                    errors.push(format!(
+                        "{} at '{path}' failed to satisfy constraint: Member must have value less than or equal to {max}",
+                        show(value, false)
+                    ));
+                }
+            }
+        }
+        Kind::Boolean => {
+            value.as_bool().ok_or_else(|| mismatch("boolean"))?;
+        }
+        Kind::Timestamp => {
+            if !(value.is_number() || value.is_string()) {
+                return Err(mismatch("timestamp"));
+            }
+        }
+        Kind::Blob => {
+            value.as_str().ok_or_else(|| mismatch("blob"))?;
+        }
+    }
+    Ok(())
+}
+
+fn length(shape: &Shape, len: usize, value: &Value, path: &str, errors: &mut Vec<String>) {
+    #[allow(clippy::cast_precision_loss)]
+    let n = len as f64;
+    if let Some(min) = shape.min {
+        if n < min {
+            errors.push(format!(
+                "{} at '{path}' failed to satisfy constraint: Member must have length greater than or equal to {min}",
+                show(value, shape.sensitive)
+            ));
+        }
+    }
+    if let Some(max) = shape.max {
+        if n > max {
+            errors.push(format!(
+                "{} at '{path}' failed to satisfy constraint: Member must have length less than or equal to {max}",
+                show(value, shape.sensitive)
+            ));
+        }
+    }
+}
+
+/// Model patterns are Java regexes, matched against the whole value.
+/// Patterns that Rust's regex engine cannot compile are not enforced.
+fn compiled(pattern: &str) -> Option<Regex> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut guard = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    guard
+        .entry(pattern.to_owned())
+        .or_insert_with(|| Regex::new(&format!("^(?:{pattern})$")).ok())
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn constraint_messages() {
+        let m = Model::from_json(include_str!("../../../models/iam.json")).expect("model");
+        let cases: &[(&str, Value, &[&str])] = &[
+            ("CreateUserRequest", json!({"UserName": "bob"}), &[]),
+            (
+                "CreateUserRequest",
+                json!({}),
+                &["Value null at 'userName' failed to satisfy constraint: Member must not be null"],
+            ),
+            (
+                "CreateUserRequest",
+                json!({"UserName": "bad name"}),
+                &["Value 'bad name' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"],
+            ),
+            (
+                "CreateUserRequest",
+                json!({"UserName": "x".repeat(65)}),
+                &["failed to satisfy constraint: Member must have length less than or equal to 64"],
+            ),
+            (
+                "ListUsersRequest",
+                json!({"MaxItems": 0}),
+                &["Value '0' at 'maxItems' failed to satisfy constraint: Member must have value greater than or equal to 1"],
+            ),
+            (
+                "UpdateAccessKeyRequest",
+                json!({"AccessKeyId": "AKIAAAAAAAAAAAAAAAAA", "Status": "On"}),
+                &["Value 'On' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive, Expired]"],
+            ),
+        ];
+        for (shape, value, want) in cases {
+            let got = validate(&m, shape, value).expect("types");
+            assert_eq!(got.len(), want.len(), "{shape} {value}: {got:?}");
+            for (g, w) in got.iter().zip(want.iter()) {
+                assert!(g.contains(w), "{g} should contain {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn type_mismatch() {
+        let m = Model::from_json(include_str!("../../../models/iam.json")).expect("model");
+        let err = validate(&m, "CreateUserRequest", &json!({"UserName": 5})).unwrap_err();
+        assert_eq!(err, TypeMismatch { path: "userName".into(), expected: "string" });
+    }
+
+    #[test]
+    fn message_counts() {
+        assert_eq!(message(&["a".into()]), "1 validation error detected: a");
+        assert_eq!(message(&["a".into(), "b".into()]), "2 validation errors detected: a; b");
+    }
+}
