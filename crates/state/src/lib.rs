@@ -11,6 +11,7 @@
 //! It is not a query engine: domain crates keep their working set in
 //! memory and use this store to persist and to reload it.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -29,6 +30,8 @@ pub const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS kv (
 pub enum StoreError {
     #[error("state database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("state database file: {0}")]
+    Io(#[from] std::io::Error),
     #[error("state database is version {found}, newer than this daxd (version {supported})")]
     TooNew { found: i64, supported: i64 },
 }
@@ -61,6 +64,11 @@ impl Store {
     /// # Errors
     /// When the file cannot be opened, is corrupt, or is newer than this build.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        // The file holds secrets: create it owner-only. SQLite gives its
+        // `-wal` and `-shm` files the database file's permissions.
+        if !path.exists() {
+            std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path)?;
+        }
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -177,6 +185,11 @@ mod tests {
         assert_eq!(s.scan("users").expect("scan"), vec![("b".to_owned(), b"2".to_vec())]);
         assert_eq!(s.get("keys", "k").expect("get"), Some(b"3".to_vec()));
         assert_eq!(s.version().expect("version"), 1);
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
         s.wipe().expect("wipe");
         assert!(s.scan("users").expect("scan").is_empty());
     }

@@ -45,6 +45,11 @@ impl Params {
         self.0.get(key).map(String::as_str)
     }
 
+    /// Set a parameter, replacing an earlier value.
+    pub fn insert(&mut self, key: String, value: String) {
+        self.0.insert(key, value);
+    }
+
     pub fn remove(&mut self, key: &str) -> Option<String> {
         self.0.remove(key)
     }

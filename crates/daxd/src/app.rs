@@ -1,0 +1,55 @@
+//! The running daxd: its configuration, durable store and services.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use base::Env;
+use iam::Iam;
+use state::Store;
+
+use crate::config::{RootCredentials, ServeArgs};
+
+/// Shared by every request.
+pub struct App {
+    pub account: String,
+    pub root: RootCredentials,
+    pub env: Env,
+    pub store: Arc<Store>,
+    pub iam: Iam,
+    pub signing_keys: sigv4::SigningKeyCache,
+    pub enable_reset: bool,
+    pub max_body_bytes: usize,
+}
+
+impl App {
+    /// Open the state in `data_dir` and load every service from it.
+    ///
+    /// # Errors
+    /// When the state cannot be opened or read.
+    pub fn open(args: &ServeArgs, root: RootCredentials, env: Env, data_dir: &Path) -> Result<Self, String> {
+        let store = Arc::new(Store::open(&data_dir.join("state.db")).map_err(|e| e.to_string())?);
+        let iam = Iam::open(&args.account_id, env.clone(), Arc::clone(&store)).map_err(|e| e.to_string())?;
+        Ok(App {
+            account: args.account_id.clone(),
+            root,
+            env,
+            store,
+            iam,
+            signing_keys: sigv4::SigningKeyCache::new(1024),
+            enable_reset: args.enable_reset,
+            max_body_bytes: args.max_body_bytes,
+        })
+    }
+
+    /// Wipe all state (the admin reset) and reload the services from the
+    /// now empty store.
+    ///
+    /// # Errors
+    /// When the store cannot be wiped.
+    pub fn reset(&self) -> Result<(), String> {
+        self.store.wipe().map_err(|e| e.to_string())?;
+        self.iam.reload().map_err(|e| e.to_string())?;
+        self.signing_keys.clear();
+        Ok(())
+    }
+}

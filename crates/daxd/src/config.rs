@@ -1,0 +1,117 @@
+//! Command-line configuration and the root credentials.
+
+use std::fs;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use base::Ids;
+use clap::{Args, Parser, Subcommand};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Parser)]
+#[command(name = "daxd", version, about = "A self-hosted, AWS-compatible DynamoDB Accelerator (DAX) with IAM, STS, EC2 and DynamoDB APIs on one endpoint")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every service in one process.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address of the HTTP endpoint that serves every AWS API. Port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+
+    /// Directory holding all state; a restart resumes from it.
+    #[arg(long, default_value = "./daxd-data")]
+    pub data_dir: PathBuf,
+
+    /// The AWS account id daxd serves.
+    #[arg(long, default_value = "123456789012")]
+    pub account_id: String,
+
+    /// Root access key id. Generated and stored in the data dir when neither this nor the env var is set.
+    #[arg(long, env = "DAXD_ROOT_ACCESS_KEY_ID")]
+    pub root_access_key_id: Option<String>,
+
+    /// Root secret access key (pairs with --root-access-key-id).
+    #[arg(long, env = "DAXD_ROOT_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub root_secret_access_key: Option<String>,
+
+    /// Allow `POST /moto-api/reset` to wipe all state (for test suites written for moto's server mode).
+    #[arg(long)]
+    pub enable_reset: bool,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+/// The account root's key pair.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct RootCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for RootCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootCredentials").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+    }
+}
+
+const ROOT_FILE: &str = "root-credentials.json";
+
+/// Create the data directory, owner-only.
+///
+/// # Errors
+/// File-system errors.
+pub fn prepare_data_dir(dir: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+}
+
+/// The root credentials: from the flags or environment when given, else
+/// from the data dir, else freshly generated and stored there (mode 0600).
+/// The flag reports whether they were generated now.
+///
+/// # Errors
+/// When only half a pair is given, or the file cannot be read or written.
+pub fn root_credentials(args: &ServeArgs, ids: &dyn Ids) -> Result<(RootCredentials, bool), String> {
+    match (&args.root_access_key_id, &args.root_secret_access_key) {
+        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+            return Ok((RootCredentials { access_key_id: id.clone(), secret_access_key: secret.clone() }, false))
+        }
+        (None, None) => {}
+        _ => return Err("--root-access-key-id and --root-secret-access-key must be given together, both non-empty".into()),
+    }
+    let path = args.data_dir.join(ROOT_FILE);
+    if path.exists() {
+        let text = fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let creds = serde_json::from_slice(&text).map_err(|e| format!("parsing {}: {e}", path.display()))?;
+        return Ok((creds, false));
+    }
+    let creds = RootCredentials {
+        access_key_id: format!("AKIA{}", ids.chars(base::UPPER_ALNUM, 16)),
+        secret_access_key: ids.chars(base::SECRET, 40),
+    };
+    let text = serde_json::to_vec_pretty(&creds).map_err(|e| e.to_string())?;
+    let tmp = args.data_dir.join(format!("{ROOT_FILE}.tmp"));
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    f.write_all(&text).and_then(|()| f.sync_all()).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    fs::rename(&tmp, &path).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok((creds, true))
+}

@@ -1,0 +1,276 @@
+//! The HTTP front door. Every AWS API request takes one path:
+//! read the body (bounded) → route to a service and operation → SigV4
+//! authentication → decode and validate the input against the model →
+//! authorize the principal → the service → encode the response.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use wire::query::{Flavor, Params};
+use wire::xml::XmlStyle;
+use wire::{AwsError, Protocol};
+
+use crate::api;
+use crate::app::App;
+use crate::auth::{self, Action, Authenticator, Principal};
+use crate::services::{self, def, Service, ServiceDef};
+
+/// What the router found: the service, the protocol its errors are
+/// written in, and the operation name as sent.
+struct Route {
+    service: Option<Service>,
+    protocol: Protocol,
+    op: Option<String>,
+    params: Option<Params>,
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn json_protocol_of(headers: &HeaderMap) -> Option<Protocol> {
+    let ct = header_str(headers, "content-type").unwrap_or_default();
+    if ct.contains("amz-json-1.1") {
+        Some(Protocol::Json11)
+    } else if ct.contains("amz-json-1.0") || ct.contains("application/json") {
+        Some(Protocol::Json10)
+    } else {
+        None
+    }
+}
+
+fn route(method: &Method, query: &str, headers: &HeaderMap, body: &[u8]) -> Route {
+    if let Some(target) = headers.get("x-amz-target") {
+        let target = target.to_str().unwrap_or_default();
+        return match services::by_target(target) {
+            Some((service, op)) => {
+                Route { service: Some(service), protocol: def(service).protocol, op: Some(op.to_owned()), params: None }
+            }
+            None => Route {
+                service: None,
+                protocol: json_protocol_of(headers).unwrap_or(Protocol::Json10),
+                op: None,
+                params: None,
+            },
+        };
+    }
+    if let Some(protocol) = json_protocol_of(headers) {
+        return Route { service: None, protocol, op: None, params: None };
+    }
+    let mut params = Params::parse(query.as_bytes());
+    if method == Method::POST {
+        for (k, v) in form_urlencoded::parse(body) {
+            params.insert(k.into_owned(), v.into_owned());
+        }
+    }
+    let service = params
+        .get("Version")
+        .and_then(services::by_version)
+        .or_else(|| scope_service(query, headers).and_then(|s| services::by_signing_name(&s)))
+        .filter(|s| !def(*s).protocol.is_json());
+    let protocol = service.map_or(Protocol::Query, |s| def(s).protocol);
+    let op = params.remove("Action");
+    Route { service, protocol, op, params: Some(params) }
+}
+
+/// The service named in the credential scope, if the request carries one.
+fn scope_service(query: &str, headers: &HeaderMap) -> Option<String> {
+    let pairs: Vec<(&str, &[u8])> = headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+    let req = sigv4::Request { method: "POST", path: "/", query, headers: &pairs, body: &[] };
+    sigv4::parse(&req).ok().map(|p| p.service)
+}
+
+fn respond(status: u16, content_type: &str, body: String, request_id: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(header::CONTENT_TYPE, content_type)
+        .header("x-amzn-RequestId", request_id)
+        .body(Body::from(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+fn error_response(err: &AwsError, protocol: Protocol, namespace: Option<&str>, request_id: &str) -> Response {
+    let (body, content_type) = err.render(protocol, request_id, namespace);
+    respond(err.status, content_type, body, request_id)
+}
+
+/// Every request that is not `/health` or an admin call.
+pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
+    let request_id = app.env.ids.uuid();
+    let (parts, body) = req.into_parts();
+    let early_protocol = if parts.headers.contains_key("x-amz-target") {
+        json_protocol_of(&parts.headers).unwrap_or(Protocol::Json10)
+    } else {
+        json_protocol_of(&parts.headers).unwrap_or(Protocol::Query)
+    };
+    let body = match axum::body::to_bytes(body, app.max_body_bytes).await {
+        Ok(b) => b,
+        Err(e) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.to_string().contains("length limit"))
+                || e.to_string().contains("length limit");
+            let err = if too_large {
+                AwsError::new(
+                    413,
+                    "RequestEntityTooLarge",
+                    format!("Request body exceeds the limit of {} bytes", app.max_body_bytes),
+                )
+            } else {
+                AwsError::new(400, "MalformedRequest", format!("Could not read the request body: {e}"))
+            };
+            return error_response(&err, early_protocol, None, &request_id);
+        }
+    };
+    process(app, parts, body, request_id).await
+}
+
+async fn process(app: Arc<App>, parts: axum::http::request::Parts, body: Bytes, request_id: String) -> Response {
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let mut route = route(&parts.method, &query, &parts.headers, &body);
+    let pairs: Vec<(&str, &[u8])> = parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
+    let sreq = sigv4::Request { method: parts.method.as_str(), path: parts.uri.path(), query: &query, headers: &pairs, body: &body };
+
+    let Some(service) = route.service else {
+        // Nothing names a service. Still answer an unsigned request with the
+        // authentication error, as AWS does.
+        let err = match sigv4::parse(&sreq) {
+            Err(e) => auth::error(route.protocol, &auth::Failure::Signature(e)),
+            Ok(_) if route.protocol.is_json() => AwsError::new(400, "UnknownOperationException", ""),
+            Ok(_) => match &route.op {
+                None => AwsError::new(400, "MissingAction", "Missing Action"),
+                Some(op) => AwsError::new(
+                    400,
+                    "InvalidAction",
+                    format!("Could not find operation {op} for version {}", route.params.as_ref().and_then(|p| p.get("Version")).unwrap_or("NO_VERSION_SPECIFIED")),
+                ),
+            },
+        };
+        return error_response(&err, route.protocol, None, &request_id);
+    };
+    let d = def(service);
+    let ns = d.namespace.as_deref();
+    let authn = Authenticator { root: &app.root, account: &app.account, iam: &app.iam, keys: &app.signing_keys };
+    let authed = match authn.authenticate(&sreq, d, app.env.clock.now()) {
+        Ok(a) => a,
+        Err(f) => {
+            tracing::debug!(request_id, ?service, failure = ?f, "authentication failed");
+            return error_response(&auth::error(d.protocol, &f), d.protocol, ns, &request_id);
+        }
+    };
+    let op = match route.op.take() {
+        Some(op) if d.model.operation(&op).is_some() => op,
+        other => return error_response(&unknown_op(d, other.as_deref(), route.params.as_ref()), d.protocol, ns, &request_id),
+    };
+    let input = match decode_input(d, &op, route.params.as_ref(), &body) {
+        Ok(v) => v,
+        Err(e) => return error_response(&e, d.protocol, ns, &request_id),
+    };
+    let principal = authed.principal;
+    let region = authed.region;
+    let app2 = Arc::clone(&app);
+    let op2 = op.clone();
+    let result = tokio::task::spawn_blocking(move || dispatch(&app2, service, &principal, &region, &op2, input))
+        .await
+        .unwrap_or_else(|e| Err(AwsError::new(500, "InternalFailure", format!("The request processing has failed: {e}"))));
+    match result {
+        Ok(out) => encode_output(d, &op, &out, &request_id),
+        Err(e) => {
+            tracing::debug!(request_id, op, code = e.code, "request failed");
+            error_response(&e, d.protocol, ns, &request_id)
+        }
+    }
+}
+
+fn unknown_op(d: &ServiceDef, op: Option<&str>, params: Option<&Params>) -> AwsError {
+    match (d.protocol, op) {
+        (Protocol::Json10 | Protocol::Json11, _) => AwsError::new(400, "UnknownOperationException", ""),
+        (_, None) => AwsError::new(400, "MissingAction", "Missing Action"),
+        (Protocol::Ec2, Some(op)) => AwsError::new(400, "InvalidAction", format!("The action {op} is not valid for this web service.")),
+        (_, Some(op)) => AwsError::new(
+            400,
+            "InvalidAction",
+            format!(
+                "Could not find operation {op} for version {}",
+                params.and_then(|p| p.get("Version")).unwrap_or("NO_VERSION_SPECIFIED")
+            ),
+        ),
+    }
+}
+
+fn decode_input(d: &ServiceDef, op: &str, params: Option<&Params>, body: &[u8]) -> Result<Value, AwsError> {
+    let shape = d.model.operation(op).and_then(|o| o.input.as_ref()).map(|r| r.shape.as_str());
+    let value = match (d.protocol, params) {
+        (Protocol::Query | Protocol::Ec2, Some(params)) => match shape {
+            None => Value::Object(serde_json::Map::new()),
+            Some(shape) => {
+                let flavor = if d.protocol == Protocol::Ec2 { Flavor::Ec2 } else { Flavor::AwsQuery };
+                wire::query::decode(&d.model, shape, params, flavor).map_err(|e| {
+                    AwsError::new(
+                        400,
+                        d.validation_code,
+                        format!("Value '{}' for parameter {} is invalid: it must be a {}.", e.value, e.param, e.expected),
+                    )
+                })?
+            }
+        },
+        _ => {
+            if body.iter().all(u8::is_ascii_whitespace) {
+                Value::Object(serde_json::Map::new())
+            } else {
+                let v: Value = serde_json::from_slice(body)
+                    .map_err(|e| AwsError::new(400, "SerializationException", format!("Could not parse the request body as JSON: {e}")))?;
+                if !v.is_object() {
+                    return Err(AwsError::new(400, "SerializationException", "Start of structure or map found where not expected."));
+                }
+                v
+            }
+        }
+    };
+    if let Some(shape) = shape {
+        let errors = wire::validate::validate(&d.model, shape, &value).map_err(|m| {
+            let code = if d.protocol.is_json() { "SerializationException" } else { d.validation_code };
+            AwsError::new(400, code, format!("Value at '{}' is not a valid {}.", m.path, m.expected))
+        })?;
+        if !errors.is_empty() {
+            return Err(AwsError::new(400, d.validation_code, wire::validate::message(&errors)));
+        }
+    }
+    Ok(value)
+}
+
+fn dispatch(app: &App, service: Service, principal: &Principal, _region: &str, op: &str, input: Value) -> Result<Value, AwsError> {
+    let d = def(service);
+    let resource = match service {
+        Service::Iam => api::iam::resource(&app.iam, principal, op, &input),
+        Service::Sts => api::sts::resource(op, &input),
+        _ => "*".to_owned(),
+    };
+    let action = Action { name: format!("{}:{op}", d.signing_name), resource };
+    auth::authorize(principal, &action, d.protocol)?;
+    match service {
+        Service::Iam => api::iam::call(&app.iam, principal, op, input),
+        Service::Sts => api::sts::call(principal, op, input),
+        Service::Ec2 => Err(api::not_served("ec2", op)),
+        Service::Dax => Err(api::not_served("dax", op)),
+        Service::DynamoDb => Err(api::not_served("dynamodb", op)),
+    }
+}
+
+fn encode_output(d: &ServiceDef, op: &str, out: &Value, request_id: &str) -> Response {
+    match d.protocol {
+        Protocol::Query | Protocol::Ec2 => {
+            let style = XmlStyle {
+                namespace: d.namespace.as_deref().unwrap_or_default(),
+                url_encoded_shapes: d.url_encoded_shapes,
+                ec2: d.protocol == Protocol::Ec2,
+            };
+            respond(200, "text/xml", wire::xml::response(&d.model, op, out, request_id, &style), request_id)
+        }
+        Protocol::Json10 => respond(200, "application/x-amz-json-1.0", out.to_string(), request_id),
+        Protocol::Json11 => respond(200, "application/x-amz-json-1.1", out.to_string(), request_id),
+    }
+}

@@ -1,0 +1,147 @@
+//! The AWS services daxd answers on its one HTTP endpoint, and how a
+//! request is routed to one of them (api-and-peers.md A.1): by
+//! `X-Amz-Target` for the JSON protocols, then by the form's `Version`,
+//! then by the service named in the credential scope.
+
+use std::sync::OnceLock;
+
+use wire::{Model, Protocol};
+
+/// Which service a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    Iam,
+    Sts,
+    Ec2,
+    Dax,
+    DynamoDb,
+}
+
+/// Everything about a service that the front door needs.
+pub struct ServiceDef {
+    pub model: Model,
+    pub protocol: Protocol,
+    /// The SigV4 signing name and IAM action prefix (`iam`, `dynamodb`, ...).
+    pub signing_name: &'static str,
+    /// XML namespace (query protocols) or `__type` prefix (JSON protocols).
+    pub namespace: Option<String>,
+    /// The error code for input that breaks the model's constraints.
+    pub validation_code: &'static str,
+    /// Shapes whose values are URL-encoded in responses.
+    pub url_encoded_shapes: &'static [&'static str],
+}
+
+impl ServiceDef {
+    fn load(service: Service, text: &str) -> Self {
+        let model = Model::from_json(text).unwrap_or_else(|e| panic!("embedded model for {service:?} is invalid: {e}"));
+        let protocol = Protocol::of(&model);
+        let (signing_name, validation_code, url_encoded_shapes, json_prefix): (_, _, &'static [&'static str], _) =
+            match service {
+                Service::Iam => ("iam", "ValidationError", &["policyDocumentType"], None),
+                Service::Sts => ("sts", "ValidationError", &[], None),
+                Service::Ec2 => ("ec2", "InvalidParameterValue", &[], None),
+                Service::Dax => ("dax", "InvalidParameterValueException", &[], None),
+                Service::DynamoDb => {
+                    ("dynamodb", "ValidationException", &[], Some("com.amazonaws.dynamodb.v20120810"))
+                }
+            };
+        let namespace = if protocol.is_json() {
+            json_prefix.map(str::to_owned)
+        } else {
+            model.metadata.xml_namespace.clone().or_else(|| {
+                (service == Service::Ec2).then(|| format!("http://ec2.amazonaws.com/doc/{}/", model.metadata.api_version))
+            })
+        };
+        ServiceDef { model, protocol, signing_name, namespace, validation_code, url_encoded_shapes }
+    }
+}
+
+/// The embedded service models, parsed once.
+pub fn def(service: Service) -> &'static ServiceDef {
+    static DEFS: OnceLock<[ServiceDef; 5]> = OnceLock::new();
+    let defs = DEFS.get_or_init(|| {
+        [
+            ServiceDef::load(Service::Iam, include_str!("../../../models/iam.json")),
+            ServiceDef::load(Service::Sts, include_str!("../../../models/sts.json")),
+            ServiceDef::load(Service::Ec2, include_str!("../../../models/ec2.json")),
+            ServiceDef::load(Service::Dax, include_str!("../../../models/dax.json")),
+            ServiceDef::load(Service::DynamoDb, include_str!("../../../models/dynamodb.json")),
+        ]
+    });
+    match service {
+        Service::Iam => &defs[0],
+        Service::Sts => &defs[1],
+        Service::Ec2 => &defs[2],
+        Service::Dax => &defs[3],
+        Service::DynamoDb => &defs[4],
+    }
+}
+
+/// The service for an `X-Amz-Target` header, and the operation it names.
+#[must_use]
+pub fn by_target(target: &str) -> Option<(Service, &str)> {
+    let (prefix, op) = target.split_once('.')?;
+    let service = match prefix {
+        "DynamoDB_20120810" => Service::DynamoDb,
+        "AmazonDAXV3" => Service::Dax,
+        _ => return None,
+    };
+    Some((service, op))
+}
+
+/// The service for a query-protocol `Version`.
+#[must_use]
+pub fn by_version(version: &str) -> Option<Service> {
+    match version {
+        "2010-05-08" => Some(Service::Iam),
+        "2011-06-15" => Some(Service::Sts),
+        "2016-11-15" => Some(Service::Ec2),
+        _ => None,
+    }
+}
+
+/// The service for a credential-scope service name.
+#[must_use]
+pub fn by_signing_name(name: &str) -> Option<Service> {
+    match name {
+        "iam" => Some(Service::Iam),
+        "sts" => Some(Service::Sts),
+        "ec2" => Some(Service::Ec2),
+        "dax" => Some(Service::Dax),
+        "dynamodb" => Some(Service::DynamoDb),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn models_load_with_their_protocols() {
+        let cases = [
+            (Service::Iam, Protocol::Query, "iam"),
+            (Service::Sts, Protocol::Query, "sts"),
+            (Service::Ec2, Protocol::Ec2, "ec2"),
+            (Service::Dax, Protocol::Json11, "dax"),
+            (Service::DynamoDb, Protocol::Json10, "dynamodb"),
+        ];
+        for (s, p, name) in cases {
+            assert_eq!(def(s).protocol, p, "{s:?}");
+            assert_eq!(def(s).signing_name, name);
+            assert_eq!(by_signing_name(name), Some(s));
+        }
+        assert_eq!(def(Service::Iam).namespace.as_deref(), Some("https://iam.amazonaws.com/doc/2010-05-08/"));
+        assert_eq!(def(Service::Ec2).namespace.as_deref(), Some("http://ec2.amazonaws.com/doc/2016-11-15/"));
+    }
+
+    #[test]
+    fn routing_tables() {
+        assert_eq!(by_target("DynamoDB_20120810.GetItem"), Some((Service::DynamoDb, "GetItem")));
+        assert_eq!(by_target("AmazonDAXV3.DescribeClusters"), Some((Service::Dax, "DescribeClusters")));
+        assert_eq!(by_target("Nope.X"), None);
+        assert_eq!(by_target("garbage"), None);
+        assert_eq!(by_version("2010-05-08"), Some(Service::Iam));
+        assert_eq!(by_version("2099-01-01"), None);
+    }
+}
