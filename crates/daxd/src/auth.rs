@@ -130,6 +130,11 @@ impl Authenticator<'_> {
             }
             (owner.secret, Principal::User { account: self.account.to_owned(), user: owner.user })
         };
+        // Long-term keys carry no session token; a token with one names a
+        // session that does not exist.
+        if parsed.security_token.is_some() {
+            return Err(Failure::UnknownKey);
+        }
         sigv4::verify_with_cache(req, &parsed, &secret, now, self.keys).map_err(Failure::Signature)?;
         Ok(Authenticated { principal, region: parsed.region })
     }

@@ -94,7 +94,13 @@ impl SigningKeyCache {
     }
 
     /// Returns the signing key for the scope, deriving and caching it on a miss.
-    pub fn get_or_compute(&self, secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+    pub fn get_or_compute(
+        &self,
+        secret: &str,
+        date: &str,
+        region: &str,
+        service: &str,
+    ) -> [u8; 32] {
         if self.capacity == 0 {
             return signing_key(secret, date, region, service);
         }
@@ -149,7 +155,9 @@ impl SigningKeyCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
         // The cache holds no invariants a panicking holder could break beyond
         // map/order drift, which eviction tolerates; recover from poisoning.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

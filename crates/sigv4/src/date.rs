@@ -7,8 +7,9 @@ fn digits(s: &[u8]) -> Option<u32> {
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    s.iter()
-        .try_fold(0u32, |acc, d| acc.checked_mul(10)?.checked_add(u32::from(d - b'0')))
+    s.iter().try_fold(0u32, |acc, d| {
+        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+    })
 }
 
 fn to_unix(year: u32, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> Option<i64> {
@@ -21,7 +22,11 @@ fn to_unix(year: u32, month: u32, day: u32, hour: u32, minute: u32, second: u32)
         u8::try_from(second).ok()?,
     )
     .ok()?;
-    Some(PrimitiveDateTime::new(date, time).assume_utc().unix_timestamp())
+    Some(
+        PrimitiveDateTime::new(date, time)
+            .assume_utc()
+            .unix_timestamp(),
+    )
 }
 
 /// Parses ISO-8601 basic format `YYYYMMDDTHHMMSSZ` into Unix seconds.

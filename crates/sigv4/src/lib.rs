@@ -25,6 +25,32 @@
 //!
 //! Every function here is total on untrusted input: malformed requests produce
 //! an [`AuthError`], never a panic.
+//!
+//! ```
+//! use sigv4::{parse, sign, verify, Request};
+//! use time::macros::datetime;
+//!
+//! let now = datetime!(2024-01-01 00:00:00 UTC);
+//! let body = br#"{"TableName":"t"}"#;
+//! let target = ("x-amz-target", "DynamoDB_20120810.DescribeTable");
+//! // Client side.
+//! let added = sign(
+//!     "POST", "localhost:8000", "/", "", &[target], body,
+//!     "AKIDEXAMPLE", "secret", None, "us-east-1", "dynamodb", now,
+//! );
+//! // Server side: the request as received.
+//! let mut headers: Vec<(&str, &[u8])> =
+//!     vec![("Host", b"localhost:8000"), (target.0, target.1.as_bytes())];
+//! headers.extend(added.iter().map(|(n, v)| (n.as_str(), v.as_bytes())));
+//! let req = Request { method: "POST", path: "/", query: "", headers: &headers, body };
+//!
+//! let parsed = parse(&req)?;
+//! assert_eq!(parsed.access_key_id, "AKIDEXAMPLE");
+//! assert_eq!(parsed.service, "dynamodb"); // the caller checks the scope
+//! // ... look up the secret for parsed.access_key_id ...
+//! verify(&req, &parsed, "secret", now)?;
+//! # Ok::<(), sigv4::AuthError>(())
+//! ```
 
 mod canonical;
 mod crypto;

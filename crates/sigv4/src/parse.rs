@@ -32,8 +32,8 @@ fn first_header<'r>(req: &Request<'r>, name: &'r str) -> Option<&'r [u8]> {
 /// request timestamp, but the region and service are returned for the caller
 /// to check, and time windows are checked by [`crate::verify`].
 pub fn parse(req: &Request) -> Result<Parsed, AuthError> {
-    let authorization = first_header(req, "authorization")
-        .filter(|v| !v.iter().all(|b| b.is_ascii_whitespace()));
+    let authorization =
+        first_header(req, "authorization").filter(|v| !v.iter().all(|b| b.is_ascii_whitespace()));
     let presigned = query_pairs(req.query).any(|(k, _)| k == b"X-Amz-Algorithm");
     match (authorization, presigned) {
         (Some(_), true) => Err(AuthError::Incomplete(
@@ -189,8 +189,12 @@ fn parse_header(req: &Request, raw: &[u8]) -> Result<Parsed, AuthError> {
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
         );
     }
-    let (Some(credential), Some(signed_headers), Some(signature), Some((amz_date, from_amz_header))) =
-        (credential, signed_headers, signature, date_value)
+    let (
+        Some(credential),
+        Some(signed_headers),
+        Some(signature),
+        Some((amz_date, from_amz_header)),
+    ) = (credential, signed_headers, signature, date_value)
     else {
         return Err(AuthError::Incomplete(format!(
             "{} Authorization={value}",
@@ -278,7 +282,9 @@ fn parse_presigned(req: &Request) -> Result<Parsed, AuthError> {
         ("X-Amz-Date", amz_date.is_some()),
     ] {
         if !present {
-            problems.push_str(&format!("AWS query-string parameters must include '{name}'. "));
+            problems.push_str(&format!(
+                "AWS query-string parameters must include '{name}'. "
+            ));
         }
     }
     let (Some(credential), Some(signature), Some(signed_headers), Some(amz_date)) =
