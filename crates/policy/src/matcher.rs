@@ -82,7 +82,9 @@ fn match_token_chars(tokens: &[Tok], text: &[char]) -> bool {
             None => return false,
         }
     }
-    tokens[p.min(tokens.len())..].iter().all(|t| *t == Tok::Star)
+    tokens[p.min(tokens.len())..]
+        .iter()
+        .all(|t| *t == Tok::Star)
 }
 
 /// Case-sensitive wildcard match (`*` and `?`) of a whole string.
@@ -126,18 +128,22 @@ fn split_tokens(tokens: &[Tok], n: usize) -> Vec<&[Tok]> {
 /// first five fields (`arn`, partition, service, region, account) is matched on
 /// its own, so a wildcard never crosses into the next field; the sixth field
 /// (the resource part) may contain colons and its wildcards may cross them.
-/// A pattern with fewer fields (`*`, `arn:aws:s3*`) is matched against the
-/// whole string.
+/// A pattern with fewer than six fields matches only when it is made of `*`
+/// alone (which matches anything, including the `*` resource of actions
+/// without resource-level permissions).
 pub fn arn_tokens_match(pattern: &[Tok], arn: &str) -> bool {
     let pparts = split_tokens(pattern, 6);
     if pparts.len() < 6 {
-        return match_tokens(pattern, arn);
+        return pattern.iter().all(|t| *t == Tok::Star);
     }
     let aparts: Vec<&str> = arn.splitn(6, ':').collect();
     if aparts.len() != 6 {
         return false;
     }
-    pparts.iter().zip(aparts.iter()).all(|(p, a)| match_tokens(p, a))
+    pparts
+        .iter()
+        .zip(aparts.iter())
+        .all(|(p, a)| match_tokens(p, a))
 }
 
 /// [`arn_tokens_match`] for a pattern given as text (`*` and `?` are wildcards).
@@ -149,14 +155,7 @@ pub fn arn_matches(pattern: &str, arn: &str) -> bool {
 /// (used by the `Arn*` condition operators: a value that is not an ARN never
 /// matches, whatever the pattern).
 pub fn arn_condition_match(pattern: &[Tok], value: &str) -> bool {
-    if value.splitn(6, ':').count() != 6 {
-        return false;
-    }
-    let pparts = split_tokens(pattern, 6);
-    if pparts.len() < 6 {
-        return match_tokens(pattern, value);
-    }
-    arn_tokens_match(pattern, value)
+    value.splitn(6, ':').count() == 6 && arn_tokens_match(pattern, value)
 }
 
 #[cfg(test)]
@@ -184,10 +183,22 @@ mod tests {
 
     #[test]
     fn arn_fields_do_not_cross() {
-        assert!(arn_matches("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a/b:c"));
-        assert!(!arn_matches("arn:aws:*:123:*:*", "arn:aws:iam::123:user/bob"));
-        assert!(arn_matches("arn:aws:iam::*:user/*", "arn:aws:iam::123:user/bob"));
-        assert!(arn_matches("arn:aws:*:*:*:*", "arn:aws:dax:us-east-1:123:cache/c"));
+        assert!(arn_matches(
+            "arn:aws:s3:::bucket/*",
+            "arn:aws:s3:::bucket/a/b:c"
+        ));
+        assert!(!arn_matches(
+            "arn:aws:*:123:*:*",
+            "arn:aws:iam::123:user/bob"
+        ));
+        assert!(arn_matches(
+            "arn:aws:iam::*:user/*",
+            "arn:aws:iam::123:user/bob"
+        ));
+        assert!(arn_matches(
+            "arn:aws:*:*:*:*",
+            "arn:aws:dax:us-east-1:123:cache/c"
+        ));
         assert!(!arn_matches("arn:aws:s3:::bucket", "*"));
         assert!(arn_matches("*", "*"));
         assert!(!arn_matches("arn:aws:s3:::b", "arn:aws:S3:::b"));

@@ -1,7 +1,7 @@
 //! The parsed form of an IAM policy document.
 //!
-//! Everything here is plain data: the parser in [`crate::parse`] builds it and
-//! [`crate::evaluate`] reads it. Strings are kept exactly as written in the
+//! Everything here is plain data: the parser in [`crate::parse()`] builds it and
+//! [`crate::evaluate()`] reads it. Strings are kept exactly as written in the
 //! document (variables unexpanded, case preserved) so that evaluation can apply
 //! AWS's per-element rules (case-insensitive actions, case-sensitive ARNs, …).
 
@@ -268,14 +268,22 @@ impl ConditionOperator {
             (None, name)
         };
         if let Some(base) = BaseOperator::from_name(rest) {
-            return Some(ConditionOperator { qualifier, base, if_exists: false });
+            return Some(ConditionOperator {
+                qualifier,
+                base,
+                if_exists: false,
+            });
         }
         let stem = rest.strip_suffix("IfExists")?;
         let base = BaseOperator::from_name(stem)?;
         if base == BaseOperator::Null {
             return None;
         }
-        Some(ConditionOperator { qualifier, base, if_exists: true })
+        Some(ConditionOperator {
+            qualifier,
+            base,
+            if_exists: true,
+        })
     }
 
     /// The operator name as it would be written in a policy.
