@@ -35,7 +35,10 @@ class Daxd:
         self.output = []
 
     def start(self, timeout=30):
-        cmd = [BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir), *self.args]
+        cmd = [BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir)]
+        if not any(a.startswith("--provisioning-delay-ms") for a in self.args):
+            cmd += ["--provisioning-delay-ms", "0"]
+        cmd += self.args
         if self.root:
             cmd += ["--root-access-key-id", self.root[0], "--root-secret-access-key", self.root[1]]
         env = dict(os.environ)

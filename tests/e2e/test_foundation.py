@@ -47,16 +47,17 @@ def test_user_created_by_root_authenticates_with_its_own_key(daxd):
     assert who == {"UserId": created["UserId"], "Account": "123456789012", "Arn": created["Arn"]}
     who = daxd.client("sts", key=bob, region="eu-west-3").get_caller_identity()
     assert who["Arn"] == created["Arn"]
-    # A user may read itself, without naming itself.
-    assert daxd.client("iam", key=bob).get_user()["User"]["UserName"] == "bob"
-    # Nothing else until policies say so.
+    # Without policies, knowing who you are is all a user may do.
+    with pytest.raises(ClientError) as e:
+        daxd.client("iam", key=bob).get_user()
+    assert err(e)[:2] == ("AccessDenied", 403)
     with pytest.raises(ClientError) as e:
         daxd.client("iam", key=bob).list_users()
     code, status, message = err(e)
     assert (code, status) == ("AccessDenied", 403)
     assert message == (
         "User: arn:aws:iam::123456789012:user/team/bob is not authorized to perform: iam:ListUsers "
-        "on resource: * because no identity-based policy allows the iam:ListUsers action"
+        "on resource: arn:aws:iam::123456789012:user/ because no identity-based policy allows the iam:ListUsers action"
     )
 
 

@@ -19,6 +19,8 @@ pub struct App {
     pub signing_keys: sigv4::SigningKeyCache,
     pub enable_reset: bool,
     pub max_body_bytes: usize,
+    /// Seconds each step of an asynchronous lifecycle takes.
+    pub step_secs: f64,
 }
 
 impl App {
@@ -38,7 +40,25 @@ impl App {
             signing_keys: sigv4::SigningKeyCache::new(1024),
             enable_reset: args.enable_reset,
             max_body_bytes: args.max_body_bytes,
+            step_secs: args.provisioning_delay_ms as f64 / 1000.0,
         })
+    }
+
+    /// One step of the background work. Errors are logged, and retried on
+    /// the next tick.
+    pub fn tick(&self) {
+        if let Err(e) = self.iam.advance_deletion_tasks(&crate::usage::Usage { app: self }, self.step_secs) {
+            tracing::warn!(error = %e, "advancing service-linked role deletion tasks");
+        }
+        if let Err(e) = self.iam.flush_activity() {
+            tracing::warn!(error = %e, "flushing access records");
+        }
+    }
+
+    /// DAX clusters (not fully deleted) per region: what still uses
+    /// `AWSServiceRoleForDAX`.
+    pub fn dax_clusters_by_region(&self) -> Vec<iam::RoleUsage> {
+        Vec::new() // WIRING PENDING: replaced by the DAX control plane's cluster store
     }
 
     /// Wipe all state (the admin reset) and reload the services from the

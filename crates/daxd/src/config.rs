@@ -49,6 +49,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub enable_reset: bool,
 
+    /// How long each step of an asynchronous lifecycle takes, in milliseconds
+    /// (cluster provisioning, service-linked role deletion). 0 makes them immediate.
+    #[arg(long, default_value_t = 2000)]
+    pub provisioning_delay_ms: u64,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -16,7 +16,8 @@ use wire::{AwsError, Protocol};
 
 use crate::api;
 use crate::app::App;
-use crate::auth::{self, Action, Authenticator, Principal};
+use crate::api::Target;
+use crate::auth::{self, Authenticator, RequestFacts};
 use crate::services::{self, def, Service, ServiceDef};
 
 /// What the router found: the service, the protocol its errors are
@@ -99,7 +100,7 @@ fn error_response(err: &AwsError, protocol: Protocol, namespace: Option<&str>, r
 }
 
 /// Every request that is not `/health` or an admin call.
-pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
+pub async fn handle(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>, req: Request) -> Response {
     let request_id = app.env.ids.uuid();
     let (parts, body) = req.into_parts();
     let early_protocol = if parts.headers.contains_key("x-amz-target") {
@@ -125,10 +126,16 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
             return error_response(&err, early_protocol, None, &request_id);
         }
     };
-    process(app, parts, body, request_id).await
+    process(app, parts, body, request_id, peer.ip()).await
 }
 
-async fn process(app: Arc<App>, parts: axum::http::request::Parts, body: Bytes, request_id: String) -> Response {
+async fn process(
+    app: Arc<App>,
+    parts: axum::http::request::Parts,
+    body: Bytes,
+    request_id: String,
+    source_ip: std::net::IpAddr,
+) -> Response {
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let mut route = route(&parts.method, &query, &parts.headers, &body);
     let pairs: Vec<(&str, &[u8])> = parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
@@ -153,7 +160,7 @@ async fn process(app: Arc<App>, parts: axum::http::request::Parts, body: Bytes, 
     };
     let d = def(service);
     let ns = d.namespace.as_deref();
-    let authn = Authenticator { root: &app.root, account: &app.account, iam: &app.iam, keys: &app.signing_keys };
+    let authn = Authenticator { root: &app.root, iam: &app.iam, keys: &app.signing_keys };
     let authed = match authn.authenticate(&sreq, d, app.env.clock.now()) {
         Ok(a) => a,
         Err(f) => {
@@ -169,11 +176,14 @@ async fn process(app: Arc<App>, parts: axum::http::request::Parts, body: Bytes, 
         Ok(v) => v,
         Err(e) => return error_response(&e, d.protocol, ns, &request_id),
     };
-    let principal = authed.principal;
+    let caller = authed.caller;
     let region = authed.region;
     let app2 = Arc::clone(&app);
     let op2 = op.clone();
-    let result = tokio::task::spawn_blocking(move || dispatch(&app2, service, &principal, &region, &op2, input))
+    let result = tokio::task::spawn_blocking(move || {
+        let facts = RequestFacts { region: &region, source_ip: Some(source_ip), secure: false, now: app2.env.clock.now() };
+        dispatch(&app2, service, &caller, &facts, &op2, &input)
+    })
         .await
         .unwrap_or_else(|e| Err(AwsError::new(500, "InternalFailure", format!("The request processing has failed: {e}"))));
     match result {
@@ -242,21 +252,38 @@ fn decode_input(d: &ServiceDef, op: &str, params: Option<&Params>, body: &[u8]) 
     Ok(value)
 }
 
-fn dispatch(app: &App, service: Service, principal: &Principal, _region: &str, op: &str, input: Value) -> Result<Value, AwsError> {
+/// Authorize the caller for the operation, record the access, and call the service.
+fn dispatch(app: &App, service: Service, caller: &iam::Caller, facts: &RequestFacts, op: &str, input: &Value) -> Result<Value, AwsError> {
     let d = def(service);
-    let resource = match service {
-        Service::Iam => api::iam::resource(&app.iam, principal, op, &input),
-        Service::Sts => api::sts::resource(op, &input),
-        _ => "*".to_owned(),
+    let target = match service {
+        Service::Iam => api::iam::target(&app.iam, caller, op, input),
+        Service::Sts => api::sts::target(op, input),
+        _ => Target::new(d.signing_name, op, "*"),
     };
-    let action = Action { name: format!("{}:{op}", d.signing_name), resource };
-    auth::authorize(principal, &action, d.protocol)?;
+    let ctx = auth::context(&app.iam, caller, facts, &target);
+    let self_authorized = service == Service::Sts && api::sts::self_authorized(op);
+    if !self_authorized {
+        auth::authorize(&app.iam, caller, &target, &ctx, d.protocol)?;
+    }
+    record_access(app, caller, d.signing_name, op, facts.region);
     match service {
-        Service::Iam => api::iam::call(&app.iam, principal, op, input),
-        Service::Sts => api::sts::call(principal, op, input),
+        Service::Iam => api::iam::call(&app.iam, caller, op, input),
+        Service::Sts => api::sts::call(&app.iam, caller, op, input, &ctx),
         Service::Ec2 => Err(api::not_served("ec2", op)),
         Service::Dax => Err(api::not_served("dax", op)),
         Service::DynamoDb => Err(api::not_served("dynamodb", op)),
+    }
+}
+
+/// Last activity: Access Advisor's records and a role's `RoleLastUsed`.
+pub(crate) fn record_access(app: &App, caller: &iam::Caller, service: &str, op: &str, region: &str) {
+    if matches!(caller, iam::Caller::Root) {
+        return;
+    }
+    let who = app.iam.identity(caller);
+    app.iam.record_access(&who.entity_arn, service, op, region);
+    if matches!(caller, iam::Caller::Session(s) if s.is_role()) {
+        app.iam.stamp_role_used(&who.entity_arn, region);
     }
 }
 

@@ -7,6 +7,7 @@ mod auth;
 mod config;
 mod front;
 mod services;
+mod usage;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -72,9 +73,26 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .fallback(front::handle)
         .with_state(Arc::clone(&app));
     println!("daxd ready: serving AWS APIs on {endpoint} (account {}, data dir {})", app.account, args.data_dir.display());
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())?;
+    let ticker = tokio::spawn(background(Arc::clone(&app)));
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    ticker.abort();
+    let app2 = Arc::clone(&app);
+    let _ = tokio::task::spawn_blocking(move || app2.tick()).await;
     println!("daxd stopped");
     Ok(())
+}
+
+/// The clock-driven work: deletion tasks advance, access records are flushed.
+async fn background(app: Arc<App>) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_millis(200));
+    loop {
+        interval.tick().await;
+        let app2 = Arc::clone(&app);
+        let _ = tokio::task::spawn_blocking(move || app2.tick()).await;
+    }
 }
 
 async fn health() -> impl IntoResponse {

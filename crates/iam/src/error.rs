@@ -14,7 +14,20 @@ pub enum IamError {
     #[error("{0}")]
     InvalidInput(String),
     #[error("{0}")]
+    MalformedPolicyDocument(String),
+    #[error("{0}")]
+    UnmodifiableEntity(String),
+    #[error("{0}")]
+    PolicyNotAttachable(String),
+    #[error("{0}")]
     ServiceFailure(String),
+    /// Authorization failures raised inside IAM itself (AssumeRole's trust
+    /// check): the message is AWS's full denial text.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// STS: the caller may not do this with the credentials it has.
+    #[error("{0}")]
+    ValidationError(String),
 }
 
 impl IamError {
@@ -27,7 +40,12 @@ impl IamError {
             IamError::DeleteConflict(_) => "DeleteConflict",
             IamError::LimitExceeded(_) => "LimitExceeded",
             IamError::InvalidInput(_) => "InvalidInput",
+            IamError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
+            IamError::UnmodifiableEntity(_) => "UnmodifiableEntity",
+            IamError::PolicyNotAttachable(_) => "PolicyNotAttachable",
             IamError::ServiceFailure(_) => "ServiceFailure",
+            IamError::AccessDenied(_) => "AccessDenied",
+            IamError::ValidationError(_) => "ValidationError",
         }
     }
 }
@@ -35,5 +53,11 @@ impl IamError {
 impl From<state::StoreError> for IamError {
     fn from(e: state::StoreError) -> Self {
         IamError::ServiceFailure(format!("The request processing has failed because of an unknown error: {e}"))
+    }
+}
+
+impl From<policy::MalformedPolicy> for IamError {
+    fn from(e: policy::MalformedPolicy) -> Self {
+        IamError::MalformedPolicyDocument(e.message)
     }
 }

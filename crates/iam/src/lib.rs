@@ -1,36 +1,79 @@
 //! The IAM domain of daxd.
 //!
-//! It holds the account's identities (users and their access keys) and
-//! answers the questions authentication asks of them. State lives in memory
-//! and every change is written to the durable [`state::Store`] before the
-//! call returns, so an acknowledged change survives a crash.
+//! It holds the account's identities and what they may do: users and their
+//! access keys, groups, roles (service-linked roles among them), managed and
+//! inline policies, STS sessions, and the record of who used which service
+//! when (last activity, Access Advisor). It answers the questions the front
+//! door asks: who owns this key, which policies apply to this caller, and
+//! is this request allowed.
+//!
+//! State lives in memory; every change is written to the durable
+//! [`state::Store`] in one batch before the call returns, so an acknowledged
+//! change survives a crash. Access records are the exception: they are
+//! flushed in the background (see [`Iam::flush_activity`]).
 //!
 //! It knows no wire format: callers pass plain values and get plain values
 //! or an [`IamError`] carrying AWS's code and message. It does not verify
-//! signatures or evaluate policies; the binary wires those around it.
+//! signatures; the binary does that and then asks [`Iam::authorize`].
 
+mod activity;
+mod authz;
 mod error;
+mod groups;
+mod managed;
 mod page;
+mod policies;
+mod roles;
+mod slr;
+mod sts;
+mod users;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use base::Env;
 use serde::{Deserialize, Serialize};
 use state::{Op, Store};
 
+pub use activity::{Access, AccessReport, EntityAccess, Granularity, Job, ServiceAccess, TrackedAction};
+pub use authz::{Caller, CallerIdentity, CallerPolicies};
 pub use error::IamError;
+pub use managed::{ManagedPolicy, PolicyScope, PolicyVersionRec};
 pub use page::Page;
+pub use policies::EntityKind;
+pub use roles::{CreateRole, RoleUpdate};
+pub use slr::{DeletionStatus, DeletionTask, LinkedService, RoleUsage, ServiceUsage, DAX_SERVICE, DAX_SLR_NAME};
+pub use sts::{AssumeRole, Session, SessionKind, MIN_SESSION_SECONDS};
 
 const NS_USERS: &str = "iam/users";
 const NS_KEYS: &str = "iam/access-keys";
+const NS_GROUPS: &str = "iam/groups";
+const NS_ROLES: &str = "iam/roles";
+const NS_POLICIES: &str = "iam/policies";
+const NS_SESSIONS: &str = "iam/sessions";
+const NS_TASKS: &str = "iam/deletion-tasks";
+const NS_ACTIVITY: &str = "iam/activity";
+const NS_JOBS: &str = "iam/access-advisor-jobs";
+
 /// AWS's quota of access keys per user.
 pub const ACCESS_KEYS_PER_USER: usize = 2;
+/// AWS's quota of managed policies attached to one user, group or role.
+pub const MANAGED_POLICIES_PER_ENTITY: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tag {
     pub key: String,
     pub value: String,
+}
+
+/// The policies an identity carries: inline documents by name, and the ARNs
+/// of attached managed policies in attachment order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    #[serde(default)]
+    pub inline: BTreeMap<String, String>,
+    #[serde(default)]
+    pub attached: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +87,53 @@ pub struct User {
     pub tags: Vec<Tag>,
     #[serde(default)]
     pub permissions_boundary: Option<String>,
+    #[serde(default)]
+    pub policies: Holder,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub name: String,
+    pub id: String,
+    pub path: String,
+    pub arn: String,
+    pub create_date: f64,
+    /// Member user names, in the order they were added.
+    #[serde(default)]
+    pub members: Vec<String>,
+    #[serde(default)]
+    pub policies: Holder,
+}
+
+/// When and where a role was last used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastUsed {
+    pub date: f64,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    pub name: String,
+    pub id: String,
+    pub path: String,
+    pub arn: String,
+    pub create_date: f64,
+    pub assume_role_policy: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub max_session_duration: u32,
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    #[serde(default)]
+    pub last_used: Option<LastUsed>,
+    #[serde(default)]
+    pub policies: Holder,
+    /// The service principal a service-linked role is linked to.
+    #[serde(default)]
+    pub linked_service: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +174,16 @@ struct State {
     /// Keyed by the lower-cased name: IAM names are unique regardless of case.
     users: BTreeMap<String, User>,
     keys: BTreeMap<String, AccessKey>,
+    groups: BTreeMap<String, Group>,
+    roles: BTreeMap<String, Role>,
+    /// Customer-managed policies, keyed by ARN.
+    policies: BTreeMap<String, ManagedPolicy>,
+    /// STS sessions, keyed by temporary access key id.
+    sessions: BTreeMap<String, Session>,
+    tasks: BTreeMap<String, DeletionTask>,
+    /// Access records per entity ARN.
+    activity: BTreeMap<String, Vec<Access>>,
+    jobs: BTreeMap<String, Job>,
 }
 
 /// The IAM service of one account.
@@ -92,18 +192,22 @@ pub struct Iam {
     env: Env,
     store: Arc<Store>,
     state: RwLock<State>,
+    /// Entity ARNs whose access records changed since the last flush.
+    dirty_activity: Mutex<Vec<String>>,
+    parsed: authz::PolicyCache,
 }
 
 fn encode<T: Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
 
-fn decode_all<T: for<'de> Deserialize<'de>>(store: &Store, ns: &str) -> Result<Vec<T>, IamError> {
+fn decode_all<T: for<'de> Deserialize<'de>>(store: &Store, ns: &str) -> Result<Vec<(String, T)>, IamError> {
     store
         .scan(ns)?
         .into_iter()
         .map(|(k, v)| {
             serde_json::from_slice(&v)
+                .map(|t| (k.clone(), t))
                 .map_err(|e| IamError::ServiceFailure(format!("corrupt record {ns}/{k}: {e}")))
         })
         .collect()
@@ -120,7 +224,14 @@ impl Iam {
     /// # Errors
     /// When the store cannot be read or holds a corrupt record.
     pub fn open(account: &str, env: Env, store: Arc<Store>) -> Result<Self, IamError> {
-        let iam = Iam { account: account.to_owned(), env, store, state: RwLock::new(State::default()) };
+        let iam = Iam {
+            account: account.to_owned(),
+            env,
+            store,
+            state: RwLock::new(State::default()),
+            dirty_activity: Mutex::new(Vec::new()),
+            parsed: authz::PolicyCache::default(),
+        };
         iam.reload()?;
         Ok(iam)
     }
@@ -130,11 +241,19 @@ impl Iam {
     /// # Errors
     /// When the store cannot be read or holds a corrupt record.
     pub fn reload(&self) -> Result<(), IamError> {
-        let users: Vec<User> = decode_all(&self.store, NS_USERS)?;
-        let keys: Vec<AccessKey> = decode_all(&self.store, NS_KEYS)?;
-        let mut st = self.write();
-        st.users = users.into_iter().map(|u| (u.name.to_lowercase(), u)).collect();
-        st.keys = keys.into_iter().map(|k| (k.id.clone(), k)).collect();
+        let mut fresh = State {
+            users: decode_all(&self.store, NS_USERS)?.into_iter().collect(),
+            keys: decode_all(&self.store, NS_KEYS)?.into_iter().collect(),
+            groups: decode_all(&self.store, NS_GROUPS)?.into_iter().collect(),
+            roles: decode_all(&self.store, NS_ROLES)?.into_iter().collect(),
+            policies: decode_all(&self.store, NS_POLICIES)?.into_iter().collect(),
+            sessions: decode_all(&self.store, NS_SESSIONS)?.into_iter().collect(),
+            tasks: decode_all(&self.store, NS_TASKS)?.into_iter().collect(),
+            activity: decode_all(&self.store, NS_ACTIVITY)?.into_iter().collect(),
+            jobs: decode_all(&self.store, NS_JOBS)?.into_iter().collect(),
+        };
+        std::mem::swap(&mut *self.write(), &mut fresh);
+        self.dirty_activity.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
         Ok(())
     }
 
@@ -151,208 +270,17 @@ impl Iam {
         self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn no_user(name: &str) -> IamError {
-        IamError::NoSuchEntity(format!("The user with name {name} cannot be found."))
+    fn now(&self) -> f64 {
+        self.env.clock.epoch().floor()
     }
 
-    /// The ARN of a user, whether or not it exists.
-    #[must_use]
-    pub fn user_arn(&self, path: &str, name: &str) -> String {
-        format!("arn:aws:iam::{}:user{path}{name}", self.account)
+    fn unique_id(&self, prefix: &str) -> String {
+        format!("{prefix}{}", self.env.ids.chars(base::UPPER_ALNUM, 17))
     }
 
-    // ----- users -----
-
-    /// `CreateUser`.
-    ///
-    /// # Errors
-    /// `EntityAlreadyExists` when a user of that name (in any case) exists.
-    pub fn create_user(
-        &self,
-        name: &str,
-        path: Option<&str>,
-        tags: Vec<Tag>,
-        permissions_boundary: Option<String>,
-    ) -> Result<User, IamError> {
-        let path = path_or_root(path);
-        check_path(&path)?;
-        check_tags(&tags)?;
-        let mut st = self.write();
-        if st.users.contains_key(&name.to_lowercase()) {
-            return Err(IamError::EntityAlreadyExists(format!("User with name {name} already exists.")));
-        }
-        let user = User {
-            name: name.to_owned(),
-            id: format!("AIDA{}", self.env.ids.chars(base::UPPER_ALNUM, 17)),
-            arn: self.user_arn(&path, name),
-            path,
-            create_date: self.env.clock.epoch().floor(),
-            tags: dedup_tags(tags),
-            permissions_boundary,
-        };
-        self.store.apply(&[Op::put(NS_USERS, name.to_lowercase(), encode(&user))])?;
-        st.users.insert(name.to_lowercase(), user.clone());
-        Ok(user)
-    }
-
-    /// `GetUser`.
-    ///
-    /// # Errors
-    /// `NoSuchEntity`.
-    pub fn get_user(&self, name: &str) -> Result<User, IamError> {
-        self.read().users.get(&name.to_lowercase()).cloned().ok_or_else(|| Self::no_user(name))
-    }
-
-    /// `ListUsers`, in name order, filtered by path prefix.
-    ///
-    /// # Errors
-    /// `InvalidInput` for a marker this service did not hand out.
-    pub fn list_users(&self, path_prefix: Option<&str>, marker: Option<&str>, max_items: Option<usize>) -> Result<Page<User>, IamError> {
-        let prefix = path_or_root(path_prefix);
-        let st = self.read();
-        page::paginate(
-            st.users.iter().filter(|(_, u)| u.path.starts_with(&prefix)).map(|(k, u)| (k.as_str(), u.clone())),
-            marker,
-            max_items,
-        )
-    }
-
-    /// `DeleteUser`. AWS refuses while the user still has access keys.
-    ///
-    /// # Errors
-    /// `NoSuchEntity`, `DeleteConflict`.
-    pub fn delete_user(&self, name: &str) -> Result<(), IamError> {
-        let mut st = self.write();
-        let key = name.to_lowercase();
-        let user = st.users.get(&key).ok_or_else(|| Self::no_user(name))?;
-        if st.keys.values().any(|k| k.user_name == user.name) {
-            return Err(IamError::DeleteConflict("Cannot delete entity, must delete access keys first.".to_owned()));
-        }
-        self.store.apply(&[Op::delete(NS_USERS, key.clone())])?;
-        st.users.remove(&key);
-        Ok(())
-    }
-
-    /// `TagUser`: adds or overwrites tags.
-    ///
-    /// # Errors
-    /// `NoSuchEntity`, `InvalidInput`, `LimitExceeded` beyond 50 tags.
-    pub fn tag_user(&self, name: &str, tags: Vec<Tag>) -> Result<(), IamError> {
-        check_tags(&tags)?;
-        self.update_user(name, |u| {
-            let mut all = u.tags.clone();
-            all.extend(tags);
-            let all = dedup_tags(all);
-            if all.len() > 50 {
-                return Err(IamError::LimitExceeded("The number of tags has reached the maximum limit.".to_owned()));
-            }
-            u.tags = all;
-            Ok(())
-        })
-    }
-
-    /// `UntagUser`.
-    ///
-    /// # Errors
-    /// `NoSuchEntity`.
-    pub fn untag_user(&self, name: &str, keys: &[String]) -> Result<(), IamError> {
-        self.update_user(name, |u| {
-            u.tags.retain(|t| !keys.contains(&t.key));
-            Ok(())
-        })
-    }
-
-    fn update_user(&self, name: &str, f: impl FnOnce(&mut User) -> Result<(), IamError>) -> Result<(), IamError> {
-        let mut st = self.write();
-        let key = name.to_lowercase();
-        let mut user = st.users.get(&key).cloned().ok_or_else(|| Self::no_user(name))?;
-        f(&mut user)?;
-        self.store.apply(&[Op::put(NS_USERS, key.clone(), encode(&user))])?;
-        st.users.insert(key, user);
-        Ok(())
-    }
-
-    // ----- access keys -----
-
-    /// `CreateAccessKey` for `user`.
-    ///
-    /// # Errors
-    /// `NoSuchEntity`, `LimitExceeded` beyond two keys.
-    pub fn create_access_key(&self, user: &str) -> Result<AccessKey, IamError> {
-        let mut st = self.write();
-        let owner = st.users.get(&user.to_lowercase()).cloned().ok_or_else(|| Self::no_user(user))?;
-        if st.keys.values().filter(|k| k.user_name == owner.name).count() >= ACCESS_KEYS_PER_USER {
-            return Err(IamError::LimitExceeded(format!(
-                "Cannot exceed quota for AccessKeysPerUser: {ACCESS_KEYS_PER_USER}"
-            )));
-        }
-        let key = AccessKey {
-            id: format!("AKIA{}", self.env.ids.chars(base::UPPER_ALNUM, 16)),
-            secret: self.env.ids.chars(base::SECRET, 40),
-            user_name: owner.name,
-            status: KeyStatus::Active,
-            create_date: self.env.clock.epoch().floor(),
-        };
-        self.store.apply(&[Op::put(NS_KEYS, key.id.clone(), encode(&key))])?;
-        st.keys.insert(key.id.clone(), key.clone());
-        Ok(key)
-    }
-
-    /// `ListAccessKeys` of `user`.
-    ///
-    /// # Errors
-    /// `NoSuchEntity`, `InvalidInput` for a bad marker.
-    pub fn list_access_keys(&self, user: &str, marker: Option<&str>, max_items: Option<usize>) -> Result<Page<AccessKey>, IamError> {
-        let st = self.read();
-        let owner = st.users.get(&user.to_lowercase()).ok_or_else(|| Self::no_user(user))?;
-        page::paginate(
-            st.keys.iter().filter(|(_, k)| k.user_name == owner.name).map(|(id, k)| (id.as_str(), k.clone())),
-            marker,
-            max_items,
-        )
-    }
-
-    fn owned_key(st: &State, user: &str, id: &str) -> Result<AccessKey, IamError> {
-        let owner = st.users.get(&user.to_lowercase()).ok_or_else(|| Self::no_user(user))?;
-        st.keys
-            .get(id)
-            .filter(|k| k.user_name == owner.name)
-            .cloned()
-            .ok_or_else(|| IamError::NoSuchEntity(format!("The Access Key with id {id} cannot be found.")))
-    }
-
-    /// `UpdateAccessKey`: activate or deactivate.
-    ///
-    /// # Errors
-    /// `NoSuchEntity`.
-    pub fn update_access_key(&self, user: &str, id: &str, status: KeyStatus) -> Result<(), IamError> {
-        let mut st = self.write();
-        let mut key = Self::owned_key(&st, user, id)?;
-        key.status = status;
-        self.store.apply(&[Op::put(NS_KEYS, id, encode(&key))])?;
-        st.keys.insert(id.to_owned(), key);
-        Ok(())
-    }
-
-    /// `DeleteAccessKey`.
-    ///
-    /// # Errors
-    /// `NoSuchEntity`.
-    pub fn delete_access_key(&self, user: &str, id: &str) -> Result<(), IamError> {
-        let mut st = self.write();
-        Self::owned_key(&st, user, id)?;
-        self.store.apply(&[Op::delete(NS_KEYS, id)])?;
-        st.keys.remove(id);
-        Ok(())
-    }
-
-    /// The owner of a long-term access key, for authentication.
-    #[must_use]
-    pub fn key_owner(&self, access_key_id: &str) -> Option<KeyOwner> {
-        let st = self.read();
-        let key = st.keys.get(access_key_id)?;
-        let user = st.users.get(&key.user_name.to_lowercase())?.clone();
-        Some(KeyOwner { secret: key.secret.clone(), status: key.status, user })
+    /// Persist `ops` durably; only then may the caller change memory.
+    fn persist(&self, ops: &[Op]) -> Result<(), IamError> {
+        Ok(self.store.apply(ops)?)
     }
 }
 
@@ -376,16 +304,20 @@ fn check_tags(tags: &[Tag]) -> Result<(), IamError> {
 }
 
 /// Later tags with the same key (case-insensitively) replace earlier ones.
-fn dedup_tags(tags: Vec<Tag>) -> Vec<Tag> {
-    let mut out: Vec<Tag> = Vec::with_capacity(tags.len());
-    for t in tags {
-        if let Some(existing) = out.iter_mut().find(|e| e.key.eq_ignore_ascii_case(&t.key)) {
-            *existing = t;
+fn merge_tags(existing: &[Tag], new: Vec<Tag>) -> Result<Vec<Tag>, IamError> {
+    check_tags(&new)?;
+    let mut out: Vec<Tag> = existing.to_vec();
+    for t in new {
+        if let Some(e) = out.iter_mut().find(|e| e.key.eq_ignore_ascii_case(&t.key)) {
+            *e = t;
         } else {
             out.push(t);
         }
     }
-    out
+    if out.len() > 50 {
+        return Err(IamError::LimitExceeded("The number of tags has reached the maximum limit.".to_owned()));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

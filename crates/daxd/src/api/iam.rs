@@ -1,103 +1,33 @@
-//! IAM operations.
+//! IAM operations: wire values in, domain calls, wire values out.
 
-use iam::{AccessKey, Iam, IamError, KeyStatus, Tag, User};
-use serde::Deserialize;
+use iam::{
+    AccessKey, Caller, CreateRole, EntityKind, Granularity, Group, Iam, IamError, ManagedPolicy, PolicyScope, Role,
+    RoleUpdate, Tag, User,
+};
 use serde_json::{json, Value};
 use wire::AwsError;
 
-use super::{domain_error, input};
-use crate::auth::Principal;
+use super::input::In;
+use super::{domain_error, Target};
 use crate::services::{def, Service};
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct WireTag {
-    key: String,
-    value: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct CreateUser {
-    user_name: String,
-    path: Option<String>,
-    #[serde(default)]
-    tags: Vec<WireTag>,
-    permissions_boundary: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct UserNameOpt {
-    user_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct UserName {
-    user_name: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListUsers {
-    path_prefix: Option<String>,
-    marker: Option<String>,
-    max_items: Option<usize>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListAccessKeys {
-    user_name: Option<String>,
-    marker: Option<String>,
-    max_items: Option<usize>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct AccessKeyRef {
-    user_name: Option<String>,
-    access_key_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct UpdateAccessKey {
-    user_name: Option<String>,
-    access_key_id: String,
-    status: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct TagUser {
-    user_name: String,
-    tags: Vec<WireTag>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct UntagUser {
-    user_name: String,
-    tag_keys: Vec<String>,
-}
-
-fn tags(t: Vec<WireTag>) -> Vec<Tag> {
-    t.into_iter().map(|t| Tag { key: t.key, value: t.value }).collect()
+fn err(e: IamError) -> AwsError {
+    domain_error(def(Service::Iam), e.code(), e.to_string())
 }
 
 fn tags_out(t: &[Tag]) -> Value {
     Value::Array(t.iter().map(|t| json!({"Key": t.key, "Value": t.value})).collect())
 }
 
+fn boundary_out(b: Option<&String>) -> Option<Value> {
+    b.map(|b| json!({"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": b}))
+}
+
 /// `User` as GetUser and CreateUser show it.
 fn user_out(u: &User) -> Value {
-    let mut v = json!({
-        "Path": u.path, "UserName": u.name, "UserId": u.id, "Arn": u.arn, "CreateDate": u.create_date,
-    });
-    if let Some(b) = &u.permissions_boundary {
-        v["PermissionsBoundary"] = json!({"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": b});
+    let mut v = user_summary(u);
+    if let Some(b) = boundary_out(u.permissions_boundary.as_ref()) {
+        v["PermissionsBoundary"] = b;
     }
     if !u.tags.is_empty() {
         v["Tags"] = tags_out(&u.tags);
@@ -110,106 +40,189 @@ fn user_summary(u: &User) -> Value {
     json!({"Path": u.path, "UserName": u.name, "UserId": u.id, "Arn": u.arn, "CreateDate": u.create_date})
 }
 
+fn group_out(g: &Group) -> Value {
+    json!({"Path": g.path, "GroupName": g.name, "GroupId": g.id, "Arn": g.arn, "CreateDate": g.create_date})
+}
+
+/// `Role` as GetRole shows it, with `RoleLastUsed` (empty when never used).
+fn role_out(r: &Role) -> Value {
+    let mut v = role_summary(r);
+    if let Some(b) = boundary_out(r.permissions_boundary.as_ref()) {
+        v["PermissionsBoundary"] = b;
+    }
+    if !r.tags.is_empty() {
+        v["Tags"] = tags_out(&r.tags);
+    }
+    v["RoleLastUsed"] = match &r.last_used {
+        Some(l) => json!({"LastUsedDate": l.date, "Region": l.region}),
+        None => json!({}),
+    };
+    v
+}
+
+/// `Role` as ListRoles shows it: without boundary, tags and last use.
+fn role_summary(r: &Role) -> Value {
+    let mut v = json!({
+        "Path": r.path, "RoleName": r.name, "RoleId": r.id, "Arn": r.arn, "CreateDate": r.create_date,
+        "AssumeRolePolicyDocument": r.assume_role_policy, "MaxSessionDuration": r.max_session_duration,
+    });
+    if let Some(d) = &r.description {
+        v["Description"] = json!(d);
+    }
+    v
+}
+
+fn policy_out(p: &ManagedPolicy) -> Value {
+    let mut v = json!({
+        "PolicyName": p.name, "PolicyId": p.id, "Arn": p.arn, "Path": p.path, "DefaultVersionId": p.default_version_id,
+        "AttachmentCount": p.attachment_count, "PermissionsBoundaryUsageCount": p.boundary_usage_count,
+        "IsAttachable": true, "CreateDate": p.create_date, "UpdateDate": p.update_date,
+    });
+    if let Some(d) = &p.description {
+        v["Description"] = json!(d);
+    }
+    if !p.tags.is_empty() {
+        v["Tags"] = tags_out(&p.tags);
+    }
+    v
+}
+
 fn key_meta(k: &AccessKey) -> Value {
     json!({"UserName": k.user_name, "AccessKeyId": k.id, "Status": k.status.as_str(), "CreateDate": k.create_date})
 }
 
-fn err(e: IamError) -> AwsError {
-    domain_error(def(Service::Iam), e.code(), e.to_string())
+fn page_out(list_key: &str, items: Vec<Value>, marker: Option<String>) -> Value {
+    json!({list_key: items, "IsTruncated": marker.is_some(), "Marker": marker})
 }
 
-fn str_field<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
-    input.get(name).and_then(Value::as_str)
-}
-
-/// The user an operation acts on: the named one, or the caller when the
-/// name is omitted (as AWS does for the access-key and GetUser calls).
-fn target_user(principal: &Principal, named: Option<String>) -> Result<String, AwsError> {
-    match (named, principal) {
+/// The user an operation acts on: the named one, or the calling user when
+/// the name is omitted (as AWS does for the access-key and GetUser calls).
+fn target_user(caller: &Caller, named: Option<String>) -> Result<String, AwsError> {
+    match (named, caller) {
         (Some(n), _) => Ok(n),
-        (None, Principal::User { user, .. }) => Ok(user.name.clone()),
-        (None, Principal::Root { .. }) => Err(domain_error(
-            def(Service::Iam),
-            "ValidationError",
-            "Must specify userName when calling with non-User credentials".to_owned(),
-        )),
-    }
-}
-
-/// The resource an IAM action is authorized on: the ARN of the user it
-/// names (or the caller), else `*`.
-pub fn resource(iam: &Iam, principal: &Principal, op: &str, input: &Value) -> String {
-    let user_ops = [
-        "CreateUser", "GetUser", "DeleteUser", "TagUser", "UntagUser", "ListUserTags", "CreateAccessKey",
-        "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey",
-    ];
-    if !user_ops.contains(&op) {
-        return "*".to_owned();
-    }
-    match str_field(input, "UserName") {
-        Some(name) => {
-            let path = iam.get_user(name).map(|u| u.path).unwrap_or_else(|_| {
-                str_field(input, "Path").filter(|_| op == "CreateUser").unwrap_or("/").to_owned()
-            });
-            iam.user_arn(&path, name)
-        }
-        None => match principal {
-            Principal::User { user, .. } => user.arn.clone(),
-            Principal::Root { .. } => "*".to_owned(),
+        (None, Caller::User(u)) => Ok(u.name.clone()),
+        (None, Caller::Session(s)) => match &s.kind {
+            iam::SessionKind::User { user_name } => Ok(user_name.clone()),
+            _ => Err(must_name_user()),
         },
+        (None, Caller::Root) => Err(must_name_user()),
     }
 }
 
-pub fn call(iam: &Iam, principal: &Principal, op: &str, raw: Value) -> Result<Value, AwsError> {
-    let d = def(Service::Iam);
-    match op {
-        "CreateUser" => {
-            let i: CreateUser = input(d, raw)?;
-            let u = iam.create_user(&i.user_name, i.path.as_deref(), tags(i.tags), i.permissions_boundary).map_err(err)?;
-            Ok(json!({"User": user_out(&u)}))
-        }
-        "GetUser" => {
-            let i: UserNameOpt = input(d, raw)?;
-            match (i.user_name, principal) {
-                (Some(n), _) => Ok(json!({"User": user_out(&iam.get_user(&n).map_err(err)?)})),
-                (None, Principal::User { user, .. }) => Ok(json!({"User": user_out(&iam.get_user(&user.name).map_err(err)?)})),
-                (None, Principal::Root { account }) => {
-                    Ok(json!({"User": {"UserId": account, "Arn": principal.arn(), "CreateDate": 0}}))
-                }
+fn must_name_user() -> AwsError {
+    domain_error(def(Service::Iam), "ValidationError", "Must specify userName when calling with non-User credentials".to_owned())
+}
+
+/// The entity kind and name an operation names, by its parameter.
+fn entity(op: &str, i: In) -> Option<(EntityKind, String)> {
+    let kind = if op.contains("Group") {
+        EntityKind::Group
+    } else if op.contains("Role") {
+        EntityKind::Role
+    } else {
+        EntityKind::User
+    };
+    let key = match kind {
+        EntityKind::User => "UserName",
+        EntityKind::Group => "GroupName",
+        EntityKind::Role => "RoleName",
+    };
+    i.o(key).map(|n| (kind, n))
+}
+
+/// What an IAM action is authorized on: the ARN of the entity it names, with
+/// the condition keys the request makes knowable.
+pub fn target(iam: &Iam, caller: &Caller, op: &str, input: &Value) -> Target {
+    let i = In(input);
+    let account = iam.account();
+    let mut t = Target::new("iam", op, "*");
+    let user_arn = |name: &str| iam.get_user(name).map_or_else(|_| iam.user_arn(i.o("Path").as_deref().unwrap_or("/"), name), |u| u.arn);
+    t.resource = match op {
+        "ListUsers" => format!("arn:aws:iam::{account}:user/"),
+        "ListRoles" => format!("arn:aws:iam::{account}:role/"),
+        "ListGroups" => format!("arn:aws:iam::{account}:group/"),
+        "ListPolicies" => format!("arn:aws:iam::{account}:policy/"),
+        "CreatePolicy" => iam.policy_arn(i.o("Path").as_deref().unwrap_or("/"), &i.s("PolicyName")),
+        "CreateServiceLinkedRole" => {
+            let svc = i.s("AWSServiceName");
+            t.context.push(("iam:AWSServiceName".into(), svc.clone()));
+            match Iam::linked_service(&svc) {
+                Some(s) => iam.slr_arn(s, i.o("CustomSuffix").as_deref()),
+                None => format!("arn:aws:iam::{account}:role/aws-service-role/{svc}/*"),
             }
         }
+        "GenerateServiceLastAccessedDetails" => i.s("Arn"),
+        "SimulatePrincipalPolicy" => i.s("PolicySourceArn"),
+        "AddRoleToInstanceProfile" | "RemoveRoleFromInstanceProfile" => {
+            format!("arn:aws:iam::{account}:instance-profile/{}", i.s("InstanceProfileName"))
+        }
+        "GetPolicy" | "DeletePolicy" | "GetPolicyVersion" | "CreatePolicyVersion" | "SetDefaultPolicyVersion"
+        | "DeletePolicyVersion" | "ListPolicyVersions" | "ListEntitiesForPolicy" | "TagPolicy" | "UntagPolicy"
+        | "ListPolicyTags" => i.s("PolicyArn"),
+        _ => match entity(op, i) {
+            Some((EntityKind::User, name)) => user_arn(&name),
+            Some((EntityKind::Group, name)) => iam
+                .get_group(&name)
+                .map_or_else(|_| format!("arn:aws:iam::{account}:group{}{name}", i.o("Path").as_deref().unwrap_or("/")), |(g, _)| g.arn),
+            Some((EntityKind::Role, name)) => iam
+                .get_role(&name)
+                .map_or_else(|_| format!("arn:aws:iam::{account}:role{}{name}", i.o("Path").as_deref().unwrap_or("/")), |r| r.arn),
+            None if op.contains("AccessKey") || op == "GetUser" || op.contains("UserTags") => match caller {
+                Caller::User(u) => u.arn.clone(),
+                _ => "*".to_owned(),
+            },
+            None => "*".to_owned(),
+        },
+    };
+    if let Some(arn) = i.o("PolicyArn").filter(|_| op.starts_with("Attach") || op.starts_with("Detach")) {
+        t.context.push(("iam:PolicyARN".into(), arn));
+    }
+    for tag in i.tags("Tags") {
+        t.context.push((format!("aws:RequestTag/{}", tag.key), tag.value.clone()));
+        t.tag_keys.push(tag.key);
+    }
+    t.tag_keys.extend(i.list("TagKeys"));
+    t
+}
+
+#[allow(clippy::too_many_lines)]
+pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, AwsError> {
+    let i = In(raw);
+    let ok = || Ok(json!({}));
+    match op {
+        // ----- users -----
+        "CreateUser" => {
+            let u = iam.create_user(&i.s("UserName"), i.o("Path").as_deref(), i.tags("Tags"), i.o("PermissionsBoundary")).map_err(err)?;
+            Ok(json!({"User": user_out(&u)}))
+        }
+        "GetUser" => match (i.o("UserName"), caller) {
+            (None, Caller::Root) => {
+                Ok(json!({"User": {"UserId": iam.account(), "Arn": format!("arn:aws:iam::{}:root", iam.account()), "CreateDate": 0}}))
+            }
+            (named, _) => {
+                let name = target_user(caller, named)?;
+                Ok(json!({"User": user_out(&iam.get_user(&name).map_err(err)?)}))
+            }
+        },
         "ListUsers" => {
-            let i: ListUsers = input(d, raw)?;
-            let page = iam.list_users(i.path_prefix.as_deref(), i.marker.as_deref(), i.max_items).map_err(err)?;
-            Ok(json!({
-                "Users": page.items.iter().map(user_summary).collect::<Vec<_>>(),
-                "IsTruncated": page.is_truncated(),
-                "Marker": page.marker,
-            }))
+            let p = iam.list_users(i.o("PathPrefix").as_deref(), i.o("Marker").as_deref(), i.usize("MaxItems")).map_err(err)?;
+            Ok(page_out("Users", p.items.iter().map(user_summary).collect(), p.marker))
         }
-        "DeleteUser" => {
-            let i: UserName = input(d, raw)?;
-            iam.delete_user(&i.user_name).map_err(err)?;
-            Ok(json!({}))
-        }
-        "TagUser" => {
-            let i: TagUser = input(d, raw)?;
-            iam.tag_user(&i.user_name, tags(i.tags)).map_err(err)?;
-            Ok(json!({}))
-        }
-        "UntagUser" => {
-            let i: UntagUser = input(d, raw)?;
-            iam.untag_user(&i.user_name, &i.tag_keys).map_err(err)?;
-            Ok(json!({}))
-        }
+        "DeleteUser" => iam.delete_user(&i.s("UserName")).map_err(err).and_then(|()| ok()),
+        "TagUser" => iam.tag_user(&i.s("UserName"), i.tags("Tags")).map_err(err).and_then(|()| ok()),
+        "UntagUser" => iam.untag_user(&i.s("UserName"), &i.list("TagKeys")).map_err(err).and_then(|()| ok()),
         "ListUserTags" => {
-            let i: UserName = input(d, raw)?;
-            let u = iam.get_user(&i.user_name).map_err(err)?;
+            let u = iam.get_user(&i.s("UserName")).map_err(err)?;
             Ok(json!({"Tags": tags_out(&u.tags), "IsTruncated": false}))
         }
+        "PutUserPermissionsBoundary" => {
+            iam.set_user_boundary(&i.s("UserName"), Some(i.s("PermissionsBoundary"))).map_err(err).and_then(|()| ok())
+        }
+        "DeleteUserPermissionsBoundary" => iam.set_user_boundary(&i.s("UserName"), None).map_err(err).and_then(|()| ok()),
+
+        // ----- access keys -----
         "CreateAccessKey" => {
-            let i: UserNameOpt = input(d, raw)?;
-            let user = target_user(principal, i.user_name)?;
+            let user = target_user(caller, i.o("UserName"))?;
             let k = iam.create_access_key(&user).map_err(err)?;
             Ok(json!({"AccessKey": {
                 "UserName": k.user_name, "AccessKeyId": k.id, "Status": k.status.as_str(),
@@ -217,33 +230,299 @@ pub fn call(iam: &Iam, principal: &Principal, op: &str, raw: Value) -> Result<Va
             }}))
         }
         "ListAccessKeys" => {
-            let i: ListAccessKeys = input(d, raw)?;
-            let user = target_user(principal, i.user_name)?;
-            let page = iam.list_access_keys(&user, i.marker.as_deref(), i.max_items).map_err(err)?;
-            Ok(json!({
-                "AccessKeyMetadata": page.items.iter().map(key_meta).collect::<Vec<_>>(),
-                "IsTruncated": page.is_truncated(),
-                "Marker": page.marker,
-            }))
+            let user = target_user(caller, i.o("UserName"))?;
+            let p = iam.list_access_keys(&user, i.o("Marker").as_deref(), i.usize("MaxItems")).map_err(err)?;
+            Ok(page_out("AccessKeyMetadata", p.items.iter().map(key_meta).collect(), p.marker))
         }
         "UpdateAccessKey" => {
-            let i: UpdateAccessKey = input(d, raw)?;
-            let user = target_user(principal, i.user_name)?;
-            let status = match i.status.as_str() {
-                "Active" => KeyStatus::Active,
-                "Inactive" => KeyStatus::Inactive,
-                other => {
-                    return Err(domain_error(d, "ValidationError", format!("Invalid status {other}: must be Active or Inactive")))
-                }
-            };
-            iam.update_access_key(&user, &i.access_key_id, status).map_err(err)?;
-            Ok(json!({}))
+            let user = target_user(caller, i.o("UserName"))?;
+            let status = if i.s("Status") == "Active" { iam::KeyStatus::Active } else { iam::KeyStatus::Inactive };
+            iam.update_access_key(&user, &i.s("AccessKeyId"), status).map_err(err).and_then(|()| ok())
         }
         "DeleteAccessKey" => {
-            let i: AccessKeyRef = input(d, raw)?;
-            let user = target_user(principal, i.user_name)?;
-            iam.delete_access_key(&user, &i.access_key_id).map_err(err)?;
-            Ok(json!({}))
+            let user = target_user(caller, i.o("UserName"))?;
+            iam.delete_access_key(&user, &i.s("AccessKeyId")).map_err(err).and_then(|()| ok())
+        }
+
+        // ----- groups -----
+        "CreateGroup" => {
+            let g = iam.create_group(&i.s("GroupName"), i.o("Path").as_deref()).map_err(err)?;
+            Ok(json!({"Group": group_out(&g)}))
+        }
+        "GetGroup" => {
+            let (g, users) = iam.get_group(&i.s("GroupName")).map_err(err)?;
+            Ok(json!({"Group": group_out(&g), "Users": users.iter().map(user_summary).collect::<Vec<_>>(), "IsTruncated": false}))
+        }
+        "ListGroups" => {
+            let p = iam.list_groups(i.o("PathPrefix").as_deref(), i.o("Marker").as_deref(), i.usize("MaxItems")).map_err(err)?;
+            Ok(page_out("Groups", p.items.iter().map(group_out).collect(), p.marker))
+        }
+        "ListGroupsForUser" => {
+            let gs = iam.groups_for_user(&i.s("UserName")).map_err(err)?;
+            Ok(page_out("Groups", gs.iter().map(group_out).collect(), None))
+        }
+        "AddUserToGroup" => iam.add_user_to_group(&i.s("GroupName"), &i.s("UserName")).map_err(err).and_then(|()| ok()),
+        "RemoveUserFromGroup" => iam.remove_user_from_group(&i.s("GroupName"), &i.s("UserName")).map_err(err).and_then(|()| ok()),
+        "DeleteGroup" => iam.delete_group(&i.s("GroupName")).map_err(err).and_then(|()| ok()),
+
+        // ----- roles -----
+        "CreateRole" => {
+            let r = iam
+                .create_role(CreateRole {
+                    name: i.s("RoleName"),
+                    path: i.o("Path"),
+                    assume_role_policy: i.s("AssumeRolePolicyDocument"),
+                    description: i.o("Description"),
+                    max_session_duration: i.u32("MaxSessionDuration"),
+                    permissions_boundary: i.o("PermissionsBoundary"),
+                    tags: i.tags("Tags"),
+                })
+                .map_err(err)?;
+            let mut out = role_out(&r);
+            if let Some(o) = out.as_object_mut() {
+                o.remove("RoleLastUsed");
+            }
+            Ok(json!({"Role": out}))
+        }
+        "GetRole" => Ok(json!({"Role": role_out(&iam.get_role(&i.s("RoleName")).map_err(err)?)})),
+        "ListRoles" => {
+            let p = iam.list_roles(i.o("PathPrefix").as_deref(), i.o("Marker").as_deref(), i.usize("MaxItems")).map_err(err)?;
+            Ok(page_out("Roles", p.items.iter().map(role_summary).collect(), p.marker))
+        }
+        "UpdateRole" => {
+            let update = RoleUpdate { description: i.o("Description"), max_session_duration: i.u32("MaxSessionDuration") };
+            if i.0.get("MaxSigninSessionDuration").is_some() || i.bool("ResetMaxSigninSessionDuration").is_some() {
+                let r = iam.get_role(&i.s("RoleName")).map_err(err)?;
+                if r.linked_service.is_some() {
+                    return Err(domain_error(
+                        def(Service::Iam),
+                        "UnmodifiableEntity",
+                        "You cannot change the maximum sign-in session duration of a service-linked role".to_owned(),
+                    ));
+                }
+            }
+            iam.update_role(&i.s("RoleName"), update).map_err(err)?;
+            ok()
+        }
+        "UpdateRoleDescription" => {
+            let r = iam
+                .update_role(&i.s("RoleName"), RoleUpdate { description: Some(i.s("Description")), max_session_duration: None })
+                .map_err(err)?;
+            Ok(json!({"Role": role_out(&r)}))
+        }
+        "UpdateAssumeRolePolicy" => {
+            iam.update_assume_role_policy(&i.s("RoleName"), &i.s("PolicyDocument")).map_err(err).and_then(|()| ok())
+        }
+        "DeleteRole" => iam.delete_role(&i.s("RoleName")).map_err(err).and_then(|()| ok()),
+        "TagRole" => iam.tag_role(&i.s("RoleName"), i.tags("Tags"), &[]).map_err(err).and_then(|()| ok()),
+        "UntagRole" => iam.tag_role(&i.s("RoleName"), Vec::new(), &i.list("TagKeys")).map_err(err).and_then(|()| ok()),
+        "ListRoleTags" => {
+            let r = iam.get_role(&i.s("RoleName")).map_err(err)?;
+            Ok(json!({"Tags": tags_out(&r.tags), "IsTruncated": false}))
+        }
+        "PutRolePermissionsBoundary" => {
+            iam.set_role_boundary(&i.s("RoleName"), Some(i.s("PermissionsBoundary"))).map_err(err).and_then(|()| ok())
+        }
+        "DeleteRolePermissionsBoundary" => iam.set_role_boundary(&i.s("RoleName"), None).map_err(err).and_then(|()| ok()),
+        "AddRoleToInstanceProfile" | "RemoveRoleFromInstanceProfile" => iam
+            .instance_profile_role_change(&i.s("InstanceProfileName"), &i.s("RoleName"))
+            .map_err(err)
+            .and_then(|()| ok()),
+
+        // ----- service-linked roles -----
+        "CreateServiceLinkedRole" => {
+            let r = iam
+                .create_service_linked_role(&i.s("AWSServiceName"), i.o("Description"), i.o("CustomSuffix").as_deref())
+                .map_err(err)?;
+            Ok(json!({"Role": role_summary(&r)}))
+        }
+        "DeleteServiceLinkedRole" => {
+            Ok(json!({"DeletionTaskId": iam.delete_service_linked_role(&i.s("RoleName")).map_err(err)?}))
+        }
+        "GetServiceLinkedRoleDeletionStatus" => {
+            let t = iam.deletion_task(&i.s("DeletionTaskId")).map_err(err)?;
+            let mut out = json!({"Status": t.status.as_str()});
+            if let Some(reason) = &t.reason {
+                out["Reason"] = json!({
+                    "Reason": reason,
+                    "RoleUsageList": t.usage.iter().map(|u| json!({"Region": u.region, "Resources": u.resources})).collect::<Vec<_>>(),
+                });
+            }
+            Ok(out)
+        }
+
+        // ----- managed policies -----
+        "CreatePolicy" => {
+            let p = iam
+                .create_policy(&i.s("PolicyName"), i.o("Path").as_deref(), &i.s("PolicyDocument"), i.o("Description"), i.tags("Tags"))
+                .map_err(err)?;
+            Ok(json!({"Policy": policy_out(&p)}))
+        }
+        "GetPolicy" => Ok(json!({"Policy": policy_out(&iam.managed_policy(&i.s("PolicyArn")).map_err(err)?)})),
+        "ListPolicies" => {
+            let scope = match i.o("Scope").as_deref() {
+                Some("AWS") => PolicyScope::Aws,
+                Some("Local") => PolicyScope::Local,
+                _ => PolicyScope::All,
+            };
+            let p = iam
+                .list_policies(
+                    scope,
+                    i.bool("OnlyAttached").unwrap_or(false),
+                    i.o("PathPrefix").as_deref(),
+                    i.o("Marker").as_deref(),
+                    i.usize("MaxItems"),
+                )
+                .map_err(err)?;
+            Ok(page_out("Policies", p.items.iter().map(policy_out).collect(), p.marker))
+        }
+        "GetPolicyVersion" => {
+            let (p, v) = iam.policy_version(&i.s("PolicyArn"), &i.s("VersionId")).map_err(err)?;
+            Ok(json!({"PolicyVersion": {
+                "Document": v.document, "VersionId": v.version_id,
+                "IsDefaultVersion": v.version_id == p.default_version_id, "CreateDate": v.create_date,
+            }}))
+        }
+        "ListPolicyVersions" => {
+            let p = iam.managed_policy(&i.s("PolicyArn")).map_err(err)?;
+            let versions: Vec<Value> = p
+                .versions
+                .iter()
+                .rev()
+                .map(|v| json!({"VersionId": v.version_id, "IsDefaultVersion": v.version_id == p.default_version_id, "CreateDate": v.create_date}))
+                .collect();
+            Ok(page_out("Versions", versions, None))
+        }
+        "CreatePolicyVersion" => {
+            let arn = i.s("PolicyArn");
+            let v = iam.create_policy_version(&arn, &i.s("PolicyDocument"), i.bool("SetAsDefault").unwrap_or(false)).map_err(err)?;
+            let p = iam.managed_policy(&arn).map_err(err)?;
+            Ok(json!({"PolicyVersion": {
+                "VersionId": v.version_id, "IsDefaultVersion": v.version_id == p.default_version_id, "CreateDate": v.create_date,
+            }}))
+        }
+        "SetDefaultPolicyVersion" => {
+            iam.set_default_policy_version(&i.s("PolicyArn"), &i.s("VersionId")).map_err(err).and_then(|()| ok())
+        }
+        "DeletePolicyVersion" => iam.delete_policy_version(&i.s("PolicyArn"), &i.s("VersionId")).map_err(err).and_then(|()| ok()),
+        "DeletePolicy" => iam.delete_policy(&i.s("PolicyArn")).map_err(err).and_then(|()| ok()),
+        "TagPolicy" => iam.tag_policy(&i.s("PolicyArn"), i.tags("Tags"), &[]).map_err(err).and_then(|()| ok()),
+        "UntagPolicy" => iam.tag_policy(&i.s("PolicyArn"), Vec::new(), &i.list("TagKeys")).map_err(err).and_then(|()| ok()),
+        "ListPolicyTags" => {
+            let p = iam.managed_policy(&i.s("PolicyArn")).map_err(err)?;
+            Ok(json!({"Tags": tags_out(&p.tags), "IsTruncated": false}))
+        }
+        "ListEntitiesForPolicy" => {
+            let all = iam.entities_for_policy(&i.s("PolicyArn"));
+            let pick = |kind: EntityKind, key: &str, id: &str| -> Vec<Value> {
+                all.iter().filter(|(k, _, _)| *k == kind).map(|(_, n, i)| json!({key: n, id: i})).collect()
+            };
+            Ok(json!({
+                "PolicyGroups": pick(EntityKind::Group, "GroupName", "GroupId"),
+                "PolicyUsers": pick(EntityKind::User, "UserName", "UserId"),
+                "PolicyRoles": pick(EntityKind::Role, "RoleName", "RoleId"),
+                "IsTruncated": false,
+            }))
+        }
+
+        // ----- inline and attached policies of users, groups and roles -----
+        _ if is_policy_op(op) => policy_op(iam, op, i),
+
+        // ----- Access Advisor -----
+        "GenerateServiceLastAccessedDetails" => {
+            let g = if i.o("Granularity").as_deref() == Some("ACTION_LEVEL") { Granularity::ActionLevel } else { Granularity::ServiceLevel };
+            let owner = iam.identity(caller).arn;
+            Ok(json!({"JobId": iam.generate_access_report(&i.s("Arn"), g, &owner).map_err(err)?}))
+        }
+        "GetServiceLastAccessedDetails" => {
+            let job = iam.access_job(&i.s("JobId"), &iam.identity(caller).arn).map_err(err)?;
+            let services: Vec<Value> = job
+                .report
+                .services
+                .iter()
+                .map(|s| {
+                    let mut v = json!({"ServiceName": s.name, "ServiceNamespace": s.namespace, "TotalAuthenticatedEntities": s.total_entities});
+                    if let Some(l) = &s.last {
+                        v["LastAuthenticated"] = json!(l.time);
+                        v["LastAuthenticatedEntity"] = json!(l.entity);
+                        v["LastAuthenticatedRegion"] = json!(l.region);
+                    }
+                    if job.granularity == Granularity::ActionLevel {
+                        v["TrackedActionsLastAccessed"] = s
+                            .actions
+                            .iter()
+                            .map(|a| json!({"ActionName": a.action, "LastAccessedEntity": a.entity, "LastAccessedTime": a.time, "LastAccessedRegion": a.region}))
+                            .collect();
+                    }
+                    v
+                })
+                .collect();
+            Ok(json!({
+                "JobStatus": "COMPLETED", "JobType": job.granularity.as_str(), "JobCreationDate": job.created,
+                "JobCompletionDate": job.completed, "ServicesLastAccessed": services, "IsTruncated": false,
+            }))
+        }
+        "GetServiceLastAccessedDetailsWithEntities" => {
+            let job = iam.access_job(&i.s("JobId"), &iam.identity(caller).arn).map_err(err)?;
+            let ns = i.s("ServiceNamespace");
+            let entities: Vec<Value> = job
+                .report
+                .services
+                .iter()
+                .filter(|s| s.namespace == ns)
+                .flat_map(|s| s.entities.iter())
+                .map(|e| {
+                    let mut v = json!({"EntityInfo": {"Arn": e.arn, "Name": e.name, "Type": e.kind, "Id": e.id, "Path": e.path}});
+                    if let Some(t) = e.last {
+                        v["LastAuthenticated"] = json!(t);
+                    }
+                    v
+                })
+                .collect();
+            Ok(json!({
+                "JobStatus": "COMPLETED", "JobCreationDate": job.created, "JobCompletionDate": job.completed,
+                "EntityDetailsList": entities, "IsTruncated": false,
+            }))
+        }
+        "SimulatePrincipalPolicy" | "SimulateCustomPolicy" => super::simulate::call(iam, op, i),
+        _ => Err(super::not_served("iam", op)),
+    }
+}
+
+fn is_policy_op(op: &str) -> bool {
+    matches!(
+        op,
+        "PutUserPolicy" | "PutGroupPolicy" | "PutRolePolicy" | "GetUserPolicy" | "GetGroupPolicy" | "GetRolePolicy"
+            | "ListUserPolicies" | "ListGroupPolicies" | "ListRolePolicies" | "DeleteUserPolicy" | "DeleteGroupPolicy"
+            | "DeleteRolePolicy" | "AttachUserPolicy" | "AttachGroupPolicy" | "AttachRolePolicy" | "DetachUserPolicy"
+            | "DetachGroupPolicy" | "DetachRolePolicy" | "ListAttachedUserPolicies" | "ListAttachedGroupPolicies"
+            | "ListAttachedRolePolicies"
+    )
+}
+
+fn policy_op(iam: &Iam, op: &str, i: In) -> Result<Value, AwsError> {
+    let Some((kind, name)) = entity(op, i) else { return Err(super::not_served("iam", op)) };
+    let name_key = match kind {
+        EntityKind::User => "UserName",
+        EntityKind::Group => "GroupName",
+        EntityKind::Role => "RoleName",
+    };
+    let verb = op.trim_end_matches("Policy").trim_end_matches("Policies");
+    let verb = verb.trim_end_matches("User").trim_end_matches("Group").trim_end_matches("Role");
+    match verb {
+        "Put" => iam.put_inline_policy(kind, &name, &i.s("PolicyName"), &i.s("PolicyDocument")).map_err(err).map(|()| json!({})),
+        "Get" => {
+            let doc = iam.inline_policy(kind, &name, &i.s("PolicyName")).map_err(err)?;
+            Ok(json!({name_key: name, "PolicyName": i.s("PolicyName"), "PolicyDocument": doc}))
+        }
+        "List" => Ok(page_out("PolicyNames", iam.inline_policy_names(kind, &name).map_err(err)?.into_iter().map(Value::String).collect(), None)),
+        "Delete" => iam.delete_inline_policy(kind, &name, &i.s("PolicyName")).map_err(err).map(|()| json!({})),
+        "Attach" => iam.attach_policy(kind, &name, &i.s("PolicyArn")).map_err(err).map(|()| json!({})),
+        "Detach" => iam.detach_policy(kind, &name, &i.s("PolicyArn")).map_err(err).map(|()| json!({})),
+        "ListAttached" => {
+            let list = iam.attached_policies(kind, &name, i.o("PathPrefix").as_deref()).map_err(err)?;
+            let items = list.into_iter().map(|(n, a)| json!({"PolicyName": n, "PolicyArn": a})).collect();
+            Ok(page_out("AttachedPolicies", items, None))
         }
         _ => Err(super::not_served("iam", op)),
     }

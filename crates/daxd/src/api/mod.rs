@@ -2,18 +2,39 @@
 //! and the domain crates. This is the only place that knows both.
 
 pub mod iam;
+pub mod input;
+pub mod simulate;
 pub mod sts;
 
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 use wire::AwsError;
 
 use crate::services::ServiceDef;
 
-/// Read an operation's input into its typed form. The input already passed
-/// model validation, so a failure here is a daxd bug, reported as such.
-pub(crate) fn input<T: DeserializeOwned>(def: &ServiceDef, value: Value) -> Result<T, AwsError> {
-    serde_json::from_value(value).map_err(|e| AwsError::new(400, def.validation_code, format!("Invalid input: {e}")))
+/// What one request asks to do, for authorization: the IAM action, the
+/// resource ARN it acts on, and the condition keys the request makes
+/// knowable.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub action: String,
+    pub resource: String,
+    pub context: Vec<(String, String)>,
+    /// `aws:TagKeys` of the request.
+    pub tag_keys: Vec<String>,
+    /// Resource-based policies of the target (a table's policy).
+    pub resource_policies: Vec<String>,
+}
+
+impl Target {
+    #[must_use]
+    pub fn new(prefix: &str, op: &str, resource: &str) -> Self {
+        Target {
+            action: format!("{prefix}:{op}"),
+            resource: resource.to_owned(),
+            context: Vec::new(),
+            tag_keys: Vec::new(),
+            resource_policies: Vec::new(),
+        }
+    }
 }
 
 /// A domain error as AWS reports it: the code's HTTP status comes from the
@@ -24,7 +45,7 @@ pub(crate) fn domain_error(def: &ServiceDef, code: &str, message: String) -> Aws
         .error_shape(code)
         .and_then(|s| s.error.as_ref())
         .and_then(|e| e.http_status_code)
-        .unwrap_or(400);
+        .unwrap_or(if code == "AccessDenied" { 403 } else { 400 });
     AwsError::new(status, code, message)
 }
 

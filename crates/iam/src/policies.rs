@@ -1,0 +1,230 @@
+//! Inline and attached policies of users, groups and roles.
+
+use state::Op;
+
+use crate::managed::aws_catalog;
+use crate::{encode, Holder, Iam, IamError, State, MANAGED_POLICIES_PER_ENTITY, NS_GROUPS, NS_ROLES, NS_USERS};
+
+/// The three kinds of identity that carry policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntityKind {
+    User,
+    Group,
+    Role,
+}
+
+impl EntityKind {
+    fn word(self) -> &'static str {
+        match self {
+            EntityKind::User => "user",
+            EntityKind::Group => "group",
+            EntityKind::Role => "role",
+        }
+    }
+
+    fn quota(self) -> &'static str {
+        match self {
+            EntityKind::User => "PoliciesPerUser",
+            EntityKind::Group => "PoliciesPerGroup",
+            EntityKind::Role => "PoliciesPerRole",
+        }
+    }
+
+    fn inline_limit(self) -> usize {
+        match self {
+            EntityKind::User => policy::MAX_USER_INLINE_POLICY_SIZE,
+            EntityKind::Group => policy::MAX_GROUP_INLINE_POLICY_SIZE,
+            EntityKind::Role => policy::MAX_ROLE_INLINE_POLICY_SIZE,
+        }
+    }
+}
+
+fn no_entity(kind: EntityKind, name: &str) -> IamError {
+    match kind {
+        EntityKind::User => Iam::no_user(name),
+        EntityKind::Group => IamError::NoSuchEntity(format!("The group with name {name} cannot be found.")),
+        EntityKind::Role => IamError::NoSuchEntity(format!("The role with name {name} cannot be found.")),
+    }
+}
+
+impl Iam {
+    /// Apply `f` to an entity's policies and persist the entity.
+    fn with_holder<T>(
+        &self,
+        kind: EntityKind,
+        name: &str,
+        f: impl FnOnce(&mut Holder, Option<&str>) -> Result<T, IamError>,
+    ) -> Result<T, IamError> {
+        let key = name.to_lowercase();
+        let mut st = self.write();
+        match kind {
+            EntityKind::User => {
+                let mut u = st.users.get(&key).cloned().ok_or_else(|| no_entity(kind, name))?;
+                let out = f(&mut u.policies, None)?;
+                self.persist(&[Op::put(NS_USERS, key.clone(), encode(&u))])?;
+                st.users.insert(key, u);
+                Ok(out)
+            }
+            EntityKind::Group => {
+                let mut g = st.groups.get(&key).cloned().ok_or_else(|| no_entity(kind, name))?;
+                let out = f(&mut g.policies, None)?;
+                self.persist(&[Op::put(NS_GROUPS, key.clone(), encode(&g))])?;
+                st.groups.insert(key, g);
+                Ok(out)
+            }
+            EntityKind::Role => {
+                let mut r = st.roles.get(&key).cloned().ok_or_else(|| no_entity(kind, name))?;
+                let linked = r.linked_service.clone();
+                let out = f(&mut r.policies, linked.as_deref())?;
+                self.persist(&[Op::put(NS_ROLES, key.clone(), encode(&r))])?;
+                st.roles.insert(key, r);
+                Ok(out)
+            }
+        }
+    }
+
+    fn holder(&self, kind: EntityKind, name: &str) -> Result<Holder, IamError> {
+        let st = self.read();
+        Self::holder_in(&st, kind, name).cloned().ok_or_else(|| no_entity(kind, name))
+    }
+
+    pub(crate) fn holder_in<'a>(st: &'a State, kind: EntityKind, name: &str) -> Option<&'a Holder> {
+        let key = name.to_lowercase();
+        match kind {
+            EntityKind::User => st.users.get(&key).map(|u| &u.policies),
+            EntityKind::Group => st.groups.get(&key).map(|g| &g.policies),
+            EntityKind::Role => st.roles.get(&key).map(|r| &r.policies),
+        }
+    }
+
+    /// `Put{User,Group,Role}Policy`.
+    ///
+    /// # Errors
+    /// `NoSuchEntity`, `MalformedPolicyDocument`, `LimitExceeded`,
+    /// `UnmodifiableEntity` on a service-linked role.
+    pub fn put_inline_policy(&self, kind: EntityKind, name: &str, policy_name: &str, document: &str) -> Result<(), IamError> {
+        if policy::policy_size(document) > kind.inline_limit() {
+            return Err(IamError::LimitExceeded(format!(
+                "Maximum policy size of {} bytes exceeded for {} {name}",
+                kind.inline_limit(),
+                kind.word()
+            )));
+        }
+        policy::parse(document)?;
+        self.with_holder(kind, name, |h, linked| {
+            protect(kind, name, linked)?;
+            h.inline.insert(policy_name.to_owned(), document.to_owned());
+            Ok(())
+        })
+    }
+
+    /// `Get{User,Group,Role}Policy`: the document as it was put.
+    ///
+    /// # Errors
+    /// `NoSuchEntity`.
+    pub fn inline_policy(&self, kind: EntityKind, name: &str, policy_name: &str) -> Result<String, IamError> {
+        self.holder(kind, name)?.inline.get(policy_name).cloned().ok_or_else(|| {
+            IamError::NoSuchEntity(format!("The {} policy with name {policy_name} cannot be found.", kind.word()))
+        })
+    }
+
+    /// `List{User,Group,Role}Policies`: the inline policy names.
+    ///
+    /// # Errors
+    /// `NoSuchEntity`.
+    pub fn inline_policy_names(&self, kind: EntityKind, name: &str) -> Result<Vec<String>, IamError> {
+        Ok(self.holder(kind, name)?.inline.keys().cloned().collect())
+    }
+
+    /// `Delete{User,Group,Role}Policy`.
+    ///
+    /// # Errors
+    /// `NoSuchEntity`, `UnmodifiableEntity` on a service-linked role.
+    pub fn delete_inline_policy(&self, kind: EntityKind, name: &str, policy_name: &str) -> Result<(), IamError> {
+        self.with_holder(kind, name, |h, linked| {
+            protect(kind, name, linked)?;
+            h.inline.remove(policy_name).map(|_| ()).ok_or_else(|| {
+                IamError::NoSuchEntity(format!("The {} policy with name {policy_name} cannot be found.", kind.word()))
+            })
+        })
+    }
+
+    /// `Attach{User,Group,Role}Policy`.
+    ///
+    /// # Errors
+    /// `NoSuchEntity`, `LimitExceeded`, `UnmodifiableEntity` on a service-linked
+    /// role, `PolicyNotAttachable` for a service-role policy elsewhere.
+    pub fn attach_policy(&self, kind: EntityKind, name: &str, arn: &str) -> Result<(), IamError> {
+        let policy = self.managed_policy(arn)?;
+        self.with_holder(kind, name, |h, linked| {
+            protect(kind, name, linked)?;
+            if policy.is_service_role_policy() {
+                return Err(IamError::PolicyNotAttachable(
+                    "AWS service role policies can only be attached to the service-linked role for that service.".to_owned(),
+                ));
+            }
+            if h.attached.iter().any(|a| a == arn) {
+                return Ok(());
+            }
+            if h.attached.len() >= MANAGED_POLICIES_PER_ENTITY {
+                return Err(IamError::LimitExceeded(format!(
+                    "Cannot exceed quota for {}: {MANAGED_POLICIES_PER_ENTITY}",
+                    kind.quota()
+                )));
+            }
+            h.attached.push(arn.to_owned());
+            Ok(())
+        })
+    }
+
+    /// `Detach{User,Group,Role}Policy`.
+    ///
+    /// # Errors
+    /// `NoSuchEntity` (entity, or policy not attached), `UnmodifiableEntity`.
+    pub fn detach_policy(&self, kind: EntityKind, name: &str, arn: &str) -> Result<(), IamError> {
+        self.with_holder(kind, name, |h, linked| {
+            protect(kind, name, linked)?;
+            let before = h.attached.len();
+            h.attached.retain(|a| a != arn);
+            if h.attached.len() == before {
+                return Err(IamError::NoSuchEntity(format!("Policy {arn} was not found.")));
+            }
+            Ok(())
+        })
+    }
+
+    /// `ListAttached{User,Group,Role}Policies`: `(name, arn)` pairs.
+    ///
+    /// # Errors
+    /// `NoSuchEntity`.
+    pub fn attached_policies(&self, kind: EntityKind, name: &str, path_prefix: Option<&str>) -> Result<Vec<(String, String)>, IamError> {
+        let h = self.holder(kind, name)?;
+        let st = self.read();
+        Ok(h.attached
+            .iter()
+            .filter_map(|arn| st.policies.get(arn).or_else(|| aws_catalog().get(arn)))
+            .filter(|p| path_prefix.is_none_or(|pre| p.path.starts_with(pre)))
+            .map(|p| (p.name.clone(), p.arn.clone()))
+            .collect())
+    }
+
+    /// `ListEntitiesForPolicy`: `(kind, name, id)` of everything the policy is attached to.
+    #[must_use]
+    pub fn entities_for_policy(&self, arn: &str) -> Vec<(EntityKind, String, String)> {
+        let st = self.read();
+        let has = |h: &Holder| h.attached.iter().any(|a| a == arn);
+        let mut out = Vec::new();
+        out.extend(st.users.values().filter(|u| has(&u.policies)).map(|u| (EntityKind::User, u.name.clone(), u.id.clone())));
+        out.extend(st.groups.values().filter(|g| has(&g.policies)).map(|g| (EntityKind::Group, g.name.clone(), g.id.clone())));
+        out.extend(st.roles.values().filter(|r| has(&r.policies)).map(|r| (EntityKind::Role, r.name.clone(), r.id.clone())));
+        out
+    }
+}
+
+/// A service-linked role's permissions belong to its service.
+pub(crate) fn protect(kind: EntityKind, name: &str, linked: Option<&str>) -> Result<(), IamError> {
+    if kind == EntityKind::Role && linked.is_some() {
+        return Err(crate::roles::unmodifiable(name));
+    }
+    Ok(())
+}
