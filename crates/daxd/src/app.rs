@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use base::Env;
+use ec2::Ec2;
 use iam::Iam;
 use state::Store;
 
@@ -16,6 +17,7 @@ pub struct App {
     pub env: Env,
     pub store: Arc<Store>,
     pub iam: Iam,
+    pub ec2: Ec2,
     pub signing_keys: sigv4::SigningKeyCache,
     pub enable_reset: bool,
     pub max_body_bytes: usize,
@@ -31,12 +33,14 @@ impl App {
     pub fn open(args: &ServeArgs, root: RootCredentials, env: Env, data_dir: &Path) -> Result<Self, String> {
         let store = Arc::new(Store::open(&data_dir.join("state.db")).map_err(|e| e.to_string())?);
         let iam = Iam::open(&args.account_id, env.clone(), Arc::clone(&store)).map_err(|e| e.to_string())?;
+        let ec2 = Ec2::open(&args.account_id, env.clone(), Arc::clone(&store)).map_err(|e| e.to_string())?;
         Ok(App {
             account: args.account_id.clone(),
             root,
             env,
             store,
             iam,
+            ec2,
             signing_keys: sigv4::SigningKeyCache::new(1024),
             enable_reset: args.enable_reset,
             max_body_bytes: args.max_body_bytes,
@@ -69,6 +73,7 @@ impl App {
     pub fn reset(&self) -> Result<(), String> {
         self.store.wipe().map_err(|e| e.to_string())?;
         self.iam.reload().map_err(|e| e.to_string())?;
+        self.ec2.reload().map_err(|e| e.to_string())?;
         self.signing_keys.clear();
         Ok(())
     }

@@ -258,6 +258,7 @@ fn dispatch(app: &App, service: Service, caller: &iam::Caller, facts: &RequestFa
     let target = match service {
         Service::Iam => api::iam::target(&app.iam, caller, op, input),
         Service::Sts => api::sts::target(op, input),
+        Service::Ec2 => api::ec2::target(&app.account, facts.region, op, input),
         _ => Target::new(d.signing_name, op, "*"),
     };
     let ctx = auth::context(&app.iam, caller, facts, &target);
@@ -269,7 +270,7 @@ fn dispatch(app: &App, service: Service, caller: &iam::Caller, facts: &RequestFa
     match service {
         Service::Iam => api::iam::call(&app.iam, caller, op, input),
         Service::Sts => api::sts::call(&app.iam, caller, op, input, &ctx),
-        Service::Ec2 => Err(api::not_served("ec2", op)),
+        Service::Ec2 => api::ec2::call(&app.ec2, facts.region, op, input),
         Service::Dax => Err(api::not_served("dax", op)),
         Service::DynamoDb => Err(api::not_served("dynamodb", op)),
     }
