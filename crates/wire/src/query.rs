@@ -261,3 +261,39 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod no_panic {
+    use super::*;
+
+    /// A cheap stand-in for the fuzz targets in `fuzz/`: pseudo-random
+    /// forms decoded against every IAM and EC2 input shape must never panic.
+    #[test]
+    fn random_forms_never_panic() {
+        let iam = Model::from_json(include_str!("../../../models/iam.json")).expect("model");
+        let ec2 = Model::from_json(include_str!("../../../models/ec2.json")).expect("model");
+        let pieces = [
+            "UserName=", "Tags.member.", "1", "2", ".Key=", ".Value=", "&", "Filter.", ".Name=", "Value.", "%ff", "%",
+            "MaxItems=", "-1", "99999999999999999999", "true", "Path=/", "PolicyDocument=%7B", ".entry.", "..", "=",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..3000 {
+            let mut form = String::new();
+            for _ in 0..12 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                #[allow(clippy::cast_possible_truncation)]
+                form.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            let params = Params::parse(form.as_bytes());
+            for (model, flavor) in [(&iam, Flavor::AwsQuery), (&ec2, Flavor::Ec2)] {
+                for op in model.operations.values().filter_map(|o| o.input.as_ref()).take(40) {
+                    if let Ok(v) = decode(model, &op.shape, &params, flavor) {
+                        let _ = crate::validate::validate(model, &op.shape, &v);
+                    }
+                }
+            }
+        }
+    }
+}
