@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use base::Env;
+use dax_control::{Config as DaxConfig, DaxControl, Deps};
 use ec2::Ec2;
 use iam::Iam;
 use state::Store;
@@ -16,8 +17,9 @@ pub struct App {
     pub root: RootCredentials,
     pub env: Env,
     pub store: Arc<Store>,
-    pub iam: Iam,
-    pub ec2: Ec2,
+    pub iam: Arc<Iam>,
+    pub ec2: Arc<Ec2>,
+    pub dax: DaxControl,
     pub signing_keys: sigv4::SigningKeyCache,
     pub enable_reset: bool,
     pub max_body_bytes: usize,
@@ -32,8 +34,20 @@ impl App {
     /// When the state cannot be opened or read.
     pub fn open(args: &ServeArgs, root: RootCredentials, env: Env, data_dir: &Path) -> Result<Self, String> {
         let store = Arc::new(Store::open(&data_dir.join("state.db")).map_err(|e| e.to_string())?);
-        let iam = Iam::open(&args.account_id, env.clone(), Arc::clone(&store)).map_err(|e| e.to_string())?;
-        let ec2 = Ec2::open(&args.account_id, env.clone(), Arc::clone(&store)).map_err(|e| e.to_string())?;
+        let iam = Arc::new(Iam::open(&args.account_id, env.clone(), Arc::clone(&store)).map_err(|e| e.to_string())?);
+        let ec2 = Arc::new(Ec2::open(&args.account_id, env.clone(), Arc::clone(&store)).map_err(|e| e.to_string())?);
+        let ports = Arc::new(crate::dax_deps::PortPool::new(args.dax_ports.clone(), &args.dax_advertise_host));
+        let deps = Deps {
+            network: Arc::new(crate::dax_deps::SlrNetwork { iam: Arc::clone(&iam), ec2: Arc::clone(&ec2) }),
+            identity: Arc::new(crate::dax_deps::RoleCheck { iam: Arc::clone(&iam) }),
+            ports: Arc::clone(&ports) as Arc<dyn dax_control::Ports>,
+        };
+        let config = DaxConfig {
+            advertise_host: args.dax_advertise_host.clone(),
+            provisioning_delay: std::time::Duration::from_millis(args.provisioning_delay_ms),
+        };
+        let dax = DaxControl::open(&args.account_id, env.clone(), Arc::clone(&store), deps, config).map_err(|e| e.to_string())?;
+        ports.mark_used(dax.node_ports().into_iter().map(|n| n.port));
         Ok(App {
             account: args.account_id.clone(),
             root,
@@ -41,6 +55,7 @@ impl App {
             store,
             iam,
             ec2,
+            dax,
             signing_keys: sigv4::SigningKeyCache::new(1024),
             enable_reset: args.enable_reset,
             max_body_bytes: args.max_body_bytes,
@@ -51,6 +66,9 @@ impl App {
     /// One step of the background work. Errors are logged, and retried on
     /// the next tick.
     pub fn tick(&self) {
+        if let Err(e) = self.dax.tick() {
+            tracing::warn!(error = %e, "advancing DAX lifecycles");
+        }
         if let Err(e) = self.iam.advance_deletion_tasks(&crate::usage::Usage { app: self }, self.step_secs) {
             tracing::warn!(error = %e, "advancing service-linked role deletion tasks");
         }
@@ -62,7 +80,11 @@ impl App {
     /// DAX clusters (not fully deleted) per region: what still uses
     /// `AWSServiceRoleForDAX`.
     pub fn dax_clusters_by_region(&self) -> Vec<iam::RoleUsage> {
-        Vec::new() // WIRING PENDING: replaced by the DAX control plane's cluster store
+        self.dax
+            .clusters_using_role()
+            .into_iter()
+            .map(|(region, resources)| iam::RoleUsage { region, resources })
+            .collect()
     }
 
     /// Wipe all state (the admin reset) and reload the services from the
@@ -74,6 +96,7 @@ impl App {
         self.store.wipe().map_err(|e| e.to_string())?;
         self.iam.reload().map_err(|e| e.to_string())?;
         self.ec2.reload().map_err(|e| e.to_string())?;
+        self.dax.reload().map_err(|e| e.to_string())?;
         self.signing_keys.clear();
         Ok(())
     }

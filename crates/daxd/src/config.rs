@@ -54,6 +54,14 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 2000)]
     pub provisioning_delay_ms: u64,
 
+    /// Ports handed to DAX cluster nodes, as FIRST-LAST; each node keeps its port across restarts.
+    #[arg(long, default_value = "8111-8999", value_parser = parse_port_range)]
+    pub dax_ports: std::ops::RangeInclusive<u16>,
+
+    /// The host name or address put into DAX cluster and node endpoints.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub dax_advertise_host: String,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -119,4 +127,14 @@ pub fn root_credentials(args: &ServeArgs, ids: &dyn Ids) -> Result<(RootCredenti
     f.write_all(&text).and_then(|()| f.sync_all()).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
     fs::rename(&tmp, &path).map_err(|e| format!("writing {}: {e}", path.display()))?;
     Ok((creds, true))
+}
+
+fn parse_port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
+    let (a, b) = text.split_once('-').ok_or_else(|| format!("expected FIRST-LAST, got {text}"))?;
+    let first: u16 = a.trim().parse().map_err(|e| format!("bad first port {a}: {e}"))?;
+    let last: u16 = b.trim().parse().map_err(|e| format!("bad last port {b}: {e}"))?;
+    if first == 0 || first > last {
+        return Err(format!("empty or invalid port range {text}"));
+    }
+    Ok(first..=last)
 }

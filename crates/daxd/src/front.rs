@@ -259,7 +259,8 @@ fn dispatch(app: &App, service: Service, caller: &iam::Caller, facts: &RequestFa
         Service::Iam => api::iam::target(&app.iam, caller, op, input),
         Service::Sts => api::sts::target(op, input),
         Service::Ec2 => api::ec2::target(&app.account, facts.region, op, input),
-        _ => Target::new(d.signing_name, op, "*"),
+        Service::Dax => api::dax::target(&app.account, facts.region, op, input),
+        Service::DynamoDb => Target::new(d.signing_name, op, "*"),
     };
     let ctx = auth::context(&app.iam, caller, facts, &target);
     let self_authorized = service == Service::Sts && api::sts::self_authorized(op);
@@ -271,8 +272,39 @@ fn dispatch(app: &App, service: Service, caller: &iam::Caller, facts: &RequestFa
         Service::Iam => api::iam::call(&app.iam, caller, op, input),
         Service::Sts => api::sts::call(&app.iam, caller, op, input, &ctx),
         Service::Ec2 => api::ec2::call(&app.ec2, facts.region, op, input),
-        Service::Dax => Err(api::not_served("dax", op)),
+        Service::Dax => {
+            if op == "CreateCluster" {
+                dax_preflight(app, caller, facts, input)?;
+            }
+            api::dax::call(&app.dax, facts.region, op, input)
+        }
         Service::DynamoDb => Err(api::not_served("dynamodb", op)),
+    }
+}
+
+/// What `CreateCluster` checks before DAX acts (api-and-peers.md B.5): the
+/// caller may pass the cluster's role to DAX, and `AWSServiceRoleForDAX`
+/// exists, or the caller may have DAX create it on its behalf.
+fn dax_preflight(app: &App, caller: &iam::Caller, facts: &RequestFacts, input: &Value) -> Result<(), AwsError> {
+    let role_arn = input.get("IamRoleArn").and_then(Value::as_str).unwrap_or_default();
+    let mut pass = Target::new("iam", "PassRole", role_arn);
+    pass.context.push(("iam:PassedToService".into(), iam::DAX_SERVICE.into()));
+    let ctx = auth::context(&app.iam, caller, facts, &pass);
+    auth::authorize(&app.iam, caller, &pass, &ctx, wire::Protocol::Json11)?;
+    if app.iam.service_linked_role(iam::DAX_SERVICE).is_ok() {
+        return Ok(());
+    }
+    let service = iam::Iam::linked_service(iam::DAX_SERVICE)
+        .ok_or_else(|| AwsError::new(500, "InternalFailure", "DAX is missing from the service-linked role catalog"))?;
+    let mut create = Target::new("iam", "CreateServiceLinkedRole", &app.iam.slr_arn(service, None));
+    create.context.push(("iam:AWSServiceName".into(), iam::DAX_SERVICE.into()));
+    let ctx = auth::context(&app.iam, caller, facts, &create);
+    auth::authorize(&app.iam, caller, &create, &ctx, wire::Protocol::Json11)?;
+    match app.iam.create_service_linked_role(iam::DAX_SERVICE, None, None) {
+        Ok(_) => Ok(()),
+        // Created meanwhile by another request: what matters is that it exists.
+        Err(_) if app.iam.service_linked_role(iam::DAX_SERVICE).is_ok() => Ok(()),
+        Err(e) => Err(AwsError::new(500, "InternalFailure", e.to_string())),
     }
 }
 

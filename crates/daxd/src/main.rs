@@ -5,6 +5,7 @@ mod api;
 mod app;
 mod auth;
 mod config;
+mod dax_deps;
 mod front;
 mod services;
 mod usage;

@@ -1,0 +1,136 @@
+//! What is persisted: one record per cluster, subnet group, parameter group
+//! and event, JSON-encoded in the `dax/*` namespaces of the store, keyed by
+//! `<region>/<name>` (events: `<region>/<sequence>`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ClusterStatus, EncryptionType, NetworkType, NodeStatus, SourceType, Tag};
+
+pub(crate) const NS_CLUSTERS: &str = "dax/clusters";
+pub(crate) const NS_SUBNET_GROUPS: &str = "dax/subnet-groups";
+pub(crate) const NS_PARAMETER_GROUPS: &str = "dax/parameter-groups";
+pub(crate) const NS_EVENTS: &str = "dax/events";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct NodeRec {
+    pub id: String,
+    pub az: String,
+    pub subnet_id: String,
+    /// `None` once the interface is deleted.
+    pub eni_id: Option<String>,
+    pub port: u16,
+    pub created: f64,
+    pub status: NodeStatus,
+    /// When a transitional status (creating, rebooting, deleting) ends.
+    pub until: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ClusterRec {
+    pub region: String,
+    pub name: String,
+    pub arn: String,
+    pub description: Option<String>,
+    pub node_type: String,
+    pub status: ClusterStatus,
+    /// When `creating` or `deleting` ends.
+    pub until: f64,
+    /// In creation order; the first node not being deleted is the primary.
+    pub nodes: Vec<NodeRec>,
+    /// Index of the next node id (`a` = 0); ids are never reused.
+    pub next_node: usize,
+    pub node_ids_to_remove: Vec<String>,
+    pub maintenance_window: String,
+    pub topic_arn: Option<String>,
+    pub topic_status: String,
+    pub subnet_group: String,
+    pub vpc_id: String,
+    pub security_group_ids: Vec<String>,
+    pub iam_role_arn: String,
+    pub parameter_group: String,
+    pub sse: bool,
+    pub encryption: EncryptionType,
+    pub network_type: NetworkType,
+    pub tags: Vec<Tag>,
+    pub created: f64,
+}
+
+impl ClusterRec {
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.region, self.name)
+    }
+
+    /// The node behind the discovery endpoint: the oldest node not being removed.
+    pub fn primary(&self) -> Option<&NodeRec> {
+        self.nodes.iter().find(|n| n.status != NodeStatus::Deleting).or_else(|| self.nodes.first())
+    }
+
+    /// Whether a transition is due at `now`.
+    pub fn due(&self, now: f64) -> bool {
+        match self.status {
+            ClusterStatus::Creating | ClusterStatus::Deleting => self.until <= now,
+            ClusterStatus::Available | ClusterStatus::Modifying => {
+                self.nodes.iter().any(|n| n.status != NodeStatus::Available && n.until <= now)
+                    || (self.status == ClusterStatus::Modifying && self.settled())
+            }
+        }
+    }
+
+    /// No node is being added or removed.
+    pub fn settled(&self) -> bool {
+        self.nodes.iter().all(|n| !matches!(n.status, NodeStatus::Creating | NodeStatus::Deleting))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SubnetRec {
+    pub id: String,
+    pub az: String,
+    pub ipv6: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SubnetGroupRec {
+    pub region: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub vpc_id: String,
+    pub subnets: Vec<SubnetRec>,
+}
+
+impl SubnetGroupRec {
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.region, self.name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ParamGroupRec {
+    pub region: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub query_ttl_ms: u64,
+    pub record_ttl_ms: u64,
+}
+
+impl ParamGroupRec {
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.region, self.name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct EventRec {
+    pub seq: u64,
+    pub region: String,
+    pub source_name: String,
+    pub source_type: SourceType,
+    pub message: String,
+    pub date: f64,
+}
+
+impl EventRec {
+    pub fn key(&self) -> String {
+        format!("{}/{:020}", self.region, self.seq)
+    }
+}
