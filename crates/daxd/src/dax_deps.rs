@@ -215,3 +215,62 @@ impl Ports for PortPool {
         self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&port);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use base::{Env, ManualClock, SeqIds};
+    use state::Store;
+
+    use super::*;
+
+    fn network() -> SlrNetwork {
+        let store = Arc::new(Store::in_memory().expect("store"));
+        let env = Env { clock: Arc::new(ManualClock::at(1_700_000_000)), ids: Arc::new(SeqIds::default()) };
+        SlrNetwork {
+            iam: Arc::new(Iam::open("123456789012", env.clone(), Arc::clone(&store)).expect("iam")),
+            ec2: Arc::new(Ec2::open("123456789012", env, store).expect("ec2")),
+        }
+    }
+
+    #[test]
+    fn ec2_work_needs_the_service_linked_role() {
+        let net = network();
+        let subnet = net.default_vpc_subnets("us-east-1")[0].id.clone();
+        let e = net.create_node_interface("us-east-1", &subnet, &[], "d").unwrap_err();
+        assert_eq!(e.code(), "ServiceLinkedRoleNotFoundFault");
+        assert_eq!(net.delete_node_interface("us-east-1", "eni-1").unwrap_err().code(), "ServiceLinkedRoleNotFoundFault");
+
+        let role = net.iam.create_service_linked_role(DAX_SERVICE, None, None).expect("slr");
+        let eni = net.create_node_interface("us-east-1", &subnet, &[], "d").expect("eni");
+        assert!(net.iam.get_role(&role.name).expect("role").last_used.is_some());
+        let used: Vec<String> = net.iam.accesses(&role.arn).into_iter().map(|a| a.action).collect();
+        assert!(used.contains(&"CreateNetworkInterface".to_owned()), "{used:?}");
+        net.delete_node_interface("us-east-1", &eni).expect("delete");
+        net.delete_node_interface("us-east-1", &eni).expect("already gone counts as deleted");
+    }
+
+    #[test]
+    fn only_the_policy_actions_are_possible() {
+        let net = network();
+        net.iam.create_service_linked_role(DAX_SERVICE, None, None).expect("slr");
+        // DAXServiceRolePolicy has no ec2:CreateVpc: acting outside it is denied.
+        let e = net.act("us-east-1", "CreateVpc", "*").unwrap_err();
+        assert!(e.message().contains("is not authorized to perform: ec2:CreateVpc"), "{e}");
+        net.act("us-east-1", "DescribeVpcs", "*").expect("allowed by the role's policy");
+    }
+
+    #[test]
+    fn ports_skip_used_and_taken_ones() {
+        let held = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let taken = held.local_addr().expect("addr").port();
+        let pool = PortPool::new(taken..=taken.saturating_add(2), "127.0.0.1");
+        pool.mark_used([taken.saturating_add(1)]);
+        let got = pool.allocate("r", "c", "n").expect("port");
+        assert_eq!(got, taken.saturating_add(2));
+        assert_eq!(pool.allocate("r", "c", "n").unwrap_err().code(), "InsufficientClusterCapacityFault");
+        pool.release(got);
+        assert_eq!(pool.allocate("r", "c", "n").expect("again"), got);
+    }
+}

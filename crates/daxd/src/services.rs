@@ -47,10 +47,11 @@ impl ServiceDef {
             };
         let namespace = if protocol.is_json() {
             json_prefix.map(str::to_owned)
+        } else if service == Service::Ec2 {
+            // EC2 answers with the trailing slash its model omits.
+            Some(format!("http://ec2.amazonaws.com/doc/{}/", model.metadata.api_version))
         } else {
-            model.metadata.xml_namespace.clone().or_else(|| {
-                (service == Service::Ec2).then(|| format!("http://ec2.amazonaws.com/doc/{}/", model.metadata.api_version))
-            })
+            model.metadata.xml_namespace.clone()
         };
         ServiceDef { model, protocol, signing_name, namespace, validation_code, url_encoded_shapes }
     }
