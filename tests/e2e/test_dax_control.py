@@ -296,3 +296,31 @@ def test_restart_keeps_clusters_groups_interfaces_and_ports(daxd):
     dax.create_cluster(ClusterName="new", NodeType="dax.t3.small", ReplicationFactor=1, IamRoleArn=ROLE_ARN)
     new = wait_status(dax, "new", "available")
     assert new["Nodes"][0]["Endpoint"]["Port"] not in {n["Endpoint"]["Port"] for n in after["Nodes"]}
+
+
+def test_tls_cluster_endpoints_use_daxs(daxd):
+    daxd.client("iam").create_role(RoleName="DAXtoDynamoDB", AssumeRolePolicyDocument=DAX_TRUST)
+    dax = daxd.client("dax")
+    dax.create_cluster(ClusterName="secure", NodeType="dax.t3.small", ReplicationFactor=1, IamRoleArn=ROLE_ARN,
+                       ClusterEndpointEncryptionType="TLS", SSESpecification={"Enabled": True})
+    c = wait_status(dax, "secure", "available")
+    assert c["ClusterEndpointEncryptionType"] == "TLS"
+    assert c["SSEDescription"]["Status"] == "ENABLED"
+    endpoint = c["ClusterDiscoveryEndpoint"]
+    assert endpoint["URL"] == f"daxs://127.0.0.1:{endpoint['Port']}"
+    assert c["Nodes"][0]["Endpoint"]["URL"].startswith("daxs://127.0.0.1:")
+
+
+def test_advertise_host_and_port_range():
+    server = Daxd(args=["--dax-advertise-host", "localhost", "--dax-ports", "23100-23110"]).start()
+    try:
+        server.client("iam").create_role(RoleName="DAXtoDynamoDB", AssumeRolePolicyDocument=DAX_TRUST)
+        dax = server.client("dax")
+        dax.create_cluster(ClusterName="adv", NodeType="dax.t3.small", ReplicationFactor=2, IamRoleArn=ROLE_ARN)
+        c = wait_status(dax, "adv", "available")
+        for n in c["Nodes"]:
+            assert n["Endpoint"]["Address"] == "localhost"
+            assert 23100 <= n["Endpoint"]["Port"] <= 23110
+        assert c["ClusterDiscoveryEndpoint"]["URL"].startswith("dax://localhost:")
+    finally:
+        server.close()
