@@ -20,6 +20,7 @@ pub struct App {
     pub iam: Arc<Iam>,
     pub ec2: Arc<Ec2>,
     pub dax: DaxControl,
+    pub dynamo: crate::api::dynamodb::DynamoService,
     pub signing_keys: sigv4::SigningKeyCache,
     pub enable_reset: bool,
     pub max_body_bytes: usize,
@@ -48,6 +49,21 @@ impl App {
         };
         let dax = DaxControl::open(&args.account_id, env.clone(), Arc::clone(&store), deps, config).map_err(|e| e.to_string())?;
         ports.mark_used(dax.node_ports().into_iter().map(|n| n.port));
+        let backend: Arc<dyn dynamo::Backend> = match &args.dynamodb_endpoint {
+            Some(endpoint) => {
+                let credentials = dynamo::Credentials {
+                    access_key_id: args.dynamodb_access_key_id.clone().unwrap_or_default(),
+                    secret_access_key: args.dynamodb_secret_access_key.clone().unwrap_or_default(),
+                    session_token: args.dynamodb_session_token.clone(),
+                };
+                let mut config = dynamo::RemoteConfig::new(endpoint.clone(), credentials);
+                config.region.clone_from(&args.dynamodb_region);
+                Arc::new(dynamo::RemoteBackend::new(config, Arc::clone(&env.clock)).map_err(|e| e.to_string())?)
+            }
+            None => Arc::new(dynamo::EmbeddedBackend::open(&data_dir.join("dynamodb"), &args.account_id).map_err(|e| e.to_string())?),
+        };
+        let policies = dynamo::ResourcePolicies::new(Arc::clone(&store), Arc::clone(&env.clock)).map_err(|e| e.to_string())?;
+        let dynamo = crate::api::dynamodb::DynamoService::new(backend, policies);
         Ok(App {
             account: args.account_id.clone(),
             root,
@@ -56,6 +72,7 @@ impl App {
             iam,
             ec2,
             dax,
+            dynamo,
             signing_keys: sigv4::SigningKeyCache::new(1024),
             enable_reset: args.enable_reset,
             max_body_bytes: args.max_body_bytes,
@@ -97,6 +114,7 @@ impl App {
         self.iam.reload().map_err(|e| e.to_string())?;
         self.ec2.reload().map_err(|e| e.to_string())?;
         self.dax.reload().map_err(|e| e.to_string())?;
+        self.dynamo.policies.reset().map_err(|e| e.to_string())?;
         self.signing_keys.clear();
         Ok(())
     }

@@ -62,6 +62,27 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub dax_advertise_host: String,
 
+    /// Forward DynamoDB to this DynamoDB-compatible endpoint (AWS DynamoDB, ScyllaDB Alternator,
+    /// dynalite) instead of the embedded engine, e.g. `http://127.0.0.1:4567`.
+    #[arg(long)]
+    pub dynamodb_endpoint: Option<String>,
+
+    /// Region to sign remote DynamoDB requests for (default: the region each request names).
+    #[arg(long)]
+    pub dynamodb_region: Option<String>,
+
+    /// Access key id for the remote DynamoDB endpoint.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID")]
+    pub dynamodb_access_key_id: Option<String>,
+
+    /// Secret access key for the remote DynamoDB endpoint.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub dynamodb_secret_access_key: Option<String>,
+
+    /// Session token for the remote DynamoDB endpoint.
+    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
+    pub dynamodb_session_token: Option<String>,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -104,6 +104,9 @@ async fn reset(State(app): State<Arc<App>>) -> impl IntoResponse {
     if !app.enable_reset {
         return (StatusCode::FORBIDDEN, Json(json!({"status": "error", "message": "reset is disabled: start daxd with --enable-reset"})));
     }
+    if let Err(e) = app.dynamo.backend.reset().await {
+        return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"status": "error", "message": e.to_string()})));
+    }
     let app2 = Arc::clone(&app);
     match tokio::task::spawn_blocking(move || app2.reset()).await {
         Ok(Ok(())) => (StatusCode::OK, Json(json!({"status": "ok"}))),

@@ -12,12 +12,22 @@ pub struct AwsError {
     pub code: String,
     pub message: String,
     pub status: u16,
+    /// Members of a JSON error body beyond `__type` and `message`
+    /// (DynamoDB's `CancellationReasons`, a conditional failure's `Item`).
+    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl AwsError {
     #[must_use]
     pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
-        AwsError { code: code.into(), message: message.into(), status }
+        AwsError { code: code.into(), message: message.into(), status, extra: None }
+    }
+
+    /// The same error with extra JSON members.
+    #[must_use]
+    pub fn with_extra(mut self, extra: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.extra = Some(extra);
+        self
     }
 
     /// The error body for `protocol`, and its content type. `namespace` is
@@ -55,7 +65,15 @@ impl AwsError {
                 };
                 let content_type =
                     if protocol == Protocol::Json10 { "application/x-amz-json-1.0" } else { "application/x-amz-json-1.1" };
-                (json!({"__type": kind, "message": self.message}).to_string(), content_type)
+                let mut body = serde_json::Map::new();
+                body.insert("__type".into(), json!(kind));
+                body.insert("message".into(), json!(self.message));
+                for (k, v) in self.extra.iter().flatten() {
+                    if k != "__type" && !k.eq_ignore_ascii_case("message") {
+                        body.insert(k.clone(), v.clone());
+                    }
+                }
+                (serde_json::Value::Object(body).to_string(), content_type)
             }
         }
     }

@@ -2,6 +2,7 @@
 //! and the domain crates. This is the only place that knows both.
 
 pub mod dax;
+pub mod dynamodb;
 pub mod ec2;
 pub mod iam;
 pub mod input;

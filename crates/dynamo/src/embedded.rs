@@ -1,0 +1,322 @@
+//! The embedded backend: dynoxide on SQLite, one database per account and
+//! region.
+//!
+//! # Durability
+//!
+//! dynoxide opens each file with `journal_mode=WAL` and a busy timeout and
+//! leaves `synchronous` at SQLite's compiled-in default (it only touches it
+//! in `enable_bulk_loading`/`disable_bulk_loading`, which this crate never
+//! calls). Every write runs in one `BEGIN … COMMIT` inside the call, so the
+//! commit has happened when the call returns. The bundled SQLite of
+//! `libsqlite3-sys` is built without `SQLITE_DEFAULT_SYNCHRONOUS` and
+//! `SQLITE_DEFAULT_WAL_SYNCHRONOUS`, so the default is `FULL` (2): each
+//! commit appends to the WAL and fsyncs it before returning. An acknowledged
+//! write therefore survives `kill -9` and power loss alike.
+//!
+//! dynoxide offers no hook to run a `PRAGMA` on its connection, so rather than
+//! trusting the default silently, [`EmbeddedBackend::open`] checks it: it
+//! opens a probe database with the same SQLite library (there is one
+//! `libsqlite3-sys` in the build), switches it to WAL as dynoxide does, and
+//! refuses to start unless `PRAGMA synchronous` reads `FULL` or `EXTRA`
+//! (a build with `LIBSQLITE3_FLAGS=-DSQLITE_DEFAULT_WAL_SYNCHRONOUS=1` would
+//! fail here instead of losing writes on power failure).
+
+use std::collections::HashMap;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use dynoxide::Database;
+use serde_json::{json, Value};
+
+use crate::engine::{self, Scope};
+use crate::{Backend, BoxFuture, DynamoError};
+
+/// DynamoDB on dynoxide, with its files under `<dir>/<account>/<region>.db`.
+///
+/// Cheap to clone; clones share the open databases.
+#[derive(Clone)]
+pub struct EmbeddedBackend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    account: String,
+    /// `<dir>/<account>`.
+    root: PathBuf,
+    /// The open databases by region, each opened on first use and kept.
+    dbs: Mutex<HashMap<String, Database>>,
+    /// The address `DescribeEndpoints` reports; `None`: `dynamodb.<region>.amazonaws.com`.
+    endpoint_address: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for EmbeddedBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedBackend")
+            .field("account", &self.inner.account)
+            .field("root", &self.inner.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmbeddedBackend {
+    /// The backend for `account`, keeping its databases under
+    /// `<dir>/<account>/` (created, owner-only, if missing). Databases are
+    /// opened when a region is first used.
+    ///
+    /// # Errors
+    /// `InternalServerError` when `account` is not 12 digits, the directory
+    /// cannot be created, or SQLite would not fsync each commit (see the
+    /// module documentation).
+    pub fn open(dir: &Path, account: &str) -> Result<Self, DynamoError> {
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(DynamoError::internal(format!("invalid account id {account:?}: expected 12 digits")));
+        }
+        let root = dir.join(account);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&root)
+            .map_err(|e| DynamoError::internal(format!("creating {}: {e}", root.display())))?;
+        check_commits_are_fsynced(&root)?;
+        Ok(EmbeddedBackend {
+            inner: Arc::new(Inner {
+                account: account.to_owned(),
+                root,
+                dbs: Mutex::new(HashMap::new()),
+                endpoint_address: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Report `address` (`host[:port]`, daxd's own endpoint) from
+    /// `DescribeEndpoints` instead of `dynamodb.<region>.amazonaws.com`.
+    pub fn set_endpoint_address(&self, address: impl Into<String>) {
+        *self.inner.endpoint_address.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(address.into());
+    }
+
+    /// The account this backend serves.
+    pub fn account(&self) -> &str {
+        &self.inner.account
+    }
+
+    /// The database file of `region`.
+    pub fn database_path(&self, region: &str) -> PathBuf {
+        self.inner.root.join(format!("{region}.db"))
+    }
+
+    /// Delete the items whose TTL attribute is in the past, in every region
+    /// that has a database; returns how many were deleted. DynamoDB does
+    /// this in the background, "typically within a few days"; daxd runs it
+    /// on a timer ([`Self::spawn_ttl_sweeper`]).
+    ///
+    /// # Errors
+    /// The first region's failure.
+    pub async fn sweep_ttl(&self) -> Result<usize, DynamoError> {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            let mut deleted = 0;
+            for region in inner.regions_on_disk()? {
+                let db = inner.database(&region)?;
+                deleted += db
+                    .sweep_ttl()
+                    .map_err(|e| engine::engine_error("", e, Scope { region: &region, account: &inner.account }))?;
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+
+    /// Run [`Self::sweep_ttl`] every `every` until the backend is dropped.
+    /// Needs a Tokio runtime.
+    pub fn spawn_ttl_sweeper(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                // A failed sweep is retried on the next tick.
+                let _ = EmbeddedBackend { inner }.sweep_ttl().await;
+            }
+        })
+    }
+
+    /// Wipe every table of every region (the admin reset). Each database is
+    /// replaced, in one SQLite backup, by an empty one; the files stay.
+    ///
+    /// # Errors
+    /// SQLite or file-system failures.
+    pub async fn reset(&self) -> Result<(), DynamoError> {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.wipe()).await
+    }
+}
+
+impl Inner {
+    fn dbs_guard(&self) -> std::sync::MutexGuard<'_, HashMap<String, Database>> {
+        self.dbs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The database of `region`, opened (and created) on first use.
+    fn database(&self, region: &str) -> Result<Database, DynamoError> {
+        if !base::is_region(region) {
+            return Err(DynamoError::validation(format!("'{region}' is not a valid region name")));
+        }
+        let mut dbs = self.dbs_guard();
+        if let Some(db) = dbs.get(region) {
+            return Ok(db.clone());
+        }
+        let path = self.root.join(format!("{region}.db"));
+        if !path.exists() {
+            // Items can be anyone's data: owner-only, as SQLite gives the
+            // `-wal` and `-shm` files the database file's mode.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| DynamoError::internal(format!("creating {}: {e}", path.display())))?;
+        }
+        let path_str = path
+            .to_str()
+            .ok_or_else(|| DynamoError::internal(format!("database path {} is not UTF-8", path.display())))?;
+        let db = Database::new(path_str)
+            .map_err(|e| DynamoError::internal(format!("opening {}: {e}", path.display())))?;
+        dbs.insert(region.to_owned(), db.clone());
+        Ok(db)
+    }
+
+    /// Regions with a database file, and any open ones.
+    fn regions_on_disk(&self) -> Result<Vec<String>, DynamoError> {
+        let mut regions: Vec<String> = self.dbs_guard().keys().cloned().collect();
+        let entries = std::fs::read_dir(&self.root)
+            .map_err(|e| DynamoError::internal(format!("listing {}: {e}", self.root.display())))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(region) = name.to_str().and_then(|n| n.strip_suffix(".db")) else { continue };
+            if base::is_region(region) && !regions.iter().any(|r| r == region) {
+                regions.push(region.to_owned());
+            }
+        }
+        regions.sort();
+        Ok(regions)
+    }
+
+    fn wipe(&self) -> Result<(), DynamoError> {
+        let regions = self.regions_on_disk()?;
+        if regions.is_empty() {
+            return Ok(());
+        }
+        // An empty dynoxide database, written out as a standalone snapshot.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let snapshot = self.root.join(format!(".empty-{}-{nanos}.db", std::process::id()));
+        let snapshot_str = snapshot
+            .to_str()
+            .ok_or_else(|| DynamoError::internal("snapshot path is not UTF-8"))?
+            .to_owned();
+        let result = (|| {
+            Database::memory()
+                .and_then(|empty| empty.vacuum_into(&snapshot_str))
+                .map_err(|e| DynamoError::internal(format!("making an empty database: {e}")))?;
+            for region in &regions {
+                let db = self.database(region)?;
+                db.restore_from(&snapshot_str)
+                    .map_err(|e| DynamoError::internal(format!("wiping region {region}: {e}")))?;
+            }
+            Ok(())
+        })();
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{snapshot_str}{suffix}"));
+        }
+        result
+    }
+
+    fn describe_endpoints(&self, region: &str) -> Value {
+        let address = self
+            .endpoint_address
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .unwrap_or_else(|| format!("dynamodb.{region}.amazonaws.com"));
+        json!({ "Endpoints": [{ "Address": address, "CachePeriodInMinutes": 1440 }] })
+    }
+}
+
+/// DynamoDB's default account quotas, as `DescribeLimits` reports them.
+fn describe_limits() -> Value {
+    json!({
+        "AccountMaxReadCapacityUnits": 80000,
+        "AccountMaxWriteCapacityUnits": 80000,
+        "TableMaxReadCapacityUnits": 40000,
+        "TableMaxWriteCapacityUnits": 40000
+    })
+}
+
+/// Run blocking engine work off the async worker threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, DynamoError> + Send + 'static,
+) -> Result<T, DynamoError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(e) => Err(DynamoError::internal(format!("the DynamoDB engine failed: {e}"))),
+    }
+}
+
+impl Backend for EmbeddedBackend {
+    fn call<'a>(&'a self, region: &'a str, op: &'a str, input: Value) -> BoxFuture<'a, Result<Value, DynamoError>> {
+        Box::pin(async move {
+            match op {
+                "DescribeEndpoints" => return Ok(self.inner.describe_endpoints(region)),
+                "DescribeLimits" => return Ok(describe_limits()),
+                _ if !engine::OPERATIONS.contains(&op) => return Err(DynamoError::unknown_operation(op)),
+                _ => {}
+            }
+            let inner = Arc::clone(&self.inner);
+            let region = region.to_owned();
+            let op = op.to_owned();
+            blocking(move || {
+                let db = inner.database(&region)?;
+                engine::run(&db, Scope { region: &region, account: &inner.account }, &op, input)
+            })
+            .await
+        })
+    }
+
+    fn reset(&self) -> BoxFuture<'_, Result<(), DynamoError>> {
+        Box::pin(EmbeddedBackend::reset(self))
+    }
+}
+
+/// Refuse to run if SQLite, as linked, would not fsync the WAL at each
+/// commit of a connection configured as dynoxide configures its own.
+fn check_commits_are_fsynced(root: &Path) -> Result<(), DynamoError> {
+    let probe = root.join(format!(".durability-probe-{}.db", std::process::id()));
+    let level = (|| -> rusqlite::Result<i64> {
+        let conn = rusqlite::Connection::open(&probe)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Ok(-1);
+        }
+        conn.query_row("PRAGMA synchronous", [], |r| r.get(0))
+    })();
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = probe.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    match level {
+        Ok(2 | 3) => Ok(()),
+        Ok(other) => Err(DynamoError::internal(format!(
+            "SQLite's default synchronous level for WAL databases is {other}, not FULL: \
+             the embedded DynamoDB engine would acknowledge writes before they are on disk"
+        ))),
+        Err(e) => Err(DynamoError::internal(format!("checking SQLite durability in {}: {e}", root.display()))),
+    }
+}

@@ -1,0 +1,150 @@
+//! DynamoDB for daxd: one backend interface, two implementations, and the
+//! resource-based policies that sit beside them.
+//!
+//! What this crate **is**:
+//!
+//! * [`Backend`], the interface the rest of daxd (the HTTP API and, later, the
+//!   DAX nodes) uses to reach DynamoDB. A call is an operation name
+//!   (`GetItem`, `Query`, ...) and the request as the JSON object a client
+//!   sends; the answer is the response JSON object or a [`DynamoError`]
+//!   carrying DynamoDB's exception name, message, HTTP status and extra
+//!   members (`CancellationReasons`, `Item`).
+//! * [`EmbeddedBackend`], the default: the `dynoxide-rs` engine (DynamoDB on
+//!   SQLite) used as a library, one database file per account and region
+//!   (`<dir>/<account>/<region>.db`), run off the async worker threads,
+//!   with every acknowledged write committed and fsynced first.
+//! * [`RemoteBackend`]: a forwarder to any DynamoDB-compatible HTTP endpoint
+//!   (AWS DynamoDB, ScyllaDB Alternator, dynalite), signed with SigV4, over
+//!   pooled keep-alive connections with connect and request timeouts. The
+//!   endpoint's errors are passed through unchanged.
+//! * [`ResourcePolicies`]: `PutResourcePolicy`, `GetResourcePolicy` and
+//!   `DeleteResourcePolicy`, stored in daxd's durable state and the same for
+//!   both backends, and [`ResourcePolicies::resource_policy`] for the
+//!   authorizer.
+//! * [`table_name_from`]: a table ARN is accepted wherever a `TableName` is.
+//!
+//! What this crate **is not**:
+//!
+//! * not the wire protocol: it neither parses HTTP requests nor renders error
+//!   envelopes, `x-amzn-RequestId` or `x-amz-crc32` (the binary does);
+//! * not request validation against the botocore model (the caller does that
+//!   before calling), and not authentication or authorization;
+//! * not a DynamoDB engine: the semantics of tables, items and expressions are
+//!   dynoxide's, or the remote service's.
+//!
+//! Nothing here panics on untrusted input: malformed requests and answers
+//! become [`DynamoError`]s.
+
+use std::future::Future;
+use std::pin::Pin;
+
+mod arn;
+mod embedded;
+mod engine;
+mod policies;
+mod remote;
+
+pub use arn::{table_name_from, ResourceArn};
+pub use embedded::EmbeddedBackend;
+pub use policies::{ResourcePolicies, MAX_POLICY_BYTES};
+pub use remote::{Credentials, RemoteBackend, RemoteConfig};
+
+/// A boxed, sendable future, the return type of [`Backend::call`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// DynamoDB, as daxd reaches it.
+pub trait Backend: Send + Sync {
+    /// Run one DynamoDB operation.
+    ///
+    /// `op` is the operation name (`GetItem`, `Query`, ...); `input` is the
+    /// request JSON object exactly as a client sends it, already validated
+    /// against the botocore model by the caller. `region` is the region the
+    /// request is for (tables are regional).
+    fn call<'a>(
+        &'a self,
+        region: &'a str,
+        op: &'a str,
+        input: serde_json::Value,
+    ) -> BoxFuture<'a, Result<serde_json::Value, DynamoError>>;
+
+    /// The admin reset: forget every table of every region.
+    ///
+    /// The embedded backend wipes its databases; the remote backend leaves
+    /// the remote service alone (it is not daxd's to wipe) and returns `Ok`.
+    fn reset(&self) -> BoxFuture<'_, Result<(), DynamoError>>;
+}
+
+/// An error as DynamoDB reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DynamoError {
+    /// The exception name without its namespace, e.g.
+    /// `ResourceNotFoundException`, `ConditionalCheckFailedException`,
+    /// `ValidationException`, `TransactionCanceledException`.
+    pub code: String,
+    /// The message (may be empty: DynamoDB sends none for some errors).
+    pub message: String,
+    /// The HTTP status DynamoDB answers with.
+    pub status: u16,
+    /// Members of the error body beyond `__type` and the message, as a JSON
+    /// object: `CancellationReasons` of a `TransactionCanceledException`, the
+    /// `Item` of a `ConditionalCheckFailedException` asked for with
+    /// `ReturnValuesOnConditionCheckFailure=ALL_OLD`, or whatever else a
+    /// remote endpoint sent.
+    pub extra: Option<serde_json::Value>,
+}
+
+impl DynamoError {
+    /// An error with no extra members.
+    pub fn new(code: impl Into<String>, status: u16, message: impl Into<String>) -> Self {
+        DynamoError { code: code.into(), message: message.into(), status, extra: None }
+    }
+
+    /// `ValidationException` (400).
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new("ValidationException", 400, message)
+    }
+
+    /// `ResourceNotFoundException` (400).
+    pub fn resource_not_found(message: impl Into<String>) -> Self {
+        Self::new("ResourceNotFoundException", 400, message)
+    }
+
+    /// `InternalServerError` (500): a fault of daxd or its storage.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new("InternalServerError", 500, message)
+    }
+
+    /// `ServiceUnavailable` (503): the backend could not be reached in time.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new("ServiceUnavailable", 503, message)
+    }
+
+    /// `UnknownOperationException` (400) for an operation the backend does
+    /// not implement.
+    pub fn unknown_operation(op: &str) -> Self {
+        Self::new(
+            "UnknownOperationException",
+            400,
+            format!("The operation {op} is not supported by this DynamoDB backend"),
+        )
+    }
+
+    /// The same error with `extra` set.
+    #[must_use]
+    pub fn with_extra(mut self, extra: serde_json::Value) -> Self {
+        self.extra = Some(extra);
+        self
+    }
+}
+
+impl std::fmt::Display for DynamoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.message.is_empty() {
+            write!(f, "{} ({})", self.code, self.status)
+        } else {
+            write!(f, "{} ({}): {}", self.code, self.status, self.message)
+        }
+    }
+}
+
+impl std::error::Error for DynamoError {}

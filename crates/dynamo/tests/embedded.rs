@@ -1,0 +1,442 @@
+//! The embedded backend through its `Backend` interface.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::{err, music_table, ok, simple_table, ACCOUNT, REGION};
+use dynamo::{Backend, EmbeddedBackend};
+use serde_json::{json, Value};
+
+fn backend() -> (tempfile::TempDir, EmbeddedBackend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b = EmbeddedBackend::open(dir.path(), ACCOUNT).expect("open");
+    (dir, b)
+}
+
+#[tokio::test]
+async fn tables_items_conditions_queries() {
+    let (_dir, b) = backend();
+    let created = ok(&b, REGION, "CreateTable", music_table("Music")).await;
+    let desc = &created["TableDescription"];
+    assert_eq!(desc["TableArn"], format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/Music"));
+    assert_eq!(
+        desc["GlobalSecondaryIndexes"][0]["IndexArn"],
+        format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/Music/index/byEmail")
+    );
+
+    for i in 0..5 {
+        ok(
+            &b,
+            REGION,
+            "PutItem",
+            json!({"TableName": "Music", "Item": {
+                "pk": {"S": "artist"}, "sk": {"N": i.to_string()},
+                "email": {"S": format!("a{i}@example.com")}, "plays": {"N": "0"}
+            }}),
+        )
+        .await;
+    }
+    // A put that must not overwrite.
+    let e = err(
+        &b,
+        REGION,
+        "PutItem",
+        json!({"TableName": "Music", "Item": {"pk": {"S": "artist"}, "sk": {"N": "1"}},
+               "ConditionExpression": "attribute_not_exists(pk)",
+               "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+    )
+    .await;
+    assert_eq!((e.code.as_str(), e.status), ("ConditionalCheckFailedException", 400));
+    assert_eq!(e.message, "The conditional request failed");
+    let old = e.extra.expect("the old item comes back");
+    assert_eq!(old["Item"]["email"], json!({"S": "a1@example.com"}));
+
+    // Conditional update.
+    let updated = ok(
+        &b,
+        REGION,
+        "UpdateItem",
+        json!({"TableName": "Music", "Key": {"pk": {"S": "artist"}, "sk": {"N": "2"}},
+               "UpdateExpression": "SET plays = plays + :one",
+               "ConditionExpression": "plays = :zero",
+               "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
+               "ReturnValues": "ALL_NEW"}),
+    )
+    .await;
+    assert_eq!(updated["Attributes"]["plays"], json!({"N": "1"}));
+    let e = err(
+        &b,
+        REGION,
+        "UpdateItem",
+        json!({"TableName": "Music", "Key": {"pk": {"S": "artist"}, "sk": {"N": "2"}},
+               "UpdateExpression": "SET plays = plays + :one",
+               "ConditionExpression": "plays = :zero",
+               "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}}}),
+    )
+    .await;
+    assert_eq!(e.code, "ConditionalCheckFailedException");
+    assert_eq!(e.extra, None);
+
+    let got = ok(&b, REGION, "GetItem", json!({"TableName": "Music", "Key": {"pk": {"S": "artist"}, "sk": {"N": "2"}}})).await;
+    assert_eq!(got["Item"]["plays"], json!({"N": "1"}));
+    let missing = ok(&b, REGION, "GetItem", json!({"TableName": "Music", "Key": {"pk": {"S": "nobody"}, "sk": {"N": "2"}}})).await;
+    assert!(missing.get("Item").is_none());
+
+    // Query on the table, backwards, and on the index.
+    let q = ok(
+        &b,
+        REGION,
+        "Query",
+        json!({"TableName": "Music", "KeyConditionExpression": "pk = :p AND sk >= :s",
+               "ExpressionAttributeValues": {":p": {"S": "artist"}, ":s": {"N": "3"}},
+               "ScanIndexForward": false}),
+    )
+    .await;
+    assert_eq!(q["Count"], 2);
+    assert_eq!(q["Items"][0]["sk"], json!({"N": "4"}));
+    let gsi = ok(
+        &b,
+        REGION,
+        "Query",
+        json!({"TableName": "Music", "IndexName": "byEmail", "KeyConditionExpression": "email = :e",
+               "ExpressionAttributeValues": {":e": {"S": "a3@example.com"}}}),
+    )
+    .await;
+    assert_eq!(gsi["Items"][0]["sk"], json!({"N": "3"}));
+
+    // Scan in pages of two.
+    let mut seen = 0;
+    let mut start: Option<Value> = None;
+    let mut pages = 0;
+    loop {
+        let mut input = json!({"TableName": "Music", "Limit": 2});
+        if let Some(k) = start.take() {
+            input["ExclusiveStartKey"] = k;
+        }
+        let page = ok(&b, REGION, "Scan", input).await;
+        pages += 1;
+        seen += page["Items"].as_array().map_or(0, Vec::len);
+        match page.get("LastEvaluatedKey") {
+            Some(k) => start = Some(k.clone()),
+            None => break,
+        }
+        assert!(pages < 10, "pagination does not end");
+    }
+    assert_eq!(seen, 5);
+    assert!(pages >= 3);
+
+    // Validation errors come back as DynamoDB words them.
+    let e = err(&b, REGION, "GetItem", json!({"TableName": "Music", "Key": {"pk": {"S": "artist"}}})).await;
+    assert_eq!((e.code.as_str(), e.message.as_str()), ("ValidationException", "The provided key element does not match the schema"));
+    let e = err(&b, REGION, "DescribeTable", json!({"TableName": "Nope"})).await;
+    assert_eq!(e.code, "ResourceNotFoundException");
+
+    let listed = ok(&b, REGION, "ListTables", json!({})).await;
+    assert_eq!(listed["TableNames"], json!(["Music"]));
+    ok(&b, REGION, "DeleteTable", json!({"TableName": "Music"})).await;
+    assert_eq!(ok(&b, REGION, "ListTables", json!({})).await["TableNames"], json!([]));
+}
+
+#[tokio::test]
+async fn batches_and_transactions() {
+    let (_dir, b) = backend();
+    ok(&b, REGION, "CreateTable", simple_table("TabA")).await;
+    ok(&b, REGION, "CreateTable", simple_table("TabB")).await;
+
+    let written = ok(
+        &b,
+        REGION,
+        "BatchWriteItem",
+        json!({"RequestItems": {
+            "TabA": [{"PutRequest": {"Item": {"id": {"S": "1"}}}}, {"PutRequest": {"Item": {"id": {"S": "2"}}}}],
+            "TabB": [{"PutRequest": {"Item": {"id": {"S": "x"}, "n": {"N": "5"}}}}]
+        }}),
+    )
+    .await;
+    assert_eq!(written["UnprocessedItems"], json!({}));
+    let got = ok(
+        &b,
+        REGION,
+        "BatchGetItem",
+        json!({"RequestItems": {"TabA": {"Keys": [{"id": {"S": "1"}}, {"id": {"S": "2"}}]}, "TabB": {"Keys": [{"id": {"S": "x"}}]}}}),
+    )
+    .await;
+    assert_eq!(got["Responses"]["TabA"].as_array().map(Vec::len), Some(2));
+    assert_eq!(got["Responses"]["TabB"][0]["n"], json!({"N": "5"}));
+
+    ok(
+        &b,
+        REGION,
+        "TransactWriteItems",
+        json!({"TransactItems": [
+            {"Put": {"TableName": "TabA", "Item": {"id": {"S": "3"}}}},
+            {"Update": {"TableName": "TabB", "Key": {"id": {"S": "x"}}, "UpdateExpression": "SET n = n - :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            {"Delete": {"TableName": "TabA", "Key": {"id": {"S": "1"}}}}
+        ]}),
+    )
+    .await;
+    let tg = ok(
+        &b,
+        REGION,
+        "TransactGetItems",
+        json!({"TransactItems": [
+            {"Get": {"TableName": "TabA", "Key": {"id": {"S": "3"}}}},
+            {"Get": {"TableName": "TabA", "Key": {"id": {"S": "1"}}}},
+            {"Get": {"TableName": "TabB", "Key": {"id": {"S": "x"}}}}
+        ]}),
+    )
+    .await;
+    assert_eq!(tg["Responses"][0]["Item"]["id"], json!({"S": "3"}));
+    assert!(tg["Responses"][1].get("Item").is_none());
+    assert_eq!(tg["Responses"][2]["Item"]["n"], json!({"N": "4"}));
+
+    // A failed condition cancels the whole transaction.
+    let e = err(
+        &b,
+        REGION,
+        "TransactWriteItems",
+        json!({"TransactItems": [
+            {"Put": {"TableName": "TabA", "Item": {"id": {"S": "4"}}}},
+            {"ConditionCheck": {"TableName": "TabB", "Key": {"id": {"S": "x"}}, "ConditionExpression": "n = :big",
+                                "ExpressionAttributeValues": {":big": {"N": "100"}},
+                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
+        ]}),
+    )
+    .await;
+    assert_eq!((e.code.as_str(), e.status), ("TransactionCanceledException", 400));
+    assert!(e.message.contains("[None, ConditionalCheckFailed]"), "{}", e.message);
+    let reasons = &e.extra.expect("reasons")["CancellationReasons"];
+    assert_eq!(reasons[0]["Code"], "None");
+    assert_eq!(reasons[1]["Code"], "ConditionalCheckFailed");
+    assert_eq!(reasons[1]["Item"]["n"], json!({"N": "4"}));
+    let none = ok(&b, REGION, "GetItem", json!({"TableName": "TabA", "Key": {"id": {"S": "4"}}})).await;
+    assert!(none.get("Item").is_none(), "a cancelled transaction wrote");
+
+    // PartiQL.
+    let s = ok(&b, REGION, "ExecuteStatement", json!({"Statement": "SELECT * FROM \"TabB\" WHERE id = 'x'"})).await;
+    assert_eq!(s["Items"][0]["n"], json!({"N": "4"}));
+}
+
+#[tokio::test]
+async fn ttl_tags_and_other_operations() {
+    let (_dir, b) = backend();
+    ok(&b, REGION, "CreateTable", simple_table("Tab")).await;
+    let arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/Tab");
+
+    ok(&b, REGION, "UpdateTimeToLive", json!({"TableName": "Tab", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}})).await;
+    let ttl = ok(&b, REGION, "DescribeTimeToLive", json!({"TableName": "Tab"})).await;
+    assert_eq!(ttl["TimeToLiveDescription"]["AttributeName"], "exp");
+    assert_eq!(ttl["TimeToLiveDescription"]["TimeToLiveStatus"], "ENABLED");
+    ok(&b, REGION, "PutItem", json!({"TableName": "Tab", "Item": {"id": {"S": "old"}, "exp": {"N": "1000"}}})).await;
+    ok(&b, REGION, "PutItem", json!({"TableName": "Tab", "Item": {"id": {"S": "new"}, "exp": {"N": "99999999999"}}})).await;
+    assert_eq!(b.sweep_ttl().await.expect("sweep"), 1);
+    let old = ok(&b, REGION, "GetItem", json!({"TableName": "Tab", "Key": {"id": {"S": "old"}}})).await;
+    assert!(old.get("Item").is_none());
+    let new = ok(&b, REGION, "GetItem", json!({"TableName": "Tab", "Key": {"id": {"S": "new"}}})).await;
+    assert!(new.get("Item").is_some());
+
+    ok(&b, REGION, "TagResource", json!({"ResourceArn": arn, "Tags": [{"Key": "team", "Value": "dax"}]})).await;
+    let tags = ok(&b, REGION, "ListTagsOfResource", json!({"ResourceArn": arn})).await;
+    assert_eq!(tags["Tags"], json!([{"Key": "team", "Value": "dax"}]));
+    ok(&b, REGION, "UntagResource", json!({"ResourceArn": arn, "TagKeys": ["team"]})).await;
+    assert_eq!(ok(&b, REGION, "ListTagsOfResource", json!({"ResourceArn": arn})).await["Tags"], json!([]));
+    let e = err(&b, REGION, "ListTagsOfResource", json!({"ResourceArn": format!("{arn}x")})).await;
+    assert_eq!(e.code, "AccessDeniedException");
+    assert!(e.message.contains(&format!("arn:aws:iam::{ACCOUNT}:root")), "{}", e.message);
+
+    let endpoints = ok(&b, "eu-west-1", "DescribeEndpoints", json!({})).await;
+    assert_eq!(endpoints["Endpoints"][0]["Address"], "dynamodb.eu-west-1.amazonaws.com");
+    b.set_endpoint_address("localhost:4566");
+    let endpoints = ok(&b, "eu-west-1", "DescribeEndpoints", json!({})).await;
+    assert_eq!(endpoints["Endpoints"][0]["Address"], "localhost:4566");
+    let limits = ok(&b, REGION, "DescribeLimits", json!({})).await;
+    assert_eq!(limits["TableMaxReadCapacityUnits"], 40000);
+
+    let e = err(&b, REGION, "CreateBackup", json!({"TableName": "Tab", "BackupName": "b"})).await;
+    assert_eq!((e.code.as_str(), e.status), ("UnknownOperationException", 400));
+    let e = err(&b, "../../etc", "ListTables", json!({})).await;
+    assert_eq!(e.code, "ValidationException");
+    let e = err(&b, REGION, "ListTables", json!([1, 2])).await;
+    assert_eq!(e.code, "SerializationException");
+}
+
+#[tokio::test]
+async fn streams_carry_our_arns() {
+    let (_dir, b) = backend();
+    let mut t = simple_table("Strm");
+    t["StreamSpecification"] = json!({"StreamEnabled": true, "StreamViewType": "NEW_IMAGE"});
+    let created = ok(&b, REGION, "CreateTable", t).await;
+    let stream = created["TableDescription"]["LatestStreamArn"].as_str().expect("stream arn").to_owned();
+    assert!(stream.starts_with(&format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/Strm/stream/")), "{stream}");
+    ok(&b, REGION, "PutItem", json!({"TableName": "Strm", "Item": {"id": {"S": "1"}}})).await;
+    let listed = ok(&b, REGION, "ListStreams", json!({"TableName": "Strm"})).await;
+    assert_eq!(listed["Streams"][0]["StreamArn"], stream);
+    let described = ok(&b, REGION, "DescribeStream", json!({"StreamArn": stream})).await;
+    assert_eq!(described["StreamDescription"]["StreamArn"], stream);
+    let shard = described["StreamDescription"]["Shards"][0]["ShardId"].clone();
+    let it = ok(&b, REGION, "GetShardIterator", json!({"StreamArn": stream, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"})).await;
+    let records = ok(&b, REGION, "GetRecords", json!({"ShardIterator": it["ShardIterator"]})).await;
+    assert_eq!(records["Records"][0]["awsRegion"], REGION);
+    assert_eq!(records["Records"][0]["dynamodb"]["NewImage"]["id"], json!({"S": "1"}));
+}
+
+#[tokio::test]
+async fn table_arns_are_accepted_as_names() {
+    let (_dir, b) = backend();
+    let arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/Tab");
+    ok(&b, REGION, "CreateTable", simple_table(&arn)).await;
+    ok(&b, REGION, "PutItem", json!({"TableName": arn, "Item": {"id": {"S": "1"}}})).await;
+    let got = ok(&b, REGION, "GetItem", json!({"TableName": "Tab", "Key": {"id": {"S": "1"}}})).await;
+    assert!(got.get("Item").is_some());
+    let desc = ok(&b, REGION, "DescribeTable", json!({"TableName": arn})).await;
+    assert_eq!(desc["Table"]["TableName"], "Tab");
+    assert_eq!(desc["Table"]["TableArn"], arn);
+
+    let batch = ok(&b, REGION, "BatchGetItem", json!({"RequestItems": {arn.clone(): {"Keys": [{"id": {"S": "1"}}]}}})).await;
+    assert_eq!(batch["Responses"][arn.as_str()][0]["id"], json!({"S": "1"}), "{batch}");
+    ok(
+        &b,
+        REGION,
+        "BatchWriteItem",
+        json!({"RequestItems": {arn.clone(): [{"PutRequest": {"Item": {"id": {"S": "2"}}}}]}}),
+    )
+    .await;
+    ok(
+        &b,
+        REGION,
+        "TransactWriteItems",
+        json!({"TransactItems": [{"Put": {"TableName": arn, "Item": {"id": {"S": "3"}}}}]}),
+    )
+    .await;
+    let tg = ok(&b, REGION, "TransactGetItems", json!({"TransactItems": [{"Get": {"TableName": arn, "Key": {"id": {"S": "2"}}}}]})).await;
+    assert_eq!(tg["Responses"][0]["Item"]["id"], json!({"S": "2"}));
+    let q = ok(
+        &b,
+        REGION,
+        "Query",
+        json!({"TableName": arn, "KeyConditionExpression": "id = :v", "ExpressionAttributeValues": {":v": {"S": "3"}}}),
+    )
+    .await;
+    assert_eq!(q["Count"], 1);
+    ok(&b, REGION, "DeleteTable", json!({"TableName": arn})).await;
+}
+
+#[tokio::test]
+async fn regions_are_separate_and_data_survives_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let b = EmbeddedBackend::open(dir.path(), ACCOUNT).expect("open");
+        ok(&b, "us-east-1", "CreateTable", simple_table("Tab")).await;
+        ok(&b, "us-east-1", "PutItem", json!({"TableName": "Tab", "Item": {"id": {"S": "east"}}})).await;
+        ok(&b, "eu-west-1", "CreateTable", simple_table("Tab")).await;
+        ok(&b, "eu-west-1", "PutItem", json!({"TableName": "Tab", "Item": {"id": {"S": "west"}}})).await;
+        let e = err(&b, "ap-south-1", "DescribeTable", json!({"TableName": "Tab"})).await;
+        assert_eq!(e.code, "ResourceNotFoundException");
+        let east = ok(&b, "us-east-1", "GetItem", json!({"TableName": "Tab", "Key": {"id": {"S": "west"}}})).await;
+        assert!(east.get("Item").is_none(), "regions share data");
+    }
+    assert!(dir.path().join(ACCOUNT).join("us-east-1.db").exists());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(ACCOUNT).join("eu-west-1.db")).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let b = EmbeddedBackend::open(dir.path(), ACCOUNT).expect("reopen");
+    let east = ok(&b, "us-east-1", "GetItem", json!({"TableName": "Tab", "Key": {"id": {"S": "east"}}})).await;
+    assert!(east.get("Item").is_some());
+    let west = ok(&b, "eu-west-1", "GetItem", json!({"TableName": "Tab", "Key": {"id": {"S": "west"}}})).await;
+    assert!(west.get("Item").is_some());
+    let desc = ok(&b, "eu-west-1", "DescribeTable", json!({"TableName": "Tab"})).await;
+    assert_eq!(desc["Table"]["TableArn"], format!("arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/Tab"));
+
+    // The admin reset wipes every region, including one not opened since.
+    let b2 = EmbeddedBackend::open(dir.path(), ACCOUNT).expect("reopen");
+    ok(&b2, "us-east-1", "ListTables", json!({})).await;
+    b2.reset().await.expect("reset");
+    for region in ["us-east-1", "eu-west-1"] {
+        assert_eq!(ok(&b2, region, "ListTables", json!({})).await["TableNames"], json!([]), "{region}");
+    }
+    ok(&b2, "eu-west-1", "CreateTable", simple_table("Tab")).await;
+    drop(b2);
+    drop(b);
+    let b3 = EmbeddedBackend::open(dir.path(), ACCOUNT).expect("reopen");
+    assert_eq!(ok(&b3, "us-east-1", "ListTables", json!({})).await["TableNames"], json!([]));
+    assert_eq!(ok(&b3, "eu-west-1", "ListTables", json!({})).await["TableNames"], json!(["Tab"]));
+}
+
+#[test]
+fn bad_accounts_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for bad in ["", "12345", "../12345678901", "abcdefghijkl"] {
+        assert!(EmbeddedBackend::open(dir.path(), bad).is_err(), "{bad}");
+    }
+}
+
+/// Child half of `acknowledged_writes_survive_kill_9`: writes forever,
+/// printing each acknowledged key. Does nothing unless started by it.
+#[tokio::test]
+async fn kill_9_child() {
+    let Ok(dir) = std::env::var("DYNAMO_KILL9_DIR") else { return };
+    let b = EmbeddedBackend::open(std::path::Path::new(&dir), ACCOUNT).expect("open");
+    for i in 0u64.. {
+        ok(&b, REGION, "PutItem", json!({"TableName": "Kill", "Item": {"id": {"S": i.to_string()}}})).await;
+        println!("acked {i}");
+    }
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let b = EmbeddedBackend::open(dir.path(), ACCOUNT).expect("open");
+        ok(&b, REGION, "CreateTable", simple_table("Kill")).await;
+    }
+    let mut child = Command::new(std::env::current_exe().expect("exe"))
+        .args(["--exact", "kill_9_child", "--nocapture", "--test-threads=1"])
+        .env("DYNAMO_KILL9_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut acked = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        if let Some(n) = line.strip_prefix("acked ") {
+            acked.push(n.to_owned());
+            if acked.len() == 50 {
+                child.kill().expect("SIGKILL");
+                break;
+            }
+        }
+    }
+    let _ = child.wait();
+    assert_eq!(acked.len(), 50, "the child stopped early");
+    let b = EmbeddedBackend::open(dir.path(), ACCOUNT).expect("reopen");
+    for id in &acked {
+        let got = ok(&b, REGION, "GetItem", json!({"TableName": "Kill", "Key": {"id": {"S": id}}})).await;
+        assert!(got.get("Item").is_some(), "acknowledged item {id} was lost");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_calls_share_one_database() {
+    let (_dir, b) = backend();
+    ok(&b, REGION, "CreateTable", simple_table("Conc")).await;
+    let b = std::sync::Arc::new(b);
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let b = std::sync::Arc::clone(&b);
+        tasks.push(tokio::spawn(async move {
+            b.call(REGION, "PutItem", json!({"TableName": "Conc", "Item": {"id": {"S": i.to_string()}}})).await
+        }));
+    }
+    for t in tasks {
+        t.await.expect("join").expect("put");
+    }
+    let scan = ok(b.as_ref(), REGION, "Scan", json!({"TableName": "Conc", "Select": "COUNT"})).await;
+    assert_eq!(scan["Count"], 20);
+}
