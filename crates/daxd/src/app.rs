@@ -21,6 +21,8 @@ pub struct App {
     pub ec2: Arc<Ec2>,
     pub dax: DaxControl,
     pub dynamo: crate::api::dynamodb::DynamoService,
+    /// The embedded engine, when it is the backend (its TTL sweeper runs in the background).
+    pub embedded: Option<dynamo::EmbeddedBackend>,
     pub signing_keys: sigv4::SigningKeyCache,
     pub enable_reset: bool,
     pub max_body_bytes: usize,
@@ -49,6 +51,7 @@ impl App {
         };
         let dax = DaxControl::open(&args.account_id, env.clone(), Arc::clone(&store), deps, config).map_err(|e| e.to_string())?;
         ports.mark_used(dax.node_ports().into_iter().map(|n| n.port));
+        let mut embedded = None;
         let backend: Arc<dyn dynamo::Backend> = match &args.dynamodb_endpoint {
             Some(endpoint) => {
                 let credentials = dynamo::Credentials {
@@ -60,7 +63,11 @@ impl App {
                 config.region.clone_from(&args.dynamodb_region);
                 Arc::new(dynamo::RemoteBackend::new(config, Arc::clone(&env.clock)).map_err(|e| e.to_string())?)
             }
-            None => Arc::new(dynamo::EmbeddedBackend::open(&data_dir.join("dynamodb"), &args.account_id).map_err(|e| e.to_string())?),
+            None => {
+                let engine = dynamo::EmbeddedBackend::open(&data_dir.join("dynamodb"), &args.account_id).map_err(|e| e.to_string())?;
+                embedded = Some(engine.clone());
+                Arc::new(engine)
+            }
         };
         let policies = dynamo::ResourcePolicies::new(Arc::clone(&store), Arc::clone(&env.clock)).map_err(|e| e.to_string())?;
         let dynamo = crate::api::dynamodb::DynamoService::new(backend, policies);
@@ -73,6 +80,7 @@ impl App {
             ec2,
             dax,
             dynamo,
+            embedded,
             signing_keys: sigv4::SigningKeyCache::new(1024),
             enable_reset: args.enable_reset,
             max_body_bytes: args.max_body_bytes,

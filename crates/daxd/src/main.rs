@@ -75,6 +75,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .with_state(Arc::clone(&app));
     println!("daxd ready: serving AWS APIs on {endpoint} (account {}, data dir {})", app.account, args.data_dir.display());
     let ticker = tokio::spawn(background(Arc::clone(&app)));
+    if let Some(engine) = &app.embedded {
+        engine.set_endpoint_address(addr.to_string());
+        // Items past their TTL attribute are deleted in the background, as DynamoDB does.
+        let _sweeper = engine.spawn_ttl_sweeper(std::time::Duration::from_secs(30));
+    }
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await

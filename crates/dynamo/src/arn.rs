@@ -204,4 +204,15 @@ mod tests {
         let mut not_object = json!([1]);
         assert!(normalize_request(&mut not_object).expect("ok").is_empty());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arn_parsing_is_total(s in "(arn:[a-z-]{0,4}:(dynamodb|s3)?:[a-z0-9-]{0,10}:[0-9]{0,12}:(table/)?)?[a-zA-Z0-9_./:-]{0,40}") {
+            let name = table_name_from(&s);
+            proptest::prop_assert!(s.ends_with(name));
+            if let Some(a) = ResourceArn::parse(&s) {
+                proptest::prop_assert!(s.starts_with(&a.table_arn()));
+            }
+        }
+    }
 }

@@ -279,13 +279,23 @@ impl Backend for EmbeddedBackend {
                 _ => {}
             }
             let inner = Arc::clone(&self.inner);
-            let region = region.to_owned();
+            let owned_region = region.to_owned();
             let op = op.to_owned();
-            blocking(move || {
-                let db = inner.database(&region)?;
-                engine::run(&db, Scope { region: &region, account: &inner.account }, &op, input)
-            })
-            .await
+            let work = tokio::task::spawn_blocking(move || {
+                let db = inner.database(&owned_region)?;
+                engine::run(&db, Scope { region: &owned_region, account: &inner.account }, &op, input)
+            });
+            match work.await {
+                Ok(result) => result,
+                Err(e) => {
+                    // A panic inside dynoxide poisons the lock around its
+                    // connection, and every later call on that `Database`
+                    // would fail: drop it, so the next call opens the file
+                    // afresh (SQLite rolls back whatever was in flight).
+                    self.inner.dbs_guard().remove(region);
+                    Err(DynamoError::internal(format!("the DynamoDB engine failed: {e}")))
+                }
+            }
         })
     }
 

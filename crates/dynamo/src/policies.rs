@@ -191,8 +191,10 @@ impl ResourcePolicies {
             .await
             .map_err(|e| if e.code == "ResourceNotFoundException" { not_found_table(parsed.table) } else { e })?;
         let table = output.get("Table").cloned().unwrap_or(Value::Null);
-        // The account and partition must be those of the table found.
-        if table.get("TableArn").and_then(Value::as_str).is_some_and(|t| t != parsed.table_arn()) {
+        // The table found must be the one named. Its ARN's account is the
+        // engine's own (a remote endpoint's account is not daxd's), so the
+        // name is what is compared; the region was checked above.
+        if table.get("TableName").and_then(Value::as_str).is_some_and(|t| t != parsed.table) {
             return Err(not_found_table(parsed.table));
         }
         if parsed.stream.is_some() && table.get("LatestStreamArn").and_then(Value::as_str) != Some(arn) {

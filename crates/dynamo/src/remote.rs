@@ -363,6 +363,15 @@ mod tests {
         assert_eq!(e.extra, Some(json!({"message": 5})));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_error_answer_is_an_error(status in 100u16..600, body in proptest::collection::vec(proptest::num::u8::ANY, 0..200), t in proptest::option::of("[ -~]{0,30}")) {
+            let e = error_from_answer(status, t.as_deref(), &body);
+            proptest::prop_assert_eq!(e.status, status);
+            proptest::prop_assert!(!e.code.is_empty() || t.is_some() || !body.is_empty());
+        }
+    }
+
     #[test]
     fn endpoints_are_checked() {
         let creds = Credentials { access_key_id: "AK".into(), secret_access_key: "SK".into(), session_token: None };

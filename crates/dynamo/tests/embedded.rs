@@ -440,3 +440,34 @@ async fn concurrent_calls_share_one_database() {
     let scan = ok(b.as_ref(), REGION, "Scan", json!({"TableName": "Conc", "Select": "COUNT"})).await;
     assert_eq!(scan["Count"], 20);
 }
+
+/// Malformed requests to every operation are errors, never a panic in the
+/// engine (which would surface as "the DynamoDB engine failed").
+#[tokio::test]
+async fn junk_input_is_an_error_not_a_panic() {
+    let (_dir, b) = backend();
+    ok(&b, REGION, "CreateTable", simple_table("Junk")).await;
+    let ops = [
+        "CreateTable", "DeleteTable", "DescribeTable", "ListTables", "UpdateTable", "PutItem", "GetItem",
+        "DeleteItem", "UpdateItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem", "TransactWriteItems",
+        "TransactGetItems", "ListStreams", "DescribeStream", "GetShardIterator", "GetRecords", "UpdateTimeToLive",
+        "DescribeTimeToLive", "ExecuteStatement", "ExecuteTransaction", "BatchExecuteStatement", "TagResource",
+        "UntagResource", "ListTagsOfResource",
+    ];
+    let junk = [
+        json!({"TableName": 5}),
+        json!({"TableName": "Junk", "Key": {"id": {"S": "1", "N": "2"}}, "Item": {"id": {}}}),
+        json!({"TableName": "Junk", "Key": {"id": {"N": "1e999"}}, "Item": {"id": {"S": ""}},
+               "KeyConditionExpression": "id = = :v", "UpdateExpression": "SET", "ExpressionAttributeValues": {":v": []}}),
+        json!({"RequestItems": {"Junk": 7}, "TransactItems": [{"Put": 1}, {}], "Statement": "SELECT FROM", "ShardIterator": "!!"}),
+        json!({"TableName": "Junk", "Limit": -1, "ExclusiveStartKey": {"id": {"B": "not base64!"}}, "Segment": 3, "TotalSegments": 2}),
+        json!({"ResourceArn": "arn:aws:dynamodb:::", "Tags": [{"Key": ""}], "StreamArn": "x/y/z", "TransactStatements": [{}]}),
+    ];
+    for op in ops {
+        for input in &junk {
+            if let Err(e) = b.call(REGION, op, input.clone()).await {
+                assert!(!e.message.contains("the DynamoDB engine failed"), "{op} {input}: {e:?}");
+            }
+        }
+    }
+}
