@@ -69,7 +69,9 @@ impl App {
                 Arc::new(engine)
             }
         };
-        let policies = dynamo::ResourcePolicies::new(Arc::clone(&store), Arc::clone(&env.clock)).map_err(|e| e.to_string())?;
+        let policies = dynamo::ResourcePolicies::new(Arc::clone(&store), Arc::clone(&env.clock))
+            .map_err(|e| e.to_string())?
+            .for_account(&args.account_id);
         let dynamo = crate::api::dynamodb::DynamoService::new(backend, policies);
         Ok(App {
             account: args.account_id.clone(),

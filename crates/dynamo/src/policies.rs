@@ -34,6 +34,9 @@ struct Record {
 pub struct ResourcePolicies {
     store: Arc<state::Store>,
     clock: Arc<dyn base::Clock>,
+    /// The account resource ARNs must name; `None` trusts the engine's own
+    /// table ARNs instead.
+    account: Option<String>,
     inner: Mutex<Inner>,
 }
 
@@ -98,7 +101,15 @@ impl ResourcePolicies {
             last_revision = last_revision.max(record.revision_id.parse().unwrap_or(0));
             by_arn.insert(arn, record);
         }
-        Ok(ResourcePolicies { store, clock, inner: Mutex::new(Inner { by_arn, last_revision }) })
+        Ok(ResourcePolicies { store, clock, account: None, inner: Mutex::new(Inner { by_arn, last_revision }) })
+    }
+
+    /// Resource ARNs must name `account`. Needed in front of an engine whose
+    /// table ARNs carry another account (a remote endpoint's own).
+    #[must_use]
+    pub fn for_account(mut self, account: &str) -> Self {
+        self.account = Some(account.to_owned());
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -191,10 +202,14 @@ impl ResourcePolicies {
             .await
             .map_err(|e| if e.code == "ResourceNotFoundException" { not_found_table(parsed.table) } else { e })?;
         let table = output.get("Table").cloned().unwrap_or(Value::Null);
-        // The table found must be the one named. Its ARN's account is the
-        // engine's own (a remote endpoint's account is not daxd's), so the
-        // name is what is compared; the region was checked above.
-        if table.get("TableName").and_then(Value::as_str).is_some_and(|t| t != parsed.table) {
+        // The account and table must be those of the table found. When the
+        // account is configured, it is checked against the ARN given (a remote
+        // engine's own table ARNs carry its account, not daxd's).
+        let mismatch = match &self.account {
+            Some(account) => parsed.account != account || table.get("TableName").and_then(Value::as_str).is_some_and(|t| t != parsed.table),
+            None => table.get("TableArn").and_then(Value::as_str).is_some_and(|t| t != parsed.table_arn()),
+        };
+        if mismatch {
             return Err(not_found_table(parsed.table));
         }
         if parsed.stream.is_some() && table.get("LatestStreamArn").and_then(Value::as_str) != Some(arn) {

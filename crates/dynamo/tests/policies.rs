@@ -193,3 +193,19 @@ async fn deleting_a_table_deletes_its_policies_and_they_persist_otherwise() {
     assert_eq!(s.policies.resource_policy(&s.arn), None);
     assert!(s.store.scan("dynamodb.resource-policy").expect("scan").is_empty());
 }
+
+#[tokio::test]
+async fn a_configured_account_is_checked_against_the_arn_not_the_engine() {
+    let s = setup().await;
+    let policies = ResourcePolicies::new(Arc::new(state::Store::in_memory().expect("store")), Arc::new(base::ManualClock::at(1_700_000_000)))
+        .expect("policies")
+        .for_account(ACCOUNT);
+    let other_account = s.arn.replace(ACCOUNT, "999999999999");
+    let e = policies
+        .call(&s.backend, REGION, "GetResourcePolicy", json!({"ResourceArn": other_account}))
+        .await
+        .expect_err("account");
+    assert_eq!(e.code, "ResourceNotFoundException");
+    let e = policies.call(&s.backend, REGION, "GetResourcePolicy", json!({"ResourceArn": s.arn})).await.expect_err("none yet");
+    assert_eq!(e.code, "PolicyNotFoundException");
+}
