@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::arn;
+use crate::checks;
 use crate::DynamoError;
 
 /// The operations dynoxide implements, and so the embedded backend serves
@@ -103,11 +104,14 @@ pub(crate) fn run(db: &Database, scope: Scope<'_>, op: &str, mut input: Value) -
     }
     let renamed = arn::normalize_request(&mut input)?;
     rewrite_request_arns(&mut input, scope);
+    checks::before(op, &input)?;
     let body = serde_json::to_string(&input).map_err(|e| DynamoError::internal(format!("encoding the request: {e}")))?;
-    let mut output = dispatch(db, op, &body).map_err(|e| match e {
-        Failure::Engine(e) => engine_error(op, e, scope),
-        Failure::Ours(e) => e,
-    })?;
+    let mut output = dispatch(db, op, &body)
+        .map_err(|e| match e {
+            Failure::Engine(e) => engine_error(op, e, scope),
+            Failure::Ours(e) => e,
+        })
+        .map_err(|e| checks::after_error(op, &input, e))?;
     rewrite_response(&mut output, scope);
     arn::restore_response_keys(&mut output, &renamed);
     Ok(output)
@@ -205,7 +209,7 @@ fn strip_position(msg: &str) -> &str {
 
 /// PutItem, UpdateItem and DeleteItem wrap request-validation errors in
 /// DynamoDB's `1 validation error detected: ` envelope; the rest report them bare.
-fn request_validation(op: &str, msg: &str) -> DynamoError {
+pub(crate) fn request_validation(op: &str, msg: &str) -> DynamoError {
     if matches!(op, "PutItem" | "UpdateItem" | "DeleteItem") && !msg.starts_with("1 validation error detected: ") {
         DynamoError::validation(format!("1 validation error detected: {msg}"))
     } else {

@@ -22,6 +22,9 @@
 //!   both backends, and [`ResourcePolicies::resource_policy`] for the
 //!   authorizer.
 //! * [`table_name_from`]: a table ARN is accepted wherever a `TableName` is.
+//! * At the embedded engine's boundary, the few request checks DynamoDB makes
+//!   that dynoxide makes late or not at all (`checks.rs`, measured by
+//!   `scripts/conformance`, see `docs/conformance.md`).
 //!
 //! What this crate **is not**:
 //!
@@ -39,6 +42,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 mod arn;
+mod checks;
 mod embedded;
 mod engine;
 mod policies;

@@ -109,7 +109,7 @@ fn walk(model: &Model, name: &str, value: &Value, path: &str, errors: &mut Vec<S
                 errors.push(format!(
                     "{} at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
                     show(value, shape.sensitive),
-                    shape.enum_values.join(", ")
+                    enum_listing(model, name, &shape.enum_values)
                 ));
             }
             if let Some(p) = &shape.pattern {
@@ -155,6 +155,37 @@ fn walk(model: &Model, name: &str, value: &Value, path: &str, errors: &mut Vec<S
         }
     }
     Ok(())
+}
+
+/// Enums whose values AWS lists in another order than the model's when it
+/// rejects a value: the service's own validator iterates its own copy of the
+/// enum. Keyed by the model's `serviceId` and the shape name; each entry is a
+/// permutation of the model's values (checked, so a model update that adds a
+/// value falls back to the model's order rather than hiding the new value).
+/// The DynamoDB orders are those its answers carry, as recorded by test suites
+/// run against it (moto's `aws_verified` Select test, dynalite's validation
+/// tests).
+const AWS_ENUM_ORDER: &[(&str, &str, &[&str])] = &[
+    ("DynamoDB", "Select", &["SPECIFIC_ATTRIBUTES", "COUNT", "ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES"]),
+    ("DynamoDB", "ReturnValue", &["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"]),
+    (
+        "DynamoDB",
+        "ComparisonOperator",
+        &["IN", "NULL", "BETWEEN", "LT", "NOT_CONTAINS", "EQ", "GT", "NOT_NULL", "NE", "LE", "BEGINS_WITH", "GE", "CONTAINS"],
+    ),
+    ("DynamoDB", "ConditionalOperator", &["OR", "AND"]),
+    ("DynamoDB", "ScalarAttributeType", &["B", "N", "S"]),
+    ("DynamoDB", "ProjectionType", &["ALL", "INCLUDE", "KEYS_ONLY"]),
+];
+
+/// The enum's values in the order AWS lists them.
+fn enum_listing(model: &Model, shape: &str, values: &[String]) -> String {
+    let service = model.metadata.service_id.as_str();
+    let aws = AWS_ENUM_ORDER.iter().find(|(s, n, _)| *s == service && *n == shape).map(|(_, _, order)| *order);
+    match aws {
+        Some(order) if order.len() == values.len() && values.iter().all(|v| order.contains(&v.as_str())) => order.join(", "),
+        _ => values.join(", "),
+    }
 }
 
 fn length(shape: &Shape, len: usize, value: &Value, path: &str, errors: &mut Vec<String>) {
@@ -234,6 +265,28 @@ mod tests {
                 assert!(g.contains(w), "{g} should contain {w}");
             }
         }
+    }
+
+    #[test]
+    fn enums_are_listed_in_aws_order() {
+        let m = Model::from_json(include_str!("../../../models/dynamodb.json")).expect("model");
+        let got = validate(&m, "ScanInput", &json!({"TableName": "table", "Select": "count"})).expect("types");
+        assert_eq!(
+            got,
+            ["Value 'count' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"]
+        );
+        // Every override is a permutation of the model's values.
+        for (service, shape, order) in AWS_ENUM_ORDER {
+            assert_eq!(*service, m.metadata.service_id);
+            let mut model_values: Vec<&str> = m.shape(shape).expect(shape).enum_values.iter().map(String::as_str).collect();
+            let mut ours = order.to_vec();
+            model_values.sort_unstable();
+            ours.sort_unstable();
+            assert_eq!(model_values, ours, "{shape}");
+        }
+        // Shapes without an override keep the model's order.
+        let got = validate(&m, "ScanInput", &json!({"TableName": "table", "ReturnConsumedCapacity": "x"})).expect("types");
+        assert!(got[0].ends_with("[INDEXES, TOTAL, NONE]"), "{got:?}");
     }
 
     #[test]
