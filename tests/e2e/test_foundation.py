@@ -343,9 +343,12 @@ def test_kill9_during_create_user_burst_loses_nothing_acknowledged(daxd):
 def test_health_and_help(daxd):
     status, _, body = _raw(daxd, "GET", "/health")
     assert status == 200 and json.loads(body) == {"status": "ok"}
-    out = subprocess.run([BIN, "serve", "--help"], capture_output=True, text=True, check=True).stdout
-    for flag in ["--listen", "--data-dir", "--account-id", "--root-access-key-id", "--root-secret-access-key", "--enable-reset"]:
-        assert flag in out
+    for args in (["--help"], ["serve", "--help"]):
+        out = subprocess.run([BIN, *args], capture_output=True, text=True, check=True).stdout
+        for flag in ["--listen", "--data-dir", "--account-id", "--root-access-key-id", "--root-secret-access-key",
+                     "--enable-reset", "--provisioning-delay-ms", "--dax-ports", "--dax-advertise-host",
+                     "--dynamodb-endpoint", "--max-body-bytes"]:
+            assert flag in out, (args, flag)
 
 
 def test_generated_root_credentials_are_stored_0600_and_printed_once(tmp_path):

@@ -28,6 +28,8 @@ pub struct App {
     pub max_body_bytes: usize,
     /// Seconds each step of an asynchronous lifecycle takes.
     pub step_secs: f64,
+    /// The DAX data plane (node listeners), set once the runtime runs (`dax_host::start`).
+    pub dax_nodes: std::sync::OnceLock<crate::dax_host::DaxNodes>,
 }
 
 impl App {
@@ -87,6 +89,7 @@ impl App {
             enable_reset: args.enable_reset,
             max_body_bytes: args.max_body_bytes,
             step_secs: args.provisioning_delay_ms as f64 / 1000.0,
+            dax_nodes: std::sync::OnceLock::new(),
         })
     }
 
@@ -102,6 +105,8 @@ impl App {
         if let Err(e) = self.iam.flush_activity() {
             tracing::warn!(error = %e, "flushing access records");
         }
+        // DAX data plane: node listeners follow the control plane's nodes.
+        crate::dax_host::reconcile(self);
     }
 
     /// DAX clusters (not fully deleted) per region: what still uses

@@ -86,6 +86,15 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    /// Cache size of each DAX node, in bytes (item and query caches together; further
+    /// capped by the memory of the cluster's node type).
+    #[arg(long, default_value_t = dax_node::DEFAULT_CACHE_BYTES)]
+    pub node_cache_bytes: u64,
+
+    /// Data requests each DAX node works on at once; more are answered with ThrottlingException.
+    #[arg(long, default_value_t = dax_node::DEFAULT_MAX_IN_FLIGHT)]
+    pub node_max_in_flight: usize,
 }
 
 /// The account root's key pair.

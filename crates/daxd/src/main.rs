@@ -6,6 +6,7 @@ mod app;
 mod auth;
 mod config;
 mod dax_deps;
+mod dax_host;
 mod front;
 mod services;
 mod usage;
@@ -19,14 +20,13 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base::Env;
-use clap::Parser;
 use serde_json::json;
 
 use crate::app::App;
 use crate::config::{Cli, Command, ServeArgs};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_cli();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DAXD_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
@@ -53,11 +53,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// Parse the command line. `daxd --help` also shows every flag of `serve`,
+/// so the top-level help documents the whole server.
+fn parse_cli() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    let serve_help = command
+        .find_subcommand_mut("serve")
+        .map(|c| c.render_long_help().to_string())
+        .unwrap_or_default();
+    let command = command.after_long_help(format!("daxd serve:\n\n{serve_help}")).after_help(format!("daxd serve:\n\n{serve_help}"));
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let env = Env::system();
     config::prepare_data_dir(&args.data_dir).map_err(|e| format!("data dir {}: {e}", args.data_dir.display()))?;
     let (root, generated) = config::root_credentials(&args, env.ids.as_ref())?;
     let app = Arc::new(App::open(&args, root, env, &args.data_dir)?);
+    dax_host::start(&app, &args);
     let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let endpoint = format!("http://{addr}");
@@ -71,8 +86,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let router = Router::new()
         .route("/health", get(health))
         .route("/moto-api/reset", post(reset))
+        .route("/metrics", get(metrics))
         .fallback(front::handle)
         .with_state(Arc::clone(&app));
+    // Listen for SIGINT/SIGTERM before announcing readiness, so a signal sent right after
+    // "daxd ready" is a graceful shutdown, not the default action.
+    let signals = Signals::install();
     println!("daxd ready: serving AWS APIs on {endpoint} (account {}, data dir {})", app.account, args.data_dir.display());
     let ticker = tokio::spawn(background(Arc::clone(&app)));
     if let Some(engine) = &app.embedded {
@@ -81,7 +100,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         let _sweeper = engine.spawn_ttl_sweeper(std::time::Duration::from_secs(30));
     }
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown_signal(signals))
         .await
         .map_err(|e| e.to_string())?;
     ticker.abort();
@@ -105,6 +124,16 @@ async fn health() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
+/// DAX node and cluster metrics in Prometheus text format. Like `/health`, it needs no
+/// authentication: it exposes only counters and gauges (cache hits, request counts,
+/// bytes cached, connections) labelled with region, cluster and node ids — no keys,
+/// items, table names or principals.
+async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let app2 = Arc::clone(&app);
+    let body = tokio::task::spawn_blocking(move || dax_host::prometheus(&app2)).await.unwrap_or_default();
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
+}
+
 async fn reset(State(app): State<Arc<App>>) -> impl IntoResponse {
     if !app.enable_reset {
         return (StatusCode::FORBIDDEN, Json(json!({"status": "error", "message": "reset is disabled: start daxd with --enable-reset"})));
@@ -120,20 +149,30 @@ async fn reset(State(app): State<Arc<App>>) -> impl IntoResponse {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
+/// SIGINT and SIGTERM listeners, registered up front.
+struct Signals {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals { int: signal(SignalKind::interrupt()).ok(), term: signal(SignalKind::terminate()).ok() }
+    }
+}
+
+async fn shutdown_signal(mut signals: Signals) {
+    async fn recv(s: Option<&mut tokio::signal::unix::Signal>) {
+        match s {
+            Some(s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
-    };
+    }
     tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        () = recv(signals.int.as_mut()) => {},
+        () = recv(signals.term.as_mut()) => {},
     }
 }

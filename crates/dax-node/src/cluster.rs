@@ -1,0 +1,203 @@
+//! What the nodes of one cluster share: the attribute-list registry, the key schemas, the
+//! roster (which node leads, the leader session id) and the cluster's metrics.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use dax_wire::KeySchema;
+
+use crate::host::{ClusterInfo, NodeError};
+use crate::metrics::Metrics;
+use crate::node::Node;
+
+/// Attribute lists clients may define per cluster (DAX keeps them forever; this bounds
+/// memory against clients that make up attribute names without end).
+pub(crate) const MAX_ATTRIBUTE_LISTS: usize = 1_000_000;
+
+/// How long a key schema read with DescribeTable is trusted.
+pub(crate) const SCHEMA_TTL: Duration = Duration::from_secs(60);
+
+/// Attribute-list ids: a deterministic hash of the names (FNV-1a, 53 bits, never 0 or 1),
+/// so the same list gets the same id on every node, after a reboot and after a restart —
+/// clients cache ids per node for as long as they run.
+#[derive(Default)]
+pub(crate) struct Registry {
+    by_names: HashMap<Vec<String>, u64>,
+    by_id: HashMap<u64, Arc<Vec<String>>>,
+}
+
+fn fnv(names: &[String]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for n in names {
+        for b in n.as_bytes().iter().chain(std::iter::once(&0xffu8)) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// Largest id a JavaScript client decodes as a plain number (2^53 − 1).
+const MAX_ID: u64 = (1 << 53) - 1;
+
+impl Registry {
+    fn id_for(&mut self, names: &[String]) -> Result<u64, NodeError> {
+        if names.is_empty() {
+            return Ok(1);
+        }
+        if let Some(id) = self.by_names.get(names) {
+            return Ok(*id);
+        }
+        if self.by_id.len() >= MAX_ATTRIBUTE_LISTS {
+            return Err(NodeError::new(
+                "LimitExceededException",
+                "Too many distinct attribute name lists on this cluster",
+                400,
+            ));
+        }
+        let mut id = (fnv(names) & MAX_ID).max(2);
+        while self.by_id.contains_key(&id) {
+            id = if id >= MAX_ID { 2 } else { id + 1 };
+        }
+        self.by_names.insert(names.to_vec(), id);
+        self.by_id.insert(id, Arc::new(names.to_vec()));
+        Ok(id)
+    }
+}
+
+/// The roster: running nodes in creation order, the leader, the leader session id.
+#[derive(Default)]
+pub(crate) struct Roster {
+    pub nodes: Vec<Arc<Node>>,
+    pub leader: Option<String>,
+    pub leader_session_id: i64,
+}
+
+/// One cluster's shared state.
+pub(crate) struct ClusterState {
+    pub info: RwLock<Arc<ClusterInfo>>,
+    registry: RwLock<Registry>,
+    schemas: RwLock<HashMap<String, (Arc<KeySchema>, Instant)>>,
+    pub roster: RwLock<Roster>,
+    pub metrics: Arc<Metrics>,
+    seq: AtomicU64,
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl ClusterState {
+    pub(crate) fn new(info: ClusterInfo) -> Self {
+        ClusterState {
+            info: RwLock::new(Arc::new(info)),
+            registry: RwLock::new(Registry::default()),
+            schemas: RwLock::new(HashMap::new()),
+            roster: RwLock::new(Roster::default()),
+            metrics: Arc::new(Metrics::default()),
+            seq: AtomicU64::new(1),
+        }
+    }
+
+    pub(crate) fn info(&self) -> Arc<ClusterInfo> {
+        Arc::clone(&read(&self.info))
+    }
+
+    pub(crate) fn set_info(&self, info: &ClusterInfo) {
+        if **read(&self.info) != *info {
+            *write(&self.info) = Arc::new(info.clone());
+        }
+    }
+
+    /// The next replication sequence number (a later write wins on every node).
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// `defineAttributeListId`.
+    pub(crate) fn attribute_list_id(&self, names: &[String]) -> Result<u64, NodeError> {
+        if names.is_empty() {
+            return Ok(1);
+        }
+        if let Some(id) = read(&self.registry).by_names.get(names) {
+            return Ok(*id);
+        }
+        write(&self.registry).id_for(names)
+    }
+
+    /// `defineAttributeList`.
+    pub(crate) fn attribute_list(&self, id: u64) -> Option<Arc<Vec<String>>> {
+        if id == 1 {
+            return Some(Arc::new(Vec::new()));
+        }
+        read(&self.registry).by_id.get(&id).cloned()
+    }
+
+    /// A cached key schema that is still fresh.
+    pub(crate) fn cached_schema(&self, table: &str) -> Option<Arc<KeySchema>> {
+        read(&self.schemas).get(table).filter(|(_, at)| at.elapsed() < SCHEMA_TTL).map(|(s, _)| Arc::clone(s))
+    }
+
+    pub(crate) fn store_schema(&self, table: &str, schema: KeySchema) -> Arc<KeySchema> {
+        let s = Arc::new(schema);
+        write(&self.schemas).insert(table.to_owned(), (Arc::clone(&s), Instant::now()));
+        s
+    }
+
+    /// Forget a table's schema (it was not found).
+    pub(crate) fn forget_schema(&self, table: &str) {
+        write(&self.schemas).remove(table);
+    }
+
+    /// The node that takes writes.
+    pub(crate) fn leader(&self) -> Option<Arc<Node>> {
+        let r = read(&self.roster);
+        let id = r.leader.as_ref()?;
+        r.nodes.iter().find(|n| &n.id == id).cloned()
+    }
+
+    /// Every running node.
+    pub(crate) fn nodes(&self) -> Vec<Arc<Node>> {
+        read(&self.roster).nodes.clone()
+    }
+
+    /// `(nodes, leader id, leader session id)`.
+    pub(crate) fn roster_view(&self) -> (Vec<Arc<Node>>, Option<String>, i64) {
+        let r = read(&self.roster);
+        (r.nodes.clone(), r.leader.clone(), r.leader_session_id)
+    }
+
+    pub(crate) fn roster_mut(&self) -> std::sync::RwLockWriteGuard<'_, Roster> {
+        write(&self.roster)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_list_ids_are_stable_and_distinct() {
+        let mut a = Registry::default();
+        let mut b = Registry::default();
+        let l1 = vec!["a".to_owned(), "b".to_owned()];
+        let l2 = vec!["ab".to_owned()];
+        let i1 = a.id_for(&l1).unwrap();
+        assert_eq!(b.id_for(&l1).unwrap(), i1, "same list, same id on another registry");
+        assert_ne!(a.id_for(&l2).unwrap(), i1);
+        assert_eq!(a.id_for(&[]).unwrap(), 1);
+        assert!((2..=MAX_ID).contains(&i1));
+        // A forced collision probes to the next free id.
+        let taken = a.id_for(&l2).unwrap();
+        a.by_id.insert(fnv(&["zz".to_owned()]) & MAX_ID, Arc::new(vec!["other".to_owned()]));
+        let z = a.id_for(&["zz".to_owned()]).unwrap();
+        assert_ne!(z, taken);
+        assert_eq!(a.by_id.get(&z).unwrap().as_slice(), ["zz".to_owned()]);
+    }
+}

@@ -1,0 +1,285 @@
+//! The fleet: every node listener of every cluster, started and stopped to match the
+//! desired set the control plane describes, and the metrics of them all.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::net::TcpListener;
+use tokio::runtime::Handle;
+use tokio::task::JoinSet;
+
+use crate::cluster::ClusterState;
+use crate::host::{ClusterInfo, Host};
+use crate::metrics::{render_prometheus, Snapshot};
+use crate::node::{Node, Shared};
+use crate::{conn, FleetConfig};
+
+/// One node as the control plane wants it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeSpec {
+    /// Its cluster.
+    pub cluster: ClusterInfo,
+    /// Node id (`<cluster>-a`, …).
+    pub node_id: String,
+    /// Host (name or address) to listen on: the advertise host.
+    pub host: String,
+    /// Its allocated port.
+    pub port: u16,
+    /// Availability zone.
+    pub availability_zone: String,
+    /// `ClusterEndpointEncryptionType` is `TLS` (not served yet: such nodes are not started).
+    pub tls: bool,
+    /// Whether the node should be serving now (`available`); a node that is listed but not
+    /// running (`rebooting`) keeps its cluster's shared state, and comes back with an
+    /// empty cache.
+    pub running: bool,
+}
+
+/// One node of a roster, as [`Fleet::roster`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RosterEntry {
+    /// Node id.
+    pub node_id: String,
+    /// Listening port.
+    pub port: u16,
+    /// Whether it takes writes.
+    pub leader: bool,
+}
+
+/// Every node listener daxd runs.
+pub struct Fleet {
+    shared: Arc<Shared>,
+    handle: Handle,
+    clusters: Mutex<BTreeMap<String, Arc<ClusterState>>>,
+    warned: Mutex<HashSet<String>>,
+}
+
+/// Memory of a DAX node type, in bytes (the larger DAX node types have roughly 8 GiB per
+/// vCPU; the burstable ones 2 or 4 GiB).
+#[must_use]
+pub fn node_type_memory(node_type: &str) -> Option<u64> {
+    const GIB: u64 = 1 << 30;
+    let size = node_type.rsplit('.').next()?;
+    let family = node_type.split('.').nth(1).unwrap_or_default();
+    if family.starts_with('t') {
+        return match size {
+            "small" => Some(2 * GIB),
+            "medium" => Some(4 * GIB),
+            _ => None,
+        };
+    }
+    match size {
+        "large" => Some(16 * GIB),
+        "xlarge" => Some(32 * GIB),
+        s => s.strip_suffix("xlarge")?.parse::<u64>().ok().map(|n| n * 32 * GIB),
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+async fn accept_loop(node: Arc<Node>, listener: TcpListener) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => {
+                    conns.spawn(conn::serve(Arc::clone(&node), stream));
+                }
+                Err(e) => {
+                    tracing::debug!(node = %node.id, error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
+
+impl Fleet {
+    /// A fleet with no nodes. Call it inside a Tokio runtime: listeners run on it.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    #[must_use]
+    pub fn new(host: Arc<dyn Host>, config: FleetConfig) -> Arc<Self> {
+        Arc::new(Fleet {
+            shared: Arc::new(Shared { host, config }),
+            handle: Handle::current(),
+            clusters: Mutex::new(BTreeMap::new()),
+            warned: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &FleetConfig {
+        &self.shared.config
+    }
+
+    /// Start, keep or stop listeners so that exactly the `running` nodes of `desired` serve.
+    /// Clusters absent from `desired` are forgotten with their caches and registries; a
+    /// listed node that is not running (rebooting) loses its cache. When the leader stops,
+    /// the first running node (creation order) is promoted and the leader session id
+    /// changes. Listeners that cannot bind are retried on the next call.
+    pub fn reconcile(&self, desired: &[NodeSpec]) {
+        let mut clusters = self.clusters.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut groups: BTreeMap<&str, Vec<&NodeSpec>> = BTreeMap::new();
+        for s in desired {
+            groups.entry(s.cluster.arn.as_str()).or_default().push(s);
+        }
+        let gone: Vec<String> = clusters.keys().filter(|k| !groups.contains_key(k.as_str())).cloned().collect();
+        for arn in gone {
+            if let Some(state) = clusters.remove(&arn) {
+                let mut roster = state.roster_mut();
+                for n in roster.nodes.drain(..) {
+                    n.stop();
+                }
+                roster.leader = None;
+            }
+        }
+        for (arn, specs) in groups {
+            let state = Arc::clone(
+                clusters.entry(arn.to_owned()).or_insert_with(|| Arc::new(ClusterState::new(specs[0].cluster.clone()))),
+            );
+            state.set_info(&specs[0].cluster);
+            let mut roster = state.roster_mut();
+            roster.nodes.retain(|n| {
+                let keep = specs.iter().any(|s| s.node_id == n.id && s.running && !s.tls && s.port == n.port);
+                if !keep {
+                    tracing::info!(node = %n.id, "stopping DAX node listener");
+                    n.stop();
+                }
+                keep
+            });
+            for s in specs.iter().filter(|s| s.running) {
+                if roster.nodes.iter().any(|n| n.id == s.node_id) {
+                    continue;
+                }
+                if s.tls {
+                    if self.warned.lock().unwrap_or_else(PoisonError::into_inner).insert(s.node_id.clone()) {
+                        tracing::warn!(node = %s.node_id, "TLS (daxs://) node listeners are not served yet");
+                    }
+                    continue;
+                }
+                match self.start(&state, s) {
+                    Ok(node) => {
+                        tracing::info!(node = %s.node_id, port = s.port, "DAX node listening");
+                        roster.nodes.push(node);
+                    }
+                    Err(e) => tracing::warn!(node = %s.node_id, port = s.port, error = %e, "cannot start DAX node listener"),
+                }
+            }
+            roster.nodes.sort_by_key(|n| specs.iter().position(|s| s.node_id == n.id).unwrap_or(usize::MAX));
+            let leader_ok = roster.leader.as_ref().is_some_and(|l| roster.nodes.iter().any(|n| &n.id == l));
+            if !leader_ok {
+                roster.leader = roster.nodes.first().map(|n| n.id.clone());
+                if roster.leader.is_some() {
+                    roster.leader_session_id = now_ms().max(roster.leader_session_id.saturating_add(1));
+                }
+            }
+        }
+    }
+
+    fn start(&self, state: &Arc<ClusterState>, s: &NodeSpec) -> std::io::Result<Arc<Node>> {
+        let std_listener = std::net::TcpListener::bind((s.host.as_str(), s.port))?;
+        std_listener.set_nonblocking(true)?;
+        let _rt = self.handle.enter();
+        let listener = TcpListener::from_std(std_listener)?;
+        let memory = node_type_memory(&s.cluster.node_type).unwrap_or(u64::MAX);
+        let node = Arc::new(Node::new(
+            &s.node_id,
+            &s.host,
+            s.port,
+            &s.availability_zone,
+            Arc::clone(state),
+            self.shared.config.cache_bytes.min(memory),
+            Arc::clone(&self.shared),
+        ));
+        let task = self.handle.spawn(accept_loop(Arc::clone(&node), listener));
+        *node.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
+        Ok(node)
+    }
+
+    /// Stop every listener (shutdown).
+    pub fn stop_all(&self) {
+        self.reconcile(&[]);
+    }
+
+    /// The running nodes of a cluster and its leader session id.
+    #[must_use]
+    pub fn roster(&self, cluster_arn: &str) -> Option<(Vec<RosterEntry>, i64)> {
+        let state = self.clusters.lock().unwrap_or_else(PoisonError::into_inner).get(cluster_arn).cloned()?;
+        let (nodes, leader, session) = state.roster_view();
+        Some((
+            nodes
+                .iter()
+                .map(|n| RosterEntry {
+                    node_id: n.id.clone(),
+                    port: n.port,
+                    leader: leader.as_deref() == Some(n.id.as_str()),
+                })
+                .collect(),
+            session,
+        ))
+    }
+
+    /// Metrics of every running node and of every cluster.
+    #[must_use]
+    pub fn metrics(&self) -> (Vec<Snapshot>, Vec<Snapshot>) {
+        let clusters: Vec<Arc<ClusterState>> =
+            self.clusters.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+        let mut nodes = Vec::new();
+        let mut totals = Vec::new();
+        for c in clusters {
+            let info = c.info();
+            let (mut size, mut entries) = (0, 0);
+            for n in c.nodes() {
+                let (s, e) = (n.cache.weighted_size(), n.cache.entry_count());
+                size += s;
+                entries += e;
+                nodes.push(Snapshot::of(
+                    vec![("region", info.region.clone()), ("cluster", info.name.clone()), ("node", n.id.clone())],
+                    &n.meter.node,
+                    s,
+                    e,
+                ));
+            }
+            totals.push(Snapshot::of(
+                vec![("region", info.region.clone()), ("cluster", info.name.clone())],
+                &c.metrics,
+                size,
+                entries,
+            ));
+        }
+        (nodes, totals)
+    }
+
+    /// The metrics in Prometheus text format.
+    #[must_use]
+    pub fn render_prometheus(&self) -> String {
+        let (nodes, clusters) = self.metrics();
+        render_prometheus(&nodes, &clusters)
+    }
+
+    /// Cache capacity of a running node, in bytes.
+    #[must_use]
+    pub fn node_cache_capacity(&self, cluster_arn: &str, node_id: &str) -> Option<u64> {
+        let state = self.clusters.lock().unwrap_or_else(PoisonError::into_inner).get(cluster_arn).cloned()?;
+        state.nodes().iter().find(|n| n.id == node_id).map(|n| n.cache.capacity())
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        let clusters = std::mem::take(&mut *self.clusters.lock().unwrap_or_else(PoisonError::into_inner));
+        for state in clusters.values() {
+            let mut roster = state.roster_mut();
+            for n in roster.nodes.drain(..) {
+                n.stop();
+            }
+        }
+    }
+}

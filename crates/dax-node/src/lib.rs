@@ -1,0 +1,56 @@
+//! `dax-node`: the data plane of daxd's DAX clusters.
+//!
+//! Every node of every cluster is a TCP listener speaking the DAX wire protocol (decoded
+//! and encoded by `dax-wire`): the connection preamble, `authorizeConnection`,
+//! `endpoints`, `defineKeySchema`, the attribute-list registry and the ten data methods.
+//! Each node has its own item and query caches (one byte-bounded LRU moka cache, TTLs from
+//! the cluster's parameter group); clusters of several nodes have one primary that makes
+//! the writes (replicas forward them), and item-cache updates replicate to every node.
+//!
+//! What it is not: it knows no IAM, no DynamoDB engine and no control plane. It reaches
+//! them only through the [`Host`] trait, which the binary implements: authentication of
+//! the SigV4 string-to-sign, `dax:<Action>` authorization, DynamoDB calls made as the
+//! cluster's role, and the parameter group's TTLs. The binary tells the [`Fleet`] which
+//! nodes should run ([`Fleet::reconcile`]) from its background tick.
+//!
+//! Not served yet: TLS (`daxs://`) clusters — their nodes are not started.
+
+#![forbid(unsafe_code)]
+
+mod cache;
+mod cluster;
+mod conn;
+mod convert;
+mod fleet;
+mod host;
+mod metrics;
+mod node;
+
+#[cfg(test)]
+mod tests;
+
+pub use fleet::{node_type_memory, Fleet, NodeSpec, RosterEntry};
+pub use host::{BoxFuture, ClusterInfo, Host, NodeError, Principal};
+pub use metrics::{render_prometheus, Counter, Metrics, Snapshot};
+
+/// Default cache bound per node (`--node-cache-bytes`): 256 MiB.
+pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+/// Default limit on requests in flight per node.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+
+/// How the fleet runs its nodes.
+#[derive(Clone, Debug)]
+pub struct FleetConfig {
+    /// Cache bound per node in bytes (further capped by the node type's memory).
+    pub cache_bytes: u64,
+    /// Data requests a node works on at once; more are answered `ThrottlingException`.
+    pub max_in_flight: usize,
+    /// Decoding bounds for every connection.
+    pub limits: dax_wire::Limits,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig { cache_bytes: DEFAULT_CACHE_BYTES, max_in_flight: DEFAULT_MAX_IN_FLIGHT, limits: dax_wire::Limits::DEFAULT }
+    }
+}

@@ -1,0 +1,771 @@
+//! The node against a fake host, over real loopback sockets, with dax-wire's request
+//! encoder as the client.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dax_wire::{
+    encode_endpoints, encode_item_response, encode_item_values, encode_key, encode_key_schema, item_from_json,
+    item_to_json, AuthorizeConnection, ConditionExpression, DocumentPath, Endpoint, Expr, GetItemRequest, Item,
+    ItemPayload, ItemResponse, KeySchema, KeyType, NodeRole, Preamble, PutItemRequest, QueryRequest, Request,
+    ReturnValues, SessionId, UpdateAction, UpdateExpression, UpdateItemRequest,
+};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::{BoxFuture, ClusterInfo, Fleet, FleetConfig, Host, NodeError, NodeSpec, Principal};
+
+// ---- a fake host -----------------------------------------------------------------------
+
+#[derive(Default)]
+struct Store {
+    schemas: HashMap<String, KeySchema>,
+    items: HashMap<String, BTreeMap<Vec<u8>, Item>>,
+}
+
+#[derive(Default)]
+struct FakeHost {
+    store: Mutex<Store>,
+    calls: Mutex<Vec<(String, Value)>>,
+    fail_next: Mutex<Option<(String, NodeError)>>,
+    ttls: Mutex<(u64, u64)>,
+    delay_ms: Mutex<u64>,
+    denied: Mutex<Vec<String>>,
+}
+
+impl FakeHost {
+    fn new() -> Arc<Self> {
+        let h = FakeHost::default();
+        *h.ttls.lock().unwrap() = (60_000, 60_000);
+        h.store.lock().unwrap().schemas.insert("tab".into(), KeySchema::hash_only("pk", KeyType::S));
+        h.store.lock().unwrap().schemas.insert("rng".into(), KeySchema::hash_range("pk", KeyType::S, "sk", KeyType::N));
+        Arc::new(h)
+    }
+
+    fn count(&self, op: &str) -> usize {
+        self.calls.lock().unwrap().iter().filter(|(o, _)| o == op).count()
+    }
+
+    fn last(&self, op: &str) -> Value {
+        self.calls.lock().unwrap().iter().rev().find(|(o, _)| o == op).map(|(_, v)| v.clone()).unwrap()
+    }
+
+    /// A write made around DAX.
+    fn put_direct(&self, table: &str, item: Value) {
+        let item = item_from_json(&item).unwrap();
+        let mut st = self.store.lock().unwrap();
+        let kb = encode_key(&item, &st.schemas[table]).unwrap();
+        st.items.entry(table.into()).or_default().insert(kb, item);
+    }
+
+    fn stored(&self, table: &str, key: Value) -> Option<Item> {
+        let key = item_from_json(&key).unwrap();
+        let st = self.store.lock().unwrap();
+        let kb = encode_key(&key, &st.schemas[table]).unwrap();
+        st.items.get(table).and_then(|t| t.get(&kb)).cloned()
+    }
+
+    fn exec(&self, op: &str, input: &Value) -> Result<Value, NodeError> {
+        if let Some((o, e)) = self.fail_next.lock().unwrap().take_if(|(o, _)| o == op) {
+            let _ = o;
+            return Err(e);
+        }
+        let table = input.get("TableName").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let mut st = self.store.lock().unwrap();
+        let schema = st.schemas.get(&table).cloned();
+        let not_found = || NodeError::not_found("Requested resource not found");
+        match op {
+            "DescribeTable" => {
+                let s = schema.ok_or_else(not_found)?;
+                let mut ks = vec![json!({"AttributeName": s.hash.name, "KeyType": "HASH"})];
+                let mut defs = vec![json!({"AttributeName": s.hash.name, "AttributeType": s.hash.key_type.as_str()})];
+                if let Some(r) = &s.range {
+                    ks.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
+                    defs.push(json!({"AttributeName": r.name, "AttributeType": r.key_type.as_str()}));
+                }
+                Ok(json!({"Table": {"KeySchema": ks, "AttributeDefinitions": defs}}))
+            }
+            "GetItem" => {
+                let s = schema.ok_or_else(not_found)?;
+                let kb = encode_key(&item_from_json(&input["Key"]).unwrap(), &s).unwrap();
+                Ok(match st.items.get(&table).and_then(|t| t.get(&kb)) {
+                    Some(i) => json!({"Item": item_to_json(i)}),
+                    None => json!({}),
+                })
+            }
+            "PutItem" | "DeleteItem" | "UpdateItem" => {
+                let s = schema.ok_or_else(not_found)?;
+                let src = if op == "PutItem" { &input["Item"] } else { &input["Key"] };
+                let key = s.key_of(&item_from_json(src).unwrap());
+                let kb = encode_key(&key, &s).unwrap();
+                let t = st.items.entry(table).or_default();
+                let old = t.get(&kb).cloned();
+                if input.get("ConditionExpression").is_some() && old.is_some() {
+                    return Err(NodeError::new("ConditionalCheckFailedException", "The conditional request failed", 400));
+                }
+                let new = match op {
+                    "PutItem" => Some(item_from_json(&input["Item"]).unwrap()),
+                    "DeleteItem" => None,
+                    _ => {
+                        // "SET #n0 = :u0, #n1 = :u1" only.
+                        let mut item = old.clone().unwrap_or_else(|| key.clone());
+                        let expr = input["UpdateExpression"].as_str().unwrap().trim_start_matches("SET ");
+                        for clause in expr.split(", ") {
+                            let (l, r) = clause.split_once(" = ").unwrap();
+                            let name = input["ExpressionAttributeNames"][l].as_str().unwrap();
+                            let v = dax_wire::AttributeValue::from_json(&input["ExpressionAttributeValues"][r]).unwrap();
+                            item.insert(name.to_owned(), v);
+                        }
+                        Some(item)
+                    }
+                };
+                match &new {
+                    Some(i) => t.insert(kb, i.clone()),
+                    None => t.remove(&kb),
+                };
+                let rv = input.get("ReturnValues").and_then(Value::as_str).unwrap_or("NONE");
+                let attrs = match rv {
+                    "ALL_OLD" => old,
+                    "ALL_NEW" => new,
+                    _ => None,
+                };
+                Ok(match attrs {
+                    Some(a) => json!({"Attributes": item_to_json(&a)}),
+                    None => json!({}),
+                })
+            }
+            "Query" | "Scan" => {
+                let items: Vec<Value> = st.items.get(&table).into_iter().flat_map(|t| t.values()).map(item_to_json).collect();
+                Ok(json!({"Items": items, "Count": items.len(), "ScannedCount": items.len()}))
+            }
+            other => Err(NodeError::validation(format!("fake host: {other} is not supported"))),
+        }
+    }
+}
+
+impl Host for FakeHost {
+    fn authenticate(&self, a: &AuthorizeConnection, _cluster: &ClusterInfo) -> Result<Principal, NodeError> {
+        if a.access_key_id == "good" {
+            Ok(Principal::new(a.access_key_id.clone()))
+        } else {
+            Err(NodeError::new("UnrecognizedClientException", "The security token included in the request is invalid.", 400))
+        }
+    }
+
+    fn authorize(&self, who: &Principal, action: &str, _c: &ClusterInfo, _e: Option<&str>) -> Result<(), NodeError> {
+        assert_eq!(who.downcast_ref::<String>().map(String::as_str), Some("good"));
+        if self.denied.lock().unwrap().iter().any(|a| a == action) {
+            return Err(NodeError::access_denied(format!("not authorized to perform: dax:{action}")));
+        }
+        Ok(())
+    }
+
+    fn dynamodb<'a>(&'a self, _c: &'a ClusterInfo, op: &'a str, input: Value) -> BoxFuture<'a, Result<Value, NodeError>> {
+        Box::pin(async move {
+            self.calls.lock().unwrap().push((op.to_owned(), input.clone()));
+            let delay = *self.delay_ms.lock().unwrap();
+            if delay > 0 && op != "DescribeTable" {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
+            self.exec(op, &input)
+        })
+    }
+
+    fn ttls(&self, _c: &ClusterInfo) -> (u64, u64) {
+        *self.ttls.lock().unwrap()
+    }
+}
+
+// ---- fixtures --------------------------------------------------------------------------
+
+fn cluster() -> ClusterInfo {
+    ClusterInfo {
+        region: "us-east-1".into(),
+        name: "c".into(),
+        arn: "arn:aws:dax:us-east-1:123456789012:cache/c".into(),
+        iam_role_arn: "arn:aws:iam::123456789012:role/r".into(),
+        node_type: "dax.t3.small".into(),
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn spec(n: usize, port: u16, running: bool) -> NodeSpec {
+    NodeSpec {
+        cluster: cluster(),
+        node_id: format!("c-{}", (b'a' + n as u8) as char),
+        host: "127.0.0.1".into(),
+        port,
+        availability_zone: format!("us-east-1{}", (b'a' + n as u8) as char),
+        tls: false,
+        running,
+    }
+}
+
+struct Setup {
+    host: Arc<FakeHost>,
+    fleet: Arc<Fleet>,
+    ports: Vec<u16>,
+}
+
+fn setup(nodes: usize, config: FleetConfig) -> Setup {
+    let host = FakeHost::new();
+    let fleet = Fleet::new(host.clone(), config);
+    let ports: Vec<u16> = (0..nodes).map(|_| free_port()).collect();
+    fleet.reconcile(&ports.iter().enumerate().map(|(i, p)| spec(i, *p, true)).collect::<Vec<_>>());
+    Setup { host, fleet, ports }
+}
+
+/// A DAX client made of dax-wire's request encoder and a minimal response reader.
+struct Client {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+/// A decoded answer: the bytes after `0x80`, or the error's codes and exception name.
+#[derive(Debug, PartialEq)]
+enum Answer {
+    Ok(Vec<u8>),
+    Err(Vec<u64>, String),
+}
+
+fn items_in(method: &Request) -> usize {
+    match method {
+        Request::BatchGetItem(_) => 2,
+        Request::BatchWriteItem(_) => 3,
+        _ => 1,
+    }
+}
+
+/// Length of `n` CBOR items at the start of `b`, if complete.
+fn complete(b: &[u8], n: usize) -> Option<usize> {
+    let mut d = minicbor::Decoder::new(b);
+    for _ in 0..n {
+        d.skip().ok()?;
+    }
+    Some(d.position())
+}
+
+impl Client {
+    async fn connect(port: u16) -> Client {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let pre = Preamble { session_id: SessionId::Bytes(vec![1; 16]), user_agent: Some("test".into()), ..Preamble::default() };
+        stream.write_all(&pre.encode()).await.unwrap();
+        Client { stream, buf: Vec::new() }
+    }
+
+    async fn authed(port: u16) -> Client {
+        let mut c = Client::connect(port).await;
+        c.auth("good").await;
+        c
+    }
+
+    async fn auth(&mut self, key: &str) {
+        let a = AuthorizeConnection {
+            access_key_id: key.into(),
+            signature: "0".repeat(64),
+            string_to_sign: b"sts".to_vec(),
+            session_token: None,
+            user_agent: None,
+        };
+        self.stream.write_all(&Request::AuthorizeConnection(a).encode()).await.unwrap();
+    }
+
+    async fn call(&mut self, req: &Request) -> Answer {
+        self.stream.write_all(&req.encode()).await.unwrap();
+        self.read(items_in(req)).await
+    }
+
+    async fn read(&mut self, n: usize) -> Answer {
+        loop {
+            if let Some(&first) = self.buf.first() {
+                let want = if first == 0x80 { 1 + n } else { 3 };
+                if let Some(len) = complete(&self.buf, want) {
+                    let frame: Vec<u8> = self.buf.drain(..len).collect();
+                    if first == 0x80 {
+                        return Answer::Ok(frame[1..].to_vec());
+                    }
+                    let mut d = minicbor::Decoder::new(&frame);
+                    let codes: Vec<u64> = d.decode().unwrap();
+                    let _msg: String = d.decode().unwrap();
+                    d.array().unwrap();
+                    d.skip().unwrap();
+                    let name: String = d.decode().unwrap();
+                    return Answer::Err(codes, name);
+                }
+            }
+            let mut chunk = vec![0u8; 65536];
+            let n = tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut chunk)).await.unwrap().unwrap();
+            assert!(n > 0, "connection closed");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// True once the server has closed the connection.
+    async fn closed(&mut self) -> bool {
+        let mut chunk = vec![0u8; 1024];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut chunk)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+fn item(v: Value) -> Item {
+    item_from_json(&v).unwrap()
+}
+
+fn key_bytes(table_schema: &KeySchema, v: Value) -> Vec<u8> {
+    encode_key(&item(v), table_schema).unwrap()
+}
+
+fn hash_schema() -> KeySchema {
+    KeySchema::hash_only("pk", KeyType::S)
+}
+
+fn get(pk: &str) -> Request {
+    Request::GetItem(GetItemRequest {
+        table_name: "tab".into(),
+        key: key_bytes(&hash_schema(), json!({"pk": {"S": pk}})),
+        ..GetItemRequest::default()
+    })
+}
+
+/// The answer a GetItem of `it` should get (attribute-list ids are deterministic).
+async fn expect_item(c: &mut Client, it: Option<Value>) -> Answer {
+    let Some(it) = it else {
+        return Answer::Ok(encode_item_response(&ItemResponse::default())[1..].to_vec());
+    };
+    let it = item(it);
+    let names = hash_schema().non_key_attribute_names(&it);
+    let Answer::Ok(idb) = c.call(&Request::DefineAttributeListId { attribute_names: names.clone() }).await else {
+        panic!("defineAttributeListId failed")
+    };
+    let id: u64 = minicbor::decode(&idb).unwrap();
+    let values = encode_item_values(&it, &names, id).unwrap();
+    Answer::Ok(
+        encode_item_response(&ItemResponse { item: Some(ItemPayload::Values(values)), ..ItemResponse::default() })[1..]
+            .to_vec(),
+    )
+}
+
+async fn put(c: &mut Client, pk: &str, v: &str) -> Answer {
+    let it = item(json!({"pk": {"S": pk}, "v": {"S": v}}));
+    let names = vec!["v".to_owned()];
+    let Answer::Ok(idb) = c.call(&Request::DefineAttributeListId { attribute_names: names.clone() }).await else {
+        panic!("defineAttributeListId failed")
+    };
+    let id: u64 = minicbor::decode(&idb).unwrap();
+    c.call(&Request::PutItem(PutItemRequest {
+        table_name: "tab".into(),
+        key: key_bytes(&hash_schema(), json!({"pk": {"S": pk}})),
+        value: encode_item_values(&it, &names, id).unwrap(),
+        ..PutItemRequest::default()
+    }))
+    .await
+}
+
+fn counter(fleet: &Fleet, node: &str, name: &str) -> u64 {
+    let (nodes, _) = fleet.metrics();
+    nodes
+        .iter()
+        .find(|s| s.labels.iter().any(|(k, v)| *k == "node" && v == node))
+        .and_then(|s| s.counter(name))
+        .unwrap_or(0)
+}
+
+const EMPTY: fn() -> Answer = || Answer::Ok(vec![0xa0]);
+
+// ---- the protocol path -----------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_path_over_loopback() {
+    let s = setup(1, FleetConfig::default());
+    let mut c = Client::connect(s.ports[0]).await;
+    // Nothing before authorizeConnection.
+    assert_eq!(c.call(&get("a")).await, Answer::Err(vec![4, 23, 31, 33], "AuthenticationRequiredException".into()));
+    c.auth("bad").await;
+    assert_eq!(c.call(&Request::Endpoints).await, Answer::Err(vec![4, 23, 31, 33], "UnrecognizedClientException".into()));
+    c.auth("good").await;
+    // The roster: this node, leader, at the address the client reached.
+    let (roster, session) = s.fleet.roster(&cluster().arn).unwrap();
+    assert!(roster[0].leader);
+    let expected = encode_endpoints(&[Endpoint {
+        node_id: 0,
+        hostname: "127.0.0.1".into(),
+        address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        port: s.ports[0],
+        role: NodeRole::Leader,
+        availability_zone: "us-east-1a".into(),
+        leader_session_id: session,
+    }]);
+    assert_eq!(c.call(&Request::Endpoints).await, Answer::Ok(expected[1..].to_vec()));
+    assert_eq!(
+        c.call(&Request::DefineKeySchema { table_name: "rng".into() }).await,
+        Answer::Ok(encode_key_schema(&KeySchema::hash_range("pk", KeyType::S, "sk", KeyType::N))[1..].to_vec())
+    );
+    assert_eq!(
+        c.call(&Request::DefineKeySchema { table_name: "nope".into() }).await,
+        Answer::Err(vec![4, 37, 38, 39, 41], "ResourceNotFoundException".into())
+    );
+    // Attribute lists: stable ids both ways.
+    let Answer::Ok(idb) = c.call(&Request::DefineAttributeListId { attribute_names: vec!["x".into(), "y".into()] }).await else {
+        panic!()
+    };
+    let id: u64 = minicbor::decode(&idb).unwrap();
+    assert!(id > 1);
+    let Answer::Ok(names) = c.call(&Request::DefineAttributeList { attribute_list_id: id }).await else { panic!() };
+    assert_eq!(minicbor::decode::<Vec<String>>(&names).unwrap(), ["x", "y"]);
+    assert!(matches!(c.call(&Request::DefineAttributeList { attribute_list_id: 77 }).await, Answer::Err(..)));
+    // A put and a get, over the wire.
+    assert_eq!(put(&mut c, "a", "one").await, EMPTY());
+    let want = expect_item(&mut c, Some(json!({"pk": {"S": "a"}, "v": {"S": "one"}}))).await;
+    assert_eq!(c.call(&get("a")).await, want);
+    assert_eq!(c.call(&get("zz")).await, EMPTY());
+    // A method the codec cannot frame: answered, then the connection is closed.
+    c.stream.write_all(&[0x01, 0x1a, 0x00, 0x00, 0x00, 0x07]).await.unwrap();
+    assert_eq!(c.read(1).await, Answer::Err(vec![4, 37, 38, 44], "NotImplementedException".into()));
+    assert!(c.closed().await);
+    // Garbage instead of a preamble: answered and closed; the node keeps serving.
+    let mut g = TcpStream::connect(("127.0.0.1", s.ports[0])).await.unwrap();
+    g.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let mut sink = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), g.read_to_end(&mut sink)).await.unwrap();
+    assert!(!sink.is_empty() && sink[0] != 0x80);
+    let mut c = Client::authed(s.ports[0]).await;
+    assert_eq!(c.call(&get("a")).await, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_bytes_never_bring_a_node_down() {
+    let s = setup(1, FleetConfig::default());
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..200 {
+        let mut stream = TcpStream::connect(("127.0.0.1", s.ports[0])).await.unwrap();
+        let mut bytes = Vec::new();
+        if round % 2 == 0 {
+            bytes.extend(Preamble::default().encode());
+            bytes.extend(Request::AuthorizeConnection(AuthorizeConnection {
+                access_key_id: "good".into(),
+                signature: String::new(),
+                string_to_sign: Vec::new(),
+                session_token: None,
+                user_agent: None,
+            })
+            .encode());
+            // A valid request with random bytes spliced in.
+            let mut req = get("a").encode();
+            let at = (next() as usize) % req.len();
+            req[at] = next() as u8;
+            bytes.extend(req);
+        }
+        let len = (next() % 300) as usize;
+        bytes.extend((0..len).map(|_| next() as u8));
+        let _ = stream.write_all(&bytes).await;
+        let _ = stream.shutdown().await;
+        let mut sink = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut sink)).await;
+    }
+    let mut c = Client::authed(s.ports[0]).await;
+    assert_eq!(c.call(&get("nothing")).await, EMPTY());
+}
+
+// ---- cache semantics -------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_within_ttl_fresh_after_and_ttl_changes_apply_at_once() {
+    let s = setup(1, FleetConfig::default());
+    *s.host.ttls.lock().unwrap() = (300, 300);
+    let mut c = Client::authed(s.ports[0]).await;
+    s.host.put_direct("tab", json!({"pk": {"S": "k"}, "v": {"S": "1"}}));
+    let one = expect_item(&mut c, Some(json!({"pk": {"S": "k"}, "v": {"S": "1"}}))).await;
+    let two = expect_item(&mut c, Some(json!({"pk": {"S": "k"}, "v": {"S": "2"}}))).await;
+    assert_eq!(c.call(&get("k")).await, one);
+    s.host.put_direct("tab", json!({"pk": {"S": "k"}, "v": {"S": "2"}}));
+    assert_eq!(c.call(&get("k")).await, one, "stale within the TTL");
+    assert_eq!(s.host.count("GetItem"), 1);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(c.call(&get("k")).await, two, "fresh after it");
+    assert_eq!(s.host.count("GetItem"), 2);
+    // A longer TTL, then a shorter one: the entry already cached obeys the new one at once.
+    *s.host.ttls.lock().unwrap() = (60_000, 60_000);
+    s.host.put_direct("tab", json!({"pk": {"S": "k2"}, "v": {"S": "1"}}));
+    c.call(&get("k2")).await;
+    s.host.put_direct("tab", json!({"pk": {"S": "k2"}, "v": {"S": "2"}}));
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    *s.host.ttls.lock().unwrap() = (100, 100);
+    let two_k2 = expect_item(&mut c, Some(json!({"pk": {"S": "k2"}, "v": {"S": "2"}}))).await;
+    assert_eq!(c.call(&get("k2")).await, two_k2);
+    // record-ttl-millis 0: what is cached from now on never expires by time.
+    *s.host.ttls.lock().unwrap() = (0, 0);
+    s.host.put_direct("tab", json!({"pk": {"S": "k3"}, "v": {"S": "1"}}));
+    let one_k3 = expect_item(&mut c, Some(json!({"pk": {"S": "k3"}, "v": {"S": "1"}}))).await;
+    assert_eq!(c.call(&get("k3")).await, one_k3);
+    s.host.put_direct("tab", json!({"pk": {"S": "k3"}, "v": {"S": "2"}}));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(c.call(&get("k3")).await, one_k3);
+    assert_eq!(counter(&s.fleet, "c-a", "ItemCacheHits"), 2);
+    assert_eq!(counter(&s.fleet, "c-a", "ItemCacheMisses"), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negative_entries_and_write_through() {
+    let s = setup(1, FleetConfig::default());
+    let mut c = Client::authed(s.ports[0]).await;
+    assert_eq!(c.call(&get("n")).await, EMPTY());
+    s.host.put_direct("tab", json!({"pk": {"S": "n"}, "v": {"S": "around"}}));
+    assert_eq!(c.call(&get("n")).await, EMPTY(), "the absence is cached");
+    assert_eq!(s.host.count("GetItem"), 1);
+    // A write through DAX replaces the negative entry, after DynamoDB took it.
+    assert_eq!(put(&mut c, "n", "through").await, EMPTY());
+    assert_eq!(s.host.stored("tab", json!({"pk": {"S": "n"}})).unwrap()["v"], dax_wire::AttributeValue::S("through".into()));
+    let want = expect_item(&mut c, Some(json!({"pk": {"S": "n"}, "v": {"S": "through"}}))).await;
+    assert_eq!(c.call(&get("n")).await, want);
+    assert_eq!(s.host.count("GetItem"), 1, "served by the item cache");
+    // A delete caches the absence.
+    let del = Request::DeleteItem(dax_wire::DeleteItemRequest {
+        table_name: "tab".into(),
+        key: key_bytes(&hash_schema(), json!({"pk": {"S": "n"}})),
+        ..Default::default()
+    });
+    assert_eq!(c.call(&del).await, EMPTY());
+    s.host.put_direct("tab", json!({"pk": {"S": "n"}, "v": {"S": "again"}}));
+    assert_eq!(c.call(&get("n")).await, EMPTY());
+    assert_eq!(s.host.count("GetItem"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_write_caches_nothing() {
+    let s = setup(1, FleetConfig::default());
+    let mut c = Client::authed(s.ports[0]).await;
+    s.host.put_direct("tab", json!({"pk": {"S": "f"}, "v": {"S": "kept"}}));
+    *s.host.fail_next.lock().unwrap() = Some(("PutItem".into(), NodeError::throttling("slow down")));
+    assert_eq!(put(&mut c, "f", "lost").await, Answer::Err(vec![4, 37, 38, 39, 50], "ThrottlingException".into()));
+    let kept = expect_item(&mut c, Some(json!({"pk": {"S": "f"}, "v": {"S": "kept"}}))).await;
+    assert_eq!(c.call(&get("f")).await, kept);
+    assert_eq!(s.host.count("GetItem"), 1, "nothing was cached by the failed put");
+    // A conditional failure: the code the clients map, and still nothing cached.
+    let mut p = PutItemRequest {
+        table_name: "tab".into(),
+        key: key_bytes(&hash_schema(), json!({"pk": {"S": "f"}})),
+        value: vec![0x01],
+        ..PutItemRequest::default()
+    };
+    p.condition = Some(ConditionExpression {
+        expr: Expr::Call(dax_wire::Function::AttributeNotExists, vec![Expr::Path(DocumentPath::attribute("pk"))]),
+        values: vec![],
+    });
+    assert_eq!(
+        c.call(&Request::PutItem(p)).await,
+        Answer::Err(vec![4, 37, 38, 39, 43], "ConditionalCheckFailedException".into())
+    );
+    assert_eq!(c.call(&get("f")).await, kept);
+    let (_, clusters) = s.fleet.metrics();
+    assert_eq!(clusters[0].counter("ErrorRequestCount"), Some(2));
+}
+
+fn query(pk: &str) -> Request {
+    Request::Query(QueryRequest {
+        table_name: "tab".into(),
+        key_condition: Some(ConditionExpression {
+            expr: Expr::Compare(dax_wire::Comparator::Eq, Box::new(Expr::Path(DocumentPath::attribute("pk"))), Box::new(Expr::Value(0))),
+            values: vec![dax_wire::AttributeValue::S(pk.into())],
+        }),
+        ..QueryRequest::default()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_leave_the_query_cache_alone_and_consistent_reads_bypass() {
+    let s = setup(1, FleetConfig::default());
+    let mut c = Client::authed(s.ports[0]).await;
+    s.host.put_direct("tab", json!({"pk": {"S": "q"}, "v": {"S": "old"}}));
+    let first = c.call(&query("q")).await;
+    assert!(matches!(&first, Answer::Ok(b) if b.len() > 4));
+    let q = s.host.last("Query");
+    assert_eq!(q["KeyConditionExpression"], "#n0 = :k0");
+    assert_eq!(q["ExpressionAttributeNames"], json!({"#n0": "pk"}));
+    put(&mut c, "q", "new").await;
+    assert_eq!(c.call(&query("q")).await, first, "a write through DAX does not touch cached results");
+    assert_eq!(s.host.count("Query"), 1);
+    // Another parameter is another entry.
+    let Request::Query(mut limited) = query("q") else { unreachable!() };
+    limited.limit = Some(5);
+    assert_ne!(c.call(&Request::Query(limited.clone())).await, first);
+    assert_eq!(s.host.count("Query"), 2);
+    // Consistent reads always go to DynamoDB and cache nothing.
+    limited.consistent_read = true;
+    c.call(&Request::Query(limited.clone())).await;
+    c.call(&Request::Query(limited)).await;
+    assert_eq!(s.host.count("Query"), 4);
+    assert_eq!(s.host.last("Query")["ConsistentRead"], true);
+    let Request::GetItem(mut g) = get("q") else { unreachable!() };
+    g.consistent_read = true;
+    c.call(&Request::GetItem(g.clone())).await;
+    c.call(&Request::GetItem(g)).await;
+    assert_eq!(s.host.count("GetItem"), 2);
+    c.call(&get("c-never-cached")).await;
+    assert_eq!(s.host.count("GetItem"), 3);
+    assert_eq!(counter(&s.fleet, "c-a", "QueryCacheHits"), 1);
+    assert_eq!(counter(&s.fleet, "c-a", "QueryCacheMisses"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn return_values_are_what_the_client_asked_for() {
+    let s = setup(1, FleetConfig::default());
+    let mut c = Client::authed(s.ports[0]).await;
+    s.host.put_direct("tab", json!({"pk": {"S": "u"}, "a": {"S": "1"}, "b": {"S": "keep"}}));
+    let upd = |rv: ReturnValues, val: &str| {
+        Request::UpdateItem(UpdateItemRequest {
+            table_name: "tab".into(),
+            key: key_bytes(&hash_schema(), json!({"pk": {"S": "u"}})),
+            update: Some(UpdateExpression {
+                actions: vec![UpdateAction::Set(DocumentPath::attribute("a"), Expr::Value(0))],
+                values: vec![dax_wire::AttributeValue::S(val.into())],
+            }),
+            return_values: rv,
+            ..UpdateItemRequest::default()
+        })
+    };
+    // NONE: the node asks for ALL_NEW (to cache the new image) and answers nothing.
+    assert_eq!(c.call(&upd(ReturnValues::None, "2")).await, EMPTY());
+    assert_eq!(s.host.last("UpdateItem")["ReturnValues"], "ALL_NEW");
+    let want = expect_item(&mut c, Some(json!({"pk": {"S": "u"}, "a": {"S": "2"}, "b": {"S": "keep"}}))).await;
+    assert_eq!(c.call(&get("u")).await, want);
+    assert_eq!(s.host.count("GetItem"), 0, "the new image was cached");
+    // UPDATED_NEW: only the updated attribute.
+    let Answer::Ok(idb) = c.call(&Request::DefineAttributeListId { attribute_names: vec!["a".into()] }).await else { panic!() };
+    let id: u64 = minicbor::decode(&idb).unwrap();
+    let updated = dax_wire::encode_updated_attributes(id, &[(0, dax_wire::AttributeValue::S("3".into()))]);
+    let expected = encode_item_response(&ItemResponse {
+        attributes: Some(dax_wire::Attributes::Updated(updated)),
+        ..ItemResponse::default()
+    });
+    assert_eq!(c.call(&upd(ReturnValues::UpdatedNew, "3")).await, Answer::Ok(expected[1..].to_vec()));
+    assert_eq!(s.host.last("UpdateItem")["ReturnValues"], "ALL_NEW");
+    // ALL_OLD goes as asked; the node cannot know the new image, so it forgets the item.
+    let Answer::Ok(_) = c.call(&upd(ReturnValues::AllOld, "4")).await else { panic!() };
+    assert_eq!(s.host.last("UpdateItem")["ReturnValues"], "ALL_OLD");
+    let four = expect_item(&mut c, Some(json!({"pk": {"S": "u"}, "a": {"S": "4"}, "b": {"S": "keep"}}))).await;
+    assert_eq!(c.call(&get("u")).await, four);
+    assert_eq!(s.host.count("GetItem"), 1);
+}
+
+// ---- clusters --------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replication_forwarding_and_failover() {
+    let s = setup(2, FleetConfig::default());
+    let (roster, session) = s.fleet.roster(&cluster().arn).unwrap();
+    assert_eq!(roster.iter().map(|r| (r.node_id.as_str(), r.leader)).collect::<Vec<_>>(), [("c-a", true), ("c-b", false)]);
+    let mut a = Client::authed(s.ports[0]).await;
+    let mut b = Client::authed(s.ports[1]).await;
+    // A write at the replica is made by the primary, once.
+    assert_eq!(put(&mut b, "r", "1").await, EMPTY());
+    assert_eq!(s.host.count("PutItem"), 1);
+    // It reaches both item caches (the other one asynchronously, well under a second).
+    let want = expect_item(&mut a, Some(json!({"pk": {"S": "r"}, "v": {"S": "1"}}))).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(a.call(&get("r")).await, want);
+    assert_eq!(b.call(&get("r")).await, want);
+    assert_eq!(s.host.count("GetItem"), 0);
+    // A miss filled on one node is replicated too.
+    s.host.put_direct("tab", json!({"pk": {"S": "m"}, "v": {"S": "x"}}));
+    a.call(&get("m")).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    b.call(&get("m")).await;
+    assert_eq!(s.host.count("GetItem"), 1);
+    assert_eq!(counter(&s.fleet, "c-b", "PutItemRequestCount"), 1);
+    assert_eq!(counter(&s.fleet, "c-a", "PutItemRequestCount"), 0);
+    // The primary reboots: the replica is promoted, with a new leader session id; the old
+    // primary comes back as a replica with an empty cache.
+    s.fleet.reconcile(&[spec(0, s.ports[0], false), spec(1, s.ports[1], true)]);
+    let (roster, session2) = s.fleet.roster(&cluster().arn).unwrap();
+    assert_eq!(roster.iter().map(|r| (r.node_id.as_str(), r.leader)).collect::<Vec<_>>(), [("c-b", true)]);
+    assert!(session2 > session);
+    // (The stopped listener closes asynchronously; a reconcile that cannot bind yet retries.)
+    for _ in 0..50 {
+        s.fleet.reconcile(&[spec(0, s.ports[0], true), spec(1, s.ports[1], true)]);
+        if s.fleet.roster(&cluster().arn).unwrap().0.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (roster, session3) = s.fleet.roster(&cluster().arn).unwrap();
+    assert_eq!(roster.iter().map(|r| (r.node_id.as_str(), r.leader)).collect::<Vec<_>>(), [("c-a", false), ("c-b", true)]);
+    assert_eq!(session3, session2);
+    let mut a = Client::authed(s.ports[0]).await;
+    a.call(&get("r")).await;
+    assert_eq!(s.host.count("GetItem"), 2, "the rebooted node starts empty");
+    // The cluster goes away: its listeners close.
+    s.fleet.reconcile(&[]);
+    assert!(s.fleet.roster(&cluster().arn).is_none());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(TcpStream::connect(("127.0.0.1", s.ports[1])).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_requests_in_flight_are_throttled() {
+    let s = setup(1, FleetConfig { max_in_flight: 1, ..FleetConfig::default() });
+    *s.host.delay_ms.lock().unwrap() = 300;
+    let mut a = Client::authed(s.ports[0]).await;
+    let mut b = Client::authed(s.ports[0]).await;
+    // Warm the schema so that both requests reach the in-flight check together.
+    a.call(&Request::DefineKeySchema { table_name: "tab".into() }).await;
+    let slow = tokio::spawn(async move { a.call(&get("x")).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(b.call(&get("y")).await, Answer::Err(vec![4, 37, 38, 39, 50], "ThrottlingException".into()));
+    assert_eq!(slow.await.unwrap(), EMPTY());
+    assert_eq!(counter(&s.fleet, "c-a", "ThrottledRequestCount"), 1);
+    assert_eq!(b.call(&get("y")).await, EMPTY());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_is_checked_per_action() {
+    let s = setup(1, FleetConfig::default());
+    s.host.denied.lock().unwrap().push("GetItem".into());
+    let mut c = Client::authed(s.ports[0]).await;
+    assert_eq!(c.call(&get("x")).await, Answer::Err(vec![4, 37, 38, 42], "AccessDeniedException".into()));
+    assert_eq!(put(&mut c, "x", "v").await, EMPTY());
+    assert_eq!(s.host.count("GetItem"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_is_bounded_lru_and_counts_evictions() {
+    let s = setup(1, FleetConfig { cache_bytes: 8 * 1024, ..FleetConfig::default() });
+    assert_eq!(s.fleet.node_cache_capacity(&cluster().arn, "c-a"), Some(8 * 1024));
+    let mut c = Client::authed(s.ports[0]).await;
+    let big = "x".repeat(900);
+    for i in 0..40 {
+        put(&mut c, &format!("k{i}"), &big).await;
+    }
+    let (nodes, clusters) = s.fleet.metrics();
+    assert!(nodes[0].estimated_db_size <= 8 * 1024, "{}", nodes[0].estimated_db_size);
+    assert!(nodes[0].counter("EvictedSize").unwrap() > 0);
+    assert_eq!(clusters[0].counter("EvictedSize"), nodes[0].counter("EvictedSize"));
+    // The most recent items are still there; the oldest were evicted.
+    c.call(&get("k39")).await;
+    c.call(&get("k0")).await;
+    assert_eq!(s.host.count("GetItem"), 1);
+    let text = s.fleet.render_prometheus();
+    assert!(text.contains("# TYPE dax_node_EvictedSize counter"));
+    assert!(text.contains("dax_cluster_PutItemRequestCount{region=\"us-east-1\",cluster=\"c\"} 40"), "{text}");
+    // The node type's memory caps the configured size.
+    assert_eq!(crate::node_type_memory("dax.r5.large"), Some(16 << 30));
+    assert_eq!(crate::node_type_memory("dax.t3.small"), Some(2 << 30));
+    assert_eq!(crate::node_type_memory("dax.r4.8xlarge"), Some(256 << 30));
+}

@@ -1,0 +1,228 @@
+//! The DAX data plane (`dax-node`) wired to the rest of daxd: what its `Host` trait asks
+//! of IAM, DynamoDB and the DAX control plane, and the fleet of node listeners the
+//! background tick keeps in line with the control plane.
+//!
+//! * `authenticate`: the SigV4 string-to-sign of `authorizeConnection` is checked
+//!   (algorithm, scope `<date>/<region>/dax/aws4_request` for the cluster's region, time
+//!   within 15 minutes), the access key looked up like on the HTTP endpoint (root keys, IAM
+//!   user keys, STS session keys with their token), and the signature recomputed over the
+//!   received bytes with the scope's signing key and compared in constant time.
+//! * `authorize`: `dax:<Action>` on the cluster ARN by IAM's engine, with
+//!   `dax:EnclosingOperation` for the parts of a transaction; recorded as the caller's
+//!   activity like any request.
+//! * `dynamodb`: the call is made *as the cluster's `IamRoleArn`* (an assumed-role
+//!   session of it) through the same per-table authorization as the DynamoDB API. So a
+//!   role without `dynamodb:GetItem` on a table makes every client's GetItem fail with
+//!   `AccessDeniedException` — and, as on AWS, a client with `dax:GetItem` reads whatever
+//!   the role can read (docs/dax-access-control.md).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Weak};
+
+use dax_control::{ClusterStatus, DescribeClustersInput, NodeStatus, Paging};
+use dax_node::{BoxFuture, ClusterInfo, Fleet, FleetConfig, Host, NodeError, NodeSpec, Principal};
+use iam::{Caller, Session, SessionKind};
+use serde_json::Value;
+use wire::{AwsError, Protocol};
+
+use crate::api::Target;
+use crate::app::App;
+use crate::auth::{self, Authenticator, RequestFacts};
+use crate::config::ServeArgs;
+
+/// What `App` holds once the data plane runs.
+pub struct DaxNodes {
+    pub fleet: Arc<Fleet>,
+    pub advertise_host: String,
+}
+
+/// Start the data plane (no listener yet: the next tick starts them). Call inside the runtime.
+pub fn start(app: &Arc<App>, args: &ServeArgs) {
+    let host = Arc::new(DaxHost { app: Arc::downgrade(app) });
+    let config = FleetConfig {
+        cache_bytes: args.node_cache_bytes,
+        max_in_flight: args.node_max_in_flight.max(1),
+        limits: dax_wire::Limits::DEFAULT,
+    };
+    let fleet = Fleet::new(host, config);
+    let _ = app.dax_nodes.set(DaxNodes { fleet, advertise_host: args.dax_advertise_host.clone() });
+}
+
+/// Make the running listeners match the control plane: every node of an `available` or
+/// `modifying` cluster that is itself `available` serves; `rebooting` nodes stop (and
+/// come back with an empty cache); deleted clusters and nodes go away.
+pub fn reconcile(app: &App) {
+    let Some(nodes) = app.dax_nodes.get() else { return };
+    let ports = app.dax.node_ports();
+    let regions: BTreeSet<&str> = ports.iter().map(|p| p.region.as_str()).collect();
+    let mut clusters = BTreeMap::new();
+    for region in regions {
+        let mut paging = Paging { max_results: Some(100), next_token: None };
+        loop {
+            let input = DescribeClustersInput { cluster_names: Vec::new(), paging: paging.clone() };
+            let Ok(page) = app.dax.describe_clusters(region, &input) else { break };
+            for c in page.items {
+                clusters.insert((region.to_owned(), c.cluster_name.clone()), c);
+            }
+            match page.next_token {
+                Some(t) => paging.next_token = Some(t),
+                None => break,
+            }
+        }
+    }
+    let mut desired = Vec::with_capacity(ports.len());
+    for p in ports {
+        let Some(c) = clusters.get(&(p.region.clone(), p.cluster.clone())) else { continue };
+        let serving = matches!(c.status, ClusterStatus::Available | ClusterStatus::Modifying);
+        let az = c
+            .nodes
+            .iter()
+            .flatten()
+            .find(|n| n.node_id == p.node_id)
+            .and_then(|n| n.availability_zone.clone())
+            .unwrap_or_default();
+        desired.push(NodeSpec {
+            cluster: ClusterInfo {
+                region: p.region.clone(),
+                name: c.cluster_name.clone(),
+                arn: c.cluster_arn.clone(),
+                iam_role_arn: c.iam_role_arn.clone(),
+                node_type: c.node_type.clone(),
+            },
+            node_id: p.node_id.clone(),
+            host: nodes.advertise_host.clone(),
+            port: p.port,
+            availability_zone: az,
+            tls: p.tls,
+            running: serving && p.status == NodeStatus::Available,
+        });
+    }
+    nodes.fleet.reconcile(&desired);
+}
+
+/// The `/metrics` body.
+pub fn prometheus(app: &App) -> String {
+    app.dax_nodes.get().map(|n| n.fleet.render_prometheus()).unwrap_or_default()
+}
+
+struct DaxHost {
+    app: Weak<App>,
+}
+
+fn node_error(e: AwsError) -> NodeError {
+    NodeError { code: e.code, message: e.message, status: e.status, extra: e.extra }
+}
+
+fn signature_error(message: impl Into<String>) -> NodeError {
+    NodeError::new("InvalidSignatureException", message, 400)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `YYYYMMDDTHHMMSSZ` as Unix seconds.
+fn amz_unix(amz: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::PrimitiveDateTime::parse(amz, format).ok().map(|t| t.assume_utc().unix_timestamp())
+}
+
+impl DaxHost {
+    fn app(&self) -> Result<Arc<App>, NodeError> {
+        self.app.upgrade().ok_or_else(|| NodeError::internal("daxd is shutting down"))
+    }
+}
+
+impl Host for DaxHost {
+    fn authenticate(&self, a: &dax_wire::AuthorizeConnection, cluster: &ClusterInfo) -> Result<Principal, NodeError> {
+        let app = self.app()?;
+        let sts = dax_wire::parse_string_to_sign(&a.string_to_sign).map_err(|e| signature_error(e.message()))?;
+        if sts.region != cluster.region {
+            return Err(signature_error(format!(
+                "Credential should be scoped to a valid region: the cluster is in {}, not '{}'.",
+                cluster.region, sts.region
+            )));
+        }
+        let now = app.env.clock.now();
+        let signed = amz_unix(sts.amz_date).ok_or_else(|| signature_error("Invalid date in the string to sign"))?;
+        if (now.unix_timestamp() - signed).abs() > sigv4::MAX_CLOCK_SKEW_SECS {
+            return Err(signature_error(format!("Signature expired: {} is not within 15 minutes of the server time.", sts.amz_date)));
+        }
+        // Look the key up exactly as the HTTP endpoint does, from a request carrying the
+        // same credential scope and session token.
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential={}/{}/{}/dax/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
+            a.access_key_id, sts.date, sts.region, a.signature
+        );
+        let mut headers: Vec<(&str, &[u8])> = vec![
+            ("authorization", authorization.as_bytes()),
+            ("host", dax_wire::SIGNED_HOST.as_bytes()),
+            ("x-amz-date", sts.amz_date.as_bytes()),
+        ];
+        if let Some(t) = &a.session_token {
+            headers.push(("x-amz-security-token", t.as_bytes()));
+        }
+        let req = sigv4::Request { method: "POST", path: "/", query: "", headers: &headers, body: &[] };
+        let parsed = sigv4::parse(&req).map_err(|e| signature_error(e.to_string()))?;
+        let authn = Authenticator { root: &app.root, iam: &app.iam, keys: &app.signing_keys };
+        let (secret, caller) = authn.credentials(&parsed, now).map_err(|f| node_error(auth::error(Protocol::Json10, &f)))?;
+        let key = app.signing_keys.get_or_compute(&secret, sts.date, sts.region, dax_wire::SERVICE);
+        let expected = hex(&sigv4::hmac_sha256(&key, &a.string_to_sign));
+        if !sigv4::constant_time_eq(expected.as_bytes(), a.signature.to_ascii_lowercase().as_bytes()) {
+            return Err(signature_error(
+                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+            ));
+        }
+        Ok(Principal::new(caller))
+    }
+
+    fn authorize(&self, who: &Principal, action: &str, cluster: &ClusterInfo, enclosing: Option<&str>) -> Result<(), NodeError> {
+        let app = self.app()?;
+        let caller = who.downcast_ref::<Caller>().ok_or_else(|| NodeError::internal("unknown principal"))?;
+        let mut target = Target::new("dax", action, &cluster.arn);
+        if let Some(op) = enclosing {
+            target.context.push(("dax:EnclosingOperation".into(), op.to_owned()));
+        }
+        let facts = RequestFacts { region: &cluster.region, source_ip: None, secure: false, now: app.env.clock.now() };
+        let ctx = auth::context(&app.iam, caller, &facts, &target);
+        auth::authorize(&app.iam, caller, &target, &ctx, Protocol::Json10).map_err(node_error)?;
+        crate::front::record_access(&app, caller, "dax", action, &cluster.region);
+        Ok(())
+    }
+
+    fn dynamodb<'a>(&'a self, cluster: &'a ClusterInfo, op: &'a str, input: Value) -> BoxFuture<'a, Result<Value, NodeError>> {
+        Box::pin(async move {
+            let app = self.app()?;
+            let role = app.iam.role_by_arn(&cluster.iam_role_arn).ok_or_else(|| {
+                NodeError::access_denied(format!(
+                    "The role {} of DAX cluster {} does not exist, so the cluster cannot reach DynamoDB.",
+                    cluster.iam_role_arn, cluster.name
+                ))
+            })?;
+            // An assumed-role session of the cluster's role: DynamoDB authorizes the role's
+            // policies, table by table, and Access Advisor records the role's use.
+            let caller = Caller::Session(Session {
+                access_key_id: String::new(),
+                secret: String::new(),
+                token: String::new(),
+                expiration: f64::MAX,
+                kind: SessionKind::AssumedRole {
+                    role_arn: role.arn.clone(),
+                    role_name: role.name.clone(),
+                    role_id: role.id.clone(),
+                    session_name: format!("DAX-{}", cluster.name),
+                },
+                session_policies: Vec::new(),
+            });
+            let facts = RequestFacts { region: &cluster.region, source_ip: None, secure: false, now: app.env.clock.now() };
+            crate::front::dynamodb_call(&app, &caller, &facts, op, input).await.map_err(node_error)
+        })
+    }
+
+    fn ttls(&self, cluster: &ClusterInfo) -> (u64, u64) {
+        self.app
+            .upgrade()
+            .and_then(|app| app.dax.ttls(&cluster.region, &cluster.name))
+            .unwrap_or((dax_control::DEFAULT_TTL_MS, dax_control::DEFAULT_TTL_MS))
+    }
+}
