@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use dax_control::{DaxError, Identity, Network, Ports, SgInfo, SubnetInfo};
 use ec2::{Ec2, NetworkInterfaceAttribute, NewNetworkInterface};
-use iam::{Caller, Iam, Session, SessionKind, DAX_SERVICE};
+use iam::{Caller, Iam, Session, DAX_SERVICE};
 use policy::Context;
 
 /// The session name DAX's own calls carry.
@@ -31,19 +31,7 @@ impl SlrNetwork {
     /// record the use (Access Advisor, `RoleLastUsed`).
     fn act(&self, region: &str, action: &str, resource: &str) -> Result<(), DaxError> {
         let role = self.iam.service_linked_role(DAX_SERVICE).map_err(|_| slr_missing())?;
-        let caller = Caller::Session(Session {
-            access_key_id: String::new(),
-            secret: String::new(),
-            token: String::new(),
-            expiration: f64::MAX,
-            kind: SessionKind::AssumedRole {
-                role_arn: role.arn.clone(),
-                role_name: role.name.clone(),
-                role_id: role.id.clone(),
-                session_name: DAX_SESSION.to_owned(),
-            },
-            session_policies: Vec::new(),
-        });
+        let caller = Caller::Session(Session::internal(&role, DAX_SESSION));
         let mut ctx = Context::new();
         ctx.set("aws:RequestedRegion", region.to_owned());
         ctx.set("aws:PrincipalArn", role.arn.clone());

@@ -21,7 +21,7 @@ use std::sync::{Arc, Weak};
 
 use dax_control::{ClusterStatus, DescribeClustersInput, NodeStatus, Paging};
 use dax_node::{BoxFuture, ClusterInfo, Fleet, FleetConfig, Host, NodeError, NodeSpec, Principal};
-use iam::{Caller, Session, SessionKind};
+use iam::{Caller, Session};
 use serde_json::Value;
 use wire::{AwsError, Protocol};
 
@@ -201,19 +201,7 @@ impl Host for DaxHost {
             })?;
             // An assumed-role session of the cluster's role: DynamoDB authorizes the role's
             // policies, table by table, and Access Advisor records the role's use.
-            let caller = Caller::Session(Session {
-                access_key_id: String::new(),
-                secret: String::new(),
-                token: String::new(),
-                expiration: f64::MAX,
-                kind: SessionKind::AssumedRole {
-                    role_arn: role.arn.clone(),
-                    role_name: role.name.clone(),
-                    role_id: role.id.clone(),
-                    session_name: format!("DAX-{}", cluster.name),
-                },
-                session_policies: Vec::new(),
-            });
+            let caller = Caller::Session(Session::internal(&role, &format!("DAX-{}", cluster.name)));
             let facts = RequestFacts { region: &cluster.region, source_ip: None, secure: false, now: app.env.clock.now() };
             crate::front::dynamodb_call(&app, &caller, &facts, op, input).await.map_err(node_error)
         })

@@ -32,6 +32,26 @@ pub struct Session {
 }
 
 impl Session {
+    /// A session a service holds on a role inside daxd (DAX on its
+    /// service-linked role, a DAX node on its cluster's role): it has no
+    /// credentials, never expires, and is authorized like any role session.
+    #[must_use]
+    pub fn internal(role: &crate::Role, session_name: &str) -> Session {
+        Session {
+            access_key_id: String::new(),
+            secret: String::new(),
+            token: String::new(),
+            expiration: f64::MAX,
+            kind: SessionKind::AssumedRole {
+                role_arn: role.arn.clone(),
+                role_name: role.name.clone(),
+                role_id: role.id.clone(),
+                session_name: session_name.to_owned(),
+            },
+            session_policies: Vec::new(),
+        }
+    }
+
     #[must_use]
     pub fn is_role(&self) -> bool {
         matches!(self.kind, SessionKind::AssumedRole { .. })
