@@ -1,25 +1,25 @@
 //! One client connection: bytes in, decoded incrementally with dax-wire's
 //! [`StreamDecoder`] under the fleet's [`dax_wire::Limits`], one answer per request, in
-//! order. Framing errors are answered, then the connection is closed.
+//! order. Framing errors are answered, then the connection is closed. The stream is a
+//! plain TCP stream, or a TLS stream over one for `daxs://` nodes.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use dax_wire::{Event, Frame, Method, StreamDecoder};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::host::NodeError;
 use crate::metrics::Counter;
 use crate::node::{error_frame, is_data, Conn, Node};
 
 /// Serve one connection until the client closes it, the stream breaks, or the node stops.
-pub(crate) async fn serve(node: Arc<Node>, mut stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
+/// `local_ip` is the address the client reached (what `endpoints` reports).
+pub(crate) async fn serve<S>(node: Arc<Node>, mut stream: S, local_ip: IpAddr)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let _guard = node.meter.connection();
-    let local_ip = match stream.local_addr() {
-        Ok(a) => a.ip(),
-        Err(_) => return,
-    };
     let limits = node.shared.config.limits;
     let mut decoder = StreamDecoder::new(limits);
     let mut conn = Conn::new(local_ip);

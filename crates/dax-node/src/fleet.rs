@@ -5,14 +5,16 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 use crate::cluster::ClusterState;
 use crate::host::{ClusterInfo, Host};
 use crate::metrics::{render_prometheus, Snapshot};
 use crate::node::{Node, Shared};
+use crate::tls::HANDSHAKE_TIMEOUT;
 use crate::{conn, FleetConfig};
 
 /// One node as the control plane wants it.
@@ -28,7 +30,8 @@ pub struct NodeSpec {
     pub port: u16,
     /// Availability zone.
     pub availability_zone: String,
-    /// `ClusterEndpointEncryptionType` is `TLS` (not served yet: such nodes are not started).
+    /// `ClusterEndpointEncryptionType` is `TLS`: the node speaks TLS (`daxs://`) with the
+    /// fleet's [`crate::NodeTls`] (without one, it is not started).
     pub tls: bool,
     /// Whether the node should be serving now (`available`); a node that is listed but not
     /// running (`rebooting`) keeps its cluster's shared state, and comes back with an
@@ -80,13 +83,30 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-async fn accept_loop(node: Arc<Node>, listener: TcpListener) {
+/// One accepted connection: the TLS handshake first on a TLS node (bounded in time; a
+/// client that does not speak TLS gets rustls' alert and the connection is closed), then
+/// the DAX protocol.
+async fn connection(node: Arc<Node>, stream: TcpStream, tls: Option<TlsAcceptor>) {
+    let _ = stream.set_nodelay(true);
+    let Ok(local) = stream.local_addr() else { return };
+    let Some(acceptor) = tls else {
+        conn::serve(node, stream, local.ip()).await;
+        return;
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls_stream)) => conn::serve(node, tls_stream, local.ip()).await,
+        Ok(Err(e)) => tracing::debug!(node = %node.id, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(node = %node.id, "TLS handshake timed out"),
+    }
+}
+
+async fn accept_loop(node: Arc<Node>, listener: TcpListener, tls: Option<TlsAcceptor>) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             r = listener.accept() => match r {
                 Ok((stream, _)) => {
-                    conns.spawn(conn::serve(Arc::clone(&node), stream));
+                    conns.spawn(connection(Arc::clone(&node), stream, tls.clone()));
                 }
                 Err(e) => {
                     tracing::debug!(node = %node.id, error = %e, "accept failed");
@@ -147,7 +167,7 @@ impl Fleet {
             state.set_info(&specs[0].cluster);
             let mut roster = state.roster_mut();
             roster.nodes.retain(|n| {
-                let keep = specs.iter().any(|s| s.node_id == n.id && s.running && !s.tls && s.port == n.port);
+                let keep = specs.iter().any(|s| s.node_id == n.id && s.running && s.tls == n.tls && s.port == n.port);
                 if !keep {
                     tracing::info!(node = %n.id, "stopping DAX node listener");
                     n.stop();
@@ -158,15 +178,15 @@ impl Fleet {
                 if roster.nodes.iter().any(|n| n.id == s.node_id) {
                     continue;
                 }
-                if s.tls {
+                if s.tls && self.shared.config.tls.is_none() {
                     if self.warned.lock().unwrap_or_else(PoisonError::into_inner).insert(s.node_id.clone()) {
-                        tracing::warn!(node = %s.node_id, "TLS (daxs://) node listeners are not served yet");
+                        tracing::warn!(node = %s.node_id, "no TLS certificate: this daxs:// node is not started");
                     }
                     continue;
                 }
                 match self.start(&state, s) {
                     Ok(node) => {
-                        tracing::info!(node = %s.node_id, port = s.port, "DAX node listening");
+                        tracing::info!(node = %s.node_id, port = s.port, tls = s.tls, "DAX node listening");
                         roster.nodes.push(node);
                     }
                     Err(e) => tracing::warn!(node = %s.node_id, port = s.port, error = %e, "cannot start DAX node listener"),
@@ -189,16 +209,10 @@ impl Fleet {
         let _rt = self.handle.enter();
         let listener = TcpListener::from_std(std_listener)?;
         let memory = node_type_memory(&s.cluster.node_type).unwrap_or(u64::MAX);
-        let node = Arc::new(Node::new(
-            &s.node_id,
-            &s.host,
-            s.port,
-            &s.availability_zone,
-            Arc::clone(state),
-            self.shared.config.cache_bytes.min(memory),
-            Arc::clone(&self.shared),
-        ));
-        let task = self.handle.spawn(accept_loop(Arc::clone(&node), listener));
+        let cache_bytes = self.shared.config.cache_bytes.min(memory);
+        let node = Arc::new(Node::new(s, Arc::clone(state), cache_bytes, Arc::clone(&self.shared)));
+        let tls = if s.tls { self.shared.config.tls.as_ref().map(crate::NodeTls::acceptor) } else { None };
+        let task = self.handle.spawn(accept_loop(Arc::clone(&node), listener, tls));
         *node.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
         Ok(node)
     }

@@ -13,7 +13,9 @@
 //! cluster's role, and the parameter group's TTLs. The binary tells the [`Fleet`] which
 //! nodes should run ([`Fleet::reconcile`]) from its background tick.
 //!
-//! Not served yet: TLS (`daxs://`) clusters — their nodes are not started.
+//! TLS (`daxs://`) clusters are served with rustls when the fleet has a [`NodeTls`]: a CA
+//! of daxd's own in the data dir and a node certificate it signs ([`tls`]). Without one,
+//! their nodes are not started.
 
 #![forbid(unsafe_code)]
 
@@ -25,6 +27,7 @@ mod fleet;
 mod host;
 mod metrics;
 mod node;
+pub mod tls;
 
 #[cfg(test)]
 mod tests;
@@ -32,6 +35,7 @@ mod tests;
 pub use fleet::{node_type_memory, Fleet, NodeSpec, RosterEntry};
 pub use host::{BoxFuture, ClusterInfo, Host, NodeError, Principal};
 pub use metrics::{render_prometheus, Counter, Metrics, Snapshot};
+pub use tls::NodeTls;
 
 /// Default cache bound per node (`--node-cache-bytes`): 256 MiB.
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
@@ -47,10 +51,17 @@ pub struct FleetConfig {
     pub max_in_flight: usize,
     /// Decoding bounds for every connection.
     pub limits: dax_wire::Limits,
+    /// The TLS material of `daxs://` nodes; `None`: TLS nodes are not started.
+    pub tls: Option<NodeTls>,
 }
 
 impl Default for FleetConfig {
     fn default() -> Self {
-        FleetConfig { cache_bytes: DEFAULT_CACHE_BYTES, max_in_flight: DEFAULT_MAX_IN_FLIGHT, limits: dax_wire::Limits::DEFAULT }
+        FleetConfig {
+            cache_bytes: DEFAULT_CACHE_BYTES,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            limits: dax_wire::Limits::DEFAULT,
+            tls: None,
+        }
     }
 }

@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use crate::cache::NodeCache;
 use crate::cluster::ClusterState;
 use crate::convert::{self, put_opt};
+use crate::fleet::NodeSpec;
 use crate::host::{ClusterInfo, Host, NodeError, Principal};
 use crate::metrics::{Counter, Meter};
 use crate::FleetConfig;
@@ -43,6 +44,8 @@ pub(crate) struct Node {
     /// The advertised host name.
     pub host_name: String,
     pub port: u16,
+    /// Whether it speaks TLS (`daxs://`).
+    pub tls: bool,
     pub az: String,
     pub cluster: Arc<ClusterState>,
     pub cache: NodeCache,
@@ -175,22 +178,15 @@ fn actions(req: &Request) -> Vec<(&'static str, Option<&'static str>)> {
 }
 
 impl Node {
-    pub(crate) fn new(
-        id: &str,
-        host_name: &str,
-        port: u16,
-        az: &str,
-        cluster: Arc<ClusterState>,
-        cache_bytes: u64,
-        shared: Arc<Shared>,
-    ) -> Self {
+    pub(crate) fn new(spec: &NodeSpec, cluster: Arc<ClusterState>, cache_bytes: u64, shared: Arc<Shared>) -> Self {
         let meter = Meter { node: Arc::default(), cluster: Arc::clone(&cluster.metrics) };
         Node {
-            id: id.to_owned(),
-            num: node_number(id),
-            host_name: host_name.to_owned(),
-            port,
-            az: az.to_owned(),
+            id: spec.node_id.clone(),
+            num: node_number(&spec.node_id),
+            host_name: spec.host.clone(),
+            port: spec.port,
+            tls: spec.tls,
+            az: spec.availability_zone.clone(),
             cache: NodeCache::new(cache_bytes, meter.clone()),
             cluster,
             meter,

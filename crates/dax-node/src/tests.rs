@@ -13,7 +13,7 @@ use dax_wire::{
     ReturnValues, SessionId, UpdateAction, UpdateExpression, UpdateItemRequest,
 };
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::{BoxFuture, ClusterInfo, Fleet, FleetConfig, Host, NodeError, NodeSpec, Principal};
@@ -221,9 +221,13 @@ fn setup(nodes: usize, config: FleetConfig) -> Setup {
     Setup { host, fleet, ports }
 }
 
+/// A byte stream a client talks over: plain TCP or TLS.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
 /// A DAX client made of dax-wire's request encoder and a minimal response reader.
 struct Client {
-    stream: TcpStream,
+    stream: Box<dyn Io>,
     buf: Vec<u8>,
 }
 
@@ -253,7 +257,12 @@ fn complete(b: &[u8], n: usize) -> Option<usize> {
 
 impl Client {
     async fn connect(port: u16) -> Client {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        Client::over(Box::new(stream)).await
+    }
+
+    /// The preamble over an established stream.
+    async fn over(mut stream: Box<dyn Io>) -> Client {
         let pre = Preamble { session_id: SessionId::Bytes(vec![1; 16]), user_agent: Some("test".into()), ..Preamble::default() };
         stream.write_all(&pre.encode()).await.unwrap();
         Client { stream, buf: Vec::new() }
@@ -768,4 +777,151 @@ async fn the_cache_is_bounded_lru_and_counts_evictions() {
     assert_eq!(crate::node_type_memory("dax.r5.large"), Some(16 << 30));
     assert_eq!(crate::node_type_memory("dax.t3.small"), Some(2 << 30));
     assert_eq!(crate::node_type_memory("dax.r4.8xlarge"), Some(256 << 30));
+}
+
+// ---- TLS (daxs://) -----------------------------------------------------------------------
+
+fn tls_spec(port: u16) -> NodeSpec {
+    NodeSpec { tls: true, ..spec(0, port, true) }
+}
+
+/// A rustls client configuration trusting `ca_pem` (or nothing), limited to `versions`.
+fn client_config(ca_pem: Option<&str>, versions: &[&'static rustls::SupportedProtocolVersion]) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(pem) = ca_pem {
+        roots.add(rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+async fn tls_connect(
+    port: u16,
+    config: Arc<rustls::ClientConfig>,
+    name: &str,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await?;
+    let name = rustls::pki_types::ServerName::try_from(name.to_owned()).unwrap();
+    tokio_rustls::TlsConnector::from(config).connect(name, tcp).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_round_trip_over_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = crate::NodeTls::load_or_create(dir.path(), "127.0.0.1").unwrap();
+    let ca = tls.ca_pem().to_owned();
+    let host = FakeHost::new();
+    let fleet = Fleet::new(host.clone(), FleetConfig { tls: Some(tls), ..FleetConfig::default() });
+    let port = free_port();
+    fleet.reconcile(&[tls_spec(port)]);
+    assert_eq!(fleet.roster(&cluster().arn).unwrap().0.len(), 1);
+
+    // TLS 1.3 by the address the endpoint advertises; the whole protocol path over it.
+    let s = tls_connect(port, client_config(Some(&ca), &[&rustls::version::TLS13]), "127.0.0.1").await.unwrap();
+    assert_eq!(s.get_ref().1.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+    let mut c = Client::over(Box::new(s)).await;
+    c.auth("good").await;
+    let (_, session) = fleet.roster(&cluster().arn).unwrap();
+    let expected = encode_endpoints(&[Endpoint {
+        node_id: 0,
+        hostname: "127.0.0.1".into(),
+        address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        port,
+        role: NodeRole::Leader,
+        availability_zone: "us-east-1a".into(),
+        leader_session_id: session,
+    }]);
+    assert_eq!(c.call(&Request::Endpoints).await, Answer::Ok(expected[1..].to_vec()));
+    assert_eq!(put(&mut c, "t", "secret").await, EMPTY());
+    let want = expect_item(&mut c, Some(json!({"pk": {"S": "t"}, "v": {"S": "secret"}}))).await;
+    assert_eq!(c.call(&get("t")).await, want);
+    assert_eq!(host.count("GetItem"), 0, "served from the write-through cache");
+    assert_eq!(fleet.metrics().0[0].client_connections, 1);
+
+    // TLS 1.2, by the name `localhost`.
+    let s = tls_connect(port, client_config(Some(&ca), &[&rustls::version::TLS12]), "localhost").await.unwrap();
+    assert_eq!(s.get_ref().1.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_2));
+    let mut c12 = Client::over(Box::new(s)).await;
+    c12.auth("good").await;
+    assert_eq!(c12.call(&get("t")).await, want);
+
+    // A client that does not trust daxd's CA, or asks for another name, is refused.
+    let e = tls_connect(port, client_config(None, &[&rustls::version::TLS13]), "127.0.0.1").await.unwrap_err();
+    assert!(e.to_string().contains("UnknownIssuer"), "{e}");
+    let e = tls_connect(port, client_config(Some(&ca), &[&rustls::version::TLS13]), "dax.example.com").await.unwrap_err();
+    assert!(e.to_string().contains("not valid for name"), "{e}");
+
+    // A plaintext DAX client gets a TLS alert at most, and the connection closes; nothing
+    // of the protocol is spoken in the clear.
+    let mut plain = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let pre = Preamble { session_id: SessionId::Bytes(vec![1; 16]), ..Preamble::default() };
+    let auth = AuthorizeConnection {
+        access_key_id: "good".into(),
+        signature: "0".repeat(64),
+        string_to_sign: b"sts".to_vec(),
+        session_token: None,
+        user_agent: None,
+    };
+    let bytes = [pre.encode(), Request::AuthorizeConnection(auth).encode(), get("t").encode()].concat();
+    // The server may close before all of it is written.
+    let _ = plain.write_all(&bytes).await;
+    let mut sink = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut sink)).await.unwrap();
+    assert!(sink.is_empty() || sink[0] == 0x15, "a TLS alert record or nothing: {sink:?}");
+    assert!(sink.len() < 64);
+
+    // The node keeps serving TLS clients, and the first connection still works.
+    assert_eq!(c.call(&get("t")).await, want);
+    let s = tls_connect(port, client_config(Some(&ca), &[&rustls::version::TLS13]), "localhost").await.unwrap();
+    let mut again = Client::over(Box::new(s)).await;
+    again.auth("good").await;
+    assert_eq!(again.call(&get("t")).await, want);
+
+    // A framing error on a TLS connection is answered, then the connection closes.
+    again.stream.write_all(&[0x01, 0x1a, 0x00, 0x00, 0x00, 0x07]).await.unwrap();
+    assert_eq!(again.read(1).await, Answer::Err(vec![4, 37, 38, 44], "NotImplementedException".into()));
+    assert!(again.closed().await);
+
+    fleet.stop_all();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_nodes_need_a_certificate_and_keep_their_mode() {
+    // Without TLS material, a TLS node is not started.
+    let host = FakeHost::new();
+    let fleet = Fleet::new(host.clone(), FleetConfig::default());
+    let port = free_port();
+    fleet.reconcile(&[tls_spec(port)]);
+    assert!(fleet.roster(&cluster().arn).unwrap().0.is_empty());
+    assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err());
+
+    // With it, a node turned from plaintext to TLS is restarted as TLS.
+    let dir = tempfile::tempdir().unwrap();
+    let tls = crate::NodeTls::load_or_create(dir.path(), "127.0.0.1").unwrap();
+    let ca = tls.ca_pem().to_owned();
+    let fleet = Fleet::new(host, FleetConfig { tls: Some(tls), ..FleetConfig::default() });
+    fleet.reconcile(&[spec(0, port, true)]);
+    let mut c = Client::authed(port).await;
+    assert_eq!(c.call(&get("x")).await, EMPTY());
+    let mut s = None;
+    for _ in 0..50 {
+        // The old listener closes asynchronously: binding again may take another round.
+        fleet.reconcile(&[tls_spec(port)]);
+        match tls_connect(port, client_config(Some(&ca), &[&rustls::version::TLS13]), "127.0.0.1").await {
+            Ok(x) => {
+                s = Some(x);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    let mut t = Client::over(Box::new(s.expect("the node speaks TLS"))).await;
+    t.auth("good").await;
+    assert_eq!(t.call(&get("x")).await, EMPTY());
+    fleet.stop_all();
 }

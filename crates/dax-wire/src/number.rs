@@ -318,9 +318,15 @@ impl Number {
         if self.coeff == 0 {
             return vec![0x80];
         }
-        let digits = self.coeff.to_string().into_bytes();
+        // Integers keep their trailing zeros (`10` is the digits "10", not "1" × 10¹), as
+        // DynamoDB writes them and as DAX encodes the numbers it reads from DynamoDB: the
+        // clients render the decoded digits as they are, so "1" × 10¹ would show as `1E1`.
+        let mut digits = self.coeff.to_string().into_bytes();
+        if self.exp > 0 {
+            digits.resize(digits.len() + self.exp as usize, b'0');
+        }
         let p = digits.len() as i32;
-        let e = p + i32::from(self.exp);
+        let e = p + i32::from(self.exp.min(0));
         let mut out = Vec::with_capacity(8 + digits.len());
         if self.neg {
             if (-62..62).contains(&e) {

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Weak};
 
 use dax_control::{ClusterStatus, DescribeClustersInput, NodeStatus, Paging};
-use dax_node::{BoxFuture, ClusterInfo, Fleet, FleetConfig, Host, NodeError, NodeSpec, Principal};
+use dax_node::{BoxFuture, ClusterInfo, Fleet, FleetConfig, Host, NodeError, NodeSpec, NodeTls, Principal};
 use iam::{Caller, Session};
 use serde_json::Value;
 use wire::{AwsError, Protocol};
@@ -36,13 +36,32 @@ pub struct DaxNodes {
     pub advertise_host: String,
 }
 
+/// Where the TLS CA and node certificate of `daxs://` clusters live, under the data dir.
+pub const TLS_DIR: &str = "tls";
+
 /// Start the data plane (no listener yet: the next tick starts them). Call inside the runtime.
+///
+/// The CA of `daxs://` clusters is made on first start (`<data-dir>/tls/ca.pem`, its key
+/// `ca-key.pem` mode 0600) and reused after; the node certificate it signs covers the
+/// advertise host, `localhost` and `127.0.0.1`. If that fails, TLS clusters are not served
+/// (and say so in the log); plaintext clusters are unaffected.
 pub fn start(app: &Arc<App>, args: &ServeArgs) {
     let host = Arc::new(DaxHost { app: Arc::downgrade(app) });
+    let tls = match NodeTls::load_or_create(&args.data_dir.join(TLS_DIR), &args.dax_advertise_host) {
+        Ok(t) => {
+            tracing::info!(ca = %t.ca_path().display(), names = ?t.names(), "DAX TLS (daxs://) clients trust this CA");
+            Some(t)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot set up TLS: daxs:// clusters will not be served");
+            None
+        }
+    };
     let config = FleetConfig {
         cache_bytes: args.node_cache_bytes,
         max_in_flight: args.node_max_in_flight.max(1),
         limits: dax_wire::Limits::DEFAULT,
+        tls,
     };
     let fleet = Fleet::new(host, config);
     let _ = app.dax_nodes.set(DaxNodes { fleet, advertise_host: args.dax_advertise_host.clone() });
