@@ -251,8 +251,15 @@ fn decode_input(d: &ServiceDef, op: &str, params: Option<&Params>, body: &[u8]) 
             }
         }
     };
+    validate_input(d, op, &value)?;
+    Ok(value)
+}
+
+/// Check an operation's input against the model's constraints, with AWS's messages.
+fn validate_input(d: &ServiceDef, op: &str, value: &Value) -> Result<(), AwsError> {
+    let shape = d.model.operation(op).and_then(|o| o.input.as_ref()).map(|r| r.shape.as_str());
     if let Some(shape) = shape {
-        let errors = wire::validate::validate(&d.model, shape, &value).map_err(|m| {
+        let errors = wire::validate::validate(&d.model, shape, value).map_err(|m| {
             let code = if d.protocol.is_json() { "SerializationException" } else { d.validation_code };
             AwsError::new(400, code, format!("Value at '{}' is not a valid {}.", m.path, m.expected))
         })?;
@@ -260,7 +267,50 @@ fn decode_input(d: &ServiceDef, op: &str, params: Option<&Params>, body: &[u8]) 
             return Err(AwsError::new(400, d.validation_code, wire::validate::message(&errors)));
         }
     }
-    Ok(value)
+    Ok(())
+}
+
+/// A call made for the web console: `op` of `service` as the signed-in
+/// `caller`, in `region`, with `input` shaped as the model's JSON. The
+/// input is validated against the model like a decoded request, then the
+/// call takes exactly the path of a signed API request — authorization of
+/// the caller (with the request's condition keys), the access record,
+/// CreateCluster's preflight, DynamoDB's per-table asynchronous path — so
+/// the console has no back door.
+///
+/// # Errors
+/// The AWS error the API would answer.
+pub(crate) async fn call_as(
+    app: &Arc<App>,
+    caller: &iam::Caller,
+    region: &str,
+    source_ip: Option<std::net::IpAddr>,
+    service: Service,
+    op: &str,
+    input: Value,
+) -> Result<Value, AwsError> {
+    let d = def(service);
+    if !base::is_region(region) {
+        return Err(auth::error(d.protocol, &auth::Failure::WrongScope("Credential should be scoped to a valid region. ".to_owned())));
+    }
+    if d.model.operation(op).is_none() {
+        return Err(unknown_op(d, Some(op), None));
+    }
+    if !input.is_object() {
+        return Err(AwsError::new(400, "SerializationException", "Start of structure or map found where not expected."));
+    }
+    validate_input(d, op, &input)?;
+    if service == Service::DynamoDb {
+        let facts = RequestFacts { region, source_ip, secure: false, now: app.env.clock.now() };
+        return dynamodb_call(app, caller, &facts, op, input).await;
+    }
+    let (app2, caller, region, op) = (Arc::clone(app), caller.clone(), region.to_owned(), op.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let facts = RequestFacts { region: &region, source_ip, secure: false, now: app2.env.clock.now() };
+        dispatch(&app2, service, &caller, &facts, &op, &input)
+    })
+    .await
+    .unwrap_or_else(|e| Err(AwsError::new(500, "InternalFailure", format!("The request processing has failed: {e}"))))
 }
 
 /// Authorize the caller for the operation, record the access, and call the service.

@@ -5,6 +5,7 @@ mod api;
 mod app;
 mod auth;
 mod config;
+mod console_host;
 mod dax_deps;
 mod dax_host;
 mod front;
@@ -87,6 +88,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .route("/health", get(health))
         .route("/moto-api/reset", post(reset))
         .route("/metrics", get(metrics))
+        .merge(console_host::router(&app))
         .fallback(front::handle)
         .with_state(Arc::clone(&app));
     // Listen for SIGINT/SIGTERM before announcing readiness, so a signal sent right after

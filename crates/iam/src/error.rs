@@ -28,6 +28,9 @@ pub enum IamError {
     /// STS: the caller may not do this with the credentials it has.
     #[error("{0}")]
     ValidationError(String),
+    /// A password breaks the account's password policy.
+    #[error("{0}")]
+    PasswordPolicyViolation(String),
 }
 
 impl IamError {
@@ -46,6 +49,7 @@ impl IamError {
             IamError::ServiceFailure(_) => "ServiceFailure",
             IamError::AccessDenied(_) => "AccessDenied",
             IamError::ValidationError(_) => "ValidationError",
+            IamError::PasswordPolicyViolation(_) => "PasswordPolicyViolation",
         }
     }
 }

@@ -20,6 +20,7 @@ mod activity;
 mod authz;
 mod error;
 mod groups;
+mod login;
 mod managed;
 mod page;
 mod policies;
@@ -38,6 +39,7 @@ use state::{Op, Store};
 pub use activity::{Access, AccessReport, EntityAccess, Granularity, Job, ServiceAccess, TrackedAction};
 pub use authz::{Caller, CallerIdentity, CallerPolicies};
 pub use error::IamError;
+pub use login::{check_password_policy, LoginProfile, LoginProfileUpdate};
 pub use managed::{ManagedPolicy, PolicyScope, PolicyVersionRec};
 pub use page::Page;
 pub use policies::EntityKind;
@@ -54,6 +56,7 @@ const NS_SESSIONS: &str = "iam/sessions";
 const NS_TASKS: &str = "iam/deletion-tasks";
 const NS_ACTIVITY: &str = "iam/activity";
 const NS_JOBS: &str = "iam/access-advisor-jobs";
+const NS_LOGIN: &str = "iam/login-profiles";
 
 /// AWS's quota of access keys per user.
 pub const ACCESS_KEYS_PER_USER: usize = 2;
@@ -184,6 +187,8 @@ struct State {
     /// Access records per entity ARN.
     activity: BTreeMap<String, Vec<Access>>,
     jobs: BTreeMap<String, Job>,
+    /// Console passwords, keyed by the lower-cased user name.
+    login_profiles: BTreeMap<String, login::StoredProfile>,
 }
 
 /// The IAM service of one account.
@@ -251,6 +256,7 @@ impl Iam {
             tasks: decode_all(&self.store, NS_TASKS)?.into_iter().collect(),
             activity: decode_all(&self.store, NS_ACTIVITY)?.into_iter().collect(),
             jobs: decode_all(&self.store, NS_JOBS)?.into_iter().collect(),
+            login_profiles: decode_all(&self.store, NS_LOGIN)?.into_iter().collect(),
         };
         std::mem::swap(&mut *self.write(), &mut fresh);
         self.dirty_activity.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();

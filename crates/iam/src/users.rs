@@ -86,6 +86,9 @@ impl Iam {
         let key = name.to_lowercase();
         let user = st.users.get(&key).ok_or_else(|| Self::no_user(name))?;
         let conflict = |what: &str| Err(IamError::DeleteConflict(format!("Cannot delete entity, must {what} first.")));
+        if st.login_profiles.contains_key(&key) {
+            return conflict("delete login profile");
+        }
         if st.keys.values().any(|k| k.user_name == user.name) {
             return conflict("delete access keys");
         }

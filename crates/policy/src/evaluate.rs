@@ -213,8 +213,8 @@ pub struct Request<'a> {
     /// Condition keys.
     pub context: &'a Context,
     /// The account owning the resource. `None`: the account field of
-    /// `resource` (an empty field, as in S3 bucket ARNs, or `*` means "the
-    /// caller's account").
+    /// `resource` (an empty field, as in S3 bucket ARNs, `*`, or `aws` of
+    /// AWS-managed policies means "the caller's account").
     pub resource_account: Option<&'a str>,
 }
 
@@ -251,7 +251,9 @@ impl<'a> Request<'a> {
                 parts[4]
             }
         };
-        if acct.is_empty() || acct == "*" {
+        // `aws` owns the AWS-managed policies (`arn:aws:iam::aws:policy/...`),
+        // which every account reads with its own identity policies.
+        if acct.is_empty() || acct == "*" || acct == "aws" {
             None
         } else {
             Some(acct)

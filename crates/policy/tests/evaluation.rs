@@ -2158,6 +2158,11 @@ fn cross_account(t: &mut Table) {
     .act("dynamodb:GetItem")
     .on(foreign_table)
     .allow();
+    t.case(f, "AWS-managed policies (account `aws`) are read with identity policies alone")
+        .id(allow("iam:GetPolicy", "*"))
+        .act("iam:GetPolicy")
+        .on("arn:aws:iam::aws:policy/aws-service-role/DAXServiceRolePolicy")
+        .allow();
     t.case(f, "identity allows but there is no resource policy")
         .id(allow("dynamodb:GetItem", "*"))
         .act("dynamodb:GetItem")

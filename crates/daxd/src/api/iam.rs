@@ -109,6 +109,23 @@ fn target_user(caller: &Caller, named: Option<String>) -> Result<String, AwsErro
     }
 }
 
+/// A member the model leaves optional but the operation needs, as AWS reports it.
+fn missing(member: &str) -> AwsError {
+    domain_error(
+        def(Service::Iam),
+        "ValidationError",
+        format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"),
+    )
+}
+
+fn login_profile_out(p: &iam::LoginProfile) -> Value {
+    let mut v = json!({"UserName": p.user_name, "CreateDate": p.create_date, "PasswordResetRequired": p.password_reset_required});
+    if let Some(d) = p.max_signin_session_duration {
+        v["MaxSigninSessionDuration"] = json!(d);
+    }
+    v
+}
+
 fn must_name_user() -> AwsError {
     domain_error(def(Service::Iam), "ValidationError", "Must specify userName when calling with non-User credentials".to_owned())
 }
@@ -167,7 +184,7 @@ pub fn target(iam: &Iam, caller: &Caller, op: &str, input: &Value) -> Target {
             Some((EntityKind::Role, name)) => iam
                 .get_role(&name)
                 .map_or_else(|_| format!("arn:aws:iam::{account}:role{}{name}", i.o("Path").as_deref().unwrap_or("/")), |r| r.arn),
-            None if op.contains("AccessKey") || op == "GetUser" || op.contains("UserTags") => match caller {
+            None if op.contains("AccessKey") || op == "GetUser" || op.contains("UserTags") || op.contains("LoginProfile") => match caller {
                 Caller::User(u) => u.arn.clone(),
                 _ => "*".to_owned(),
             },
@@ -242,6 +259,33 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
         "DeleteAccessKey" => {
             let user = target_user(caller, i.o("UserName"))?;
             iam.delete_access_key(&user, &i.s("AccessKeyId")).map_err(err).and_then(|()| ok())
+        }
+
+        // ----- login profiles (console passwords) -----
+        "CreateLoginProfile" => {
+            let user = target_user(caller, i.o("UserName"))?;
+            let password = i.o("Password").ok_or_else(|| missing("password"))?;
+            let p = iam
+                .create_login_profile(&user, &password, i.bool("PasswordResetRequired").unwrap_or(false), i.u32("MaxSigninSessionDuration"))
+                .map_err(err)?;
+            Ok(json!({"LoginProfile": login_profile_out(&p)}))
+        }
+        "GetLoginProfile" => {
+            let user = target_user(caller, i.o("UserName"))?;
+            Ok(json!({"LoginProfile": login_profile_out(&iam.get_login_profile(&user).map_err(err)?)}))
+        }
+        "UpdateLoginProfile" => {
+            let update = iam::LoginProfileUpdate {
+                password: i.o("Password"),
+                password_reset_required: i.bool("PasswordResetRequired"),
+                max_signin_session_duration: i.u32("MaxSigninSessionDuration"),
+                reset_max_signin_session_duration: i.bool("ResetMaxSigninSessionDuration").unwrap_or(false),
+            };
+            iam.update_login_profile(&i.s("UserName"), update).map_err(err).and_then(|()| ok())
+        }
+        "DeleteLoginProfile" => {
+            let user = target_user(caller, i.o("UserName"))?;
+            iam.delete_login_profile(&user).map_err(err).and_then(|()| ok())
         }
 
         // ----- groups -----

@@ -1,0 +1,447 @@
+//! DynamoDB tables: list, create and delete, and an item explorer (scan,
+//! query, and put / edit / delete items as DynamoDB JSON).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+
+use crate::forms::encode;
+use crate::host::{ApiError, Service};
+use crate::html::{self, api_error, arr, note, redirect, s, time, Nav, Page, E};
+use crate::session::Session;
+use crate::{Console, Principal, Req};
+
+type Res = Result<Response, Response>;
+
+async fn ddb(c: &Console, r: &Req, region: &str, op: &str, input: Value) -> Result<Value, ApiError> {
+    c.call(r, region, Service::DynamoDb, op, input).await
+}
+
+fn rq(region: &str) -> String {
+    format!("region={}", encode(region))
+}
+
+fn table_href(c: &Console, region: &str, name: &str) -> String {
+    c.link(&format!("/dynamodb/tables/{}?{}", encode(name), rq(region)))
+}
+
+fn page(c: &Console, r: &Req, s: &Session, p: &Principal, title: &str, region: &str, body: String, refresh: bool, status: StatusCode) -> Response {
+    let mut pg = Page::new(title, Nav::Tables, body);
+    pg.region = Some(region);
+    pg.refresh = refresh;
+    pg.status = status;
+    html::render(c, r, s, p, pg)
+}
+
+/// The key attributes of a table description: `[(name, "HASH"|"RANGE", type)]`.
+fn key_schema(table: &Value) -> Vec<(String, String, String)> {
+    let defs = arr(table, "AttributeDefinitions");
+    arr(table, "KeySchema")
+        .iter()
+        .map(|k| {
+            let name = s(k, "AttributeName").to_owned();
+            let ty = defs.iter().find(|d| s(d, "AttributeName") == name).map_or("S", |d| s(d, "AttributeType")).to_owned();
+            (name, s(k, "KeyType").to_owned(), ty)
+        })
+        .collect()
+}
+
+/// An attribute value, briefly.
+fn compact(v: &Value) -> String {
+    let Some((kind, inner)) = v.as_object().and_then(|o| o.iter().next()) else { return v.to_string() };
+    match (kind.as_str(), inner) {
+        ("S" | "N" | "B", Value::String(x)) => x.clone(),
+        ("BOOL", Value::Bool(b)) => b.to_string(),
+        ("NULL", _) => "null".to_owned(),
+        _ => format!("{kind}: {inner}"),
+    }
+}
+
+// ----- tables -----
+
+pub async fn tables(c: Arc<Console>, r: Req) -> Res {
+    let (sess, p) = r.need_session(&c)?;
+    let region = r.region(&c);
+    let href = c.link("/dynamodb/tables");
+    let mut body = String::new();
+    if let Some(del) = r.q("delete") {
+        body.push_str(&html::dialog(
+            &sess,
+            "Delete table",
+            &format!("<p>Delete the table <strong>{}</strong> in {} and all its items? This cannot be undone.</p>", E(del), E(&region)),
+            &href,
+            &[("op", "delete"), ("name", del), ("region", &region)],
+            "Delete",
+            &format!("{href}?{}", rq(&region)),
+        ));
+    }
+    let mut input = json!({"Limit": c.config.page_size.clamp(1, 100)});
+    if let Some(start) = r.q("start") {
+        input["ExclusiveStartTableName"] = json!(start);
+    }
+    let mut refresh = false;
+    match ddb(&c, &r, &region, "ListTables", input).await {
+        Err(e) => body.push_str(&api_error(&e)),
+        Ok(v) => {
+            let _ = write!(
+                body,
+                "<table><caption>Tables in {}</caption><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Status</th>\
+                 <th scope=\"col\">Partition key</th><th scope=\"col\">Sort key</th><th scope=\"col\">Items</th><th scope=\"col\">Capacity mode</th>\
+                 <th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>",
+                E(&region)
+            );
+            let names: Vec<String> = arr(&v, "TableNames").iter().filter_map(Value::as_str).map(str::to_owned).collect();
+            if names.is_empty() {
+                body.push_str("<tr><td colspan=\"7\">No tables in this region.</td></tr>");
+            }
+            for n in &names {
+                let (status, pk, sk, items, mode) = match ddb(&c, &r, &region, "DescribeTable", json!({"TableName": n})).await {
+                    Ok(d) => {
+                        let t = &d["Table"];
+                        let keys = key_schema(t);
+                        let key = |kt: &str| keys.iter().find(|k| k.1 == kt).map(|k| format!("{} ({})", k.0, k.2)).unwrap_or_default();
+                        (
+                            s(t, "TableStatus").to_owned(),
+                            key("HASH"),
+                            key("RANGE"),
+                            t.get("ItemCount").and_then(Value::as_u64).unwrap_or(0).to_string(),
+                            if s(&t["BillingModeSummary"], "BillingMode") == "PAY_PER_REQUEST" { "On-demand" } else { "Provisioned" }.to_owned(),
+                        )
+                    }
+                    Err(e) => (e.code, String::new(), String::new(), String::new(), String::new()),
+                };
+                refresh |= matches!(status.as_str(), "CREATING" | "DELETING" | "UPDATING");
+                let _ = write!(
+                    body,
+                    "<tr><th scope=\"row\"><a href=\"{}\">{}</a></th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                     <td><a href=\"{}?{}&amp;delete={}\" aria-label=\"Delete table {}\">Delete</a></td></tr>",
+                    E(&table_href(&c, &region, n)),
+                    E(n),
+                    E(&status),
+                    E(&pk),
+                    E(&sk),
+                    E(&items),
+                    E(&mode),
+                    E(&href),
+                    rq(&region),
+                    E(&encode(n)),
+                    E(n)
+                );
+            }
+            body.push_str("</tbody></table>");
+            body.push_str(&html::pager(&href, &[("region", &region)], "start", v.get("LastEvaluatedTableName").and_then(Value::as_str), r.q("start").is_none()));
+        }
+    }
+    let types = "<option value=\"S\">String</option><option value=\"N\">Number</option><option value=\"B\">Binary</option>";
+    let _ = write!(
+        body,
+        "<details class=\"panel\"><summary>Create table</summary><form method=\"post\" action=\"{}\">{}\
+         <input type=\"hidden\" name=\"op\" value=\"create\"><input type=\"hidden\" name=\"region\" value=\"{}\">\
+         <p><label for=\"t-name\">Table name</label><input id=\"t-name\" name=\"name\" required></p>\
+         <fieldset><legend>Partition key</legend><p><label for=\"t-pk\">Partition key name</label><input id=\"t-pk\" name=\"pk\" required> \
+         <label for=\"t-pkt\">Partition key type</label><select id=\"t-pkt\" name=\"pk_type\">{types}</select></p></fieldset>\
+         <fieldset><legend>Sort key (optional)</legend><p><label for=\"t-sk\">Sort key name</label><input id=\"t-sk\" name=\"sk\"> \
+         <label for=\"t-skt\">Sort key type</label><select id=\"t-skt\" name=\"sk_type\">{types}</select></p></fieldset>\
+         <fieldset><legend>Capacity</legend><p><label class=\"check\"><input type=\"radio\" name=\"billing\" value=\"PAY_PER_REQUEST\" checked> On-demand</label> \
+         <label class=\"check\"><input type=\"radio\" name=\"billing\" value=\"PROVISIONED\"> Provisioned</label></p>\
+         <p><label for=\"t-rcu\">Read capacity units</label><input id=\"t-rcu\" name=\"rcu\" inputmode=\"numeric\" value=\"5\"> \
+         <label for=\"t-wcu\">Write capacity units</label><input id=\"t-wcu\" name=\"wcu\" inputmode=\"numeric\" value=\"5\"></p></fieldset>\
+         <p><button type=\"submit\">Create table</button></p></form></details>",
+        E(&href),
+        html::csrf(&sess),
+        E(&region)
+    );
+    Ok(page(&c, &r, &sess, &p, "Tables", &region, body, refresh, StatusCode::OK))
+}
+
+pub async fn table_post(c: Arc<Console>, r: Req) -> Res {
+    r.need_post(&c)?;
+    let region = r.region(&c);
+    let name = r.f("name").unwrap_or_default().trim().to_owned();
+    let out = if r.f("op") == Some("create") {
+        let pk = r.f("pk").unwrap_or_default().trim();
+        let sk = r.f("sk").unwrap_or_default().trim();
+        let mut defs = vec![json!({"AttributeName": pk, "AttributeType": r.f("pk_type").unwrap_or("S")})];
+        let mut keys = vec![json!({"AttributeName": pk, "KeyType": "HASH"})];
+        if !sk.is_empty() {
+            defs.push(json!({"AttributeName": sk, "AttributeType": r.f("sk_type").unwrap_or("S")}));
+            keys.push(json!({"AttributeName": sk, "KeyType": "RANGE"}));
+        }
+        let mut input = json!({"TableName": name, "AttributeDefinitions": defs, "KeySchema": keys});
+        if r.f("billing") == Some("PROVISIONED") {
+            let n = |k: &str| r.f(k).and_then(|v| v.trim().parse::<i64>().ok()).map_or_else(|| json!(r.f(k).unwrap_or_default()), |v| json!(v));
+            input["BillingMode"] = json!("PROVISIONED");
+            input["ProvisionedThroughput"] = json!({"ReadCapacityUnits": n("rcu"), "WriteCapacityUnits": n("wcu")});
+        } else {
+            input["BillingMode"] = json!("PAY_PER_REQUEST");
+        }
+        ddb(&c, &r, &region, "CreateTable", input).await.map(|_| format!("Creating table {name}."))
+    } else {
+        ddb(&c, &r, &region, "DeleteTable", json!({"TableName": name})).await.map(|_| format!("Deleting table {name}."))
+    };
+    match out {
+        Ok(m) => c.flash(&r, true, m),
+        Err(e) => c.flash(&r, false, format!("{}: {}", e.code, e.message)),
+    }
+    Ok(redirect(&format!("{}?{}", c.link("/dynamodb/tables"), rq(&region))))
+}
+
+/// An attribute value of the key type `ty` from text.
+fn typed(ty: &str, text: &str) -> Value {
+    json!({ ty: text })
+}
+
+pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
+    let (sess, p) = r.need_session(&c)?;
+    let region = r.region(&c);
+    let name = r.seg(2).to_owned();
+    let href = table_href(&c, &region, &name);
+    let table = match ddb(&c, &r, &region, "DescribeTable", json!({"TableName": name})).await {
+        Ok(v) => v["Table"].clone(),
+        Err(e) => {
+            let body = format!("{}<p><a href=\"{}?{}\">All tables</a></p>", api_error(&e), E(&c.link("/dynamodb/tables")), rq(&region));
+            return Ok(page(&c, &r, &sess, &p, &format!("Table {name}"), &region, body, false, StatusCode::OK));
+        }
+    };
+    let keys = key_schema(&table);
+    let status = s(&table, "TableStatus").to_owned();
+    let mut body = String::new();
+    let item_href = c.link(&format!("/dynamodb/tables/{}/item", encode(&name)));
+    if let Some(k) = r.q("delete_key") {
+        body.push_str(&html::dialog(
+            &sess,
+            "Delete item",
+            &format!("<p>Delete the item with key <code>{}</code>?</p>", E(k)),
+            &item_href,
+            &[("op", "delete"), ("key", k), ("region", &region)],
+            "Delete",
+            &href,
+        ));
+    }
+    let key_text: Vec<String> = keys.iter().map(|(n, kt, ty)| format!("{} ({}, {})", n, if kt == "HASH" { "partition key" } else { "sort key" }, ty)).collect();
+    let _ = write!(
+        body,
+        "<dl class=\"summary\"><dt>Status</dt><dd>{}</dd><dt>ARN</dt><dd><code>{}</code></dd><dt>Keys</dt><dd>{}</dd>\
+         <dt>Items (approximate)</dt><dd>{}</dd><dt>Created</dt><dd>{}</dd></dl>",
+        E(&status),
+        E(s(&table, "TableArn")),
+        E(&key_text.join(", ")),
+        table.get("ItemCount").and_then(Value::as_u64).unwrap_or(0),
+        time(table.get("CreationDateTime")),
+    );
+    // The explorer.
+    let mode = if r.q("mode") == Some("query") { "query" } else { "scan" };
+    let pk = keys.iter().find(|k| k.1 == "HASH").cloned();
+    let sk = keys.iter().find(|k| k.1 == "RANGE").cloned();
+    let _ = write!(
+        body,
+        "<section aria-labelledby=\"explore\"><h2 id=\"explore\">Explore items</h2>\
+         <nav class=\"tabs\" aria-label=\"Explorer mode\"><ul><li><a href=\"{h}&amp;mode=scan\"{}>Scan</a></li><li><a href=\"{h}&amp;mode=query\"{}>Query</a></li></ul></nav>",
+        if mode == "scan" { " aria-current=\"page\"" } else { "" },
+        if mode == "query" { " aria-current=\"page\"" } else { "" },
+        h = E(&href),
+    );
+    let mut input = json!({"TableName": name, "Limit": c.config.page_size.clamp(1, 100)});
+    let mut run = true;
+    let mut params: Vec<(String, String)> = vec![("region".into(), region.clone()), ("mode".into(), mode.into())];
+    if mode == "query" {
+        let pkv = r.q("pk").unwrap_or_default().to_owned();
+        let skop = r.q("sk_op").unwrap_or("none").to_owned();
+        let skv = r.q("sk").unwrap_or_default().to_owned();
+        let skv2 = r.q("sk2").unwrap_or_default().to_owned();
+        let mut ops = String::new();
+        for (v, l) in [("none", "(any)"), ("=", "="), ("<", "<"), ("<=", "<="), (">", ">"), (">=", ">="), ("begins_with", "begins with"), ("between", "between")] {
+            let _ = write!(ops, "<option value=\"{}\"{}>{}</option>", E(v), if v == skop { " selected" } else { "" }, E(l));
+        }
+        let _ = write!(
+            body,
+            "<form method=\"get\" action=\"{}\" class=\"filters\"><input type=\"hidden\" name=\"region\" value=\"{}\"><input type=\"hidden\" name=\"mode\" value=\"query\">\
+             <p><label for=\"q-pk\">{} (partition key)</label> <input id=\"q-pk\" name=\"pk\" value=\"{}\"></p>",
+            E(&c.link(&format!("/dynamodb/tables/{}", encode(&name)))),
+            E(&region),
+            E(pk.as_ref().map_or("", |k| k.0.as_str())),
+            E(&pkv)
+        );
+        if let Some(k) = &sk {
+            let _ = write!(
+                body,
+                "<p><label for=\"q-skop\">{} (sort key)</label> <select id=\"q-skop\" name=\"sk_op\">{ops}</select> \
+                 <label for=\"q-sk\" class=\"visually-hidden\">Sort key value</label><input id=\"q-sk\" name=\"sk\" value=\"{}\"> \
+                 <label for=\"q-sk2\">and (for between)</label> <input id=\"q-sk2\" name=\"sk2\" value=\"{}\"></p>",
+                E(&k.0),
+                E(&skv),
+                E(&skv2)
+            );
+        }
+        body.push_str("<p><button type=\"submit\">Run query</button></p></form>");
+        match (&pk, r.q("pk")) {
+            (Some((pkn, _, pkt)), Some(_)) => {
+                let mut expr = "#pk = :pk".to_owned();
+                let mut names = json!({"#pk": pkn});
+                let mut values = json!({":pk": typed(pkt, &pkv)});
+                if let (Some((skn, _, skt)), false) = (&sk, skop == "none") {
+                    names["#sk"] = json!(skn);
+                    values[":sk"] = typed(skt, &skv);
+                    match skop.as_str() {
+                        "begins_with" => expr.push_str(" AND begins_with(#sk, :sk)"),
+                        "between" => {
+                            values[":sk2"] = typed(skt, &skv2);
+                            expr.push_str(" AND #sk BETWEEN :sk AND :sk2");
+                        }
+                        op @ ("=" | "<" | "<=" | ">" | ">=") => {
+                            let _ = write!(expr, " AND #sk {op} :sk");
+                        }
+                        _ => {}
+                    }
+                }
+                input["KeyConditionExpression"] = json!(expr);
+                input["ExpressionAttributeNames"] = names;
+                input["ExpressionAttributeValues"] = values;
+                params.push(("pk".into(), pkv.clone()));
+                params.push(("sk_op".into(), skop.clone()));
+                params.push(("sk".into(), skv.clone()));
+                params.push(("sk2".into(), skv2.clone()));
+            }
+            _ => run = false,
+        }
+    }
+    if let Some(start) = r.q("start") {
+        match serde_json::from_str::<Value>(start) {
+            Ok(v) if v.is_object() => input["ExclusiveStartKey"] = v,
+            _ => body.push_str(&note("error", "<p>The page marker is not valid DynamoDB JSON.</p>")),
+        }
+    }
+    let _ = write!(body, "<p><a class=\"button\" href=\"{}?{}\">Create item</a></p>", E(&item_href), rq(&region));
+    if run {
+        let op = if mode == "query" { "Query" } else { "Scan" };
+        match ddb(&c, &r, &region, op, input).await {
+            Err(e) => body.push_str(&api_error(&e)),
+            Ok(v) => {
+                let items = arr(&v, "Items");
+                let mut cols: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+                for it in items {
+                    if let Some(o) = it.as_object() {
+                        for k in o.keys() {
+                            if !cols.contains(k) && cols.len() < 12 {
+                                cols.push(k.clone());
+                            }
+                        }
+                    }
+                }
+                let _ = write!(body, "<table class=\"items\"><caption>{} result: {} items</caption><thead><tr>", op, items.len());
+                for col in &cols {
+                    let _ = write!(body, "<th scope=\"col\">{}</th>", E(col));
+                }
+                body.push_str("<th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>");
+                if items.is_empty() {
+                    let _ = write!(body, "<tr><td colspan=\"{}\">No items.</td></tr>", cols.len() + 1);
+                }
+                for it in items {
+                    let mut key = Map::new();
+                    for (kn, _, _) in &keys {
+                        if let Some(kv) = it.get(kn) {
+                            key.insert(kn.clone(), kv.clone());
+                        }
+                    }
+                    let key_json = Value::Object(key).to_string();
+                    body.push_str("<tr>");
+                    for col in &cols {
+                        let _ = write!(body, "<td>{}</td>", it.get(col).map(|v| E(&compact(v)).to_string()).unwrap_or_default());
+                    }
+                    let _ = write!(
+                        body,
+                        "<td><a href=\"{}?{}&amp;key={}\">Edit</a> <a href=\"{}&amp;delete_key={}\">Delete</a></td></tr>",
+                        E(&item_href),
+                        rq(&region),
+                        E(&encode(&key_json)),
+                        E(&href),
+                        E(&encode(&key_json))
+                    );
+                }
+                body.push_str("</tbody></table>");
+                let next = v.get("LastEvaluatedKey").map(Value::to_string);
+                let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                body.push_str(&html::pager(&c.link(&format!("/dynamodb/tables/{}", encode(&name))), &pairs, "start", next.as_deref(), r.q("start").is_none()));
+            }
+        }
+    }
+    body.push_str("</section>");
+    let _ = write!(body, "<p><a href=\"{}?{}\">All tables</a></p>", E(&c.link("/dynamodb/tables")), rq(&region));
+    let busy = matches!(status.as_str(), "CREATING" | "DELETING" | "UPDATING");
+    Ok(page(&c, &r, &sess, &p, &format!("Table {name}"), &region, body, busy, StatusCode::OK))
+}
+
+fn item_page(c: &Console, r: &Req, sess: &Session, p: &Principal, region: &str, table: &str, text: &str, error: Option<String>) -> Response {
+    let err_html = error.as_ref().map(|e| format!("<p class=\"field-error\" id=\"item-error\" role=\"alert\">{}</p>", E(e))).unwrap_or_default();
+    let body = format!(
+        "<form method=\"post\" action=\"{}\">{}<input type=\"hidden\" name=\"op\" value=\"put\"><input type=\"hidden\" name=\"region\" value=\"{}\">\
+         <p><label for=\"item\">Item (DynamoDB JSON)</label><textarea id=\"item\" name=\"item\" rows=\"16\" spellcheck=\"false\"{}>{}</textarea>{err_html}</p>\
+         <p class=\"hint\">Each attribute is typed: <code>{{\"id\": {{\"S\": \"a\"}}, \"n\": {{\"N\": \"1\"}}}}</code>. Saving replaces the item with this key (PutItem).</p>\
+         <p><button type=\"submit\" class=\"primary\">Save item</button> <a href=\"{}\">Cancel</a></p></form>",
+        E(&c.link(&format!("/dynamodb/tables/{}/item", encode(table)))),
+        html::csrf(sess),
+        E(region),
+        if error.is_some() { " aria-invalid=\"true\" aria-describedby=\"item-error\"" } else { "" },
+        E(text),
+        E(&table_href(c, region, table)),
+    );
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    page(c, r, sess, p, &format!("Item of {table}"), region, body, false, status)
+}
+
+pub async fn item_form(c: Arc<Console>, r: Req) -> Res {
+    let (sess, p) = r.need_session(&c)?;
+    let region = r.region(&c);
+    let table = r.seg(2).to_owned();
+    let text = match r.q("key").map(serde_json::from_str::<Value>) {
+        Some(Ok(key)) if key.is_object() => match ddb(&c, &r, &region, "GetItem", json!({"TableName": table, "Key": key})).await {
+            Ok(v) => match v.get("Item") {
+                Some(item) => serde_json::to_string_pretty(item).unwrap_or_default(),
+                None => return Ok(item_page(&c, &r, &sess, &p, &region, &table, &serde_json::to_string_pretty(&key).unwrap_or_default(), Some("No item has this key.".into()))),
+            },
+            Err(e) => return Ok(page(&c, &r, &sess, &p, &format!("Item of {table}"), &region, api_error(&e), false, StatusCode::OK)),
+        },
+        Some(_) => return Ok(item_page(&c, &r, &sess, &p, &region, &table, "{}", Some("The key is not valid DynamoDB JSON.".into()))),
+        None => {
+            // A template with the table's key attributes.
+            let mut tpl = Map::new();
+            if let Ok(d) = ddb(&c, &r, &region, "DescribeTable", json!({"TableName": table})).await {
+                for (n, _, ty) in key_schema(&d["Table"]) {
+                    tpl.insert(n, typed(&ty, ""));
+                }
+            }
+            serde_json::to_string_pretty(&Value::Object(tpl)).unwrap_or_default()
+        }
+    };
+    Ok(item_page(&c, &r, &sess, &p, &region, &table, &text, None))
+}
+
+pub async fn item_post(c: Arc<Console>, r: Req) -> Res {
+    let (sess, p) = r.need_post(&c)?;
+    let region = r.region(&c);
+    let table = r.seg(2).to_owned();
+    if r.f("op") == Some("delete") {
+        let key = r.f("key").and_then(|k| serde_json::from_str::<Value>(k).ok()).unwrap_or(json!({}));
+        match ddb(&c, &r, &region, "DeleteItem", json!({"TableName": table, "Key": key})).await {
+            Ok(_) => c.flash(&r, true, "Item deleted."),
+            Err(e) => c.flash(&r, false, format!("{}: {}", e.code, e.message)),
+        }
+        return Ok(redirect(&table_href(&c, &region, &table)));
+    }
+    let text = r.f("item").unwrap_or_default().to_owned();
+    let item = match serde_json::from_str::<Value>(&text) {
+        Ok(v) if v.is_object() => v,
+        Ok(_) => return Ok(item_page(&c, &r, &sess, &p, &region, &table, &text, Some("The item must be a JSON object of typed attributes.".into()))),
+        Err(e) => return Ok(item_page(&c, &r, &sess, &p, &region, &table, &text, Some(format!("Not valid JSON: {e}")))),
+    };
+    match ddb(&c, &r, &region, "PutItem", json!({"TableName": table, "Item": item})).await {
+        Ok(_) => {
+            c.flash(&r, true, "Item saved.");
+            Ok(redirect(&table_href(&c, &region, &table)))
+        }
+        Err(e) => Ok(item_page(&c, &r, &sess, &p, &region, &table, &text, Some(format!("{}: {}", e.code, e.message)))),
+    }
+}

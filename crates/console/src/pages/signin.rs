@@ -1,0 +1,186 @@
+//! Sign-in, sign-out, the home page and "not found".
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+
+use crate::html::{self, document, redirect, Nav, Page, E};
+use crate::host::SignIn;
+use crate::session::{self, Session};
+use crate::{Console, Req};
+
+type Res = Result<Response, Response>;
+
+/// The one message for every failed sign-in (as AWS words it).
+pub const FAILED: &str = "Your authentication information is incorrect. Please try again.";
+
+fn with_cookie(mut resp: Response, cookie: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// Where to go after signing in: a console page, never another site.
+fn safe_next(c: &Console, next: Option<&str>) -> String {
+    let base = &c.config.base;
+    match next {
+        Some(n) if n.starts_with(&format!("{base}/")) && !n.contains("//") && !n.contains('\\') && !n.contains("/signout") => n.to_owned(),
+        _ => c.link("/"),
+    }
+}
+
+fn form_page(c: &Console, s: &Session, next: &str, error: Option<&str>, info: Option<&str>, status: StatusCode) -> Response {
+    let mut msg = String::new();
+    if let Some(e) = error {
+        msg = html::note("error", &format!("<p>{}</p>", E(e)));
+    } else if let Some(i) = info {
+        msg = html::note("success", &format!("<p>{}</p>", E(i)));
+    }
+    let action = c.link("/signin");
+    let hidden = format!("{}<input type=\"hidden\" name=\"next\" value=\"{}\">", html::csrf(s), E(next));
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Sign in · daxd console</title>\
+         <link rel=\"icon\" href=\"{base}/assets/favicon.svg\" type=\"image/svg+xml\">\
+         <link rel=\"stylesheet\" href=\"{base}/assets/console.css\"></head><body class=\"signin\">\
+         <main id=\"content\"><h1>Sign in to the daxd console</h1>{msg}\
+         <div class=\"cards\">\
+         <section aria-labelledby=\"iam-title\" class=\"card\"><h2 id=\"iam-title\">IAM user</h2>\
+         <form method=\"post\" action=\"{action}\">{hidden}<input type=\"hidden\" name=\"mode\" value=\"password\">\
+         <p><label for=\"account\">Account ID</label><input id=\"account\" name=\"account\" inputmode=\"numeric\" autocomplete=\"organization\"></p>\
+         <p><label for=\"username\">IAM user name</label><input id=\"username\" name=\"username\" autocomplete=\"username\" required></p>\
+         <p><label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
+         <p><button type=\"submit\">Sign in as IAM user</button></p></form></section>\
+         <section aria-labelledby=\"root-title\" class=\"card\"><h2 id=\"root-title\">Root user</h2>\
+         <p class=\"muted\">daxd has no root password: the root signs in with the account's root access key pair \
+         (<code>--root-access-key-id</code> / <code>--root-secret-access-key</code>, or <code>root-credentials.json</code>).</p>\
+         <form method=\"post\" action=\"{action}\">{hidden}<input type=\"hidden\" name=\"mode\" value=\"root\">\
+         <p><label for=\"root-key\">Root access key ID</label><input id=\"root-key\" name=\"access_key_id\" autocomplete=\"off\" required></p>\
+         <p><label for=\"root-secret\">Root secret access key</label><input id=\"root-secret\" name=\"secret_access_key\" type=\"password\" autocomplete=\"off\" required></p>\
+         <p><button type=\"submit\">Sign in as root user</button></p></form></section>\
+         <section aria-labelledby=\"keys-title\" class=\"card\"><h2 id=\"keys-title\">Access key</h2>\
+         <p class=\"muted\">An IAM user's access key pair, or temporary credentials with their session token.</p>\
+         <form method=\"post\" action=\"{action}\">{hidden}<input type=\"hidden\" name=\"mode\" value=\"keys\">\
+         <p><label for=\"key-id\">Access key ID</label><input id=\"key-id\" name=\"access_key_id\" autocomplete=\"off\" required></p>\
+         <p><label for=\"key-secret\">Secret access key</label><input id=\"key-secret\" name=\"secret_access_key\" type=\"password\" autocomplete=\"off\" required></p>\
+         <p><label for=\"key-token\">Session token (optional)</label><input id=\"key-token\" name=\"session_token\" autocomplete=\"off\"></p>\
+         <p><button type=\"submit\">Sign in with access key</button></p></form></section>\
+         </div></main></body></html>",
+        base = E(&c.config.base),
+    );
+    document(status, body)
+}
+
+/// A session for the sign-in form: the current anonymous one, or a new one (with its cookie).
+fn anonymous(c: &Console, r: &Req) -> (Session, Option<String>) {
+    match &r.session {
+        Some(s) if s.principal.is_none() => (s.clone(), None),
+        _ => {
+            let s = c.sessions.create_anonymous(c.now(), "us-east-1");
+            let cookie = session::set_cookie(&s.id, &c.config.base, c.config.secure_cookie);
+            (s, Some(cookie))
+        }
+    }
+}
+
+pub async fn form(c: Arc<Console>, r: Req) -> Res {
+    let next = safe_next(&c, r.q("next"));
+    if r.signed_in().is_some() {
+        return Ok(redirect(&next));
+    }
+    let (s, cookie) = anonymous(&c, &r);
+    let info = r.q("signed_out").map(|_| "You have signed out.");
+    let resp = form_page(&c, &s, &next, None, info, StatusCode::OK);
+    Ok(match cookie {
+        Some(ck) => with_cookie(resp, &ck),
+        None => resp,
+    })
+}
+
+pub async fn submit(c: Arc<Console>, r: Req) -> Res {
+    let next = safe_next(&c, r.f("next"));
+    // The form must come from a sign-in page this browser loaded (login CSRF).
+    let valid = r.same_origin && r.session.as_ref().is_some_and(|s| s.principal.is_none() && session::csrf_ok(s, r.f("_csrf")));
+    if !valid {
+        let (s, cookie) = anonymous(&c, &r);
+        let resp = form_page(&c, &s, &next, Some("The sign-in page expired. Please try again."), None, StatusCode::FORBIDDEN);
+        return Ok(match cookie {
+            Some(ck) => with_cookie(resp, &ck),
+            None => resp,
+        });
+    }
+    let field = |k: &str| r.f(k).unwrap_or_default().trim().to_owned();
+    let how = match r.f("mode") {
+        Some("root") => SignIn::Root { access_key_id: field("access_key_id"), secret_access_key: r.f("secret_access_key").unwrap_or_default().to_owned() },
+        Some("keys") => SignIn::AccessKey {
+            access_key_id: field("access_key_id"),
+            secret_access_key: r.f("secret_access_key").unwrap_or_default().to_owned(),
+            session_token: Some(field("session_token")).filter(|t| !t.is_empty()),
+        },
+        _ => SignIn::Password { account: field("account"), user_name: field("username"), password: r.f("password").unwrap_or_default().to_owned() },
+    };
+    let previous = r.session.as_ref().map(|s| s.id.clone());
+    match c.host.sign_in(how).await {
+        Ok(principal) => {
+            let region = r.session.as_ref().map_or_else(|| "us-east-1".to_owned(), |s| s.region.clone());
+            let s = c.sessions.sign_in(previous.as_deref(), principal, c.now(), &region);
+            let cookie = session::set_cookie(&s.id, &c.config.base, c.config.secure_cookie);
+            Ok(with_cookie(redirect(&next), &cookie))
+        }
+        Err(()) => {
+            let s = r.session.clone().unwrap_or_else(|| c.sessions.create_anonymous(c.now(), "us-east-1"));
+            Ok(form_page(&c, &s, &next, Some(FAILED), None, StatusCode::UNAUTHORIZED))
+        }
+    }
+}
+
+pub async fn signout(c: Arc<Console>, r: Req) -> Res {
+    let (s, _) = r.need_post(&c)?;
+    c.sessions.destroy(&s.id);
+    let resp = redirect(&c.link("/signin?signed_out=1"));
+    Ok(with_cookie(resp, &session::clear_cookie(&c.config.base, c.config.secure_cookie)))
+}
+
+pub async fn home(c: Arc<Console>, r: Req) -> Res {
+    let (s, p) = r.need_session(&c)?;
+    let link = |path: &str, label: &str, what: &str| {
+        format!("<li><a href=\"{}\">{}</a> — {}</li>", E(&c.link(path)), E(label), E(what))
+    };
+    let body = format!(
+        "<p>Signed in as <code>{arn}</code>. Every action here is an AWS API call made as this principal, \
+         and is allowed or denied exactly as that call would be.</p>\
+         <section aria-labelledby=\"svc-iam\"><h2 id=\"svc-iam\">IAM</h2><ul>{}{}{}</ul></section>\
+         <section aria-labelledby=\"svc-ddb\"><h2 id=\"svc-ddb\">DynamoDB</h2><ul>{}</ul></section>\
+         <section aria-labelledby=\"svc-dax\"><h2 id=\"svc-dax\">DAX</h2><ul>{}{}{}{}</ul></section>",
+        link("/iam/users", "Users", "users, access keys and console passwords"),
+        link("/iam/roles", "Roles", "roles, service-linked roles and Access Advisor"),
+        link("/iam/policies", "Policies", "managed policies and their documents"),
+        link("/dynamodb/tables", "Tables", "tables and their items"),
+        link("/dax/clusters", "Clusters", "DAX clusters, their nodes, events and cache metrics"),
+        link("/dax/subnet-groups", "Subnet groups", "where cluster nodes run"),
+        link("/dax/parameter-groups", "Parameter groups", "item and query cache TTLs"),
+        link("/dax/events", "Events", "what happened to clusters and groups"),
+        arn = E(&p.arn),
+    );
+    Ok(html::render(&c, &r, &s, &p, Page::new("Console home", Nav::None, body)))
+}
+
+/// `<base>/`, routed outside the nested router: its path is the console's root.
+pub async fn home_root(c: Arc<Console>, mut r: Req) -> Res {
+    "/".clone_into(&mut r.path);
+    r.segs.clear();
+    home(c, r).await
+}
+
+pub async fn not_found(c: Arc<Console>, r: Req) -> Res {
+    match r.signed_in() {
+        Some((s, p)) => {
+            let mut page = Page::new("Page not found", Nav::None, format!("<p>Nothing lives at <code>{}</code>.</p>", E(&r.path)));
+            page.status = StatusCode::NOT_FOUND;
+            Ok(html::render(&c, &r, s, p, page))
+        }
+        None => Ok(html::plain(StatusCode::NOT_FOUND, "Page not found.")),
+    }
+}

@@ -1,0 +1,422 @@
+// Browser tests of the daxd web console: Debian's headless Chromium driven
+// by playwright-core. tests/e2e/test_console.py starts the real daxd,
+// prepares the state with boto3 and runs this file with node's test runner;
+// the tests run in order and share that daxd. Every page visited is saved
+// as a screenshot under $ARTIFACTS.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`missing environment variable ${k} (run through tests/e2e/test_console.py)`);
+  return v;
+};
+const CONSOLE = env('CONSOLE_URL');
+const ART = env('ARTIFACTS');
+const ACCOUNT = env('ACCOUNT');
+const ROLE_ARN = env('ROLE_ARN');
+const SLR = 'AWSServiceRoleForDAX';
+fs.mkdirSync(ART, { recursive: true });
+
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const dirs = [];
+after(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
+
+let shot = 0;
+async function snap(page, name) {
+  shot += 1;
+  const file = path.join(ART, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+}
+
+/** A fresh Chromium (its own --user-data-dir, so its own cookie jar) for one test. */
+async function browse(name, fn) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'daxd-console-chromium-'));
+  dirs.push(dir);
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ARGS,
+    viewport: { width: 1280, height: 800 },
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  page.setDefaultTimeout(15000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // The console needs no network beyond daxd: refuse anything else.
+  await ctx.route('**/*', (route) => (route.request().url().startsWith(new URL(CONSOLE).origin) ? route.continue() : route.abort()));
+  try {
+    await fn(page);
+    assert.deepEqual(errors, [], 'no script errors');
+  } catch (e) {
+    await page.screenshot({ path: path.join(ART, `FAILED-${name}.png`), fullPage: true }).catch(() => {});
+    throw e;
+  } finally {
+    await ctx.close();
+  }
+}
+
+const nav = (page, name) => page.getByRole('navigation', { name: 'Services' }).getByRole('link', { name, exact: true });
+const main = (page) => page.locator('main');
+const mainText = async (page) => (await main(page).innerText());
+/** Wait until the page's main content (refreshed by the console's script) contains `text`. */
+async function waitForText(page, text, timeout = 20000) {
+  await page.waitForFunction((t) => document.querySelector('main')?.innerText.includes(t), text, { timeout });
+}
+
+async function signInWithPassword(page, user, password) {
+  await page.goto(`${CONSOLE}/`);
+  await page.getByLabel('Account ID').fill(ACCOUNT);
+  await page.getByLabel('IAM user name').fill(user);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in as IAM user' }).click();
+  await page.getByRole('heading', { name: 'Console home' }).waitFor();
+}
+
+const admin = (page) => signInWithPassword(page, env('ADMIN_USER'), env('ADMIN_PASSWORD'));
+
+test('sign in as the root with the root key pair, and sign out', async () => {
+  await browse('root-signin', async (page) => {
+    await page.goto(`${CONSOLE}/iam/roles`);
+    assert.match(page.url(), /\/console\/signin\?next=/, 'an anonymous visitor is sent to sign in');
+    await page.getByRole('heading', { name: 'Sign in to the daxd console' }).waitFor();
+    await snap(page, 'signin');
+    // Wrong secret: one message for every failure.
+    await page.getByLabel('Root access key ID').fill(env('ROOT_KEY'));
+    await page.getByLabel('Root secret access key').fill('not-the-secret');
+    await page.getByRole('button', { name: 'Sign in as root user' }).click();
+    await page.getByText('Your authentication information is incorrect. Please try again.').waitFor();
+    await page.getByLabel('Root access key ID').fill(env('ROOT_KEY'));
+    await page.getByLabel('Root secret access key').fill(env('ROOT_SECRET'));
+    await page.getByRole('button', { name: 'Sign in as root user' }).click();
+    // Back where it was going.
+    await page.getByRole('heading', { name: 'Roles' }).waitFor();
+    assert.match(await page.locator('header').innerText(), /Signed in as root/);
+    const cookies = await page.context().cookies();
+    const c = cookies.find((k) => k.name === 'daxd_console');
+    assert.ok(c && c.httpOnly && c.sameSite === 'Strict' && c.path === '/console', JSON.stringify(c));
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You have signed out.').waitFor();
+    await page.goto(`${CONSOLE}/iam/roles`);
+    assert.match(page.url(), /\/signin/, 'the session is gone');
+  });
+});
+
+test('a user without permissions sees the denial, not the data', async () => {
+  await browse('denied', async (page) => {
+    await signInWithPassword(page, env('VIEWER_USER'), env('VIEWER_PASSWORD'));
+    await nav(page, 'Roles').click();
+    await page.getByRole('alert').filter({ hasText: 'Access denied' }).waitFor();
+    const text = await mainText(page);
+    assert.match(text, new RegExp(`User: arn:aws:iam::${ACCOUNT}:user/${env('VIEWER_USER')} is not authorized to perform: iam:ListRoles`));
+    assert.doesNotMatch(text, /DAXtoDynamoDB|AWSServiceRoleForDAX/);
+    await snap(page, 'denied-roles');
+    await nav(page, 'Clusters').click();
+    await page.getByRole('alert').filter({ hasText: 'dax:DescribeClusters' }).waitFor();
+    assert.doesNotMatch(await mainText(page), /console-a/);
+    await snap(page, 'denied-clusters');
+    // A direct link to the role is no way around it.
+    await page.goto(`${CONSOLE}/iam/roles/${SLR}`);
+    await page.getByRole('alert').filter({ hasText: 'iam:GetRole' }).waitFor();
+    const denied = await mainText(page);
+    for (const data of ['Creation date', 'Maximum session duration', 'Role ID', 'Permissions', 'Access Advisor']) {
+      assert.ok(!denied.includes(data), `no ${data} for a denied GetRole`);
+    }
+  });
+});
+
+test('users: create, console password (AWS password rules), access keys, sign-in with a key pair', async () => {
+  let keyId; let secret;
+  await browse('users', async (page) => {
+    await admin(page);
+    await nav(page, 'Users').click();
+    await page.locator('summary', { hasText: 'Create user' }).click();
+    await page.getByLabel('User name').fill('carol');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByRole('heading', { name: 'User carol' }).waitFor();
+    await page.getByLabel('Password', { exact: true }).fill('short');
+    await page.getByRole('button', { name: 'Create console password' }).click();
+    await page.getByText('PasswordPolicyViolation: Password should have a minimum length of 8').waitFor();
+    await page.getByLabel('Password', { exact: true }).fill('Carol-Secret-9');
+    await page.getByRole('button', { name: 'Create console password' }).click();
+    await page.getByText('Console password created.').waitFor();
+    await page.getByRole('button', { name: 'Create access key' }).click();
+    await page.getByRole('heading', { name: 'Access key created' }).waitFor();
+    keyId = await page.getByRole('textbox', { name: 'Access key ID' }).inputValue();
+    secret = await page.getByRole('textbox', { name: 'Secret access key' }).inputValue();
+    assert.match(keyId, /^AKIA/);
+    assert.equal(secret.length, 40);
+    await snap(page, 'access-key-created');
+    await page.getByRole('link', { name: 'Back to user carol' }).click();
+    assert.match(await mainText(page), new RegExp(keyId));
+    await snap(page, 'user');
+  });
+  await browse('key-signin', async (page) => {
+    await page.goto(`${CONSOLE}/signin`);
+    await page.getByLabel('Access key ID', { exact: true }).fill(keyId);
+    await page.getByLabel('Secret access key', { exact: true }).fill(secret);
+    await page.getByRole('button', { name: 'Sign in with access key' }).click();
+    await page.getByRole('heading', { name: 'Console home' }).waitFor();
+    assert.match(await page.locator('header').innerText(), /Signed in as carol/);
+  });
+  await browse('password-signin', async (page) => {
+    await signInWithPassword(page, 'carol', 'Carol-Secret-9');
+    await nav(page, 'Users').click();
+    await page.getByRole('alert').filter({ hasText: 'iam:ListUsers' }).waitFor();
+  });
+});
+
+test('policies: list, search, view the document', async () => {
+  await browse('policies', async (page) => {
+    await admin(page);
+    await nav(page, 'Policies').click();
+    await page.getByLabel('Search policies').fill('DAXServiceRole');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: 'DAXServiceRolePolicy' }).click();
+    await page.getByRole('heading', { name: 'Policy DAXServiceRolePolicy' }).waitFor();
+    const doc = await page.getByRole('figure', { name: 'Policy document' }).innerText();
+    assert.match(doc, /ec2:CreateNetworkInterface/);
+    await snap(page, 'policy');
+  });
+});
+
+test('DynamoDB tables: create, put / edit / query / delete items, delete the table', async () => {
+  await browse('tables', async (page) => {
+    await admin(page);
+    await nav(page, 'Tables').click();
+    await page.locator('summary', { hasText: 'Create table' }).click();
+    await page.getByLabel('Table name').fill('console-items');
+    await page.getByLabel('Partition key name').fill('id');
+    await page.getByRole('button', { name: 'Create table' }).click();
+    await page.getByText('Creating table console-items.').waitFor();
+    await page.getByRole('link', { name: 'console-items', exact: true }).click();
+    await page.getByRole('heading', { name: 'Table console-items' }).waitFor();
+    await page.getByRole('link', { name: 'Create item' }).click();
+    await page.getByLabel('Item (DynamoDB JSON)').fill('{"id": {"S": "a1"}, "qty": {"N": "3"}');
+    await page.getByRole('button', { name: 'Save item' }).click();
+    await page.getByText(/Not valid JSON/).waitFor();
+    await page.getByLabel('Item (DynamoDB JSON)').fill('{"id": {"S": "a1"}, "qty": {"N": "3"}}');
+    await page.getByRole('button', { name: 'Save item' }).click();
+    await page.getByText('Item saved.').waitFor();
+    await page.getByRole('cell', { name: 'a1', exact: true }).waitFor();
+    await page.getByRole('link', { name: 'Edit' }).click();
+    const text = await page.getByLabel('Item (DynamoDB JSON)').inputValue();
+    assert.match(text, /"a1"/);
+    await page.getByLabel('Item (DynamoDB JSON)').fill(text.replace('"3"', '"4"'));
+    await page.getByRole('button', { name: 'Save item' }).click();
+    await page.getByRole('cell', { name: '4', exact: true }).waitFor();
+    await snap(page, 'table-scan');
+    await page.getByRole('link', { name: 'Query', exact: true }).click();
+    await page.getByLabel('id (partition key)').fill('a1');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    await page.getByText('Query result: 1 items').waitFor();
+    await snap(page, 'table-query');
+    await page.getByRole('link', { name: 'Delete', exact: true }).click();
+    const dlg = page.getByRole('dialog', { name: 'Delete item' });
+    await dlg.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('Item deleted.').waitFor();
+    await page.getByText('No items.').waitFor();
+    await nav(page, 'Tables').click();
+    await page.getByRole('link', { name: 'Delete table console-items' }).click();
+    await page.getByRole('dialog', { name: 'Delete table' }).getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('Deleting table console-items.').waitFor();
+  });
+});
+
+test('DAX parameter groups (TTL editing), subnet groups and events', async () => {
+  await browse('groups', async (page) => {
+    await admin(page);
+    await nav(page, 'Parameter groups').click();
+    await page.locator('summary', { hasText: 'Create parameter group' }).click();
+    await page.getByLabel('Parameter group name').fill('console-ttl');
+    await page.getByRole('button', { name: 'Create parameter group' }).click();
+    await page.getByRole('link', { name: 'console-ttl' }).click();
+    await page.getByLabel('Item cache TTL (record-ttl-millis)').fill('60000');
+    await page.getByLabel('Query cache TTL (query-ttl-millis)').fill('30000');
+    await page.getByRole('button', { name: 'Save TTLs' }).click();
+    await page.getByText(/TTLs saved/).waitFor();
+    assert.match(await page.getByRole('row', { name: /record-ttl-millis/ }).innerText(), /60000/);
+    await snap(page, 'parameter-group');
+    await nav(page, 'Subnet groups').click();
+    await page.locator('summary', { hasText: 'Create subnet group' }).click();
+    await page.getByLabel('Subnet group name').fill('console-net');
+    await page.locator('input[name="subnets"]').first().check();
+    await page.getByRole('button', { name: 'Create subnet group' }).click();
+    await page.getByText('Subnet group console-net created.').waitFor();
+    await page.getByRole('rowheader', { name: 'console-net' }).waitFor();
+    await snap(page, 'subnet-groups');
+    await nav(page, 'Events').click();
+    await page.getByRole('cell', { name: 'console-a', exact: true }).first().waitFor();
+    await snap(page, 'events');
+  });
+});
+
+test('the create-cluster form shows the API validation errors next to the fields', async () => {
+  await browse('create-cluster', async (page) => {
+    await admin(page);
+    await nav(page, 'Clusters').click();
+    await page.getByRole('link', { name: 'Create cluster' }).click();
+    await page.getByLabel('Cluster name').fill('console-new');
+    await page.getByLabel('Replication factor (number of nodes)').fill('0');
+    await page.getByLabel('IAM role ARN').fill(ROLE_ARN);
+    await page.getByRole('button', { name: 'Create cluster' }).click();
+    const rf = page.locator('#replication-error');
+    await rf.waitFor();
+    assert.match(await rf.innerText(), /InvalidParameterValueException: ReplicationFactor must be at least 1/);
+    assert.equal(await page.getByLabel('Replication factor (number of nodes)').getAttribute('aria-invalid'), 'true');
+    await snap(page, 'create-cluster-error');
+    await page.getByLabel('Replication factor (number of nodes)').fill('1');
+    await page.getByLabel('Cluster name').fill('bad--name');
+    await page.getByRole('button', { name: 'Create cluster' }).click();
+    await page.locator('#name-error').filter({ hasText: 'Cluster ID specified is not a valid identifier' }).waitFor();
+    await page.getByLabel('Cluster name').fill('console-new');
+    await page.getByLabel('IAM role ARN').fill('not-an-arn');
+    await page.getByRole('button', { name: 'Create cluster' }).click();
+    await page.locator('#role-error').filter({ hasText: "ARNs must start with 'arn:'" }).waitFor();
+  });
+});
+
+test('seed: IAM → Roles → AWSServiceRoleForDAX → Access Advisor shows ec2 activity', async () => {
+  await browse('access-advisor', async (page) => {
+    await admin(page);
+    await nav(page, 'Roles').click();
+    await snap(page, 'roles');
+    await page.getByLabel('Search roles').fill('ServiceRoleFor');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: SLR }).click();
+    await page.getByRole('heading', { name: `Role ${SLR}` }).waitFor();
+    const banner = await page.getByRole('status').filter({ hasText: 'service-linked role' }).innerText();
+    assert.match(banner, /linked to the service dax\.amazonaws\.com/);
+    const summary = await page.locator('dl.summary').innerText();
+    for (const label of ['ARN', 'Path', 'Description', 'Creation date', 'Last activity', 'Maximum session duration']) {
+      assert.match(summary, new RegExp(label));
+    }
+    await snap(page, 'role-summary');
+    // The description is the one thing that can be edited.
+    await page.getByRole('link', { name: 'Edit description' }).click();
+    await page.getByLabel('Description', { exact: true }).fill('Used by DAX (edited in the console)');
+    await page.getByRole('button', { name: 'Save description' }).click();
+    await page.getByText('Description saved.').waitFor();
+    assert.match(await page.locator('dl.summary').innerText(), /edited in the console/);
+    await page.getByRole('link', { name: 'Permissions' }).click();
+    assert.match(await page.getByRole('figure', { name: 'Document of DAXServiceRolePolicy' }).innerText(), /ec2:AuthorizeSecurityGroupIngress/);
+    assert.equal(await page.getByRole('button', { name: 'Detach' }).count(), 0, 'no edits of a service-linked role');
+    await snap(page, 'role-permissions');
+    await page.getByRole('link', { name: 'Trust relationships' }).click();
+    assert.match(await page.getByRole('figure', { name: 'Trust policy' }).innerText(), /dax\.amazonaws\.com/);
+    assert.equal(await page.getByRole('link', { name: 'Edit trust policy' }).count(), 0);
+    await page.getByRole('link', { name: 'Tags' }).click();
+    assert.equal(await page.getByRole('button', { name: 'Add tag' }).count(), 0);
+    // The seed's step: the Access Advisor tab.
+    await page.getByRole('link', { name: 'Access Advisor' }).click();
+    const ec2 = page.getByRole('row', { name: /Amazon EC2/ });
+    await ec2.waitFor();
+    const row = await ec2.innerText();
+    assert.doesNotMatch(row, /Not accessed/);
+    assert.match(row, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    assert.match(row, /us-east-1|eu-west-1/);
+    assert.match(row, new RegExp(`${SLR} \\(role\\)`));
+    assert.match(row, /CreateNetworkInterface/);
+    await snap(page, 'access-advisor');
+  });
+});
+
+test('the cluster page: nodes with endpoints, events, cache hits and misses', async () => {
+  await browse('cluster-page', async (page) => {
+    await admin(page);
+    await nav(page, 'Clusters').click();
+    await page.getByRole('link', { name: 'console-a', exact: true }).click();
+    await page.getByRole('heading', { name: 'Cluster console-a' }).waitFor();
+    const nodes = page.getByRole('table', { name: 'Nodes of the cluster' });
+    assert.equal(await nodes.getByRole('row').count(), 3, 'a header and two nodes');
+    const endpoint = await page.getByRole('textbox', { name: 'Endpoint of console-a-a' }).inputValue();
+    assert.match(endpoint, /^dax:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(await page.getByRole('table', { name: /Events of the cluster/ }).innerText(), /console-a/);
+    // The chart fills in as the sampler runs (the script refreshes it).
+    await page.locator('#cache-chart svg[role="img"]').waitFor({ timeout: 20000 });
+    const desc = await page.locator('#cache-chart desc').textContent();
+    assert.match(desc, /\d+ hits and \d+ misses in all/);
+    assert.match(await page.getByRole('table', { name: /Cache counters/ }).innerText(), /Item cache/);
+    await snap(page, 'cluster');
+  });
+});
+
+test('seed: DAX → Clusters → Actions → Delete → confirm → the cluster goes away', async () => {
+  await browse('delete-cluster', async (page) => {
+    await admin(page);
+    await nav(page, 'Clusters').click();
+    await page.getByRole('heading', { name: 'Clusters' }).waitFor();
+    await page.locator('tr[data-cluster="console-a"]').waitFor();
+    await snap(page, 'clusters');
+    await page.getByRole('radio', { name: 'Select cluster console-a' }).check();
+    await page.locator('summary', { hasText: 'Actions' }).click();
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete cluster' });
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /console-a/);
+    await snap(page, 'delete-cluster-dialog');
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    const row = page.locator('tr[data-cluster="console-a"]');
+    await row.filter({ hasText: 'deleting' }).waitFor();
+    await snap(page, 'cluster-deleting');
+    // The page follows the deletion until the cluster is gone.
+    await row.waitFor({ state: 'detached', timeout: 30000 });
+    await page.getByText('No clusters in this region.').waitFor();
+    await snap(page, 'cluster-gone');
+  });
+});
+
+test('seed: deleting the role fails while a cluster remains in another region, naming it', async () => {
+  await browse('role-delete-fails', async (page) => {
+    await admin(page);
+    await nav(page, 'Roles').click();
+    await page.getByRole('link', { name: SLR }).click();
+    await page.getByRole('link', { name: 'Delete', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete role' });
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: `Deleting role ${SLR}` }).waitFor();
+    await waitForText(page, 'FAILED', 30000);
+    const usage = page.getByRole('table', { name: 'Regions and resources still using the role' });
+    const text = await usage.innerText();
+    assert.match(text, /eu-west-1/);
+    assert.match(text, new RegExp(`arn:aws:dax:eu-west-1:${ACCOUNT}:cache/console-eu`));
+    assert.doesNotMatch(text, /us-east-1/, 'the deleted cluster no longer counts');
+    await snap(page, 'role-deletion-failed');
+  });
+});
+
+test('seed: with the last cluster deleted (by keyboard), the role deletion succeeds', async () => {
+  await browse('role-delete-succeeds', async (page) => {
+    await admin(page);
+    await nav(page, 'Clusters').click();
+    // The region selector.
+    await page.getByLabel('Region').selectOption('eu-west-1');
+    await page.waitForURL(/region=eu-west-1/);
+    await page.locator('tr[data-cluster="console-eu"]').waitFor();
+    await snap(page, 'clusters-eu-west-1');
+    // Keyboard only: select, open Actions, choose Delete, confirm.
+    await page.getByRole('radio', { name: 'Select cluster console-eu' }).focus();
+    await page.keyboard.press('Space');
+    await page.locator('summary', { hasText: 'Actions' }).focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Delete cluster' });
+    await dialog.waitFor();
+    // The box opens with its Delete button focused.
+    await page.waitForFunction(() => document.activeElement?.closest('dialog') && document.activeElement.textContent === 'Delete');
+    await page.keyboard.press('Enter');
+    await page.locator('tr[data-cluster="console-eu"]').waitFor({ state: 'detached', timeout: 30000 });
+    await nav(page, 'Roles').click();
+    await page.getByRole('link', { name: SLR }).click();
+    await page.getByRole('link', { name: 'Delete', exact: true }).click();
+    await page.getByRole('dialog', { name: 'Delete role' }).getByRole('button', { name: 'Delete' }).click();
+    await waitForText(page, 'SUCCEEDED', 30000);
+    await snap(page, 'role-deleted');
+    await nav(page, 'Roles').click();
+    assert.doesNotMatch(await mainText(page), new RegExp(SLR));
+  });
+});
