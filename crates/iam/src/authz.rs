@@ -38,6 +38,21 @@ pub struct CallerIdentity {
     pub principal: policy::Principal,
 }
 
+/// The account root, as a caller (its own keys, or a session it got with GetSessionToken).
+fn root_identity(account: String) -> CallerIdentity {
+    let arn = format!("arn:aws:iam::{account}:root");
+    CallerIdentity {
+        entity_arn: arn.clone(),
+        arn,
+        user_id: account.clone(),
+        user_name: None,
+        tags: Vec::new(),
+        principal_type: "Account",
+        principal: policy::Principal::root(&account),
+        account,
+    }
+}
+
 /// Parsed policy documents, by their text.
 #[derive(Default)]
 pub(crate) struct PolicyCache(Mutex<HashMap<String, Arc<Policy>>>);
@@ -95,16 +110,7 @@ impl Iam {
     pub fn identity(&self, caller: &Caller) -> CallerIdentity {
         let account = self.account.clone();
         match caller {
-            Caller::Root => CallerIdentity {
-                arn: format!("arn:aws:iam::{account}:root"),
-                user_id: account.clone(),
-                user_name: None,
-                entity_arn: format!("arn:aws:iam::{account}:root"),
-                tags: Vec::new(),
-                principal_type: "Account",
-                principal: policy::Principal::root(&account),
-                account,
-            },
+            Caller::Root => root_identity(account),
             Caller::User(u) => CallerIdentity {
                 arn: u.arn.clone(),
                 user_id: u.id.clone(),
@@ -144,16 +150,7 @@ impl Iam {
                         account,
                     }
                 }
-                SessionKind::Root => CallerIdentity {
-                    arn: format!("arn:aws:iam::{account}:root"),
-                    user_id: account.clone(),
-                    user_name: None,
-                    entity_arn: format!("arn:aws:iam::{account}:root"),
-                    tags: Vec::new(),
-                    principal_type: "Account",
-                    principal: policy::Principal::root(&account),
-                    account,
-                },
+                SessionKind::Root => root_identity(account),
             },
         }
     }
