@@ -124,6 +124,22 @@ impl Env {
     }
 }
 
+/// One page of an AWS listing (`Describe*` of EC2 and DAX): pass
+/// `next_token` back as `NextToken`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Present when more items follow.
+    pub next_token: Option<String>,
+}
+
+/// `MaxResults` / `NextToken` of a listing request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Paging {
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
 /// Whether `region` looks like an AWS region name (`us-east-1`, `eu-central-2`,
 /// `us-gov-west-1`, `ap-southeast-3`, ...).
 #[must_use]

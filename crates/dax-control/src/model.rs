@@ -210,19 +210,7 @@ pub struct Event {
     pub date: f64,
 }
 
-/// One page of a listing: pass `next_token` back as `NextToken`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_token: Option<String>,
-}
-
-/// `MaxResults` / `NextToken` of a request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Paging {
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
-}
+pub use base::{Page, Paging};
 
 /// A node's listener, for the binary to bind (at start and after changes).
 #[derive(Debug, Clone, PartialEq, Eq)]

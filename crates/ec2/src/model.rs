@@ -15,20 +15,7 @@ impl Tag {
     }
 }
 
-/// One page of a `Describe*` listing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    /// Present when more items follow; pass it back as `NextToken`.
-    pub next_token: Option<String>,
-}
-
-/// `MaxResults` / `NextToken` of a `Describe*` call.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Paging {
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
-}
+pub use base::{Page, Paging};
 
 /// An `AvailabilityZone` of `DescribeAvailabilityZones`.
 #[derive(Debug, Clone, PartialEq, Eq)]
