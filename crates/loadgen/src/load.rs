@@ -1,0 +1,299 @@
+//! The closed-loop runner shared by every mode: N connections, each sending one request
+//! and waiting for its answer before the next (no pipelining, like `redis-benchmark -P 1`),
+//! a warm-up whose samples are dropped, then a measured phase bounded by time and,
+//! optionally, by a request count. Latencies are kept as raw samples and sorted at the end
+//! (exact percentiles; a 10 s run at 100k req/s is 8 MB of samples).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// Hard upper bounds, whatever the command line says.
+pub const MAX_SECONDS: f64 = 300.0;
+pub const MAX_CONNECTIONS: usize = 512;
+
+/// What one request came back as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A success carrying what was asked for (an item, a result set, a write acknowledged).
+    Ok,
+    /// A success without an item (GetItem of a key that does not exist).
+    Empty,
+    /// An error answer or a broken connection.
+    Error,
+}
+
+/// A boxed, sendable future.
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One connection of a target.
+pub trait Worker: Send + 'static {
+    /// Send the request for key number `key` and wait for its answer. On `Outcome::Error`,
+    /// a description of the error may be given.
+    fn exec(&mut self, key: u64) -> BoxFut<'_, (Outcome, Option<String>)>;
+}
+
+/// How the run is bounded and which keys it uses.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub warmup: Duration,
+    pub warmup_requests: Option<u64>,
+    pub duration: Duration,
+    pub requests: Option<u64>,
+    /// Keys are `key_offset + i`: `i` cycles over `0..keys`, or, with `unique`, runs from 0
+    /// and the run stops when `keys` keys have been used (each key is requested once).
+    pub keys: u64,
+    pub key_offset: u64,
+    pub unique: bool,
+    /// A server process whose CPU time per request to report.
+    pub server_pid: Option<u32>,
+}
+
+struct Shared {
+    plan: Plan,
+    start: Instant,
+    next_key: AtomicU64,
+    warm_issued: AtomicU64,
+    measuring: AtomicBool,
+    measure_start: Mutex<Option<Instant>>,
+    measured_issued: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl Shared {
+    /// The key of the next request, or `None` when the run is over.
+    /// Returns `(key, measured)`.
+    fn ticket(&self) -> Option<(u64, bool, Instant)> {
+        let now = Instant::now();
+        if now.duration_since(self.start) > Duration::from_secs_f64(MAX_SECONDS + 60.0) {
+            return None;
+        }
+        if !self.measuring.load(Ordering::Acquire) {
+            let warm_done = match self.plan.warmup_requests {
+                Some(n) => self.warm_issued.load(Ordering::Relaxed) >= n,
+                None => now.duration_since(self.start) >= self.plan.warmup,
+            };
+            if warm_done {
+                let mut ms = self.measure_start.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if ms.is_none() {
+                    *ms = Some(now);
+                }
+                self.measuring.store(true, Ordering::Release);
+            }
+        }
+        let measured = self.measuring.load(Ordering::Acquire);
+        if measured {
+            let ms = self
+                .measure_start
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .unwrap_or(now);
+            if now.duration_since(ms) >= self.plan.duration {
+                return None;
+            }
+            let n = self.measured_issued.fetch_add(1, Ordering::Relaxed);
+            if self.plan.requests.is_some_and(|max| n >= max) {
+                return None;
+            }
+        } else {
+            self.warm_issued.fetch_add(1, Ordering::Relaxed);
+        }
+        let i = self.next_key.fetch_add(1, Ordering::Relaxed);
+        let key = if self.plan.unique {
+            if i >= self.plan.keys {
+                return None;
+            }
+            self.plan.key_offset + i
+        } else {
+            self.plan.key_offset + i % self.plan.keys.max(1)
+        };
+        Some((key, measured, now))
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    samples_ns: Vec<u64>,
+    ok: u64,
+    empty: u64,
+    errors: u64,
+    last_done: Option<Instant>,
+}
+
+/// The figures of one run.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub requests: u64,
+    pub ok: u64,
+    pub empty: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    pub rps: f64,
+    pub mean_us: f64,
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    pub p999_us: f64,
+    pub max_us: f64,
+    pub first_error: Option<String>,
+    /// CPU the load generator itself used per measured request (user + system).
+    pub client_cpu_us_per_req: f64,
+    /// CPU the server process used per measured request (with `server_pid`).
+    pub server_cpu_us_per_req: Option<f64>,
+}
+
+impl Summary {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "requests": self.requests, "ok": self.ok, "empty": self.empty, "errors": self.errors,
+            "seconds": round(self.seconds, 3), "rps": round(self.rps, 1),
+            "mean_us": round(self.mean_us, 1), "p50_us": round(self.p50_us, 1), "p90_us": round(self.p90_us, 1),
+            "p99_us": round(self.p99_us, 1), "p999_us": round(self.p999_us, 1), "max_us": round(self.max_us, 1),
+            "client_cpu_us_per_req": round(self.client_cpu_us_per_req, 1),
+            "server_cpu_us_per_req": self.server_cpu_us_per_req.map(|x| round(x, 1)),
+            "first_error": self.first_error,
+        })
+    }
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+/// Process CPU time (user + system) in microseconds, from `/proc/self/stat`.
+pub fn process_cpu_us() -> f64 {
+    cpu_us_of("self")
+}
+
+/// CPU time (user + system) of process `pid` (`"self"` for this one) in microseconds,
+/// from `/proc/<pid>/stat` (clock ticks of 10 ms).
+pub fn cpu_us_of(pid: &str) -> f64 {
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let Some(rest) = s.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state); utime is field 14, stime 15.
+    let ticks = |i: usize| f.get(i - 3).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(14) + ticks(15)) * 1e6 / 100.0
+}
+
+/// Run `workers` under `plan`.
+pub async fn run<W: Worker>(plan: Plan, workers: Vec<W>) -> Summary {
+    let shared = Arc::new(Shared {
+        plan,
+        start: Instant::now(),
+        next_key: AtomicU64::new(0),
+        warm_issued: AtomicU64::new(0),
+        measuring: AtomicBool::new(false),
+        measure_start: Mutex::new(None),
+        measured_issued: AtomicU64::new(0),
+        first_error: Mutex::new(None),
+    });
+    // (this process, the server) CPU microseconds when the measured phase began.
+    let cpu_before = Arc::new(Mutex::new(None::<(f64, f64)>));
+    let server = shared.plan.server_pid.map(|p| p.to_string());
+    let mut tasks = Vec::with_capacity(workers.len());
+    for mut w in workers {
+        let shared = Arc::clone(&shared);
+        let cpu_before = Arc::clone(&cpu_before);
+        let server = server.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut t = Tally::default();
+            while let Some((key, measured, t0)) = shared.ticket() {
+                if measured {
+                    let mut c = cpu_before.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if c.is_none() {
+                        *c = Some((process_cpu_us(), server.as_deref().map_or(0.0, cpu_us_of)));
+                    }
+                }
+                let (outcome, err) = w.exec(key).await;
+                let done = Instant::now();
+                if let Some(e) = err {
+                    let mut fe = shared.first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if fe.is_none() {
+                        *fe = Some(e);
+                    }
+                }
+                if !measured {
+                    if outcome == Outcome::Error {
+                        // A target failing during warm-up fails the run the same way.
+                        t.errors += 1;
+                    }
+                    continue;
+                }
+                t.samples_ns.push(u64::try_from(done.duration_since(t0).as_nanos()).unwrap_or(u64::MAX));
+                t.last_done = Some(done);
+                match outcome {
+                    Outcome::Ok => t.ok += 1,
+                    Outcome::Empty => t.empty += 1,
+                    Outcome::Error => {
+                        t.errors += 1;
+                        // A broken connection would spin: stop this one.
+                        if t.errors > 1000 {
+                            break;
+                        }
+                    }
+                }
+            }
+            t
+        }));
+    }
+    let mut all = Tally::default();
+    for task in tasks {
+        if let Ok(t) = task.await {
+            all.samples_ns.extend(t.samples_ns);
+            all.ok += t.ok;
+            all.empty += t.empty;
+            all.errors += t.errors;
+            all.last_done = match (all.last_done, t.last_done) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+    let cpu_after = process_cpu_us();
+    let server_after = server.as_deref().map(cpu_us_of);
+    let ms = shared.measure_start.lock().unwrap_or_else(std::sync::PoisonError::into_inner).unwrap_or(shared.start);
+    let seconds = all.last_done.map_or(0.0, |d| d.duration_since(ms).as_secs_f64());
+    let mut s = all.samples_ns;
+    s.sort_unstable();
+    let n = s.len();
+    let pct = |p: f64| -> f64 {
+        if n == 0 {
+            return 0.0;
+        }
+        // Nearest-rank percentile.
+        let rank = ((p / 100.0) * n as f64).ceil() as usize;
+        s[rank.clamp(1, n) - 1] as f64 / 1000.0
+    };
+    let mean = if n == 0 { 0.0 } else { s.iter().map(|&x| x as f64).sum::<f64>() / n as f64 / 1000.0 };
+    let before = *cpu_before.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let cpu = before.map_or(0.0, |(b, _)| cpu_after - b);
+    let server_cpu = match (before, server_after) {
+        (Some((_, b)), Some(a)) if n > 0 => Some((a - b) / n as f64),
+        _ => None,
+    };
+    let first_error = shared.first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    Summary {
+        requests: n as u64,
+        ok: all.ok,
+        empty: all.empty,
+        errors: all.errors,
+        seconds,
+        rps: if seconds > 0.0 { n as f64 / seconds } else { 0.0 },
+        mean_us: mean,
+        p50_us: pct(50.0),
+        p90_us: pct(90.0),
+        p99_us: pct(99.0),
+        p999_us: pct(99.9),
+        max_us: s.last().map_or(0.0, |&x| x as f64 / 1000.0),
+        first_error,
+        client_cpu_us_per_req: if n > 0 { cpu / n as f64 } else { 0.0 },
+        server_cpu_us_per_req: server_cpu,
+    }
+}
