@@ -29,31 +29,169 @@ struct Check {
 
 const CHECKS: &[Check] = &[
     // Issue 5: daxd's DynamoDB HTTP API against the engine's own server.
-    Check { what: "daxd HTTP GetItem p50 / dynoxide serve (c=1)", num: "daxd-http.get.c1", den: "dynoxide-serve.get.c1", metric: "p50_us", goal: Goal::AtMost(1.2) },
-    Check { what: "daxd HTTP GetItem throughput / dynoxide serve (c=50)", num: "daxd-http.get.c50", den: "dynoxide-serve.get.c50", metric: "rps", goal: Goal::AtLeast(0.9) },
-    Check { what: "daxd HTTP PutItem p50 / dynoxide serve (c=1)", num: "daxd-http.put.c1", den: "dynoxide-serve.put.c1", metric: "p50_us", goal: Goal::Info },
-    Check { what: "daxd HTTP Query p50 / dynoxide serve (c=1)", num: "daxd-http.query.c1", den: "dynoxide-serve.query.c1", metric: "p50_us", goal: Goal::Info },
-    Check { what: "daxd HTTP PutItem throughput / dynoxide serve (c=50)", num: "daxd-http.put.c50", den: "dynoxide-serve.put.c50", metric: "rps", goal: Goal::Info },
-    Check { what: "daxd HTTP Query throughput / dynoxide serve (c=50)", num: "daxd-http.query.c50", den: "dynoxide-serve.query.c50", metric: "rps", goal: Goal::Info },
-    Check { what: "daxd HTTP GetItem p50 / in-process engine (c=1)", num: "daxd-http.get.c1", den: "inproc.get.c1", metric: "p50_us", goal: Goal::Info },
-    Check { what: "daxd HTTP GetItem p50 / dynalite (c=1)", num: "daxd-http.get.c1", den: "dynalite.get.c1", metric: "p50_us", goal: Goal::Info },
-    Check { what: "daxd HTTP GetItem throughput / dynalite (c=50)", num: "daxd-http.get.c50", den: "dynalite.get.c50", metric: "rps", goal: Goal::Info },
+    Check {
+        what: "daxd HTTP GetItem p50 / dynoxide serve (c=1)",
+        num: "daxd-http.get.c1",
+        den: "dynoxide-serve.get.c1",
+        metric: "p50_us",
+        goal: Goal::AtMost(1.2),
+    },
+    Check {
+        what: "daxd HTTP GetItem throughput / dynoxide serve (c=50)",
+        num: "daxd-http.get.c50",
+        den: "dynoxide-serve.get.c50",
+        metric: "rps",
+        goal: Goal::AtLeast(0.9),
+    },
+    Check {
+        what: "daxd HTTP PutItem p50 / dynoxide serve (c=1)",
+        num: "daxd-http.put.c1",
+        den: "dynoxide-serve.put.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "daxd HTTP Query p50 / dynoxide serve (c=1)",
+        num: "daxd-http.query.c1",
+        den: "dynoxide-serve.query.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "daxd HTTP PutItem throughput / dynoxide serve (c=50)",
+        num: "daxd-http.put.c50",
+        den: "dynoxide-serve.put.c50",
+        metric: "rps",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "daxd HTTP Query throughput / dynoxide serve (c=50)",
+        num: "daxd-http.query.c50",
+        den: "dynoxide-serve.query.c50",
+        metric: "rps",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "daxd HTTP GetItem p50 / in-process engine (c=1)",
+        num: "daxd-http.get.c1",
+        den: "inproc.get.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "daxd HTTP GetItem p50 / dynalite (c=1)",
+        num: "daxd-http.get.c1",
+        den: "dynalite.get.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "daxd HTTP GetItem throughput / dynalite (c=50)",
+        num: "daxd-http.get.c50",
+        den: "dynalite.get.c50",
+        metric: "rps",
+        goal: Goal::Info,
+    },
     // Issue 6: the DAX data plane against Redis and against daxd's own HTTP GetItem.
-    Check { what: "DAX cache-hit GetItem p50 / Redis GET p50 (c=1)", num: "dax.get-hit.c1", den: "redis.get.c1", metric: "p50_us", goal: Goal::AtMost(1.5) },
-    Check { what: "DAX cache-hit GetItem p50 / Redis GET mean (c=1)", num: "dax.get-hit.c1", den: "redis.get.c1", metric: "mean_us", goal: Goal::Info },
-    Check { what: "DAX cache-hit GetItem p50 / Redis GET 1 KiB p50 (c=1)", num: "dax.get-hit.c1", den: "redis.get1k.c1", metric: "p50_us", goal: Goal::Info },
-    Check { what: "DAX cache-hit GetItem throughput / Redis GET (c=50)", num: "dax.get-hit.c50", den: "redis.get.c50", metric: "rps", goal: Goal::AtLeast(0.7) },
-    Check { what: "DAX cache-hit GetItem throughput / Redis GET 1 KiB (c=50)", num: "dax.get-hit.c50", den: "redis.get1k.c50", metric: "rps", goal: Goal::Info },
-    Check { what: "DAX cache-hit GetItem p50 / daxd HTTP GetItem p50 (c=1)", num: "dax.get-hit.c1", den: "daxd-http.get.c1", metric: "p50_us", goal: Goal::AtMost(0.5) },
-    Check { what: "DAX cache-hit GetItem throughput / daxd HTTP GetItem (c=50)", num: "dax.get-hit.c50", den: "daxd-http.get.c50", metric: "rps", goal: Goal::AtLeast(3.0) },
-    Check { what: "DAX cache-miss GetItem p50 / daxd HTTP GetItem p50 (c=1)", num: "dax.get-miss.c1", den: "daxd-http.get.c1", metric: "p50_us", goal: Goal::Info },
-    Check { what: "DAX PutItem p50 / daxd HTTP PutItem p50 (c=1)", num: "dax.put.c1", den: "daxd-http.put.c1", metric: "p50_us", goal: Goal::Info },
-    Check { what: "DAX cache-hit Query p50 / daxd HTTP Query p50 (c=1)", num: "dax.query-hit.c1", den: "daxd-http.query.c1", metric: "p50_us", goal: Goal::Info },
+    Check {
+        what: "DAX cache-hit GetItem p50 / Redis GET p50 (c=1)",
+        num: "dax.get-hit.c1",
+        den: "redis.get.c1",
+        metric: "p50_us",
+        goal: Goal::AtMost(1.5),
+    },
+    Check {
+        what: "DAX cache-hit GetItem p50 / Redis GET mean (c=1)",
+        num: "dax.get-hit.c1",
+        den: "redis.get.c1",
+        metric: "mean_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "DAX cache-hit GetItem p50 / Redis GET 1 KiB p50 (c=1)",
+        num: "dax.get-hit.c1",
+        den: "redis.get1k.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "DAX cache-hit GetItem throughput / Redis GET (c=50)",
+        num: "dax.get-hit.c50",
+        den: "redis.get.c50",
+        metric: "rps",
+        goal: Goal::AtLeast(0.7),
+    },
+    Check {
+        what: "DAX cache-hit GetItem throughput / Redis GET 1 KiB (c=50)",
+        num: "dax.get-hit.c50",
+        den: "redis.get1k.c50",
+        metric: "rps",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "DAX cache-hit GetItem p50 / daxd HTTP GetItem p50 (c=1)",
+        num: "dax.get-hit.c1",
+        den: "daxd-http.get.c1",
+        metric: "p50_us",
+        goal: Goal::AtMost(0.5),
+    },
+    Check {
+        what: "DAX cache-hit GetItem throughput / daxd HTTP GetItem (c=50)",
+        num: "dax.get-hit.c50",
+        den: "daxd-http.get.c50",
+        metric: "rps",
+        goal: Goal::AtLeast(3.0),
+    },
+    Check {
+        what: "DAX cache-miss GetItem p50 / daxd HTTP GetItem p50 (c=1)",
+        num: "dax.get-miss.c1",
+        den: "daxd-http.get.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "DAX PutItem p50 / daxd HTTP PutItem p50 (c=1)",
+        num: "dax.put.c1",
+        den: "daxd-http.put.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "DAX cache-hit Query p50 / daxd HTTP Query p50 (c=1)",
+        num: "dax.query-hit.c1",
+        den: "daxd-http.query.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
     // The same at 1 connection with every process pinned to one vCPU (no cross-vCPU wake-ups).
-    Check { what: "pinned: daxd HTTP GetItem p50 / dynoxide serve", num: "pinned.daxd-http.get.c1", den: "pinned.dynoxide-serve.get.c1", metric: "p50_us", goal: Goal::Info },
-    Check { what: "pinned: daxd HTTP GetItem p50 / in-process engine", num: "pinned.daxd-http.get.c1", den: "pinned.inproc.get.c1", metric: "p50_us", goal: Goal::Info },
-    Check { what: "pinned: DAX cache-hit GetItem p50 / Redis GET p50", num: "pinned.dax.get-hit.c1", den: "pinned.redis.get.c1", metric: "p50_us", goal: Goal::Info },
-    Check { what: "pinned: DAX cache-hit GetItem p50 / daxd HTTP GetItem p50", num: "pinned.dax.get-hit.c1", den: "pinned.daxd-http.get.c1", metric: "p50_us", goal: Goal::Info },
+    Check {
+        what: "pinned: daxd HTTP GetItem p50 / dynoxide serve",
+        num: "pinned.daxd-http.get.c1",
+        den: "pinned.dynoxide-serve.get.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "pinned: daxd HTTP GetItem p50 / in-process engine",
+        num: "pinned.daxd-http.get.c1",
+        den: "pinned.inproc.get.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "pinned: DAX cache-hit GetItem p50 / Redis GET p50",
+        num: "pinned.dax.get-hit.c1",
+        den: "pinned.redis.get.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "pinned: DAX cache-hit GetItem p50 / daxd HTTP GetItem p50",
+        num: "pinned.dax.get-hit.c1",
+        den: "pinned.daxd-http.get.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
 ];
 
 /// One label's runs, summarised: the median of every numeric figure, the first value of
@@ -87,25 +225,36 @@ pub fn render(text: &str) -> String {
     let mut all: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
-        let Some(label) = v.get("label").and_then(Value::as_str).map(str::to_owned) else { continue };
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let Some(label) = v.get("label").and_then(Value::as_str).map(str::to_owned) else {
+            continue;
+        };
         if !all.contains_key(&label) {
             order.push(label.clone());
         }
         all.entry(label).or_default().push(v);
     }
-    let runs: BTreeMap<String, Value> = all.iter().map(|(k, v)| (k.clone(), summarise(v))).collect();
+    let runs: BTreeMap<String, Value> =
+        all.iter().map(|(k, v)| (k.clone(), summarise(v))).collect();
     let mut out = String::new();
-    let _ = writeln!(out, "Median over rounds of each figure (rounds per run in the second column).");
+    let _ = writeln!(
+        out,
+        "Median over rounds of each figure (rounds per run in the second column)."
+    );
     let _ = writeln!(out);
     let _ = writeln!(out, "| run | rounds | conns | requests | errors | p50 µs | p99 µs | mean µs | req/s | client CPU µs/req | server CPU µs/req |");
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for label in &order {
         let v = &runs[label];
         if v.get("rss_delta_bytes").is_some() {
             continue;
         }
-        let f = |k: &str| num(v, k).map_or("–".to_owned(), |x| format_num(x));
+        let f = |k: &str| num(v, k).map_or("–".to_owned(), format_num);
         let _ = writeln!(
             out,
             "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -125,13 +274,18 @@ pub fn render(text: &str) -> String {
     let _ = writeln!(out, "| comparison | metric | value | target | met |");
     let _ = writeln!(out, "|---|---|---:|---|---|");
     for c in CHECKS {
-        let (Some(a), Some(b)) =
-            (runs.get(c.num).and_then(|v| num(v, c.metric)), runs.get(c.den).and_then(|v| num(v, c.metric)))
-        else {
+        let (Some(a), Some(b)) = (
+            runs.get(c.num).and_then(|v| num(v, c.metric)),
+            runs.get(c.den).and_then(|v| num(v, c.metric)),
+        ) else {
             continue;
         };
         // "p50 / mean" compares the numerator's p50 with the denominator's mean.
-        let a = if c.metric == "mean_us" { runs.get(c.num).and_then(|v| num(v, "p50_us")).unwrap_or(a) } else { a };
+        let a = if c.metric == "mean_us" {
+            runs.get(c.num).and_then(|v| num(v, "p50_us")).unwrap_or(a)
+        } else {
+            a
+        };
         if b == 0.0 {
             continue;
         }
@@ -141,11 +295,21 @@ pub fn render(text: &str) -> String {
             Goal::AtLeast(x) => (format!("≥ {x}×"), if r >= x { "yes" } else { "**no**" }),
             Goal::Info => ("–".to_owned(), ""),
         };
-        let _ = writeln!(out, "| {} | {} | {:.2}× ({} / {}) | {target} | {met} |", c.what, c.metric, r, format_num(a), format_num(b));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2}× ({} / {}) | {target} | {met} |",
+            c.what,
+            c.metric,
+            r,
+            format_num(a),
+            format_num(b)
+        );
     }
     for label in &order {
         let v = &runs[label];
-        let Some(items) = num(v, "items") else { continue };
+        let Some(items) = num(v, "items") else {
+            continue;
+        };
         if v.get("rss_delta_bytes").is_none() || items == 0.0 {
             continue;
         }
