@@ -77,7 +77,9 @@ pub struct RandomIds;
 
 impl Ids for RandomIds {
     fn uuid(&self) -> String {
-        uuid::Uuid::new_v4().to_string()
+        // The thread's CSPRNG (seeded from the OS) rather than a system call
+        // per id: every request gets one.
+        uuid::Builder::from_random_bytes(rand::rng().random()).into_uuid().to_string()
     }
 
     fn chars(&self, alphabet: &[u8], len: usize) -> String {

@@ -45,8 +45,9 @@ struct Inner {
     account: String,
     /// `<dir>/<account>`.
     root: PathBuf,
-    /// The open databases by region, each opened on first use and kept.
-    dbs: Mutex<HashMap<String, Database>>,
+    /// The open databases by region, each opened on first use and kept,
+    /// with the thread that runs its calls.
+    dbs: Mutex<HashMap<String, Engine>>,
     /// The address `DescribeEndpoints` reports; `None`: `dynamodb.<region>.amazonaws.com`.
     endpoint_address: Mutex<Option<String>>,
 }
@@ -156,19 +157,73 @@ impl EmbeddedBackend {
     }
 }
 
+/// A unit of engine work, run on a database's own thread.
+type Job = Box<dyn FnOnce(&Database) + Send>;
+
+/// An open database and the thread that runs the API calls on it.
+///
+/// dynoxide serialises every call on a database behind one lock around its
+/// one SQLite connection, so calls cannot run in parallel anyway. Rather than
+/// hand each call to Tokio's blocking pool (where, under load, dozens of
+/// threads take turns at that lock, and every call costs two thread
+/// switches plus the lock's hand-offs), each database gets one thread that
+/// takes the calls from a queue in arrival order: off the async worker
+/// threads, as the engine's synchronous calls must be, and without
+/// contention. Under load the thread finds the next call already queued and
+/// never sleeps.
+#[derive(Clone)]
+struct Engine {
+    db: Database,
+    jobs: std::sync::mpsc::Sender<Job>,
+    /// Tells this engine from a later one for the same region.
+    generation: u64,
+    /// Calls queued or running on this database.
+    load: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a call in an engine's load while it lives.
+struct Load(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Load {
+    /// Count a call; true if it is the only one.
+    fn enter(load: &Arc<std::sync::atomic::AtomicUsize>) -> (Load, bool) {
+        let before = load.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        (Load(Arc::clone(load)), before == 0)
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl Inner {
-    fn dbs_guard(&self) -> std::sync::MutexGuard<'_, HashMap<String, Database>> {
+    fn dbs_guard(&self) -> std::sync::MutexGuard<'_, HashMap<String, Engine>> {
         self.dbs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The database of `region`, opened (and created) on first use.
     fn database(&self, region: &str) -> Result<Database, DynamoError> {
+        self.engine(region).map(|e| e.db)
+    }
+
+    /// The engine of `region` if its database is open (no blocking work).
+    fn open_engine(&self, region: &str) -> Option<Engine> {
+        self.dbs_guard().get(region).cloned()
+    }
+
+    /// The engine of `region`: its database, opened (and created) on first
+    /// use, and the thread that runs calls on it.
+    fn engine(&self, region: &str) -> Result<Engine, DynamoError> {
         if !base::is_region(region) {
             return Err(DynamoError::validation(format!("'{region}' is not a valid region name")));
         }
         let mut dbs = self.dbs_guard();
-        if let Some(db) = dbs.get(region) {
-            return Ok(db.clone());
+        if let Some(engine) = dbs.get(region) {
+            return Ok(engine.clone());
         }
         let path = self.root.join(format!("{region}.db"));
         if !path.exists() {
@@ -187,8 +242,37 @@ impl Inner {
             .ok_or_else(|| DynamoError::internal(format!("database path {} is not UTF-8", path.display())))?;
         let db = Database::new(path_str)
             .map_err(|e| DynamoError::internal(format!("opening {}: {e}", path.display())))?;
-        dbs.insert(region.to_owned(), db.clone());
-        Ok(db)
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let generation = GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let engine = Engine { db: db.clone(), jobs, generation, load: Arc::default() };
+        std::thread::Builder::new()
+            .name(format!("dynamo-{region}"))
+            .spawn(move || {
+                // Ends when every sender is gone: the backend was dropped, or
+                // the engine was replaced after a panic.
+                while let Ok(job) = queue.recv() {
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&db))).is_err() {
+                        // A panic inside dynoxide poisons the lock around its
+                        // connection and every later call would fail: the
+                        // caller that panicked got an error (its answer
+                        // channel was dropped), and the database is reopened
+                        // by the next call (SQLite rolls back whatever was in
+                        // flight). Calls already queued here get an error.
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| DynamoError::internal(format!("starting the engine thread of {region}: {e}")))?;
+        dbs.insert(region.to_owned(), engine.clone());
+        Ok(engine)
+    }
+
+    /// Forget `region`'s engine if it is still `generation` (after a panic).
+    fn drop_engine(&self, region: &str, generation: u64) {
+        let mut dbs = self.dbs_guard();
+        if dbs.get(region).is_some_and(|e| e.generation == generation) {
+            dbs.remove(region);
+        }
     }
 
     /// Regions with a database file, and any open ones.
@@ -278,24 +362,46 @@ impl Backend for EmbeddedBackend {
                 _ if !engine::OPERATIONS.contains(&op) => return Err(DynamoError::unknown_operation(op)),
                 _ => {}
             }
-            let inner = Arc::clone(&self.inner);
-            let owned_region = region.to_owned();
-            let op = op.to_owned();
-            let work = tokio::task::spawn_blocking(move || {
-                let db = inner.database(&owned_region)?;
-                engine::run(&db, Scope { region: &owned_region, account: &inner.account }, &op, input)
-            });
-            match work.await {
-                Ok(result) => result,
-                Err(e) => {
-                    // A panic inside dynoxide poisons the lock around its
-                    // connection, and every later call on that `Database`
-                    // would fail: drop it, so the next call opens the file
-                    // afresh (SQLite rolls back whatever was in flight).
-                    self.inner.dbs_guard().remove(region);
-                    Err(DynamoError::internal(format!("the DynamoDB engine failed: {e}")))
+            let engine = match self.inner.open_engine(region) {
+                Some(engine) => engine,
+                None => {
+                    let (inner, owned) = (Arc::clone(&self.inner), region.to_owned());
+                    blocking(move || inner.engine(&owned)).await?
                 }
+            };
+            let failed = || DynamoError::internal("the DynamoDB engine failed while processing the request");
+            let (_load, alone) = Load::enter(&engine.load);
+            if alone && tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+                // Nothing queued or running on this database: run the call
+                // on this thread, which `block_in_place` first takes out of
+                // the runtime's workers (another thread carries on their
+                // work meanwhile). At low load this saves the two thread
+                // wake-ups of a trip through the queue, which on a small
+                // machine cost more than a GetItem itself.
+                let scope = Scope { region, account: &self.inner.account };
+                let run = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine::run(&engine.db, scope, op, input)));
+                return tokio::task::block_in_place(run).unwrap_or_else(|_| {
+                    self.inner.drop_engine(region, engine.generation);
+                    Err(failed())
+                });
             }
+            let (answer, answered) = tokio::sync::oneshot::channel();
+            let (account, owned_region, op) = (self.inner.account.clone(), region.to_owned(), op.to_owned());
+            let job: Job = Box::new(move |db: &Database| {
+                let result = engine::run(db, Scope { region: &owned_region, account: &account }, &op, input);
+                // The caller may have gone (a dropped request): nothing to do.
+                let _ = answer.send(result);
+            });
+            if engine.jobs.send(job).is_err() {
+                self.inner.drop_engine(region, engine.generation);
+                return Err(failed());
+            }
+            answered.await.map_err(|_| {
+                // The job was dropped unanswered: it (or one queued before
+                // it) panicked, and the engine thread has ended.
+                self.inner.drop_engine(region, engine.generation);
+                failed()
+            })?
         })
     }
 

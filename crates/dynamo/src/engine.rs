@@ -4,9 +4,10 @@
 //! dynoxide's own dispatch lives in its `server` module, which is compiled
 //! only with its `http-server` feature (axum, tower-http, ...). This module
 //! does the same job for a library build: the request JSON is decoded into
-//! dynoxide's request type with serde (from the serialised text, as its
-//! server does), the `Database` method runs, and the response is encoded
-//! back to JSON.
+//! dynoxide's request type with serde (from the JSON value; its server
+//! decodes the text, which gives the same errors with a position that
+//! DynamoDB's messages do not have), the `Database` method runs, and the
+//! response is encoded back to JSON.
 
 use dynoxide::{Database, DynoxideError};
 use serde::de::DeserializeOwned;
@@ -105,8 +106,7 @@ pub(crate) fn run(db: &Database, scope: Scope<'_>, op: &str, mut input: Value) -
     let renamed = arn::normalize_request(&mut input)?;
     rewrite_request_arns(&mut input, scope);
     checks::before(op, &input)?;
-    let body = serde_json::to_string(&input).map_err(|e| DynamoError::internal(format!("encoding the request: {e}")))?;
-    let mut output = dispatch(db, op, &body)
+    let mut output = dispatch(db, op, &input)
         .map_err(|e| match e {
             Failure::Engine(e) => engine_error(op, e, scope),
             Failure::Ours(e) => e,
@@ -152,7 +152,7 @@ macro_rules! ops {
     };
 }
 
-fn dispatch(db: &Database, op: &str, body: &str) -> Result<Value, Failure> {
+fn dispatch(db: &Database, op: &str, body: &Value) -> Result<Value, Failure> {
     ops!(db, op, body, {
         "CreateTable" => create_table,
         "DeleteTable" => delete_table,
@@ -195,8 +195,10 @@ const VALIDATION_REQUEST: &str = "VALIDATION_REQUEST:";
 const VALIDATION: &str = "VALIDATION:";
 const EMPTY_VALUE: &str = "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes";
 
-fn decode<T: DeserializeOwned>(op: &str, body: &str) -> Result<T, Failure> {
-    serde_json::from_str(body).map_err(|e| Failure::Ours(decode_error(op, &e.to_string())))
+/// The request, decoded into dynoxide's type straight from the JSON value
+/// (no text round trip; the messages are the same, without positions).
+fn decode<T: DeserializeOwned>(op: &str, body: &Value) -> Result<T, Failure> {
+    T::deserialize(body).map_err(|e| Failure::Ours(decode_error(op, &e.to_string())))
 }
 
 /// Strip serde_json's ` at line N column N` suffix.
