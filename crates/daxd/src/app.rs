@@ -26,6 +26,8 @@ pub struct App {
     pub signing_keys: sigv4::SigningKeyCache,
     pub enable_reset: bool,
     pub max_body_bytes: usize,
+    /// Time a client has to send a request body once its head is in.
+    pub http_read_timeout: std::time::Duration,
     /// Seconds each step of an asynchronous lifecycle takes.
     pub step_secs: f64,
     /// The DAX data plane (node listeners), set once the runtime runs (`dax_host::start`).
@@ -63,6 +65,7 @@ impl App {
                 };
                 let mut config = dynamo::RemoteConfig::new(endpoint.clone(), credentials);
                 config.region.clone_from(&args.dynamodb_region);
+                config.request_timeout = std::time::Duration::from_millis(args.dynamodb_timeout_ms.max(1));
                 Arc::new(dynamo::RemoteBackend::new(config, Arc::clone(&env.clock)).map_err(|e| e.to_string())?)
             }
             None => {
@@ -88,6 +91,7 @@ impl App {
             signing_keys: sigv4::SigningKeyCache::new(1024),
             enable_reset: args.enable_reset,
             max_body_bytes: args.max_body_bytes,
+            http_read_timeout: std::time::Duration::from_millis(args.http_read_timeout_ms.max(1)),
             step_secs: args.provisioning_delay_ms as f64 / 1000.0,
             dax_nodes: std::sync::OnceLock::new(),
         })
