@@ -55,6 +55,7 @@ impl App {
         };
         let dax = DaxControl::open(&args.account_id, env.clone(), Arc::clone(&store), deps, config).map_err(|e| e.to_string())?;
         ports.mark_used(dax.node_ports().into_iter().map(|n| n.port));
+        sweep_orphan_interfaces(&ec2, &dax);
         let mut embedded = None;
         let backend: Arc<dyn dynamo::Backend> = match &args.dynamodb_endpoint {
             Some(endpoint) => {
@@ -136,5 +137,24 @@ impl App {
         self.dynamo.policies.reset().map_err(|e| e.to_string())?;
         self.signing_keys.clear();
         Ok(())
+    }
+}
+
+/// Delete the network interfaces DAX made for nodes that no cluster records. CreateCluster
+/// makes each node's interface (one committed write each) before it saves the cluster, so
+/// a crash in between leaves interfaces without a node; elsewhere a failure rolls them back.
+/// Run at start, before any request can be creating a cluster.
+fn sweep_orphan_interfaces(ec2: &Ec2, dax: &DaxControl) {
+    let known = dax.node_interfaces();
+    for region in ec2.regions() {
+        for eni in ec2.network_interfaces_with_description_prefix(&region, "DAX cluster ") {
+            if !eni.requester_managed || known.contains(&(region.clone(), eni.network_interface_id.clone())) {
+                continue;
+            }
+            match ec2.delete_network_interface_as_requester(&region, &eni.network_interface_id) {
+                Ok(()) => tracing::info!(%region, eni = %eni.network_interface_id, description = %eni.description, "deleted a DAX network interface left by a crash"),
+                Err(e) => tracing::warn!(%region, eni = %eni.network_interface_id, error = %e, "cannot delete a DAX network interface left by a crash"),
+            }
+        }
     }
 }
