@@ -188,10 +188,17 @@ def test_slow_http_clients_are_cut_off(loaded):
             s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\n"
                       b"X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: 100000\r\n\r\n{")
             bodies.append(s)
+        forms = []
+        for _ in range(50):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"POST /console/signin HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                      b"Content-Length: 10000\r\n\r\nmode=")
+            forms.append(s)
         closed = {}
         deadline = time.time() + 10
-        while len(closed) < len(heads) + len(bodies) and time.time() < deadline:
-            for s in heads + bodies:
+        everyone = heads + bodies + forms
+        while len(closed) < len(everyone) and time.time() < deadline:
+            for s in everyone:
                 if s in closed:
                     continue
                 try:
@@ -204,15 +211,16 @@ def test_slow_http_clients_are_cut_off(loaded):
                 except OSError:
                     closed[s] = (time.time() - t0, b"")
             time.sleep(0.25)
-    for s in heads + bodies:
+    for s in everyone:
         s.close()
-    assert len(closed) == len(heads) + len(bodies), f"{len(heads) + len(bodies) - len(closed)} slow clients still connected after 10 s"
+    assert len(closed) == len(everyone), f"{len(everyone) - len(closed)} slow clients still connected after 10 s"
     latest = max(t for t, _ in closed.values())
     assert latest < 8, f"a slow client held its connection {latest:.1f} s"
     # A trickled body gets an answer saying why (the head was complete).
     assert any(b"RequestTimeout" in closed[s][1] for s in bodies)
+    assert any(closed[s][1].startswith(b"HTTP/1.1 408") for s in forms)
     p99 = probe.check(HEALTH_P99_MS)
-    print(f"\n300 slow clients cut off within {latest:.1f} s; /health p99 {p99:.1f} ms")
+    print(f"\n{len(everyone)} slow clients cut off within {latest:.1f} s; /health p99 {p99:.1f} ms")
 
 
 def test_http_connection_cap_sheds_with_throttling():
@@ -315,6 +323,23 @@ def test_dax_frames_over_the_limits(loaded):
             s.close()
             assert time.time() - t < 5, name
             assert data == b"" or not is_success(data), name
+        # Before authorizeConnection, a frame may hold no more than 64 KiB.
+        s = socket.create_connection(("127.0.0.1", loaded.node_port), timeout=10)
+        s.sendall(PREAMBLE + SCAN + b"\x5a" + (1_000_000).to_bytes(4, "big"))
+        try:
+            for _ in range(20):
+                s.sendall(b"x" * 8192)
+        except OSError:
+            pass
+        s.settimeout(5)
+        try:
+            data = s.recv(65536)
+        except socket.timeout:
+            raise AssertionError("the node kept buffering an anonymous frame past 64 KiB")
+        except OSError:
+            data = b""  # reset: the node closed with our bytes unread
+        assert not is_success(data)
+        s.close()
         # Many connections each holding a frame that is under the limit but never finished:
         # each holds at most what it sent.
         partial = []
