@@ -30,6 +30,11 @@ pub struct App {
     pub http_read_timeout: std::time::Duration,
     /// Seconds each step of an asynchronous lifecycle takes.
     pub step_secs: f64,
+    /// Orders CreateCluster (readers: from the check that `AWSServiceRoleForDAX` exists
+    /// until the cluster is saved) against the deletion task's step that asks which
+    /// clusters use the role and then deletes it (the writer): without it, a cluster
+    /// created between that question and the deletion would be left without its role.
+    pub role_in_use: std::sync::RwLock<()>,
     /// The DAX data plane (node listeners), set once the runtime runs (`dax_host::start`).
     pub dax_nodes: std::sync::OnceLock<crate::dax_host::DaxNodes>,
 }
@@ -94,6 +99,7 @@ impl App {
             max_body_bytes: args.max_body_bytes,
             http_read_timeout: std::time::Duration::from_millis(args.http_read_timeout_ms.max(1)),
             step_secs: args.provisioning_delay_ms as f64 / 1000.0,
+            role_in_use: std::sync::RwLock::new(()),
             dax_nodes: std::sync::OnceLock::new(),
         })
     }
@@ -104,8 +110,11 @@ impl App {
         if let Err(e) = self.dax.tick() {
             tracing::warn!(error = %e, "advancing DAX lifecycles");
         }
-        if let Err(e) = self.iam.advance_deletion_tasks(&crate::usage::Usage { app: self }, self.step_secs) {
-            tracing::warn!(error = %e, "advancing service-linked role deletion tasks");
+        {
+            let _deleting = self.role_in_use.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Err(e) = self.iam.advance_deletion_tasks(&crate::usage::Usage { app: self }, self.step_secs) {
+                tracing::warn!(error = %e, "advancing service-linked role deletion tasks");
+            }
         }
         if let Err(e) = self.iam.flush_activity() {
             tracing::warn!(error = %e, "flushing access records");

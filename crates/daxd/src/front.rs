@@ -351,7 +351,11 @@ fn dispatch(app: &App, service: Service, caller: &iam::Caller, facts: &RequestFa
         Service::Ec2 => api::ec2::call(&app.ec2, facts.region, op, input),
         Service::Dax => {
             if op == "CreateCluster" {
+                // Hold off the role's deletion from the check that it exists until the
+                // cluster that uses it is saved (see `App::role_in_use`).
+                let _using = app.role_in_use.read().unwrap_or_else(std::sync::PoisonError::into_inner);
                 dax_preflight(app, caller, facts, input)?;
+                return api::dax::call(&app.dax, facts.region, op, input);
             }
             api::dax::call(&app.dax, facts.region, op, input)
         }
