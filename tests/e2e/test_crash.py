@@ -45,6 +45,7 @@ class Acks:
         self.dax_items = []
         self.created = set()     # clusters whose CreateCluster returned
         self.deleted = set()     # clusters whose DeleteCluster returned
+        self.deleting = set()    # clusters a DeleteCluster was sent for (it may apply unacknowledged)
         self.tasks = []          # SLR deletion task ids
 
     def add(self, kind, value):
@@ -105,14 +106,14 @@ def check_invariants(d, acks, cycle):
         missing = set(getattr(acks, kind)) - held
         assert not missing, f"{where}: acknowledged {kind} lost: {sorted(missing)[:5]}"
 
-    # Clusters: created ones exist unless deleted since; deleted ones are gone or going.
+    # Clusters: created ones exist unless a deletion was sent; deleted ones are gone or going.
     def settled():
         cs = clusters(dax)
         return (cs,) if all(c["Status"] in ("available", "deleting") for c in cs) else None
     # Lifecycles resume after the restart: nothing stays `creating` (or `modifying`).
     cs, = until(settled, 15, what=f"{where}: clusters settled")
     names = {c["ClusterName"]: c for c in cs}
-    lost = acks.created - acks.deleted - set(names)
+    lost = acks.created - acks.deleting - set(names)
     assert not lost, f"{where}: acknowledged clusters lost: {sorted(lost)}"
     for name in acks.deleted & set(names):
         assert names[name]["Status"] == "deleting", f"{where}: deleted cluster {name} is {names[name]['Status']}"
@@ -201,6 +202,7 @@ def workload(d, acks, cycle, stop, serving_url):
             live = [c["ClusterName"] for c in clusters(dax) if c["Status"] != "deleting"]
             victims = live if rnd.random() < 0.3 else live[:1]
             for name in victims:
+                acks.add("deleting", name)
                 dax.delete_cluster(ClusterName=name)
                 acks.add("deleted", name)
         stop.wait(rnd.uniform(0.05, 0.3))

@@ -460,6 +460,7 @@ def handshake(port, ca, lo=None, hi=None, ciphers=None):
             return s.version(), s.cipher(), s.getpeercert()
 
 
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")
 def test_tls_versions_ciphers_and_certificate(tls_node):
     port, ca = tls_node
     version, cipher, cert = handshake(port, ca)
