@@ -57,7 +57,7 @@ class HealthProbe:
     does), from a process of its own so that the test's own work (thousands of sockets,
     the GIL) does not show up in the figures; a failure or a timeout counts as an error."""
 
-    def __init__(self, endpoint, interval=0.02, timeout=5.0, min_seconds=1.5):
+    def __init__(self, endpoint, interval=0.02, timeout=5.0, min_seconds=3.0):
         host, port = endpoint.split("//", 1)[1].split(":")
         self.min_seconds = min_seconds
         self.cmd = [sys.executable, "-c", _PROBE, host, port, str(interval), str(timeout)]
@@ -188,8 +188,8 @@ class FaultProxy:
     - ``slow``: forward the request (it is applied), then hold the answer `delay` s;
     - ``error``: answer 500 InternalServerError without forwarding anything;
     - ``hang``: read the request and never answer (until the mode changes);
-    - ``down``: the listening socket is closed (connection refused); ``up`` reopens it
-      on the same port.
+    - ``down``: the listening socket is closed (connection refused) and open connections
+      are closed unanswered; any other mode reopens it on the same port.
     """
 
     def __init__(self, upstream_port):
@@ -244,7 +244,9 @@ class FaultProxy:
             with self.changed:
                 self.changed.wait_for(lambda: self.mode != "hang", timeout=120)
             return False
-        if mode == "error" or mode == "down":
+        if mode == "down":
+            return False  # connections still open from before are closed unanswered
+        if mode == "error":
             out = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
                               "message": "injected by the fault proxy"}).encode()
             wfile.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/x-amz-json-1.0\r\n"

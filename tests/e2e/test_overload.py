@@ -133,7 +133,7 @@ def test_thousands_of_dax_connections(loaded):
         t0 = probe.timeline[0][1]
         print([(round(t - t0, 2), round(x * 1000)) for x, t in probe.timeline if x > 0.02])
     probe.check(HEALTH_P99_MS)
-    # Bounded memory: well under 100 KiB per connection, and it comes back down.
+    # Bounded memory: well under 100 KiB per connection.
     assert rss1 - rss0 < 200, f"RSS grew {rss1 - rss0:.0f} MiB for {len(socks)} connections"
 
 
@@ -404,6 +404,7 @@ def value(dax, consistent=False):
 def test_backend_fault_gives_errors_and_no_wrong_cached_value(faulty, mode):
     proxy = faulty.proxy
     ddb = faulty.client("dynamodb")
+    rss0 = rss_mb(faulty.proc.pid)
     with dax_client(faulty.url, faulty.root) as dax, HealthProbe(faulty.endpoint) as probe:
         dax.put_item(TableName="Tbl", Item={**KEY, "v": {"S": "before"}})
         assert value(dax) == "before"  # cached now
@@ -411,10 +412,12 @@ def test_backend_fault_gives_errors_and_no_wrong_cached_value(faulty, mode):
         try:
             # Writes fail, with an error and in bounded time.
             out, t1 = timed(lambda: dax.put_item(TableName="Tbl", Item={**KEY, "v": {"S": f"lost-{mode}"}}))
-            assert out != {} and not isinstance(out, dict), out
+            # A DynamoDB error name the client understands (the Python client crashed with a
+            # TypeError on the code sequence daxd sent for ServiceUnavailable).
+            assert out in ("InternalServerError", "ServiceUnavailable"), out
             # Reads past the cache fail too; the API answers errors.
             out2, t2 = timed(lambda: value(dax, consistent=True))
-            assert isinstance(out2, str) and out2 not in ("before", f"lost-{mode}"), out2
+            assert out2 in ("InternalServerError", "ServiceUnavailable"), out2
             out3, t3 = timed(lambda: ddb.get_item(TableName="Tbl", Key=KEY))
             assert out3 in ("InternalServerError", "ServiceUnavailable", "InternalFailure"), out3
             print(f"\nbackend {mode}: DAX PutItem -> {out} in {t1:.2f} s, DAX consistent GetItem -> {out2} in {t2:.2f} s, "
@@ -432,6 +435,7 @@ def test_backend_fault_gives_errors_and_no_wrong_cached_value(faulty, mode):
         dax.put_item(TableName="Tbl", Item={**KEY, "v": {"S": "after"}})
         assert value(dax) == "after" and value(dax, consistent=True) == "after"
     probe.check(HEALTH_P99_MS, min_samples=5)
+    assert rss_mb(faulty.proc.pid) - rss0 < 50
 
 
 def test_slow_backend_and_ambiguous_writes(faulty):
@@ -450,7 +454,7 @@ def test_slow_backend_and_ambiguous_writes(faulty):
         # Slower than the timeout: the write reaches dynalite, but daxd gives up first.
         proxy.set("slow", 1.5)
         out, _ = timed(lambda: dax.put_item(TableName="Tbl", Item={**KEY, "v": {"S": "ambiguous"}}))
-        assert not isinstance(out, dict), out
+        assert out == "ServiceUnavailable", out
         proxy.set("ok")
         held = ddb.get_item(TableName="Tbl", Key=KEY, ConsistentRead=True)["Item"]["v"]["S"]
         assert held == "ambiguous"  # the proxy forwarded it before holding the answer
