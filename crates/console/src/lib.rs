@@ -74,6 +74,8 @@ pub struct Config {
     pub secure_cookie: bool,
     /// Largest form body accepted.
     pub max_form_bytes: usize,
+    /// Time a client has to send a form body; a slower one gets 408.
+    pub body_timeout: Duration,
 }
 
 impl Default for Config {
@@ -85,6 +87,7 @@ impl Default for Config {
             sample_every: Duration::from_secs(5),
             secure_cookie: false,
             max_form_bytes: 1024 * 1024,
+            body_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -243,9 +246,10 @@ impl Req {
             .and_then(|id| c.sessions.get(id, now));
         let same_origin = same_origin(&parts.headers);
         let form = if parts.method == Method::POST {
-            match axum::body::to_bytes(body, c.config.max_form_bytes).await {
-                Ok(b) => forms::parse(&b),
-                Err(_) => return Err(html::plain(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.")),
+            match tokio::time::timeout(c.config.body_timeout, axum::body::to_bytes(body, c.config.max_form_bytes)).await {
+                Ok(Ok(b)) => forms::parse(&b),
+                Ok(Err(_)) => return Err(html::plain(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.")),
+                Err(_) => return Err(html::plain(StatusCode::REQUEST_TIMEOUT, "The form was not received in time.")),
             }
         } else {
             Vec::new()

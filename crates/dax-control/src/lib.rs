@@ -445,6 +445,17 @@ impl DaxControl {
 
     // ----- questions other parts of daxd ask -----
 
+    /// `(region, interface id)` of every network interface a node records.
+    #[must_use]
+    pub fn node_interfaces(&self) -> std::collections::BTreeSet<(String, String)> {
+        let st = self.read();
+        st.regions
+            .iter()
+            .flat_map(|(region, r)| r.clusters.values().flat_map(move |c| c.nodes.iter().map(move |n| (region, n))))
+            .filter_map(|(region, n)| n.eni_id.clone().map(|eni| (region.clone(), eni)))
+            .collect()
+    }
+
     /// The regions with clusters that are not fully deleted, and those
     /// clusters' ARNs: what blocks deleting the DAX service-linked role.
     #[must_use]

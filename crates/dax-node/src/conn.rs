@@ -13,6 +13,10 @@ use crate::host::NodeError;
 use crate::metrics::Counter;
 use crate::node::{error_frame, is_data, Conn, Node};
 
+/// Largest frame buffered for a connection that has not been authorized (the preamble and
+/// `authorizeConnection` take a few hundred bytes).
+const MAX_ANONYMOUS_FRAME: usize = 64 * 1024;
+
 /// Serve one connection until the client closes it, the stream breaks, or the node stops.
 /// `local_ip` is the address the client reached (what `endpoints` reports).
 pub(crate) async fn serve<S>(node: Arc<Node>, mut stream: S, local_ip: IpAddr)
@@ -78,8 +82,11 @@ where
             buf.drain(..start);
             start = 0;
         }
-        if buf.len() > limits.max_frame_bytes.saturating_add(64) {
-            let e = NodeError::validation(format!("Request exceeds {} bytes", limits.max_frame_bytes));
+        // Until the connection is authorized, a frame may not be larger than an
+        // authorizeConnection needs: what an anonymous client can make a node buffer stays small.
+        let max = if conn.principal.is_some() { limits.max_frame_bytes } else { limits.max_frame_bytes.min(MAX_ANONYMOUS_FRAME) };
+        if buf.len() > max.saturating_add(64) {
+            let e = NodeError::validation(format!("Request exceeds {max} bytes"));
             let _ = stream.write_all(&error_frame(&e, None)).await;
             return;
         }

@@ -100,14 +100,46 @@ async fn connection(node: Arc<Node>, stream: TcpStream, tls: Option<TlsAcceptor>
     }
 }
 
+/// A connection over the node's limit: read what the client sent first (so closing does
+/// not reset the answer away), answer `ThrottlingException` (in the clear only: a TLS
+/// client gets the close), and close. Bounded in time.
+async fn shed(node: Arc<Node>, mut stream: TcpStream, plain: bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let max = node.shared.config.max_connections;
+    node.meter.inc(crate::metrics::Counter::ThrottledRequestCount);
+    let _ = tokio::time::timeout(SHED_TIMEOUT, async {
+        if plain {
+            let mut sink = [0u8; 4096];
+            let _ = stream.read(&mut sink).await;
+            let e = crate::host::NodeError::throttling(format!("Node {} has too many connections ({max})", node.id));
+            let _ = stream.write_all(&crate::node::error_frame(&e, None)).await;
+        }
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
+
+/// How long a shed connection is given to be told so.
+const SHED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn accept_loop(node: Arc<Node>, listener: TcpListener, tls: Option<TlsAcceptor>) {
     let mut conns = JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(node.shared.config.max_connections.max(1)));
     loop {
         tokio::select! {
             r = listener.accept() => match r {
-                Ok((stream, _)) => {
-                    conns.spawn(connection(Arc::clone(&node), stream, tls.clone()));
-                }
+                Ok((stream, _)) => match Arc::clone(&slots).try_acquire_owned() {
+                    Ok(slot) => {
+                        let (node, tls) = (Arc::clone(&node), tls.clone());
+                        conns.spawn(async move {
+                            connection(node, stream, tls).await;
+                            drop(slot);
+                        });
+                    }
+                    Err(_) => {
+                        tokio::spawn(shed(Arc::clone(&node), stream, tls.is_none()));
+                    }
+                },
                 Err(e) => {
                     tracing::debug!(node = %node.id, error = %e, "accept failed");
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;

@@ -41,6 +41,8 @@ pub use tls::NodeTls;
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 /// Default limit on requests in flight per node.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+/// Default limit on client connections per node.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
 /// How the fleet runs its nodes.
 #[derive(Clone, Debug)]
@@ -49,6 +51,9 @@ pub struct FleetConfig {
     pub cache_bytes: u64,
     /// Data requests a node works on at once; more are answered `ThrottlingException`.
     pub max_in_flight: usize,
+    /// Client connections a node keeps at once; more get a `ThrottlingException` frame and
+    /// are closed.
+    pub max_connections: usize,
     /// Decoding bounds for every connection.
     pub limits: dax_wire::Limits,
     /// The TLS material of `daxs://` nodes; `None`: TLS nodes are not started.
@@ -60,6 +65,7 @@ impl Default for FleetConfig {
         FleetConfig {
             cache_bytes: DEFAULT_CACHE_BYTES,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             limits: dax_wire::Limits::DEFAULT,
             tls: None,
         }

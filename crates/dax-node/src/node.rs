@@ -357,6 +357,27 @@ impl Node {
         self.shared.host.dynamodb(info, op, input).await
     }
 
+    /// A write to DynamoDB. When it fails with a server-side error (a 5xx, a timeout, a
+    /// broken exchange), DynamoDB may or may not have applied it: the cached entries of the
+    /// keys it touches can no longer be trusted, so they are dropped here and on every node.
+    async fn ddb_write<'k>(
+        &self,
+        info: &ClusterInfo,
+        op: &str,
+        input: Value,
+        keys: impl IntoIterator<Item = (&'k str, &'k [u8])>,
+    ) -> Result<Value, NodeError> {
+        let result = self.ddb(info, op, input).await;
+        if let Err(e) = &result {
+            if e.status >= 500 {
+                for (table, key) in keys {
+                    self.forget(table, key);
+                }
+            }
+        }
+        result
+    }
+
     /// The table's key schema (DescribeTable as the cluster's role, cached per cluster).
     async fn schema(&self, info: &ClusterInfo, table: &str) -> Result<Arc<KeySchema>, NodeError> {
         if let Some(s) = self.cluster.cached_schema(table) {
@@ -827,7 +848,7 @@ impl Node {
         }
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(p.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(p.return_item_collection_metrics));
-        let out = self.ddb(info, "PutItem", Value::Object(input)).await?;
+        let out = self.ddb_write(info, "PutItem", Value::Object(input), [(p.table_name.as_str(), kb.as_slice())]).await?;
         self.remember(&p.table_name, kb, Some(Arc::new(item)), self.cluster.next_seq());
         let attrs = self.old_image(&out, &schema)?;
         Ok(self.write_response(&out, attrs))
@@ -850,7 +871,7 @@ impl Node {
         }
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(d.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(d.return_item_collection_metrics));
-        let out = self.ddb(info, "DeleteItem", Value::Object(input)).await?;
+        let out = self.ddb_write(info, "DeleteItem", Value::Object(input), [(d.table_name.as_str(), kb.as_slice())]).await?;
         self.remember(&d.table_name, kb, None, self.cluster.next_seq());
         let attrs = self.old_image(&out, &schema)?;
         Ok(self.write_response(&out, attrs))
@@ -881,7 +902,7 @@ impl Node {
         input.insert("ReturnValues".into(), str_v(sent.as_str()));
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(u.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(u.return_item_collection_metrics));
-        let out = self.ddb(info, "UpdateItem", Value::Object(input)).await?;
+        let out = self.ddb_write(info, "UpdateItem", Value::Object(input), [(u.table_name.as_str(), kb.as_slice())]).await?;
         let returned = out.get("Attributes").map(convert::item).transpose()?;
         let attrs = if sent == ReturnValues::AllNew {
             let new = returned.unwrap_or_else(|| key.clone());
@@ -952,7 +973,9 @@ impl Node {
         input.insert("RequestItems".into(), Value::Object(request));
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(b.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(b.return_item_collection_metrics));
-        let out = self.ddb(info, "BatchWriteItem", Value::Object(input)).await?;
+        let out = self
+            .ddb_write(info, "BatchWriteItem", Value::Object(input), writes.iter().map(|w| (w.table.as_str(), w.kb.as_slice())))
+            .await?;
         // Only the writes DynamoDB did (not those handed back unprocessed) touch the cache.
         let mut skipped: HashSet<(String, Vec<u8>)> = HashSet::new();
         let mut unprocessed = Vec::new();
@@ -1032,7 +1055,8 @@ impl Node {
         }
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(t.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(t.return_item_collection_metrics));
-        let out = match self.ddb(info, "TransactWriteItems", Value::Object(input)).await {
+        let touched = written.iter().map(|(table, kb, _)| (table.as_str(), kb.as_slice()));
+        let out = match self.ddb_write(info, "TransactWriteItems", Value::Object(input), touched).await {
             Ok(out) => out,
             Err(e) => {
                 let reasons = self.cancellation_reasons(&e, &schemas);

@@ -587,6 +587,38 @@ async fn a_failed_write_caches_nothing() {
     assert_eq!(clusters[0].counter("ErrorRequestCount"), Some(2));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_failing_server_side_drops_the_cached_entry() {
+    let s = setup(1, FleetConfig::default());
+    let mut c = Client::authed(s.ports[0]).await;
+    assert!(matches!(put(&mut c, "a", "cached").await, Answer::Ok(_)));
+    let cached = expect_item(&mut c, Some(json!({"pk": {"S": "a"}, "v": {"S": "cached"}}))).await;
+    let reads = s.host.count("GetItem");
+    // DynamoDB may have applied it (a timeout, a 5xx): the old value is no longer trusted.
+    s.host.put_direct("tab", json!({"pk": {"S": "a"}, "v": {"S": "applied"}}));
+    *s.host.fail_next.lock().unwrap() = Some(("PutItem".into(), NodeError::new("ServiceUnavailable", "timed out", 503)));
+    assert!(matches!(put(&mut c, "a", "applied").await, Answer::Err(..)));
+    let fresh = c.call(&get("a")).await;
+    assert_ne!(fresh, cached);
+    assert_eq!(s.host.count("GetItem"), reads + 1, "the read went to DynamoDB");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_are_throttled_and_closed() {
+    let s = setup(1, FleetConfig { max_connections: 2, ..FleetConfig::default() });
+    let mut a = Client::authed(s.ports[0]).await;
+    let mut b = Client::authed(s.ports[0]).await;
+    assert_eq!(a.call(&get("x")).await, EMPTY());
+    assert_eq!(b.call(&get("x")).await, EMPTY());
+    let mut c = Client::authed(s.ports[0]).await;
+    assert_eq!(c.call(&get("x")).await, Answer::Err(vec![4, 37, 38, 39, 50], "ThrottlingException".into()));
+    assert!(c.closed().await);
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut d = Client::authed(s.ports[0]).await;
+    assert_eq!(d.call(&get("x")).await, EMPTY());
+}
+
 fn query(pk: &str) -> Request {
     Request::Query(QueryRequest {
         table_name: "tab".into(),

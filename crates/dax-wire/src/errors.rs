@@ -186,7 +186,10 @@ pub const EXCEPTIONS: &[ExceptionCodes] = &[
 
 /// Codes for names not in [`EXCEPTIONS`]: a client-error class sequence no client maps,
 /// so the Python and JavaScript clients fall back to detail[1] for the exception name.
-pub const UNMAPPED_CODES: &[u32] = &[4, 37, 38, 39];
+/// It must end on a code the clients do not know: the Python client walks its nested map
+/// code by code, and a sequence that stops on an inner node (`[4, 37, 38, 39]`) made the
+/// code a dict, which crashed its retry logic with `TypeError: unhashable type: 'dict'`.
+pub const UNMAPPED_CODES: &[u32] = &[4, 37, 38, 39, 0];
 
 /// The table entry for an exception name.
 pub fn exception_codes(name: &str) -> Option<&'static ExceptionCodes> {

@@ -26,8 +26,15 @@ pub struct App {
     pub signing_keys: sigv4::SigningKeyCache,
     pub enable_reset: bool,
     pub max_body_bytes: usize,
+    /// Time a client has to send a request body once its head is in.
+    pub http_read_timeout: std::time::Duration,
     /// Seconds each step of an asynchronous lifecycle takes.
     pub step_secs: f64,
+    /// Orders CreateCluster (readers: from the check that `AWSServiceRoleForDAX` exists
+    /// until the cluster is saved) against the deletion task's step that asks which
+    /// clusters use the role and then deletes it (the writer): without it, a cluster
+    /// created between that question and the deletion would be left without its role.
+    pub role_in_use: std::sync::RwLock<()>,
     /// The DAX data plane (node listeners), set once the runtime runs (`dax_host::start`).
     pub dax_nodes: std::sync::OnceLock<crate::dax_host::DaxNodes>,
 }
@@ -53,6 +60,7 @@ impl App {
         };
         let dax = DaxControl::open(&args.account_id, env.clone(), Arc::clone(&store), deps, config).map_err(|e| e.to_string())?;
         ports.mark_used(dax.node_ports().into_iter().map(|n| n.port));
+        sweep_orphan_interfaces(&ec2, &dax);
         let mut embedded = None;
         let backend: Arc<dyn dynamo::Backend> = match &args.dynamodb_endpoint {
             Some(endpoint) => {
@@ -63,6 +71,7 @@ impl App {
                 };
                 let mut config = dynamo::RemoteConfig::new(endpoint.clone(), credentials);
                 config.region.clone_from(&args.dynamodb_region);
+                config.request_timeout = std::time::Duration::from_millis(args.dynamodb_timeout_ms.max(1));
                 Arc::new(dynamo::RemoteBackend::new(config, Arc::clone(&env.clock)).map_err(|e| e.to_string())?)
             }
             None => {
@@ -88,7 +97,9 @@ impl App {
             signing_keys: sigv4::SigningKeyCache::new(1024),
             enable_reset: args.enable_reset,
             max_body_bytes: args.max_body_bytes,
+            http_read_timeout: std::time::Duration::from_millis(args.http_read_timeout_ms.max(1)),
             step_secs: args.provisioning_delay_ms as f64 / 1000.0,
+            role_in_use: std::sync::RwLock::new(()),
             dax_nodes: std::sync::OnceLock::new(),
         })
     }
@@ -99,8 +110,11 @@ impl App {
         if let Err(e) = self.dax.tick() {
             tracing::warn!(error = %e, "advancing DAX lifecycles");
         }
-        if let Err(e) = self.iam.advance_deletion_tasks(&crate::usage::Usage { app: self }, self.step_secs) {
-            tracing::warn!(error = %e, "advancing service-linked role deletion tasks");
+        {
+            let _deleting = self.role_in_use.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Err(e) = self.iam.advance_deletion_tasks(&crate::usage::Usage { app: self }, self.step_secs) {
+                tracing::warn!(error = %e, "advancing service-linked role deletion tasks");
+            }
         }
         if let Err(e) = self.iam.flush_activity() {
             tracing::warn!(error = %e, "flushing access records");
@@ -132,5 +146,24 @@ impl App {
         self.dynamo.policies.reset().map_err(|e| e.to_string())?;
         self.signing_keys.clear();
         Ok(())
+    }
+}
+
+/// Delete the network interfaces DAX made for nodes that no cluster records. CreateCluster
+/// makes each node's interface (one committed write each) before it saves the cluster, so
+/// a crash in between leaves interfaces without a node; elsewhere a failure rolls them back.
+/// Run at start, before any request can be creating a cluster.
+fn sweep_orphan_interfaces(ec2: &Ec2, dax: &DaxControl) {
+    let known = dax.node_interfaces();
+    for region in ec2.regions() {
+        for eni in ec2.network_interfaces_with_description_prefix(&region, "DAX cluster ") {
+            if !eni.requester_managed || known.contains(&(region.clone(), eni.network_interface_id.clone())) {
+                continue;
+            }
+            match ec2.delete_network_interface_as_requester(&region, &eni.network_interface_id) {
+                Ok(()) => tracing::info!(%region, eni = %eni.network_interface_id, description = %eni.description, "deleted a DAX network interface left by a crash"),
+                Err(e) => tracing::warn!(%region, eni = %eni.network_interface_id, error = %e, "cannot delete a DAX network interface left by a crash"),
+            }
+        }
     }
 }

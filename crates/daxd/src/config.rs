@@ -95,6 +95,25 @@ pub struct ServeArgs {
     /// Data requests each DAX node works on at once; more are answered with ThrottlingException.
     #[arg(long, default_value_t = dax_node::DEFAULT_MAX_IN_FLIGHT)]
     pub node_max_in_flight: usize,
+
+    /// Client connections each DAX node keeps open at once; more are answered with
+    /// ThrottlingException and closed.
+    #[arg(long, default_value_t = dax_node::DEFAULT_MAX_CONNECTIONS)]
+    pub node_max_connections: usize,
+
+    /// HTTP connections served at once; more are answered 503 ThrottlingException and closed.
+    #[arg(long, default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// Time an HTTP client has to send a request head, and then its body, in milliseconds;
+    /// also how long an idle keep-alive connection stays open. Slower clients are cut off.
+    #[arg(long, default_value_t = 30_000)]
+    pub http_read_timeout_ms: u64,
+
+    /// Time allowed for one exchange with the remote DynamoDB endpoint (--dynamodb-endpoint),
+    /// in milliseconds; a call past it fails with ServiceUnavailable.
+    #[arg(long, default_value_t = 30_000)]
+    pub dynamodb_timeout_ms: u64,
 }
 
 /// The account root's key pair.

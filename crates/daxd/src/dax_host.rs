@@ -60,10 +60,24 @@ pub fn start(app: &Arc<App>, args: &ServeArgs) {
     let config = FleetConfig {
         cache_bytes: args.node_cache_bytes,
         max_in_flight: args.node_max_in_flight.max(1),
+        max_connections: args.node_max_connections.max(1),
         limits: dax_wire::Limits::DEFAULT,
         tls,
     };
-    let fleet = Fleet::new(host, config);
+    // The node listeners run on a runtime of their own, so that a flood of DAX traffic
+    // queues behind other DAX traffic, never in front of the HTTP endpoint (/health, the
+    // control plane, the console). It lives as long as the process.
+    let fleet = match tokio::runtime::Builder::new_multi_thread().thread_name("dax-node").enable_all().build() {
+        Ok(runtime) => {
+            let runtime: &'static tokio::runtime::Runtime = Box::leak(Box::new(runtime));
+            let _entered = runtime.enter();
+            Fleet::new(host, config)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start the DAX nodes' runtime: they share the HTTP endpoint's");
+            Fleet::new(host, config)
+        }
+    };
     let _ = app.dax_nodes.set(DaxNodes { fleet, advertise_host: args.dax_advertise_host.clone() });
 }
 

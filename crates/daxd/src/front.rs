@@ -111,18 +111,34 @@ pub async fn handle(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<
     } else {
         json_protocol_of(&parts.headers).unwrap_or(Protocol::Query)
     };
-    let body = match axum::body::to_bytes(body, app.max_body_bytes).await {
+    let too_large_error = || {
+        AwsError::new(413, "RequestEntityTooLarge", format!("Request body exceeds the limit of {} bytes", app.max_body_bytes))
+    };
+    // A declared length over the limit is refused before a byte of the body is read.
+    let declared = header_str(&parts.headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > app.max_body_bytes as u64) {
+        return error_response(&too_large_error(), early_protocol, None, &request_id);
+    }
+    // The body must arrive within the read timeout: a client that trickles it is cut off.
+    let read = tokio::time::timeout(app.http_read_timeout, axum::body::to_bytes(body, app.max_body_bytes)).await;
+    let Ok(read) = read else {
+        let err = AwsError::new(
+            400,
+            "RequestTimeout",
+            format!("The request body was not received within {} ms", app.http_read_timeout.as_millis()),
+        );
+        let mut response = error_response(&err, early_protocol, None, &request_id);
+        response.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        return response;
+    };
+    let body = match read {
         Ok(b) => b,
         Err(e) => {
             let too_large = std::error::Error::source(&e)
                 .is_some_and(|s| s.to_string().contains("length limit"))
                 || e.to_string().contains("length limit");
             let err = if too_large {
-                AwsError::new(
-                    413,
-                    "RequestEntityTooLarge",
-                    format!("Request body exceeds the limit of {} bytes", app.max_body_bytes),
-                )
+                too_large_error()
             } else {
                 AwsError::new(400, "MalformedRequest", format!("Could not read the request body: {e}"))
             };
@@ -335,7 +351,11 @@ fn dispatch(app: &App, service: Service, caller: &iam::Caller, facts: &RequestFa
         Service::Ec2 => api::ec2::call(&app.ec2, facts.region, op, input),
         Service::Dax => {
             if op == "CreateCluster" {
+                // Hold off the role's deletion from the check that it exists until the
+                // cluster that uses it is saved (see `App::role_in_use`).
+                let _using = app.role_in_use.read().unwrap_or_else(std::sync::PoisonError::into_inner);
                 dax_preflight(app, caller, facts, input)?;
+                return api::dax::call(&app.dax, facts.region, op, input);
             }
             api::dax::call(&app.dax, facts.region, op, input)
         }

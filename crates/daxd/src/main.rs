@@ -108,15 +108,107 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         // Items past their TTL attribute are deleted in the background, as DynamoDB does.
         let _sweeper = engine.spawn_ttl_sweeper(std::time::Duration::from_secs(30));
     }
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal(signals))
-        .await
-        .map_err(|e| e.to_string())?;
+    let limits = HttpLimits {
+        read_timeout: std::time::Duration::from_millis(args.http_read_timeout_ms.max(1)),
+        max_connections: args.max_connections.max(1),
+    };
+    serve_http(listener, router, limits, shutdown_signal(signals)).await;
     ticker.abort();
     let app2 = Arc::clone(&app);
     let _ = tokio::task::spawn_blocking(move || app2.tick()).await;
     println!("daxd stopped");
     Ok(())
+}
+
+/// Bounds of the HTTP server.
+struct HttpLimits {
+    /// Time a client has to send a request head (and to start one on an idle keep-alive
+    /// connection); the body has the same time again (`front::handle`).
+    read_timeout: std::time::Duration,
+    /// Connections served at once.
+    max_connections: usize,
+}
+
+/// The HTTP server: HTTP/1.1 on each accepted connection, with a deadline for every
+/// request head (a client that trickles bytes is cut off, rather than holding a task and
+/// a socket forever) and a cap on connections: past it, a connection gets a 503
+/// `ThrottlingException` and is closed. On the shutdown signal, connections finish the
+/// request they serve (for up to 10 s) and close.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: HttpLimits,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            r = listener.accept() => match r {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors, most likely: wait for some to be freed.
+                    tracing::warn!(error = %e, "accepting an HTTP connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            tokio::spawn(shed_http(stream, limits.max_connections));
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            let mut router = router.clone();
+            tower_service::Service::call(&mut router, req.map(axum::body::Body::new))
+        });
+        let mut stop = stop_rx.clone();
+        let read_timeout = limits.read_timeout;
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(read_timeout);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(%peer, error = %e, "HTTP connection ended");
+                    }
+                }
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), slots.acquire_many(all)).await;
+}
+
+/// A connection past the cap: a 503 `ThrottlingException` (the JSON protocols' shape,
+/// which the SDKs retry), then the close; bounded in time.
+async fn shed_http(mut stream: tokio::net::TcpStream, max: usize) {
+    use tokio::io::AsyncWriteExt;
+    let body = format!(r#"{{"__type":"ThrottlingException","message":"daxd is serving its maximum of {max} connections"}}"#);
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-ErrorType: ThrottlingException\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        let _ = stream.write_all(answer.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
 }
 
 /// The clock-driven work: deletion tasks advance, access records are flushed.

@@ -918,6 +918,12 @@ impl Ec2 {
         self.peek(region, |r| r.default_vpc().cloned()).flatten()
     }
 
+    /// The regions that have EC2 state.
+    #[must_use]
+    pub fn regions(&self) -> Vec<String> {
+        self.read().regions.keys().cloned().collect()
+    }
+
     /// The network interfaces whose description starts with `prefix`, in id order.
     #[must_use]
     pub fn network_interfaces_with_description_prefix(&self, region: &str, prefix: &str) -> Vec<NetworkInterface> {
