@@ -17,6 +17,14 @@ pub enum Caller {
     Session(Session),
 }
 
+impl Caller {
+    /// The account's root user, or a session of it: allowed everything.
+    #[must_use]
+    pub fn is_root(&self) -> bool {
+        matches!(self, Caller::Root) || matches!(self, Caller::Session(s) if matches!(s.kind, SessionKind::Root))
+    }
+}
+
 /// What the front door and condition keys need to know about a caller.
 #[derive(Debug, Clone)]
 pub struct CallerIdentity {
@@ -194,8 +202,7 @@ impl Iam {
     /// resource-based policies. The account root is allowed everything.
     #[must_use]
     pub fn authorize(&self, caller: &Caller, action: &str, resource: &str, context: &Context, resource_policies: &[&str]) -> Outcome {
-        let is_root = matches!(caller, Caller::Root) || matches!(caller, Caller::Session(s) if matches!(s.kind, SessionKind::Root));
-        if is_root {
+        if caller.is_root() {
             return Outcome { decision: policy::Decision::Allow, reason: policy::DenyReason::None, matched: Vec::new() };
         }
         let who = self.identity(caller);
