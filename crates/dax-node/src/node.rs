@@ -401,6 +401,15 @@ impl Node {
         })
     }
 
+    /// The answer for a cached item: its value bytes as they are, or, for a projection,
+    /// the item decoded from them and its key bytes.
+    fn cached_payload(&self, value: &[u8], kb: &[u8], projection: Option<&ProjectionExpression>, schema: &KeySchema) -> Res<ItemPayload> {
+        Ok(match projection {
+            Some(p) => ItemPayload::Projected(p.project(&self.item_of(self.key(kb, schema)?, value)?)),
+            None => ItemPayload::Values(value.to_vec()),
+        })
+    }
+
     /// Updated-attribute bytes (`UPDATED_OLD` / `UPDATED_NEW`).
     fn updated_bytes(&self, attrs: &Item) -> Res<Vec<u8>> {
         let names: Vec<String> = attrs.keys().cloned().collect();
@@ -409,35 +418,39 @@ impl Node {
         Ok(encode_updated_attributes(id, &values))
     }
 
-    /// Cache an item (or a negative entry) here and, asynchronously, on every other node.
-    fn remember(&self, table: &str, key: Vec<u8>, item: Option<Arc<Item>>, seq: u64) {
-        let written = Instant::now();
-        self.cache.put_item(table, key.clone(), item.clone(), seq, written);
+    /// Apply `f` to this node's cache now and, asynchronously, to every other node's.
+    fn everywhere(&self, f: impl Fn(&NodeCache) + Send + 'static) {
+        f(&self.cache);
         let others: Vec<Arc<Node>> = self.cluster.nodes().into_iter().filter(|n| n.id != self.id).collect();
         if others.is_empty() {
             return;
         }
-        let table = table.to_owned();
         tokio::spawn(async move {
             for n in others {
-                n.cache.put_item(&table, key.clone(), item.clone(), seq, written);
+                f(&n.cache);
             }
         });
     }
 
-    /// Drop an item entry here and on every other node.
-    fn forget(&self, table: &str, key: &[u8]) {
-        self.cache.invalidate_item(table, key);
-        let others: Vec<Arc<Node>> = self.cluster.nodes().into_iter().filter(|n| n.id != self.id).collect();
-        if others.is_empty() {
-            return;
+    /// Cache an item's value bytes (or a negative entry) here and on every other node.
+    fn remember(&self, table: &str, key: &[u8], value: Option<Arc<[u8]>>, seq: u64) {
+        let (table, key, written) = (table.to_owned(), key.to_vec(), self.cache.now());
+        self.everywhere(move |c| c.put_item(&table, &key, value.clone(), seq, written));
+    }
+
+    /// Cache the item DynamoDB now holds after a write (`None`: it is gone); if it cannot
+    /// be encoded, drop the entry instead.
+    fn remember_item(&self, table: &str, key: &[u8], item: Option<&Item>, schema: &KeySchema, seq: u64) {
+        match item.map(|i| self.value_bytes(i, schema)).transpose() {
+            Ok(value) => self.remember(table, key, value.map(Arc::from), seq),
+            Err(_) => self.forget(table, key),
         }
-        let (table, key) = (table.to_owned(), key.to_vec());
-        tokio::spawn(async move {
-            for n in others {
-                n.cache.invalidate_item(&table, &key);
-            }
-        });
+    }
+
+    /// Drop an item entry here and on every other node (older reads stay out of it).
+    fn forget(&self, table: &str, key: &[u8]) {
+        let (table, key, seq) = (table.to_owned(), key.to_vec(), self.cluster.next_seq());
+        self.everywhere(move |c| c.invalidate_item(&table, &key, seq));
     }
 
     // ---- reads -----------------------------------------------------------------------------
@@ -449,7 +462,8 @@ impl Node {
         if !g.consistent_read {
             if let Some(hit) = self.cache.get_item(&g.table_name, &kb) {
                 self.meter.inc(Counter::ItemCacheHits);
-                let item = hit.as_deref().map(|i| self.payload(i, g.projection.as_ref(), &schema)).transpose()?;
+                let item =
+                    hit.value_bytes().map(|v| self.cached_payload(v, &kb, g.projection.as_ref(), &schema)).transpose()?;
                 return Ok(encode_item_response(&ItemResponse { item, ..ItemResponse::default() }));
             }
             self.meter.inc(Counter::ItemCacheMisses);
@@ -463,11 +477,16 @@ impl Node {
         }
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(g.return_consumed_capacity));
         let out = self.ddb(info, "GetItem", Value::Object(input)).await?;
-        let item = out.get("Item").map(convert::item).transpose()?.map(Arc::new);
+        let item = out.get("Item").map(convert::item).transpose()?;
+        let value = item.as_ref().map(|i| self.value_bytes(i, &schema)).transpose()?;
         if !g.consistent_read {
-            self.remember(&g.table_name, kb, item.clone(), seq);
+            self.remember(&g.table_name, &kb, value.as_deref().map(Arc::from), seq);
         }
-        let payload = item.as_deref().map(|i| self.payload(i, g.projection.as_ref(), &schema)).transpose()?;
+        let payload = match (&item, value, &g.projection) {
+            (Some(i), _, Some(p)) => Some(ItemPayload::Projected(p.project(i))),
+            (_, Some(v), None) => Some(ItemPayload::Values(v)),
+            _ => None,
+        };
         Ok(encode_item_response(&ItemResponse {
             item: payload,
             consumed_capacity: out.get("ConsumedCapacity").and_then(convert::consumed_capacity),
@@ -508,7 +527,7 @@ impl Node {
         if let Some(k) = &cache_key {
             if let Some(bytes) = self.cache.get_query(scan, k) {
                 self.meter.inc(hit);
-                return Ok(bytes.as_ref().clone());
+                return Ok(bytes);
             }
             self.meter.inc(miss);
         }
@@ -547,7 +566,7 @@ impl Node {
         };
         let bytes = encode_query_response(&resp);
         if let Some(k) = cache_key {
-            self.cache.put_query(scan, k, Arc::new(bytes.clone()));
+            self.cache.put_query(scan, &k, &bytes);
         }
         match out.get("ConsumedCapacity").and_then(convert::consumed_capacity) {
             Some(cc) => {
@@ -661,9 +680,9 @@ impl Node {
     }
 
     async fn batch_get(&self, info: &ClusterInfo, b: BatchGetItemRequest) -> Res<Vec<u8>> {
-        /// A requested key: canonical key bytes, the key, and the item once known
-        /// (`Some(None)`: it does not exist).
-        type Slot = (Vec<u8>, Item, Option<Option<Arc<Item>>>);
+        /// A requested key: canonical key bytes, the key, and the item's value bytes once
+        /// known (`Some(None)`: it does not exist).
+        type Slot = (Vec<u8>, Item, Option<Option<Arc<[u8]>>>);
         struct Table {
             name: String,
             schema: Arc<KeySchema>,
@@ -678,7 +697,11 @@ impl Node {
             for k in &t.keys {
                 let key = self.key(k, &schema)?;
                 let kb = encode_key(&key, &schema)?;
-                let cached = if t.consistent_read { None } else { self.cache.get_item(&t.table_name, &kb) };
+                let cached = if t.consistent_read {
+                    None
+                } else {
+                    self.cache.get_item(&t.table_name, &kb).map(|h| h.value_bytes().cloned())
+                };
                 if !t.consistent_read {
                     self.meter.inc(if cached.is_some() { Counter::ItemCacheHits } else { Counter::ItemCacheMisses });
                 }
@@ -709,10 +732,10 @@ impl Node {
             let out = self.ddb(info, "BatchGetItem", Value::Object(input)).await?;
             consumed = convert::consumed_capacities(out.get("ConsumedCapacity"));
             for t in &mut tables {
-                let mut found: HashMap<Vec<u8>, Arc<Item>> = HashMap::new();
+                let mut found: HashMap<Vec<u8>, Arc<[u8]>> = HashMap::new();
                 for v in out.pointer(&format!("/Responses/{}", t.name.replace('~', "~0").replace('/', "~1"))).and_then(Value::as_array).into_iter().flatten() {
                     let item = convert::item(v)?;
-                    found.insert(encode_key(&item, &t.schema)?, Arc::new(item));
+                    found.insert(encode_key(&item, &t.schema)?, self.value_bytes(&item, &t.schema)?.into());
                 }
                 let mut skipped: HashSet<Vec<u8>> = HashSet::new();
                 let up = out
@@ -727,11 +750,11 @@ impl Node {
                     if slot.is_some() || skipped.contains(kb) {
                         continue;
                     }
-                    let item = found.get(kb).cloned();
+                    let value = found.get(kb).cloned();
                     if !t.consistent {
-                        self.remember(&t.name, kb.clone(), item.clone(), seq);
+                        self.remember(&t.name, kb, value.clone(), seq);
                     }
-                    *slot = Some(item);
+                    *slot = Some(value);
                 }
                 if !skipped.is_empty() {
                     unprocessed.push((t.name.clone(), t.keys.iter().filter(|(kb, _, _)| skipped.contains(kb)).map(|(kb, _, _)| kb.clone()).collect()));
@@ -740,15 +763,15 @@ impl Node {
         }
         let mut responses = Vec::with_capacity(tables.len());
         for t in &tables {
-            let present = t.keys.iter().filter_map(|(kb, _, slot)| match slot {
-                Some(Some(item)) => Some((kb, item)),
+            let present = t.keys.iter().filter_map(|(kb, key, slot)| match slot {
+                Some(Some(value)) => Some((kb, key, value)),
                 _ => None,
             });
             let items = match &t.projection {
-                Some(p) => BatchGetItems::Projected(present.map(|(_, i)| p.project(i)).collect()),
-                None => BatchGetItems::Full(
-                    present.map(|(kb, i)| Ok((kb.clone(), self.value_bytes(i, &t.schema)?))).collect::<Res<Vec<_>>>()?,
+                Some(p) => BatchGetItems::Projected(
+                    present.map(|(_, key, v)| Ok(p.project(&self.item_of(key.clone(), v)?))).collect::<Res<Vec<_>>>()?,
                 ),
+                None => BatchGetItems::Full(present.map(|(kb, _, v)| (kb.clone(), v.to_vec())).collect()),
             };
             responses.push((t.name.clone(), items));
         }
@@ -828,7 +851,7 @@ impl Node {
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(p.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(p.return_item_collection_metrics));
         let out = self.ddb(info, "PutItem", Value::Object(input)).await?;
-        self.remember(&p.table_name, kb, Some(Arc::new(item)), self.cluster.next_seq());
+        self.remember_item(&p.table_name, &kb, Some(&item), &schema, self.cluster.next_seq());
         let attrs = self.old_image(&out, &schema)?;
         Ok(self.write_response(&out, attrs))
     }
@@ -851,7 +874,7 @@ impl Node {
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(d.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(d.return_item_collection_metrics));
         let out = self.ddb(info, "DeleteItem", Value::Object(input)).await?;
-        self.remember(&d.table_name, kb, None, self.cluster.next_seq());
+        self.remember(&d.table_name, &kb, None, self.cluster.next_seq());
         let attrs = self.old_image(&out, &schema)?;
         Ok(self.write_response(&out, attrs))
     }
@@ -902,7 +925,7 @@ impl Node {
                 }
                 _ => None,
             };
-            self.remember(&u.table_name, kb, Some(Arc::new(new)), self.cluster.next_seq());
+            self.remember_item(&u.table_name, &kb, Some(&new), &schema, self.cluster.next_seq());
             answer
         } else {
             // ALL_OLD / UPDATED_OLD: the new image is not known here; the next read fetches it.
@@ -921,6 +944,7 @@ impl Node {
             table: String,
             kb: Vec<u8>,
             item: Option<Item>,
+            schema: Arc<KeySchema>,
         }
         let mut request = Map::new();
         let mut writes = Vec::new();
@@ -928,6 +952,7 @@ impl Node {
         for t in b.tables {
             let schema = self.schema(info, &t.table_name).await?;
             let mut list = Vec::with_capacity(t.writes.len());
+            let table_schema = Arc::clone(&schema);
             for wr in t.writes {
                 match wr {
                     BatchWrite::Put { key, value } => {
@@ -935,13 +960,13 @@ impl Node {
                         let kb = encode_key(&k, &schema)?;
                         let item = self.item_of(k, &value)?;
                         list.push(json!({ "PutRequest": { "Item": item_to_json(&item) } }));
-                        writes.push(W { table: t.table_name.clone(), kb, item: Some(item) });
+                        writes.push(W { table: t.table_name.clone(), kb, item: Some(item), schema: Arc::clone(&table_schema) });
                     }
                     BatchWrite::Delete { key } => {
                         let k = self.key(&key, &schema)?;
                         let kb = encode_key(&k, &schema)?;
                         list.push(json!({ "DeleteRequest": { "Key": item_to_json(&k) } }));
-                        writes.push(W { table: t.table_name.clone(), kb, item: None });
+                        writes.push(W { table: t.table_name.clone(), kb, item: None, schema: Arc::clone(&table_schema) });
                     }
                 }
             }
@@ -980,7 +1005,7 @@ impl Node {
             if skipped.contains(&(w.table.clone(), w.kb.clone())) {
                 continue;
             }
-            self.remember(&w.table, w.kb, w.item.map(Arc::new), seq);
+            self.remember_item(&w.table, &w.kb, w.item.as_ref(), &w.schema, seq);
         }
         Ok(encode_batch_write_response(&BatchWriteResponse {
             unprocessed_items: unprocessed,
@@ -991,7 +1016,7 @@ impl Node {
 
     async fn transact_write(self: &Arc<Self>, info: &ClusterInfo, t: TransactWriteItemsRequest) -> Res<Vec<u8>> {
         let mut items = Vec::with_capacity(t.items.len());
-        let mut written: Vec<(String, Vec<u8>, Item)> = Vec::new();
+        let mut written: Vec<Written> = Vec::new();
         let mut schemas = Vec::with_capacity(t.items.len());
         for i in &t.items {
             let schema = self.schema(info, &i.table_name).await?;
@@ -1021,7 +1046,7 @@ impl Node {
             }
             items.push(json!({ i.operation.as_str(): Value::Object(body) }));
             if i.operation != TransactOperation::ConditionCheck {
-                written.push((i.table_name.clone(), kb, key));
+                written.push((i.table_name.clone(), kb, key, Arc::clone(&schema)));
             }
             schemas.push(schema);
         }
@@ -1041,7 +1066,7 @@ impl Node {
         };
         // What the transaction wrote is not in the answer: drop the entries now, and read
         // the items back in the background (TransactGetItems) to refresh the item cache.
-        for (table, kb, _) in &written {
+        for (table, kb, _, _) in &written {
             self.forget(table, kb);
         }
         let node = Arc::clone(self);
@@ -1072,17 +1097,17 @@ impl Node {
 
     /// Background refresh after TransactWriteItems: read the written items back with a
     /// TransactGetItems (serializable), in chunks of 100, and cache what it returns.
-    async fn refresh(&self, info: &ClusterInfo, written: Vec<(String, Vec<u8>, Item)>) {
+    async fn refresh(&self, info: &ClusterInfo, written: Vec<Written>) {
         for chunk in written.chunks(100) {
             let seq = self.cluster.next_seq();
             let gets: Vec<Value> =
-                chunk.iter().map(|(t, _, k)| json!({ "Get": { "TableName": t, "Key": item_to_json(k) } })).collect();
+                chunk.iter().map(|(t, _, k, _)| json!({ "Get": { "TableName": t, "Key": item_to_json(k) } })).collect();
             match self.ddb(info, "TransactGetItems", json!({ "TransactItems": gets })).await {
                 Ok(out) => {
                     let responses = out.get("Responses").and_then(Value::as_array).cloned().unwrap_or_default();
-                    for (i, (table, kb, _)) in chunk.iter().enumerate() {
+                    for (i, (table, kb, _, schema)) in chunk.iter().enumerate() {
                         let item = responses.get(i).and_then(|r| r.get("Item")).and_then(|v| convert::item(v).ok());
-                        self.remember(table, kb.clone(), item.map(Arc::new), seq);
+                        self.remember_item(table, kb, item.as_ref(), schema, seq);
                     }
                 }
                 Err(e) => tracing::debug!(node = %self.id, error = %e, "refreshing items after TransactWriteItems"),
@@ -1090,6 +1115,9 @@ impl Node {
         }
     }
 }
+
+/// An item a transaction wrote: table, key bytes, key, the table's key schema.
+type Written = (String, Vec<u8>, Item, Arc<KeySchema>);
 
 /// The method of a frame the codec refused, for counting.
 pub(crate) fn is_data(method: Method) -> bool {
