@@ -47,6 +47,8 @@ pub(crate) struct Node {
     /// Whether it speaks TLS (`daxs://`).
     pub tls: bool,
     pub az: String,
+    /// The [`NodeSpec::generation`] it was started for.
+    pub generation: u64,
     pub cluster: Arc<ClusterState>,
     pub cache: NodeCache,
     pub meter: Meter,
@@ -187,6 +189,7 @@ impl Node {
             port: spec.port,
             tls: spec.tls,
             az: spec.availability_zone.clone(),
+            generation: spec.generation,
             cache: NodeCache::new(cache_bytes, meter.clone()),
             cluster,
             meter,

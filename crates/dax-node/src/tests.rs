@@ -204,6 +204,7 @@ fn spec(n: usize, port: u16, running: bool) -> NodeSpec {
         availability_zone: format!("us-east-1{}", (b'a' + n as u8) as char),
         tls: false,
         running,
+        generation: 0,
     }
 }
 
@@ -725,6 +726,36 @@ async fn replication_forwarding_and_failover() {
     assert!(s.fleet.roster(&cluster().arn).is_none());
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(TcpStream::connect(("127.0.0.1", s.ports[1])).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reboot_seen_only_as_a_new_generation_empties_the_cache() {
+    let s = setup(1, FleetConfig::default());
+    let mut c = Client::authed(s.ports[0]).await;
+    s.host.put_direct("tab", json!({"pk": {"S": "g"}, "v": {"S": "1"}}));
+    expect_item(&mut c, Some(json!({"pk": {"S": "g"}, "v": {"S": "1"}}))).await;
+    c.call(&get("g")).await;
+    assert_eq!(s.host.count("GetItem"), 1);
+    s.host.put_direct("tab", json!({"pk": {"S": "g"}, "v": {"S": "2"}}));
+    // With no provisioning delay the node went rebooting → available between two
+    // reconciles: all the fleet sees is a running node with a new generation.
+    let rebooted = NodeSpec { generation: 1, ..spec(0, s.ports[0], true) };
+    for _ in 0..50 {
+        s.fleet.reconcile(std::slice::from_ref(&rebooted));
+        if s.fleet.roster(&cluster().arn).unwrap().0.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(s.fleet.roster(&cluster().arn).unwrap().0.len(), 1);
+    let mut c = Client::authed(s.ports[0]).await;
+    let fresh = expect_item(&mut c, Some(json!({"pk": {"S": "g"}, "v": {"S": "2"}}))).await;
+    assert_eq!(c.call(&get("g")).await, fresh, "the restarted node read the item again");
+    assert_eq!(s.host.count("GetItem"), 2);
+    // The same generation again: the node keeps running, with its cache.
+    s.fleet.reconcile(std::slice::from_ref(&rebooted));
+    assert_eq!(c.call(&get("g")).await, fresh);
+    assert_eq!(s.host.count("GetItem"), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
