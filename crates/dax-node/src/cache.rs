@@ -11,8 +11,9 @@
 //!   them, plus a measured fixed overhead per entry (moka's bookkeeping, the entry); the
 //!   bound is the node's cache size. Eviction is LRU (`EvictionPolicy::lru()`), and the
 //!   bytes evicted for size are counted (`EvictedSize`).
-//! * Time to live is measured from when an entry was written (reads never extend it), with
-//!   the parameter group's current TTLs: every read checks the entry's age against the TTL
+//! * Time to live is measured from an entry's stamp (reads never extend it): for a read's
+//!   answer, when the read was sent to DynamoDB; for a write, when DynamoDB took it. With
+//!   the parameter group's current TTLs, every read checks the entry's age against the TTL
 //!   in force *now*, so a shorter TTL applies at once to everything cached, and moka's
 //!   per-entry expiry (set from the TTL when the entry is written, recomputed on each
 //!   access) frees expired entries. A longer TTL applies to entries written after the
@@ -26,9 +27,15 @@
 //!   produced it, and a put never replaces a newer one (the check and the put are one
 //!   atomic step per key). Dropping an item leaves a small *tombstone* with its sequence
 //!   number, which reads as a miss but keeps out the answer of a read that started before
-//!   the drop and finishes after it.
+//!   the drop and finishes after it. An entry evicted for size leaves its sequence number
+//!   in a small table of slots (by key hash, the highest wins), which keeps out older
+//!   answers the same way: a key's newer entry, evicted while a read of it was under way,
+//!   cannot be replaced by that read's older answer. (A collision only means an answer is
+//!   not cached; entries evicted are the least recently used, much older than the reads
+//!   under way, so it seldom happens.) An expired entry needs neither: an answer older
+//!   than it is stamped earlier, so it has expired too.
 
-use std::hash::{Hash, Hasher};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -176,7 +183,7 @@ fn block(n: usize) -> usize {
 /// of the per-entry expiry, the `Arc`ed key it keeps), and our `Arc<Entry>` block.
 /// Measured: the process RSS per cached 1 KiB item (`scripts/bench`'s memory figure,
 /// see docs/performance.md) less the key's and value's blocks.
-pub(crate) const ENTRY_OVERHEAD: usize = 400;
+pub(crate) const ENTRY_OVERHEAD: usize = 470;
 
 /// What an entry costs in memory, as weighed against the bound.
 fn weight_of(key: &CacheKey, value: &Cached) -> u32 {
@@ -284,10 +291,29 @@ impl Expiry<CacheKey, Arc<Entry>> for TtlExpiry {
     }
 }
 
+/// Slots of the evicted-entries table (8 bytes each).
+const EVICTED_SLOTS: usize = 4096;
+
+/// The highest sequence number of the item entries evicted for size, by key hash.
+struct Evicted(Box<[AtomicU64]>);
+
+impl Evicted {
+    fn new() -> Self {
+        Evicted((0..EVICTED_SLOTS).map(|_| AtomicU64::new(0)).collect())
+    }
+
+    fn slot(&self, parts: &KeyParts<'_>) -> &AtomicU64 {
+        let mut h = DefaultHasher::new();
+        parts.hash(&mut h);
+        &self.0[(h.finish() % EVICTED_SLOTS as u64) as usize]
+    }
+}
+
 /// A node's item and query caches.
 pub(crate) struct NodeCache {
     cache: Cache<CacheKey, Arc<Entry>>,
     ttls: Arc<Ttls>,
+    evicted: Arc<Evicted>,
     capacity: u64,
 }
 
@@ -301,18 +327,23 @@ impl NodeCache {
     pub(crate) fn with_clock(capacity_bytes: u64, meter: Meter, clock: Clock) -> Self {
         let ttls =
             Arc::new(Ttls { record_ms: AtomicU64::new(300_000), query_ms: AtomicU64::new(300_000), clock });
+        let evicted = Arc::new(Evicted::new());
+        let slots = Arc::clone(&evicted);
         let cache = Cache::builder()
             .max_capacity(capacity_bytes)
             .eviction_policy(EvictionPolicy::lru())
             .weigher(|_k: &CacheKey, v: &Arc<Entry>| v.weight)
             .expire_after(TtlExpiry(Arc::clone(&ttls)))
-            .eviction_listener(move |_k, v: Arc<Entry>, cause| {
+            .eviction_listener(move |k: Arc<CacheKey>, v: Arc<Entry>, cause| {
                 if cause == RemovalCause::Size {
                     meter.add(Counter::EvictedSize, u64::from(v.weight));
+                    if k.is_item() {
+                        slots.slot(&k.parts()).fetch_max(v.seq, Ordering::Relaxed);
+                    }
                 }
             })
             .build();
-        NodeCache { cache, ttls, capacity: capacity_bytes }
+        NodeCache { cache, ttls, evicted, capacity: capacity_bytes }
     }
 
     /// Bound in bytes.
@@ -358,17 +389,21 @@ impl NodeCache {
     }
 
     /// Store an item's value bytes (or a negative entry, `None`) unless a newer write or
-    /// drop of the item is already cached.
+    /// drop of the item is already cached, or was evicted.
     pub(crate) fn put_item(&self, table: &str, key: &[u8], value: Option<Arc<[u8]>>, seq: u64, written: Instant) {
-        self.put_newer(KeyParts::item(table, key).to_key(), Cached::Item(value), seq, written);
+        self.put_newer(KeyParts::item(table, key), Cached::Item(value), seq, written);
     }
 
     /// Drop an item entry: it is a miss from now on, and puts older than `seq` stay out.
     pub(crate) fn invalidate_item(&self, table: &str, key: &[u8], seq: u64) {
-        self.put_newer(KeyParts::item(table, key).to_key(), Cached::Gone, seq, self.now());
+        self.put_newer(KeyParts::item(table, key), Cached::Gone, seq, self.now());
     }
 
-    fn put_newer(&self, key: CacheKey, value: Cached, seq: u64, written: Instant) {
+    fn put_newer(&self, parts: KeyParts<'_>, value: Cached, seq: u64, written: Instant) {
+        if self.evicted.slot(&parts).load(Ordering::Relaxed) > seq {
+            return;
+        }
+        let key = parts.to_key();
         let weight = weight_of(&key, &value);
         let entry = Arc::new(Entry { value, written, seq, weight });
         let _ = self.cache.entry(key).and_compute_with(|cur| match cur {
@@ -405,5 +440,247 @@ impl NodeCache {
     /// Entries held now.
     pub(crate) fn entry_count(&self) -> u64 {
         self.cache.entry_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The cache against a model, under random interleavings of reads (whose answers may
+    //! arrive late, after newer writes), writes, drops, time passing, TTL changes and
+    //! eviction, on a manual clock.
+    //!
+    //! The model keeps every put of a key (value, sequence number, stamp). What is
+    //! checked on every read:
+    //! * a hit is a value some put carried, stamped less than the TTL in force ago (never
+    //!   older than the TTL allows), and no newer put or drop of the key is itself still
+    //!   within the TTL (a read never goes back behind a write the cache took);
+    //! * negative entries answer "no item" exactly like values answer the item;
+    //! * without eviction (a bound nothing reaches) the cache is exact: a miss happens only
+    //!   when the newest put is a drop, or is expired, or there is none;
+    //! * after every step the bytes held stay within the bound.
+    //!
+    //! TTLs and clock steps are whole minutes, so that moka's own (real-time) expiry, set
+    //! from the time left by the manual clock, never fires while a case runs; TTL changes
+    //! only shorten it (a longer TTL is allowed to leave older entries expiring by the old
+    //! one, which the node tests cover).
+
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use proptest::prelude::*;
+
+    use super::{block, Clock, NodeCache, ENTRY_OVERHEAD};
+    use crate::metrics::Meter;
+
+    const MINUTE: u64 = 60_000;
+    const TABLE: &str = "t";
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// A read that misses goes to DynamoDB: stamped now, answered later.
+        BeginRead(u8),
+        /// The oldest (or the newest) pending read's answer reaches the cache.
+        FinishRead { newest: bool },
+        /// A write through the node (after DynamoDB took it): `None` deletes.
+        Write(u8, Option<u16>),
+        /// A write around the node (straight to DynamoDB).
+        WriteAround(u8, Option<u16>),
+        /// A write DynamoDB refused: nothing reaches the cache (the node caches a write
+        /// only after DynamoDB took it), and the item must read as before.
+        FailedWrite,
+        /// The node drops the item (it cannot know the new image).
+        Drop(u8),
+        Get(u8),
+        Advance(u8),
+        /// A TTL (0: never expires, else minutes), applied only when not longer.
+        SetTtl(u8),
+    }
+
+    fn step(keys: u8) -> impl Strategy<Value = Step> {
+        let k = move || 0..keys;
+        let value = || proptest::option::weighted(0.8, 0u16..600);
+        prop_oneof![
+            3 => k().prop_map(Step::BeginRead),
+            3 => any::<bool>().prop_map(|newest| Step::FinishRead { newest }),
+            3 => (k(), value()).prop_map(|(k, v)| Step::Write(k, v)),
+            2 => (k(), value()).prop_map(|(k, v)| Step::WriteAround(k, v)),
+            1 => Just(Step::FailedWrite),
+            1 => k().prop_map(Step::Drop),
+            6 => k().prop_map(Step::Get),
+            2 => (0u8..4).prop_map(Step::Advance),
+            1 => (0u8..6).prop_map(Step::SetTtl),
+        ]
+    }
+
+    /// One put the cache was offered: `value` `None` is a drop, `Some(None)` "no item".
+    #[derive(Clone, Debug)]
+    struct Put {
+        value: Option<Option<Arc<[u8]>>>,
+        seq: u64,
+        at: Instant,
+    }
+
+    struct Model {
+        cache: NodeCache,
+        clock: Clock,
+        /// What DynamoDB holds (value bytes by key).
+        db: HashMap<u8, Arc<[u8]>>,
+        puts: HashMap<u8, Vec<Put>>,
+        /// Reads sent to DynamoDB, not yet answered: key, stamp, what they read.
+        pending: Vec<(u8, u64, Instant, Option<Arc<[u8]>>)>,
+        seq: u64,
+        ttl_ms: u64,
+        writes: u32,
+        exact: bool,
+    }
+
+    impl Model {
+        fn fresh(&self, at: Instant) -> bool {
+            self.ttl_ms == 0 || self.clock.now().saturating_duration_since(at) < Duration::from_millis(self.ttl_ms)
+        }
+
+        fn next_seq(&mut self) -> u64 {
+            self.seq += 1;
+            self.seq
+        }
+
+        /// Unique value bytes (their first bytes count the writes), `len` long at least 4.
+        fn value(&mut self, len: u16) -> Arc<[u8]> {
+            self.writes += 1;
+            let mut v = self.writes.to_le_bytes().to_vec();
+            v.resize(4 + usize::from(len), 0xab);
+            v.into()
+        }
+
+        fn offer(&mut self, k: u8, value: Option<Option<Arc<[u8]>>>, seq: u64, at: Instant) {
+            match &value {
+                Some(v) => self.cache.put_item(TABLE, &[k], v.clone(), seq, at),
+                None => self.cache.invalidate_item(TABLE, &[k], seq),
+            }
+            self.puts.entry(k).or_default().push(Put { value, seq, at });
+        }
+
+        fn run(&mut self, s: Step) -> Result<(), TestCaseError> {
+            match s {
+                Step::BeginRead(k) => {
+                    let (seq, at) = (self.next_seq(), self.clock.now());
+                    self.pending.push((k, seq, at, self.db.get(&k).cloned()));
+                }
+                Step::FinishRead { newest } => {
+                    if !self.pending.is_empty() {
+                        let (k, seq, at, v) = if newest { self.pending.pop().unwrap() } else { self.pending.remove(0) };
+                        self.offer(k, Some(v), seq, at);
+                    }
+                }
+                Step::Write(k, v) => {
+                    let v = v.map(|len| self.value(len));
+                    match &v {
+                        Some(b) => self.db.insert(k, Arc::clone(b)),
+                        None => self.db.remove(&k),
+                    };
+                    let (seq, at) = (self.next_seq(), self.clock.now());
+                    self.offer(k, Some(v), seq, at);
+                }
+                Step::WriteAround(k, v) => {
+                    match v.map(|len| self.value(len)) {
+                        Some(b) => self.db.insert(k, b),
+                        None => self.db.remove(&k),
+                    };
+                }
+                Step::FailedWrite => {}
+                Step::Drop(k) => {
+                    let (seq, at) = (self.next_seq(), self.clock.now());
+                    self.offer(k, None, seq, at);
+                }
+                Step::Get(k) => self.check_get(k)?,
+                Step::Advance(m) => self.clock.advance(Duration::from_millis(u64::from(m) * MINUTE)),
+                Step::SetTtl(m) => {
+                    let ms = u64::from(m) * MINUTE;
+                    if self.ttl_ms == 0 || (ms != 0 && ms <= self.ttl_ms) {
+                        self.ttl_ms = ms;
+                        self.cache.set_ttls(ms, MINUTE);
+                    }
+                }
+            }
+            let held = self.cache.weighted_size();
+            prop_assert!(held <= self.cache.capacity(), "{held} bytes held, bound {}", self.cache.capacity());
+            Ok(())
+        }
+
+        fn check_get(&self, k: u8) -> Result<(), TestCaseError> {
+            let got = self.cache.get_item(TABLE, &[k]).map(|h| h.value_bytes().cloned());
+            let puts = self.puts.get(&k).map(Vec::as_slice).unwrap_or_default();
+            let newest = puts.iter().max_by_key(|p| p.seq);
+            match &got {
+                Some(v) => {
+                    // The put it came from: within the TTL, and nothing newer within it.
+                    let from = puts.iter().filter(|p| p.value.as_ref() == Some(v) && self.fresh(p.at)).max_by_key(|p| p.seq);
+                    let Some(from) = from else {
+                        return Err(TestCaseError::fail(format!("key {k}: {v:?} is no put within the TTL ({puts:?})")));
+                    };
+                    let newer = puts.iter().find(|p| p.seq > from.seq && self.fresh(p.at));
+                    prop_assert!(newer.is_none(), "key {k}: answered seq {} though seq {:?} is newer", from.seq, newer);
+                }
+                None if self.exact => {
+                    if let Some(p) = newest.filter(|p| p.value.is_some() && self.fresh(p.at)) {
+                        return Err(TestCaseError::fail(format!("key {k}: a miss, but {p:?} is fresh")));
+                    }
+                }
+                None => {}
+            }
+            Ok(())
+        }
+    }
+
+    fn run_case(capacity: u64, exact: bool, initial_ttl: u8, steps: Vec<Step>) -> Result<(), TestCaseError> {
+        let clock = Clock::manual();
+        let meter = Meter { node: Arc::default(), cluster: Arc::default() };
+        let cache = NodeCache::with_clock(capacity, meter, clock.clone());
+        let ttl_ms = u64::from(initial_ttl) * MINUTE;
+        cache.set_ttls(ttl_ms, MINUTE);
+        let mut m = Model {
+            cache,
+            clock,
+            db: HashMap::new(),
+            puts: HashMap::new(),
+            pending: Vec::new(),
+            seq: 0,
+            ttl_ms,
+            writes: 0,
+            exact,
+        };
+        for s in steps {
+            m.run(s)?;
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+        /// Room for everything: the cache must answer exactly what the model says.
+        #[test]
+        fn without_eviction_the_cache_is_exact(ttl in 0u8..5, steps in proptest::collection::vec(step(6), 1..80)) {
+            run_case(64 << 20, true, ttl, steps)?;
+        }
+
+        /// Room for a handful of entries: misses are allowed, stale answers and an
+        /// overgrown cache are not.
+        #[test]
+        fn under_eviction_nothing_stale_and_the_bound_holds(ttl in 0u8..5, steps in proptest::collection::vec(step(8), 1..120)) {
+            run_case(3 * (ENTRY_OVERHEAD as u64 + 700), false, ttl, steps)?;
+        }
+    }
+
+    #[test]
+    fn weights_are_malloc_blocks_plus_the_overhead() {
+        assert_eq!((block(0), block(1), block(24), block(25), block(1015)), (0, 32, 32, 48, 1024));
+        let meter = Meter { node: Arc::default(), cluster: Arc::default() };
+        let cache = NodeCache::new(1 << 20, meter);
+        let value: Arc<[u8]> = vec![0u8; 1015].into();
+        cache.put_item("bench", b"key-bytes", Some(value), 1, cache.now());
+        // Key: tag, length, "bench", 9 key bytes = 19 → 32; value: 16 + 1015 → 1040.
+        assert_eq!(cache.weighted_size(), (32 + 1040 + ENTRY_OVERHEAD) as u64);
     }
 }

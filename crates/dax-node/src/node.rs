@@ -435,17 +435,25 @@ impl Node {
         });
     }
 
-    /// Cache an item's value bytes (or a negative entry) here and on every other node.
-    fn remember(&self, table: &str, key: &[u8], value: Option<Arc<[u8]>>, seq: u64) {
-        let (table, key, written) = (table.to_owned(), key.to_vec(), self.cache.now());
-        self.everywhere(move |c| c.put_item(&table, &key, value.clone(), seq, written));
+    /// A replication sequence number and the time, taken together: before a read goes to
+    /// DynamoDB, after a write came back from it.
+    fn stamp(&self) -> Stamp {
+        Stamp { seq: self.cluster.next_seq(), at: self.cache.now() }
+    }
+
+    /// Cache an item's value bytes (or a negative entry) here and on every other node,
+    /// stamped with `at` (the entry's age counts from then) and sequence number `seq` (a
+    /// newer entry is never replaced by an older one).
+    fn remember(&self, table: &str, key: &[u8], value: Option<Arc<[u8]>>, Stamp { seq, at }: Stamp) {
+        let (table, key) = (table.to_owned(), key.to_vec());
+        self.everywhere(move |c| c.put_item(&table, &key, value.clone(), seq, at));
     }
 
     /// Cache the item DynamoDB now holds after a write (`None`: it is gone); if it cannot
     /// be encoded, drop the entry instead.
-    fn remember_item(&self, table: &str, key: &[u8], item: Option<&Item>, schema: &KeySchema, seq: u64) {
+    fn remember_item(&self, table: &str, key: &[u8], item: Option<&Item>, schema: &KeySchema, stamp: Stamp) {
         match item.map(|i| self.value_bytes(i, schema)).transpose() {
-            Ok(value) => self.remember(table, key, value.map(Arc::from), seq),
+            Ok(value) => self.remember(table, key, value.map(Arc::from), stamp),
             Err(_) => self.forget(table, key),
         }
     }
@@ -471,7 +479,7 @@ impl Node {
             }
             self.meter.inc(Counter::ItemCacheMisses);
         }
-        let seq = self.cluster.next_seq();
+        let stamp = self.stamp();
         let mut input = Map::new();
         input.insert("TableName".into(), str_v(&g.table_name));
         input.insert("Key".into(), item_to_json(&key));
@@ -483,7 +491,7 @@ impl Node {
         let item = out.get("Item").map(convert::item).transpose()?;
         let value = item.as_ref().map(|i| self.value_bytes(i, &schema)).transpose()?;
         if !g.consistent_read {
-            self.remember(&g.table_name, &kb, value.as_deref().map(Arc::from), seq);
+            self.remember(&g.table_name, &kb, value.as_deref().map(Arc::from), stamp);
         }
         let payload = match (&item, value, &g.projection) {
             (Some(i), _, Some(p)) => Some(ItemPayload::Projected(p.project(i))),
@@ -728,7 +736,7 @@ impl Node {
         let mut unprocessed: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
         let mut consumed = Vec::new();
         if !request.is_empty() {
-            let seq = self.cluster.next_seq();
+            let stamp = self.stamp();
             let mut input = Map::new();
             input.insert("RequestItems".into(), Value::Object(request));
             put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(b.return_consumed_capacity));
@@ -755,7 +763,7 @@ impl Node {
                     }
                     let value = found.get(kb).cloned();
                     if !t.consistent {
-                        self.remember(&t.name, kb, value.clone(), seq);
+                        self.remember(&t.name, kb, value.clone(), stamp);
                     }
                     *slot = Some(value);
                 }
@@ -854,7 +862,7 @@ impl Node {
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(p.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(p.return_item_collection_metrics));
         let out = self.ddb(info, "PutItem", Value::Object(input)).await?;
-        self.remember_item(&p.table_name, &kb, Some(&item), &schema, self.cluster.next_seq());
+        self.remember_item(&p.table_name, &kb, Some(&item), &schema, self.stamp());
         let attrs = self.old_image(&out, &schema)?;
         Ok(self.write_response(&out, attrs))
     }
@@ -877,7 +885,7 @@ impl Node {
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(d.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(d.return_item_collection_metrics));
         let out = self.ddb(info, "DeleteItem", Value::Object(input)).await?;
-        self.remember(&d.table_name, &kb, None, self.cluster.next_seq());
+        self.remember(&d.table_name, &kb, None, self.stamp());
         let attrs = self.old_image(&out, &schema)?;
         Ok(self.write_response(&out, attrs))
     }
@@ -928,7 +936,7 @@ impl Node {
                 }
                 _ => None,
             };
-            self.remember_item(&u.table_name, &kb, Some(&new), &schema, self.cluster.next_seq());
+            self.remember_item(&u.table_name, &kb, Some(&new), &schema, self.stamp());
             answer
         } else {
             // ALL_OLD / UPDATED_OLD: the new image is not known here; the next read fetches it.
@@ -1003,12 +1011,12 @@ impl Node {
                 unprocessed.push((table.clone(), back));
             }
         }
-        let seq = self.cluster.next_seq();
+        let stamp = self.stamp();
         for w in writes {
             if skipped.contains(&(w.table.clone(), w.kb.clone())) {
                 continue;
             }
-            self.remember_item(&w.table, &w.kb, w.item.as_ref(), &w.schema, seq);
+            self.remember_item(&w.table, &w.kb, w.item.as_ref(), &w.schema, stamp);
         }
         Ok(encode_batch_write_response(&BatchWriteResponse {
             unprocessed_items: unprocessed,
@@ -1102,7 +1110,7 @@ impl Node {
     /// TransactGetItems (serializable), in chunks of 100, and cache what it returns.
     async fn refresh(&self, info: &ClusterInfo, written: Vec<Written>) {
         for chunk in written.chunks(100) {
-            let seq = self.cluster.next_seq();
+            let stamp = self.stamp();
             let gets: Vec<Value> =
                 chunk.iter().map(|(t, _, k, _)| json!({ "Get": { "TableName": t, "Key": item_to_json(k) } })).collect();
             match self.ddb(info, "TransactGetItems", json!({ "TransactItems": gets })).await {
@@ -1110,13 +1118,20 @@ impl Node {
                     let responses = out.get("Responses").and_then(Value::as_array).cloned().unwrap_or_default();
                     for (i, (table, kb, _, schema)) in chunk.iter().enumerate() {
                         let item = responses.get(i).and_then(|r| r.get("Item")).and_then(|v| convert::item(v).ok());
-                        self.remember_item(table, kb, item.as_ref(), schema, seq);
+                        self.remember_item(table, kb, item.as_ref(), schema, stamp);
                     }
                 }
                 Err(e) => tracing::debug!(node = %self.id, error = %e, "refreshing items after TransactWriteItems"),
             }
         }
     }
+}
+
+/// What a cache entry is stamped with: see [`Node::stamp`].
+#[derive(Clone, Copy)]
+struct Stamp {
+    seq: u64,
+    at: Instant,
 }
 
 /// An item a transaction wrote: table, key bytes, key, the table's key schema.
