@@ -527,8 +527,8 @@ mod tests {
         /// What DynamoDB holds (value bytes by key).
         db: HashMap<u8, Arc<[u8]>>,
         puts: HashMap<u8, Vec<Put>>,
-        /// Reads sent to DynamoDB, not yet answered: key, stamp, what they read.
-        pending: Vec<(u8, u64, Instant, Option<Arc<[u8]>>)>,
+        /// Reads sent to DynamoDB, not yet answered: the key, and the put their answer makes.
+        pending: Vec<(u8, Put)>,
         seq: u64,
         ttl_ms: u64,
         writes: u32,
@@ -565,12 +565,12 @@ mod tests {
             match s {
                 Step::BeginRead(k) => {
                     let (seq, at) = (self.next_seq(), self.clock.now());
-                    self.pending.push((k, seq, at, self.db.get(&k).cloned()));
+                    self.pending.push((k, Put { value: Some(self.db.get(&k).cloned()), seq, at }));
                 }
                 Step::FinishRead { newest } => {
                     if !self.pending.is_empty() {
-                        let (k, seq, at, v) = if newest { self.pending.pop().unwrap() } else { self.pending.remove(0) };
-                        self.offer(k, Some(v), seq, at);
+                        let (k, p) = if newest { self.pending.pop().unwrap() } else { self.pending.remove(0) };
+                        self.offer(k, p.value, p.seq, p.at);
                     }
                 }
                 Step::Write(k, v) => {
