@@ -30,9 +30,9 @@
 //!   the drop and finishes after it. An entry evicted for size leaves its sequence number
 //!   in a small table of slots (by key hash, the highest wins), which keeps out older
 //!   answers the same way: a key's newer entry, evicted while a read of it was under way,
-//!   cannot be replaced by that read's older answer. (A collision only means an answer is
-//!   not cached; entries evicted are the least recently used, much older than the reads
-//!   under way, so it seldom happens.) An expired entry needs neither: an answer older
+//!   cannot be replaced by that read's older answer: such a put leaves a tombstone instead.
+//!   (A collision only means an answer is not cached; entries evicted are the least
+//!   recently used, much older than the reads under way, so it seldom happens.) An expired entry needs neither: an answer older
 //!   than it is stamped earlier, so it has expired too.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -298,14 +298,14 @@ const EVICTED_SLOTS: usize = 4096;
 struct Evicted(Box<[AtomicU64]>);
 
 impl Evicted {
-    fn new() -> Self {
-        Evicted((0..EVICTED_SLOTS).map(|_| AtomicU64::new(0)).collect())
+    fn new(slots: usize) -> Self {
+        Evicted((0..slots.max(1)).map(|_| AtomicU64::new(0)).collect())
     }
 
     fn slot(&self, parts: &KeyParts<'_>) -> &AtomicU64 {
         let mut h = DefaultHasher::new();
         parts.hash(&mut h);
-        &self.0[(h.finish() % EVICTED_SLOTS as u64) as usize]
+        &self.0[(h.finish() % self.0.len() as u64) as usize]
     }
 }
 
@@ -320,14 +320,14 @@ pub(crate) struct NodeCache {
 impl NodeCache {
     /// A cache bounded to `capacity_bytes`; evictions for size are counted on `meter`.
     pub(crate) fn new(capacity_bytes: u64, meter: Meter) -> Self {
-        Self::with_clock(capacity_bytes, meter, Clock::system())
+        Self::with_clock(capacity_bytes, meter, Clock::system(), EVICTED_SLOTS)
     }
 
-    /// The same, with time taken from `clock`.
-    pub(crate) fn with_clock(capacity_bytes: u64, meter: Meter, clock: Clock) -> Self {
+    /// The same, with time taken from `clock` and `slots` slots of evicted sequence numbers.
+    pub(crate) fn with_clock(capacity_bytes: u64, meter: Meter, clock: Clock, slots: usize) -> Self {
         let ttls =
             Arc::new(Ttls { record_ms: AtomicU64::new(300_000), query_ms: AtomicU64::new(300_000), clock });
-        let evicted = Arc::new(Evicted::new());
+        let evicted = Arc::new(Evicted::new(slots));
         let slots = Arc::clone(&evicted);
         let cache = Cache::builder()
             .max_capacity(capacity_bytes)
@@ -400,9 +400,9 @@ impl NodeCache {
     }
 
     fn put_newer(&self, parts: KeyParts<'_>, value: Cached, seq: u64, written: Instant) {
-        if self.evicted.slot(&parts).load(Ordering::Relaxed) > seq {
-            return;
-        }
+        // Older than an entry evicted under the same slot (this key's, or another's): not
+        // cached, but what is cached of the key and older than this put goes.
+        let value = if self.evicted.slot(&parts).load(Ordering::Relaxed) > seq { Cached::Gone } else { value };
         let key = parts.to_key();
         let weight = weight_of(&key, &value);
         let entry = Arc::new(Entry { value, written, seq, weight });
@@ -633,10 +633,10 @@ mod tests {
         }
     }
 
-    fn run_case(capacity: u64, exact: bool, initial_ttl: u8, steps: Vec<Step>) -> Result<(), TestCaseError> {
+    fn run_case(capacity: u64, slots: usize, exact: bool, initial_ttl: u8, steps: Vec<Step>) -> Result<(), TestCaseError> {
         let clock = Clock::manual();
         let meter = Meter { node: Arc::default(), cluster: Arc::default() };
-        let cache = NodeCache::with_clock(capacity, meter, clock.clone());
+        let cache = NodeCache::with_clock(capacity, meter, clock.clone(), slots);
         let ttl_ms = u64::from(initial_ttl) * MINUTE;
         cache.set_ttls(ttl_ms, MINUTE);
         let mut m = Model {
@@ -662,15 +662,34 @@ mod tests {
         /// Room for everything: the cache must answer exactly what the model says.
         #[test]
         fn without_eviction_the_cache_is_exact(ttl in 0u8..5, steps in proptest::collection::vec(step(6), 1..80)) {
-            run_case(64 << 20, true, ttl, steps)?;
+            run_case(64 << 20, super::EVICTED_SLOTS, true, ttl, steps)?;
         }
 
         /// Room for a handful of entries: misses are allowed, stale answers and an
-        /// overgrown cache are not.
+        /// overgrown cache are not. With one slot of evicted sequence numbers (every key
+        /// collides) or a few.
         #[test]
-        fn under_eviction_nothing_stale_and_the_bound_holds(ttl in 0u8..5, steps in proptest::collection::vec(step(8), 1..120)) {
-            run_case(3 * (ENTRY_OVERHEAD as u64 + 700), false, ttl, steps)?;
+        fn under_eviction_nothing_stale_and_the_bound_holds(
+            ttl in 0u8..5,
+            slots in prop_oneof![Just(1usize), Just(3), Just(super::EVICTED_SLOTS)],
+            steps in proptest::collection::vec(step(8), 1..120),
+        ) {
+            run_case(3 * (ENTRY_OVERHEAD as u64 + 700), slots, false, ttl, steps)?;
         }
+    }
+
+    #[test]
+    fn a_put_kept_out_by_the_evicted_table_still_drops_what_is_older() {
+        let meter = Meter { node: Arc::default(), cluster: Arc::default() };
+        let cache = NodeCache::with_clock(1 << 20, meter, Clock::manual(), 1);
+        let (x, y): (Arc<[u8]>, Arc<[u8]>) = (vec![1u8].into(), vec![2u8].into());
+        cache.put_item(TABLE, b"a", Some(x), 3, cache.now());
+        // Another key's entry, evicted with sequence number 6, shares the (only) slot.
+        cache.evicted.slot(&super::KeyParts::item(TABLE, b"b")).fetch_max(6, std::sync::atomic::Ordering::Relaxed);
+        cache.put_item(TABLE, b"a", Some(Arc::clone(&y)), 5, cache.now());
+        assert!(cache.get_item(TABLE, b"a").is_none(), "neither the older entry nor the put kept out");
+        cache.put_item(TABLE, b"a", Some(Arc::clone(&y)), 7, cache.now());
+        assert_eq!(cache.get_item(TABLE, b"a").and_then(|h| h.value_bytes().cloned()), Some(y));
     }
 
     #[test]
