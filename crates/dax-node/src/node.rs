@@ -489,8 +489,14 @@ impl Node {
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(g.return_consumed_capacity));
         let out = self.ddb(info, "GetItem", Value::Object(input)).await?;
         let item = out.get("Item").map(convert::item).transpose()?;
-        let value = item.as_ref().map(|i| self.value_bytes(i, &schema)).transpose()?;
-        if !g.consistent_read {
+        // The value bytes: the answer without a projection, and what is cached.
+        let value = match item.as_ref().map(|i| self.value_bytes(i, &schema)).transpose() {
+            Ok(v) => v,
+            // A projection is answered without them (the item is then not cached).
+            Err(_) if g.projection.is_some() => None,
+            Err(e) => return Err(e),
+        };
+        if !g.consistent_read && (item.is_none() || value.is_some()) {
             self.remember(&g.table_name, &kb, value.as_deref().map(Arc::from), stamp);
         }
         let payload = match (&item, value, &g.projection) {
@@ -963,7 +969,6 @@ impl Node {
         for t in b.tables {
             let schema = self.schema(info, &t.table_name).await?;
             let mut list = Vec::with_capacity(t.writes.len());
-            let table_schema = Arc::clone(&schema);
             for wr in t.writes {
                 match wr {
                     BatchWrite::Put { key, value } => {
@@ -971,13 +976,13 @@ impl Node {
                         let kb = encode_key(&k, &schema)?;
                         let item = self.item_of(k, &value)?;
                         list.push(json!({ "PutRequest": { "Item": item_to_json(&item) } }));
-                        writes.push(W { table: t.table_name.clone(), kb, item: Some(item), schema: Arc::clone(&table_schema) });
+                        writes.push(W { table: t.table_name.clone(), kb, item: Some(item), schema: Arc::clone(&schema) });
                     }
                     BatchWrite::Delete { key } => {
                         let k = self.key(&key, &schema)?;
                         let kb = encode_key(&k, &schema)?;
                         list.push(json!({ "DeleteRequest": { "Key": item_to_json(&k) } }));
-                        writes.push(W { table: t.table_name.clone(), kb, item: None, schema: Arc::clone(&table_schema) });
+                        writes.push(W { table: t.table_name.clone(), kb, item: None, schema: Arc::clone(&schema) });
                     }
                 }
             }
