@@ -692,25 +692,60 @@ def test_reboot_empties_the_cache(cached):
         cached.client("dax").reboot_node(ClusterName="short", NodeId=cached.short_node)
         wait_for(lambda: node_metric(cached, "short", cached.short_node, "ItemCacheMisses") == 0, 10)
         wait_status(cached.client("dax"), "short", "available")
-
-        def fresh():
-            try:
-                return dax.get_item(TableName="Simple", Key=key)["Item"]["v"] == {"N": "2"}
-            except Exception:
-                return False
-        wait_for(fresh, 20, 0.2)
+        wait_for(lambda: reads(dax, key, {"N": "2"}), 20, 0.2)
     set_ttls(cached, "short", TTL_MS, TTL_MS)
 
 
-def test_throttling_beyond_the_in_flight_limit():
-    daxd = Daxd(args=[*ARGS[:2], "--dax-ports", "24300-24309", "--node-max-in-flight", "1"]).start()
+def reads(dax, key, v):
+    """Whether GetItem through DAX answers `v` for the item's `v` (an error, while the node
+    restarts, is a no)."""
     try:
-        iam = daxd.client("iam")
-        r = role(iam, "DAXFull", managed="arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess")
+        return dax.get_item(TableName="Simple", Key=key)["Item"]["v"] == v
+    except Exception:
+        return False
+
+
+def own_daxd(*args):
+    """A daxd of a test's own, with the DAXFull role (`role_arn`) and the Simple table."""
+    daxd = Daxd(args=list(args)).start()
+    try:
+        daxd.role_arn = role(daxd.client("iam"), "DAXFull", managed="arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess")
         daxd.client("dynamodb").create_table(TableName="Simple", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                                              BillingMode="PAY_PER_REQUEST")
-        c = create_cluster(daxd, "busy", r)
+    except BaseException:
+        daxd.close()
+        raise
+    return daxd
+
+
+def test_reboot_with_no_delay_empties_the_cache():
+    """With `--provisioning-delay-ms 0` a reboot begins and ends at once, between two ticks
+    of the loop that starts and stops the listeners: the node comes back empty all the same."""
+    daxd = own_daxd("--provisioning-delay-ms", "0", "--dax-ports", "24310-24319")
+    try:
+        c = create_cluster(daxd, "instant", daxd.role_arn)
+        node = c["Nodes"][0]["NodeId"]
+        key = {"id": {"S": "reboot"}}
+        with dax_client(c["ClusterDiscoveryEndpoint"]["URL"], daxd.root) as dax:
+            around(daxd, {**key, "v": {"N": "1"}})
+            assert dax.get_item(TableName="Simple", Key=key)["Item"]["v"] == {"N": "1"}
+            around(daxd, {**key, "v": {"N": "2"}})
+            # Cached for the default TTL (5 minutes): the write around DAX is not seen.
+            assert dax.get_item(TableName="Simple", Key=key)["Item"]["v"] == {"N": "1"}
+            dax_api = daxd.client("dax")
+            dax_api.reboot_node(ClusterName="instant", NodeId=node)
+            nodes = dax_api.describe_clusters(ClusterNames=["instant"])["Clusters"][0]["Nodes"]
+            assert [n["NodeStatus"] for n in nodes] == ["available"], "the reboot is already over"
+            wait_for(lambda: reads(dax, key, {"N": "2"}), 20, 0.2)
+    finally:
+        daxd.close()
+
+
+def test_throttling_beyond_the_in_flight_limit():
+    daxd = own_daxd(*ARGS[:2], "--dax-ports", "24300-24309", "--node-max-in-flight", "1")
+    try:
+        c = create_cluster(daxd, "busy", daxd.role_arn)
         url = c["ClusterDiscoveryEndpoint"]["URL"]
         errors = []
 

@@ -192,6 +192,7 @@ impl DaxControl {
                 created: now,
                 status: NodeStatus::Creating,
                 until,
+                reboots: 0,
             });
         }
         Ok(made)
@@ -532,6 +533,7 @@ impl DaxControl {
         }
         node.status = NodeStatus::Rebooting;
         node.until = until;
+        node.reboots = node.reboots.saturating_add(1);
         let event = NewEvent {
             region: region.to_owned(),
             source_type: SourceType::Cluster,

@@ -499,6 +499,7 @@ impl DaxControl {
                     port: n.port,
                     tls: c.encryption == EncryptionType::Tls,
                     status: n.status,
+                    reboots: n.reboots,
                 })
             })
             .collect()

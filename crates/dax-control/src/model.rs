@@ -222,6 +222,9 @@ pub struct NodePort {
     /// `ClusterEndpointEncryptionType` is `TLS`.
     pub tls: bool,
     pub status: NodeStatus,
+    /// How many times the node was rebooted: a reboot may begin and end between two looks
+    /// at `status` (with no provisioning delay it ends at once), never without changing this.
+    pub reboots: u64,
 }
 
 /// `CreateCluster` input.

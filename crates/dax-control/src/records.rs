@@ -23,6 +23,9 @@ pub(crate) struct NodeRec {
     pub status: NodeStatus,
     /// When a transitional status (creating, rebooting, deleting) ends.
     pub until: f64,
+    /// How many times the node was rebooted (records written before it was kept read as 0).
+    #[serde(default)]
+    pub reboots: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

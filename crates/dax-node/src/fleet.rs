@@ -37,6 +37,10 @@ pub struct NodeSpec {
     /// running (`rebooting`) keeps its cluster's shared state, and comes back with an
     /// empty cache.
     pub running: bool,
+    /// Changes whenever the node reboots (the control plane's reboot count): a running
+    /// node whose generation changed is restarted with an empty cache, even if the
+    /// reboot began and ended between two [`Fleet::reconcile`] calls.
+    pub generation: u64,
 }
 
 /// One node of a roster, as [`Fleet::roster`] reports it.
@@ -199,7 +203,9 @@ impl Fleet {
             state.set_info(&specs[0].cluster);
             let mut roster = state.roster_mut();
             roster.nodes.retain(|n| {
-                let keep = specs.iter().any(|s| s.node_id == n.id && s.running && s.tls == n.tls && s.port == n.port);
+                let keep = specs.iter().any(|s| {
+                    s.node_id == n.id && s.running && s.tls == n.tls && s.port == n.port && s.generation == n.generation
+                });
                 if !keep {
                     tracing::info!(node = %n.id, "stopping DAX node listener");
                     n.stop();

@@ -47,6 +47,8 @@ pub(crate) struct Node {
     /// Whether it speaks TLS (`daxs://`).
     pub tls: bool,
     pub az: String,
+    /// The [`NodeSpec::generation`] it was started for.
+    pub generation: u64,
     pub cluster: Arc<ClusterState>,
     pub cache: NodeCache,
     pub meter: Meter,
@@ -187,6 +189,7 @@ impl Node {
             port: spec.port,
             tls: spec.tls,
             az: spec.availability_zone.clone(),
+            generation: spec.generation,
             cache: NodeCache::new(cache_bytes, meter.clone()),
             cluster,
             meter,
@@ -422,6 +425,15 @@ impl Node {
         })
     }
 
+    /// The answer for a cached item: its value bytes as they are, or, for a projection,
+    /// the item decoded from them and its key bytes.
+    fn cached_payload(&self, value: &[u8], kb: &[u8], projection: Option<&ProjectionExpression>, schema: &KeySchema) -> Res<ItemPayload> {
+        Ok(match projection {
+            Some(p) => ItemPayload::Projected(p.project(&self.item_of(self.key(kb, schema)?, value)?)),
+            None => ItemPayload::Values(value.to_vec()),
+        })
+    }
+
     /// Updated-attribute bytes (`UPDATED_OLD` / `UPDATED_NEW`).
     fn updated_bytes(&self, attrs: &Item) -> Res<Vec<u8>> {
         let names: Vec<String> = attrs.keys().cloned().collect();
@@ -430,35 +442,47 @@ impl Node {
         Ok(encode_updated_attributes(id, &values))
     }
 
-    /// Cache an item (or a negative entry) here and, asynchronously, on every other node.
-    fn remember(&self, table: &str, key: Vec<u8>, item: Option<Arc<Item>>, seq: u64) {
-        let written = Instant::now();
-        self.cache.put_item(table, key.clone(), item.clone(), seq, written);
+    /// Apply `f` to this node's cache now and, asynchronously, to every other node's.
+    fn everywhere(&self, f: impl Fn(&NodeCache) + Send + 'static) {
+        f(&self.cache);
         let others: Vec<Arc<Node>> = self.cluster.nodes().into_iter().filter(|n| n.id != self.id).collect();
         if others.is_empty() {
             return;
         }
-        let table = table.to_owned();
         tokio::spawn(async move {
             for n in others {
-                n.cache.put_item(&table, key.clone(), item.clone(), seq, written);
+                f(&n.cache);
             }
         });
     }
 
-    /// Drop an item entry here and on every other node.
-    fn forget(&self, table: &str, key: &[u8]) {
-        self.cache.invalidate_item(table, key);
-        let others: Vec<Arc<Node>> = self.cluster.nodes().into_iter().filter(|n| n.id != self.id).collect();
-        if others.is_empty() {
-            return;
-        }
+    /// A replication sequence number and the time, taken together: before a read goes to
+    /// DynamoDB, after a write came back from it.
+    fn stamp(&self) -> Stamp {
+        Stamp { seq: self.cluster.next_seq(), at: self.cache.now() }
+    }
+
+    /// Cache an item's value bytes (or a negative entry) here and on every other node,
+    /// stamped with `at` (the entry's age counts from then) and sequence number `seq` (a
+    /// newer entry is never replaced by an older one).
+    fn remember(&self, table: &str, key: &[u8], value: Option<Arc<[u8]>>, Stamp { seq, at }: Stamp) {
         let (table, key) = (table.to_owned(), key.to_vec());
-        tokio::spawn(async move {
-            for n in others {
-                n.cache.invalidate_item(&table, &key);
-            }
-        });
+        self.everywhere(move |c| c.put_item(&table, &key, value.clone(), seq, at));
+    }
+
+    /// Cache the item DynamoDB now holds after a write (`None`: it is gone); if it cannot
+    /// be encoded, drop the entry instead.
+    fn remember_item(&self, table: &str, key: &[u8], item: Option<&Item>, schema: &KeySchema, stamp: Stamp) {
+        match item.map(|i| self.value_bytes(i, schema)).transpose() {
+            Ok(value) => self.remember(table, key, value.map(Arc::from), stamp),
+            Err(_) => self.forget(table, key),
+        }
+    }
+
+    /// Drop an item entry here and on every other node (older reads stay out of it).
+    fn forget(&self, table: &str, key: &[u8]) {
+        let (table, key, seq) = (table.to_owned(), key.to_vec(), self.cluster.next_seq());
+        self.everywhere(move |c| c.invalidate_item(&table, &key, seq));
     }
 
     // ---- reads -----------------------------------------------------------------------------
@@ -470,12 +494,13 @@ impl Node {
         if !g.consistent_read {
             if let Some(hit) = self.cache.get_item(&g.table_name, &kb) {
                 self.meter.inc(Counter::ItemCacheHits);
-                let item = hit.as_deref().map(|i| self.payload(i, g.projection.as_ref(), &schema)).transpose()?;
+                let item =
+                    hit.value_bytes().map(|v| self.cached_payload(v, &kb, g.projection.as_ref(), &schema)).transpose()?;
                 return Ok(encode_item_response(&ItemResponse { item, ..ItemResponse::default() }));
             }
             self.meter.inc(Counter::ItemCacheMisses);
         }
-        let seq = self.cluster.next_seq();
+        let stamp = self.stamp();
         let mut input = Map::new();
         input.insert("TableName".into(), str_v(&g.table_name));
         input.insert("Key".into(), item_to_json(&key));
@@ -484,11 +509,22 @@ impl Node {
         }
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(g.return_consumed_capacity));
         let out = self.ddb(info, "GetItem", Value::Object(input)).await?;
-        let item = out.get("Item").map(convert::item).transpose()?.map(Arc::new);
-        if !g.consistent_read {
-            self.remember(&g.table_name, kb, item.clone(), seq);
+        let item = out.get("Item").map(convert::item).transpose()?;
+        // The value bytes: the answer without a projection, and what is cached.
+        let value = match item.as_ref().map(|i| self.value_bytes(i, &schema)).transpose() {
+            Ok(v) => v,
+            // A projection is answered without them (the item is then not cached).
+            Err(_) if g.projection.is_some() => None,
+            Err(e) => return Err(e),
+        };
+        if !g.consistent_read && (item.is_none() || value.is_some()) {
+            self.remember(&g.table_name, &kb, value.as_deref().map(Arc::from), stamp);
         }
-        let payload = item.as_deref().map(|i| self.payload(i, g.projection.as_ref(), &schema)).transpose()?;
+        let payload = match (&item, value, &g.projection) {
+            (Some(i), _, Some(p)) => Some(ItemPayload::Projected(p.project(i))),
+            (_, Some(v), None) => Some(ItemPayload::Values(v)),
+            _ => None,
+        };
         Ok(encode_item_response(&ItemResponse {
             item: payload,
             consumed_capacity: out.get("ConsumedCapacity").and_then(convert::consumed_capacity),
@@ -529,7 +565,7 @@ impl Node {
         if let Some(k) = &cache_key {
             if let Some(bytes) = self.cache.get_query(scan, k) {
                 self.meter.inc(hit);
-                return Ok(bytes.as_ref().clone());
+                return Ok(bytes);
             }
             self.meter.inc(miss);
         }
@@ -568,7 +604,7 @@ impl Node {
         };
         let bytes = encode_query_response(&resp);
         if let Some(k) = cache_key {
-            self.cache.put_query(scan, k, Arc::new(bytes.clone()));
+            self.cache.put_query(scan, &k, &bytes);
         }
         match out.get("ConsumedCapacity").and_then(convert::consumed_capacity) {
             Some(cc) => {
@@ -682,9 +718,9 @@ impl Node {
     }
 
     async fn batch_get(&self, info: &ClusterInfo, b: BatchGetItemRequest) -> Res<Vec<u8>> {
-        /// A requested key: canonical key bytes, the key, and the item once known
-        /// (`Some(None)`: it does not exist).
-        type Slot = (Vec<u8>, Item, Option<Option<Arc<Item>>>);
+        /// A requested key: canonical key bytes, the key, and the item's value bytes once
+        /// known (`Some(None)`: it does not exist).
+        type Slot = (Vec<u8>, Item, Option<Option<Arc<[u8]>>>);
         struct Table {
             name: String,
             schema: Arc<KeySchema>,
@@ -699,7 +735,11 @@ impl Node {
             for k in &t.keys {
                 let key = self.key(k, &schema)?;
                 let kb = encode_key(&key, &schema)?;
-                let cached = if t.consistent_read { None } else { self.cache.get_item(&t.table_name, &kb) };
+                let cached = if t.consistent_read {
+                    None
+                } else {
+                    self.cache.get_item(&t.table_name, &kb).map(|h| h.value_bytes().cloned())
+                };
                 if !t.consistent_read {
                     self.meter.inc(if cached.is_some() { Counter::ItemCacheHits } else { Counter::ItemCacheMisses });
                 }
@@ -723,17 +763,17 @@ impl Node {
         let mut unprocessed: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
         let mut consumed = Vec::new();
         if !request.is_empty() {
-            let seq = self.cluster.next_seq();
+            let stamp = self.stamp();
             let mut input = Map::new();
             input.insert("RequestItems".into(), Value::Object(request));
             put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(b.return_consumed_capacity));
             let out = self.ddb(info, "BatchGetItem", Value::Object(input)).await?;
             consumed = convert::consumed_capacities(out.get("ConsumedCapacity"));
             for t in &mut tables {
-                let mut found: HashMap<Vec<u8>, Arc<Item>> = HashMap::new();
+                let mut found: HashMap<Vec<u8>, Arc<[u8]>> = HashMap::new();
                 for v in out.pointer(&format!("/Responses/{}", t.name.replace('~', "~0").replace('/', "~1"))).and_then(Value::as_array).into_iter().flatten() {
                     let item = convert::item(v)?;
-                    found.insert(encode_key(&item, &t.schema)?, Arc::new(item));
+                    found.insert(encode_key(&item, &t.schema)?, self.value_bytes(&item, &t.schema)?.into());
                 }
                 let mut skipped: HashSet<Vec<u8>> = HashSet::new();
                 let up = out
@@ -748,11 +788,11 @@ impl Node {
                     if slot.is_some() || skipped.contains(kb) {
                         continue;
                     }
-                    let item = found.get(kb).cloned();
+                    let value = found.get(kb).cloned();
                     if !t.consistent {
-                        self.remember(&t.name, kb.clone(), item.clone(), seq);
+                        self.remember(&t.name, kb, value.clone(), stamp);
                     }
-                    *slot = Some(item);
+                    *slot = Some(value);
                 }
                 if !skipped.is_empty() {
                     unprocessed.push((t.name.clone(), t.keys.iter().filter(|(kb, _, _)| skipped.contains(kb)).map(|(kb, _, _)| kb.clone()).collect()));
@@ -761,15 +801,15 @@ impl Node {
         }
         let mut responses = Vec::with_capacity(tables.len());
         for t in &tables {
-            let present = t.keys.iter().filter_map(|(kb, _, slot)| match slot {
-                Some(Some(item)) => Some((kb, item)),
+            let present = t.keys.iter().filter_map(|(kb, key, slot)| match slot {
+                Some(Some(value)) => Some((kb, key, value)),
                 _ => None,
             });
             let items = match &t.projection {
-                Some(p) => BatchGetItems::Projected(present.map(|(_, i)| p.project(i)).collect()),
-                None => BatchGetItems::Full(
-                    present.map(|(kb, i)| Ok((kb.clone(), self.value_bytes(i, &t.schema)?))).collect::<Res<Vec<_>>>()?,
+                Some(p) => BatchGetItems::Projected(
+                    present.map(|(_, key, v)| Ok(p.project(&self.item_of(key.clone(), v)?))).collect::<Res<Vec<_>>>()?,
                 ),
+                None => BatchGetItems::Full(present.map(|(kb, _, v)| (kb.clone(), v.to_vec())).collect()),
             };
             responses.push((t.name.clone(), items));
         }
@@ -849,7 +889,7 @@ impl Node {
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(p.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(p.return_item_collection_metrics));
         let out = self.ddb_write(info, "PutItem", Value::Object(input), [(p.table_name.as_str(), kb.as_slice())]).await?;
-        self.remember(&p.table_name, kb, Some(Arc::new(item)), self.cluster.next_seq());
+        self.remember_item(&p.table_name, &kb, Some(&item), &schema, self.stamp());
         let attrs = self.old_image(&out, &schema)?;
         Ok(self.write_response(&out, attrs))
     }
@@ -872,7 +912,7 @@ impl Node {
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(d.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(d.return_item_collection_metrics));
         let out = self.ddb_write(info, "DeleteItem", Value::Object(input), [(d.table_name.as_str(), kb.as_slice())]).await?;
-        self.remember(&d.table_name, kb, None, self.cluster.next_seq());
+        self.remember(&d.table_name, &kb, None, self.stamp());
         let attrs = self.old_image(&out, &schema)?;
         Ok(self.write_response(&out, attrs))
     }
@@ -923,7 +963,7 @@ impl Node {
                 }
                 _ => None,
             };
-            self.remember(&u.table_name, kb, Some(Arc::new(new)), self.cluster.next_seq());
+            self.remember_item(&u.table_name, &kb, Some(&new), &schema, self.stamp());
             answer
         } else {
             // ALL_OLD / UPDATED_OLD: the new image is not known here; the next read fetches it.
@@ -942,6 +982,7 @@ impl Node {
             table: String,
             kb: Vec<u8>,
             item: Option<Item>,
+            schema: Arc<KeySchema>,
         }
         let mut request = Map::new();
         let mut writes = Vec::new();
@@ -956,13 +997,13 @@ impl Node {
                         let kb = encode_key(&k, &schema)?;
                         let item = self.item_of(k, &value)?;
                         list.push(json!({ "PutRequest": { "Item": item_to_json(&item) } }));
-                        writes.push(W { table: t.table_name.clone(), kb, item: Some(item) });
+                        writes.push(W { table: t.table_name.clone(), kb, item: Some(item), schema: Arc::clone(&schema) });
                     }
                     BatchWrite::Delete { key } => {
                         let k = self.key(&key, &schema)?;
                         let kb = encode_key(&k, &schema)?;
                         list.push(json!({ "DeleteRequest": { "Key": item_to_json(&k) } }));
-                        writes.push(W { table: t.table_name.clone(), kb, item: None });
+                        writes.push(W { table: t.table_name.clone(), kb, item: None, schema: Arc::clone(&schema) });
                     }
                 }
             }
@@ -998,12 +1039,12 @@ impl Node {
                 unprocessed.push((table.clone(), back));
             }
         }
-        let seq = self.cluster.next_seq();
+        let stamp = self.stamp();
         for w in writes {
             if skipped.contains(&(w.table.clone(), w.kb.clone())) {
                 continue;
             }
-            self.remember(&w.table, w.kb, w.item.map(Arc::new), seq);
+            self.remember_item(&w.table, &w.kb, w.item.as_ref(), &w.schema, stamp);
         }
         Ok(encode_batch_write_response(&BatchWriteResponse {
             unprocessed_items: unprocessed,
@@ -1014,7 +1055,7 @@ impl Node {
 
     async fn transact_write(self: &Arc<Self>, info: &ClusterInfo, t: TransactWriteItemsRequest) -> Res<Vec<u8>> {
         let mut items = Vec::with_capacity(t.items.len());
-        let mut written: Vec<(String, Vec<u8>, Item)> = Vec::new();
+        let mut written: Vec<Written> = Vec::new();
         let mut schemas = Vec::with_capacity(t.items.len());
         for i in &t.items {
             let schema = self.schema(info, &i.table_name).await?;
@@ -1044,7 +1085,7 @@ impl Node {
             }
             items.push(json!({ i.operation.as_str(): Value::Object(body) }));
             if i.operation != TransactOperation::ConditionCheck {
-                written.push((i.table_name.clone(), kb, key));
+                written.push((i.table_name.clone(), kb, key, Arc::clone(&schema)));
             }
             schemas.push(schema);
         }
@@ -1055,7 +1096,7 @@ impl Node {
         }
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(t.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(t.return_item_collection_metrics));
-        let touched = written.iter().map(|(table, kb, _)| (table.as_str(), kb.as_slice()));
+        let touched = written.iter().map(|(table, kb, _, _)| (table.as_str(), kb.as_slice()));
         let out = match self.ddb_write(info, "TransactWriteItems", Value::Object(input), touched).await {
             Ok(out) => out,
             Err(e) => {
@@ -1065,7 +1106,7 @@ impl Node {
         };
         // What the transaction wrote is not in the answer: drop the entries now, and read
         // the items back in the background (TransactGetItems) to refresh the item cache.
-        for (table, kb, _) in &written {
+        for (table, kb, _, _) in &written {
             self.forget(table, kb);
         }
         let node = Arc::clone(self);
@@ -1096,17 +1137,17 @@ impl Node {
 
     /// Background refresh after TransactWriteItems: read the written items back with a
     /// TransactGetItems (serializable), in chunks of 100, and cache what it returns.
-    async fn refresh(&self, info: &ClusterInfo, written: Vec<(String, Vec<u8>, Item)>) {
+    async fn refresh(&self, info: &ClusterInfo, written: Vec<Written>) {
         for chunk in written.chunks(100) {
-            let seq = self.cluster.next_seq();
+            let stamp = self.stamp();
             let gets: Vec<Value> =
-                chunk.iter().map(|(t, _, k)| json!({ "Get": { "TableName": t, "Key": item_to_json(k) } })).collect();
+                chunk.iter().map(|(t, _, k, _)| json!({ "Get": { "TableName": t, "Key": item_to_json(k) } })).collect();
             match self.ddb(info, "TransactGetItems", json!({ "TransactItems": gets })).await {
                 Ok(out) => {
                     let responses = out.get("Responses").and_then(Value::as_array).cloned().unwrap_or_default();
-                    for (i, (table, kb, _)) in chunk.iter().enumerate() {
+                    for (i, (table, kb, _, schema)) in chunk.iter().enumerate() {
                         let item = responses.get(i).and_then(|r| r.get("Item")).and_then(|v| convert::item(v).ok());
-                        self.remember(table, kb.clone(), item.map(Arc::new), seq);
+                        self.remember_item(table, kb, item.as_ref(), schema, stamp);
                     }
                 }
                 Err(e) => tracing::debug!(node = %self.id, error = %e, "refreshing items after TransactWriteItems"),
@@ -1114,6 +1155,16 @@ impl Node {
         }
     }
 }
+
+/// What a cache entry is stamped with: see [`Node::stamp`].
+#[derive(Clone, Copy)]
+struct Stamp {
+    seq: u64,
+    at: Instant,
+}
+
+/// An item a transaction wrote: table, key bytes, key, the table's key schema.
+type Written = (String, Vec<u8>, Item, Arc<KeySchema>);
 
 /// The method of a frame the codec refused, for counting.
 pub(crate) fn is_data(method: Method) -> bool {

@@ -204,6 +204,7 @@ fn spec(n: usize, port: u16, running: bool) -> NodeSpec {
         availability_zone: format!("us-east-1{}", (b'a' + n as u8) as char),
         tls: false,
         running,
+        generation: 0,
     }
 }
 
@@ -760,6 +761,36 @@ async fn replication_forwarding_and_failover() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reboot_seen_only_as_a_new_generation_empties_the_cache() {
+    let s = setup(1, FleetConfig::default());
+    let mut c = Client::authed(s.ports[0]).await;
+    s.host.put_direct("tab", json!({"pk": {"S": "g"}, "v": {"S": "1"}}));
+    expect_item(&mut c, Some(json!({"pk": {"S": "g"}, "v": {"S": "1"}}))).await;
+    c.call(&get("g")).await;
+    assert_eq!(s.host.count("GetItem"), 1);
+    s.host.put_direct("tab", json!({"pk": {"S": "g"}, "v": {"S": "2"}}));
+    // With no provisioning delay the node went rebooting → available between two
+    // reconciles: all the fleet sees is a running node with a new generation.
+    let rebooted = NodeSpec { generation: 1, ..spec(0, s.ports[0], true) };
+    for _ in 0..50 {
+        s.fleet.reconcile(std::slice::from_ref(&rebooted));
+        if s.fleet.roster(&cluster().arn).unwrap().0.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(s.fleet.roster(&cluster().arn).unwrap().0.len(), 1);
+    let mut c = Client::authed(s.ports[0]).await;
+    let fresh = expect_item(&mut c, Some(json!({"pk": {"S": "g"}, "v": {"S": "2"}}))).await;
+    assert_eq!(c.call(&get("g")).await, fresh, "the restarted node read the item again");
+    assert_eq!(s.host.count("GetItem"), 2);
+    // The same generation again: the node keeps running, with its cache.
+    s.fleet.reconcile(std::slice::from_ref(&rebooted));
+    assert_eq!(c.call(&get("g")).await, fresh);
+    assert_eq!(s.host.count("GetItem"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_requests_in_flight_are_throttled() {
     let s = setup(1, FleetConfig { max_in_flight: 1, ..FleetConfig::default() });
     *s.host.delay_ms.lock().unwrap() = 300;
@@ -956,4 +987,99 @@ async fn tls_nodes_need_a_certificate_and_keep_their_mode() {
     t.auth("good").await;
     assert_eq!(t.call(&get("x")).await, EMPTY());
     fleet.stop_all();
+}
+
+// ---- the node against a model ----------------------------------------------------------
+
+mod model {
+    //! Random sequences of reads and writes through one node (and writes around it, and
+    //! writes DynamoDB refuses) against a model of what DAX answers: the item as last seen
+    //! through the node (read, written or deleted), else what DynamoDB holds. Nothing
+    //! expires (a 60 s TTL) and nothing is evicted here; the cache's own property test
+    //! covers time and eviction.
+
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        Get(u8),
+        Put(u8, u8),
+        Delete(u8),
+        PutAround(u8, u8),
+        /// A put (or a delete) DynamoDB refuses.
+        Refused(u8, u8, bool),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let k = || 0u8..4;
+        prop_oneof![
+            4 => k().prop_map(Step::Get),
+            2 => (k(), any::<u8>()).prop_map(|(k, v)| Step::Put(k, v)),
+            1 => k().prop_map(Step::Delete),
+            2 => (k(), any::<u8>()).prop_map(|(k, v)| Step::PutAround(k, v)),
+            2 => (k(), any::<u8>(), any::<bool>()).prop_map(|(k, v, d)| Step::Refused(k, v, d)),
+        ]
+    }
+
+    fn delete(pk: &str) -> Request {
+        Request::DeleteItem(dax_wire::DeleteItemRequest {
+            table_name: "tab".into(),
+            key: key_bytes(&hash_schema(), json!({"pk": {"S": pk}})),
+            ..Default::default()
+        })
+    }
+
+    async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
+        let s = setup(1, FleetConfig::default());
+        let mut c = Client::authed(s.ports[0]).await;
+        let mut db: HashMap<u8, String> = HashMap::new();
+        // What the node answers for a key it has seen: `None` = no item.
+        let mut seen: HashMap<u8, Option<String>> = HashMap::new();
+        let throttled = || Answer::Err(vec![4, 37, 38, 39, 50], "ThrottlingException".into());
+        for st in steps {
+            match st {
+                Step::Get(k) => {
+                    let want = seen.entry(k).or_insert_with(|| db.get(&k).cloned()).clone();
+                    let got = c.call(&get(&format!("k{k}"))).await;
+                    let want = expect_item(&mut c, want.map(|v| json!({"pk": {"S": format!("k{k}")}, "v": {"S": v}}))).await;
+                    prop_assert_eq!(got, want, "GetItem k{}", k);
+                }
+                Step::Put(k, v) => {
+                    prop_assert_eq!(put(&mut c, &format!("k{k}"), &v.to_string()).await, EMPTY());
+                    db.insert(k, v.to_string());
+                    seen.insert(k, Some(v.to_string()));
+                }
+                Step::Delete(k) => {
+                    prop_assert_eq!(c.call(&delete(&format!("k{k}"))).await, EMPTY());
+                    db.remove(&k);
+                    seen.insert(k, None);
+                }
+                Step::PutAround(k, v) => {
+                    s.host.put_direct("tab", json!({"pk": {"S": format!("k{k}")}, "v": {"S": v.to_string()}}));
+                    db.insert(k, v.to_string());
+                }
+                Step::Refused(k, v, del) => {
+                    let op = if del { "DeleteItem" } else { "PutItem" };
+                    *s.host.fail_next.lock().unwrap() = Some((op.into(), NodeError::throttling("slow down")));
+                    let answer = if del { c.call(&delete(&format!("k{k}"))).await } else { put(&mut c, &format!("k{k}"), &v.to_string()).await };
+                    prop_assert_eq!(answer, throttled());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
+
+        #[test]
+        fn reads_through_the_node_follow_the_model(steps in proptest::collection::vec(step(), 1..30)) {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            rt.block_on(run(steps))?;
+        }
+    }
 }

@@ -128,6 +128,7 @@ pub fn reconcile(app: &App) {
             availability_zone: az,
             tls: p.tls,
             running: serving && p.status == NodeStatus::Available,
+            generation: p.reboots,
         });
     }
     nodes.fleet.reconcile(&desired);

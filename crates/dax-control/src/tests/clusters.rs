@@ -225,8 +225,12 @@ fn zero_delay_is_immediate() {
         .expect("increase");
     assert_eq!(c.status, ClusterStatus::Modifying);
     assert_eq!(f.describe(R1, "quick").expect("d").status, ClusterStatus::Available);
+    let reboots = |f: &Fixture| f.dax.node_ports().iter().find(|p| p.node_id == "quick-a").map(|p| p.reboots);
+    assert_eq!(reboots(&f), Some(0));
     f.dax.reboot_node(R1, "quick", "quick-a").expect("reboot");
     assert_eq!(f.describe(R1, "quick").expect("d").nodes.expect("n")[0].node_status, NodeStatus::Available);
+    // Already over, but the reboot is not lost on whoever looks next (the node's cache).
+    assert_eq!(reboots(&f), Some(1));
     f.dax
         .decrease_replication_factor(
             R1,
