@@ -26,13 +26,6 @@ use serde_json::json;
 use crate::app::App;
 use crate::config::{Cli, Command, ServeArgs};
 
-/// mimalloc rather than glibc's malloc: a request allocates and frees many
-/// small objects (JSON values, headers, CBOR items) across threads, where
-/// glibc's arenas spent about a sixth of the CPU of a DynamoDB GetItem
-/// (docs/performance.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = parse_cli();
     tracing_subscriber::fmt()
