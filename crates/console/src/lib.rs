@@ -233,16 +233,11 @@ impl Req {
         let (parts, body) = req.into_parts();
         let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip());
         let path = parts.uri.path().to_owned();
-        let segs = path.split('/').filter(|s| !s.is_empty()).map(forms::decode_component).collect();
+        let segs = path_segments(&path);
         let raw_query = parts.uri.query().unwrap_or_default().to_owned();
         let query = forms::parse(raw_query.as_bytes());
         let now = c.now();
-        let session = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|v| session::cookie_value(v, session::COOKIE))
+        let session = session_cookie(parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()))
             .and_then(|id| c.sessions.get(id, now));
         let same_origin = same_origin(&parts.headers);
         let form = if parts.method == Method::POST {
@@ -317,11 +312,29 @@ impl Req {
     }
 }
 
+/// The decoded segments of a path inside the console (empty ones dropped).
+pub(crate) fn path_segments(path: &str) -> Vec<String> {
+    path.split('/').filter(|s| !s.is_empty()).map(forms::decode_component).collect()
+}
+
+/// The session id of the first `Cookie` header (of those that are text) that
+/// carries exactly one well-formed session cookie.
+pub(crate) fn session_cookie<'a>(cookie_headers: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    cookie_headers.into_iter().find_map(|v| session::cookie_value(v, session::COOKIE))
+}
+
 /// A POST's `Origin`, else `Referer`, must name the `Host` it was sent to
 /// when present (defence in depth behind `SameSite=Strict` and the CSRF token).
 fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else { return true };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let source = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
+    origin_matches(host, source)
+}
+
+/// [`same_origin`] on the header values: `host` is the `Host` header (if text),
+/// `source` the `Origin` header if present, else the `Referer` (if text).
+pub(crate) fn origin_matches(host: Option<&str>, source: Option<&str>) -> bool {
+    let Some(host) = host else { return true };
     match source {
         None | Some("null") => source.is_none(),
         Some(s) => {
@@ -346,4 +359,31 @@ async fn assets(axum::extract::Path(file): axum::extract::Path<String>) -> Respo
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     resp
+}
+
+/// The console's parsers of request input (forms, query strings, path segments,
+/// cookies, `Origin`/`Referer`, the sign-in `next` target), exposed for the fuzz
+/// targets (`crates/console/fuzz`). Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::forms::{all, decode_component, encode, get, parse, query, MAX_FIELDS};
+    pub use crate::html::is_region;
+    pub use crate::pages::field_of_error;
+    pub use crate::pages::signin::next_target;
+    pub use crate::session::{cookie_value, csrf_ok, is_token, Session, COOKIE};
+
+    /// See `Req::load`.
+    pub fn path_segments(path: &str) -> Vec<String> {
+        crate::path_segments(path)
+    }
+
+    /// See `Req::load`.
+    pub fn session_cookie<'a>(cookie_headers: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+        crate::session_cookie(cookie_headers)
+    }
+
+    /// See `same_origin`.
+    pub fn origin_matches(host: Option<&str>, source: Option<&str>) -> bool {
+        crate::origin_matches(host, source)
+    }
 }

@@ -385,3 +385,30 @@ proptest! {
         let _ = crate::pages::field_of_error(&header, &header, &[("a", &["b"])]);
     }
 }
+
+/// The parsers factored out of `Req::load`, `same_origin` and the sign-in page for
+/// the fuzz targets keep their behaviour.
+#[test]
+fn factored_request_parsers() {
+    use crate::fuzzing::{next_target, origin_matches, path_segments, session_cookie};
+    assert_eq!(path_segments("/iam//roles/a%20b/"), vec!["iam", "roles", "a b"]);
+    assert!(path_segments("///").is_empty());
+    let id = "a".repeat(64);
+    let other = "b".repeat(64);
+    let good = format!("daxd_console={id}");
+    let twice = format!("daxd_console={id}; daxd_console={other}");
+    assert_eq!(session_cookie(["x=1", good.as_str()]), Some(id.as_str()));
+    assert_eq!(session_cookie([twice.as_str(), good.as_str()]), Some(id.as_str()), "a header with two is skipped");
+    assert_eq!(session_cookie([twice.as_str()]), None);
+    assert!(origin_matches(None, Some("https://evil.example")), "no Host: nothing to compare");
+    assert!(origin_matches(Some("localhost:4566"), None));
+    assert!(!origin_matches(Some("localhost:4566"), Some("null")));
+    assert!(origin_matches(Some("LOCALHOST:4566"), Some("http://localhost:4566/console/x")));
+    assert!(!origin_matches(Some("localhost:4566"), Some("http://localhost:4567/")));
+    assert!(!origin_matches(Some("localhost:4566"), Some("localhost:4566")));
+    assert_eq!(next_target("/console", Some("/console/iam/roles?x=1")), Some("/console/iam/roles?x=1"));
+    for bad in ["/console", "/consolex/", "/console//evil", "/console/\\evil", "/console/signout", "https://evil/console/"] {
+        assert_eq!(next_target("/console", Some(bad)), None, "{bad}");
+    }
+    assert_eq!(next_target("/console", None), None);
+}

@@ -68,7 +68,7 @@ impl<'a> ResourceArn<'a> {
 /// Where a request used a table ARN as a key of `RequestItems`: the table
 /// name the engine saw and the key the client sent, so that the response's
 /// per-table maps can be keyed the way the client asked.
-pub(crate) type KeyMap = Vec<(String, String)>;
+pub type KeyMap = Vec<(String, String)>;
 
 /// Replace table ARNs by table names where DynamoDB accepts either:
 /// `TableName`, the keys of `RequestItems`, and the `TableName` of each
@@ -77,7 +77,7 @@ pub(crate) type KeyMap = Vec<(String, String)>;
 /// # Errors
 /// `ValidationException` when `RequestItems` names one table twice (once by
 /// name and once by ARN).
-pub(crate) fn normalize_request(input: &mut Value) -> Result<KeyMap, DynamoError> {
+pub fn normalize_request(input: &mut Value) -> Result<KeyMap, DynamoError> {
     let mut renamed = KeyMap::new();
     let Some(obj) = input.as_object_mut() else {
         return Ok(renamed);
@@ -124,7 +124,7 @@ fn normalize_table_name(obj: &mut Map<String, Value>) {
 /// Key the per-table maps of a batch response (`Responses`,
 /// `UnprocessedKeys`, `UnprocessedItems`, `ItemCollectionMetrics`) by what
 /// the client sent.
-pub(crate) fn restore_response_keys(output: &mut Value, renamed: &KeyMap) {
+pub fn restore_response_keys(output: &mut Value, renamed: &KeyMap) {
     if renamed.is_empty() {
         return;
     }

@@ -42,7 +42,7 @@ const EXPRESSION_MEMBERS: &[&str] =
 ///
 /// # Errors
 /// The `ValidationException` DynamoDB gives.
-pub(crate) fn before(op: &str, input: &Value) -> Result<(), DynamoError> {
+pub fn before(op: &str, input: &Value) -> Result<(), DynamoError> {
     match op {
         "TransactWriteItems" => {
             for body in transact_bodies(input) {
@@ -60,7 +60,7 @@ pub(crate) fn before(op: &str, input: &Value) -> Result<(), DynamoError> {
 }
 
 /// A better answer than the engine's `err` where DynamoDB's differs.
-pub(crate) fn after_error(op: &str, input: &Value, err: DynamoError) -> DynamoError {
+pub fn after_error(op: &str, input: &Value, err: DynamoError) -> DynamoError {
     if err.code == "ResourceNotFoundException" {
         let unused = if op == "BatchGetItem" {
             input

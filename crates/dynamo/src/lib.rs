@@ -53,6 +53,14 @@ pub use embedded::EmbeddedBackend;
 pub use policies::{ResourcePolicies, MAX_POLICY_BYTES};
 pub use remote::{Credentials, RemoteBackend, RemoteConfig};
 
+/// The request rewriting and checks the embedded backend runs on every request
+/// before the engine, exposed for the fuzz targets (`crates/dynamo/fuzz`). Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::arn::{normalize_request, restore_response_keys};
+    pub use crate::checks::{after_error, before};
+}
+
 /// A boxed, sendable future, the return type of [`Backend::call`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

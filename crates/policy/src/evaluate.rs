@@ -614,11 +614,12 @@ fn statement_applies(
     src: &EvalContext,
     kind: PolicyKind,
 ) -> Option<Grant> {
+    let action = matcher::prepare_action(req.action);
     let action_hit = st
         .action
         .patterns()
         .iter()
-        .any(|p| matcher::action_matches(p, req.action));
+        .any(|p| matcher::prepared_action_matches(p, &action));
     match &st.action {
         ActionElement::Action(_) if !action_hit => return None,
         ActionElement::NotAction(_) if action_hit => return None,

@@ -24,11 +24,13 @@ fn with_cookie(mut resp: Response, cookie: &str) -> Response {
 
 /// Where to go after signing in: a console page, never another site.
 fn safe_next(c: &Console, next: Option<&str>) -> String {
-    let base = &c.config.base;
-    match next {
-        Some(n) if n.starts_with(&format!("{base}/")) && !n.contains("//") && !n.contains('\\') && !n.contains("/signout") => n.to_owned(),
-        _ => c.link("/"),
-    }
+    next_target(&c.config.base, next).map_or_else(|| c.link("/"), str::to_owned)
+}
+
+/// The `next` a sign-in may redirect to: a page under `base`, never another site
+/// (`None`: go to the console's home page).
+pub fn next_target<'a>(base: &str, next: Option<&'a str>) -> Option<&'a str> {
+    next.filter(|n| n.starts_with(&format!("{base}/")) && !n.contains("//") && !n.contains('\\') && !n.contains("/signout"))
 }
 
 fn form_page(c: &Console, s: &Session, next: &str, error: Option<&str>, info: Option<&str>, status: StatusCode) -> Response {
