@@ -321,12 +321,17 @@ impl Number {
         // Integers keep their trailing zeros (`10` is the digits "10", not "1" × 10¹), as
         // DynamoDB writes them and as DAX encodes the numbers it reads from DynamoDB: the
         // clients render the decoded digits as they are, so "1" × 10¹ would show as `1E1`.
+        // Only up to DynamoDB's 38 digits of precision, though: the clients decode the
+        // digits in a 38-digit decimal context, and the Python client fails on more
+        // (`decimal.Rounded` for a 101-digit `1E+100`); past that the digits are the
+        // coefficient's, with the exponent, as the clients encode such a number themselves.
         let mut digits = self.coeff.to_string().into_bytes();
-        if self.exp > 0 {
+        let expand = self.exp > 0 && digits.len() + self.exp as usize <= 38;
+        if expand {
             digits.resize(digits.len() + self.exp as usize, b'0');
         }
         let p = digits.len() as i32;
-        let e = p + i32::from(self.exp.min(0));
+        let e = if expand { p } else { p + i32::from(self.exp) };
         let mut out = Vec::with_capacity(8 + digits.len());
         if self.neg {
             if (-62..62).contains(&e) {
