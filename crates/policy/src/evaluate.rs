@@ -60,6 +60,10 @@ pub enum PrincipalKind {
     WebIdentity(String),
     /// An unauthenticated caller (matches only `*`).
     Anonymous,
+    /// A caller of the account that nobody named: `SimulateCustomPolicy`
+    /// without a `CallerArn`. No condition key is derived from it (AWS lists
+    /// such keys as missing context values instead of inventing them).
+    Unnamed,
 }
 
 /// The caller of a request.
@@ -463,7 +467,8 @@ fn grant_for(element: &PrincipalElement, principal: &Principal) -> Option<Grant>
         PrincipalKind::Root
         | PrincipalKind::Service(_)
         | PrincipalKind::WebIdentity(_)
-        | PrincipalKind::Anonymous => listed(&|_| true),
+        | PrincipalKind::Anonymous
+        | PrincipalKind::Unnamed => listed(&|_| true),
         PrincipalKind::User => listed(&|g| g == Grant::Direct) && listed(&|g| g == Grant::Account),
         PrincipalKind::AssumedRole | PrincipalKind::FederatedUser => {
             let issuer_ok =
@@ -499,6 +504,7 @@ fn entry_grant(kind: PrincipalType, value: &str, principal: &Principal) -> Optio
                 PrincipalKind::Service(_)
                     | PrincipalKind::WebIdentity(_)
                     | PrincipalKind::Anonymous
+                    | PrincipalKind::Unnamed
             ) {
                 return None;
             }

@@ -62,8 +62,19 @@ pub fn call(iam: &Iam, op: &str, i: In) -> Result<Value, AwsError> {
         let arn = i.s("PolicySourceArn");
         iam.policies_of(&arn).ok_or_else(|| domain_error(def(Service::Iam), "NoSuchEntity", format!("The entity {arn} does not exist.")))?
     } else {
-        let caller = i.o("CallerArn").unwrap_or_else(|| format!("arn:aws:iam::{}:user/simulation", iam.account()));
-        (policy::Principal::from_arn(&caller), CallerPolicies::default())
+        // Without a CallerArn the caller is nobody in particular: keys such as
+        // aws:username come only from the ContextEntries (an invented caller's
+        // name used to satisfy conditions on it: an over-grant).
+        let principal = match i.o("CallerArn") {
+            Some(caller) => policy::Principal::from_arn(&caller),
+            None => policy::Principal {
+                arn: String::new(),
+                account: iam.account().to_owned(),
+                kind: policy::PrincipalKind::Unnamed,
+                issuer_arn: None,
+            },
+        };
+        (principal, CallerPolicies::default())
     };
     docs.identity.extend(added);
     if let Some(b) = boundaries.first() {
