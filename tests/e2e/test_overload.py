@@ -259,10 +259,18 @@ def test_bodies_and_headers_over_the_limits(loaded):
     rss0 = rss_mb(loaded.proc.pid)
 
     def raw(head, body=b"", timeout=10):
+        # The server may answer and close before it has read everything: what it
+        # answered is what counts (a reset can also discard it: then nothing came back).
         s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         try:
-            s.sendall(head + body)
-            return s.recv(65536)
+            try:
+                s.sendall(head + body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            try:
+                return s.recv(65536)
+            except ConnectionResetError:
+                return b""
         finally:
             s.close()
     with HealthProbe(loaded.endpoint) as probe:
@@ -273,9 +281,9 @@ def test_bodies_and_headers_over_the_limits(loaded):
         assert out.startswith(b"HTTP/1.1 413") and b"RequestEntityTooLarge" in out and time.time() - t < 3
         # A chunked body that grows past it.
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        c.request("POST", "/", body=iter([b"x" * 65536] * 40), headers={"Content-Type": "application/x-amz-json-1.0",
-                                                                       "X-Amz-Target": "DynamoDB_20120810.ListTables"})
         try:
+            c.request("POST", "/", body=iter([b"x" * 65536] * 40), headers={"Content-Type": "application/x-amz-json-1.0",
+                                                                           "X-Amz-Target": "DynamoDB_20120810.ListTables"})
             assert c.getresponse().status == 413
         except (ConnectionError, http.client.HTTPException):
             pass  # the server may close while the client is still sending
