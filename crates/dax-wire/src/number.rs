@@ -28,6 +28,8 @@ pub const NUMBER_NOT_NUMERIC: &str = "The parameter cannot be converted to a num
 const MAX_SCI_EXP: i128 = 125;
 /// Smallest decimal exponent of the most significant digit.
 const MIN_SCI_EXP: i128 = -130;
+/// DynamoDB's precision: significant decimal digits of a number.
+const MAX_DIGITS: usize = 38;
 /// Bignum magnitudes longer than this are refused before conversion (≈ 2466 digits).
 const MAX_BIGNUM_BYTES: usize = 1024;
 
@@ -134,7 +136,7 @@ impl Number {
         if sci < MIN_SCI_EXP {
             return Err(WireError::validation(NUMBER_UNDERFLOW));
         }
-        if digits.len() > 38 {
+        if digits.len() > MAX_DIGITS {
             return Err(WireError::validation(NUMBER_PRECISION));
         }
         let coeff = digits
@@ -326,7 +328,7 @@ impl Number {
         // (`decimal.Rounded` for a 101-digit `1E+100`); past that the digits are the
         // coefficient's, with the exponent, as the clients encode such a number themselves.
         let mut digits = self.coeff.to_string().into_bytes();
-        let expand = self.exp > 0 && digits.len() + self.exp as usize <= 38;
+        let expand = self.exp > 0 && digits.len() + self.exp as usize <= MAX_DIGITS;
         if expand {
             digits.resize(digits.len() + self.exp as usize, b'0');
         }
