@@ -220,3 +220,31 @@ def test_simulators_use_the_same_engine(daxd, iam, user_key):
     out = json.loads(daxd.aws("iam", "simulate-custom-policy", "--policy-input-list", doc(allow("iam:*")),
                               "--action-names", "iam:CreateUser").stdout)
     assert out["EvaluationResults"][0]["EvalDecision"] == "allowed"
+    assert out["EvaluationResults"][0]["MissingContextValues"] == []
+
+
+def test_simulators_report_missing_context_values(daxd, iam, user_key):
+    name, _ = user_key
+    policy = doc(allow("dynamodb:GetItem", "*", Condition={
+        "IpAddress": {"aws:SourceIp": "10.0.0.0/8"},
+        "StringEquals": {"aws:username": name}}))
+    # aws:username comes from the caller; aws:SourceIp from nowhere: reported, and the
+    # decision is what the missing key makes it (the condition fails).
+    res = iam.simulate_custom_policy(PolicyInputList=[policy], ActionNames=["dynamodb:GetItem", "dynamodb:PutItem"],
+                                     CallerArn=f"arn:aws:iam::{ACCOUNT}:user/{name}")["EvaluationResults"]
+    got = {r["EvalActionName"]: (r["EvalDecision"], r["MissingContextValues"]) for r in res}
+    assert got == {"dynamodb:GetItem": ("implicitDeny", ["aws:SourceIp"]), "dynamodb:PutItem": ("implicitDeny", [])}
+    # Given, the key is no longer missing.
+    res = iam.simulate_custom_policy(
+        PolicyInputList=[policy], ActionNames=["dynamodb:GetItem"], CallerArn=f"arn:aws:iam::{ACCOUNT}:user/{name}",
+        ContextEntries=[{"ContextKeyName": "aws:SourceIp", "ContextKeyValues": ["10.1.2.3"], "ContextKeyType": "ip"}],
+    )["EvaluationResults"]
+    assert (res[0]["EvalDecision"], res[0]["MissingContextValues"]) == ("allowed", [])
+    # SimulatePrincipalPolicy reports the keys of the principal's own policies.
+    iam.put_user_policy(UserName=name, PolicyName="ip", PolicyDocument=policy)
+    res = iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:user/{name}",
+                                        ActionNames=["dynamodb:GetItem"])["EvaluationResults"]
+    assert res[0]["MissingContextValues"] == ["aws:SourceIp"]
+    out = json.loads(daxd.aws("iam", "simulate-principal-policy", "--policy-source-arn",
+                              f"arn:aws:iam::{ACCOUNT}:user/{name}", "--action-names", "dynamodb:GetItem").stdout)
+    assert out["EvaluationResults"][0]["MissingContextValues"] == ["aws:SourceIp"]

@@ -221,6 +221,31 @@ impl Iam {
         docs: &CallerPolicies,
         resource_policies: &[&str],
     ) -> Outcome {
+        self.with_policy_set(docs, resource_policies, |set| {
+            policy::evaluate(&policy::Request::new(principal, action, resource, context), set)
+        })
+    }
+
+    /// What the policy simulators report for one action on one resource: the
+    /// outcome of [`Iam::evaluate_with`] and the condition keys the applying
+    /// statements test that `context` lacks (`MissingContextValues`).
+    #[must_use]
+    pub fn simulate_with(
+        &self,
+        principal: &policy::Principal,
+        action: &str,
+        resource: &str,
+        context: &Context,
+        docs: &CallerPolicies,
+        resource_policies: &[&str],
+    ) -> (Outcome, Vec<String>) {
+        self.with_policy_set(docs, resource_policies, |set| {
+            let req = policy::Request::new(principal, action, resource, context);
+            (policy::evaluate(&req, set), policy::missing_context_keys(&req, set))
+        })
+    }
+
+    fn with_policy_set<R>(&self, docs: &CallerPolicies, resource_policies: &[&str], f: impl FnOnce(&PolicySet) -> R) -> R {
         let parse_all = |d: &[String]| -> Vec<Arc<Policy>> { d.iter().filter_map(|x| self.parsed.get(x)).collect() };
         let identity = parse_all(&docs.identity);
         let boundary = docs.boundary.as_ref().map(|b| parse_all(std::slice::from_ref(b)));
@@ -230,13 +255,12 @@ impl Iam {
         let resource_refs = refs(&on_resource);
         let boundary_refs: Option<Vec<&Policy>> = boundary.as_deref().map(refs);
         let session_refs: Option<Vec<&Policy>> = session.as_deref().map(refs);
-        let set = PolicySet {
+        f(&PolicySet {
             identity: &identity_refs,
             resource: &resource_refs,
             boundary: boundary_refs.as_deref(),
             session: session_refs.as_deref(),
-        };
-        policy::evaluate(&policy::Request::new(principal, action, resource, context), &set)
+        })
     }
 }
 

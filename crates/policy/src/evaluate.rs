@@ -620,6 +620,27 @@ fn statement_applies(
     src: &EvalContext,
     kind: PolicyKind,
 ) -> Option<Grant> {
+    let grant = statement_targets(st, vars, req, src, kind)?;
+    if st
+        .conditions
+        .iter()
+        .all(|c| condition::evaluate_condition(c, vars, src))
+    {
+        Some(grant)
+    } else {
+        None
+    }
+}
+
+/// Whether a statement's `Action`, `Resource` and (in resource-based policies)
+/// `Principal` elements take in the request, before its conditions are tested.
+fn statement_targets(
+    st: &Statement,
+    vars: bool,
+    req: &Request,
+    src: &EvalContext,
+    kind: PolicyKind,
+) -> Option<Grant> {
     let action = matcher::prepare_action(req.action);
     let action_hit = st
         .action
@@ -657,21 +678,48 @@ fn statement_applies(
         }
     }
 
-    let grant = if kind == PolicyKind::Resource {
-        grant_for(st.principal.as_ref()?, req.principal)?
+    if kind == PolicyKind::Resource {
+        grant_for(st.principal.as_ref()?, req.principal)
     } else {
-        Grant::Direct
-    };
-
-    if st
-        .conditions
-        .iter()
-        .all(|c| condition::evaluate_condition(c, vars, src))
-    {
-        Some(grant)
-    } else {
-        None
+        Some(Grant::Direct)
     }
+}
+
+/// The condition keys tested by the statements that take in the request (action,
+/// resource and, in resource-based policies, principal matched) that neither the
+/// request's context nor the principal supplies: the simulator's
+/// `MissingContextValues`. Each key once (keys compare case-insensitively), as first
+/// written, sorted.
+pub fn missing_context_keys(req: &Request, policies: &PolicySet) -> Vec<String> {
+    let src = EvalContext::new(req);
+    let slots = [
+        (Some(policies.identity), PolicyKind::Identity),
+        (Some(policies.resource), PolicyKind::Resource),
+        (policies.boundary, PolicyKind::Boundary),
+        (policies.session, PolicyKind::Session),
+    ];
+    let mut missing: Vec<String> = Vec::new();
+    for (list, kind) in slots {
+        for policy in list.unwrap_or_default() {
+            let vars = policy.supports_variables();
+            for st in &policy.statements {
+                if st.conditions.is_empty()
+                    || statement_targets(st, vars, req, &src, kind).is_none()
+                {
+                    continue;
+                }
+                for c in &st.conditions {
+                    let key = c.key.to_lowercase();
+                    let absent = src.values(&key).is_none_or(<[ContextValue]>::is_empty);
+                    if absent && !missing.iter().any(|m| m.eq_ignore_ascii_case(&c.key)) {
+                        missing.push(c.key.clone());
+                    }
+                }
+            }
+        }
+    }
+    missing.sort_by_key(|k| k.to_lowercase());
+    missing
 }
 
 #[derive(Default)]

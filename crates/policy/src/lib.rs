@@ -54,9 +54,9 @@ pub mod variables;
 
 pub use context::{Context, ContextValue};
 pub use evaluate::{
-    denial_message, evaluate, is_allowed, principal_matches, Decision, DenyReason,
-    MatchedStatement, Outcome, PolicyKind, PolicySet, Principal, PrincipalKind, Request,
-    TRUST_POLICY_ACTIONS,
+    denial_message, evaluate, is_allowed, missing_context_keys, principal_matches, Decision,
+    DenyReason, MatchedStatement, Outcome, PolicyKind, PolicySet, Principal, PrincipalKind,
+    Request, TRUST_POLICY_ACTIONS,
 };
 pub use model::{
     ActionElement, BaseOperator, Condition, ConditionOperator, Effect, OperatorFamily, Policy,

@@ -189,9 +189,20 @@ mod tests {
 
     #[test]
     fn prepared_actions_match_as_plain_ones() {
-        for (p, a) in [("IAM:createuser", "iam:CreateUser"), ("ec2:Describe*", "ec2:DescribeVpcs"), ("*", ""), ("s3:?et*", "S3:GetObject"),
-                       ("dax:Get", "dax:GetItem"), ("İ*", "i̇x"), ("a*b*c", "AXXBXXC")] {
-            assert_eq!(prepared_action_matches(p, &prepare_action(a)), action_matches(p, a), "{p} {a}");
+        for (p, a) in [
+            ("IAM:createuser", "iam:CreateUser"),
+            ("ec2:Describe*", "ec2:DescribeVpcs"),
+            ("*", ""),
+            ("s3:?et*", "S3:GetObject"),
+            ("dax:Get", "dax:GetItem"),
+            ("İ*", "i̇x"),
+            ("a*b*c", "AXXBXXC"),
+        ] {
+            assert_eq!(
+                prepared_action_matches(p, &prepare_action(a)),
+                action_matches(p, a),
+                "{p} {a}"
+            );
         }
     }
 
@@ -204,8 +215,14 @@ mod tests {
         let action = "x".repeat(100_000);
         let start = std::time::Instant::now();
         let prepared = prepare_action(&action);
-        assert!(!patterns.iter().any(|p| prepared_action_matches(p, &prepared)));
-        assert!(start.elapsed() < std::time::Duration::from_secs(3), "{:?}", start.elapsed());
+        assert!(!patterns
+            .iter()
+            .any(|p| prepared_action_matches(p, &prepared)));
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[test]

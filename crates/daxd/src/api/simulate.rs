@@ -90,7 +90,7 @@ pub fn call(iam: &Iam, op: &str, i: In) -> Result<Value, AwsError> {
     let mut results = Vec::new();
     for action in i.list("ActionNames") {
         for resource in &resources {
-            let outcome = iam.evaluate_with(&principal, &action, resource, &ctx, &docs, &resource_policies);
+            let (outcome, missing) = iam.simulate_with(&principal, &action, resource, &ctx, &docs, &resource_policies);
             let matched: Vec<Value> = outcome
                 .matched
                 .iter()
@@ -109,7 +109,7 @@ pub fn call(iam: &Iam, op: &str, i: In) -> Result<Value, AwsError> {
                 "EvalResourceName": resource,
                 "EvalDecision": decision(outcome.decision),
                 "MatchedStatements": matched,
-                "MissingContextValues": [],
+                "MissingContextValues": missing,
             }));
         }
     }
