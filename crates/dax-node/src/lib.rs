@@ -24,6 +24,8 @@ mod cluster;
 mod conn;
 mod convert;
 mod fleet;
+#[doc(hidden)]
+pub mod fuzzing;
 mod host;
 mod metrics;
 mod node;

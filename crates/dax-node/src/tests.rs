@@ -78,16 +78,7 @@ impl FakeHost {
         let schema = st.schemas.get(&table).cloned();
         let not_found = || NodeError::not_found("Requested resource not found");
         match op {
-            "DescribeTable" => {
-                let s = schema.ok_or_else(not_found)?;
-                let mut ks = vec![json!({"AttributeName": s.hash.name, "KeyType": "HASH"})];
-                let mut defs = vec![json!({"AttributeName": s.hash.name, "AttributeType": s.hash.key_type.as_str()})];
-                if let Some(r) = &s.range {
-                    ks.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
-                    defs.push(json!({"AttributeName": r.name, "AttributeType": r.key_type.as_str()}));
-                }
-                Ok(json!({"Table": {"KeySchema": ks, "AttributeDefinitions": defs}}))
-            }
+            "DescribeTable" => Ok(crate::fuzzing::describe_table(&schema.ok_or_else(not_found)?)),
             "GetItem" => {
                 let s = schema.ok_or_else(not_found)?;
                 let kb = encode_key(&item_from_json(&input["Key"]).unwrap(), &s).unwrap();
