@@ -185,6 +185,11 @@ def _conditions_hold(block, ctx):
 
 
 def statement_applies(st, action, resource, ctx):
+    return _targets(st, action, resource, ctx) and _conditions_hold(st.get("Condition"), ctx)
+
+
+def _targets(st, action, resource, ctx):
+    """Whether a statement's Action/NotAction and Resource/NotResource take in the request."""
     if "Action" in st:
         if not any(glob_match(p, action, ignore_case=True) for p in _as_list(st["Action"])):
             return False
@@ -192,12 +197,21 @@ def statement_applies(st, action, resource, ctx):
         if any(glob_match(p, action, ignore_case=True) for p in _as_list(st["NotAction"])):
             return False
     if "Resource" in st:
-        if not any(_resource_match(p, resource, ctx) for p in _as_list(st["Resource"])):
-            return False
-    else:
-        if any(_resource_match(p, resource, ctx) for p in _as_list(st["NotResource"])):
-            return False
-    return _conditions_hold(st.get("Condition"), ctx)
+        return any(_resource_match(p, resource, ctx) for p in _as_list(st["Resource"]))
+    return not any(_resource_match(p, resource, ctx) for p in _as_list(st["NotResource"]))
+
+
+def missing_keys(policies, action, resource, ctx):
+    """The simulator's MissingContextValues, lower-cased: the condition keys of the
+    statements that take in the request which the context does not carry."""
+    ctx = {k.lower(): v for k, v in ctx.items()}
+    out = set()
+    for doc in policies:
+        for st in _as_list(doc["Statement"]):
+            if _targets(st, action, resource, ctx):
+                for keys in (st.get("Condition") or {}).values():
+                    out.update(k.lower() for k in keys if not ctx.get(k.lower(), (None, []))[1])
+    return out
 
 
 def evaluate(policies, action, resource, ctx):

@@ -12,7 +12,8 @@ Random identity policies and random requests, judged three ways:
 
 daxd allowing what the model denies is an over-grant; daxd denying what the
 model allows is an under-grant; a Deny of the wrong kind (explicit vs
-implicit) and enforcement disagreeing with the simulator are failures too.
+implicit), enforcement disagreeing with the simulator, and the simulator's
+MissingContextValues differing from the model's are failures too.
 A failing case is shrunk (statements, conditions, values dropped while it
 still fails) and printed with the seed.
 
@@ -250,14 +251,20 @@ class World:
         self.attached = {name: set() for name in CALLERS}
 
     def simulate(self, policies, action, resource, ctx):
+        return self.simulate_full(policies, action, resource, ctx)[0]
+
+    def simulate_full(self, policies, action, resource, ctx):
+        """The simulator's decision and its MissingContextValues (lower-cased)."""
         try:
             res = self.iam.simulate_custom_policy(
                 PolicyInputList=[json.dumps(p) for p in policies], ActionNames=[action],
                 ResourceArns=[resource], ContextEntries=context_entries(ctx))["EvaluationResults"]
         except ClientError as e:
-            return "error: " + e.response["Error"]["Code"] + ": " + e.response["Error"].get("Message", "")
+            return "error: " + e.response["Error"]["Code"] + ": " + e.response["Error"].get("Message", ""), set()
         assert len(res) == 1
-        return res[0]["EvalDecision"]
+        missing = res[0]["MissingContextValues"]
+        assert len({k.lower() for k in missing}) == len(missing), f"a key listed twice: {missing}"
+        return res[0]["EvalDecision"], {k.lower() for k in missing}
 
     def client(self, caller, service, region):
         k = (caller, service, region)
@@ -309,8 +316,8 @@ class World:
 def judge(world, case):
     """Each oracle's answer, and the failure kinds ([] when they agree)."""
     policies, action, resource, ctx, call = case
-    got = {"model": policy_model.evaluate(policies, action, resource, ctx),
-           "simulation": world.simulate(policies, action, resource, ctx)}
+    simulation, missing = world.simulate_full(policies, action, resource, ctx)
+    got = {"model": policy_model.evaluate(policies, action, resource, ctx), "simulation": simulation}
     if call is not None:
         got["enforcement"] = world.enforce(policies, call)
     fails = []
@@ -326,6 +333,10 @@ def judge(world, case):
         fails.append("deny kind")
     if "enforcement" in got and (got["enforcement"] == "allowed") != (got["simulation"] == "allowed"):
         fails.append("enforcement vs simulation")
+    want_missing = policy_model.missing_keys(policies, action, resource, ctx)
+    if not got["simulation"].startswith("error") and missing != want_missing:
+        got["missing context values"] = {"simulator": sorted(missing), "model": sorted(want_missing)}
+        fails.append("missing context values")
     return got, fails
 
 
