@@ -350,12 +350,23 @@ fn describe_limits() -> Value {
 /// caller that found the engine idle watches for its answer before it sleeps: at low
 /// load the next call, or the answer, usually comes sooner, and neither side then pays
 /// for a wake-up (a futex wake and a context switch each, which on a small virtual
-/// machine cost more than a GetItem).
+/// machine cost more than a GetItem). Only with more than one CPU to run on
+/// ([`watch`]).
 const SPIN: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// Whether watching is worth it: with one CPU to run on, a watcher only delays the
+/// thread it waits for.
+fn watch() -> bool {
+    static WATCH: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WATCH.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
+}
 
 /// The next job: watched for (yielding the CPU between looks) for up to [`SPIN`], then
 /// waited for. `None` when every sender is gone.
 fn next_job(queue: &std::sync::mpsc::Receiver<Job>) -> Option<Job> {
+    if !watch() {
+        return queue.recv().ok();
+    }
     let start = std::time::Instant::now();
     loop {
         match queue.try_recv() {
@@ -406,7 +417,7 @@ impl Backend for EmbeddedBackend {
                 self.inner.drop_engine(region, engine.generation);
                 return Err(failed());
             }
-            if alone {
+            if alone && watch() {
                 // Nothing else queued: the answer is likely to come within a
                 // spin. Look for it between turns of this worker's other
                 // tasks rather than sleeping until woken.
