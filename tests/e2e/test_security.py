@@ -373,6 +373,21 @@ def test_console_cookie_attributes_and_fixation(sec):
     assert console_sign_in(sec, mode="root", access_key_id=sec.root[0], secret_access_key="wrong") is None
 
 
+def test_console_secure_cookie_flag(sec):
+    """Plain HTTP by default: no `Secure` (a browser would never send the cookie back);
+    behind a TLS proxy, `--console-secure-cookie` marks every session cookie `Secure`."""
+    _, attrs = cookie_of(request(sec, "GET", "/console/signin")[3])
+    assert "Secure" not in attrs
+    d = Daxd(args=["--console-secure-cookie"]).start()
+    try:
+        anon, attrs = cookie_of(request(d, "GET", "/console/signin")[3])
+        assert anon and "; Secure" in attrs and "HttpOnly" in attrs and "SameSite=Strict" in attrs
+        signed = console_sign_in(d, cookie=anon, mode="root", access_key_id=d.root[0], secret_access_key=d.root[1])
+        assert signed and signed != anon
+    finally:
+        d.close()
+
+
 def test_console_forms_resist_csrf(sec):
     cookie = console_sign_in(sec, mode="root", access_key_id=sec.root[0], secret_access_key=sec.root[1])
     _, _, body, _ = page(sec, cookie, "/console/iam/users")

@@ -28,6 +28,8 @@ pub struct App {
     pub max_body_bytes: usize,
     /// Time a client has to send a request body once its head is in.
     pub http_read_timeout: std::time::Duration,
+    /// `--console-secure-cookie`.
+    pub console_secure_cookie: bool,
     /// Seconds each step of an asynchronous lifecycle takes.
     pub step_secs: f64,
     /// Orders CreateCluster (readers: from the check that `AWSServiceRoleForDAX` exists
@@ -98,6 +100,7 @@ impl App {
             enable_reset: args.enable_reset,
             max_body_bytes: args.max_body_bytes,
             http_read_timeout: std::time::Duration::from_millis(args.http_read_timeout_ms.max(1)),
+            console_secure_cookie: args.console_secure_cookie,
             step_secs: args.provisioning_delay_ms as f64 / 1000.0,
             role_in_use: std::sync::RwLock::new(()),
             dax_nodes: std::sync::OnceLock::new(),

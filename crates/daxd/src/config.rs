@@ -110,6 +110,12 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 30_000)]
     pub http_read_timeout_ms: u64,
 
+    /// Mark the console's session cookie `Secure`, so browsers send it only over HTTPS: for
+    /// daxd served behind a TLS-terminating proxy (daxd itself speaks plain HTTP, and a
+    /// browser reaching it directly over http:// would then never send the cookie back).
+    #[arg(long)]
+    pub console_secure_cookie: bool,
+
     /// Time allowed for one exchange with the remote DynamoDB endpoint (--dynamodb-endpoint),
     /// in milliseconds; a call past it fails with ServiceUnavailable.
     #[arg(long, default_value_t = 30_000)]

@@ -26,7 +26,11 @@ use crate::services::Service;
 /// The console's routes under `/console`, with its cache-counter sampler running.
 pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
     let host = Arc::new(ConsoleHost { app: Arc::clone(app) });
-    let mut config = console::Config { body_timeout: app.http_read_timeout, ..console::Config::default() };
+    let mut config = console::Config {
+        body_timeout: app.http_read_timeout,
+        secure_cookie: app.console_secure_cookie,
+        ..console::Config::default()
+    };
     // How often the cache chart samples the counters (tests sample faster).
     if let Some(ms) = std::env::var("DAXD_CONSOLE_SAMPLE_MS").ok().and_then(|v| v.parse::<u64>().ok()).filter(|ms| *ms >= 100) {
         config.sample_every = std::time::Duration::from_millis(ms);
