@@ -170,10 +170,7 @@ type Job = Box<dyn FnOnce(&Database) + Send>;
 /// takes the calls from a queue in arrival order: off the async worker
 /// threads, as the engine's synchronous calls must be, and without
 /// contention. Under load the thread finds the next call already queued and
-/// never sleeps; at low load it watches its queue for [`SPIN`] before it
-/// sleeps, and a caller that found it idle watches for its answer (yielding
-/// its worker to other tasks between looks) for as long before it sleeps, so
-/// a call usually costs no wake-up at all.
+/// never sleeps.
 #[derive(Clone)]
 struct Engine {
     db: Database,
@@ -253,7 +250,7 @@ impl Inner {
             .spawn(move || {
                 // Ends when every sender is gone: the backend was dropped, or
                 // the engine was replaced after a panic.
-                while let Some(job) = next_job(&queue) {
+                while let Ok(job) = queue.recv() {
                     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&db))).is_err() {
                         // A panic inside dynoxide poisons the lock around its
                         // connection and every later call would fail: the
@@ -346,38 +343,6 @@ fn describe_limits() -> Value {
     })
 }
 
-/// How long an idle engine thread watches its queue before it sleeps, and how long a
-/// caller that found the engine idle watches for its answer before it sleeps: at low
-/// load the next call, or the answer, usually comes sooner, and neither side then pays
-/// for a wake-up (a futex wake and a context switch each, which on a small virtual
-/// machine cost more than a GetItem). Only with more than one CPU to run on
-/// ([`watch`]).
-const SPIN: std::time::Duration = std::time::Duration::from_micros(200);
-
-/// Whether watching is worth it: with one CPU to run on, a watcher only delays the
-/// thread it waits for.
-fn watch() -> bool {
-    static WATCH: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *WATCH.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
-}
-
-/// The next job: watched for (yielding the CPU between looks) for up to [`SPIN`], then
-/// waited for. `None` when every sender is gone.
-fn next_job(queue: &std::sync::mpsc::Receiver<Job>) -> Option<Job> {
-    if !watch() {
-        return queue.recv().ok();
-    }
-    let start = std::time::Instant::now();
-    loop {
-        match queue.try_recv() {
-            Ok(job) => return Some(job),
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
-            Err(std::sync::mpsc::TryRecvError::Empty) if start.elapsed() < SPIN => std::thread::yield_now(),
-            Err(std::sync::mpsc::TryRecvError::Empty) => return queue.recv().ok(),
-        }
-    }
-}
-
 /// Run blocking engine work off the async worker threads.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, DynamoError> + Send + 'static,
@@ -406,7 +371,21 @@ impl Backend for EmbeddedBackend {
             };
             let failed = || DynamoError::internal("the DynamoDB engine failed while processing the request");
             let (_load, alone) = Load::enter(&engine.load);
-            let (answer, mut answered) = tokio::sync::oneshot::channel();
+            if alone && tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+                // Nothing queued or running on this database: run the call
+                // on this thread, which `block_in_place` first takes out of
+                // the runtime's workers (another thread carries on their
+                // work meanwhile). At low load this saves the two thread
+                // wake-ups of a trip through the queue, which on a small
+                // machine cost more than a GetItem itself.
+                let scope = Scope { region, account: &self.inner.account };
+                let run = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine::run(&engine.db, scope, op, input)));
+                return tokio::task::block_in_place(run).unwrap_or_else(|_| {
+                    self.inner.drop_engine(region, engine.generation);
+                    Err(failed())
+                });
+            }
+            let (answer, answered) = tokio::sync::oneshot::channel();
             let (account, owned_region, op) = (self.inner.account.clone(), region.to_owned(), op.to_owned());
             let job: Job = Box::new(move |db: &Database| {
                 let result = engine::run(db, Scope { region: &owned_region, account: &account }, &op, input);
@@ -416,19 +395,6 @@ impl Backend for EmbeddedBackend {
             if engine.jobs.send(job).is_err() {
                 self.inner.drop_engine(region, engine.generation);
                 return Err(failed());
-            }
-            if alone && watch() {
-                // Nothing else queued: the answer is likely to come within a
-                // spin. Look for it between turns of this worker's other
-                // tasks rather than sleeping until woken.
-                let start = std::time::Instant::now();
-                while start.elapsed() < SPIN {
-                    match answered.try_recv() {
-                        Ok(result) => return result,
-                        Err(tokio::sync::oneshot::error::TryRecvError::Empty) => tokio::task::yield_now().await,
-                        Err(tokio::sync::oneshot::error::TryRecvError::Closed) => break,
-                    }
-                }
             }
             answered.await.map_err(|_| {
                 // The job was dropped unanswered: it (or one queued before

@@ -473,8 +473,8 @@ async fn junk_input_is_an_error_not_a_panic() {
 }
 
 /// Calls from many tasks of a multi-threaded runtime: those that find the
-/// database idle watch for their answer between turns of other tasks, the
-/// others wait to be woken; every write is applied once and every read sees it.
+/// database idle run in place (`block_in_place`), the others queue for the
+/// database's thread; every write is applied once and every read sees it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_on_a_multi_threaded_runtime() {
     let (_dir, b) = backend();
