@@ -52,10 +52,17 @@ fn schema_of(table: &str) -> Result<KeySchema, NodeError> {
     })
 }
 
-fn table_of(input: &Value) -> Result<String, NodeError> {
+fn table_of(input: &Value) -> String {
     let t = input.get("TableName").and_then(Value::as_str).unwrap_or_default();
     // A table ARN stands for its table.
-    Ok(t.rsplit_once(":table/").map_or(t, |(_, name)| name).to_owned())
+    t.rsplit_once(":table/").map_or(t, |(_, name)| name).to_owned()
+}
+
+/// Where the item of `key` is kept: its table and its key bytes.
+type Slot = (String, Vec<u8>);
+
+fn slot(table: &str, key: &Item) -> Result<Slot, NodeError> {
+    Ok((table.to_owned(), key_bytes(key, &schema_of(table)?)?))
 }
 
 fn item_at(v: &Value) -> Result<Item, NodeError> {
@@ -92,17 +99,13 @@ impl MemoryHost {
     }
 
     fn get(&self, table: &str, key: &Value) -> Result<Option<Item>, NodeError> {
-        let schema = schema_of(table)?;
-        let kb = key_bytes(&item_at(key)?, &schema)?;
-        Ok(self.items().get(&(table.to_owned(), kb)).cloned())
+        let slot = slot(table, &item_at(key)?)?;
+        Ok(self.items().get(&slot).cloned())
     }
 
-    /// Stores (`Some`) or deletes (`None`) the item of `key`; the old item.
-    fn set(&self, table: &str, key: &Item, new: Option<Item>) -> Result<Option<Item>, NodeError> {
-        let schema = schema_of(table)?;
-        let kb = key_bytes(key, &schema)?;
+    /// Stores (`Some`) or deletes (`None`) the item of `slot`; the old item.
+    fn set(&self, slot: Slot, new: Option<Item>) -> Result<Option<Item>, NodeError> {
         let mut items = self.items();
-        let slot = (table.to_owned(), kb);
         Ok(match new {
             Some(item) if items.len() < MAX_ITEMS || items.contains_key(&slot) => items.insert(slot, item),
             Some(_) => return Err(NodeError::new("ItemCollectionSizeLimitExceededException", "The in-memory table is full", 400)),
@@ -111,30 +114,34 @@ impl MemoryHost {
     }
 
     fn write(&self, op: &str, input: &Value) -> Result<Value, NodeError> {
-        let table = table_of(input)?;
+        let table = table_of(input);
         let schema = schema_of(&table)?;
-        let (key, new) = match op {
+        let (key, put) = match op {
             "PutItem" => {
                 let item = item_at(&input["Item"])?;
                 (schema.key_of(&item), Some(item))
             }
-            "DeleteItem" => (item_at(&input["Key"])?, None),
-            _ => {
-                let key = item_at(&input["Key"])?;
-                let old = self.get(&table, &input["Key"])?;
-                let mut item = old.unwrap_or_else(|| key.clone());
-                if let Ok(one) = dax_wire::Number::parse("1") {
-                    item.insert("updated".to_owned(), dax_wire::AttributeValue::N(one));
-                }
-                (key, Some(item))
-            }
+            _ => (item_at(&input["Key"])?, None),
         };
-        if input.get("ConditionExpression").and_then(Value::as_str).is_some_and(|c| c.contains("attribute_not_exists"))
-            && self.get(&table, &item_to_json(&key))?.is_some()
+        let slot = (table.clone(), key_bytes(&key, &schema)?);
+        let old = self.items().get(&slot).cloned();
+        if old.is_some()
+            && input.get("ConditionExpression").and_then(Value::as_str).is_some_and(|c| c.contains("attribute_not_exists"))
         {
             return Err(NodeError::new("ConditionalCheckFailedException", "The conditional request failed", 400));
         }
-        let old = self.set(&table, &key, new.clone())?;
+        let new = match op {
+            "PutItem" => put,
+            "DeleteItem" => None,
+            _ => {
+                let mut item = old.unwrap_or(key);
+                if let Ok(one) = dax_wire::Number::parse("1") {
+                    item.insert("updated".to_owned(), dax_wire::AttributeValue::N(one));
+                }
+                Some(item)
+            }
+        };
+        let old = self.set(slot, new.clone())?;
         let attrs = match input.get("ReturnValues").and_then(Value::as_str).unwrap_or("NONE") {
             "ALL_OLD" | "UPDATED_OLD" => old,
             "ALL_NEW" | "UPDATED_NEW" => new,
@@ -152,9 +159,9 @@ impl MemoryHost {
 
     fn exec(&self, op: &str, input: &Value) -> Result<Value, NodeError> {
         match op {
-            "DescribeTable" => Ok(describe_table(&schema_of(&table_of(input)?)?)),
+            "DescribeTable" => Ok(describe_table(&schema_of(&table_of(input))?)),
             "GetItem" => {
-                let table = table_of(input)?;
+                let table = table_of(input);
                 let mut out = Map::new();
                 if let Some(i) = self.get(&table, &input["Key"])? {
                     out.insert("Item".to_owned(), item_to_json(&i));
@@ -166,7 +173,7 @@ impl MemoryHost {
             }
             "PutItem" | "DeleteItem" | "UpdateItem" => self.write(op, input),
             "Query" | "Scan" => {
-                let table = table_of(input)?;
+                let table = table_of(input);
                 schema_of(&table)?;
                 let limit = input.get("Limit").and_then(Value::as_u64).unwrap_or(10).min(10);
                 let all: Vec<Value> = self.items().iter().filter(|((t, _), _)| *t == table).map(|(_, i)| item_to_json(i)).collect();
@@ -198,9 +205,9 @@ impl MemoryHost {
                     for r in reqs.as_array().into_iter().flatten() {
                         if let Some(p) = r.get("PutRequest") {
                             let item = item_at(&p["Item"])?;
-                            self.set(table, &schema_of(table)?.key_of(&item), Some(item))?;
+                            self.set(slot(table, &schema_of(table)?.key_of(&item))?, Some(item))?;
                         } else if let Some(d) = r.get("DeleteRequest") {
-                            self.set(table, &item_at(&d["Key"])?, None)?;
+                            self.set(slot(table, &item_at(&d["Key"])?)?, None)?;
                         }
                     }
                 }
@@ -210,7 +217,7 @@ impl MemoryHost {
                 let mut responses = Vec::new();
                 for t in input["TransactItems"].as_array().into_iter().flatten() {
                     let g = &t["Get"];
-                    responses.push(match self.get(&table_of(g)?, &g["Key"])? {
+                    responses.push(match self.get(&table_of(g), &g["Key"])? {
                         Some(i) => json!({"Item": item_to_json(&i)}),
                         None => json!({}),
                     });
