@@ -711,7 +711,7 @@ pub fn missing_context_keys(req: &Request, policies: &PolicySet) -> Vec<String> 
                 for c in &st.conditions {
                     let key = c.key.to_lowercase();
                     let absent = src.values(&key).is_none_or(<[ContextValue]>::is_empty);
-                    if absent && !missing.iter().any(|m| m.eq_ignore_ascii_case(&c.key)) {
+                    if absent && !missing.iter().any(|m| m.to_lowercase() == key) {
                         missing.push(c.key.clone());
                     }
                 }
