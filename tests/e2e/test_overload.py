@@ -169,6 +169,51 @@ def test_connection_cap_sheds_the_excess():
         d.close()
 
 
+def test_partly_received_frames_share_a_budget():
+    """--node-frame-buffer-bytes bounds what partly received DAX requests hold across all
+    connections: past it a connection gets ThrottlingException and is closed, memory stays
+    bounded, and once the holders go, large requests are taken again."""
+    d = Daxd(args=["--provisioning-delay-ms", "100", "--dax-ports", "26140-26149",
+                   "--node-frame-buffer-bytes", str(8 << 20)]).start()
+    try:
+        table(d.client("dynamodb"))
+        c = create_cluster(d, "budget", role(d.client("iam"), "DAXFull", managed="arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess"))
+        port = c["Nodes"][0]["Endpoint"]["Port"]
+        rss0 = rss_mb(d.proc.pid)
+        with HealthProbe(d.endpoint) as probe:
+            # 40 connections each send the first 1 MB of a 10 MB table name: 40 MB in all
+            # without the budget; each holder draws about 1.5 MiB of the 8.
+            socks = [dax_connect(port, *d.root) for _ in range(40)]
+            try:
+                for s in socks:
+                    try:
+                        s.sendall(SCAN + b"\x5a" + (10_000_000).to_bytes(4, "big") + b"x" * 1_000_000)
+                    except OSError:
+                        pass  # refused, and closed after its drain
+                got = answers(socks, timeout=5)
+                rss1 = rss_mb(d.proc.pid)
+                held = [s for s, a in got.items() if a is None]
+                shed = [a for a in got.values() if a is not None]
+                assert 2 <= len(held) <= 8, len(held)
+                assert len(shed) == 40 - len(held)
+                assert all(not is_success(a) for a in shed)
+                assert sum(b"ThrottlingException" in a for a in shed) >= len(shed) // 2, shed[:3]
+            finally:
+                for s in socks:
+                    s.close()
+            assert rss1 - rss0 < 40, f"RSS grew {rss1 - rss0:.0f} MiB"
+            # Their room is back: a 350 KB item goes through the official client.
+            big = "x" * 350_000
+            def put_big():
+                with dax_client(c["ClusterDiscoveryEndpoint"]["URL"], d.root) as dax:
+                    dax.put_item(TableName="Tbl", Item={"id": {"S": "big"}, "v": {"S": big}})
+                    return dax.get_item(TableName="Tbl", Key={"id": {"S": "big"}})["Item"]["v"]["S"] == big
+            wait_for(put_big, 10, 0.5)
+        probe.check(HEALTH_P99_MS, min_samples=5)
+    finally:
+        d.close()
+
+
 # ------------------------------------------------------------------ slow HTTP clients
 
 

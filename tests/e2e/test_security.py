@@ -513,6 +513,7 @@ def test_limits_have_sane_defaults():
     defaults = {
         "--max-body-bytes": 16 * 1024 * 1024, "--max-connections": 4096, "--http-read-timeout-ms": 30000,
         "--node-max-in-flight": 1024, "--node-max-connections": 4096, "--dynamodb-timeout-ms": 30000,
+        "--node-frame-buffer-bytes": 256 * 1024 * 1024,
     }
     flat = " ".join(text.split())
     for flag, value in defaults.items():

@@ -162,7 +162,7 @@ impl Fleet {
     #[must_use]
     pub fn new(host: Arc<dyn Host>, config: FleetConfig) -> Arc<Self> {
         Arc::new(Fleet {
-            shared: Arc::new(Shared { host, config }),
+            shared: Arc::new(Shared::new(host, config)),
             handle: Handle::current(),
             clusters: Mutex::new(BTreeMap::new()),
             warned: Mutex::new(HashSet::new()),

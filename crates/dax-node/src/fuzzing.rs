@@ -293,7 +293,7 @@ pub fn serve_connection(stream: &[u8], chunk: usize) -> Vec<u8> {
         generation: 0,
     };
     let host: Arc<dyn Host> = Arc::new(MemoryHost::default());
-    let shared = Arc::new(Shared { host, config: FleetConfig { cache_bytes: 1 << 20, ..FleetConfig::default() } });
+    let shared = Arc::new(Shared::new(host, FleetConfig { cache_bytes: 1 << 20, ..FleetConfig::default() }));
     let state = Arc::new(ClusterState::new(info));
     let node = Arc::new(Node::new(&spec, Arc::clone(&state), 1 << 20, shared));
     {

@@ -45,6 +45,8 @@ pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 /// Default limit on client connections per node.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Default budget of the fleet's connection buffers (`--node-frame-buffer-bytes`): 256 MiB.
+pub const DEFAULT_FRAME_BUFFER_BYTES: u64 = 256 * 1024 * 1024;
 
 /// How the fleet runs its nodes.
 #[derive(Clone, Debug)]
@@ -58,6 +60,11 @@ pub struct FleetConfig {
     pub max_connections: usize,
     /// Decoding bounds for every connection.
     pub limits: dax_wire::Limits,
+    /// Bytes that the read buffers of all the fleet's connections may hold together beyond
+    /// the first 64 KiB of each: a connection whose partly received frame needs more than is
+    /// left gets a `ThrottlingException` frame and is closed. At least `limits.max_frame_bytes`,
+    /// or the largest frames are never taken.
+    pub frame_buffer_bytes: u64,
     /// The TLS material of `daxs://` nodes; `None`: TLS nodes are not started.
     pub tls: Option<NodeTls>,
 }
@@ -69,6 +76,7 @@ impl Default for FleetConfig {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             limits: dax_wire::Limits::DEFAULT,
+            frame_buffer_bytes: DEFAULT_FRAME_BUFFER_BYTES,
             tls: None,
         }
     }

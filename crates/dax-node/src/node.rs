@@ -34,6 +34,15 @@ use crate::FleetConfig;
 pub(crate) struct Shared {
     pub host: Arc<dyn Host>,
     pub config: FleetConfig,
+    /// What is left of [`FleetConfig::frame_buffer_bytes`], in KiB (see `conn::Drawn`).
+    pub frame_budget: tokio::sync::Semaphore,
+}
+
+impl Shared {
+    pub(crate) fn new(host: Arc<dyn Host>, config: FleetConfig) -> Self {
+        let kib = usize::try_from(config.frame_buffer_bytes / 1024).unwrap_or(usize::MAX).min(tokio::sync::Semaphore::MAX_PERMITS);
+        Shared { host, config, frame_budget: tokio::sync::Semaphore::new(kib) }
+    }
 }
 
 /// A running node.

@@ -613,6 +613,72 @@ async fn connections_past_the_cap_are_throttled_and_closed() {
     assert_eq!(d.call(&get("x")).await, EMPTY());
 }
 
+/// A PutItem frame of `tab` whose value is `v`, with the attribute-list id defined first.
+async fn put_frame(c: &mut Client, pk: &str, v: &str) -> Vec<u8> {
+    let it = item(json!({"pk": {"S": pk}, "v": {"S": v}}));
+    let names = vec!["v".to_owned()];
+    let Answer::Ok(idb) = c.call(&Request::DefineAttributeListId { attribute_names: names.clone() }).await else {
+        panic!("defineAttributeListId failed")
+    };
+    let id: u64 = minicbor::decode(&idb).unwrap();
+    Request::PutItem(PutItemRequest {
+        table_name: "tab".into(),
+        key: key_bytes(&hash_schema(), json!({"pk": {"S": pk}})),
+        value: encode_item_values(&it, &names, id).unwrap(),
+        ..PutItemRequest::default()
+    })
+    .encode()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partly_received_frames_share_a_bounded_budget() {
+    // 512 KiB for the whole fleet beyond each connection's first 64 KiB.
+    let s = setup(1, FleetConfig { frame_buffer_bytes: 512 * 1024, ..FleetConfig::default() });
+    let big = "x".repeat(300_000);
+    let mut a = Client::authed(s.ports[0]).await;
+    let frame = put_frame(&mut a, "a", &big).await;
+    // A sends most of a 300 KB request: its buffer grows to 384 KiB, 320 of them drawn.
+    a.stream.write_all(&frame[..250_000]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // B's partial request needs more than is left: ThrottlingException, then the close.
+    let mut b = Client::authed(s.ports[0]).await;
+    let b_frame = put_frame(&mut b, "b", &"y".repeat(200_000)).await;
+    b.stream.write_all(&b_frame[..200_000]).await.unwrap();
+    assert_eq!(b.read(1).await, Answer::Err(vec![4, 37, 38, 39, 50], "ThrottlingException".into()));
+    assert!(b.closed().await);
+    assert_eq!(counter(&s.fleet, "c-a", "ThrottledRequestCount"), 1);
+    // A's request completes and is served; its room goes back to the budget.
+    a.stream.write_all(&frame[250_000..]).await.unwrap();
+    assert_eq!(a.read(1).await, EMPTY());
+    let want = expect_item(&mut a, Some(json!({"pk": {"S": "a"}, "v": {"S": big}}))).await;
+    assert_eq!(a.call(&get("a")).await, want);
+    // So another large request is taken now, on a new connection and on A's.
+    let mut c = Client::authed(s.ports[0]).await;
+    assert_eq!(put(&mut c, "c", &"z".repeat(300_000)).await, EMPTY());
+    assert_eq!(put(&mut a, "a", &"w".repeat(300_000)).await, EMPTY());
+    assert_eq!(s.host.count("PutItem"), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_large_answers_come_back_whole_and_in_order() {
+    let s = setup(1, FleetConfig::default());
+    let mut c = Client::authed(s.ports[0]).await;
+    let big = "v".repeat(100_000);
+    assert_eq!(put(&mut c, "p", &big).await, EMPTY());
+    let want = expect_item(&mut c, Some(json!({"pk": {"S": "p"}, "v": {"S": big}}))).await;
+    // 20 reads in one write: 2 MB of answers, written as they pass 64 KiB.
+    let mut burst = Vec::new();
+    for _ in 0..20 {
+        burst.extend(get("p").encode());
+    }
+    burst.extend(get("none").encode());
+    c.stream.write_all(&burst).await.unwrap();
+    for i in 0..20 {
+        assert_eq!(c.read(1).await, want, "answer {i}");
+    }
+    assert_eq!(c.read(1).await, expect_item(&mut c, None).await);
+}
+
 fn query(pk: &str) -> Request {
     Request::Query(QueryRequest {
         table_name: "tab".into(),

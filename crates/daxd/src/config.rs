@@ -101,6 +101,12 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = dax_node::DEFAULT_MAX_CONNECTIONS)]
     pub node_max_connections: usize,
 
+    /// Bytes that partly received DAX requests may hold, across all nodes, beyond the first
+    /// 64 KiB of each connection; a connection that needs more is answered with
+    /// ThrottlingException and closed. At least 20 MiB (the largest request).
+    #[arg(long, default_value_t = dax_node::DEFAULT_FRAME_BUFFER_BYTES)]
+    pub node_frame_buffer_bytes: u64,
+
     /// HTTP connections served at once; more are answered 503 ThrottlingException and closed.
     #[arg(long, default_value_t = 4096)]
     pub max_connections: usize,

@@ -62,6 +62,7 @@ pub fn start(app: &Arc<App>, args: &ServeArgs) {
         max_in_flight: args.node_max_in_flight.max(1),
         max_connections: args.node_max_connections.max(1),
         limits: dax_wire::Limits::DEFAULT,
+        frame_buffer_bytes: args.node_frame_buffer_bytes,
         tls,
     };
     // The node listeners run on a runtime of their own, so that a flood of DAX traffic
