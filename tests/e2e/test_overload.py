@@ -270,20 +270,31 @@ def test_slow_http_clients_are_cut_off(loaded):
 
 def test_http_connection_cap_sheds_with_throttling():
     """Past --max-connections an HTTP connection gets 503 ThrottlingException at once
-    (never a hang), and is served again once others close."""
+    (never a hang), except GET /health, which is still answered; served again once others
+    close."""
     d = Daxd(args=["--max-connections", "20"]).start()
     try:
         port = port_of(d.endpoint)
         held = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
         try:
             time.sleep(0.2)
-            t = time.time()
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            c.request("GET", "/health")
-            r = c.getresponse()
-            body = r.read()
-            assert r.status == 503 and r.getheader("x-amzn-ErrorType") == "ThrottlingException", (r.status, body)
-            assert time.time() - t < 3
+            for method, path, status in [("GET", "/console/", 503), ("POST", "/", 503), ("GET", "/health", 200)]:
+                t = time.time()
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                c.request(method, path, body=b"{}" if method == "POST" else None)
+                r = c.getresponse()
+                body = r.read()
+                c.close()
+                assert r.status == status, (path, r.status, body)
+                if status == 503:
+                    assert r.getheader("x-amzn-ErrorType") == "ThrottlingException", (r.status, body)
+                else:
+                    assert json.loads(body) == {"status": "ok"}
+                assert time.time() - t < 3
+            # A client that sends nothing is answered 503 after a second, and closed.
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            assert s.recv(4096).startswith(b"HTTP/1.1 503 ")
+            s.close()
             # boto3 reads it as ThrottlingException (which its retry policy retries).
             with pytest.raises(ClientError) as e:
                 d.client("dynamodb").list_tables()

@@ -236,20 +236,46 @@ async fn serve_http(
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), slots.acquire_many(all)).await;
 }
 
-/// A connection past the cap: a 503 `ThrottlingException` (the JSON protocols' shape,
-/// which the SDKs retry), then the close; bounded in time.
+/// A connection past the cap: its request line is read (for up to 1 s); `GET /health` is
+/// answered as usual, so that a client holding every connection cannot make daxd look
+/// dead to its monitor; anything else gets a 503 `ThrottlingException` (the JSON protocols'
+/// shape, which the SDKs retry). Then the close, after reading what the client still sends
+/// (so that the close does not reset the answer away); bounded in time.
 async fn shed_http(mut stream: tokio::net::TcpStream, max: usize) {
-    use tokio::io::AsyncWriteExt;
-    let body = format!(r#"{{"__type":"ThrottlingException","message":"daxd is serving its maximum of {max} connections"}}"#);
-    let answer = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-ErrorType: ThrottlingException\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
-        let _ = stream.write_all(answer.as_bytes()).await;
-        let _ = stream.shutdown().await;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = [0u8; 1024];
+    let mut n = 0;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        while n < head.len() && !head[..n].contains(&b'\n') {
+            match stream.read(&mut head[n..]).await {
+                Ok(0) | Err(_) => break,
+                Ok(k) => n += k,
+            }
+        }
     })
     .await;
+    let answer = if asks_for_health(&head[..n]) {
+        let body = r#"{"status":"ok"}"#;
+        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+    } else {
+        let body = format!(r#"{{"__type":"ThrottlingException","message":"daxd is serving its maximum of {max} connections"}}"#);
+        format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-ErrorType: ThrottlingException\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        if stream.write_all(answer.as_bytes()).await.is_ok() && stream.shutdown().await.is_ok() {
+            let mut sink = [0u8; 4096];
+            while matches!(stream.read(&mut sink).await, Ok(k) if k > 0) {}
+        }
+    })
+    .await;
+}
+
+/// Whether an HTTP request head starts with the request line of `GET /health`.
+fn asks_for_health(head: &[u8]) -> bool {
+    head.strip_prefix(b"GET /health").is_some_and(|rest| matches!(rest.first(), Some(b' ' | b'?')))
 }
 
 /// The clock-driven work: deletion tasks advance, access records are flushed.
@@ -316,5 +342,27 @@ async fn shutdown_signal(mut signals: Signals) {
     tokio::select! {
         () = recv(signals.int.as_mut()) => {},
         () = recv(signals.term.as_mut()) => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::asks_for_health;
+
+    #[test]
+    fn only_the_health_request_line_is_answered_past_the_cap() {
+        for (head, health) in [
+            (&b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"[..], true),
+            (b"GET /health?x=1 HTTP/1.1\r\n", true),
+            (b"GET /health ", true),
+            (b"GET /healthz HTTP/1.1\r\n", false),
+            (b"GET /health", false),
+            (b"POST /health HTTP/1.1\r\n", false),
+            (b"get /health HTTP/1.1\r\n", false),
+            (b"GET /console HTTP/1.1\r\n", false),
+            (b"", false),
+        ] {
+            assert_eq!(asks_for_health(head), health, "{}", String::from_utf8_lossy(head));
+        }
     }
 }
