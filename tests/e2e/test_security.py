@@ -505,6 +505,72 @@ def test_plaintext_to_tls_node_gets_no_dax_answer(tls_node, sec):
     assert not is_success(out) and b"the-hidden-value" not in out
 
 
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")
+def test_https_endpoint_serves_every_api_with_the_data_dir_ca():
+    """--tls-listen serves the same APIs over HTTPS, with a certificate of the data dir's CA:
+    boto3 and the AWS CLI trust it through the CA file, nothing else does, and the TLS
+    settings are those of the daxs:// nodes."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import SSLError
+    d = Daxd(args=["--tls-listen", "127.0.0.1:0"]).start()
+    try:
+        line = next(l for l in d.output if l.startswith("daxd: serving AWS APIs over HTTPS on "))
+        url = line.split(" on ", 1)[1].split()[0]
+        ca = os.path.join(d.data_dir, "tls", "ca.pem")
+        assert url.startswith("https://127.0.0.1:") and f"(clients trust {ca})" in line
+        port = int(url.rsplit(":", 1)[1])
+
+        def client(service, verify):
+            return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id=d.root[0],
+                                aws_secret_access_key=d.root[1], verify=verify, config=Config(retries={"max_attempts": 1}))
+        # boto3 through the CA: IAM (query protocol), DynamoDB (JSON), DAX, STS; the same
+        # state as the plain endpoint.
+        assert client("sts", ca).get_caller_identity()["Arn"].endswith(":root")
+        client("iam", ca).create_user(UserName="over-tls")
+        assert d.client("iam").get_user(UserName="over-tls")["User"]["UserName"] == "over-tls"
+        client("dynamodb", ca).create_table(TableName="Tls", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                                           BillingMode="PAY_PER_REQUEST")
+        assert "Tls" in d.client("dynamodb").list_tables()["TableNames"]
+        assert client("dax", ca).describe_clusters()["Clusters"] == []
+        # Without the CA, the certificate is not trusted.
+        with pytest.raises(SSLError):
+            client("sts", True).get_caller_identity()
+        # The AWS CLI with --ca-bundle.
+        plain = d.endpoint
+        try:
+            d.endpoint = url
+            out = d.aws("iam", "get-user", "--user-name", "over-tls", "--ca-bundle", ca)
+            assert json.loads(out.stdout)["User"]["UserName"] == "over-tls"
+            assert d.aws("sts", "get-caller-identity", check=False).returncode != 0  # no CA: refused
+        finally:
+            d.endpoint = plain
+        # /health is there too.
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=ssl.create_default_context(cafile=ca))
+        c.request("GET", "/health")
+        assert json.loads(c.getresponse().read()) == {"status": "ok"}
+        c.close()
+        # TLS 1.2 and 1.3 only, forward-secret AEAD ciphers, the node certificate's names.
+        version, _, cert = handshake(port, ca)
+        assert version == "TLSv1.3"
+        assert {"127.0.0.1", "localhost"} <= {v for _, v in cert["subjectAltName"]}
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            handshake(port, ca, lo=ssl.TLSVersion.TLSv1, hi=ssl.TLSVersion.TLSv1_1)
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            handshake(port, ca, hi=ssl.TLSVersion.TLSv1_2, ciphers="AES128-SHA:AES256-SHA:AES128-GCM-SHA256")
+        # Plain HTTP to the TLS port gets no HTTP answer.
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            try:
+                got = s.recv(4096)
+            except OSError:
+                got = b""
+            assert not got.startswith(b"HTTP/")
+    finally:
+        d.close()
+
+
 # ------------------------------------------------------------------ 6. limits
 
 

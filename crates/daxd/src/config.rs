@@ -29,6 +29,13 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
 
+    /// Also serve every AWS API over HTTPS on this address (port 0 picks a free port), with
+    /// the certificate of the daxs:// nodes: signed by the data dir's CA (tls/ca.pem, which
+    /// clients trust with --ca-bundle or AWS_CA_BUNDLE), for --dax-advertise-host,
+    /// localhost, 127.0.0.1 and ::1. TLS 1.2 and 1.3 only.
+    #[arg(long, value_name = "ADDR")]
+    pub tls_listen: Option<SocketAddr>,
+
     /// Directory holding all state; a restart resumes from it.
     #[arg(long, default_value = "./daxd-data")]
     pub data_dir: PathBuf,

@@ -39,24 +39,25 @@ pub struct DaxNodes {
 /// Where the TLS CA and node certificate of `daxs://` clusters live, under the data dir.
 pub const TLS_DIR: &str = "tls";
 
-/// Start the data plane (no listener yet: the next tick starts them). Call inside the runtime.
+/// The TLS material of `daxs://` nodes and of `--tls-listen`, under the data dir.
 ///
-/// The CA of `daxs://` clusters is made on first start (`<data-dir>/tls/ca.pem`, its key
-/// `ca-key.pem` mode 0600) and reused after; the node certificate it signs covers the
-/// advertise host, `localhost` and `127.0.0.1`. If that fails, TLS clusters are not served
-/// (and say so in the log); plaintext clusters are unaffected.
-pub fn start(app: &Arc<App>, args: &ServeArgs) {
+/// The CA is made on first start (`<data-dir>/tls/ca.pem`, its key `ca-key.pem` mode 0600)
+/// and reused after; the certificate it signs covers the advertise host, `localhost`,
+/// `127.0.0.1` and `::1`.
+///
+/// # Errors
+/// As [`NodeTls::load_or_create`].
+pub fn load_tls(args: &ServeArgs) -> std::io::Result<NodeTls> {
+    let tls = NodeTls::load_or_create(&args.data_dir.join(TLS_DIR), &args.dax_advertise_host)?;
+    tracing::info!(ca = %tls.ca_path().display(), names = ?tls.names(), "TLS clients (daxs://, --tls-listen) trust this CA");
+    Ok(tls)
+}
+
+/// Start the data plane (no listener yet: the next tick starts them). Call inside the runtime.
+/// Without `tls` (see [`load_tls`]), `daxs://` clusters are not served; plaintext clusters
+/// are unaffected.
+pub fn start(app: &Arc<App>, args: &ServeArgs, tls: Option<NodeTls>) {
     let host = Arc::new(DaxHost { app: Arc::downgrade(app) });
-    let tls = match NodeTls::load_or_create(&args.data_dir.join(TLS_DIR), &args.dax_advertise_host) {
-        Ok(t) => {
-            tracing::info!(ca = %t.ca_path().display(), names = ?t.names(), "DAX TLS (daxs://) clients trust this CA");
-            Some(t)
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot set up TLS: daxs:// clusters will not be served");
-            None
-        }
-    };
     let config = FleetConfig {
         cache_bytes: args.node_cache_bytes,
         max_in_flight: args.node_max_in_flight.max(1),

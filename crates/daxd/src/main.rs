@@ -121,9 +121,27 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     config::prepare_data_dir(&args.data_dir).map_err(|e| format!("data dir {}: {e}", args.data_dir.display()))?;
     let (root, generated) = config::root_credentials(&args, env.ids.as_ref())?;
     let app = Arc::new(App::open(&args, root, env, &args.data_dir)?);
-    dax_host::start(&app, &args);
+    let tls = match dax_host::load_tls(&args) {
+        Ok(tls) => Some(tls),
+        Err(e) if args.tls_listen.is_some() => return Err(format!("cannot set up TLS for --tls-listen: {e}")),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot set up TLS: daxs:// clusters will not be served");
+            None
+        }
+    };
+    let mut listeners = Vec::new();
+    if let (Some(at), Some(tls)) = (args.tls_listen, &tls) {
+        let listener = tokio::net::TcpListener::bind(at).await.map_err(|e| format!("cannot listen on {at}: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let mut config = (*tls.server_config()).clone();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        println!("daxd: serving AWS APIs over HTTPS on https://{addr} (clients trust {})", tls.ca_path().display());
+        listeners.push((listener, Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))));
+    }
+    dax_host::start(&app, &args, tls);
     let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    listeners.insert(0, (listener, None));
     let endpoint = format!("http://{addr}");
     if generated {
         println!("daxd generated root credentials (stored in {}):", args.data_dir.join("root-credentials.json").display());
@@ -153,7 +171,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         read_timeout: std::time::Duration::from_millis(args.http_read_timeout_ms.max(1)),
         max_connections: args.max_connections.max(1),
     };
-    serve_http(listener, router, limits, shutdown_signal(signals)).await;
+    serve_http(listeners, router, limits, shutdown_signal(signals)).await;
     ticker.abort();
     let app2 = Arc::clone(&app);
     let _ = tokio::task::spawn_blocking(move || app2.tick()).await;
@@ -162,6 +180,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 }
 
 /// Bounds of the HTTP server.
+#[derive(Clone)]
 struct HttpLimits {
     /// Time a client has to send a request head (and to start one on an idle keep-alive
     /// connection); the body has the same time again (`front::handle`).
@@ -170,70 +189,117 @@ struct HttpLimits {
     max_connections: usize,
 }
 
-/// The HTTP server: HTTP/1.1 on each accepted connection, with a deadline for every
-/// request head (a client that trickles bytes is cut off, rather than holding a task and
-/// a socket forever) and a cap on connections: past it, a connection gets a 503
-/// `ThrottlingException` and is closed. On the shutdown signal, connections finish the
-/// request they serve (for up to 10 s) and close.
+/// The HTTP server: HTTP/1.1 on each connection accepted by any of `listeners` (over TLS
+/// for those with an acceptor), with a deadline for every request head (a client that
+/// trickles bytes is cut off, rather than holding a task and a socket forever) and one cap
+/// on connections for all listeners: past it, a connection gets a 503 `ThrottlingException`
+/// and is closed. On the shutdown signal, connections finish the request they serve (for up
+/// to 10 s) and close.
 async fn serve_http(
-    listener: tokio::net::TcpListener,
+    listeners: Vec<(tokio::net::TcpListener, Option<tokio_rustls::TlsAcceptor>)>,
     router: Router,
     limits: HttpLimits,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    use hyper_util::rt::{TokioIo, TokioTimer};
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::pin!(shutdown);
+    let accepting: Vec<_> = listeners
+        .into_iter()
+        .map(|(listener, tls)| {
+            let conns = Conns { router: router.clone(), slots: Arc::clone(&slots), stop: stop_rx.clone(), limits: limits.clone(), tls };
+            tokio::spawn(accept_http(listener, conns))
+        })
+        .collect();
+    shutdown.await;
+    for task in &accepting {
+        task.abort(); // drops its listener
+    }
+    let _ = stop_tx.send(true);
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), slots.acquire_many(all)).await;
+}
+
+/// What every connection of one listener is served with.
+struct Conns {
+    router: Router,
+    slots: Arc<tokio::sync::Semaphore>,
+    stop: tokio::sync::watch::Receiver<bool>,
+    limits: HttpLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// How long a client has to finish the TLS handshake on `--tls-listen`.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn accept_http(listener: tokio::net::TcpListener, conns: Conns) {
     loop {
-        let (stream, peer) = tokio::select! {
-            () = &mut shutdown => break,
-            r = listener.accept() => match r {
-                Ok(conn) => conn,
-                Err(e) => {
-                    // Out of file descriptors, most likely: wait for some to be freed.
-                    tracing::warn!(error = %e, "accepting an HTTP connection failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        let (stream, peer) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                // Out of file descriptors, most likely: wait for some to be freed.
+                tracing::warn!(error = %e, "accepting an HTTP connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            tokio::spawn(shed_http(stream, limits.max_connections));
+        let Ok(slot) = Arc::clone(&conns.slots).try_acquire_owned() else {
+            // A TLS client cannot read a plaintext answer: it gets the close.
+            if conns.tls.is_none() {
+                tokio::spawn(shed_http(stream, conns.limits.max_connections));
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-            let mut router = router.clone();
-            tower_service::Service::call(&mut router, req.map(axum::body::Body::new))
-        });
-        let mut stop = stop_rx.clone();
-        let read_timeout = limits.read_timeout;
+        let router = conns.router.clone();
+        let stop = conns.stop.clone();
+        let read_timeout = conns.limits.read_timeout;
+        let tls = conns.tls.clone();
         tokio::spawn(async move {
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(read_timeout);
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => {
-                    if let Err(e) = r {
-                        tracing::debug!(%peer, error = %e, "HTTP connection ended");
-                    }
-                }
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
+            match tls {
+                None => serve_http_connection(stream, peer, router, read_timeout, stop).await,
+                Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => serve_http_connection(stream, peer, router, read_timeout, stop).await,
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                },
             }
             drop(slot);
         });
     }
-    drop(listener);
-    let _ = stop_tx.send(true);
-    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), slots.acquire_many(all)).await;
+}
+
+/// HTTP/1.1 on one connection until it ends, or until `stop` (then the request being
+/// served is finished first).
+async fn serve_http_connection<S>(
+    stream: S,
+    peer: std::net::SocketAddr,
+    router: Router,
+    read_timeout: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        let mut router = router.clone();
+        tower_service::Service::call(&mut router, req.map(axum::body::Body::new))
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(read_timeout);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(%peer, error = %e, "HTTP connection ended");
+            }
+        }
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }
 
 /// A connection past the cap: its request line is read (for up to 1 s); `GET /health` is
