@@ -143,7 +143,10 @@ where
             return;
         }
         if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(8192);
+            // Grow by doubling, but never past what the largest frame allowed here needs, so
+            // that a frame at the limit draws about its own size from the budget.
+            let target = (buf.capacity() * 2).max(buf.len() + 8192).min(max.saturating_add(64 + 8192));
+            buf.reserve_exact(target.saturating_sub(buf.len()));
         }
         if !drawn.cover(buf.capacity()) {
             // What this connection holds goes back at once, not after the drain below.

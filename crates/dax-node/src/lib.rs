@@ -62,8 +62,8 @@ pub struct FleetConfig {
     pub limits: dax_wire::Limits,
     /// Bytes that the read buffers of all the fleet's connections may hold together beyond
     /// the first 64 KiB of each: a connection whose partly received frame needs more than is
-    /// left gets a `ThrottlingException` frame and is closed. At least `limits.max_frame_bytes`,
-    /// or the largest frames are never taken.
+    /// left gets a `ThrottlingException` frame and is closed. At least `limits.max_frame_bytes`
+    /// (plus 8 KiB of read room), or the largest frames are never taken.
     pub frame_buffer_bytes: u64,
     /// The TLS material of `daxs://` nodes; `None`: TLS nodes are not started.
     pub tls: Option<NodeTls>,

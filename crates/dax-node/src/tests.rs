@@ -660,6 +660,16 @@ async fn partly_received_frames_share_a_bounded_budget() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_at_the_limit_draws_about_its_size() {
+    // Frames of up to 300 KiB, and a budget of 256 KiB beyond the free 64: a 290 KB request
+    // fits only if the buffer stops growing at the frame limit (doubling would reach 384 KiB).
+    let limits = dax_wire::Limits { max_frame_bytes: 300 * 1024, ..dax_wire::Limits::DEFAULT };
+    let s = setup(1, FleetConfig { limits, frame_buffer_bytes: 256 * 1024, ..FleetConfig::default() });
+    let mut c = Client::authed(s.ports[0]).await;
+    assert_eq!(put(&mut c, "edge", &"e".repeat(290_000)).await, EMPTY());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_large_answers_come_back_whole_and_in_order() {
     let s = setup(1, FleetConfig::default());
     let mut c = Client::authed(s.ports[0]).await;

@@ -110,7 +110,7 @@ pub struct ServeArgs {
 
     /// Bytes that partly received DAX requests may hold, across all nodes, beyond the first
     /// 64 KiB of each connection; a connection that needs more is answered with
-    /// ThrottlingException and closed. At least 20 MiB (the largest request).
+    /// ThrottlingException and closed. At least 21 MiB: the largest request is 20 MiB.
     #[arg(long, default_value_t = dax_node::DEFAULT_FRAME_BUFFER_BYTES)]
     pub node_frame_buffer_bytes: u64,
 
