@@ -546,11 +546,29 @@ def test_https_endpoint_serves_every_api_with_the_data_dir_ca():
             assert d.aws("sts", "get-caller-identity", check=False).returncode != 0  # no CA: refused
         finally:
             d.endpoint = plain
-        # /health is there too.
-        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=ssl.create_default_context(cafile=ca))
-        c.request("GET", "/health")
-        assert json.loads(c.getresponse().read()) == {"status": "ok"}
-        c.close()
+        # /health is there too, and the console, whose session cookies are `Secure` over
+        # HTTPS (not over the plain endpoint of the same daxd).
+        def https(method, path, body=None, headers=None):
+            c = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=ssl.create_default_context(cafile=ca))
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            out = r.status, r.read().decode(errors="replace"), r.headers.get_all("Set-Cookie") or []
+            c.close()
+            return out
+        assert json.loads(https("GET", "/health")[1]) == {"status": "ok"}
+        status, body, set_cookies = https("GET", "/console/signin")
+        anon, attrs = cookie_of(set_cookies)
+        assert status == 200 and anon and "; Secure" in attrs and "HttpOnly" in attrs
+        form = urllib.parse.urlencode({"_csrf": csrf_of(body), "next": "/console/iam/users", "mode": "root",
+                                       "access_key_id": d.root[0], "secret_access_key": d.root[1]})
+        status, _, set_cookies = https("POST", "/console/signin", form, {
+            "Cookie": f"daxd_console={anon}", "Content-Type": "application/x-www-form-urlencoded"})
+        signed, attrs = cookie_of(set_cookies)
+        assert status in (302, 303) and signed and signed != anon and "; Secure" in attrs
+        status, body, _ = https("GET", "/console/iam/users", headers={"Cookie": f"daxd_console={signed}"})
+        assert status == 200 and "over-tls" in body
+        _, attrs = cookie_of(request(d, "GET", "/console/signin")[3])
+        assert "Secure" not in attrs
         # TLS 1.2 and 1.3 only, forward-secret AEAD ciphers, the node certificate's names.
         version, _, cert = handshake(port, ca)
         assert version == "TLSv1.3"

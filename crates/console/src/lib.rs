@@ -211,6 +211,11 @@ impl Console {
     }
 }
 
+/// A request extension the server adds to requests that came over TLS: their session
+/// cookies are marked `Secure` whatever [`Config::secure_cookie`] says.
+#[derive(Clone, Copy, Debug)]
+pub struct OverTls;
+
 /// One request, parsed.
 pub(crate) struct Req {
     pub method: Method,
@@ -226,6 +231,8 @@ pub(crate) struct Req {
     pub ip: Option<IpAddr>,
     /// The `Origin` (or `Referer`) of a POST names this host, or is absent.
     pub same_origin: bool,
+    /// Its session cookies are `Secure` (the request came over TLS, or the config says so).
+    pub secure_cookie: bool,
 }
 
 impl Req {
@@ -240,6 +247,7 @@ impl Req {
         let session = session_cookie(parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()))
             .and_then(|id| c.sessions.get(id, now));
         let same_origin = same_origin(&parts.headers);
+        let secure_cookie = c.config.secure_cookie || parts.extensions.get::<OverTls>().is_some();
         let form = if parts.method == Method::POST {
             match tokio::time::timeout(c.config.body_timeout, axum::body::to_bytes(body, c.config.max_form_bytes)).await {
                 Ok(Ok(b)) => forms::parse(&b),
@@ -249,7 +257,7 @@ impl Req {
         } else {
             Vec::new()
         };
-        Ok(Req { method: parts.method, segs, path, query, raw_query, form, session, ip, same_origin })
+        Ok(Req { method: parts.method, segs, path, query, raw_query, form, session, ip, same_origin, secure_cookie })
     }
 
     fn q(&self, key: &str) -> Option<&str> {

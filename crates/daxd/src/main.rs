@@ -256,9 +256,9 @@ async fn accept_http(listener: tokio::net::TcpListener, conns: Conns) {
         let tls = conns.tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => serve_http_connection(stream, peer, router, read_timeout, stop).await,
+                None => serve_http_connection(stream, peer, false, router, read_timeout, stop).await,
                 Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => serve_http_connection(stream, peer, router, read_timeout, stop).await,
+                    Ok(Ok(stream)) => serve_http_connection(stream, peer, true, router, read_timeout, stop).await,
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                 },
@@ -269,10 +269,11 @@ async fn accept_http(listener: tokio::net::TcpListener, conns: Conns) {
 }
 
 /// HTTP/1.1 on one connection until it ends, or until `stop` (then the request being
-/// served is finished first).
+/// served is finished first). Requests that came `over_tls` carry [`console::OverTls`].
 async fn serve_http_connection<S>(
     stream: S,
     peer: std::net::SocketAddr,
+    over_tls: bool,
     router: Router,
     read_timeout: std::time::Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -282,6 +283,9 @@ async fn serve_http_connection<S>(
     use hyper_util::rt::{TokioIo, TokioTimer};
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        if over_tls {
+            req.extensions_mut().insert(console::OverTls);
+        }
         let mut router = router.clone();
         tower_service::Service::call(&mut router, req.map(axum::body::Body::new))
     });

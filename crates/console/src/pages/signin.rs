@@ -81,7 +81,7 @@ fn anonymous(c: &Console, r: &Req) -> (Session, Option<String>) {
         Some(s) if s.principal.is_none() => (s.clone(), None),
         _ => {
             let s = c.sessions.create_anonymous(c.now(), "us-east-1");
-            let cookie = session::set_cookie(&s.id, &c.config.base, c.config.secure_cookie);
+            let cookie = session::set_cookie(&s.id, &c.config.base, r.secure_cookie);
             (s, Some(cookie))
         }
     }
@@ -128,7 +128,7 @@ pub async fn submit(c: Arc<Console>, r: Req) -> Res {
         Ok(principal) => {
             let region = r.session.as_ref().map_or_else(|| "us-east-1".to_owned(), |s| s.region.clone());
             let s = c.sessions.sign_in(previous.as_deref(), principal, c.now(), &region);
-            let cookie = session::set_cookie(&s.id, &c.config.base, c.config.secure_cookie);
+            let cookie = session::set_cookie(&s.id, &c.config.base, r.secure_cookie);
             Ok(with_cookie(redirect(&next), &cookie))
         }
         Err(()) => {
@@ -142,7 +142,7 @@ pub async fn signout(c: Arc<Console>, r: Req) -> Res {
     let (s, _) = r.need_post(&c)?;
     c.sessions.destroy(&s.id);
     let resp = redirect(&c.link("/signin?signed_out=1"));
-    Ok(with_cookie(resp, &session::clear_cookie(&c.config.base, c.config.secure_cookie)))
+    Ok(with_cookie(resp, &session::clear_cookie(&c.config.base, r.secure_cookie)))
 }
 
 pub async fn home(c: Arc<Console>, r: Req) -> Res {
