@@ -19,8 +19,10 @@ pub const TAG_BINARY_SET: u64 = 3323;
 /// CBOR tag of a list index inside a document path.
 pub const TAG_DOCUMENT_PATH_ORDINAL: u64 = 3324;
 
-/// Nesting bound for DynamoDB JSON conversion (DynamoDB itself allows 32 levels).
-const MAX_JSON_DEPTH: usize = 128;
+/// Nesting bound for DynamoDB JSON conversion (DynamoDB itself allows 32 levels): the
+/// CBOR decoder's default bound, so that every value decoded from a client's frame converts
+/// to DynamoDB JSON and back (it is sent to DynamoDB as JSON, which then judges its depth).
+const MAX_JSON_DEPTH: usize = crate::Limits::DEFAULT.max_depth;
 
 /// One DynamoDB attribute value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -229,6 +229,15 @@ fn nesting_bomb_is_limited() {
     let mut ok: Vec<u8> = std::iter::repeat_n(0x81, 100).collect();
     ok.push(0x01);
     assert!(AttributeValue::from_cbor(&ok, &l).is_ok());
+    // Whatever depth CBOR decoding takes, DynamoDB JSON conversion takes too (the node
+    // sends such a value to DynamoDB as JSON). The fuzz target `value` found 151 nested
+    // lists that decoded from CBOR but not back from JSON.
+    for levels in [151, 200, Limits::DEFAULT.max_depth - 1] {
+        let mut deep: Vec<u8> = std::iter::repeat_n(0x81, levels).collect();
+        deep.push(0xf4);
+        let Ok(v) = AttributeValue::from_cbor(&deep, &Limits::DEFAULT) else { continue };
+        assert_eq!(AttributeValue::from_json(&v.to_json()).ok(), Some(v), "{levels} levels");
+    }
     // A deep expression inside a byte string is limited separately.
     let mut expr = vec![0x83, 0x01];
     expr.extend(std::iter::repeat_n(0x82, 10_000));
