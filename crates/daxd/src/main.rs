@@ -202,11 +202,19 @@ async fn serve_http(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let shedding = Arc::new(tokio::sync::Semaphore::new(MAX_SHEDDING));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let accepting: Vec<_> = listeners
         .into_iter()
         .map(|(listener, tls)| {
-            let conns = Conns { router: router.clone(), slots: Arc::clone(&slots), stop: stop_rx.clone(), limits: limits.clone(), tls };
+            let conns = Conns {
+                router: router.clone(),
+                slots: Arc::clone(&slots),
+                shedding: Arc::clone(&shedding),
+                stop: stop_rx.clone(),
+                limits: limits.clone(),
+                tls,
+            };
             tokio::spawn(accept_http(listener, conns))
         })
         .collect();
@@ -219,10 +227,15 @@ async fn serve_http(
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), slots.acquire_many(all)).await;
 }
 
+/// Connections past the cap answered at once (each for up to 3 s, `shed_http`); past
+/// that too, a connection is closed unanswered, so that a flood cannot pile up sockets.
+const MAX_SHEDDING: usize = 1024;
+
 /// What every connection of one listener is served with.
 struct Conns {
     router: Router,
     slots: Arc<tokio::sync::Semaphore>,
+    shedding: Arc<tokio::sync::Semaphore>,
     stop: tokio::sync::watch::Receiver<bool>,
     limits: HttpLimits,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -245,7 +258,13 @@ async fn accept_http(listener: tokio::net::TcpListener, conns: Conns) {
         let Ok(slot) = Arc::clone(&conns.slots).try_acquire_owned() else {
             // A TLS client cannot read a plaintext answer: it gets the close.
             if conns.tls.is_none() {
-                tokio::spawn(shed_http(stream, conns.limits.max_connections));
+                if let Ok(shedding) = Arc::clone(&conns.shedding).try_acquire_owned() {
+                    let max = conns.limits.max_connections;
+                    tokio::spawn(async move {
+                        shed_http(stream, max).await;
+                        drop(shedding);
+                    });
+                }
             }
             continue;
         };
