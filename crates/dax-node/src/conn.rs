@@ -173,7 +173,7 @@ const REFUSE_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 /// Answer `frame` and close, then read and drop what the client is still sending (for a
 /// bounded time, into a small buffer): closing with its bytes unread would reset the
 /// connection, and the client would lose the answer.
-async fn refuse<S>(stream: &mut S, frame: &[u8])
+pub(crate) async fn refuse<S>(stream: &mut S, frame: &[u8])
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {

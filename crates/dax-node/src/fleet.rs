@@ -104,21 +104,20 @@ async fn connection(node: Arc<Node>, stream: TcpStream, tls: Option<TlsAcceptor>
     }
 }
 
-/// A connection over the node's limit: read what the client sent first (so closing does
-/// not reset the answer away), answer `ThrottlingException` (in the clear only: a TLS
-/// client gets the close), and close. Bounded in time.
+/// A connection over the node's limit: answer `ThrottlingException` and close, reading
+/// what the client still sends so that the close does not reset the answer away
+/// ([`conn::refuse`]; in the clear only: a TLS client gets the close). Bounded in time.
 async fn shed(node: Arc<Node>, mut stream: TcpStream, plain: bool) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let max = node.shared.config.max_connections;
     node.meter.inc(crate::metrics::Counter::ThrottledRequestCount);
     let _ = tokio::time::timeout(SHED_TIMEOUT, async {
         if plain {
-            let mut sink = [0u8; 4096];
-            let _ = stream.read(&mut sink).await;
             let e = crate::host::NodeError::throttling(format!("Node {} has too many connections ({max})", node.id));
-            let _ = stream.write_all(&crate::node::error_frame(&e, None)).await;
+            conn::refuse(&mut stream, &crate::node::error_frame(&e, None)).await;
+        } else {
+            let _ = stream.shutdown().await;
         }
-        let _ = stream.shutdown().await;
     })
     .await;
 }
