@@ -296,6 +296,22 @@ mod tests {
         assert_eq!(err, TypeMismatch { path: "userName".into(), expected: "string" });
     }
 
+    /// Found by the `json_body` fuzz target: a number with more digits than an `f64`
+    /// holds must parse to the nearest double, or the value a message quotes moves
+    /// when the body is written out and read back (serde_json's `float_roundtrip`).
+    #[test]
+    fn long_numbers_parse_to_the_nearest_double() {
+        let m = Model::from_json(include_str!("../../../models/dynamodb.json")).expect("model");
+        for text in [r#"{"Limit": 7777.77777777777710}"#, r#"{"Limit": 0.30000000000000001665}"#, r#"{"Limit": 1e-400}"#] {
+            let value: Value = serde_json::from_str(text).expect("json");
+            let back: Value = serde_json::from_str(&value.to_string()).expect("round trip");
+            assert_eq!(value, back, "{text}");
+            assert_eq!(validate(&m, "ListTablesInput", &value), validate(&m, "ListTablesInput", &back), "{text}");
+        }
+        let value: Value = serde_json::from_str(r#"{"Limit": 7777.77777777777710}"#).expect("json");
+        assert_eq!(value["Limit"].as_f64(), Some(7777.777777777777));
+    }
+
     #[test]
     fn message_counts() {
         assert_eq!(message(&["a".into()]), "1 validation error detected: a");
