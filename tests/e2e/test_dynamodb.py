@@ -1,6 +1,7 @@
 """Issue 5: the DynamoDB API behind IAM, with boto3 and the AWS CLI, run
 twice: on the embedded engine, and in front of dynalite (a DynamoDB server
 daxd did not write) through the remote backend."""
+import http.client
 import json
 import os
 import socket
@@ -10,9 +11,12 @@ from pathlib import Path
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from daxd import ROOT, Daxd, wait_for
+from daxd import ROOT, ROOT_KEY, Daxd, wait_for
 
 ACCOUNT = "123456789012"
 DYNALITE = ROOT / "tests" / "node" / "node_modules" / ".bin" / "dynalite"
@@ -295,3 +299,99 @@ def test_remote_backend_survives_daxd_restart(server):
     ddb.put_item(TableName="Remote", Item=book("a", "t", 1))
     server.restart()
     assert server.client("dynamodb").get_item(TableName="Remote", Key={"author": {"S": "a"}, "title": {"S": "t"}})["Item"]
+
+
+
+def connection_threads(pid):
+    """How many of daxd's threads serve one HTTP connection each (`--http-connection-threads`)."""
+    n = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                n += f.read().strip() == "daxd-http-conn"
+        except FileNotFoundError:  # the thread ended meanwhile
+            pass
+    return n
+
+
+class RawConnection:
+    """One keep-alive HTTP connection that sends SigV4-signed DynamoDB calls and notices
+    if the server ever closes it."""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.conn = http.client.HTTPConnection(endpoint.split("//", 1)[1], timeout=10)
+        self.conn.connect()
+        self.sock = self.conn.sock
+
+    def call(self, op, body):
+        req = AWSRequest(method="POST", url=self.endpoint + "/", data=json.dumps(body),
+                         headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"DynamoDB_20120810.{op}"})
+        SigV4Auth(Credentials(*ROOT_KEY), "dynamodb", "us-east-1").add_auth(req)
+        self.conn.request("POST", "/", body=req.body, headers=dict(req.headers))
+        r = self.conn.getresponse()
+        out = json.loads(r.read())
+        assert r.status == 200, out
+        # The same socket, never told to close: the connection was not cut over to another.
+        assert self.conn.sock is self.sock and r.getheader("connection", "") != "close"
+        return out
+
+    def close(self):
+        self.conn.close()
+
+
+def test_connection_threads_serve_few_connections_and_hand_them_over_under_load():
+    """The first --http-connection-threads connections are each served by a thread of their
+    own (where engine calls run in place); once more connections are open than that, new
+    ones go to the async runtime and those on threads move there at their next request,
+    unseen by the client; with fewer connections again, new ones get threads. Every
+    connection keeps being answered throughout, and a graceful stop ends them all."""
+    d = Daxd(args=["--http-connection-threads", "2"]).start()
+    try:
+        setup = d.client("dynamodb")
+        make_books(setup, "Threads")
+        setup.close()
+        wait_for(lambda: connection_threads(d.proc.pid) == 0, 5)
+        threads = lambda: connection_threads(d.proc.pid)  # noqa: E731
+        key = lambda i: {"author": {"S": "a"}, "title": {"S": f"t{i}"}}  # noqa: E731
+
+        def round_trip(c, i):
+            c.call("PutItem", {"TableName": "Threads", "Item": {**key(i), "year": {"N": str(i)}}})
+            assert c.call("GetItem", {"TableName": "Threads", "Key": key(i)})["Item"]["year"] == {"N": str(i)}
+
+        c1, c2 = RawConnection(d.endpoint), RawConnection(d.endpoint)
+        round_trip(c1, 1)
+        round_trip(c2, 2)
+        assert threads() == 2
+        c3 = RawConnection(d.endpoint)  # three open: crowded
+        round_trip(c3, 3)
+        assert threads() == 2  # c1 and c2 have not woken since
+        round_trip(c1, 1)
+        round_trip(c2, 2)
+        wait_for(lambda: threads() == 0, 5)
+        for i, c in enumerate([c1, c2, c3], 1):
+            round_trip(c, i)
+        c2.close()
+        c3.close()
+        time.sleep(0.2)  # for daxd to see both closes
+        c4 = RawConnection(d.endpoint)  # two open: c1 (on the runtime) and c4 (on a thread)
+        round_trip(c4, 4)
+        assert threads() == 1
+        round_trip(c1, 1)
+        # SIGTERM with a connection on a thread and one on the runtime: daxd stops cleanly.
+        assert d.stop(timeout=15) == 0
+        assert "daxd stopped" in d.output
+    finally:
+        d.close()
+
+
+def test_no_connection_threads():
+    d = Daxd(args=["--http-connection-threads", "0"]).start()
+    try:
+        make_books(d.client("dynamodb"), "Threads")
+        c = RawConnection(d.endpoint)
+        c.call("PutItem", {"TableName": "Threads", "Item": {"author": {"S": "a"}, "title": {"S": "t"}}})
+        assert c.call("GetItem", {"TableName": "Threads", "Key": {"author": {"S": "a"}, "title": {"S": "t"}}})["Item"]
+        assert connection_threads(d.proc.pid) == 0
+    finally:
+        d.close()

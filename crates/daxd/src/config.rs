@@ -118,6 +118,14 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 4096)]
     pub max_connections: usize,
 
+    /// HTTP connections served each by a thread of its own, rather than by the async
+    /// runtime's workers: a request on one is handled by the thread its bytes wake, with no
+    /// hand-off, and the embedded engine's calls run in place on it. The connections beyond
+    /// these are served by the runtime. Default: the number of CPUs; 0 serves all on the
+    /// runtime.
+    #[arg(long)]
+    pub http_connection_threads: Option<usize>,
+
     /// Time an HTTP client has to send a request head, and then its body, in milliseconds;
     /// also how long an idle keep-alive connection stays open. Slower clients are cut off.
     #[arg(long, default_value_t = 30_000)]

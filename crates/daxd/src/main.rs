@@ -5,6 +5,7 @@ mod api;
 mod app;
 mod auth;
 mod config;
+mod conn_thread;
 mod console_host;
 mod dax_deps;
 mod dax_host;
@@ -21,6 +22,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base::Env;
+use hyper_util::rt::TokioIo;
 use serde_json::json;
 
 use crate::app::App;
@@ -170,6 +172,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let limits = HttpLimits {
         read_timeout: std::time::Duration::from_millis(args.http_read_timeout_ms.max(1)),
         max_connections: args.max_connections.max(1),
+        connection_threads: args
+            .http_connection_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)),
     };
     serve_http(listeners, router, limits, shutdown_signal(signals)).await;
     ticker.abort();
@@ -187,6 +192,8 @@ struct HttpLimits {
     read_timeout: std::time::Duration,
     /// Connections served at once.
     max_connections: usize,
+    /// Of those, how many may each have a thread of its own ([`serve_on_own_thread`]).
+    connection_threads: usize,
 }
 
 /// The HTTP server: HTTP/1.1 on each connection accepted by any of `listeners` (over TLS
@@ -203,6 +210,7 @@ async fn serve_http(
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let shedding = Arc::new(tokio::sync::Semaphore::new(MAX_SHEDDING));
+    let threads = Arc::new(tokio::sync::Semaphore::new(limits.connection_threads));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let accepting: Vec<_> = listeners
         .into_iter()
@@ -211,6 +219,7 @@ async fn serve_http(
                 router: router.clone(),
                 slots: Arc::clone(&slots),
                 shedding: Arc::clone(&shedding),
+                threads: Arc::clone(&threads),
                 stop: stop_rx.clone(),
                 limits: limits.clone(),
                 tls,
@@ -236,6 +245,8 @@ struct Conns {
     router: Router,
     slots: Arc<tokio::sync::Semaphore>,
     shedding: Arc<tokio::sync::Semaphore>,
+    /// Connection threads free ([`serve_on_own_thread`]).
+    threads: Arc<tokio::sync::Semaphore>,
     stop: tokio::sync::watch::Receiver<bool>,
     limits: HttpLimits,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -273,33 +284,131 @@ async fn accept_http(listener: tokio::net::TcpListener, conns: Conns) {
         let stop = conns.stop.clone();
         let read_timeout = conns.limits.read_timeout;
         let tls = conns.tls.clone();
+        let crowding = Crowding { slots: Arc::clone(&conns.slots), limits: conns.limits.clone() };
+        if tls.is_none() && !crowding.crowded() {
+            if let Ok(thread) = Arc::clone(&conns.threads).try_acquire_owned() {
+                let conn = Accepted { peer, router, read_timeout, stop, slot };
+                serve_on_own_thread(stream, conn, thread, crowding);
+                continue;
+            }
+        }
+        let conn = Accepted { peer, router, read_timeout, stop, slot };
         tokio::spawn(async move {
             match tls {
-                None => serve_http_connection(stream, peer, false, router, read_timeout, stop).await,
+                None => conn.serve(TokioIo::new(stream), false).await,
                 Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => serve_http_connection(stream, peer, true, router, read_timeout, stop).await,
+                    Ok(Ok(stream)) => conn.serve(TokioIo::new(stream), true).await,
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                 },
             }
-            drop(slot);
         });
     }
 }
 
+/// Whether there are more connections open than connection threads: then connections are
+/// no longer given threads, and those that have one move to the runtime.
+struct Crowding {
+    slots: Arc<tokio::sync::Semaphore>,
+    limits: HttpLimits,
+}
+
+impl Crowding {
+    fn crowded(&self) -> bool {
+        let open = self.limits.max_connections.saturating_sub(self.slots.available_permits());
+        open > self.limits.connection_threads
+    }
+}
+
+/// An accepted connection, with what serving it needs and its place under the cap.
+struct Accepted {
+    peer: std::net::SocketAddr,
+    router: Router,
+    read_timeout: std::time::Duration,
+    stop: tokio::sync::watch::Receiver<bool>,
+    slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Accepted {
+    /// Serve the connection over `io` until it ends; then its slot is free.
+    async fn serve<I>(self, io: I, over_tls: bool)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        serve_http_connection(io, self.peer, over_tls, self.router, self.read_timeout, self.stop).await;
+        drop(self.slot);
+    }
+
+    /// Serve it on the runtime: the way back when a connection thread cannot be had.
+    fn serve_on_runtime(self, stream: std::net::TcpStream, runtime: &tokio::runtime::Handle) {
+        let _context = runtime.enter();
+        match tokio::net::TcpStream::from_std(stream) {
+            Ok(stream) => drop(runtime.spawn(self.serve(TokioIo::new(stream), false))),
+            Err(e) => tracing::warn!(peer = %self.peer, error = %e, "cannot serve an HTTP connection; closing it"),
+        }
+    }
+}
+
+/// Serve a (plain TCP) connection on a thread of its own, which waits on the connection's
+/// socket itself and runs its requests in place (`conn_thread`): with no hand-off between
+/// threads, a request at low concurrency takes one thread wake-up, and the embedded
+/// engine's calls do not run on an async worker. `thread` is its place among the
+/// `--http-connection-threads`. Once `crowding` says so, the connection moves to the
+/// runtime and the thread ends. If the thread or its poll cannot be set up, the runtime
+/// serves the connection.
+fn serve_on_own_thread(stream: tokio::net::TcpStream, conn: Accepted, thread: tokio::sync::OwnedSemaphorePermit, crowding: Crowding) {
+    let runtime = tokio::runtime::Handle::current();
+    let stream = match stream.into_std() {
+        Ok(stream) => stream,
+        Err(e) => return tracing::warn!(peer = %conn.peer, error = %e, "cannot serve an HTTP connection; closing it"),
+    };
+    let job = Arc::new(std::sync::Mutex::new(Some((stream, conn))));
+    let theirs = Arc::clone(&job);
+    let runtime2 = runtime.clone();
+    let spawned = std::thread::Builder::new().name(CONNECTION_THREAD.into()).spawn(move || {
+        let Some((stream, conn)) = theirs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() else {
+            return;
+        };
+        let _context = runtime2.enter();
+        match conn_thread::register(stream) {
+            Ok((io, reactor)) => {
+                let peer = conn.peer;
+                if let Err(e) = reactor.run(Box::pin(conn.serve(io, false)), || crowding.crowded()) {
+                    tracing::warn!(%peer, error = %e, "a connection thread cannot wait on its socket; the connection is closed");
+                }
+            }
+            Err((stream, e)) => {
+                tracing::warn!(error = %e, "cannot set up a connection thread; the runtime serves the connection");
+                conn.serve_on_runtime(stream, &runtime2);
+            }
+        }
+        drop(thread);
+    });
+    if let Err(e) = spawned {
+        // The closure never ran: the connection is still here.
+        tracing::warn!(error = %e, "cannot start a connection thread; the runtime serves the connection");
+        if let Some((stream, conn)) = job.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+            conn.serve_on_runtime(stream, &runtime);
+        }
+    }
+}
+
+/// The name of the threads of [`serve_on_own_thread`].
+const CONNECTION_THREAD: &str = "daxd-http-conn";
+
 /// HTTP/1.1 on one connection until it ends, or until `stop` (then the request being
 /// served is finished first). Requests that came `over_tls` carry [`console::OverTls`].
-async fn serve_http_connection<S>(
-    stream: S,
+async fn serve_http_connection<I>(
+    io: I,
     peer: std::net::SocketAddr,
     over_tls: bool,
     router: Router,
     read_timeout: std::time::Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::rt::TokioTimer;
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
         if over_tls {
@@ -310,7 +419,7 @@ async fn serve_http_connection<S>(
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(read_timeout);
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
     tokio::select! {
         r = conn.as_mut() => {

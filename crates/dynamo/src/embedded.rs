@@ -373,11 +373,13 @@ impl Backend for EmbeddedBackend {
             let (_load, alone) = Load::enter(&engine.load);
             if alone && tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
                 // Nothing queued or running on this database: run the call
-                // on this thread, which `block_in_place` first takes out of
-                // the runtime's workers (another thread carries on their
-                // work meanwhile). At low load this saves the two thread
-                // wake-ups of a trip through the queue, which on a small
-                // machine cost more than a GetItem itself.
+                // on this thread. On an async worker, `block_in_place` first
+                // takes the thread out of the runtime's workers (another
+                // thread carries on their work meanwhile); on a thread that
+                // is no worker (daxd's connection threads, which serve one
+                // connection each), it just runs the call. At low load this
+                // saves the two thread wake-ups of a trip through the queue,
+                // which on a small machine cost more than a GetItem itself.
                 let scope = Scope { region, account: &self.inner.account };
                 let run = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine::run(&engine.db, scope, op, input)));
                 return tokio::task::block_in_place(run).unwrap_or_else(|_| {
