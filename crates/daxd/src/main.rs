@@ -169,12 +169,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         // Items past their TTL attribute are deleted in the background, as DynamoDB does.
         let _sweeper = engine.spawn_ttl_sweeper(std::time::Duration::from_secs(30));
     }
+    let max_connections = args.max_connections.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
     let limits = HttpLimits {
         read_timeout: std::time::Duration::from_millis(args.http_read_timeout_ms.max(1)),
-        max_connections: args.max_connections.max(1),
+        max_connections,
         connection_threads: args
             .http_connection_threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)),
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+            .min(max_connections),
     };
     serve_http(listeners, router, limits, shutdown_signal(signals)).await;
     ticker.abort();
