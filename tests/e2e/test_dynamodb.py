@@ -363,21 +363,29 @@ def test_connection_threads_serve_few_connections_and_hand_them_over_under_load(
         round_trip(c1, 1)
         round_trip(c2, 2)
         assert threads() == 2
-        c3 = RawConnection(d.endpoint)  # three open: crowded
+        c3 = RawConnection(d.endpoint)  # three open: crowded, c3 goes to the runtime
         round_trip(c3, 3)
-        assert threads() == 2  # c1 and c2 have not woken since
-        round_trip(c1, 1)
+        round_trip(c1, 1)  # c1 and c2 move at their next wake-up (if not already)
         round_trip(c2, 2)
         wait_for(lambda: threads() == 0, 5)
         for i, c in enumerate([c1, c2, c3], 1):
             round_trip(c, i)
         c2.close()
         c3.close()
-        time.sleep(0.2)  # for daxd to see both closes
-        c4 = RawConnection(d.endpoint)  # two open: c1 (on the runtime) and c4 (on a thread)
+
+        def fresh_connection_on_a_thread():
+            # Once daxd has seen both closes, two are open: c1 (on the runtime) and this one.
+            c = RawConnection(d.endpoint)
+            round_trip(c, 4)
+            if threads() == 1:
+                return c
+            c.close()
+            return None
+
+        c4 = wait_for(fresh_connection_on_a_thread, 10, interval=0.1)
         round_trip(c4, 4)
-        assert threads() == 1
         round_trip(c1, 1)
+        assert threads() == 1
         # SIGTERM with a connection on a thread and one on the runtime: daxd stops cleanly.
         assert d.stop(timeout=15) == 0
         assert "daxd stopped" in d.output
