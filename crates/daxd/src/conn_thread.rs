@@ -55,6 +55,9 @@ enum Socket {
 /// which the executor polls again; on the runtime, the runtime's readiness as usual.
 pub(crate) struct ThreadIo {
     socket: Arc<Mutex<Socket>>,
+    /// What a read takes from the socket before it goes into hyper's buffer (kept, not
+    /// zeroed again on every read).
+    chunk: Box<[u8]>,
 }
 
 fn lock(socket: &Mutex<Socket>) -> MutexGuard<'_, Socket> {
@@ -78,9 +81,9 @@ fn on_thread<T>(mut op: impl FnMut() -> io::Result<T>) -> Poll<io::Result<T>> {
 
 impl hyper::rt::Read for ThreadIo {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, mut buf: hyper::rt::ReadBufCursor<'_>) -> Poll<io::Result<()>> {
-        let mut chunk = [0u8; READ_CHUNK];
-        let chunk = &mut chunk[..buf.remaining().min(READ_CHUNK)];
-        let n = match &mut *lock(&self.socket) {
+        let this = self.get_mut();
+        let chunk = &mut this.chunk[..buf.remaining().min(READ_CHUNK)];
+        let n = match &mut *lock(&this.socket) {
             Socket::Thread(s) => ready!(on_thread(|| s.read(chunk)))?,
             Socket::Runtime(s) => loop {
                 ready!(s.poll_read_ready(cx))?;
@@ -180,16 +183,8 @@ pub(crate) fn register(stream: std::net::TcpStream) -> Result<(ThreadIo, Reactor
     }
     let socket = Arc::new(Mutex::new(Socket::Thread(socket)));
     let waker = Arc::new(ThreadWaker { waker, notified: AtomicBool::new(false) });
-    Ok((ThreadIo { socket: Arc::clone(&socket) }, Reactor { poll, waker, socket }))
-}
-
-/// How [`Reactor::run`] ended.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Ended {
-    /// The future finished on the thread.
-    Finished,
-    /// The future was handed to the runtime, with the socket.
-    Moved,
+    let io = ThreadIo { socket: Arc::clone(&socket), chunk: vec![0; READ_CHUNK].into_boxed_slice() };
+    Ok((io, Reactor { poll, waker, socket }))
 }
 
 /// A connection's future, as the runtime can take it over.
@@ -203,7 +198,7 @@ impl Reactor {
     ///
     /// # Errors
     /// Waiting on the poll failed: the future is dropped unfinished.
-    pub(crate) fn run(mut self, mut future: ConnFuture, leave: impl Fn() -> bool) -> io::Result<Ended> {
+    pub(crate) fn run(mut self, mut future: ConnFuture, leave: impl Fn() -> bool) -> io::Result<()> {
         let task_waker = Waker::from(Arc::clone(&self.waker));
         let mut cx = Context::from_waker(&task_waker);
         let mut events = mio::Events::with_capacity(4);
@@ -213,11 +208,11 @@ impl Reactor {
                 // Polled there, the future's parts register the runtime task's waker in
                 // place of this thread's.
                 drop(tokio::spawn(future));
-                return Ok(Ended::Moved);
+                return Ok(());
             }
             self.waker.notified.store(false, Ordering::Release);
             if future.as_mut().poll(&mut cx).is_ready() {
-                return Ok(Ended::Finished);
+                return Ok(());
             }
             // Edge-triggered: an operation that returned `Pending` saw `WouldBlock`, so
             // the socket's next readiness (or a wake-up since the poll above) ends this.
