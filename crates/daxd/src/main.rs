@@ -222,6 +222,11 @@ async fn serve_http(
                 slots: Arc::clone(&slots),
                 shedding: Arc::clone(&shedding),
                 threads: Arc::clone(&threads),
+                crowding: Crowding {
+                    slots: Arc::clone(&slots),
+                    max_connections: limits.max_connections,
+                    connection_threads: limits.connection_threads,
+                },
                 stop: stop_rx.clone(),
                 limits: limits.clone(),
                 tls,
@@ -249,6 +254,7 @@ struct Conns {
     shedding: Arc<tokio::sync::Semaphore>,
     /// Connection threads free ([`serve_on_own_thread`]).
     threads: Arc<tokio::sync::Semaphore>,
+    crowding: Crowding,
     stop: tokio::sync::watch::Receiver<bool>,
     limits: HttpLimits,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -286,11 +292,10 @@ async fn accept_http(listener: tokio::net::TcpListener, conns: Conns) {
         let stop = conns.stop.clone();
         let read_timeout = conns.limits.read_timeout;
         let tls = conns.tls.clone();
-        let crowding = Crowding { slots: Arc::clone(&conns.slots), limits: conns.limits.clone() };
-        if tls.is_none() && !crowding.crowded() {
+        if tls.is_none() && !conns.crowding.crowded() {
             if let Ok(thread) = Arc::clone(&conns.threads).try_acquire_owned() {
                 let conn = Accepted { peer, router, read_timeout, stop, slot };
-                serve_on_own_thread(stream, conn, thread, crowding);
+                serve_on_own_thread(stream, conn, thread, conns.crowding.clone());
                 continue;
             }
         }
@@ -310,15 +315,18 @@ async fn accept_http(listener: tokio::net::TcpListener, conns: Conns) {
 
 /// Whether there are more connections open than connection threads: then connections are
 /// no longer given threads, and those that have one move to the runtime.
+#[derive(Clone)]
 struct Crowding {
+    /// The connection cap's permits (`Conns::slots`): those taken are the open connections.
     slots: Arc<tokio::sync::Semaphore>,
-    limits: HttpLimits,
+    max_connections: usize,
+    connection_threads: usize,
 }
 
 impl Crowding {
     fn crowded(&self) -> bool {
-        let open = self.limits.max_connections.saturating_sub(self.slots.available_permits());
-        open > self.limits.connection_threads
+        let open = self.max_connections.saturating_sub(self.slots.available_permits());
+        open > self.connection_threads
     }
 }
 
