@@ -11,12 +11,10 @@ from pathlib import Path
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from daxd import ROOT, ROOT_KEY, Daxd, wait_for
+from daxd import ROOT, Daxd, wait_for
+from test_foundation import _signed
 
 ACCOUNT = "123456789012"
 DYNALITE = ROOT / "tests" / "node" / "node_modules" / ".bin" / "dynalite"
@@ -318,17 +316,16 @@ class RawConnection:
     """One keep-alive HTTP connection that sends SigV4-signed DynamoDB calls and notices
     if the server ever closes it."""
 
-    def __init__(self, endpoint):
-        self.endpoint = endpoint
-        self.conn = http.client.HTTPConnection(endpoint.split("//", 1)[1], timeout=10)
+    def __init__(self, daxd):
+        self.daxd = daxd
+        self.conn = http.client.HTTPConnection(daxd.endpoint.split("//", 1)[1], timeout=10)
         self.conn.connect()
         self.sock = self.conn.sock
 
     def call(self, op, body):
-        req = AWSRequest(method="POST", url=self.endpoint + "/", data=json.dumps(body),
-                         headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"DynamoDB_20120810.{op}"})
-        SigV4Auth(Credentials(*ROOT_KEY), "dynamodb", "us-east-1").add_auth(req)
-        self.conn.request("POST", "/", body=req.body, headers=dict(req.headers))
+        data = json.dumps(body).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"DynamoDB_20120810.{op}"}
+        self.conn.request("POST", "/", body=data, headers=_signed(self.daxd, "dynamodb", data, headers))
         r = self.conn.getresponse()
         out = json.loads(r.read())
         assert r.status == 200, out
@@ -359,11 +356,11 @@ def test_connection_threads_serve_few_connections_and_hand_them_over_under_load(
             c.call("PutItem", {"TableName": "Threads", "Item": {**key(i), "year": {"N": str(i)}}})
             assert c.call("GetItem", {"TableName": "Threads", "Key": key(i)})["Item"]["year"] == {"N": str(i)}
 
-        c1, c2 = RawConnection(d.endpoint), RawConnection(d.endpoint)
+        c1, c2 = RawConnection(d), RawConnection(d)
         round_trip(c1, 1)
         round_trip(c2, 2)
         assert threads() == 2
-        c3 = RawConnection(d.endpoint)  # three open: crowded, c3 goes to the runtime
+        c3 = RawConnection(d)  # three open: crowded, c3 goes to the runtime
         round_trip(c3, 3)
         round_trip(c1, 1)  # c1 and c2 move at their next wake-up (if not already)
         round_trip(c2, 2)
@@ -375,7 +372,7 @@ def test_connection_threads_serve_few_connections_and_hand_them_over_under_load(
 
         def fresh_connection_on_a_thread():
             # Once daxd has seen both closes, two are open: c1 (on the runtime) and this one.
-            c = RawConnection(d.endpoint)
+            c = RawConnection(d)
             round_trip(c, 4)
             if threads() == 1:
                 return c
@@ -397,7 +394,7 @@ def test_no_connection_threads():
     d = Daxd(args=["--http-connection-threads", "0"]).start()
     try:
         make_books(d.client("dynamodb"), "Threads")
-        c = RawConnection(d.endpoint)
+        c = RawConnection(d)
         c.call("PutItem", {"TableName": "Threads", "Item": {"author": {"S": "a"}, "title": {"S": "t"}}})
         assert c.call("GetItem", {"TableName": "Threads", "Key": {"author": {"S": "a"}, "title": {"S": "t"}}})["Item"]
         assert connection_threads(d.proc.pid) == 0
