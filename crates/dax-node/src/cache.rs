@@ -168,13 +168,22 @@ impl ItemHit {
     }
 }
 
-/// Bytes malloc takes for a block of `n` bytes (glibc on 64 bits: an 8-byte header,
-/// 16-byte granularity, 32 bytes at least). `n = 0` is no block at all.
+/// Bytes the allocator takes for a block of `n` bytes: jemalloc's size classes, as daxd
+/// allocates with jemalloc (no header; 8 bytes, then multiples of 16 up to 128, then four
+/// classes per power of two: 160, 192, 224, 256, 320, …, 1 024, 1 280, 1 536, …). `n = 0`
+/// is no block at all.
 fn block(n: usize) -> usize {
-    if n == 0 {
-        0
-    } else {
-        ((n + 8 + 15) & !15).max(32)
+    match n {
+        0 => 0,
+        1..=8 => 8,
+        9..=128 => n.next_multiple_of(16),
+        _ => {
+            // Of `n - 1`: the top bit's place and the two bits below it pick the class.
+            let w = n - 1;
+            let top = (usize::BITS - 1 - w.leading_zeros()) as usize;
+            let quarter = (w >> (top - 2)) & 3;
+            (4 + quarter + 1) << (top - 2)
+        }
     }
 }
 
@@ -182,8 +191,9 @@ fn block(n: usize) -> usize {
 /// (hash-table bucket and its node, entry info, the LRU deque node, the timer-wheel node
 /// of the per-entry expiry, the `Arc`ed key it keeps), and our `Arc<Entry>` block.
 /// Measured: the process RSS per cached 1 KiB item (`scripts/bench`'s memory figure,
-/// see docs/performance.md) less the key's and value's blocks.
-pub(crate) const ENTRY_OVERHEAD: usize = 470;
+/// see docs/performance.md: 1 712 and 1 713 bytes under jemalloc) less the key's and
+/// value's blocks (32 and 1 280 bytes).
+pub(crate) const ENTRY_OVERHEAD: usize = 400;
 
 /// What an entry costs in memory, as weighed against the bound.
 fn weight_of(key: &CacheKey, value: &Cached) -> u32 {
@@ -693,13 +703,15 @@ mod tests {
     }
 
     #[test]
-    fn weights_are_malloc_blocks_plus_the_overhead() {
-        assert_eq!((block(0), block(1), block(24), block(25), block(1015)), (0, 32, 32, 48, 1024));
+    fn weights_are_allocator_blocks_plus_the_overhead() {
+        let sizes = [0, 1, 8, 9, 17, 24, 25, 128, 129, 160, 161, 1024, 1025, 1031, 1280, 1281, 2048, 2049, 16_385, 100_000];
+        let blocks = [0, 8, 8, 16, 32, 32, 32, 128, 160, 160, 192, 1024, 1280, 1280, 1280, 1536, 2048, 2560, 20_480, 114_688];
+        assert_eq!(sizes.map(block), blocks);
         let meter = Meter { node: Arc::default(), cluster: Arc::default() };
         let cache = NodeCache::new(1 << 20, meter);
         let value: Arc<[u8]> = vec![0u8; 1015].into();
         cache.put_item("bench", b"key-bytes", Some(value), 1, cache.now());
-        // Key: tag, length, "bench", 9 key bytes = 19 → 32; value: 16 + 1015 → 1040.
-        assert_eq!(cache.weighted_size(), (32 + 1040 + ENTRY_OVERHEAD) as u64);
+        // Key: tag, length, "bench", 9 key bytes = 19 → 32; value: 16 + 1015 → 1280.
+        assert_eq!(cache.weighted_size(), (32 + 1280 + ENTRY_OVERHEAD) as u64);
     }
 }

@@ -28,12 +28,24 @@ use serde_json::json;
 use crate::app::App;
 use crate::config::{Cli, Command, ServeArgs};
 
-/// At most two glibc malloc arenas. By default glibc gives threads up to 8 arenas per
-/// core, and daxd's threads come and go (the engine calls run in place under
-/// `block_in_place`, which hands the async worker to a blocking-pool thread each time):
-/// memory freed in one arena is not reused by threads on another, and the process
-/// grew without bound on a workload that refills the DAX caches (`scripts/soak`:
-/// +12.6% in 150 s with the default, +0.2% with two arenas; docs/reliability.md).
+/// Rust's allocations go to jemalloc: caches per thread, arenas per CPU, no lock that
+/// every allocating thread takes. Under glibc's malloc (held to two arenas, below) about a
+/// tenth of daxd's CPU at 50 HTTP connections went to waiting for and waking the arenas'
+/// locks; jemalloc takes 10–25% less server CPU per GetItem there (docs/performance.md,
+/// session 8). mimalloc did as well on CPU but held about twice the memory after load. The
+/// DAX item cache weighs its entries by jemalloc's size classes (dax-node's
+/// `cache::block`). SQLite, which is C, still allocates with glibc's malloc: hence the
+/// two functions below.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// At most two glibc malloc arenas (for what still uses glibc's malloc: SQLite). By
+/// default glibc gives threads up to 8 arenas per core, and daxd's threads come and go
+/// (the engine calls run in place under `block_in_place`, which hands the async worker to
+/// a blocking-pool thread each time): memory freed in one arena is not reused by threads
+/// on another, and the process grew without bound on a workload that refills the DAX
+/// caches (`scripts/soak`: +12.6% in 150 s with the default, +0.2% with two arenas;
+/// docs/reliability.md; that was before daxd's own allocations moved to jemalloc).
 /// The same as running with `MALLOC_ARENA_MAX=2`, which still wins if set.
 #[allow(unsafe_code)]
 fn limit_malloc_arenas() {
@@ -50,7 +62,8 @@ fn limit_malloc_arenas() {
 /// How often [`trim_malloc`] gives freed memory back.
 const MALLOC_TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Every [`MALLOC_TRIM_EVERY`], give the system back the memory malloc holds free. glibc
+/// Every [`MALLOC_TRIM_EVERY`], give the system back the memory glibc's malloc holds free
+/// (SQLite's, since daxd's own allocations went to jemalloc). glibc
 /// returns free memory at the top of a heap by itself, but keeps free pages inside a heap,
 /// so RSS follows the highest the live memory has ever been (peaks of cache churn,
 /// bursts of connections) rather than what is live. A 1-hour soak grew from 132.8 MiB
