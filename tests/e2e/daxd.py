@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 
 import boto3
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,6 +115,14 @@ class Daxd:
         if check and proc.returncode != 0:
             raise AssertionError(f"aws {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
         return proc
+
+
+def signed_headers(daxd, service, body, headers, key=ROOT_KEY, region="us-east-1"):
+    """`headers` with the SigV4 signature of a POST of `body` to daxd's endpoint, as an SDK
+    signs it (for requests sent over a raw connection)."""
+    req = botocore.awsrequest.AWSRequest(method="POST", url=daxd.endpoint + "/", data=body, headers=headers)
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials(*key), service, region).add_auth(req)
+    return dict(req.headers.items())
 
 
 def wait_for(predicate, timeout=10.0, interval=0.05):

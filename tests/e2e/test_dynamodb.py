@@ -13,8 +13,7 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from daxd import ROOT, Daxd, wait_for
-from test_foundation import _signed
+from daxd import ROOT, Daxd, signed_headers, wait_for
 
 ACCOUNT = "123456789012"
 DYNALITE = ROOT / "tests" / "node" / "node_modules" / ".bin" / "dynalite"
@@ -325,7 +324,7 @@ class RawConnection:
     def call(self, op, body):
         data = json.dumps(body).encode()
         headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"DynamoDB_20120810.{op}"}
-        self.conn.request("POST", "/", body=data, headers=_signed(self.daxd, "dynamodb", data, headers))
+        self.conn.request("POST", "/", body=data, headers=signed_headers(self.daxd, "dynamodb", data, headers))
         r = self.conn.getresponse()
         out = json.loads(r.read())
         assert r.status == 200, out

@@ -19,7 +19,7 @@ import botocore.credentials
 import pytest
 from botocore.exceptions import ClientError
 
-from daxd import BIN, Daxd, ROOT_KEY
+from daxd import BIN, Daxd, ROOT_KEY, signed_headers
 
 
 def err(exc_info):
@@ -192,12 +192,6 @@ def _raw(daxd, method, path, body=b"", headers=None):
     return resp.status, dict(resp.getheaders()), data
 
 
-def _signed(daxd, service, body, headers, key=ROOT_KEY, region="us-east-1"):
-    req = botocore.awsrequest.AWSRequest(method="POST", url=daxd.endpoint + "/", data=body, headers=headers)
-    botocore.auth.SigV4Auth(botocore.credentials.Credentials(*key), service, region).add_auth(req)
-    return dict(req.headers.items())
-
-
 def test_missing_and_garbled_authentication(daxd):
     form = b"Action=ListUsers&Version=2010-05-08"
     ct = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
@@ -237,31 +231,31 @@ def test_session_token_with_a_long_term_key_is_refused(daxd):
 
 def test_malformed_bodies_get_clean_errors(daxd):
     xml = b"<CreateUser><UserName>x</UserName>"
-    h = _signed(daxd, "iam", xml, {"Content-Type": "text/xml"})
+    h = signed_headers(daxd, "iam", xml, {"Content-Type": "text/xml"})
     status, _, body = _raw(daxd, "POST", "/", xml, h)
     assert status == 400 and b"<Code>MissingAction</Code>" in body
 
     bad_json = b'{"TableName": '
-    h = _signed(daxd, "dynamodb", bad_json, {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.DescribeTable"})
+    h = signed_headers(daxd, "dynamodb", bad_json, {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.DescribeTable"})
     status, _, body = _raw(daxd, "POST", "/", bad_json, h)
     assert status == 400 and json.loads(body)["__type"].endswith("#SerializationException")
 
     wrong_type = b'{"ClusterNames": "not-a-list"}'
-    h = _signed(daxd, "dax", wrong_type, {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonDAXV3.DescribeClusters"})
+    h = signed_headers(daxd, "dax", wrong_type, {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonDAXV3.DescribeClusters"})
     status, _, body = _raw(daxd, "POST", "/", wrong_type, h)
     assert status == 400 and json.loads(body)["__type"] == "SerializationException"
 
     truncated = b"Action=CreateUser&Version=2010-05-08&UserNa"
-    h = _signed(daxd, "iam", truncated, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    h = signed_headers(daxd, "iam", truncated, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     status, _, body = _raw(daxd, "POST", "/", truncated, h)
     assert status == 400 and b"<Code>ValidationError</Code>" in body and b"Member must not be null" in body
 
     unknown = b"Action=MakeCoffee&Version=2010-05-08"
-    h = _signed(daxd, "iam", unknown, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    h = signed_headers(daxd, "iam", unknown, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     status, _, body = _raw(daxd, "POST", "/", unknown, h)
     assert status == 400 and b"<Code>InvalidAction</Code>" in body
 
-    h = _signed(daxd, "dynamodb", b"{}", {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.MakeCoffee"})
+    h = signed_headers(daxd, "dynamodb", b"{}", {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.MakeCoffee"})
     status, _, body = _raw(daxd, "POST", "/", b"{}", h)
     assert status == 400 and json.loads(body)["__type"].endswith("UnknownOperationException")
 
