@@ -306,7 +306,7 @@ def connection_threads(pid):
         try:
             with open(f"/proc/{pid}/task/{tid}/comm") as f:
                 n += f.read().strip() == "daxd-http-conn"
-        except FileNotFoundError:  # the thread ended meanwhile
+        except (FileNotFoundError, ProcessLookupError):  # the thread ended meanwhile (ENOENT or ESRCH)
             pass
     return n
 
