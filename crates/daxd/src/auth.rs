@@ -161,6 +161,9 @@ pub fn context(iam: &Iam, caller: &Caller, facts: &RequestFacts, target: &Target
     for t in &who.tags {
         ctx.set(&format!("aws:PrincipalTag/{}", t.key), t.value.clone());
     }
+    if let Some(id) = &who.source_identity {
+        ctx.set("aws:SourceIdentity", id.clone());
+    }
     if let Some(ip) = facts.source_ip {
         ctx.set_ip("aws:SourceIp", ip);
     }

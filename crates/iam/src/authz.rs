@@ -41,6 +41,8 @@ pub struct CallerIdentity {
     pub entity_arn: String,
     /// `aws:PrincipalTag/*`.
     pub tags: Vec<Tag>,
+    /// `aws:SourceIdentity` of a role session that has one.
+    pub source_identity: Option<String>,
     /// `aws:PrincipalType`: `Account`, `User`, `AssumedRole`.
     pub principal_type: &'static str,
     pub principal: policy::Principal,
@@ -55,6 +57,7 @@ fn root_identity(account: String) -> CallerIdentity {
         user_id: account.clone(),
         user_name: None,
         tags: Vec::new(),
+        source_identity: None,
         principal_type: "Account",
         principal: policy::Principal::root(&account),
         account,
@@ -125,6 +128,7 @@ impl Iam {
                 user_name: Some(u.name.clone()),
                 entity_arn: u.arn.clone(),
                 tags: u.tags.clone(),
+                source_identity: None,
                 principal_type: "User",
                 principal: policy::Principal::user(&u.arn),
                 account,
@@ -132,7 +136,10 @@ impl Iam {
             Caller::Session(s) => match &s.kind {
                 SessionKind::AssumedRole { role_arn, role_id, session_name, role_name } => {
                     let arn = format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}");
-                    let tags = self.get_role(role_name).map(|r| r.tags).unwrap_or_default();
+                    // The role's tags, overridden by the session's tags of the same key.
+                    let mut tags: Vec<Tag> = self.get_role(role_name).map(|r| r.tags).unwrap_or_default();
+                    tags.retain(|t| !s.tags.iter().any(|u| u.key.eq_ignore_ascii_case(&t.key)));
+                    tags.extend(s.tags.iter().cloned());
                     CallerIdentity {
                         principal: policy::Principal::assumed_role(&arn, Some(role_arn)),
                         arn,
@@ -140,6 +147,7 @@ impl Iam {
                         user_name: None,
                         entity_arn: role_arn.clone(),
                         tags,
+                        source_identity: s.source_identity.clone(),
                         principal_type: "AssumedRole",
                         account,
                     }
@@ -153,6 +161,7 @@ impl Iam {
                         user_name: Some(user_name.clone()),
                         entity_arn: arn.clone(),
                         tags: user.map(|u| u.tags).unwrap_or_default(),
+                        source_identity: None,
                         principal_type: "User",
                         arn,
                         account,
@@ -186,10 +195,19 @@ impl Iam {
             Caller::Session(s) => match &s.kind {
                 SessionKind::AssumedRole { role_name, .. } => {
                     let Some(r) = st.roles.get(&role_name.to_lowercase()) else { return CallerPolicies::default() };
+                    // Inline and managed session policies together scope the session
+                    // down. A managed one deleted since allows nothing any more.
+                    let session = s.has_session_policies().then(|| {
+                        let mut docs = s.session_policies.clone();
+                        docs.extend(s.session_policy_arns.iter().filter_map(|a| {
+                            st.policies.get(a).or_else(|| aws_catalog().get(a)).map(|p| p.default_document().to_owned())
+                        }));
+                        docs
+                    });
                     CallerPolicies {
                         identity: documents(&st, &r.policies),
                         boundary: boundary_doc(&r.permissions_boundary),
-                        session: (!s.session_policies.is_empty()).then(|| s.session_policies.clone()),
+                        session,
                     }
                 }
                 SessionKind::User { user_name } => user_policies(user_name).unwrap_or_default(),

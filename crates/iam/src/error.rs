@@ -28,6 +28,12 @@ pub enum IamError {
     /// STS: the caller may not do this with the credentials it has.
     #[error("{0}")]
     ValidationError(String),
+    /// STS: session policies and tags exceed the packed size.
+    #[error("{0}")]
+    PackedPolicyTooLarge(String),
+    /// STS: a parameter's value is not acceptable.
+    #[error("{0}")]
+    InvalidParameterValue(String),
     /// A password breaks the account's password policy.
     #[error("{0}")]
     PasswordPolicyViolation(String),
@@ -50,6 +56,8 @@ impl IamError {
             IamError::AccessDenied(_) => "AccessDenied",
             IamError::ValidationError(_) => "ValidationError",
             IamError::PasswordPolicyViolation(_) => "PasswordPolicyViolation",
+            IamError::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
+            IamError::InvalidParameterValue(_) => "InvalidParameterValue",
         }
     }
 }

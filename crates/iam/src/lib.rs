@@ -42,10 +42,10 @@ pub use error::IamError;
 pub use login::{check_password_policy, LoginProfile, LoginProfileUpdate};
 pub use managed::{ManagedPolicy, PolicyScope, PolicyVersionRec};
 pub use page::Page;
-pub use policies::EntityKind;
+pub use policies::{EntityKind, PolicyUsage};
 pub use roles::{CreateRole, RoleUpdate};
 pub use slr::{DeletionStatus, DeletionTask, LinkedService, RoleUsage, ServiceUsage, DAX_SERVICE, DAX_SLR_NAME};
-pub use sts::{AssumeRole, Session, SessionKind, MIN_SESSION_SECONDS};
+pub use sts::{packed_policy_size, AssumeRole, Session, SessionKind, MIN_SESSION_SECONDS};
 
 const NS_USERS: &str = "iam/users";
 const NS_KEYS: &str = "iam/access-keys";

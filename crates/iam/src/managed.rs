@@ -219,6 +219,7 @@ impl Iam {
         &self,
         scope: PolicyScope,
         only_attached: bool,
+        usage: Option<crate::PolicyUsage>,
         path_prefix: Option<&str>,
         marker: Option<&str>,
         max_items: Option<usize>,
@@ -236,7 +237,14 @@ impl Iam {
             p.attachment_count = Self::attachments(&st, &p.arn);
             p.boundary_usage_count = Self::boundary_uses(&st, &p.arn);
         }
-        all.retain(|p| p.path.starts_with(&prefix) && (!only_attached || p.attachment_count > 0));
+        // `PolicyUsageFilter`: policies in use as permissions policies, or as
+        // permissions boundaries.
+        let in_use = |p: &ManagedPolicy| match usage {
+            None => true,
+            Some(crate::PolicyUsage::PermissionsPolicy) => p.attachment_count > 0,
+            Some(crate::PolicyUsage::PermissionsBoundary) => p.boundary_usage_count > 0,
+        };
+        all.retain(|p| p.path.starts_with(&prefix) && (!only_attached || p.attachment_count > 0) && in_use(p));
         all.sort_by(|a, b| a.arn.cmp(&b.arn));
         let keyed: Vec<(String, ManagedPolicy)> = all.into_iter().map(|p| (p.arn.clone(), p)).collect();
         page::paginate(keyed.iter().map(|(k, p)| (k.as_str(), p.clone())), marker, max_items)

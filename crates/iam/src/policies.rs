@@ -208,17 +208,62 @@ impl Iam {
             .collect())
     }
 
-    /// `ListEntitiesForPolicy`: `(kind, name, id)` of everything the policy is attached to.
-    #[must_use]
-    pub fn entities_for_policy(&self, arn: &str) -> Vec<(EntityKind, String, String)> {
+    /// `ListEntitiesForPolicy`: `(kind, name, id)` of the entities that use
+    /// the policy, as a permissions policy (attached) or as their permissions
+    /// boundary, in the order kind then name.
+    ///
+    /// `kinds` keeps only those kinds (`EntityFilter`; `None`: all), `usage`
+    /// only one use (`PolicyUsageFilter`; `None`: both), `path_prefix` only
+    /// entities under that path.
+    ///
+    /// # Errors
+    /// `NoSuchEntity` for a policy that does not exist, `InvalidInput` for a bad marker.
+    pub fn list_entities_for_policy(
+        &self,
+        arn: &str,
+        kinds: Option<EntityKind>,
+        usage: Option<PolicyUsage>,
+        path_prefix: Option<&str>,
+        marker: Option<&str>,
+        max_items: Option<usize>,
+    ) -> Result<crate::Page<(EntityKind, String, String)>, IamError> {
+        self.managed_policy(arn)?;
         let st = self.read();
-        let has = |h: &Holder| h.attached.iter().any(|a| a == arn);
-        let mut out = Vec::new();
-        out.extend(st.users.values().filter(|u| has(&u.policies)).map(|u| (EntityKind::User, u.name.clone(), u.id.clone())));
-        out.extend(st.groups.values().filter(|g| has(&g.policies)).map(|g| (EntityKind::Group, g.name.clone(), g.id.clone())));
-        out.extend(st.roles.values().filter(|r| has(&r.policies)).map(|r| (EntityKind::Role, r.name.clone(), r.id.clone())));
-        out
+        let prefix = path_prefix.unwrap_or("/");
+        let uses = |h: &Holder, boundary: Option<&String>| {
+            let attached = h.attached.iter().any(|a| a == arn);
+            let bounds = boundary.is_some_and(|b| b == arn);
+            match usage {
+                None => attached || bounds,
+                Some(PolicyUsage::PermissionsPolicy) => attached,
+                Some(PolicyUsage::PermissionsBoundary) => bounds,
+            }
+        };
+        let mut out: Vec<(String, (EntityKind, String, String))> = Vec::new();
+        let mut add = |kind: EntityKind, path: &str, name: &str, id: &str| {
+            if kinds.is_none_or(|k| k == kind) && path.starts_with(prefix) {
+                out.push((format!("{}/{name}", kind.word()), (kind, name.to_owned(), id.to_owned())));
+            }
+        };
+        for u in st.users.values().filter(|u| uses(&u.policies, u.permissions_boundary.as_ref())) {
+            add(EntityKind::User, &u.path, &u.name, &u.id);
+        }
+        for g in st.groups.values().filter(|g| uses(&g.policies, None)) {
+            add(EntityKind::Group, &g.path, &g.name, &g.id);
+        }
+        for r in st.roles.values().filter(|r| uses(&r.policies, r.permissions_boundary.as_ref())) {
+            add(EntityKind::Role, &r.path, &r.name, &r.id);
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::page::paginate(out.iter().map(|(k, e)| (k.as_str(), e.clone())), marker, max_items)
     }
+}
+
+/// How an entity uses a managed policy (`PolicyUsageFilter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyUsage {
+    PermissionsPolicy,
+    PermissionsBoundary,
 }
 
 /// A service-linked role's permissions belong to its service.

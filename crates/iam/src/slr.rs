@@ -225,9 +225,9 @@ impl Iam {
                         task.usage = used;
                     }
                     Ok(_) => {
-                        match self.get_role(&task.role_name) {
-                            Ok(role) => self.remove_role(&role)?,
-                            Err(_) => {} // already gone
+                        // A role already gone needs no removal.
+                        if let Ok(role) = self.get_role(&task.role_name) {
+                            self.remove_role(&role)?;
                         }
                         task.status = DeletionStatus::Succeeded;
                     }

@@ -121,7 +121,11 @@ fn permissions_in(i: In) -> Result<Vec<IpPermission>, AwsError> {
             legacy.join("', '")
         )));
     }
-    let source = i.o("SourceSecurityGroupName").map(|name| GroupPair { group_name: Some(name), ..GroupPair::default() });
+    let source = i.o("SourceSecurityGroupName").map(|name| GroupPair {
+        group_name: Some(name),
+        user_id: i.o("SourceSecurityGroupOwnerId"),
+        ..GroupPair::default()
+    });
     let cidr = i.o("CidrIp");
     match (i.o("IpProtocol"), source) {
         // A source group alone grants full ICMP, UDP and TCP access.
@@ -402,6 +406,10 @@ pub fn call(ec2: &Ec2, region: &str, op: &str, input: &Value) -> Result<Value, A
     let account = ec2.account();
     match op {
         "DescribeAvailabilityZones" => {
+            // `AllAvailabilityZones` adds Local and Wavelength Zones and zones not opted
+            // into: daxd's regions have only their standard zones, all opted in, so
+            // the answer is the same with it or without.
+            let _all_zones = i.bool("AllAvailabilityZones");
             let zones = ec2
                 .describe_availability_zones(region, &i.list("ZoneNames"), &i.list("ZoneIds"), &filters(i))
                 .map_err(err)?;
@@ -430,7 +438,16 @@ pub fn call(ec2: &Ec2, region: &str, op: &str, input: &Value) -> Result<Value, A
             Ok(page_out("Vpcs", page.items.iter().map(vpc_out).collect(), page.next_token))
         }
         "CreateVpc" => {
-            let unsupported = ["Ipv6CidrBlock", "Ipv6Pool", "Ipv4IpamPoolId", "Ipv6IpamPoolId", "Ipv4NetmaskLength"]
+            let unsupported = [
+                "Ipv6CidrBlock",
+                "Ipv6Pool",
+                "Ipv4IpamPoolId",
+                "Ipv6IpamPoolId",
+                "Ipv4NetmaskLength",
+                "Ipv6NetmaskLength",
+                "Ipv6CidrBlockNetworkBorderGroup",
+                "VpcEncryptionControl",
+            ]
                 .into_iter()
                 .find(|k| i.0.get(*k).is_some())
                 .or_else(|| (i.bool("AmazonProvidedIpv6CidrBlock") == Some(true)).then_some("AmazonProvidedIpv6CidrBlock"));
@@ -556,6 +573,10 @@ pub fn call(ec2: &Ec2, region: &str, op: &str, input: &Value) -> Result<Value, A
             if let Some(k) = unsupported {
                 return Err(invalid(format!("The parameter {k} is not supported: daxd interfaces have one private IPv4 address.")));
             }
+            let unsupported = ["ConnectionTrackingSpecification", "EnablePrimaryIpv6", "Operator"].into_iter().find(|k| i.0.get(*k).is_some());
+            if let Some(k) = unsupported {
+                return Err(invalid(format!("The parameter {k} is not supported: daxd interfaces have default connection tracking, no IPv6 and no operator.")));
+            }
             let listed = i.items("PrivateIpAddresses");
             if listed.len() > 1 {
                 return Err(invalid("daxd interfaces have one private IPv4 address: give at most one in privateIpAddresses."));
@@ -591,6 +612,9 @@ pub fn call(ec2: &Ec2, region: &str, op: &str, input: &Value) -> Result<Value, A
             Ok(json!({}))
         }
         "DescribeNetworkInterfaces" => {
+            // `IncludeManagedResources: false` hides interfaces an operator manages;
+            // none of daxd's are (`Operator.Managed` is false), so it hides none.
+            let _include_managed = i.bool("IncludeManagedResources");
             let page = ec2
                 .describe_network_interfaces(region, &i.list("NetworkInterfaceIds"), &filters(i), &paging(i))
                 .map_err(err)?;

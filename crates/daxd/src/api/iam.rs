@@ -1,7 +1,7 @@
 //! IAM operations: wire values in, domain calls, wire values out.
 
 use iam::{
-    AccessKey, Caller, CreateRole, EntityKind, Granularity, Group, Iam, IamError, ManagedPolicy, PolicyScope, Role,
+    AccessKey, Caller, CreateRole, EntityKind, Granularity, Group, Iam, IamError, ManagedPolicy, PolicyScope, PolicyUsage, Role,
     RoleUpdate, Tag, User,
 };
 use serde_json::{json, Value};
@@ -72,6 +72,15 @@ fn role_summary(r: &Role) -> Value {
     v
 }
 
+/// `PolicyUsageFilter`.
+fn policy_usage(i: &In) -> Option<PolicyUsage> {
+    match i.o("PolicyUsageFilter").as_deref() {
+        Some("PermissionsPolicy") => Some(PolicyUsage::PermissionsPolicy),
+        Some("PermissionsBoundary") => Some(PolicyUsage::PermissionsBoundary),
+        _ => None,
+    }
+}
+
 fn policy_out(p: &ManagedPolicy) -> Value {
     let mut v = json!({
         "PolicyName": p.name, "PolicyId": p.id, "Arn": p.arn, "Path": p.path, "DefaultVersionId": p.default_version_id,
@@ -93,6 +102,18 @@ fn key_meta(k: &AccessKey) -> Value {
 
 fn page_out(list_key: &str, items: Vec<Value>, marker: Option<String>) -> Value {
     json!({list_key: items, "IsTruncated": marker.is_some(), "Marker": marker})
+}
+
+/// A listing held whole, paged by the request's `Marker` and `MaxItems`.
+fn paged(items: Vec<Value>, marker: Option<String>, max_items: Option<usize>) -> Result<(Vec<Value>, Option<String>), AwsError> {
+    super::input::page(items, marker, max_items)
+        .ok_or_else(|| domain_error(def(Service::Iam), "InvalidInput", "Invalid Marker.".to_owned()))
+}
+
+/// `{Tags, IsTruncated, Marker}` for the List*Tags operations.
+fn tags_page(tags: &[Tag], i: &In) -> Result<Value, AwsError> {
+    let (items, marker) = paged(tags_out(tags).as_array().cloned().unwrap_or_default(), i.o("Marker"), i.usize("MaxItems"))?;
+    Ok(page_out("Tags", items, marker))
 }
 
 /// The user an operation acts on: the named one, or the calling user when
@@ -230,7 +251,7 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
         "UntagUser" => iam.untag_user(&i.s("UserName"), &i.list("TagKeys")).map_err(err).and_then(|()| ok()),
         "ListUserTags" => {
             let u = iam.get_user(&i.s("UserName")).map_err(err)?;
-            Ok(json!({"Tags": tags_out(&u.tags), "IsTruncated": false}))
+            tags_page(&u.tags, &i)
         }
         "PutUserPermissionsBoundary" => {
             iam.set_user_boundary(&i.s("UserName"), Some(i.s("PermissionsBoundary"))).map_err(err).and_then(|()| ok())
@@ -295,7 +316,10 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
         }
         "GetGroup" => {
             let (g, users) = iam.get_group(&i.s("GroupName")).map_err(err)?;
-            Ok(json!({"Group": group_out(&g), "Users": users.iter().map(user_summary).collect::<Vec<_>>(), "IsTruncated": false}))
+            let (users, marker) = paged(users.iter().map(user_summary).collect(), i.o("Marker"), i.usize("MaxItems"))?;
+            let mut out = page_out("Users", users, marker);
+            out["Group"] = group_out(&g);
+            Ok(out)
         }
         "ListGroups" => {
             let p = iam.list_groups(i.o("PathPrefix").as_deref(), i.o("Marker").as_deref(), i.usize("MaxItems")).map_err(err)?;
@@ -303,7 +327,8 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
         }
         "ListGroupsForUser" => {
             let gs = iam.groups_for_user(&i.s("UserName")).map_err(err)?;
-            Ok(page_out("Groups", gs.iter().map(group_out).collect(), None))
+            let (groups, marker) = paged(gs.iter().map(group_out).collect(), i.o("Marker"), i.usize("MaxItems"))?;
+            Ok(page_out("Groups", groups, marker))
         }
         "AddUserToGroup" => iam.add_user_to_group(&i.s("GroupName"), &i.s("UserName")).map_err(err).and_then(|()| ok()),
         "RemoveUserFromGroup" => iam.remove_user_from_group(&i.s("GroupName"), &i.s("UserName")).map_err(err).and_then(|()| ok()),
@@ -311,6 +336,9 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
 
         // ----- roles -----
         "CreateRole" => {
+            if i.0.get("MaxSigninSessionDuration").is_some() {
+                return Err(super::member_not_served("iam", op, "MaxSigninSessionDuration"));
+            }
             let r = iam
                 .create_role(CreateRole {
                     name: i.s("RoleName"),
@@ -362,7 +390,7 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
         "UntagRole" => iam.tag_role(&i.s("RoleName"), Vec::new(), &i.list("TagKeys")).map_err(err).and_then(|()| ok()),
         "ListRoleTags" => {
             let r = iam.get_role(&i.s("RoleName")).map_err(err)?;
-            Ok(json!({"Tags": tags_out(&r.tags), "IsTruncated": false}))
+            tags_page(&r.tags, &i)
         }
         "PutRolePermissionsBoundary" => {
             iam.set_role_boundary(&i.s("RoleName"), Some(i.s("PermissionsBoundary"))).map_err(err).and_then(|()| ok())
@@ -413,6 +441,7 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
                 .list_policies(
                     scope,
                     i.bool("OnlyAttached").unwrap_or(false),
+                    policy_usage(&i),
                     i.o("PathPrefix").as_deref(),
                     i.o("Marker").as_deref(),
                     i.usize("MaxItems"),
@@ -435,7 +464,8 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
                 .rev()
                 .map(|v| json!({"VersionId": v.version_id, "IsDefaultVersion": v.version_id == p.default_version_id, "CreateDate": v.create_date}))
                 .collect();
-            Ok(page_out("Versions", versions, None))
+            let (versions, marker) = paged(versions, i.o("Marker"), i.usize("MaxItems"))?;
+            Ok(page_out("Versions", versions, marker))
         }
         "CreatePolicyVersion" => {
             let arn = i.s("PolicyArn");
@@ -454,19 +484,45 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
         "UntagPolicy" => iam.tag_policy(&i.s("PolicyArn"), Vec::new(), &i.list("TagKeys")).map_err(err).and_then(|()| ok()),
         "ListPolicyTags" => {
             let p = iam.managed_policy(&i.s("PolicyArn")).map_err(err)?;
-            Ok(json!({"Tags": tags_out(&p.tags), "IsTruncated": false}))
+            tags_page(&p.tags, &i)
         }
         "ListEntitiesForPolicy" => {
-            let all = iam.entities_for_policy(&i.s("PolicyArn"));
-            let pick = |kind: EntityKind, key: &str, id: &str| -> Vec<Value> {
-                all.iter().filter(|(k, _, _)| *k == kind).map(|(_, n, i)| json!({key: n, id: i})).collect()
+            // `LocalManagedPolicy` and `AWSManagedPolicy` name no entity a policy can be
+            // attached to: the listing is empty.
+            let kinds = match i.o("EntityFilter").as_deref() {
+                None => Some(None),
+                Some("User") => Some(Some(EntityKind::User)),
+                Some("Group") => Some(Some(EntityKind::Group)),
+                Some("Role") => Some(Some(EntityKind::Role)),
+                Some(_) => None,
             };
-            Ok(json!({
+            let page = iam
+                .list_entities_for_policy(
+                    &i.s("PolicyArn"),
+                    kinds.flatten(),
+                    policy_usage(&i),
+                    i.o("PathPrefix").as_deref(),
+                    i.o("Marker").as_deref(),
+                    i.usize("MaxItems"),
+                )
+                .map_err(err)?;
+            let items = if kinds.is_some() { page.items } else { Vec::new() };
+            let pick = |kind: EntityKind, key: &str, id: &str| -> Vec<Value> {
+                items.iter().filter(|(k, _, _)| *k == kind).map(|(_, n, i)| json!({key: n, id: i})).collect()
+            };
+            let mut out = json!({
                 "PolicyGroups": pick(EntityKind::Group, "GroupName", "GroupId"),
                 "PolicyUsers": pick(EntityKind::User, "UserName", "UserId"),
                 "PolicyRoles": pick(EntityKind::Role, "RoleName", "RoleId"),
-                "IsTruncated": false,
-            }))
+                "IsTruncated": page.marker.is_some(),
+            });
+            if let Some(m) = page.marker.filter(|_| kinds.is_some()) {
+                out["Marker"] = json!(m);
+            }
+            if kinds.is_none() {
+                out["IsTruncated"] = json!(false);
+            }
+            Ok(out)
         }
 
         // ----- inline and attached policies of users, groups and roles -----
@@ -501,10 +557,17 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
                     v
                 })
                 .collect();
-            Ok(json!({
-                "JobStatus": "COMPLETED", "JobType": job.granularity.as_str(), "JobCreationDate": job.created,
-                "JobCompletionDate": job.completed, "ServicesLastAccessed": services, "IsTruncated": false,
-            }))
+            let (services, marker) = paged(services, i.o("Marker"), i.usize("MaxItems"))?;
+            let mut out = page_out("ServicesLastAccessed", services, marker);
+            for (k, v) in [
+                ("JobStatus", json!("COMPLETED")),
+                ("JobType", json!(job.granularity.as_str())),
+                ("JobCreationDate", json!(job.created)),
+                ("JobCompletionDate", json!(job.completed)),
+            ] {
+                out[k] = v;
+            }
+            Ok(out)
         }
         "GetServiceLastAccessedDetailsWithEntities" => {
             let job = iam.access_job(&i.s("JobId"), &iam.identity(caller).arn).map_err(err)?;
@@ -523,10 +586,12 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
                     v
                 })
                 .collect();
-            Ok(json!({
-                "JobStatus": "COMPLETED", "JobCreationDate": job.created, "JobCompletionDate": job.completed,
-                "EntityDetailsList": entities, "IsTruncated": false,
-            }))
+            let (entities, marker) = paged(entities, i.o("Marker"), i.usize("MaxItems"))?;
+            let mut out = page_out("EntityDetailsList", entities, marker);
+            for (k, v) in [("JobStatus", json!("COMPLETED")), ("JobCreationDate", json!(job.created)), ("JobCompletionDate", json!(job.completed))] {
+                out[k] = v;
+            }
+            Ok(out)
         }
         "SimulatePrincipalPolicy" | "SimulateCustomPolicy" => super::simulate::call(iam, op, i),
         _ => Err(super::not_served("iam", op)),

@@ -56,3 +56,17 @@ impl In<'_> {
             .collect()
     }
 }
+
+/// One page of a listing daxd holds whole, for `Marker` and `MaxItems`
+/// (default 100): the page, and the marker of the next one (the index of its
+/// first item). `None` for a marker this listing never gave.
+#[must_use]
+pub fn page(items: Vec<Value>, marker: Option<String>, max_items: Option<usize>) -> Option<(Vec<Value>, Option<String>)> {
+    let start = match marker {
+        Some(m) => m.parse::<usize>().ok().filter(|n| *n <= items.len())?,
+        None => 0,
+    };
+    let end = start.saturating_add(max_items.unwrap_or(100).max(1)).min(items.len());
+    let next = (end < items.len()).then(|| end.to_string());
+    Some((items[start..end].to_vec(), next))
+}

@@ -56,3 +56,10 @@ pub(crate) fn domain_error(def: &ServiceDef, code: &str, message: String) -> Aws
 pub(crate) fn not_served(service: &str, op: &str) -> AwsError {
     AwsError::new(501, "NotImplemented", format!("daxd does not implement {service}:{op} yet"))
 }
+
+/// The error for an input member daxd refuses because it does not implement
+/// what the member asks (the only alternative to honouring it: a member is
+/// never silently dropped, `tests/input_members.rs`).
+pub(crate) fn member_not_served(service: &str, op: &str, member: &str) -> AwsError {
+    AwsError::new(501, "NotImplemented", format!("daxd does not implement the {member} parameter of {service}:{op} yet"))
+}

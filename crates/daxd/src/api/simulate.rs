@@ -53,6 +53,17 @@ fn decision(d: Decision) -> &'static str {
 }
 
 pub fn call(iam: &Iam, op: &str, i: In) -> Result<Value, AwsError> {
+    for member in ["PolicyExclusionList", "OrderedOrganizationPolicyInputList", "ResourceHandlingOption"] {
+        if i.0.get(member).is_some() {
+            return Err(super::member_not_served("iam", op, member));
+        }
+    }
+    // The account that owns the resources: daxd simulates within its one account.
+    if let Some(owner) = i.o("ResourceOwner") {
+        if owner.split(':').nth(4).unwrap_or_default() != iam.account() {
+            return Err(super::member_not_served("iam", op, "ResourceOwner"));
+        }
+    }
     let added = i.list("PolicyInputList");
     for doc in &added {
         policy::parse(doc).map_err(|e| domain_error(def(Service::Iam), "MalformedPolicyDocument", e.message))?;
@@ -60,7 +71,11 @@ pub fn call(iam: &Iam, op: &str, i: In) -> Result<Value, AwsError> {
     let boundaries = i.list("PermissionsBoundaryPolicyInputList");
     let (principal, mut docs) = if op == "SimulatePrincipalPolicy" {
         let arn = i.s("PolicySourceArn");
-        iam.policies_of(&arn).ok_or_else(|| domain_error(def(Service::Iam), "NoSuchEntity", format!("The entity {arn} does not exist.")))?
+        let (principal, docs) = iam
+            .policies_of(&arn)
+            .ok_or_else(|| domain_error(def(Service::Iam), "NoSuchEntity", format!("The entity {arn} does not exist.")))?;
+        // With a CallerArn, the call is simulated as that caller holding the source's policies.
+        (i.o("CallerArn").map_or(principal, |c| policy::Principal::from_arn(&c)), docs)
     } else {
         // Without a CallerArn the caller is nobody in particular: keys such as
         // aws:username come only from the ContextEntries (an invented caller's
@@ -113,5 +128,10 @@ pub fn call(iam: &Iam, op: &str, i: In) -> Result<Value, AwsError> {
             }));
         }
     }
-    Ok(json!({"EvaluationResults": results, "IsTruncated": false}))
+    let (results, marker) = super::input::page(results, i.o("Marker"), i.usize("MaxItems")).ok_or_else(|| invalid("Invalid Marker.".to_owned()))?;
+    let mut out = json!({"EvaluationResults": results, "IsTruncated": marker.is_some()});
+    if let Some(m) = marker {
+        out["Marker"] = json!(m);
+    }
+    Ok(out)
 }

@@ -29,6 +29,20 @@ pub fn self_authorized(op: &str) -> bool {
     matches!(op, "GetCallerIdentity" | "AssumeRole" | "GetSessionToken")
 }
 
+/// `SerialNumber` and `TokenCode` name an MFA device and its code. daxd
+/// serves no MFA device operations, so no device exists to check a code
+/// against: AWS's answer for a code it cannot validate.
+fn refuse_mfa(i: &In) -> Result<(), AwsError> {
+    if i.o("SerialNumber").is_some() || i.o("TokenCode").is_some() {
+        return Err(domain_error(
+            def(Service::Sts),
+            "AccessDenied",
+            "MultiFactorAuthentication failed with invalid MFA one time pass code.".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 fn credentials(s: &Session) -> Value {
     json!({"AccessKeyId": s.access_key_id, "SecretAccessKey": s.secret, "SessionToken": s.token, "Expiration": s.expiration})
 }
@@ -41,27 +55,54 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, input: &Value, context: &Conte
             Ok(json!({"UserId": who.user_id, "Account": who.account, "Arn": who.arn}))
         }
         "AssumeRole" => {
+            refuse_mfa(&i)?;
+            if let Some(c) = i.items("ProvidedContexts").first() {
+                let provider = c.get("ProviderArn").and_then(Value::as_str).unwrap_or_default();
+                return Err(domain_error(
+                    def(Service::Sts),
+                    "InvalidContextAssertion",
+                    format!("The context assertion of {provider} cannot be verified: daxd trusts no context provider."),
+                ));
+            }
             let req = AssumeRole {
                 role_arn: i.s("RoleArn"),
                 session_name: i.s("RoleSessionName"),
                 duration: i.u32("DurationSeconds"),
                 policy: i.o("Policy"),
+                policy_arns: i.items("PolicyArns").iter().filter_map(|p| p.get("arn").and_then(Value::as_str)).map(str::to_owned).collect(),
+                tags: i.tags("Tags"),
+                transitive_tag_keys: i.list("TransitiveTagKeys"),
                 external_id: i.o("ExternalId"),
+                source_identity: i.o("SourceIdentity"),
+                minimum_token_size: i.u32("MinimumSessionTokenSize"),
             };
             let (session, role) = iam.assume_role(caller, &req, context).map_err(err)?;
-            let packed = req.policy.as_ref().map_or(0, |p| (policy::policy_size(p) * 100 / 2048).min(100));
-            Ok(json!({
+            let packed = iam::packed_policy_size(req.policy.as_deref(), &req.policy_arns, &session.tags).min(100);
+            let mut out = json!({
                 "Credentials": credentials(&session),
                 "AssumedRoleUser": {
                     "AssumedRoleId": format!("{}:{}", role.id, req.session_name),
                     "Arn": format!("arn:aws:sts::{}:assumed-role/{}/{}", iam.account(), role.name, req.session_name),
                 },
                 "PackedPolicySize": packed,
-            }))
+            });
+            if let Some(id) = &session.source_identity {
+                out["SourceIdentity"] = json!(id);
+            }
+            if req.minimum_token_size.is_some() {
+                out["SessionTokenSize"] = json!(session.token.len());
+            }
+            Ok(out)
         }
         "GetSessionToken" => {
-            let s = iam.get_session_token(caller, i.u32("DurationSeconds")).map_err(err)?;
-            Ok(json!({"Credentials": credentials(&s)}))
+            refuse_mfa(&i)?;
+            let minimum = i.u32("MinimumSessionTokenSize");
+            let s = iam.get_session_token(caller, i.u32("DurationSeconds"), minimum).map_err(err)?;
+            let mut out = json!({"Credentials": credentials(&s)});
+            if minimum.is_some() {
+                out["SessionTokenSize"] = json!(s.token.len());
+            }
+            Ok(out)
         }
         _ => Err(super::not_served("sts", op)),
     }
