@@ -1,22 +1,40 @@
 //! Condition operators: value parsing and the evaluation of one condition
 //! against the request context.
 //!
-//! Semantics follow the IAM User Guide ("Condition operators" and
-//! "Single-valued vs. multivalued context keys"):
+//! Semantics follow the IAM User Guide ("Condition operators",
+//! "Single-valued vs. multivalued context keys", "Policy variables"). In
+//! order:
 //!
-//! * A key missing from the context (or present with no values) makes a
-//!   positive operator false and a negated operator (`StringNotEquals`,
-//!   `NotIpAddress`, `ArnNotLike`, …) true; `...IfExists` makes it true;
-//!   `ForAllValues:` is true and `ForAnyValue:` false whatever the operator.
-//! * Several policy values for one key are ORed; for a negated operator the
-//!   request value must match none of them (NOR).
-//! * Without a set qualifier a multivalued request key behaves like
-//!   `ForAnyValue:` for positive operators and like "no request value matches
-//!   any policy value" for negated ones.
-//! * `Null`: `"true"` holds when the key is absent, `"false"` when present.
-//! * Policy variables are expanded only in string and ARN operators; a value
-//!   whose variable cannot be resolved makes the condition false (AWS: the
-//!   statement becomes invalid).
+//! 1. `Null`: `"true"` holds when the key is absent, `"false"` when present
+//!    (a key present with no values counts as absent); several values are
+//!    ORed. Nothing below applies to it.
+//! 2. A key absent from the request (or present with no values): the set
+//!    qualifier decides first, whatever the operator and whether or not it
+//!    ends in `IfExists`: `ForAllValues:` is true, `ForAnyValue:` false.
+//!    Without a qualifier, `...IfExists` makes it true; otherwise a positive
+//!    operator is false and a negated one (`StringNotEquals`, `NotIpAddress`,
+//!    `ArnNotLike`, …) true.
+//! 3. A key present: `IfExists` changes nothing. The policy values are
+//!    parsed for the operator's type; a value that does not parse, and a
+//!    value whose policy variable has no value, match no request value (the
+//!    other values still count). One request value *passes* a positive
+//!    operator when it matches at least one policy value (values are ORed),
+//!    and a negated operator when it matches none of them (NOR). So a
+//!    negated operator whose policy values all have unresolved variables
+//!    holds (AWS's `StringNotEquals` example under "Policy variables with no
+//!    value").
+//! 4. `ForAnyValue:` holds when at least one request value passes,
+//!    `ForAllValues:` when every request value passes (set qualifiers work on
+//!    single-valued keys too: the set of the one value).
+//! 5. No set qualifier: with exactly one request value, that value must
+//!    pass. With several values (a multivalued key, which AWS says requires a
+//!    set qualifier) the values are taken as one value that equals no policy
+//!    value: a positive operator is false and a negated one true (the negated
+//!    operator stays the complement of the positive one, as everywhere else;
+//!    see `docs/iam-evaluation.md`, "Readings the docs leave open").
+//!
+//! Policy variables are expanded only in string and ARN operators' values
+//! (2012-10-17 documents).
 
 use std::net::IpAddr;
 
@@ -59,38 +77,34 @@ pub(crate) fn evaluate_condition(cond: &Condition, vars: bool, src: &dyn KeySour
         });
     }
 
+    let negated = op.base.is_negated();
     let Some(request_values) = present else {
-        if op.if_exists {
-            return true;
-        }
         return match op.qualifier {
             Some(SetQualifier::ForAllValues) => true,
             Some(SetQualifier::ForAnyValue) => false,
-            None => op.base.is_negated(),
+            None => op.if_exists || negated,
         };
     };
 
-    let Some(policy_values) = policy_values(cond, vars, src) else {
-        return false;
-    };
-
-    let negated = op.base.is_negated();
-    let value_ok = |r: &ContextValue| {
+    let policy_values = policy_values(cond, vars, src);
+    let passes = |r: &ContextValue| {
         let hit = policy_values.iter().any(|p| positive_match(op.base, r, p));
         hit != negated
     };
     match op.qualifier {
-        Some(SetQualifier::ForAnyValue) => request_values.iter().any(value_ok),
-        Some(SetQualifier::ForAllValues) => request_values.iter().all(value_ok),
-        None if negated => request_values.iter().all(value_ok),
-        None => request_values.iter().any(value_ok),
+        Some(SetQualifier::ForAnyValue) => request_values.iter().any(passes),
+        Some(SetQualifier::ForAllValues) => request_values.iter().all(passes),
+        None => match request_values {
+            [one] => passes(one),
+            _ => negated,
+        },
     }
 }
 
-/// Parses the policy values of a condition; `None` when a policy variable
-/// cannot be resolved. Values that do not parse for the operator's type are
-/// dropped (they can never match).
-fn policy_values(cond: &Condition, vars: bool, src: &dyn KeySource) -> Option<Vec<PolicyValue>> {
+/// Parses the policy values of a condition. Values that cannot match any
+/// request value are left out: those that do not parse for the operator's
+/// type, and those with a policy variable that has no value.
+fn policy_values(cond: &Condition, vars: bool, src: &dyn KeySource) -> Vec<PolicyValue> {
     let base = cond.operator.base;
     let lookup = |k: &str| match src.values(&k.to_lowercase()) {
         Some([v]) => Some(v.to_text()),
@@ -99,16 +113,11 @@ fn policy_values(cond: &Condition, vars: bool, src: &dyn KeySource) -> Option<Ve
     let mut out = Vec::with_capacity(cond.values.len());
     for v in &cond.values {
         let parsed = match base.family() {
-            OperatorFamily::String => {
-                let toks = variables::expand(v, vars, &lookup)?;
-                match base {
-                    BaseOperator::StringLike | BaseOperator::StringNotLike => {
-                        Some(PolicyValue::Glob(toks))
-                    }
-                    _ => Some(PolicyValue::Text(matcher::render(&toks))),
-                }
-            }
-            OperatorFamily::Arn => Some(PolicyValue::Glob(variables::expand(v, vars, &lookup)?)),
+            OperatorFamily::String => variables::expand(v, vars, &lookup).map(|toks| match base {
+                BaseOperator::StringLike | BaseOperator::StringNotLike => PolicyValue::Glob(toks),
+                _ => PolicyValue::Text(matcher::render(&toks)),
+            }),
+            OperatorFamily::Arn => variables::expand(v, vars, &lookup).map(PolicyValue::Glob),
             OperatorFamily::Numeric => parse_number(v).map(PolicyValue::Number),
             OperatorFamily::Date => parse_date(v).map(PolicyValue::Instant),
             OperatorFamily::Bool => parse_bool(v).map(PolicyValue::Bool),
@@ -123,7 +132,7 @@ fn policy_values(cond: &Condition, vars: bool, src: &dyn KeySource) -> Option<Ve
             out.push(p);
         }
     }
-    Some(out)
+    out
 }
 
 /// The non-negated comparison of one request value with one policy value.

@@ -657,25 +657,20 @@ fn statement_targets(
         Some([v]) => Some(v.to_text()),
         _ => None,
     };
-    match &st.resource {
-        None => {}
-        Some(ResourceElement::Resource(list)) => {
-            let hit = list.iter().any(|p| {
-                variables::expand(p, vars, &lookup)
-                    .is_some_and(|toks| matcher::arn_tokens_match(&toks, req.resource))
-            });
-            if !hit {
-                return None;
-            }
-        }
-        Some(ResourceElement::NotResource(list)) => {
-            for p in list {
-                let toks = variables::expand(p, vars, &lookup)?;
-                if matcher::arn_tokens_match(&toks, req.resource) {
-                    return None;
-                }
-            }
-        }
+    // Each entry on its own: an entry whose variable has no value matches no
+    // resource ("Policy variables with no value"), and the other entries still
+    // count. So in `NotResource` such an entry excludes nothing.
+    let entry_matches = |p: &String| {
+        variables::expand_resource(p, vars, &lookup)
+            .is_some_and(|toks| matcher::arn_tokens_match(&toks, req.resource))
+    };
+    let takes_in = match &st.resource {
+        None => true,
+        Some(ResourceElement::Resource(list)) => list.iter().any(entry_matches),
+        Some(ResourceElement::NotResource(list)) => !list.iter().any(entry_matches),
+    };
+    if !takes_in {
+        return None;
     }
 
     if kind == PolicyKind::Resource {
@@ -690,6 +685,12 @@ fn statement_targets(
 /// request's context nor the principal supplies: the simulator's
 /// `MissingContextValues`. Each key once (keys compare case-insensitively), as first
 /// written, sorted.
+///
+/// Whether a statement takes in the request is decided exactly as in [`evaluate`]:
+/// a `Resource` / `NotResource` entry whose policy variable has no value matches no
+/// resource, so a `NotResource` of such entries takes the request in and its
+/// condition keys are listed, while a `Resource` of only such entries does not.
+/// Keys named only inside `${...}` variables are not listed (only condition keys).
 pub fn missing_context_keys(req: &Request, policies: &PolicySet) -> Vec<String> {
     let src = EvalContext::new(req);
     let slots = [

@@ -678,6 +678,10 @@ fn resource_format_error(r: &str) -> Option<MalformedPolicy> {
     }
     let service = rest[0];
     let region = rest.get(1).copied().unwrap_or("");
+    // A `${...}` before the fifth colon is not a policy variable (evaluation
+    // treats it as plain text, `variables::expand_resource`), so here it is
+    // region text like any other: an IAM or S3 ARN with it is rejected, and
+    // other services' ARNs accept it (it then matches no resource).
     if service == "iam" && !region.is_empty() {
         return invalid(format!(
             "IAM resource {r} cannot contain region information."

@@ -15,6 +15,7 @@ const BOB: &str = "arn:aws:iam::123456789012:user/bob";
 const APP_ROLE: &str = "arn:aws:iam::123456789012:role/AppRole";
 const APP_SESSION: &str = "arn:aws:sts::123456789012:assumed-role/AppRole/s1";
 const TABLE: &str = "arn:aws:dynamodb:us-west-2:123456789012:table/GameScores";
+const ORDERS: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/Orders";
 const CLUSTER: &str = "arn:aws:dax:us-east-1:123456789012:cache/MyCluster";
 const DAX_SLR: &str =
     "arn:aws:iam::123456789012:role/aws-service-role/dax.amazonaws.com/AWSServiceRoleForDAX";
@@ -638,9 +639,16 @@ fn strings(t: &mut Table) {
         .act("sqs:ListQueues")
         .ctx("aws:requestedRegion", "us-east-1")
         .allow();
+    // A request key with several values, tested without a set qualifier.
+    // "Single-valued vs. multivalued context keys"
+    // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html)
+    // says only "Multivalued context keys require a condition set operator";
+    // daxd's reading (docs/iam-evaluation.md, "Readings the docs leave open"):
+    // the values are one value that equals no policy value, so a positive
+    // operator is false and a negated one true.
     t.case(
         f,
-        "unqualified operator on a multivalued key matches any value",
+        "unqualified operator on a multivalued key: several values match nothing",
     )
     .id(allow_if(
         "ec2:CreateTags",
@@ -649,10 +657,10 @@ fn strings(t: &mut Table) {
     ))
     .act("ec2:CreateTags")
     .ctx_multi("aws:TagKeys", &["owner", "env"])
-    .allow();
+    .no_identity();
     t.case(
         f,
-        "unqualified negated operator on a multivalued key: one value listed",
+        "unqualified negated operator on a multivalued key: several values hold",
     )
     .id(allow_if(
         "ec2:CreateTags",
@@ -661,7 +669,69 @@ fn strings(t: &mut Table) {
     ))
     .act("ec2:CreateTags")
     .ctx_multi("aws:TagKeys", &["owner", "env"])
+    .allow();
+    t.case(
+        f,
+        "unqualified operator on a multivalued key in a Deny: several values do not deny",
+    )
+    .id(allow("ec2:*", "*"))
+    .id(deny_if(
+        "ec2:CreateTags",
+        "*",
+        r#"{"StringLike":{"aws:TagKeys":"admin*"}}"#,
+    ))
+    .act("ec2:CreateTags")
+    .ctx_multi("aws:TagKeys", &["env", "admin"])
+    .allow();
+    t.case(
+        f,
+        "unqualified negated operator on a multivalued key in a Deny: several values deny",
+    )
+    .id(allow("ec2:*", "*"))
+    .id(deny_if(
+        "ec2:CreateTags",
+        "*",
+        r#"{"StringNotEquals":{"aws:TagKeys":["env","owner"]}}"#,
+    ))
+    .act("ec2:CreateTags")
+    .ctx_multi("aws:TagKeys", &["env", "owner"])
+    .deny_identity();
+    t.case(
+        f,
+        "unqualified operator on a multivalued key carrying one value compares it",
+    )
+    .id(allow_if(
+        "ec2:CreateTags",
+        "*",
+        r#"{"StringEquals":{"aws:TagKeys":"env"}}"#,
+    ))
+    .act("ec2:CreateTags")
+    .ctx_multi("aws:TagKeys", &["env"])
+    .allow();
+    t.case(
+        f,
+        "unqualified negated operator on a multivalued key carrying one listed value",
+    )
+    .id(allow_if(
+        "ec2:CreateTags",
+        "*",
+        r#"{"StringNotEquals":{"aws:TagKeys":"env"}}"#,
+    ))
+    .act("ec2:CreateTags")
+    .ctx_multi("aws:TagKeys", &["env"])
     .no_identity();
+    t.case(
+        f,
+        "unqualified operator on several values: the set qualifier form still matches",
+    )
+    .id(allow_if(
+        "ec2:CreateTags",
+        "*",
+        r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":"env"}}"#,
+    ))
+    .act("ec2:CreateTags")
+    .ctx_multi("aws:TagKeys", &["owner", "env"])
+    .allow();
 }
 
 fn numerics(t: &mut Table) {
@@ -1288,6 +1358,67 @@ fn if_exists(t: &mut Table) {
         .act("dynamodb:PutItem")
         .on(TABLE)
         .allow();
+    if_exists_absent_key_every_family(t);
+}
+
+/// `...IfExists` with the key absent, for every operator family, without a set
+/// qualifier and with each one. Without a qualifier IfExists makes it true
+/// ("Condition operators", "...IfExists condition operators": "If the key is
+/// not present, evaluate the condition element as true",
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_IfExists).
+/// With a qualifier the qualifier decides first: `ForAnyValue:` false,
+/// `ForAllValues:` true ("Single-valued vs. multivalued context keys",
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html).
+fn if_exists_absent_key_every_family(t: &mut Table) {
+    let f = "ifexists";
+    let ops: [(&str, &str, &str); 12] = [
+        ("StringEqualsIfExists", "aws:RequestTag/env", "prod"),
+        ("StringNotLikeIfExists", "aws:RequestTag/env", "prod*"),
+        ("NumericLessThanIfExists", "s3:max-keys", "10"),
+        ("NumericNotEqualsIfExists", "s3:max-keys", "10"),
+        (
+            "DateGreaterThanIfExists",
+            "aws:TokenIssueTime",
+            "2020-01-01T00:00:00Z",
+        ),
+        (
+            "DateNotEqualsIfExists",
+            "aws:TokenIssueTime",
+            "2020-01-01T00:00:00Z",
+        ),
+        ("BoolIfExists", "aws:MultiFactorAuthPresent", "true"),
+        ("BinaryEqualsIfExists", "custom:key", "AAEC"),
+        ("IpAddressIfExists", "aws:SourceIp", "10.0.0.0/8"),
+        ("NotIpAddressIfExists", "aws:SourceIp", "10.0.0.0/8"),
+        (
+            "ArnLikeIfExists",
+            "aws:SourceArn",
+            "arn:aws:sns:*:123456789012:*",
+        ),
+        (
+            "ArnNotEqualsIfExists",
+            "aws:SourceArn",
+            "arn:aws:sns:us-east-1:123456789012:t",
+        ),
+    ];
+    for (op, key, value) in ops {
+        for (qualifier, holds) in [("", true), ("ForAnyValue:", false), ("ForAllValues:", true)] {
+            let case = t
+                .case(f, &format!("{qualifier}{op} with the key absent"))
+                .id(allow_if(
+                    "dynamodb:PutItem",
+                    "*",
+                    &format!(r#"{{"{qualifier}{op}":{{"{key}":"{value}"}}}}"#),
+                ))
+                .act("dynamodb:PutItem")
+                .on(TABLE);
+            if holds {
+                case.allow();
+            } else {
+                case.no_identity();
+            }
+        }
+    }
 }
 
 fn set_operators(t: &mut Table) {
@@ -1405,14 +1536,80 @@ fn set_operators(t: &mut Table) {
         .act("ec2:CreateTags")
         .ctx_multi("aws:TagKeys", &["env", "admin"])
         .deny_identity();
-    t.case(f, "ForAnyValue:StringEqualsIfExists with the key missing")
-        .id(allow_if(
-            "ec2:CreateTags",
-            "*",
-            r#"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":"env"}}"#,
-        ))
-        .act("ec2:CreateTags")
-        .allow();
+    // A missing key: the set qualifier decides before IfExists. "Single-valued
+    // vs. multivalued context keys", ForAnyValue: "For no matching context key
+    // or if the key does not exist, the condition returns false"; ForAllValues:
+    // "It also returns true if there are no context keys in the request."
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
+    t.case(
+        f,
+        "ForAnyValue:StringEqualsIfExists with the key missing is false",
+    )
+    .id(allow_if(
+        "ec2:CreateTags",
+        "*",
+        r#"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":"env"}}"#,
+    ))
+    .act("ec2:CreateTags")
+    .no_identity();
+    t.case(
+        f,
+        "Allow ForAnyValue:StringEqualsIfExists, aws:TagKeys missing: GetItem not allowed",
+    )
+    .who(user("eng-user"))
+    .id(allow_if(
+        "dynamodb:GetItem",
+        "*",
+        r#"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":["team"]}}"#,
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .no_identity();
+    t.case(
+        f,
+        "Deny ForAnyValue:StringEqualsIfExists, aws:TagKeys missing: no deny",
+    )
+    .who(user("eng-user"))
+    .id(allow("*", "*"))
+    .id(deny_if(
+        "dynamodb:GetItem",
+        "*",
+        r#"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":["team"]}}"#,
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .allow();
+    t.case(
+        f,
+        "ForAllValues:StringEqualsIfExists with the key missing is true",
+    )
+    .who(user("eng-user"))
+    .id(allow_if(
+        "dynamodb:GetItem",
+        "*",
+        r#"{"ForAllValues:StringEqualsIfExists":{"aws:TagKeys":["team"]}}"#,
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .allow();
+    t.case(
+        f,
+        "Deny ForAllValues:StringEqualsIfExists, aws:TagKeys missing: denied",
+    )
+    .who(user("eng-user"))
+    .id(allow("*", "*"))
+    .id(deny_if(
+        "dynamodb:GetItem",
+        "*",
+        r#"{"ForAllValues:StringEqualsIfExists":{"aws:TagKeys":["team"]}}"#,
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .deny_identity();
     t.case(f, "ForAnyValue on a single-valued key")
         .id(allow_if(
             "dax:PutItem",
@@ -1471,7 +1668,7 @@ fn variables(t: &mut Table) {
         .no_identity();
     t.case(
         f,
-        "role sessions have no aws:username: the statement is invalid",
+        "role sessions have no aws:username: the entry matches no resource",
     )
     .who(session("AppRole", "s1"))
     .id(home)
@@ -1618,9 +1815,12 @@ fn variables(t: &mut Table) {
         .ctx("s3:max-keys", "5")
         .ctx("custom:limit", "10")
         .no_identity();
+    // "Policy variables with no value": "Inverted condition operators like
+    // StringNotEquals or StringNotLike do match against a null value".
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value
     t.case(
         f,
-        "unresolvable variable in a Deny condition makes the Deny inapplicable",
+        "unresolvable variable in a negated Deny condition: the Deny applies",
     )
     .who(session("AppRole", "s1"))
     .id(allow("s3:*", "*"))
@@ -1632,6 +1832,274 @@ fn variables(t: &mut Table) {
     .act("s3:GetObject")
     .on("arn:aws:s3:::b/k")
     .ctx("aws:ResourceTag/owner", "alice")
+    .deny_identity();
+    variables_with_no_value(t);
+    variables_before_the_fifth_colon(t);
+}
+
+/// A user tagged `team=eng` with no `dept` tag calls `dynamodb:GetItem` on
+/// `table/Orders`. Source for every row: IAM User Guide, "Policy variables with
+/// no value",
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value
+/// ("the resource that includes a policy variable with no value will not match
+/// any resource"; positive operators "do not match"; "Inverted condition
+/// operators like StringNotEquals or StringNotLike do match against a null
+/// value"), and "Condition element" for values ORed / NOR,
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html
+fn variables_with_no_value(t: &mut Table) {
+    let f = "variables";
+    let eng = || user("eng-user");
+    let dept_table = "arn:aws:dynamodb:us-east-1:123456789012:table/${aws:PrincipalTag/dept}";
+    t.case(
+        f,
+        "NotResource entry with a variable without value excludes nothing: Deny applies",
+    )
+    .who(eng())
+    .id(allow("*", "*"))
+    .id(format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Deny","Action":"dynamodb:GetItem","NotResource":"{dept_table}"}}}}"#
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .deny_identity();
+    t.case(
+        f,
+        "NotResource: the resolvable entry still excludes its resource",
+    )
+    .who(eng())
+    .id(allow("*", "*"))
+    .id(format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Deny","Action":"dynamodb:GetItem","NotResource":["{dept_table}","{ORDERS}"]}}}}"#
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .allow();
+    t.case(
+        f,
+        "NotResource in an Allow: an entry without value excludes nothing, so it allows",
+    )
+    .who(eng())
+    .id(format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"dynamodb:GetItem","NotResource":"{dept_table}"}}}}"#
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .allow();
+    t.case(
+        f,
+        "Resource list: the entry without value matches nothing, the other still matches",
+    )
+    .who(eng())
+    .id(allow(
+        "dynamodb:GetItem",
+        &format!(r#"["{dept_table}","{ORDERS}"]"#),
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .allow();
+    t.case(
+        f,
+        "Resource with only an entry without value matches nothing",
+    )
+    .who(eng())
+    .id(allow("dynamodb:GetItem", dept_table))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .no_identity();
+    t.case(
+        f,
+        "Deny StringNotEquals against a variable without value: the Deny applies",
+    )
+    .who(eng())
+    .id(allow("*", "*"))
+    .id(deny_if(
+        "dynamodb:*",
+        "*",
+        r#"{"StringNotEquals":{"aws:PrincipalTag/team":"${aws:PrincipalTag/dept}"}}"#,
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .deny_identity();
+    t.case(
+        f,
+        "Allow StringEquals against a variable without value does not match",
+    )
+    .who(eng())
+    .id(allow_if(
+        "dynamodb:*",
+        "*",
+        r#"{"StringEquals":{"aws:PrincipalTag/team":"${aws:PrincipalTag/dept}"}}"#,
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .no_identity();
+    for op in [
+        "StringNotLike",
+        "StringNotEqualsIgnoreCase",
+        "StringNotEqualsIfExists",
+    ] {
+        t.case(
+            f,
+            &format!("Deny {op} against a variable without value: the Deny applies"),
+        )
+        .who(eng())
+        .id(allow("*", "*"))
+        .id(deny_if(
+            "dynamodb:*",
+            "*",
+            &format!(r#"{{"{op}":{{"aws:PrincipalTag/team":"${{aws:PrincipalTag/dept}}"}}}}"#),
+        ))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:PrincipalTag/team", "eng")
+        .deny_identity();
+    }
+    for op in ["ArnNotEquals", "ArnNotLike"] {
+        t.case(
+            f,
+            &format!("Deny {op} against a variable without value: the Deny applies"),
+        )
+        .who(eng())
+        .id(allow("*", "*"))
+        .id(deny_if(
+            "dynamodb:*",
+            "*",
+            &format!(
+                r#"{{"{op}":{{"aws:PrincipalArn":"arn:aws:iam::123456789012:user/${{aws:PrincipalTag/dept}}"}}}}"#
+            ),
+        ))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:PrincipalTag/team", "eng")
+        .deny_identity();
+    }
+    t.case(
+        f,
+        "ForAllValues:StringNotEquals against a variable without value holds",
+    )
+    .who(eng())
+    .id(allow_if(
+        "ec2:CreateTags",
+        "*",
+        r#"{"ForAllValues:StringNotEquals":{"aws:TagKeys":"${aws:PrincipalTag/dept}"}}"#,
+    ))
+    .act("ec2:CreateTags")
+    .ctx("aws:PrincipalTag/team", "eng")
+    .ctx_multi("aws:TagKeys", &["env", "owner"])
+    .allow();
+    t.case(
+        f,
+        "Deny StringEquals with a literal value beside a variable without value: the literal matches",
+    )
+    .who(eng())
+    .id(allow("*", "*"))
+    .id(deny_if(
+        "dynamodb:*",
+        "*",
+        r#"{"StringEquals":{"aws:PrincipalTag/team":["eng","${aws:PrincipalTag/dept}"]}}"#,
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .deny_identity();
+    t.case(
+        f,
+        "Allow StringEquals with a literal value beside a variable without value: allowed",
+    )
+    .who(eng())
+    .id(allow_if(
+        "dynamodb:GetItem",
+        "*",
+        r#"{"StringEquals":{"aws:PrincipalTag/team":["${aws:PrincipalTag/dept}","eng"]}}"#,
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .allow();
+    t.case(
+        f,
+        "StringNotEquals with a literal value beside a variable without value: the literal still excludes",
+    )
+    .who(eng())
+    .id(allow("*", "*"))
+    .id(deny_if(
+        "dynamodb:*",
+        "*",
+        r#"{"StringNotEquals":{"aws:PrincipalTag/team":["eng","${aws:PrincipalTag/dept}"]}}"#,
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/team", "eng")
+    .allow();
+    t.case(f, "a default value stands in for the missing tag")
+        .who(eng())
+        .id(allow("*", "*"))
+        .id(deny_if(
+            "dynamodb:*",
+            "*",
+            r#"{"StringNotEquals":{"aws:PrincipalTag/team":"${aws:PrincipalTag/dept, 'eng'}"}}"#,
+        ))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:PrincipalTag/team", "eng")
+        .allow();
+}
+
+/// Reading (a) of docs/iam-evaluation.md: a `${...}` before the ARN's fifth
+/// colon is plain text, not a variable. IAM User Guide, "Policy variables",
+/// "Resource element": "You can use a policy variable in the Resource element,
+/// but only in the resource portion of the ARN. This portion of the ARN
+/// appears after the fifth colon (:). You can't use a variable to replace
+/// parts of the ARN before the fifth colon, such as the service or account."
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-resourceelement
+fn variables_before_the_fifth_colon(t: &mut Table) {
+    let f = "variables";
+    let region_var = "arn:aws:dynamodb:${aws:RequestedRegion}:123456789012:table/Orders";
+    t.case(
+        f,
+        "variable in the region field is not substituted: Allow does not match",
+    )
+    .id(allow("dynamodb:GetItem", region_var))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:RequestedRegion", "us-east-1")
+    .no_identity();
+    t.case(
+        f,
+        "variable in the region field is not substituted: Deny does not match",
+    )
+    .id(allow("*", "*"))
+    .id(deny("dynamodb:GetItem", region_var))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:RequestedRegion", "us-east-1")
+    .allow();
+    t.case(f, "variable in the account field is not substituted")
+        .id(allow(
+            "dynamodb:GetItem",
+            "arn:aws:dynamodb:us-east-1:${aws:PrincipalAccount}:table/Orders",
+        ))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .no_identity();
+    t.case(
+        f,
+        "variable after the fifth colon is substituted in the same ARN",
+    )
+    .id(allow(
+        "dynamodb:GetItem",
+        "arn:aws:dynamodb:us-east-1:123456789012:table/${aws:PrincipalTag/table}",
+    ))
+    .act("dynamodb:GetItem")
+    .on(ORDERS)
+    .ctx("aws:PrincipalTag/table", "Orders")
     .allow();
 }
 
@@ -2158,11 +2626,14 @@ fn cross_account(t: &mut Table) {
     .act("dynamodb:GetItem")
     .on(foreign_table)
     .allow();
-    t.case(f, "AWS-managed policies (account `aws`) are read with identity policies alone")
-        .id(allow("iam:GetPolicy", "*"))
-        .act("iam:GetPolicy")
-        .on("arn:aws:iam::aws:policy/aws-service-role/DAXServiceRolePolicy")
-        .allow();
+    t.case(
+        f,
+        "AWS-managed policies (account `aws`) are read with identity policies alone",
+    )
+    .id(allow("iam:GetPolicy", "*"))
+    .act("iam:GetPolicy")
+    .on("arn:aws:iam::aws:policy/aws-service-role/DAXServiceRolePolicy")
+    .allow();
     t.case(f, "identity allows but there is no resource policy")
         .id(allow("dynamodb:GetItem", "*"))
         .act("dynamodb:GetItem")

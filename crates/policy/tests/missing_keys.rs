@@ -8,6 +8,7 @@ use common::*;
 use policy::{missing_context_keys, parse, parse_resource_policy, Context, PolicySet, Request};
 
 const TABLE: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/Books";
+const DEPT_TABLE: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/${aws:PrincipalTag/dept}";
 
 struct Row {
     name: &'static str,
@@ -127,6 +128,56 @@ fn rows() -> Vec<Row> {
             )])],
             action: "dynamodb:GetItem",
             context: &[],
+            missing: &[],
+        },
+        // A statement's targets with a policy variable that has no value: each
+        // entry on its own matches no resource, as in `evaluate` (IAM User Guide,
+        // "Policy variables with no value",
+        // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value).
+        Row {
+            name: "NotResource entry without value excludes nothing: its keys are listed",
+            identity: vec![doc(&[format!(
+                r#"{{"Effect":"Deny","Action":"dynamodb:GetItem","NotResource":"{DEPT_TABLE}","Condition":{{"StringNotEquals":{{"aws:PrincipalTag/dept":"ops"}}}}}}"#
+            )])],
+            resource: vec![],
+            action: "dynamodb:GetItem",
+            context: &[],
+            missing: &["aws:PrincipalTag/dept"],
+        },
+        Row {
+            name: "Resource entry without value beside a matching one: keys listed",
+            identity: vec![allow_if(
+                "dynamodb:GetItem",
+                &format!(r#"["{DEPT_TABLE}","{TABLE}"]"#),
+                r#"{"Null":{"aws:PrincipalTag/dept":"false"}}"#,
+            )],
+            resource: vec![],
+            action: "dynamodb:GetItem",
+            context: &[],
+            missing: &["aws:PrincipalTag/dept"],
+        },
+        Row {
+            name: "Resource of only an entry without value: not consulted",
+            identity: vec![allow_if(
+                "dynamodb:GetItem",
+                DEPT_TABLE,
+                r#"{"Null":{"aws:PrincipalTag/dept":"false"}}"#,
+            )],
+            resource: vec![],
+            action: "dynamodb:GetItem",
+            context: &[],
+            missing: &[],
+        },
+        Row {
+            name: "a variable's key alone (not a condition key) is not listed",
+            identity: vec![allow_if(
+                "dynamodb:GetItem",
+                "*",
+                r#"{"StringNotEquals":{"aws:RequestedRegion":"${aws:PrincipalTag/dept}"}}"#,
+            )],
+            resource: vec![],
+            action: "dynamodb:GetItem",
+            context: &[("aws:RequestedRegion", "us-east-1")],
             missing: &[],
         },
     ]

@@ -175,6 +175,51 @@ fn valid_managed() -> Vec<String> {
     v
 }
 
+/// Reading (a) of docs/iam-evaluation.md: a `${...}` before the fifth colon of a
+/// resource ARN is not a policy variable ("Policy variables", "Resource element":
+/// "You can't use a variable to replace parts of the ARN before the fifth colon",
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-resourceelement),
+/// so the grammar checks see it as plain text, every `:` in it counting as a
+/// field separator, exactly as evaluation does: region text in an IAM or S3 ARN
+/// is rejected, and in `arn:aws:iam::${aws:PrincipalAccount}:user/x` the fifth
+/// colon is the one inside `${aws:`, so the IAM resource path is
+/// `PrincipalAccount}:user/x` and is rejected. Other services' ARNs accept such
+/// text, and the entry then matches no resource (the `variables` rows of
+/// tests/evaluation.rs).
+#[test]
+fn variable_before_the_fifth_colon_is_plain_field_text() {
+    let path = "IAM resource path must either be \"*\", root, or start with user/, federated-user/, role/, group/, instance-profile/, mfa/, server-certificate/, policy/, sms-mfa/, saml-provider/, oidc-provider/, report/, access-report/.";
+    let rejected = [
+        (
+            "arn:aws:iam:${aws:RequestedRegion}:123456789012:user/x",
+            "IAM resource arn:aws:iam:${aws:RequestedRegion}:123456789012:user/x cannot contain region information.",
+        ),
+        (
+            "arn:aws:s3:${aws:RequestedRegion}::b",
+            "Resource arn:aws:s3:${aws:RequestedRegion}::b can not contain region information.",
+        ),
+        ("arn:aws:iam::${aws:PrincipalAccount}:user/x", path),
+    ];
+    for (arn, message) in rejected {
+        let d = v12(&format!(
+            r#"{{"Effect":"Allow","Action":"*","Resource":"{arn}"}}"#
+        ));
+        for p in [parse(&d), parse_managed(&d)] {
+            assert_eq!(p.expect_err(arn).message, message);
+        }
+    }
+    for arn in [
+        "arn:aws:dynamodb:${aws:RequestedRegion}:123456789012:table/x",
+        "arn:aws:dynamodb:us-east-1:${aws:PrincipalAccount}:table/x",
+        "arn:aws:iam::123456789012:user/${aws:username}",
+    ] {
+        let d = v12(&format!(
+            r#"{{"Effect":"Allow","Action":"*","Resource":"{arn}"}}"#
+        ));
+        parse_managed(&d).unwrap_or_else(|e| panic!("{arn}: {}", e.message));
+    }
+}
+
 #[test]
 fn managed_policy_acceptances() {
     for doc in valid_managed() {

@@ -1,5 +1,6 @@
-//! Property tests: totality (no panics), deny monotonicity, and the wildcard
-//! matcher against a naive reference implementation.
+//! Property tests: totality (no panics), deny monotonicity, policy variables
+//! without a value, and the wildcard matcher against a naive reference
+//! implementation.
 
 use proptest::prelude::*;
 
@@ -408,6 +409,73 @@ proptest! {
     fn action_matching_ignores_case(a in "[a-z]{1,5}:[A-Za-z]{1,8}") {
         prop_assert!(matcher::action_matches(&a.to_uppercase(), &a));
         prop_assert!(matcher::action_matches(&a, &a.to_lowercase()));
+    }
+
+    /// "Policy variables with no value": a Resource / NotResource entry whose
+    /// variable has no value matches no resource, and only that entry counts so:
+    /// adding one to an element never changes a decision.
+    #[test]
+    fn a_resource_entry_without_value_changes_nothing(
+        entries in prop::collection::vec(prop_oneof![
+            Just("*".to_string()),
+            "arn:aws:(dax|dynamodb|s3|iam):[a-z0-9*?-]{0,4}:[0-9*]{0,4}:[a-z/*?]{0,8}",
+        ], 1..3),
+        at in 0usize..3,
+        effect in prop_oneof![Just("Allow"), Just("Deny")],
+        element in prop_oneof![Just("Resource"), Just("NotResource")],
+        r in request_resource(),
+    ) {
+        let doc = |list: &[String]| {
+            let list: Vec<String> = list.iter().map(|e| json_str(e)).collect();
+            format!(
+                "{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}},{{\"Effect\":\"{effect}\",\"Action\":\"*\",\"{element}\":[{}]}}]}}",
+                list.join(",")
+            )
+        };
+        let mut with = entries.clone();
+        with.insert(
+            at.min(entries.len()),
+            "arn:aws:dynamodb:us-east-1:123456789012:table/${k:none}".to_string(),
+        );
+        if let (Ok(plain), Ok(extra)) = (parse(&doc(&entries)), parse(&doc(&with))) {
+            let bob = Principal::user("arn:aws:iam::123456789012:user/bob");
+            let ctx = Context::new();
+            let req = Request::new(&bob, "dynamodb:GetItem", &r, &ctx);
+            prop_assert_eq!(eval_all(&[&plain], &[], &req), eval_all(&[&extra], &[], &req));
+        }
+    }
+
+    /// A condition value whose variable has no value matches no request value;
+    /// the condition's other values still count (also for negated operators and
+    /// with set qualifiers).
+    #[test]
+    fn a_condition_value_without_value_changes_nothing(
+        qualifier in prop_oneof![Just(""), Just("ForAnyValue:"), Just("ForAllValues:")],
+        base in prop::sample::select(&[
+            "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase",
+            "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike",
+            "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike",
+        ][..]),
+        if_exists in prop_oneof![Just(""), Just("IfExists")],
+        key in prop::sample::select(KEYS),
+        values in prop::collection::vec(value(), 1..3),
+        at in 0usize..3,
+        ctx in context(),
+    ) {
+        let doc = |vals: &[String]| {
+            let vals: Vec<String> = vals.iter().map(|v| json_str(v)).collect();
+            format!(
+                "{{\"Version\":\"2012-10-17\",\"Statement\":{{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":{{\"{qualifier}{base}{if_exists}\":{{\"{key}\":[{}]}}}}}}}}",
+                vals.join(",")
+            )
+        };
+        let mut with = values.clone();
+        with.insert(at.min(values.len()), "${k:none}".to_string());
+        if let (Ok(plain), Ok(extra)) = (parse(&doc(&values)), parse(&doc(&with))) {
+            let bob = Principal::user("arn:aws:iam::123456789012:user/bob");
+            let req = Request::new(&bob, "s3:GetObject", "*", &ctx);
+            prop_assert_eq!(eval_all(&[&plain], &[], &req), eval_all(&[&extra], &[], &req));
+        }
     }
 
     #[test]
