@@ -119,11 +119,14 @@ pub trait Host: Send + Sync + 'static {
 
     /// Make `op` of `service` as `who`, in `region`, exactly as a signed API
     /// request would be made (validated, authorized, recorded, dispatched).
+    /// `source_ip` and `secure` (the console's request came over TLS) are the
+    /// request's `aws:SourceIp` and `aws:SecureTransport`.
     fn call<'a>(
         &'a self,
         who: &'a Principal,
         region: &'a str,
         source_ip: Option<IpAddr>,
+        secure: bool,
         service: Service,
         op: &'a str,
         input: Value,

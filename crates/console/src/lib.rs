@@ -193,7 +193,7 @@ impl Console {
         let Some((session, principal)) = r.signed_in() else {
             return Err(ApiError::new(403, "AccessDenied", "You are not signed in."));
         };
-        let out = self.host.call(principal, region, r.ip, service, op, input).await;
+        let out = self.host.call(principal, region, r.ip, r.over_tls, service, op, input).await;
         if let Err(e) = &out {
             if e.is_credential_failure() {
                 self.sessions.destroy(&session.id);
@@ -212,7 +212,8 @@ impl Console {
 }
 
 /// A request extension the server adds to requests that came over TLS: their session
-/// cookies are marked `Secure` whatever [`Config::secure_cookie`] says.
+/// cookies are marked `Secure` whatever [`Config::secure_cookie`] says, and their actions
+/// are made with `aws:SecureTransport` true.
 #[derive(Clone, Copy, Debug)]
 pub struct OverTls;
 
@@ -233,6 +234,9 @@ pub(crate) struct Req {
     pub same_origin: bool,
     /// Its session cookies are `Secure` (the request came over TLS, or the config says so).
     pub secure_cookie: bool,
+    /// The request reached daxd over TLS ([`OverTls`]): `aws:SecureTransport` of its
+    /// actions. Not [`Config::secure_cookie`], which trusts a TLS-terminating proxy.
+    pub over_tls: bool,
 }
 
 impl Req {
@@ -247,7 +251,8 @@ impl Req {
         let session = session_cookie(parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()))
             .and_then(|id| c.sessions.get(id, now));
         let same_origin = same_origin(&parts.headers);
-        let secure_cookie = c.config.secure_cookie || parts.extensions.get::<OverTls>().is_some();
+        let over_tls = parts.extensions.get::<OverTls>().is_some();
+        let secure_cookie = c.config.secure_cookie || over_tls;
         let form = if parts.method == Method::POST {
             match tokio::time::timeout(c.config.body_timeout, axum::body::to_bytes(body, c.config.max_form_bytes)).await {
                 Ok(Ok(b)) => forms::parse(&b),
@@ -257,7 +262,7 @@ impl Req {
         } else {
             Vec::new()
         };
-        Ok(Req { method: parts.method, segs, path, query, raw_query, form, session, ip, same_origin, secure_cookie })
+        Ok(Req { method: parts.method, segs, path, query, raw_query, form, session, ip, same_origin, secure_cookie, over_tls })
     }
 
     fn q(&self, key: &str) -> Option<&str> {

@@ -21,6 +21,8 @@ const ROOT: (&str, &str) = ("ROOTKEY", "ROOTSECRET");
 #[derive(Default)]
 struct Fake {
     calls: Mutex<Vec<(String, String, Service, String, Value)>>,
+    /// The `secure` flag (`aws:SecureTransport`) of each call.
+    secure: Mutex<Vec<bool>>,
     now: AtomicU64,
     users: usize,
 }
@@ -58,11 +60,13 @@ impl Host for Fake {
         who: &'a Principal,
         region: &'a str,
         _ip: Option<IpAddr>,
+        secure: bool,
         service: Service,
         op: &'a str,
         input: Value,
     ) -> BoxFuture<'a, Result<Value, ApiError>> {
         Box::pin(async move {
+            self.secure.lock().unwrap().push(secure);
             self.calls.lock().unwrap().push((who.handle.clone(), region.to_owned(), service, op.to_owned(), input.clone()));
             if who.handle == "user:mallory" {
                 return Err(ApiError::new(
@@ -100,14 +104,20 @@ impl Host for Fake {
 struct T {
     host: Arc<Fake>,
     router: Router,
+    /// Requests carry [`crate::OverTls`], as the server marks those that came over TLS.
+    over_tls: bool,
 }
 
 impl T {
     fn new(users: usize) -> T {
+        T::with(users, Config::default(), false)
+    }
+
+    fn with(users: usize, config: Config, over_tls: bool) -> T {
         let host = Arc::new(Fake { users, now: AtomicU64::new(1_000), ..Fake::default() });
-        let console = Console::new(Arc::clone(&host) as Arc<dyn Host>, Config::default());
+        let console = Console::new(Arc::clone(&host) as Arc<dyn Host>, config);
         let router = console.router();
-        T { host, router }
+        T { host, router, over_tls }
     }
 
     async fn send(&self, method: Method, uri: &str, cookie: Option<&str>, form: Option<&str>, origin: Option<&str>) -> (StatusCode, Vec<String>, String, Option<String>) {
@@ -118,10 +128,13 @@ impl T {
         if let Some(o) = origin {
             b = b.header(header::ORIGIN, o);
         }
-        let req = match form {
+        let mut req = match form {
             Some(f) => b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(Body::from(f.to_owned())).unwrap(),
             None => b.body(Body::empty()).unwrap(),
         };
+        if self.over_tls {
+            req.extensions_mut().insert(crate::OverTls);
+        }
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let cookies: Vec<String> = resp.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
@@ -250,6 +263,21 @@ async fn posts_need_the_csrf_token_and_this_origin() {
     let last = calls.last().unwrap();
     assert_eq!((last.0.as_str(), last.2, last.3.as_str()), ("user:alice", Service::Iam, "CreateUser"), "made as the signed-in user");
     assert_eq!(last.4, json!({"UserName": "bob"}));
+}
+
+#[tokio::test]
+async fn secure_transport_is_the_connection_not_the_cookie_setting() {
+    // `secure_cookie` trusts a TLS-terminating proxy: it marks cookies `Secure` but
+    // says nothing of the connection daxd saw, which alone sets `aws:SecureTransport`.
+    for (secure_cookie, over_tls) in [(false, false), (true, false), (false, true), (true, true)] {
+        let t = T::with(0, Config { secure_cookie, ..Config::default() }, over_tls);
+        let (id, _) = t.sign_in("alice").await;
+        let (status, _, _, _) = t.get("/console/iam/roles", Some(&id)).await;
+        assert_eq!(status, StatusCode::OK);
+        let secure = t.host.secure.lock().unwrap();
+        assert!(!secure.is_empty(), "the page made a call");
+        assert!(secure.iter().all(|s| *s == over_tls), "secure_cookie={secure_cookie} over_tls={over_tls}: {secure:?}");
+    }
 }
 
 #[tokio::test]

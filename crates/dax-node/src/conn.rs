@@ -53,15 +53,16 @@ impl Drop for Drawn<'_> {
 }
 
 /// Serve one connection until the client closes it, the stream breaks, or the node stops.
-/// `local_ip` is the address the client reached (what `endpoints` reports).
-pub(crate) async fn serve<S>(node: Arc<Node>, mut stream: S, local_ip: IpAddr)
+/// `local_ip` is the address the client reached (what `endpoints` reports); `tls`, whether
+/// `stream` is a TLS stream.
+pub(crate) async fn serve<S>(node: Arc<Node>, mut stream: S, local_ip: IpAddr, tls: bool)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let _guard = node.meter.connection();
     let limits = node.shared.config.limits;
     let mut decoder = StreamDecoder::new(limits);
-    let mut conn = Conn::new(local_ip);
+    let mut conn = Conn::new(local_ip, tls);
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut start = 0usize;
     let mut out: Vec<u8> = Vec::with_capacity(4096);

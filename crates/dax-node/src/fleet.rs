@@ -94,11 +94,11 @@ async fn connection(node: Arc<Node>, stream: TcpStream, tls: Option<TlsAcceptor>
     let _ = stream.set_nodelay(true);
     let Ok(local) = stream.local_addr() else { return };
     let Some(acceptor) = tls else {
-        conn::serve(node, stream, local.ip()).await;
+        conn::serve(node, stream, local.ip(), false).await;
         return;
     };
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls_stream)) => conn::serve(node, tls_stream, local.ip()).await,
+        Ok(Ok(tls_stream)) => conn::serve(node, tls_stream, local.ip(), true).await,
         Ok(Err(e)) => tracing::debug!(node = %node.id, error = %e, "TLS handshake failed"),
         Err(_) => tracing::debug!(node = %node.id, "TLS handshake timed out"),
     }

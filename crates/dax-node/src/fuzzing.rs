@@ -248,7 +248,7 @@ impl Host for MemoryHost {
         Ok(Principal::new(a.access_key_id.clone()))
     }
 
-    fn authorize(&self, _who: &Principal, _action: &str, _cluster: &ClusterInfo, _enclosing: Option<&str>) -> Result<(), NodeError> {
+    fn authorize(&self, _who: &Principal, _action: &str, _cluster: &ClusterInfo, _enclosing: Option<&str>, _tls: bool) -> Result<(), NodeError> {
         Ok(())
     }
 
@@ -306,7 +306,7 @@ pub fn serve_connection(stream: &[u8], chunk: usize) -> Vec<u8> {
     let answer = runtime().block_on(async {
         let (client, server) = tokio::io::duplex(64 * 1024);
         let (mut rx, mut tx) = tokio::io::split(client);
-        let serve = conn::serve(Arc::clone(&node), server, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let serve = conn::serve(Arc::clone(&node), server, IpAddr::V4(Ipv4Addr::LOCALHOST), false);
         let send = async move {
             for piece in stream.chunks(chunk) {
                 if tx.write_all(piece).await.is_err() {

@@ -61,11 +61,12 @@ pub trait Host: Send + Sync + 'static {
     fn authenticate(&self, auth: &dax_wire::AuthorizeConnection, cluster: &ClusterInfo) -> Result<Principal, NodeError>;
 
     /// `dax:<action>` on the cluster's ARN, with `dax:EnclosingOperation` set to
-    /// `enclosing` for the sub-actions of a transaction.
+    /// `enclosing` for the sub-actions of a transaction. `tls`: the client's connection is
+    /// TLS (a `daxs://` node), which is `aws:SecureTransport`.
     ///
     /// # Errors
     /// `AccessDeniedException`.
-    fn authorize(&self, who: &Principal, action: &str, cluster: &ClusterInfo, enclosing: Option<&str>) -> Result<(), NodeError>;
+    fn authorize(&self, who: &Principal, action: &str, cluster: &ClusterInfo, enclosing: Option<&str>, tls: bool) -> Result<(), NodeError>;
 
     /// One DynamoDB call (JSON in, JSON out) made as the cluster's `IamRoleArn`, authorized
     /// table by table against that role's policies.

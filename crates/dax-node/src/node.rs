@@ -109,12 +109,14 @@ pub(crate) struct Conn {
     pub principal: Option<(Principal, Instant)>,
     pub auth_error: Option<NodeError>,
     pub local_ip: IpAddr,
+    /// The connection is TLS (`daxs://`): `aws:SecureTransport` of its authorizations.
+    pub tls: bool,
     allowed: HashMap<(&'static str, Option<&'static str>), Instant>,
 }
 
 impl Conn {
-    pub(crate) fn new(local_ip: IpAddr) -> Self {
-        Conn { principal: None, auth_error: None, local_ip, allowed: HashMap::new() }
+    pub(crate) fn new(local_ip: IpAddr, tls: bool) -> Self {
+        Conn { principal: None, auth_error: None, local_ip, tls, allowed: HashMap::new() }
     }
 }
 
@@ -328,7 +330,7 @@ impl Node {
             if conn.allowed.get(&key).is_some_and(|at| at.elapsed() < ALLOW_TTL) {
                 continue;
             }
-            self.shared.host.authorize(who, action, info, enclosing)?;
+            self.shared.host.authorize(who, action, info, enclosing, conn.tls)?;
             conn.allowed.insert(key, Instant::now());
         }
         let (record_ms, query_ms) = self.shared.host.ttls(info);

@@ -34,6 +34,8 @@ struct FakeHost {
     ttls: Mutex<(u64, u64)>,
     delay_ms: Mutex<u64>,
     denied: Mutex<Vec<String>>,
+    /// The `tls` of each authorization.
+    tls_seen: Mutex<Vec<bool>>,
 }
 
 impl FakeHost {
@@ -146,8 +148,9 @@ impl Host for FakeHost {
         }
     }
 
-    fn authorize(&self, who: &Principal, action: &str, _c: &ClusterInfo, _e: Option<&str>) -> Result<(), NodeError> {
+    fn authorize(&self, who: &Principal, action: &str, _c: &ClusterInfo, _e: Option<&str>, tls: bool) -> Result<(), NodeError> {
         assert_eq!(who.downcast_ref::<String>().map(String::as_str), Some("good"));
+        self.tls_seen.lock().unwrap().push(tls);
         if self.denied.lock().unwrap().iter().any(|a| a == action) {
             return Err(NodeError::access_denied(format!("not authorized to perform: dax:{action}")));
         }
@@ -883,6 +886,8 @@ async fn access_is_checked_per_action() {
     assert_eq!(c.call(&get("x")).await, Answer::Err(vec![4, 37, 38, 42], "AccessDeniedException".into()));
     assert_eq!(put(&mut c, "x", "v").await, EMPTY());
     assert_eq!(s.host.count("GetItem"), 0);
+    let tls = s.host.tls_seen.lock().unwrap();
+    assert!(!tls.is_empty() && tls.iter().all(|t| !t), "a plain dax:// connection: {tls:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -974,6 +979,8 @@ async fn tls_round_trip_over_loopback() {
     assert_eq!(c.call(&get("t")).await, want);
     assert_eq!(host.count("GetItem"), 0, "served from the write-through cache");
     assert_eq!(fleet.metrics().0[0].client_connections, 1);
+    let seen = host.tls_seen.lock().unwrap().clone();
+    assert!(!seen.is_empty() && seen.iter().all(|t| *t), "authorized as a TLS connection: {seen:?}");
 
     // TLS 1.2, by the name `localhost`.
     let s = tls_connect(port, client_config(Some(&ca), &[&rustls::version::TLS12]), "localhost").await.unwrap();

@@ -162,6 +162,7 @@ impl console::Host for ConsoleHost {
         who: &'a Principal,
         region: &'a str,
         source_ip: Option<IpAddr>,
+        secure: bool,
         service: ConsoleService,
         op: &'a str,
         input: Value,
@@ -175,7 +176,7 @@ impl console::Host for ConsoleHost {
                 ConsoleService::Dax => Service::Dax,
                 ConsoleService::DynamoDb => Service::DynamoDb,
             };
-            crate::front::call_as(&self.app, &caller, region, source_ip, service, op, input)
+            crate::front::call_as(&self.app, &caller, region, source_ip, secure, service, op, input)
                 .await
                 .map_err(|e| ApiError { status: e.status, code: e.code.to_string(), message: e.message.to_string() })
         })

@@ -37,6 +37,8 @@ impl SlrNetwork {
         ctx.set("aws:PrincipalArn", role.arn.clone());
         ctx.set("aws:PrincipalAccount", self.iam.account().to_owned());
         ctx.set_bool("aws:ViaAWSService", false);
+        // AWS services call each other over HTTPS endpoints.
+        ctx.set_bool("aws:SecureTransport", true);
         let full = format!("ec2:{action}");
         let outcome = self.iam.authorize(&caller, &full, resource, &ctx, &[]);
         if !outcome.is_allowed() {

@@ -212,14 +212,15 @@ impl Host for DaxHost {
         Ok(Principal::new(caller))
     }
 
-    fn authorize(&self, who: &Principal, action: &str, cluster: &ClusterInfo, enclosing: Option<&str>) -> Result<(), NodeError> {
+    fn authorize(&self, who: &Principal, action: &str, cluster: &ClusterInfo, enclosing: Option<&str>, tls: bool) -> Result<(), NodeError> {
         let app = self.app()?;
         let caller = who.downcast_ref::<Caller>().ok_or_else(|| NodeError::internal("unknown principal"))?;
         let mut target = Target::new("dax", action, &cluster.arn);
         if let Some(op) = enclosing {
             target.context.push(("dax:EnclosingOperation".into(), op.to_owned()));
         }
-        let facts = RequestFacts { region: &cluster.region, source_ip: None, secure: false, now: app.env.clock.now() };
+        // `aws:SecureTransport`: the client's connection to the node is TLS (`daxs://`).
+        let facts = RequestFacts { region: &cluster.region, source_ip: None, secure: tls, now: app.env.clock.now() };
         let ctx = auth::context(&app.iam, caller, &facts, &target);
         auth::authorize(&app.iam, caller, &target, &ctx, Protocol::Json10).map_err(node_error)?;
         crate::front::record_access(&app, caller, "dax", action, &cluster.region);
@@ -238,7 +239,8 @@ impl Host for DaxHost {
             // An assumed-role session of the cluster's role: DynamoDB authorizes the role's
             // policies, table by table, and Access Advisor records the role's use.
             let caller = Caller::Session(Session::internal(&role, &format!("DAX-{}", cluster.name)));
-            let facts = RequestFacts { region: &cluster.region, source_ip: None, secure: false, now: app.env.clock.now() };
+            // AWS services call each other over HTTPS endpoints: `aws:SecureTransport` is true.
+            let facts = RequestFacts { region: &cluster.region, source_ip: None, secure: true, now: app.env.clock.now() };
             crate::front::dynamodb_call(&app, &caller, &facts, op, input).await.map_err(node_error)
         })
     }

@@ -145,7 +145,9 @@ pub async fn handle(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<
             return error_response(&err, early_protocol, None, &request_id);
         }
     };
-    process(app, parts, body, request_id, peer.ip()).await
+    // `aws:SecureTransport`: the request came on `--tls-listen` (main.rs marks those).
+    let secure = parts.extensions.get::<console::OverTls>().is_some();
+    process(app, parts, body, request_id, peer.ip(), secure).await
 }
 
 async fn process(
@@ -154,6 +156,7 @@ async fn process(
     body: Bytes,
     request_id: String,
     source_ip: std::net::IpAddr,
+    secure: bool,
 ) -> Response {
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let mut route = route(&parts.method, &query, &parts.headers, &body);
@@ -198,7 +201,7 @@ async fn process(
     let caller = authed.caller;
     let region = authed.region;
     if service == Service::DynamoDb {
-        let facts = RequestFacts { region: &region, source_ip: Some(source_ip), secure: false, now: app.env.clock.now() };
+        let facts = RequestFacts { region: &region, source_ip: Some(source_ip), secure, now: app.env.clock.now() };
         let result = dynamodb_call(&app, &caller, &facts, &op, input).await;
         return match result {
             Ok(out) => encode_output(d, &op, &out, &request_id),
@@ -208,7 +211,7 @@ async fn process(
     let app2 = Arc::clone(&app);
     let op2 = op.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let facts = RequestFacts { region: &region, source_ip: Some(source_ip), secure: false, now: app2.env.clock.now() };
+        let facts = RequestFacts { region: &region, source_ip: Some(source_ip), secure, now: app2.env.clock.now() };
         dispatch(&app2, service, &caller, &facts, &op2, &input)
     })
         .await
@@ -292,15 +295,18 @@ fn validate_input(d: &ServiceDef, op: &str, value: &Value) -> Result<(), AwsErro
 /// call takes exactly the path of a signed API request — authorization of
 /// the caller (with the request's condition keys), the access record,
 /// CreateCluster's preflight, DynamoDB's per-table asynchronous path — so
-/// the console has no back door.
+/// the console has no back door. `secure` is `aws:SecureTransport`: the
+/// console's request came over TLS.
 ///
 /// # Errors
 /// The AWS error the API would answer.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn call_as(
     app: &Arc<App>,
     caller: &iam::Caller,
     region: &str,
     source_ip: Option<std::net::IpAddr>,
+    secure: bool,
     service: Service,
     op: &str,
     input: Value,
@@ -317,12 +323,12 @@ pub(crate) async fn call_as(
     }
     validate_input(d, op, &input)?;
     if service == Service::DynamoDb {
-        let facts = RequestFacts { region, source_ip, secure: false, now: app.env.clock.now() };
+        let facts = RequestFacts { region, source_ip, secure, now: app.env.clock.now() };
         return dynamodb_call(app, caller, &facts, op, input).await;
     }
     let (app2, caller, region, op) = (Arc::clone(app), caller.clone(), region.to_owned(), op.to_owned());
     tokio::task::spawn_blocking(move || {
-        let facts = RequestFacts { region: &region, source_ip, secure: false, now: app2.env.clock.now() };
+        let facts = RequestFacts { region: &region, source_ip, secure, now: app2.env.clock.now() };
         dispatch(&app2, service, &caller, &facts, &op, &input)
     })
     .await
