@@ -17,6 +17,17 @@ MissingContextValues differing from the model's are failures too.
 A failing case is shrunk (statements, conditions, values dropped while it
 still fails) and printed with the seed.
 
+The policies use policy variables that may have no value in the request
+(`${aws:username}`, `${aws:PrincipalTag/dept}` -- alice has a team tag but no
+dept tag --, with and without a default) in Resource, NotResource and string
+and ARN condition values, beside resolvable ones; multivalued keys
+(`aws:TagKeys`, `dynamodb:LeadingKeys`) with and without set qualifiers;
+`IfExists` and set qualifiers on every operator family, the key present or
+absent. Enforced requests carry what daxd sets: the caller's name, ARN and
+tags, `dynamodb:LeadingKeys` for items, `aws:TagKeys` for iam:TagUser.
+`test_operator_grid_matches_model` walks the operator corners (qualifier x
+IfExists x absent/matching/other value x variable values) exhaustively.
+
 Knobs: POLICY_DIFF_SEED (default below), POLICY_DIFF_CASES (default 600: at
 150 cases, 3 of 11 one-rule mutations of the model went unnoticed; at 600, 1
 of 12, caught at 2,000).
@@ -64,6 +75,15 @@ RESOURCE_PATTERNS = [
     "arn:aws:dynamodb:*:*:table/*", f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:*",
     f"arn:aws:dax:us-east-1:{ACCOUNT}:cache/*", f"arn:aws:dax:*:{ACCOUNT}:*",
 ]
+# Patterns with policy variables that can have no value in the request
+# (alice has no dept tag; simulation-only requests may lack any of them).
+VAR_RESOURCE_PATTERNS = [
+    f"{IAM}:user/${{aws:username}}", f"{IAM}:user/${{aws:PrincipalTag/dept}}/*",
+    f"{IAM}:user/${{aws:PrincipalTag/dept, 'ops'}}/*", f"{IAM}:user/${{aws:PrincipalTag/team}}",
+    f"{IAM}:user/${{aws:username, 'dave'}}", f"{IAM}:user/${{aws:PrincipalTag/dept}}",
+    DDB.format("us-east-1", "${aws:PrincipalTag/team, 'Books'}"),
+]
+RESOURCE_PATTERNS += VAR_RESOURCE_PATTERNS[1:]
 REQUEST_RESOURCES = [
     "*", f"{IAM}:user/alice", f"{IAM}:user/bob", f"{IAM}:user/Bob", f"{IAM}:user/ops/carol",
     f"{IAM}:user/dave", f"{IAM}:user/", f"{IAM}:role/admin",
@@ -72,12 +92,25 @@ REQUEST_RESOURCES = [
     f"arn:aws:dax:us-east-1:{ACCOUNT}:cache/c1",
 ]
 
-# Condition keys: type, the operators the generator may use, policy values,
-# and the values a simulation-only request may carry.
+# Condition keys: type (which picks the operators), policy values, and the
+# values a simulation-only request may carry. Values with policy variables
+# (${...}) are in the string, ARN and multivalued keys only.
 OLD, NEW = "2019-06-01T00:00:00Z", "2040-01-01T00:00:00Z"
+DEPT, TEAM, USER = "${aws:PrincipalTag/dept}", "${aws:PrincipalTag/team}", "${aws:username}"
 KEYS = {
-    "aws:username": ("string", ["alice", "bob", "Alice", "a*", "b?b", "*", "carol", "ALICE"],
+    "aws:username": ("string", ["alice", "bob", "Alice", "a*", "b?b", "*", "carol", "ALICE", TEAM,
+                                "${aws:PrincipalTag/dept, 'alice'}"],
                      ["alice", "bob", "Alice", "carol", "b*b"]),
+    "aws:PrincipalTag/team": ("string", ["eng", "ops", "Eng", "e*", DEPT, "${aws:PrincipalTag/dept, 'eng'}", USER],
+                              ["eng", "ops", "alice", "Eng"]),
+    "aws:PrincipalTag/dept": ("string", ["ops", "eng", "o?s", "none", TEAM, "${aws:PrincipalTag/team, 'ops'}",
+                                         "${aws:PrincipalTag/dept, 'none'}"],
+                              ["ops", "eng", "none", "bob"]),
+    "aws:PrincipalArn": ("arn", [f"{IAM}:user/alice", f"{IAM}:user/*", f"{IAM}:user/{USER}",
+                                 "arn:aws:iam::*:user/b?b", f"{IAM}:role/*", f"{IAM}:user/{DEPT}/*",
+                                 f"{IAM}:user/${{aws:PrincipalTag/dept, 'ops'}}/*", "arn:aws:iam::*:*",
+                                 f"{IAM}:user/ALICE", f"arn:*:iam::{ACCOUNT}:user/?lice"],
+                         [f"{IAM}:user/alice", f"{IAM}:user/bob", f"{IAM}:user/ops/carol", f"{IAM}:role/admin"]),
     "aws:RequestedRegion": ("string", ["us-east-1", "eu-west-1", "us-*", "EU-WEST-1", "*-west-?"],
                             ["us-east-1", "eu-west-1", "ap-south-1"]),
     "aws:SourceIp": ("ip", ["127.0.0.0/8", "127.0.0.1/32", "10.0.0.0/8", "192.168.0.0/16", "0.0.0.0/0", "127.0.0.1",
@@ -88,8 +121,11 @@ KEYS = {
     "aws:EpochTime": ("numeric", ["1577836800", "2208988800", "1893456000", "1.9e9"],
                       [1500000000, 1893456000, 1900000000, 2300000000]),
     "aws:SecureTransport": ("boolean", ["true", "false"], [True, False]),
-    "dynamodb:LeadingKeys": ("stringList", ["alice", "bob", "a*", "x?", "*"], ["alice", "bob", "x1", "Alice"]),
+    "dynamodb:LeadingKeys": ("stringList", ["alice", "bob", "a*", "x?", "*", USER], ["alice", "bob", "x1", "Alice"]),
+    "aws:TagKeys": ("stringList", ["t", "env", "team", "T*", "e?v", "*", "cost", "${aws:PrincipalTag/dept, 'env'}"],
+                    ["t", "env", "team", "Env", "cost"]),
 }
+MULTIVALUED = {k for k, (kind, _, _) in KEYS.items() if kind == "stringList"}
 OPS = {
     "string": ["StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
                "StringLike", "StringNotLike"],
@@ -99,12 +135,17 @@ OPS = {
     "numeric": ["NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
                 "NumericGreaterThan", "NumericGreaterThanEquals"],
     "boolean": ["Bool"],
-    "stringList": [f"{q}:{o}" for q in ("ForAllValues", "ForAnyValue")
-                   for o in ("StringEquals", "StringLike", "StringNotEquals", "StringNotLike")],
+    "arn": ["ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "StringEquals", "StringNotLike"],
 }
+OPS["stringList"] = OPS["string"]
+QUALIFIERS = ["ForAnyValue", "ForAllValues"]
 
 # What real enforcement can exercise: callers (users with keys), targets.
 CALLERS = ["alice", "bob"]
+# Their IAM tags, which daxd puts in the context as aws:PrincipalTag/<key>.
+# iam:TagUser calls only send other keys (TAG_KEYS), so these stay put.
+CALLER_TAGS = {"alice": {"team": "eng"}, "bob": {"dept": "ops", "team": "ops"}}
+TAG_KEYS = ["t", "env", "cost"]
 TARGET_USERS = {"alice": f"{IAM}:user/alice", "bob": f"{IAM}:user/bob",
                 "carol": f"{IAM}:user/ops/carol", "dave": f"{IAM}:user/dave"}
 TABLES = [("us-east-1", "Books"), ("us-east-1", "Orders"), ("eu-west-1", "Books")]
@@ -115,17 +156,34 @@ TABLES = [("us-east-1", "Books"), ("us-east-1", "Orders"), ("eu-west-1", "Books"
 def gen_condition(rng, request_ctx):
     block = {}
     for _ in range(rng.choice([1, 1, 2])):
-        # Keys the request carries are likelier, so conditions decide something.
+        # Keys the request carries are likelier, so conditions decide something;
+        # keys it lacks, for the absent-key rules (IfExists, set qualifiers).
         present = [k for k in KEYS if k in request_ctx]
-        key = rng.choice(present) if present and rng.random() < 0.5 else rng.choice(list(KEYS))
+        absent = [k for k in KEYS if k not in request_ctx]
+        r = rng.random()
+        key = rng.choice(present if present and r < 0.45 else absent if absent and r < 0.7 else list(KEYS))
         kind, values, _ = KEYS[key]
         if rng.random() < 0.1:
             op, vals = "Null", rng.choice(["true", "false"])
         else:
             op = rng.choice(OPS[kind])
-            if kind != "stringList" and rng.random() < 0.25:
+            if rng.random() < 0.25:
                 op += "IfExists"
+            # Multivalued keys mostly with a set qualifier (without one, several
+            # request values match nothing: docs/iam-evaluation.md reading (b));
+            # single-valued keys with one sometimes (AWS allows it).
+            if key in MULTIVALUED:
+                if rng.random() < 0.7:
+                    op = f"{rng.choice(QUALIFIERS)}:{op}"
+            elif rng.random() < 0.15:
+                op = f"{rng.choice(QUALIFIERS)}:{op}"
             vals = rng.sample(values, rng.choice([1, 1, 2]))
+            with_vars = [v for v in values if "${" in v]
+            if with_vars and rng.random() < 0.3:
+                # A variable (maybe without a value) beside a literal value.
+                plain = [v for v in values if "${" not in v]
+                vals = [rng.choice(plain), rng.choice(with_vars)]
+                rng.shuffle(vals)
             if kind == "boolean":
                 vals = vals[:1]
             vals = vals[0] if len(vals) == 1 and rng.random() < 0.5 else vals
@@ -145,9 +203,9 @@ def gen_statement(rng, action, resource, request_ctx):
         res[0] = resource
         if rng.random() < 0.2:  # ARNs are case-sensitive: a near miss
             res[0] = resource[:-1] + resource[-1].swapcase()
+    if rng.random() < 0.25:  # a variable, maybe without a value, beside the rest
+        res.insert(rng.randrange(len(res) + 1), rng.choice(VAR_RESOURCE_PATTERNS))
     key = "NotResource" if rng.random() < 0.2 else "Resource"
-    if key == "NotResource":
-        res = [r for r in res if "${" not in r] or ["*"]
     st[key] = res[0] if len(res) == 1 else res
     if rng.random() < 0.6:
         st["Condition"] = gen_condition(rng, request_ctx)
@@ -177,10 +235,13 @@ def gen_request(rng, now):
         caller = rng.choice(CALLERS)
         region = rng.choice(["us-east-1", "eu-west-1"])
         call = {"caller": caller, "region": region, "action": action}
-        leading = None
+        leading = tag_keys = None
         if action.startswith("iam:") and action != "iam:ListUsers":
             target = rng.choice(list(TARGET_USERS))
             resource, call["user"] = TARGET_USERS[target], target
+            if action == "iam:TagUser":
+                tag_keys = rng.sample(TAG_KEYS, rng.choice([1, 1, 2, 3]))
+                call["tags"] = tag_keys
         elif action == "iam:ListUsers":
             resource = f"{IAM}:user/"
         elif action.startswith("dynamodb:"):
@@ -197,20 +258,26 @@ def gen_request(rng, now):
                "aws:SecureTransport": ("boolean", [False]),
                "aws:RequestedRegion": ("string", [region]),
                "aws:CurrentTime": ("date", [now]),
-               "aws:EpochTime": ("numeric", [float(int(now.timestamp()))])}
+               "aws:EpochTime": ("numeric", [float(int(now.timestamp()))]),
+               "aws:PrincipalArn": ("string", [f"{IAM}:user/{caller}"])}
+        for k, v in CALLER_TAGS[caller].items():
+            ctx[f"aws:PrincipalTag/{k}"] = ("string", [v])
         if leading is not None:
-            ctx["dynamodb:LeadingKeys"] = ("string", [leading])
+            ctx["dynamodb:LeadingKeys"] = ("stringList", [leading])
+        if tag_keys is not None:
+            # daxd: the keys of the Tags sent (crates/daxd/src/api/iam.rs, auth.rs)
+            ctx["aws:TagKeys"] = ("stringList", list(tag_keys))
         return action, resource, ctx, call
     action = rng.choice(ACTIONS)
     resource = rng.choice(REQUEST_RESOURCES)
     ctx = {}
     for key, (kind, _, values) in KEYS.items():
-        if rng.random() < 0.6:
+        if rng.random() < 0.5:
             if kind == "stringList":
-                ctx[key] = ("string", rng.sample(values, rng.choice([1, 2, 3])))
+                ctx[key] = ("stringList", rng.sample(values, rng.choice([1, 2, 3])))
             else:
                 # Half the time a value the policies use too, for the boundaries.
-                v = rng.choice(values if rng.random() < 0.5 else KEYS[key][1])
+                v = rng.choice(values if rng.random() < 0.5 else [x for x in KEYS[key][1] if "${" not in x])
                 v = {"ip": lambda x: ipaddress.ip_address(x.split("/")[0]), "date": policy_model.parse_date,
                      "numeric": float, "boolean": lambda x: x if isinstance(x, bool) else x == "true",
                      }.get(kind, lambda x: x)(v)
@@ -225,9 +292,8 @@ def context_entries(ctx):
     for key, (kind, values) in ctx.items():
         text = [iso(v) if isinstance(v, dt.datetime) else ("true" if v else "false") if isinstance(v, bool)
                 else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in values]
-        ktype = {"boolean": "boolean", "ip": "ip", "date": "date", "numeric": "numeric"}.get(kind, "string")
-        if key == "dynamodb:LeadingKeys":
-            ktype = "stringList"
+        ktype = {"boolean": "boolean", "ip": "ip", "date": "date", "numeric": "numeric",
+                 "stringList": "stringList"}.get(kind, "string")
         out.append({"ContextKeyName": key, "ContextKeyValues": text, "ContextKeyType": ktype})
     return out
 
@@ -241,6 +307,7 @@ class World:
         self.iam.create_user(UserName="carol", Path="/ops/")
         for name in CALLERS:
             self.iam.create_user(UserName=name)
+            self.iam.tag_user(UserName=name, Tags=[{"Key": k, "Value": v} for k, v in CALLER_TAGS[name].items()])
             k = self.iam.create_access_key(UserName=name)["AccessKey"]
             self.keys[name] = (k["AccessKeyId"], k["SecretAccessKey"])
         for region, table in TABLES:
@@ -291,7 +358,7 @@ class World:
             elif op == "CreateUser":
                 c.create_user(UserName=call["user"])
             elif op == "TagUser":
-                c.tag_user(UserName=call["user"], Tags=[{"Key": "t", "Value": "v"}])
+                c.tag_user(UserName=call["user"], Tags=[{"Key": k, "Value": "v"} for k in call["tags"]])
             elif op == "GetItem":
                 c.get_item(TableName=call["table"], Key={"pk": {"S": call["key"]}})
             elif op == "PutItem":
@@ -458,6 +525,57 @@ def test_evaluator_matches_model_simulator_and_enforcement(world):
           f"{len(failures)} failing")
     assert not failures, (f"seed {SEED}: {len(failures)} of {CASES} cases disagree "
                           f"(rerun: POLICY_DIFF_SEED={SEED} POLICY_DIFF_CASES={CASES})\n" + "\n".join(failures[:5]))
+
+
+# Every operator family with and without a set qualifier and IfExists, the
+# key absent, matching and not matching; string and ARN values also beside and
+# as an unresolvable variable. The random cases reach the rarer corners of this
+# (a qualifier with IfExists on an absent Bool key, say) only now and then.
+GRID = [  # key, operators, policy value, a matching and another request value
+    ("aws:username", ["StringEquals", "StringNotEquals", "StringLike"], "a*", "a*", "alice"),
+    ("aws:username", ["StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringNotLike"], "alice", "ALICE", "bob"),
+    ("aws:EpochTime", ["NumericLessThan", "NumericNotEquals"], "1893456000", 1500000000.0, 1893456000.0),
+    ("aws:CurrentTime", ["DateGreaterThan", "DateNotEquals"], "2030-01-01T00:00:00Z",
+     policy_model.parse_date("2040-01-01T00:00:00Z"), policy_model.parse_date("2030-01-01T00:00:00Z")),
+    ("aws:SecureTransport", ["Bool"], "true", True, False),
+    ("aws:SourceIp", ["IpAddress", "NotIpAddress"], "10.0.0.0/8",
+     ipaddress.ip_address("10.1.2.3"), ipaddress.ip_address("127.0.0.1")),
+    ("aws:PrincipalArn", ["ArnLike", "ArnNotEquals", "ArnNotLike"], f"{IAM}:user/a*",
+     f"{IAM}:user/alice", f"{IAM}:role/alice"),
+    ("aws:TagKeys", ["StringLike", "StringNotEquals"], "t*", ["t"], ["t", "env"]),
+]
+
+
+def grid_cases():
+    kinds = {"aws:EpochTime": "numeric", "aws:CurrentTime": "date", "aws:SecureTransport": "boolean",
+             "aws:SourceIp": "ip", "aws:TagKeys": "stringList"}
+    for key, ops, value, hit, miss in GRID:
+        kind = kinds.get(key, "string")
+        variants = [value]
+        if kind in ("string", "stringList") or key == "aws:PrincipalArn":
+            variants += [[value, DEPT], DEPT, "${aws:PrincipalTag/dept, 'none'}"]
+        for op in ops:
+            for qualifier in ("", "ForAnyValue:", "ForAllValues:"):
+                for suffix in ("", "IfExists"):
+                    for values in variants:
+                        for request in (None, hit, miss):
+                            ctx = {}
+                            if request is not None:
+                                ctx[key] = (kind, request if isinstance(request, list) else [request])
+                            st = {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*",
+                                  "Condition": {f"{qualifier}{op}{suffix}": {key: values}}}
+                            policies = [{"Version": "2012-10-17", "Statement": [st]}]
+                            yield policies, "iam:GetUser", f"{IAM}:user/alice", ctx, None
+
+
+def test_operator_grid_matches_model(world):
+    failures = []
+    cases = list(grid_cases())
+    for case in cases:
+        got, kinds = judge(world, case)
+        if kinds:
+            failures.append(show(case, got, kinds))
+    assert not failures, f"{len(failures)} of {len(cases)} grid cases disagree\n" + "\n".join(failures[:8])
 
 
 def test_simulator_does_not_invent_a_username(world):
