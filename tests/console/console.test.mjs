@@ -338,7 +338,10 @@ test('the cluster page: nodes with endpoints, events, cache hits and misses', as
     // The chart fills in as the sampler runs (the script refreshes it).
     await page.locator('#cache-chart svg[role="img"]').waitFor({ timeout: 20000 });
     const desc = await page.locator('#cache-chart desc').textContent();
-    assert.match(desc, /\d+ hits and \d+ misses in all/);
+    // The fixture read 3 keys 4 times each through a two-node cluster: every key
+    // misses at most once on each node, so at least 3 misses and 6 hits show.
+    const [, hits, misses] = desc.match(/(\d+) hits and (\d+) misses in all/) || [];
+    assert.ok(Number(hits) >= 6 && Number(misses) >= 3, `the chart shows the fixture's traffic: ${desc}`);
     assert.match(await page.getByRole('table', { name: /Cache counters/ }).innerText(), /Item cache/);
     await snap(page, 'cluster');
   });
