@@ -155,7 +155,8 @@ def test_seed_iam_story(daxd, iam, user_key):
 
 
 def test_deletion_task_is_asynchronous_and_idempotent():
-    server = Daxd(args=["--provisioning-delay-ms", "400"]).start()
+    # Each step lasts 2 s, so that polling sees every state even on a loaded machine.
+    server = Daxd(args=["--provisioning-delay-ms", "2000"]).start()
     try:
         iam = server.client("iam")
         iam.create_service_linked_role(AWSServiceName="dax.amazonaws.com")
