@@ -1,7 +1,7 @@
 """Issue 8 part 4: overload and faults. Thousands of DAX connections, slow HTTP clients
 that trickle bytes, frames and bodies over the limits, and a remote DynamoDB backend that
 is down, slow, hanging or answering errors (a fault-injecting proxy in front of
-dynalite). Throughout, a background probe asks GET /health: its p99 stays under 50 ms,
+dynalite). Throughout, a background probe asks GET /health: it answers every probe in time,
 daxd's resident memory stays bounded, clients get answers or errors (never a hang), a
 failed backend call leaves no wrong value in a DAX cache, and service resumes when the
 backend returns."""
