@@ -193,6 +193,7 @@ impl DaxControl {
                 status: NodeStatus::Creating,
                 until,
                 reboots: 0,
+                seen_serving: false,
             });
         }
         Ok(made)
@@ -234,7 +235,8 @@ impl DaxControl {
     }
 
     /// `CreateCluster`. The service-linked role must exist already (the
-    /// binary makes it). The cluster is `creating` for the provisioning delay.
+    /// binary makes it). The cluster is `creating` for the provisioning delay,
+    /// and then until every node's listener serves ([`crate::Readiness`]).
     ///
     /// # Errors
     /// `InvalidParameterValueException` (ARN, name, node type, zones,
@@ -374,7 +376,8 @@ impl DaxControl {
     }
 
     /// `IncreaseReplicationFactor`: the cluster is `modifying` and the new
-    /// nodes `creating` for the provisioning delay.
+    /// nodes `creating` for the provisioning delay, and then until their
+    /// listeners serve ([`crate::Readiness`]).
     ///
     /// # Errors
     /// `ClusterNotFoundFault`, `InvalidClusterStateFault`,
@@ -507,8 +510,9 @@ impl DaxControl {
         Ok(out)
     }
 
-    /// `RebootNode`: the node is `rebooting` for the provisioning delay (the
-    /// cluster stays `available`; **unverified**).
+    /// `RebootNode`: the node is `rebooting` for the provisioning delay and
+    /// until its new listener serves (the cluster stays `available`;
+    /// **unverified**).
     ///
     /// # Errors
     /// `ClusterNotFoundFault`, `NodeNotFoundFault`, `InvalidClusterStateFault`
@@ -534,6 +538,7 @@ impl DaxControl {
         node.status = NodeStatus::Rebooting;
         node.until = until;
         node.reboots = node.reboots.saturating_add(1);
+        node.seen_serving = false;
         let event = NewEvent {
             region: region.to_owned(),
             source_type: SourceType::Cluster,

@@ -1,6 +1,6 @@
 //! What DAX needs from outside its own state: the network it places nodes
-//! in (EC2), the IAM check of the role it is handed, and TCP ports for the
-//! node listeners. The binary implements these traits; this crate never
+//! in (EC2), the IAM check of the role it is handed, TCP ports for the
+//! node listeners, and whether a node's listener serves. The binary implements these traits; this crate never
 //! imports another domain crate.
 //!
 //! The calls are made while the DAX state lock is held, so that a change and
@@ -96,10 +96,37 @@ pub trait Ports: Send + Sync {
     fn release(&self, port: u16);
 }
 
-/// The three collaborators, as the binary wires them.
+/// One incarnation of a node's listener, as [`Readiness::serving`] asks about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeListener<'a> {
+    pub region: &'a str,
+    pub cluster_arn: &'a str,
+    pub node_id: &'a str,
+    pub port: u16,
+    /// The node's reboot count: a listener of an earlier incarnation (before
+    /// the last RebootNode) does not count.
+    pub generation: u64,
+}
+
+/// The data plane, as the lifecycles need it. A node leaves `creating` or
+/// `rebooting` for `available` (and a `creating` cluster becomes `available`,
+/// a `modifying` one settles) only once its provisioning delay has passed
+/// *and* its listener serves: in AWS, `available` means the endpoints answer.
+/// A node the process has not yet seen serving since it loaded the state
+/// (a restart of daxd) shows `rebooting` until it does.
+/// Nodes whose delay has passed are listed by
+/// [`crate::DaxControl::node_ports`] with `listen` set, for the binary to start.
+pub trait Readiness: Send + Sync {
+    /// Whether this listener accepts connections and answers the DAX
+    /// `endpoints` call now.
+    fn serving(&self, node: &NodeListener<'_>) -> bool;
+}
+
+/// The collaborators, as the binary wires them.
 #[derive(Clone)]
 pub struct Deps {
     pub network: Arc<dyn Network>,
     pub identity: Arc<dyn Identity>,
     pub ports: Arc<dyn Ports>,
+    pub readiness: Arc<dyn Readiness>,
 }

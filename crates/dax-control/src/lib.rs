@@ -12,9 +12,11 @@
 //! What it is not: it knows no wire format (the binary maps these structs
 //! to JSON), does no authentication or authorisation, runs no DAX data
 //! plane and opens no sockets. It imports no other domain crate: EC2 (the
-//! subnets, security groups and node interfaces), IAM (the role check) and
-//! TCP ports come through the [`Network`], [`Identity`] and [`Ports`] traits,
-//! which the binary implements.
+//! subnets, security groups and node interfaces), IAM (the role check),
+//! TCP ports and whether a node's listener serves come through the
+//! [`Network`], [`Identity`], [`Ports`] and [`Readiness`] traits, which the
+//! binary implements. A node is `available` only once its delay has passed
+//! and [`Readiness`] says its listener serves.
 //!
 //! Choices where AWS's behaviour is not documented are marked **unverified**
 //! in the item docs.
@@ -37,7 +39,7 @@ use base::Env;
 use serde::{Deserialize, Serialize};
 use state::{Op, Store};
 
-pub use deps::{Deps, Identity, Network, Ports, SgInfo, SubnetInfo};
+pub use deps::{Deps, Identity, Network, NodeListener, Ports, Readiness, SgInfo, SubnetInfo};
 pub use error::DaxError;
 pub use groups::{QUERY_TTL, RECORD_TTL};
 pub use model::*;
@@ -295,21 +297,28 @@ impl DaxControl {
         let mut changed: Vec<(String, String, Option<ClusterRec>)> = Vec::new();
         let mut released = Vec::new();
         let mut pruned: Vec<(String, u64)> = Vec::new();
+        let readiness = self.deps.readiness.as_ref();
         for (region, reg) in &st.regions {
             for c in reg.clusters.values().filter(|c| c.due(now)) {
-                let next = advance(c, now, &mut events, &mut released);
+                let next = advance(c, now, readiness, &mut events, &mut released);
                 match &next {
+                    // A node seen serving changes memory only: skip writing an unchanged record.
+                    Some(n) if encode(n) == encode(c) => {}
                     Some(n) => ops.push(Op::put(records::NS_CLUSTERS, n.key(), encode(n))),
                     None => ops.push(Op::delete(records::NS_CLUSTERS, c.key())),
                 }
-                changed.push((region.clone(), c.name.clone(), next));
+                if next.as_ref() != Some(c) {
+                    changed.push((region.clone(), c.name.clone(), next));
+                }
             }
             for e in reg.events.values().filter(|e| e.date < now - EVENT_RETENTION_SECS) {
                 ops.push(Op::delete(records::NS_EVENTS, e.key()));
                 pruned.push((region.clone(), e.seq));
             }
         }
-        self.commit(st, ops, events)?;
+        if !ops.is_empty() || !events.is_empty() {
+            self.commit(st, ops, events)?;
+        }
         for (region, name, next) in changed {
             let reg = st.region_mut(&region);
             match next {
@@ -378,13 +387,14 @@ impl DaxControl {
             c.nodes
                 .iter()
                 .map(|n| {
-                    if n.status == NodeStatus::Creating {
+                    let status = n.shown_status();
+                    if status == NodeStatus::Creating {
                         Node {
                             node_id: n.id.clone(),
                             endpoint: None,
                             node_create_time: None,
                             availability_zone: None,
-                            node_status: n.status,
+                            node_status: status,
                             parameter_group_status: None,
                         }
                     } else {
@@ -393,7 +403,7 @@ impl DaxControl {
                             endpoint: Some(self.endpoint(n.port, tls, true)),
                             node_create_time: Some(n.created),
                             availability_zone: Some(n.az.clone()),
-                            node_status: n.status,
+                            node_status: status,
                             parameter_group_status: Some("in-sync".to_owned()),
                         }
                     }
@@ -408,7 +418,7 @@ impl DaxControl {
         } else {
             count(&|n| n.status != NodeStatus::Deleting)
         };
-        let active = if full { count(&|n| n.status == NodeStatus::Available) } else { 0 };
+        let active = if full { count(&|n| n.shown_status() == NodeStatus::Available) } else { 0 };
         Cluster {
             cluster_name: c.name.clone(),
             description: c.description.clone(),
@@ -484,9 +494,11 @@ impl DaxControl {
     }
 
     /// Every node's listener port across regions (nodes being deleted
-    /// included until they are gone), for the binary to bind.
+    /// included until they are gone), for the binary to bind those that
+    /// `listen`.
     #[must_use]
     pub fn node_ports(&self) -> Vec<NodePort> {
+        let now = self.now();
         let st = self.ticked().unwrap_or_else(|_| self.read());
         st.regions
             .iter()
@@ -500,15 +512,36 @@ impl DaxControl {
                     tls: c.encryption == EncryptionType::Tls,
                     status: n.status,
                     reboots: n.reboots,
+                    listen: c.status != ClusterStatus::Deleting && n.listens(now),
+                    availability_zone: n.az.clone(),
                 })
             })
             .collect()
     }
 }
 
+/// Whether the listener of `n` (node of `c`) serves, in the node's current incarnation.
+fn serving(readiness: &dyn Readiness, c: &ClusterRec, n: &records::NodeRec) -> bool {
+    readiness.serving(&NodeListener {
+        region: &c.region,
+        cluster_arn: &c.arn,
+        node_id: &n.id,
+        port: n.port,
+        generation: n.reboots,
+    })
+}
+
 /// The next state of a cluster whose transition is due (`None`: it is gone),
-/// with the events that happened and the ports to release.
-fn advance(c: &ClusterRec, now: f64, events: &mut Vec<NewEvent>, released: &mut Vec<u16>) -> Option<ClusterRec> {
+/// with the events that happened and the ports to release. A node whose
+/// delay has passed becomes `available` only if its listener serves; until
+/// then it (and a `creating` cluster) stays as it is, and is due again.
+fn advance(
+    c: &ClusterRec,
+    now: f64,
+    readiness: &dyn Readiness,
+    events: &mut Vec<NewEvent>,
+    released: &mut Vec<u16>,
+) -> Option<ClusterRec> {
     let event = |msg: String, date: f64| NewEvent {
         region: c.region.clone(),
         source_type: SourceType::Cluster,
@@ -516,44 +549,55 @@ fn advance(c: &ClusterRec, now: f64, events: &mut Vec<NewEvent>, released: &mut 
         message: msg,
         date,
     };
-    let mut c = c.clone();
-    match c.status {
+    let mut next = c.clone();
+    match next.status {
         ClusterStatus::Deleting => {
-            if c.until > now {
-                return Some(c);
+            if next.until > now {
+                return Some(next);
             }
-            released.extend(c.nodes.iter().map(|n| n.port));
-            events.push(event("Cluster deleted.".to_owned(), c.until));
+            released.extend(next.nodes.iter().map(|n| n.port));
+            events.push(event("Cluster deleted.".to_owned(), next.until));
             return None;
         }
         ClusterStatus::Creating => {
-            if c.until > now {
-                return Some(c);
+            if next.until > now || !c.nodes.iter().all(|n| serving(readiness, c, n)) {
+                return Some(next);
             }
-            for n in &mut c.nodes {
+            for n in &mut next.nodes {
                 n.status = NodeStatus::Available;
+                n.seen_serving = true;
             }
-            c.status = ClusterStatus::Available;
-            events.push(event("Cluster created.".to_owned(), c.until));
-            return Some(c);
+            next.status = ClusterStatus::Available;
+            events.push(event("Cluster created.".to_owned(), next.until));
+            return Some(next);
         }
         ClusterStatus::Available | ClusterStatus::Modifying => {}
     }
-    let mut kept = Vec::with_capacity(c.nodes.len());
-    for mut n in std::mem::take(&mut c.nodes) {
-        if n.status == NodeStatus::Available || n.until > now {
+    let mut kept = Vec::with_capacity(next.nodes.len());
+    for mut n in std::mem::take(&mut next.nodes) {
+        if n.status == NodeStatus::Available {
+            if !n.seen_serving && serving(readiness, c, &n) {
+                n.seen_serving = true;
+            }
+            kept.push(n);
+            continue;
+        }
+        if n.until > now {
             kept.push(n);
             continue;
         }
         match n.status {
+            NodeStatus::Creating | NodeStatus::Rebooting if !serving(readiness, c, &n) => kept.push(n),
             NodeStatus::Creating => {
                 events.push(event(format!("Added node {}.", n.id), n.until));
                 n.status = NodeStatus::Available;
+                n.seen_serving = true;
                 kept.push(n);
             }
             NodeStatus::Rebooting => {
                 events.push(event(format!("Rebooted node {}.", n.id), n.until));
                 n.status = NodeStatus::Available;
+                n.seen_serving = true;
                 kept.push(n);
             }
             NodeStatus::Deleting => {
@@ -563,12 +607,12 @@ fn advance(c: &ClusterRec, now: f64, events: &mut Vec<NewEvent>, released: &mut 
             NodeStatus::Available => kept.push(n),
         }
     }
-    c.nodes = kept;
-    if c.status == ClusterStatus::Modifying && c.settled() {
-        c.status = ClusterStatus::Available;
-        c.node_ids_to_remove.clear();
+    next.nodes = kept;
+    if next.status == ClusterStatus::Modifying && next.settled() {
+        next.status = ClusterStatus::Available;
+        next.node_ids_to_remove.clear();
     }
-    Some(c)
+    Some(next)
 }
 
 #[cfg(test)]

@@ -225,6 +225,12 @@ pub struct NodePort {
     /// How many times the node was rebooted: a reboot may begin and end between two looks
     /// at `status` (with no provisioning delay it ends at once), never without changing this.
     pub reboots: u64,
+    /// The node should have a listener now: it is `available`, or its `creating` or
+    /// `rebooting` delay has passed and it waits for its listener to serve
+    /// ([`crate::Readiness`]) to become `available`.
+    pub listen: bool,
+    /// The node's Availability Zone.
+    pub availability_zone: String,
 }
 
 /// `CreateCluster` input.

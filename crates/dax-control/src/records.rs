@@ -26,6 +26,31 @@ pub(crate) struct NodeRec {
     /// How many times the node was rebooted (records written before it was kept read as 0).
     #[serde(default)]
     pub reboots: u64,
+    /// This process has seen the node's listener serve in its current
+    /// incarnation ([`crate::Readiness`]). Never persisted: after a restart
+    /// an `available` node shows `rebooting` until its listener serves again.
+    #[serde(skip)]
+    pub seen_serving: bool,
+}
+
+impl NodeRec {
+    /// Its status as DescribeClusters shows it: `available` only once seen serving.
+    pub fn shown_status(&self) -> NodeStatus {
+        if self.status == NodeStatus::Available && !self.seen_serving {
+            NodeStatus::Rebooting
+        } else {
+            self.status
+        }
+    }
+
+    /// Whether it should have a listener at `now` (see [`crate::NodePort::listen`]).
+    pub fn listens(&self, now: f64) -> bool {
+        match self.status {
+            NodeStatus::Available => true,
+            NodeStatus::Creating | NodeStatus::Rebooting => self.until <= now,
+            NodeStatus::Deleting => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,8 +98,13 @@ impl ClusterRec {
         match self.status {
             ClusterStatus::Creating | ClusterStatus::Deleting => self.until <= now,
             ClusterStatus::Available | ClusterStatus::Modifying => {
-                self.nodes.iter().any(|n| n.status != NodeStatus::Available && n.until <= now)
-                    || (self.status == ClusterStatus::Modifying && self.settled())
+                self.nodes.iter().any(|n| {
+                    if n.status == NodeStatus::Available {
+                        !n.seen_serving
+                    } else {
+                        n.until <= now
+                    }
+                }) || (self.status == ClusterStatus::Modifying && self.settled())
             }
         }
     }

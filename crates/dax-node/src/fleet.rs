@@ -1,7 +1,8 @@
 //! The fleet: every node listener of every cluster, started and stopped to match the
 //! desired set the control plane describes, and the metrics of them all.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -60,7 +61,13 @@ pub struct Fleet {
     handle: Handle,
     clusters: Mutex<BTreeMap<String, Arc<ClusterState>>>,
     warned: Mutex<HashSet<String>>,
+    /// Per started listener: its generation, and whether its accept loop runs
+    /// ([`Fleet::serving`]).
+    accepting: Mutex<HashMap<ListenerKey, (u64, Arc<AtomicBool>)>>,
 }
+
+/// A node's listener: (cluster ARN, node id).
+type ListenerKey = (String, String);
 
 /// Memory of a DAX node type, in bytes (the larger DAX node types have roughly 8 GiB per
 /// vCPU; the burstable ones 2 or 4 GiB).
@@ -125,9 +132,12 @@ async fn shed(node: Arc<Node>, mut stream: TcpStream, plain: bool) {
 /// How long a shed connection is given to be told so.
 const SHED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-async fn accept_loop(node: Arc<Node>, listener: TcpListener, tls: Option<TlsAcceptor>) {
+async fn accept_loop(node: Arc<Node>, listener: TcpListener, tls: Option<TlsAcceptor>, accepting: Arc<AtomicBool>) {
     let mut conns = JoinSet::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(node.shared.config.max_connections.max(1)));
+    // The socket is bound and listening (connections queue in its backlog) and this loop
+    // now takes them: the node serves.
+    accepting.store(true, Ordering::Release);
     loop {
         tokio::select! {
             r = listener.accept() => match r {
@@ -165,6 +175,7 @@ impl Fleet {
             handle: Handle::current(),
             clusters: Mutex::new(BTreeMap::new()),
             warned: Mutex::new(HashSet::new()),
+            accepting: Mutex::new(HashMap::new()),
         })
     }
 
@@ -238,6 +249,31 @@ impl Fleet {
                 }
             }
         }
+        // Forget the accept flags of listeners that no longer run (out of the rosters).
+        let running: HashSet<ListenerKey> = clusters
+            .iter()
+            .flat_map(|(arn, state)| state.nodes().into_iter().map(move |n| (arn.clone(), n.id.clone())))
+            .collect();
+        self.accepting.lock().unwrap_or_else(PoisonError::into_inner).retain(|k, _| running.contains(k));
+    }
+
+    /// Whether node `node_id` of the cluster `cluster_arn` serves on `port` in its
+    /// `generation` (reboot count): its listener is bound, it is in the cluster's roster
+    /// (so the `endpoints` call lists it) and its accept loop runs. What the control plane
+    /// waits for before it calls the node `available`.
+    #[must_use]
+    pub fn serving(&self, cluster_arn: &str, node_id: &str, port: u16, generation: u64) -> bool {
+        let Some(state) = self.clusters.lock().unwrap_or_else(PoisonError::into_inner).get(cluster_arn).cloned() else {
+            return false;
+        };
+        let listed = state.nodes().iter().any(|n| n.id == node_id && n.port == port && n.generation == generation);
+        listed
+            && self
+                .accepting
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&(cluster_arn.to_owned(), node_id.to_owned()))
+                .is_some_and(|(g, flag)| *g == generation && flag.load(Ordering::Acquire))
     }
 
     fn start(&self, state: &Arc<ClusterState>, s: &NodeSpec) -> std::io::Result<Arc<Node>> {
@@ -249,7 +285,12 @@ impl Fleet {
         let cache_bytes = self.shared.config.cache_bytes.min(memory);
         let node = Arc::new(Node::new(s, Arc::clone(state), cache_bytes, Arc::clone(&self.shared)));
         let tls = if s.tls { self.shared.config.tls.as_ref().map(crate::NodeTls::acceptor) } else { None };
-        let task = self.handle.spawn(accept_loop(Arc::clone(&node), listener, tls));
+        let accepting = Arc::new(AtomicBool::new(false));
+        self.accepting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((s.cluster.arn.clone(), s.node_id.clone()), (s.generation, Arc::clone(&accepting)));
+        let task = self.handle.spawn(accept_loop(Arc::clone(&node), listener, tls, accepting));
         *node.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
         Ok(node)
     }

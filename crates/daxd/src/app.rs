@@ -39,6 +39,9 @@ pub struct App {
     pub role_in_use: std::sync::RwLock<()>,
     /// The DAX data plane (node listeners), set once the runtime runs (`dax_host::start`).
     pub dax_nodes: std::sync::OnceLock<crate::dax_host::DaxNodes>,
+    /// What `dax-control` asks before it calls a node `available` (`dax_host::start` gives
+    /// it the fleet).
+    pub dax_readiness: Arc<crate::dax_deps::FleetReadiness>,
 }
 
 impl App {
@@ -51,10 +54,12 @@ impl App {
         let iam = Arc::new(Iam::open(&args.account_id, env.clone(), Arc::clone(&store)).map_err(|e| e.to_string())?);
         let ec2 = Arc::new(Ec2::open(&args.account_id, env.clone(), Arc::clone(&store)).map_err(|e| e.to_string())?);
         let ports = Arc::new(crate::dax_deps::PortPool::new(args.dax_ports.clone(), &args.dax_advertise_host));
+        let readiness = Arc::new(crate::dax_deps::FleetReadiness::default());
         let deps = Deps {
             network: Arc::new(crate::dax_deps::SlrNetwork { iam: Arc::clone(&iam), ec2: Arc::clone(&ec2) }),
             identity: Arc::new(crate::dax_deps::RoleCheck { iam: Arc::clone(&iam) }),
             ports: Arc::clone(&ports) as Arc<dyn dax_control::Ports>,
+            readiness: Arc::clone(&readiness) as Arc<dyn dax_control::Readiness>,
         };
         let config = DaxConfig {
             advertise_host: args.dax_advertise_host.clone(),
@@ -104,6 +109,7 @@ impl App {
             step_secs: args.provisioning_delay_ms as f64 / 1000.0,
             role_in_use: std::sync::RwLock::new(()),
             dax_nodes: std::sync::OnceLock::new(),
+            dax_readiness: readiness,
         })
     }
 

@@ -1,14 +1,16 @@
 //! What the DAX control plane needs from the rest of daxd, wired here:
 //! EC2 work done *as* `AWSServiceRoleForDAX` (authorized against its policy
 //! like any other principal, and recorded as its activity), the IAM check of
-//! a cluster's role, and TCP ports for node listeners.
+//! a cluster's role, TCP ports for node listeners, and whether a node's
+//! listener serves (asked of the fleet of listeners).
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::ops::RangeInclusive;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use dax_control::{DaxError, Identity, Network, Ports, SgInfo, SubnetInfo};
+use dax_control::{DaxError, Identity, Network, NodeListener, Ports, Readiness, SgInfo, SubnetInfo};
+use dax_node::Fleet;
 use ec2::{Ec2, NetworkInterfaceAttribute, NewNetworkInterface};
 use iam::{Caller, Iam, Session, DAX_SERVICE};
 use policy::Context;
@@ -18,6 +20,19 @@ pub const DAX_SESSION: &str = "dax";
 
 pub fn slr_missing() -> DaxError {
     DaxError::ServiceLinkedRoleNotFoundFault("The specified service linked role (SLR) was not found.".to_owned())
+}
+
+/// Whether a node serves, asked of the fleet of node listeners. Until the data plane
+/// starts (`dax_host::start` sets the fleet), no node serves.
+#[derive(Default)]
+pub struct FleetReadiness {
+    pub fleet: OnceLock<Arc<Fleet>>,
+}
+
+impl Readiness for FleetReadiness {
+    fn serving(&self, node: &NodeListener<'_>) -> bool {
+        self.fleet.get().is_some_and(|f| f.serving(node.cluster_arn, node.node_id, node.port, node.generation))
+    }
 }
 
 /// EC2, as DAX reaches it through its service-linked role.

@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Weak};
 
-use dax_control::{ClusterStatus, DescribeClustersInput, NodeStatus, Paging};
+use dax_control::{DescribeClustersInput, Paging};
 use dax_node::{BoxFuture, ClusterInfo, Fleet, FleetConfig, Host, NodeError, NodeSpec, NodeTls, Principal};
 use iam::{Caller, Session};
 use serde_json::Value;
@@ -53,7 +53,8 @@ pub fn load_tls(args: &ServeArgs) -> std::io::Result<NodeTls> {
     Ok(tls)
 }
 
-/// Start the data plane (no listener yet: the next tick starts them). Call inside the runtime.
+/// Start the data plane and the listeners of the nodes the control plane has (so that, after
+/// a restart, they are bound before the HTTP endpoint answers). Call inside the runtime.
 /// Without `tls` (see [`load_tls`]), `daxs://` clusters are not served; plaintext clusters
 /// are unaffected.
 pub fn start(app: &Arc<App>, args: &ServeArgs, tls: Option<NodeTls>) {
@@ -80,12 +81,16 @@ pub fn start(app: &Arc<App>, args: &ServeArgs, tls: Option<NodeTls>) {
             Fleet::new(host, config)
         }
     };
+    let _ = app.dax_readiness.fleet.set(Arc::clone(&fleet));
     let _ = app.dax_nodes.set(DaxNodes { fleet, advertise_host: args.dax_advertise_host.clone() });
+    reconcile(app);
 }
 
-/// Make the running listeners match the control plane: every node of an `available` or
-/// `modifying` cluster that is itself `available` serves; `rebooting` nodes stop (and
-/// come back with an empty cache); deleted clusters and nodes go away.
+/// Make the running listeners match the control plane: every node it says should `listen`
+/// serves (an `available` node, and a `creating` or `rebooting` one whose delay has passed:
+/// `dax-control` makes it `available` once the fleet reports it serving, see
+/// `dax_deps::FleetReadiness`); `rebooting` nodes stop until then (and come back with an
+/// empty cache); deleted clusters and nodes go away.
 pub fn reconcile(app: &App) {
     let Some(nodes) = app.dax_nodes.get() else { return };
     let ports = app.dax.node_ports();
@@ -108,14 +113,6 @@ pub fn reconcile(app: &App) {
     let mut desired = Vec::with_capacity(ports.len());
     for p in ports {
         let Some(c) = clusters.get(&(p.region.clone(), p.cluster.clone())) else { continue };
-        let serving = matches!(c.status, ClusterStatus::Available | ClusterStatus::Modifying);
-        let az = c
-            .nodes
-            .iter()
-            .flatten()
-            .find(|n| n.node_id == p.node_id)
-            .and_then(|n| n.availability_zone.clone())
-            .unwrap_or_default();
         desired.push(NodeSpec {
             cluster: ClusterInfo {
                 region: p.region.clone(),
@@ -127,9 +124,9 @@ pub fn reconcile(app: &App) {
             node_id: p.node_id.clone(),
             host: nodes.advertise_host.clone(),
             port: p.port,
-            availability_zone: az,
+            availability_zone: p.availability_zone,
             tls: p.tls,
-            running: serving && p.status == NodeStatus::Available,
+            running: p.listen,
             generation: p.reboots,
         });
     }

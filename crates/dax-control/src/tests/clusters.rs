@@ -585,3 +585,91 @@ fn update_cluster_settings_and_errors() {
     assert_eq!(c.parameter_group.parameter_group_name, "pg");
     assert_eq!(f.describe(R1, "up").expect("d"), c);
 }
+
+/// Statuses of the nodes, in order.
+fn node_statuses(c: &Cluster) -> Vec<NodeStatus> {
+    c.nodes.iter().flatten().map(|n| n.node_status).collect()
+}
+
+fn listening(f: &Fixture, node_id: &str) -> bool {
+    f.dax.node_ports().iter().any(|p| p.node_id == node_id && p.listen)
+}
+
+#[test]
+fn nodes_are_available_only_once_their_listener_serves() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(Store::open(&dir.path().join("state.db")).expect("open"));
+    let f = Fixture::on(store, 60);
+    f.ready.hold();
+    // A new cluster: its delay passes, but it stays `creating` until every node serves.
+    f.create(R1, "ready", 2).expect("create");
+    assert!(!listening(&f, "ready-a"), "no listener before the delay has passed");
+    f.advance(60);
+    assert!(listening(&f, "ready-a") && listening(&f, "ready-b"), "the binary is told to start them");
+    assert_eq!(f.describe(R1, "ready").expect("d").status, ClusterStatus::Creating);
+    f.ready.up("ready-a", 0);
+    f.advance(600);
+    assert_eq!(f.describe(R1, "ready").expect("d").status, ClusterStatus::Creating, "ready-b does not serve yet");
+    f.ready.up("ready-b", 0);
+    let c = f.describe(R1, "ready").expect("d");
+    assert_eq!((c.status, c.active_nodes), (ClusterStatus::Available, 2));
+    assert_eq!(node_statuses(&c), [NodeStatus::Available, NodeStatus::Available]);
+    assert_eq!(f.messages(R1).last().map(String::as_str), Some("Cluster created."));
+
+    // A node added by IncreaseReplicationFactor.
+    f.dax
+        .increase_replication_factor(
+            R1,
+            IncreaseReplicationFactorInput { cluster_name: "ready".into(), new_replication_factor: 3, ..Default::default() },
+        )
+        .expect("increase");
+    f.advance(60);
+    assert!(listening(&f, "ready-c"));
+    let c = f.describe(R1, "ready").expect("d");
+    assert_eq!(c.status, ClusterStatus::Modifying);
+    assert_eq!(node_statuses(&c), [NodeStatus::Available, NodeStatus::Available, NodeStatus::Creating]);
+    f.ready.up("ready-c", 0);
+    let c = f.describe(R1, "ready").expect("d");
+    assert_eq!((c.status, c.active_nodes), (ClusterStatus::Available, 3));
+
+    // A rebooted node: its old listener (generation 0) does not count.
+    f.dax.reboot_node(R1, "ready", "ready-a").expect("reboot");
+    assert!(!listening(&f, "ready-a"), "stopped while rebooting");
+    f.advance(60);
+    assert!(listening(&f, "ready-a"));
+    assert_eq!(node_statuses(&f.describe(R1, "ready").expect("d"))[0], NodeStatus::Rebooting);
+    f.ready.up("ready-a", 1);
+    assert_eq!(node_statuses(&f.describe(R1, "ready").expect("d"))[0], NodeStatus::Available);
+    assert_eq!(f.messages(R1).last().map(String::as_str), Some("Rebooted node ready-a."));
+    let events = f.messages(R1).len();
+
+    // A restart: the nodes are `available` in the store, but this process has not seen
+    // them serve; they show `rebooting` until they do.
+    let ready = Arc::new(FakeReadiness::default());
+    ready.hold();
+    let g = Fixture {
+        dax: open(&f.store, &f.net, &f.ports, &ready, &f.clock, f.delay),
+        store: f.store.clone(),
+        net: f.net.clone(),
+        ports: f.ports.clone(),
+        ready: ready.clone(),
+        clock: f.clock.clone(),
+        delay: f.delay,
+    };
+    assert!(listening(&g, "ready-a") && listening(&g, "ready-b") && listening(&g, "ready-c"));
+    let c = g.describe(R1, "ready").expect("d");
+    assert_eq!(c.active_nodes, 0);
+    assert_eq!(node_statuses(&c), [NodeStatus::Rebooting; 3]);
+    g.ready.up("ready-a", 1);
+    g.ready.up("ready-b", 0);
+    let c = g.describe(R1, "ready").expect("d");
+    assert_eq!(node_statuses(&c), [NodeStatus::Available, NodeStatus::Available, NodeStatus::Rebooting]);
+    g.ready.up("ready-c", 0);
+    let c = g.describe(R1, "ready").expect("d");
+    assert_eq!((c.status, c.active_nodes), (ClusterStatus::Available, 3));
+    assert_eq!(g.messages(R1).len(), events, "a restart records no event");
+    // Seen serving, a node is not asked about again.
+    let asked = ready.asked.load(Ordering::SeqCst);
+    g.describe(R1, "ready").expect("d");
+    assert_eq!(ready.asked.load(Ordering::SeqCst), asked);
+}

@@ -286,10 +286,11 @@ fn state_survives_reopen() {
     // A new process: a new store handle on the same file, the same fakes.
     let store = Arc::new(Store::open(&path).expect("reopen"));
     let g = Fixture {
-        dax: open(&store, &f.net, &f.ports, &f.clock, f.delay),
+        dax: open(&store, &f.net, &f.ports, &f.ready, &f.clock, f.delay),
         store,
         net: f.net.clone(),
         ports: f.ports.clone(),
+        ready: f.ready.clone(),
         clock: f.clock.clone(),
         delay: f.delay,
     };

@@ -212,10 +212,38 @@ impl Ports for FakePorts {
     }
 }
 
+/// The data plane: every listener serves, except while `hold` is set; then
+/// only the `(node id, generation)` pairs in `up` do.
+#[derive(Default)]
+pub struct FakeReadiness {
+    pub hold: std::sync::atomic::AtomicBool,
+    pub up: Mutex<BTreeSet<(String, u64)>>,
+    pub asked: AtomicUsize,
+}
+
+impl FakeReadiness {
+    /// From now on, only listeners marked with [`Self::up`] serve.
+    pub fn hold(&self) {
+        self.hold.store(true, Ordering::SeqCst);
+    }
+
+    pub fn up(&self, node_id: &str, generation: u64) {
+        lock(&self.up).insert((node_id.to_owned(), generation));
+    }
+}
+
+impl Readiness for FakeReadiness {
+    fn serving(&self, node: &NodeListener<'_>) -> bool {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        !self.hold.load(Ordering::SeqCst) || lock(&self.up).contains(&(node.node_id.to_owned(), node.generation))
+    }
+}
+
 pub struct Fixture {
     pub dax: DaxControl,
     pub net: Arc<FakeNet>,
     pub ports: Arc<FakePorts>,
+    pub ready: Arc<FakeReadiness>,
     pub clock: Arc<ManualClock>,
     pub store: Arc<Store>,
     pub delay: u64,
@@ -230,8 +258,9 @@ impl Fixture {
         let net = Arc::new(FakeNet::default());
         let ports = Arc::new(FakePorts::default());
         let clock = Arc::new(ManualClock::at(T0));
-        let dax = open(&store, &net, &ports, &clock, delay_secs);
-        Fixture { dax, net, ports, clock, store, delay: delay_secs }
+        let ready = Arc::new(FakeReadiness::default());
+        let dax = open(&store, &net, &ports, &ready, &clock, delay_secs);
+        Fixture { dax, net, ports, ready, clock, store, delay: delay_secs }
     }
 
     pub fn advance(&self, secs: i64) {
@@ -260,11 +289,12 @@ fn open(
     store: &Arc<Store>,
     net: &Arc<FakeNet>,
     ports: &Arc<FakePorts>,
+    ready: &Arc<FakeReadiness>,
     clock: &Arc<ManualClock>,
     delay: u64,
 ) -> DaxControl {
     let env = Env { clock: clock.clone(), ids: Arc::new(SeqIds::default()) };
-    let deps = Deps { network: net.clone(), identity: Arc::new(FakeIam), ports: ports.clone() };
+    let deps = Deps { network: net.clone(), identity: Arc::new(FakeIam), ports: ports.clone(), readiness: ready.clone() };
     let config = Config { advertise_host: "127.0.0.1".to_owned(), provisioning_delay: Duration::from_secs(delay) };
     DaxControl::open(ACCOUNT, env, store.clone(), deps, config).expect("open")
 }
