@@ -28,6 +28,22 @@ struct Check {
 }
 
 const CHECKS: &[Check] = &[
+    // What IAM evaluation costs: the same GetItem signed by an IAM user with a four-statement
+    // policy (conditions included) against the root, whose requests skip the evaluation.
+    Check {
+        what: "daxd HTTP GetItem p50, IAM user / root (c=1)",
+        num: "daxd-http-iam-user.get.c1",
+        den: "daxd-http.get.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "daxd HTTP GetItem server CPU per request, IAM user / root (c=50)",
+        num: "daxd-http-iam-user.get.c50",
+        den: "daxd-http.get.c50",
+        metric: "server_cpu_us_per_req",
+        goal: Goal::Info,
+    },
     // Issue 5: daxd's DynamoDB HTTP API against the engine's own server.
     Check {
         what: "daxd HTTP GetItem p50 / dynoxide serve (c=1)",
