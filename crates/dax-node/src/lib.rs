@@ -29,6 +29,7 @@ pub mod fuzzing;
 mod host;
 mod metrics;
 mod node;
+mod projection;
 pub mod tls;
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use crate::convert::{self, put_opt};
 use crate::fleet::NodeSpec;
 use crate::host::{ClusterInfo, Host, NodeError, Principal};
 use crate::metrics::{Counter, Meter};
+use crate::projection;
 use crate::FleetConfig;
 
 /// What every node of a fleet shares.
@@ -431,7 +432,7 @@ impl Node {
 
     fn payload(&self, item: &Item, projection: Option<&ProjectionExpression>, schema: &KeySchema) -> Res<ItemPayload> {
         Ok(match projection {
-            Some(p) => ItemPayload::Projected(p.project(item)),
+            Some(p) => ItemPayload::Projected(projection::project(p, item)),
             None => ItemPayload::Values(self.value_bytes(item, schema)?),
         })
     }
@@ -440,7 +441,7 @@ impl Node {
     /// the item decoded from them and its key bytes.
     fn cached_payload(&self, value: &[u8], kb: &[u8], projection: Option<&ProjectionExpression>, schema: &KeySchema) -> Res<ItemPayload> {
         Ok(match projection {
-            Some(p) => ItemPayload::Projected(p.project(&self.item_of(self.key(kb, schema)?, value)?)),
+            Some(p) => ItemPayload::Projected(projection::project(p, &self.item_of(self.key(kb, schema)?, value)?)),
             None => ItemPayload::Values(value.to_vec()),
         })
     }
@@ -499,6 +500,7 @@ impl Node {
     // ---- reads -----------------------------------------------------------------------------
 
     async fn get_item(&self, info: &ClusterInfo, g: GetItemRequest) -> Res<Vec<u8>> {
+        g.projection.as_ref().map(projection::check).transpose()?;
         let schema = self.schema(info, &g.table_name).await?;
         let key = self.key(&g.key, &schema)?;
         let kb = encode_key(&key, &schema)?;
@@ -532,7 +534,7 @@ impl Node {
             self.remember(&g.table_name, &kb, value.as_deref().map(Arc::from), stamp);
         }
         let payload = match (&item, value, &g.projection) {
-            (Some(i), _, Some(p)) => Some(ItemPayload::Projected(p.project(i))),
+            (Some(i), _, Some(p)) => Some(ItemPayload::Projected(projection::project(p, i))),
             (_, Some(v), None) => Some(ItemPayload::Values(v)),
             _ => None,
         };
@@ -544,6 +546,8 @@ impl Node {
     }
 
     /// Query and Scan share everything but the cache counters and a few parameters.
+    /// `input` asks DynamoDB for [`projection::fetch`] of `projection` (if any); the
+    /// answer's items are projected here, on what DynamoDB answered for it.
     #[allow(clippy::too_many_arguments)]
     async fn read_many(
         &self,
@@ -572,7 +576,12 @@ impl Node {
         } else {
             (Counter::QueryCacheHits, Counter::QueryCacheMisses)
         };
-        let cache_key = (!consistent).then(|| Value::Object(input.clone()).to_string());
+        // The projection DynamoDB is asked for stands for many (`l[0]` and `l[1]` both
+        // fetch `l`): the key names the client's own.
+        let cache_key = (!consistent).then(|| match projection {
+            Some(p) => format!("{}{:?}", Value::Object(input.clone()), p.paths),
+            None => Value::Object(input.clone()).to_string(),
+        });
         if let Some(k) = &cache_key {
             if let Some(bytes) = self.cache.get_query(scan, k) {
                 self.meter.inc(hit);
@@ -589,7 +598,7 @@ impl Node {
             for v in out.get("Items").and_then(Value::as_array).into_iter().flatten() {
                 let item = convert::item(v)?;
                 list.push(match projection {
-                    Some(p) => QueryItem::Projected(p.project(&item)),
+                    Some(p) => QueryItem::Projected(projection::project(p, &item)),
                     None => QueryItem::Full { key: encode_key(&item, &schema)?, value: self.value_bytes(&item, &schema)? },
                 });
             }
@@ -661,13 +670,15 @@ impl Node {
     }
 
     async fn query(&self, info: &ClusterInfo, q: QueryRequest) -> Res<Vec<u8>> {
+        q.projection.as_ref().map(projection::check).transpose()?;
+        let fetch = q.projection.as_ref().map(projection::fetch);
         let mut w = ExpressionWriter::new();
         let mut input = Self::read_input(
             &q.table_name,
             q.index_name.as_deref(),
             &mut w,
             q.filter.as_ref(),
-            q.projection.as_ref(),
+            fetch.as_ref(),
             q.limit,
             q.consistent_read,
             q.select,
@@ -695,13 +706,15 @@ impl Node {
     }
 
     async fn scan(&self, info: &ClusterInfo, s: ScanRequest) -> Res<Vec<u8>> {
+        s.projection.as_ref().map(projection::check).transpose()?;
+        let fetch = s.projection.as_ref().map(projection::fetch);
         let mut w = ExpressionWriter::new();
         let mut input = Self::read_input(
             &s.table_name,
             s.index_name.as_deref(),
             &mut w,
             s.filter.as_ref(),
-            s.projection.as_ref(),
+            fetch.as_ref(),
             s.limit,
             s.consistent_read,
             s.select,
@@ -738,6 +751,9 @@ impl Node {
             consistent: bool,
             projection: Option<ProjectionExpression>,
             keys: Vec<Slot>,
+        }
+        for t in &b.tables {
+            t.projection.as_ref().map(projection::check).transpose()?;
         }
         let mut tables = Vec::with_capacity(b.tables.len());
         for t in b.tables {
@@ -818,7 +834,9 @@ impl Node {
             });
             let items = match &t.projection {
                 Some(p) => BatchGetItems::Projected(
-                    present.map(|(_, key, v)| Ok(p.project(&self.item_of(key.clone(), v)?))).collect::<Res<Vec<_>>>()?,
+                    present
+                        .map(|(_, key, v)| Ok(projection::project(p, &self.item_of(key.clone(), v)?)))
+                        .collect::<Res<Vec<_>>>()?,
                 ),
                 None => BatchGetItems::Full(present.map(|(kb, _, v)| (kb.clone(), v.to_vec())).collect()),
             };
@@ -828,6 +846,9 @@ impl Node {
     }
 
     async fn transact_get(&self, info: &ClusterInfo, t: TransactGetItemsRequest) -> Res<Vec<u8>> {
+        for i in &t.items {
+            i.projection.as_ref().map(projection::check).transpose()?;
+        }
         let mut items = Vec::with_capacity(t.items.len());
         let mut schemas = Vec::with_capacity(t.items.len());
         for i in &t.items {
@@ -836,9 +857,10 @@ impl Node {
             let mut get = Map::new();
             get.insert("TableName".into(), str_v(&i.table_name));
             get.insert("Key".into(), item_to_json(&key));
+            // DynamoDB's answer is projected here (see `projection`).
             if let Some(p) = &i.projection {
                 let mut w = ExpressionWriter::new();
-                get.insert("ProjectionExpression".into(), Value::String(w.projection(p)));
+                get.insert("ProjectionExpression".into(), Value::String(w.projection(&projection::fetch(p))));
                 finish_exprs(&mut get, &w);
             }
             items.push(json!({ "Get": Value::Object(get) }));
@@ -853,7 +875,12 @@ impl Node {
         for (idx, i) in t.items.iter().enumerate() {
             let item = responses.get(idx).and_then(|r| r.get("Item")).map(convert::item).transpose()?;
             result.push(match item {
-                Some(item) => Some(self.payload(&item, i.projection.as_ref(), &schemas[idx])?),
+                Some(item) => match self.payload(&item, i.projection.as_ref(), &schemas[idx])? {
+                    // DynamoDB omits the item when no path of the projection resolves
+                    // (it may still have answered some for the wider projection asked).
+                    ItemPayload::Projected(map) if map.is_empty() => None,
+                    payload => Some(payload),
+                },
                 None => None,
             });
         }
