@@ -198,6 +198,9 @@ async fn process(
         Ok(v) => v,
         Err(e) => return error_response(&e, d.protocol, ns, &request_id),
     };
+    if let Err(e) = validate_for(&app, service, &op, &input) {
+        return error_response(&e, d.protocol, ns, &request_id);
+    }
     let caller = authed.caller;
     let region = authed.region;
     if service == Service::DynamoDb {
@@ -270,9 +273,38 @@ fn decode_input(d: &ServiceDef, op: &str, params: Option<&Params>, body: &[u8]) 
             }
         }
     };
-    validate_input(d, op, &value)?;
     Ok(value)
 }
+
+/// Model validation of a decoded input, unless the service validates it
+/// itself: DynamoDB operations that the backend checks with DynamoDB's own
+/// words and order (the embedded engine, a remote DynamoDB) reach it
+/// unvalidated, so a fault is reported once, as DynamoDB reports it.
+///
+/// One check stays here for the embedded engine: a value of the wrong JSON
+/// type. DynamoDB's reader refuses it first, in a `SerializationException`
+/// worded after the JSON token and the Java type (the engine's own server
+/// does this in a pre-pass its library API lacks); attribute values are left
+/// to the engine, whose reader words their faults as DynamoDB does.
+fn validate_for(app: &App, service: Service, op: &str, input: &Value) -> Result<(), AwsError> {
+    if service != Service::DynamoDb || !app.dynamo.validates(op) {
+        return validate_input(def(service), op, input);
+    }
+    // SearchVectors: the engine's server reads it without that pre-pass.
+    if app.dynamo.is_embedded() && op != "SearchVectors" {
+        let d = def(service);
+        if let Some(shape) = d.model.operation(op).and_then(|o| o.input.as_ref()) {
+            if let Some(message) = wire::validate::serialization_fault(&d.model, &shape.shape, input, DYNAMODB_OPAQUE) {
+                return Err(AwsError::new(400, "SerializationException", message));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// DynamoDB shapes whose values the embedded engine reads (and words the
+/// faults of) itself: attribute values and the maps of them.
+const DYNAMODB_OPAQUE: &[&str] = &["AttributeValue", "AttributeValueList"];
 
 /// Check an operation's input against the model's constraints, with AWS's messages.
 fn validate_input(d: &ServiceDef, op: &str, value: &Value) -> Result<(), AwsError> {
@@ -321,7 +353,7 @@ pub(crate) async fn call_as(
     if !input.is_object() {
         return Err(AwsError::new(400, "SerializationException", "Start of structure or map found where not expected."));
     }
-    validate_input(d, op, &input)?;
+    validate_for(app, service, op, &input)?;
     if service == Service::DynamoDb {
         let facts = RequestFacts { region, source_ip, secure, now: app.env.clock.now() };
         return dynamodb_call(app, caller, &facts, op, input).await;

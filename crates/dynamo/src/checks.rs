@@ -76,6 +76,11 @@ pub fn after_error(op: &str, input: &Value, err: DynamoError) -> DynamoError {
             return request_validation(op, &message);
         }
     }
+    if err.code == "ValidationException" {
+        if let Some(message) = unknown_variant(input, &err.message) {
+            return DynamoError::validation(message);
+        }
+    }
     if op == "Query" && err.code == "ValidationException" {
         if let Some(token) = err.message.strip_prefix("Expected value reference (:name), got ") {
             if let Some(message) = key_condition_with_two_attributes(as_object(input), token) {
@@ -84,6 +89,54 @@ pub fn after_error(op: &str, input: &Value, err: DynamoError) -> DynamoError {
         }
     }
     err
+}
+
+/// AWS's listing order of an enum DynamoDB's validator reports, where it is
+/// not the engine's (the same table as `wire::validate`'s).
+const AWS_ENUM_ORDER: &[&[&str]] = &[&["B", "N", "S"], &["ALL", "INCLUDE", "KEYS_ONLY"]];
+
+/// An enum value the engine refused as it read the request ("unknown variant
+/// `SORT`, expected `HASH` or `RANGE`", serde's words, where the engine lacks
+/// the model's check, as in an index's key schema), as DynamoDB's validator
+/// words it: "1 validation error detected: Value 'SORT' at
+/// 'globalSecondaryIndexes.1.member.keySchema.2.member.keyType' failed to
+/// satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]".
+fn unknown_variant(input: &Value, message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown variant `")?;
+    let (value, expected) = rest.split_once("`, expected ")?;
+    let mut values: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    if values.is_empty() {
+        return None;
+    }
+    if let Some(order) = AWS_ENUM_ORDER.iter().find(|o| o.len() == values.len() && values.iter().all(|v| o.contains(v))) {
+        values = order.to_vec();
+    }
+    let path = path_of(input, value, "")?;
+    Some(format!(
+        "1 validation error detected: Value '{value}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+        values.join(", ")
+    ))
+}
+
+/// The model path (`keySchema.2.member.keyType`) of the first string member
+/// equal to `value`, outside item data.
+fn path_of(v: &Value, value: &str, path: &str) -> Option<String> {
+    let join = |name: &str| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+    match v {
+        Value::Object(map) => map.iter().find_map(|(k, item)| {
+            if matches!(k.as_str(), "Item" | "Key" | "Keys" | "ExpressionAttributeValues" | "ExclusiveStartKey") {
+                return None;
+            }
+            let mut c = k.chars();
+            let name: String = c.next().map(|f| f.to_lowercase().chain(c).collect()).unwrap_or_default();
+            match item {
+                Value::String(s) if s == value => Some(join(&name)),
+                _ => path_of(item, value, &join(&name)),
+            }
+        }),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| path_of(item, value, &format!("{path}.{}.member", i + 1))),
+        _ => None,
+    }
 }
 
 fn as_object(v: &Value) -> &Map<String, Value> {
@@ -370,6 +423,16 @@ fn compare_numbers(a: &str, b: &str) -> Option<Ordering> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn unknown_variants_in_the_validators_words() {
+        let input = serde_json::json!({"TableName": "t", "GlobalSecondaryIndexes": [{"IndexName": "g",
+            "KeySchema": [{"AttributeName": "a", "KeyType": "HASH"}, {"AttributeName": "b", "KeyType": "SORT"}]}]});
+        let err = after_error("CreateTable", &input, DynamoError::validation("unknown variant `SORT`, expected `HASH` or `RANGE`"));
+        assert_eq!(err.message, "1 validation error detected: Value 'SORT' at 'globalSecondaryIndexes.1.member.keySchema.2.member.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]");
+        let err = after_error("CreateTable", &input, DynamoError::validation("unknown variant `NOPE`, expected `HASH` or `RANGE`"));
+        assert_eq!(err.message, "unknown variant `NOPE`, expected `HASH` or `RANGE`");
+    }
+
     use serde_json::json;
 
     use super::*;

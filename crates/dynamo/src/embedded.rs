@@ -410,6 +410,13 @@ impl Backend for EmbeddedBackend {
     fn reset(&self) -> BoxFuture<'_, Result<(), DynamoError>> {
         Box::pin(EmbeddedBackend::reset(self))
     }
+
+    /// The engine validates the operations it runs, as DynamoDB words it
+    /// (with `checks.rs` for the few checks it lacks); `DescribeEndpoints`
+    /// and `DescribeLimits`, answered here, keep the model's validation.
+    fn validates(&self, op: &str) -> bool {
+        engine::OPERATIONS.contains(&op)
+    }
 }
 
 /// Refuse to run if SQLite, as linked, would not fsync the WAL at each

@@ -31,7 +31,8 @@
 //! * not the wire protocol: it neither parses HTTP requests nor renders error
 //!   envelopes, `x-amzn-RequestId` or `x-amz-crc32` (the binary does);
 //! * not request validation against the botocore model (the caller does that
-//!   before calling), and not authentication or authorization;
+//!   before calling, for the operations [`Backend::validates`] leaves to it),
+//!   and not authentication or authorization;
 //! * not a DynamoDB engine: the semantics of tables, items and expressions are
 //!   dynoxide's, or the remote service's.
 //!
@@ -69,9 +70,10 @@ pub trait Backend: Send + Sync {
     /// Run one DynamoDB operation.
     ///
     /// `op` is the operation name (`GetItem`, `Query`, ...); `input` is the
-    /// request JSON object exactly as a client sends it, already validated
-    /// against the botocore model by the caller. `region` is the region the
-    /// request is for (tables are regional).
+    /// request JSON object exactly as a client sends it: validated against the
+    /// botocore model by the caller unless [`Backend::validates`] says the
+    /// backend does it. `region` is the region the request is for (tables are
+    /// regional).
     fn call<'a>(
         &'a self,
         region: &'a str,
@@ -84,6 +86,18 @@ pub trait Backend: Send + Sync {
     /// The embedded backend wipes its databases; the remote backend leaves
     /// the remote service alone (it is not daxd's to wipe) and returns `Ok`.
     fn reset(&self) -> BoxFuture<'_, Result<(), DynamoError>>;
+
+    /// Whether the backend validates `op`'s input itself, with DynamoDB's
+    /// words and in DynamoDB's order (the embedded engine for the operations
+    /// it runs, a remote DynamoDB for every operation). The caller then
+    /// passes such requests through unvalidated: checking them against the
+    /// botocore model first would answer with the model's wording, which is
+    /// not always DynamoDB's, or report a fault DynamoDB reports after
+    /// another. The default, `false`, keeps the caller's model validation.
+    fn validates(&self, op: &str) -> bool {
+        let _ = op;
+        false
+    }
 }
 
 /// An error as DynamoDB reports it.

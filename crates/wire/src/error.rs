@@ -67,7 +67,11 @@ impl AwsError {
                     if protocol == Protocol::Json10 { "application/x-amz-json-1.0" } else { "application/x-amz-json-1.1" };
                 let mut body = serde_json::Map::new();
                 body.insert("__type".into(), json!(kind));
-                body.insert("message".into(), json!(self.message));
+                // DynamoDB (JSON 1.0) leaves the member out of an error it
+                // gives no message (a bare `SerializationException`).
+                if !(self.message.is_empty() && protocol == Protocol::Json10) {
+                    body.insert("message".into(), json!(self.message));
+                }
                 for (k, v) in self.extra.iter().flatten() {
                     if k != "__type" && !k.eq_ignore_ascii_case("message") {
                         body.insert(k.clone(), v.clone());
@@ -86,3 +90,18 @@ impl std::fmt::Display for AwsError {
 }
 
 impl std::error::Error for AwsError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dynamodb_error_without_a_message_leaves_the_member_out() {
+        let (body, _) = AwsError::new(400, "SerializationException", "").render(Protocol::Json10, "r", Some("ns"));
+        assert_eq!(body, r#"{"__type":"ns#SerializationException"}"#);
+        let (body, _) = AwsError::new(400, "X", "m").render(Protocol::Json10, "r", None);
+        assert_eq!(body, r#"{"__type":"X","message":"m"}"#);
+        let (body, _) = AwsError::new(400, "X", "").render(Protocol::Json11, "r", None);
+        assert_eq!(body, r#"{"__type":"X","message":""}"#);
+    }
+}

@@ -29,6 +29,70 @@ pub fn validate(model: &Model, shape: &str, value: &Value) -> Result<Vec<String>
     Ok(errors)
 }
 
+/// The first value whose JSON type does not fit its shape, worded as
+/// DynamoDB's request reader (Jackson, behind Coral) words it in a
+/// `SerializationException`: the JSON token it found and the Java type it
+/// wanted ("NUMBER_VALUE cannot be converted to String", "Unexpected field
+/// type", "Start of structure or map found where not expected"). Values of
+/// the shapes in `opaque` are not entered: their reader (an attribute value's,
+/// say) words its own refusals. `None` when every value fits.
+#[must_use]
+pub fn serialization_fault(model: &Model, shape: &str, value: &Value, opaque: &[&str]) -> Option<String> {
+    let s = model.shape(shape)?;
+    if value.is_null() || opaque.contains(&shape) {
+        return None;
+    }
+    let scalar = |java: &str| -> Option<String> {
+        Some(match value {
+            Value::Bool(true) => format!("TRUE_VALUE cannot be converted to {java}"),
+            Value::Bool(false) => format!("FALSE_VALUE cannot be converted to {java}"),
+            Value::Number(n) if n.is_f64() => format!("DECIMAL_VALUE cannot be converted to {java}"),
+            Value::Number(_) => format!("NUMBER_VALUE cannot be converted to {java}"),
+            Value::String(_) => format!("STRING_VALUE cannot be converted to {java}"),
+            Value::Array(_) => format!("Unrecognized collection type class java.lang.{java}"),
+            Value::Object(_) => "Start of structure or map found where not expected".to_owned(),
+            Value::Null => return None,
+        })
+    };
+    match s.kind {
+        Kind::Structure => {
+            let Some(obj) = value.as_object() else {
+                return Some(match value {
+                    Value::Array(_) => format!("Unrecognized collection type class com.amazonaws.dynamodb.v20120810.{shape}"),
+                    _ => "Unexpected field type".to_owned(),
+                });
+            };
+            obj.iter().find_map(|(m, v)| s.members.get(m).and_then(|member| serialization_fault(model, &member.shape, v, opaque)))
+        }
+        Kind::List => match value {
+            Value::Array(items) => {
+                let elem = s.member.as_ref()?;
+                items.iter().find_map(|v| serialization_fault(model, &elem.shape, v, opaque))
+            }
+            Value::Object(_) => Some("Start of structure or map found where not expected".to_owned()),
+            _ => Some("Unexpected field type".to_owned()),
+        },
+        Kind::Map => match value {
+            Value::Object(obj) => {
+                let v = s.value.as_ref()?;
+                obj.values().find_map(|item| serialization_fault(model, &v.shape, item, opaque))
+            }
+            _ => Some("Unexpected field type".to_owned()),
+        },
+        Kind::String => (!value.is_string()).then(|| scalar("String")).flatten(),
+        Kind::Boolean => match value {
+            Value::Bool(_) => None,
+            Value::String(_) => Some("Unexpected token received from parser".to_owned()),
+            _ => scalar("Boolean"),
+        },
+        Kind::Integer => (!value.is_i64() && !value.is_u64()).then(|| scalar("Integer")).flatten(),
+        Kind::Long => (!value.is_i64() && !value.is_u64()).then(|| scalar("Long")).flatten(),
+        Kind::Float | Kind::Double => (!value.is_number()).then(|| scalar("Double")).flatten(),
+        Kind::Timestamp => (!(value.is_number() || value.is_string())).then(|| scalar("Date")).flatten(),
+        Kind::Blob => (!value.is_string()).then(|| scalar("ByteBuffer")).flatten(),
+    }
+}
+
 /// Render constraint violations the way AWS does.
 #[must_use]
 pub fn message(errors: &[String]) -> String {
@@ -310,6 +374,27 @@ mod tests {
         }
         let value: Value = serde_json::from_str(r#"{"Limit": 7777.77777777777710}"#).expect("json");
         assert_eq!(value["Limit"].as_f64(), Some(7777.777777777777));
+    }
+
+    #[test]
+    fn serialization_faults_in_dynamodb_words() {
+        let m = Model::from_json(include_str!("../../../models/dynamodb.json")).expect("model");
+        let opaque = &["AttributeValue"];
+        let cases = [
+            (json!({"TableName": 5}), Some("NUMBER_VALUE cannot be converted to String")),
+            (json!({"TableName": true}), Some("TRUE_VALUE cannot be converted to String")),
+            (json!({"TableName": "t", "Limit": "x"}), Some("STRING_VALUE cannot be converted to Integer")),
+            (json!({"TableName": "t", "ConsistentRead": "x"}), Some("Unexpected token received from parser")),
+            (json!({"TableName": "t", "AttributesToGet": "x"}), Some("Unexpected field type")),
+            (json!({"TableName": "t", "AttributesToGet": {}}), Some("Start of structure or map found where not expected")),
+            (json!({"TableName": "t", "ExclusiveStartKey": "x"}), Some("Unexpected field type")),
+            // Attribute values are the engine's to read.
+            (json!({"TableName": "t", "ExclusiveStartKey": {"k": {"S": 5}}}), None),
+            (json!({"TableName": "t", "Limit": 3, "ConsistentRead": null}), None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(serialization_fault(&m, "ScanInput", &input, opaque).as_deref(), want, "{input}");
+        }
     }
 
     #[test]

@@ -294,6 +294,21 @@ impl DynamoService {
         out
     }
 
+    /// Whether the backend validates `op`'s input itself (the three resource
+    /// policy operations are daxd's own, whatever the backend).
+    #[must_use]
+    pub fn validates(&self, op: &str) -> bool {
+        !matches!(op, "PutResourcePolicy" | "GetResourcePolicy" | "DeleteResourcePolicy") && self.backend.validates(op)
+    }
+
+    /// Whether the backend is the embedded engine: a remote DynamoDB checks
+    /// every operation itself, the engine only those it runs (not the
+    /// resource policy operations, which it never sees).
+    #[must_use]
+    pub fn is_embedded(&self) -> bool {
+        !self.backend.validates("PutResourcePolicy")
+    }
+
     /// Run an authorized operation.
     ///
     /// # Errors
