@@ -259,8 +259,12 @@ impl Node {
         };
         let out = match req {
             Request::Endpoints => Ok(self.endpoints(conn.local_ip)),
+            // A client asks for the key schema before its first read or write of a table,
+            // so a table DynamoDB refuses is reported here, in the words DynamoDB uses for
+            // a single-table read (DynamoDB's DescribeTable words it the same way; the
+            // engine's DescribeTable does not).
             Request::DefineKeySchema { table_name } => {
-                self.schema(&info, &table_name).await.map(|s| encode_key_schema(&s)).map_err(Fail::from)
+                self.schema(&info, &table_name, "GetItem").await.map(|s| encode_key_schema(&s)).map_err(Fail::from)
             }
             Request::DefineAttributeListId { attribute_names } => {
                 self.cluster.attribute_list_id(&attribute_names).map(encode_attribute_list_id).map_err(Fail::from)
@@ -393,8 +397,14 @@ impl Node {
         result
     }
 
-    /// The table's key schema (DescribeTable as the cluster's role, cached per cluster).
-    async fn schema(&self, info: &ClusterInfo, table: &str) -> Result<Arc<KeySchema>, NodeError> {
+    /// The table's key schema (DescribeTable as the cluster's role, cached per cluster),
+    /// for the client's operation `op`.
+    ///
+    /// When DynamoDB refuses the table (a name it does not accept, a table that does not
+    /// exist), the client must get the error of the operation it called, not
+    /// DescribeTable's (their messages differ): the node asks DynamoDB again with `op`
+    /// naming only the table ([`table_probe`]), and answers with that call's error.
+    async fn schema(&self, info: &ClusterInfo, table: &str, op: &'static str) -> Result<Arc<KeySchema>, NodeError> {
         if let Some(s) = self.cluster.cached_schema(table) {
             return Ok(s);
         }
@@ -402,7 +412,14 @@ impl Node {
             Ok(out) => Ok(self.cluster.store_schema(table, convert::key_schema(&out)?)),
             Err(e) => {
                 self.cluster.forget_schema(table);
-                Err(e)
+                let refused = matches!(e.code.as_str(), "ValidationException" | "ResourceNotFoundException");
+                match table_probe(op, table) {
+                    Some(probe) if refused => match self.ddb(info, op, probe).await {
+                        Err(own) => Err(own),
+                        Ok(_) => Err(e),
+                    },
+                    _ => Err(e),
+                }
             }
         }
     }
@@ -501,7 +518,7 @@ impl Node {
 
     async fn get_item(&self, info: &ClusterInfo, g: GetItemRequest) -> Res<Vec<u8>> {
         g.projection.as_ref().map(projection::check).transpose()?;
-        let schema = self.schema(info, &g.table_name).await?;
+        let schema = self.schema(info, &g.table_name, "GetItem").await?;
         let key = self.key(&g.key, &schema)?;
         let kb = encode_key(&key, &schema)?;
         if !g.consistent_read {
@@ -562,7 +579,7 @@ impl Node {
         consistent: bool,
         rcc: ReturnConsumedCapacity,
     ) -> Res<Vec<u8>> {
-        let schema = self.schema(info, table).await?;
+        let schema = self.schema(info, table, if scan { "Scan" } else { "Query" }).await?;
         if let Some(k) = exclusive_start_key {
             let key = match index {
                 Some(_) => decode_compound_key(k, &self.limits())?,
@@ -757,7 +774,7 @@ impl Node {
         }
         let mut tables = Vec::with_capacity(b.tables.len());
         for t in b.tables {
-            let schema = self.schema(info, &t.table_name).await?;
+            let schema = self.schema(info, &t.table_name, "BatchGetItem").await?;
             let mut keys = Vec::with_capacity(t.keys.len());
             for k in &t.keys {
                 let key = self.key(k, &schema)?;
@@ -852,7 +869,7 @@ impl Node {
         let mut items = Vec::with_capacity(t.items.len());
         let mut schemas = Vec::with_capacity(t.items.len());
         for i in &t.items {
-            let schema = self.schema(info, &i.table_name).await?;
+            let schema = self.schema(info, &i.table_name, "TransactGetItems").await?;
             let key = self.key(&i.key, &schema)?;
             let mut get = Map::new();
             get.insert("TableName".into(), str_v(&i.table_name));
@@ -909,7 +926,7 @@ impl Node {
     }
 
     async fn put_item(&self, info: &ClusterInfo, p: PutItemRequest) -> Res<Vec<u8>> {
-        let schema = self.schema(info, &p.table_name).await?;
+        let schema = self.schema(info, &p.table_name, "PutItem").await?;
         let key = self.key(&p.key, &schema)?;
         let kb = encode_key(&key, &schema)?;
         let item = self.item_of(key, &p.value)?;
@@ -933,7 +950,7 @@ impl Node {
     }
 
     async fn delete_item(&self, info: &ClusterInfo, d: DeleteItemRequest) -> Res<Vec<u8>> {
-        let schema = self.schema(info, &d.table_name).await?;
+        let schema = self.schema(info, &d.table_name, "DeleteItem").await?;
         let key = self.key(&d.key, &schema)?;
         let kb = encode_key(&key, &schema)?;
         let mut input = Map::new();
@@ -956,7 +973,7 @@ impl Node {
     }
 
     async fn update_item(&self, info: &ClusterInfo, u: UpdateItemRequest) -> Res<Vec<u8>> {
-        let schema = self.schema(info, &u.table_name).await?;
+        let schema = self.schema(info, &u.table_name, "UpdateItem").await?;
         let key = self.key(&u.key, &schema)?;
         let kb = encode_key(&key, &schema)?;
         let asked = u.return_values;
@@ -1026,7 +1043,7 @@ impl Node {
         let mut writes = Vec::new();
         let mut schemas: HashMap<String, Arc<KeySchema>> = HashMap::new();
         for t in b.tables {
-            let schema = self.schema(info, &t.table_name).await?;
+            let schema = self.schema(info, &t.table_name, "BatchWriteItem").await?;
             let mut list = Vec::with_capacity(t.writes.len());
             for wr in t.writes {
                 match wr {
@@ -1096,7 +1113,7 @@ impl Node {
         let mut written: Vec<Written> = Vec::new();
         let mut schemas = Vec::with_capacity(t.items.len());
         for i in &t.items {
-            let schema = self.schema(info, &i.table_name).await?;
+            let schema = self.schema(info, &i.table_name, "TransactWriteItems").await?;
             let key = self.key(&i.key, &schema)?;
             let kb = encode_key(&key, &schema)?;
             let mut body = Map::new();
@@ -1207,4 +1224,20 @@ type Written = (String, Vec<u8>, Item, Arc<KeySchema>);
 /// The method of a frame the codec refused, for counting.
 pub(crate) fn is_data(method: Method) -> bool {
     Counter::request_count(method).is_some()
+}
+
+/// A request for `op` that names only `table` (its key or item empty): what DynamoDB
+/// answers for a table it refuses, in that operation's words. `None` for an operation
+/// the node does not look schemas up for.
+fn table_probe(op: &str, table: &str) -> Option<Value> {
+    Some(match op {
+        "GetItem" | "UpdateItem" | "DeleteItem" => json!({ "TableName": table, "Key": {} }),
+        "PutItem" => json!({ "TableName": table, "Item": {} }),
+        "Query" | "Scan" => json!({ "TableName": table }),
+        "BatchGetItem" => json!({ "RequestItems": { table: { "Keys": [{}] } } }),
+        "BatchWriteItem" => json!({ "RequestItems": { table: [{ "PutRequest": { "Item": {} } }] } }),
+        "TransactGetItems" => json!({ "TransactItems": [{ "Get": { "TableName": table, "Key": {} } }] }),
+        "TransactWriteItems" => json!({ "TransactItems": [{ "Put": { "TableName": table, "Item": {} } }] }),
+        _ => return None,
+    })
 }
