@@ -288,11 +288,17 @@ function defineSuite(adapter) {
         }
         return viaDax;
       };
-      // UPDATED_NEW of a list element: the element alone, as a projection of the path gives it
-      // (daxd's DynamoDB API answers the whole list here, so this one is not compared).
+      // UPDATED_NEW of a list element: the whole top-level attribute, as the reference (the
+      // engine's own server, and so daxd's DynamoDB API) answers a target through a list index.
       await both({ UpdateExpression: 'SET a = a - :one, m.x[1] = :v, m.y = :v',
         ExpressionAttributeValues: { ':one': { N: '1' }, ':v': { S: 'new' } }, ReturnValues: 'UPDATED_NEW' },
-      { a: { N: '2' }, m: { M: { x: { L: [{ S: 'new' }] }, y: { S: 'new' } } } }, false);
+      { a: { N: '2' }, m: { M: { x: { L: [{ S: '0' }, { S: 'new' }] }, y: { S: 'new' } } } });
+      // A nested target without a list index: only its fragment.
+      await both({ UpdateExpression: 'SET m.y = :v', ExpressionAttributeValues: { ':v': { S: 'newer' } },
+        ReturnValues: 'UPDATED_NEW' }, { m: { M: { y: { S: 'newer' } } } });
+      // REMOVE of a list element: the list's top-level attribute as it is after the update.
+      await both({ UpdateExpression: 'REMOVE m.x[0]', ReturnValues: 'UPDATED_NEW' },
+        { m: { M: { x: { L: [{ S: 'new' }] }, y: { S: 'newer' } } } });
       await both({ UpdateExpression: 'REMOVE c SET ns = :ns', ExpressionAttributeValues: { ':ns': { NS: ['5', '6'] } },
         ReturnValues: 'UPDATED_NEW' });
       await both({ UpdateExpression: 'REMOVE l[0] ADD cnt :one', ExpressionAttributeValues: { ':one': { N: '1' } },

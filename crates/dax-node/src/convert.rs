@@ -126,6 +126,25 @@ pub(crate) fn item_collection_map(v: Option<&Value>) -> Vec<(String, Vec<ItemCol
         .collect()
 }
 
+/// The attributes of `item` an update's target `paths` touched, as daxd's DynamoDB API
+/// answers `UPDATED_NEW` (the reference for what a node returns): a path through a list
+/// index gives its whole top-level attribute, any other path the fragment at it
+/// ([`project_nested`]); a path the item no longer has (a removed attribute) gives nothing.
+pub(crate) fn updated_part(item: &Item, paths: &[DocumentPath]) -> Item {
+    let (through_lists, plain): (Vec<&DocumentPath>, Vec<&DocumentPath>) =
+        paths.iter().partition(|p| p.0.iter().any(|e| matches!(e, PathElement::Index(_))));
+    let plain: Vec<DocumentPath> = plain.into_iter().cloned().collect();
+    let mut out = project_nested(item, &plain);
+    for p in through_lists {
+        if let Some(PathElement::Name(root)) = p.0.first() {
+            if let Some(v) = item.get(root) {
+                out.insert(root.clone(), v.clone());
+            }
+        }
+    }
+    out
+}
+
 /// The part of `item` at `paths`, nesting rebuilt (what DynamoDB returns for
 /// `UPDATED_NEW`: only the updated attributes, as they are after the update). List
 /// elements keep their relative order.

@@ -1008,12 +1008,12 @@ impl Node {
                         .update
                         .iter()
                         .flat_map(|x| x.actions.iter())
-                        .filter_map(|a| match a {
-                            UpdateAction::Set(p, _) | UpdateAction::Add(p, _) | UpdateAction::Delete(p, _) => Some(p.clone()),
-                            UpdateAction::Remove(_) => None,
+                        .map(|a| match a {
+                            UpdateAction::Set(p, _) | UpdateAction::Add(p, _) | UpdateAction::Delete(p, _) => p.clone(),
+                            UpdateAction::Remove(p) => p.clone(),
                         })
                         .collect();
-                    let part = convert::project_nested(&new, &paths);
+                    let part = convert::updated_part(&new, &paths);
                     (!part.is_empty()).then(|| self.updated_bytes(&part)).transpose()?.map(Attributes::Updated)
                 }
                 _ => None,
