@@ -205,20 +205,22 @@ fn weight_of(key: &CacheKey, value: &Cached) -> u32 {
     u32::try_from(block(key.len()) + v + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
 }
 
-/// Where a cache takes the time from.
+/// Where a node's cache takes the time from: the system's monotonic clock, or (tests) a
+/// clock that moves only when told to, so that TTLs expire without waiting.
 #[derive(Clone, Debug)]
-pub(crate) struct Clock(Option<Arc<ManualTime>>);
+pub struct Clock(Option<Arc<ManualTime>>);
 
 /// A clock that moves only when told to (tests).
 #[derive(Debug)]
-pub(crate) struct ManualTime {
+pub struct ManualTime {
     start: Instant,
     nanos: AtomicU64,
 }
 
 impl Clock {
     /// The system's monotonic clock.
-    pub(crate) fn system() -> Self {
+    #[must_use]
+    pub fn system() -> Self {
         Clock(None)
     }
 
@@ -302,7 +304,7 @@ impl Expiry<CacheKey, Arc<Entry>> for TtlExpiry {
 }
 
 /// Slots of the evicted-entries table (8 bytes each).
-const EVICTED_SLOTS: usize = 4096;
+pub(crate) const EVICTED_SLOTS: usize = 4096;
 
 /// The highest sequence number of the item entries evicted for size, by key hash.
 struct Evicted(Box<[AtomicU64]>);
@@ -329,6 +331,7 @@ pub(crate) struct NodeCache {
 
 impl NodeCache {
     /// A cache bounded to `capacity_bytes`; evictions for size are counted on `meter`.
+    #[cfg(test)]
     pub(crate) fn new(capacity_bytes: u64, meter: Meter) -> Self {
         Self::with_clock(capacity_bytes, meter, Clock::system(), EVICTED_SLOTS)
     }

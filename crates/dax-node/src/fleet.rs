@@ -320,6 +320,12 @@ impl Fleet {
 
     /// Metrics of every running node and of every cluster.
     #[must_use]
+    /// KiB of the frame budget not drawn now (tests wait on it).
+    #[cfg(test)]
+    pub(crate) fn frame_budget_available_kib(&self) -> usize {
+        self.shared.frame_budget.available_permits()
+    }
+
     pub fn metrics(&self) -> (Vec<Snapshot>, Vec<Snapshot>) {
         let clusters: Vec<Arc<ClusterState>> =
             self.clusters.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();

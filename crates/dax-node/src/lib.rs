@@ -35,6 +35,7 @@ pub mod tls;
 #[cfg(test)]
 mod tests;
 
+pub use cache::Clock as CacheClock;
 pub use fleet::{node_type_memory, Fleet, NodeSpec, RosterEntry};
 pub use host::{BoxFuture, ClusterInfo, Host, NodeError, Principal};
 pub use metrics::{render_prometheus, Counter, Metrics, Snapshot};
@@ -68,6 +69,9 @@ pub struct FleetConfig {
     pub frame_buffer_bytes: u64,
     /// The TLS material of `daxs://` nodes; `None`: TLS nodes are not started.
     pub tls: Option<NodeTls>,
+    /// Where the nodes' caches take the time from (TTLs): the system clock, or a manual
+    /// one in tests.
+    pub clock: CacheClock,
 }
 
 impl Default for FleetConfig {
@@ -79,6 +83,7 @@ impl Default for FleetConfig {
             limits: dax_wire::Limits::DEFAULT,
             frame_buffer_bytes: DEFAULT_FRAME_BUFFER_BYTES,
             tls: None,
+            clock: CacheClock::system(),
         }
     }
 }

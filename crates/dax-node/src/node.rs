@@ -202,7 +202,7 @@ impl Node {
             tls: spec.tls,
             az: spec.availability_zone.clone(),
             generation: spec.generation,
-            cache: NodeCache::new(cache_bytes, meter.clone()),
+            cache: NodeCache::with_clock(cache_bytes, meter.clone(), shared.config.clock.clone(), crate::cache::EVICTED_SLOTS),
             cluster,
             meter,
             shared,

@@ -202,6 +202,23 @@ fn spec(n: usize, port: u16, running: bool) -> NodeSpec {
     }
 }
 
+/// Waits for `check` to give a value, polling every 10 ms, for at most 10 s: a wait on
+/// the state itself, not on the time something usually takes.
+async fn eventually<T, F, Fut>(what: &str, check: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "waited 10 s for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 struct Setup {
     host: Arc<FakeHost>,
     fleet: Arc<Fleet>,
@@ -386,6 +403,12 @@ fn counter(fleet: &Fleet, node: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Entries in a node's caches now (`EstimatedDbItemCount`, after pending maintenance).
+fn cached(fleet: &Fleet, node: &str) -> u64 {
+    let (nodes, _) = fleet.metrics();
+    nodes.iter().find(|s| s.labels.iter().any(|(k, v)| *k == "node" && v == node)).map_or(0, |s| s.cached_entries)
+}
+
 const EMPTY: fn() -> Answer = || Answer::Ok(vec![0xa0]);
 
 // ---- the protocol path -----------------------------------------------------------------
@@ -492,7 +515,9 @@ async fn random_bytes_never_bring_a_node_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_within_ttl_fresh_after_and_ttl_changes_apply_at_once() {
-    let s = setup(1, FleetConfig::default());
+    // The caches' time stands still until the test moves it: no sleeps, no timing.
+    let clock = crate::CacheClock::manual();
+    let s = setup(1, FleetConfig { clock: clock.clone(), ..FleetConfig::default() });
     *s.host.ttls.lock().unwrap() = (300, 300);
     let mut c = Client::authed(s.ports[0]).await;
     s.host.put_direct("tab", json!({"pk": {"S": "k"}, "v": {"S": "1"}}));
@@ -502,7 +527,7 @@ async fn stale_within_ttl_fresh_after_and_ttl_changes_apply_at_once() {
     s.host.put_direct("tab", json!({"pk": {"S": "k"}, "v": {"S": "2"}}));
     assert_eq!(c.call(&get("k")).await, one, "stale within the TTL");
     assert_eq!(s.host.count("GetItem"), 1);
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    clock.advance(Duration::from_millis(350));
     assert_eq!(c.call(&get("k")).await, two, "fresh after it");
     assert_eq!(s.host.count("GetItem"), 2);
     // A longer TTL, then a shorter one: the entry already cached obeys the new one at once.
@@ -510,7 +535,7 @@ async fn stale_within_ttl_fresh_after_and_ttl_changes_apply_at_once() {
     s.host.put_direct("tab", json!({"pk": {"S": "k2"}, "v": {"S": "1"}}));
     c.call(&get("k2")).await;
     s.host.put_direct("tab", json!({"pk": {"S": "k2"}, "v": {"S": "2"}}));
-    tokio::time::sleep(Duration::from_millis(120)).await;
+    clock.advance(Duration::from_millis(120));
     *s.host.ttls.lock().unwrap() = (100, 100);
     let two_k2 = expect_item(&mut c, Some(json!({"pk": {"S": "k2"}, "v": {"S": "2"}}))).await;
     assert_eq!(c.call(&get("k2")).await, two_k2);
@@ -520,7 +545,7 @@ async fn stale_within_ttl_fresh_after_and_ttl_changes_apply_at_once() {
     let one_k3 = expect_item(&mut c, Some(json!({"pk": {"S": "k3"}, "v": {"S": "1"}}))).await;
     assert_eq!(c.call(&get("k3")).await, one_k3);
     s.host.put_direct("tab", json!({"pk": {"S": "k3"}, "v": {"S": "2"}}));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    clock.advance(Duration::from_millis(200));
     assert_eq!(c.call(&get("k3")).await, one_k3);
     assert_eq!(counter(&s.fleet, "c-a", "ItemCacheHits"), 2);
     assert_eq!(counter(&s.fleet, "c-a", "ItemCacheMisses"), 5);
@@ -611,8 +636,12 @@ async fn connections_past_the_cap_are_throttled_and_closed() {
     assert_eq!(c.read(1).await, Answer::Err(vec![4, 37, 38, 39, 50], "ThrottlingException".into()));
     assert!(c.closed().await);
     drop(a);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut d = Client::authed(s.ports[0]).await;
+    // The node notices the close on its own time: a new connection is taken once it has.
+    let mut d = eventually("a freed connection slot", || async {
+        let mut d = Client::authed(s.ports[0]).await;
+        (d.call(&get("x")).await == EMPTY()).then_some(d)
+    })
+    .await;
     assert_eq!(d.call(&get("x")).await, EMPTY());
 }
 
@@ -642,7 +671,10 @@ async fn partly_received_frames_share_a_bounded_budget() {
     let frame = put_frame(&mut a, "a", &big).await;
     // A sends most of a 300 KB request: its buffer grows to 384 KiB, 320 of them drawn.
     a.stream.write_all(&frame[..250_000]).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually("A's partial frame drawn on the budget", || async {
+        (s.fleet.frame_budget_available_kib() <= 512 - 320).then_some(())
+    })
+    .await;
     // B's partial request needs more than is left: ThrottlingException, then the close.
     let mut b = Client::authed(s.ports[0]).await;
     let b_frame = put_frame(&mut b, "b", &"y".repeat(200_000)).await;
@@ -793,14 +825,20 @@ async fn replication_forwarding_and_failover() {
     assert_eq!(s.host.count("PutItem"), 1);
     // It reaches both item caches (the other one asynchronously, well under a second).
     let want = expect_item(&mut a, Some(json!({"pk": {"S": "r"}, "v": {"S": "1"}}))).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    eventually("the write in both nodes' caches", || async {
+        (cached(&s.fleet, "c-a") >= 1 && cached(&s.fleet, "c-b") >= 1).then_some(())
+    })
+    .await;
     assert_eq!(a.call(&get("r")).await, want);
     assert_eq!(b.call(&get("r")).await, want);
     assert_eq!(s.host.count("GetItem"), 0);
     // A miss filled on one node is replicated too.
     s.host.put_direct("tab", json!({"pk": {"S": "m"}, "v": {"S": "x"}}));
     a.call(&get("m")).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    eventually("the fill replicated to the other node's cache", || async {
+        (cached(&s.fleet, "c-b") >= 2).then_some(())
+    })
+    .await;
     b.call(&get("m")).await;
     assert_eq!(s.host.count("GetItem"), 1);
     assert_eq!(counter(&s.fleet, "c-b", "PutItemRequestCount"), 1);
@@ -828,8 +866,8 @@ async fn replication_forwarding_and_failover() {
     // The cluster goes away: its listeners close.
     s.fleet.reconcile(&[]);
     assert!(s.fleet.roster(&cluster().arn).is_none());
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(TcpStream::connect(("127.0.0.1", s.ports[1])).await.is_err());
+    eventually("the listener closed", || async { TcpStream::connect(("127.0.0.1", s.ports[1])).await.is_err().then_some(()) })
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -871,7 +909,8 @@ async fn too_many_requests_in_flight_are_throttled() {
     // Warm the schema so that both requests reach the in-flight check together.
     a.call(&Request::DefineKeySchema { table_name: "tab".into() }).await;
     let slow = tokio::spawn(async move { a.call(&get("x")).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The slow request is in flight once it has reached DynamoDB (which then takes 300 ms).
+    eventually("the slow request in flight", || async { (s.host.count("GetItem") == 1).then_some(()) }).await;
     assert_eq!(b.call(&get("y")).await, Answer::Err(vec![4, 37, 38, 39, 50], "ThrottlingException".into()));
     assert_eq!(slow.await.unwrap(), EMPTY());
     assert_eq!(counter(&s.fleet, "c-a", "ThrottledRequestCount"), 1);
