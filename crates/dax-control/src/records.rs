@@ -98,13 +98,15 @@ impl ClusterRec {
         match self.status {
             ClusterStatus::Creating | ClusterStatus::Deleting => self.until <= now,
             ClusterStatus::Available | ClusterStatus::Modifying => {
-                self.nodes.iter().any(|n| {
-                    if n.status == NodeStatus::Available {
-                        !n.seen_serving
-                    } else {
-                        n.until <= now
-                    }
-                }) || (self.status == ClusterStatus::Modifying && self.settled())
+                self.nodes.iter().any(
+                    |n| {
+                        if n.status == NodeStatus::Available {
+                            !n.seen_serving
+                        } else {
+                            n.until <= now
+                        }
+                    },
+                ) || (self.status == ClusterStatus::Modifying && self.settled())
             }
         }
     }

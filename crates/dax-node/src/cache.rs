@@ -338,8 +338,7 @@ impl NodeCache {
 
     /// The same, with time taken from `clock` and `slots` slots of evicted sequence numbers.
     pub(crate) fn with_clock(capacity_bytes: u64, meter: Meter, clock: Clock, slots: usize) -> Self {
-        let ttls =
-            Arc::new(Ttls { record_ms: AtomicU64::new(300_000), query_ms: AtomicU64::new(300_000), clock });
+        let ttls = Arc::new(Ttls { record_ms: AtomicU64::new(300_000), query_ms: AtomicU64::new(300_000), clock });
         let evicted = Arc::new(Evicted::new(slots));
         let slots = Arc::clone(&evicted);
         let cache = Cache::builder()
@@ -494,7 +493,9 @@ mod tests {
         /// A read that misses goes to DynamoDB: stamped now, answered later.
         BeginRead(u8),
         /// The oldest (or the newest) pending read's answer reaches the cache.
-        FinishRead { newest: bool },
+        FinishRead {
+            newest: bool,
+        },
         /// A write through the node (after DynamoDB took it): `None` deletes.
         Write(u8, Option<u16>),
         /// A write around the node (straight to DynamoDB).
@@ -628,7 +629,8 @@ mod tests {
             match &got {
                 Some(v) => {
                     // The put it came from: within the TTL, and nothing newer within it.
-                    let from = puts.iter().filter(|p| p.value.as_ref() == Some(v) && self.fresh(p.at)).max_by_key(|p| p.seq);
+                    let from =
+                        puts.iter().filter(|p| p.value.as_ref() == Some(v) && self.fresh(p.at)).max_by_key(|p| p.seq);
                     let Some(from) = from else {
                         return Err(TestCaseError::fail(format!("key {k}: {v:?} is no put within the TTL ({puts:?})")));
                     };
@@ -646,7 +648,13 @@ mod tests {
         }
     }
 
-    fn run_case(capacity: u64, slots: usize, exact: bool, initial_ttl: u8, steps: Vec<Step>) -> Result<(), TestCaseError> {
+    fn run_case(
+        capacity: u64,
+        slots: usize,
+        exact: bool,
+        initial_ttl: u8,
+        steps: Vec<Step>,
+    ) -> Result<(), TestCaseError> {
         let clock = Clock::manual();
         let meter = Meter { node: Arc::default(), cluster: Arc::default() };
         let cache = NodeCache::with_clock(capacity, meter, clock.clone(), slots);
@@ -707,8 +715,10 @@ mod tests {
 
     #[test]
     fn weights_are_allocator_blocks_plus_the_overhead() {
-        let sizes = [0, 1, 8, 9, 17, 24, 25, 128, 129, 160, 161, 1024, 1025, 1031, 1280, 1281, 2048, 2049, 16_385, 100_000];
-        let blocks = [0, 8, 8, 16, 32, 32, 32, 128, 160, 160, 192, 1024, 1280, 1280, 1280, 1536, 2048, 2560, 20_480, 114_688];
+        let sizes =
+            [0, 1, 8, 9, 17, 24, 25, 128, 129, 160, 161, 1024, 1025, 1031, 1280, 1281, 2048, 2049, 16_385, 100_000];
+        let blocks =
+            [0, 8, 8, 16, 32, 32, 32, 128, 160, 160, 192, 1024, 1280, 1280, 1280, 1536, 2048, 2560, 20_480, 114_688];
         assert_eq!(sizes.map(block), blocks);
         let meter = Meter { node: Arc::default(), cluster: Arc::default() };
         let cache = NodeCache::new(1 << 20, meter);

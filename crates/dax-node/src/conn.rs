@@ -135,7 +135,11 @@ where
         }
         // Until the connection is authorized, a frame may not be larger than an
         // authorizeConnection needs: what an anonymous client can make a node buffer stays small.
-        let max = if conn.principal.is_some() { limits.max_frame_bytes } else { limits.max_frame_bytes.min(MAX_ANONYMOUS_FRAME) };
+        let max = if conn.principal.is_some() {
+            limits.max_frame_bytes
+        } else {
+            limits.max_frame_bytes.min(MAX_ANONYMOUS_FRAME)
+        };
         if buf.len() > max.saturating_add(64) {
             drop(std::mem::take(&mut buf));
             drawn.cover(0);
@@ -183,8 +187,7 @@ where
     }
     let _ = stream.shutdown().await;
     let mut sink = [0u8; 8192];
-    let _ = tokio::time::timeout(REFUSE_DRAIN, async {
-        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
-    })
-    .await;
+    let _ =
+        tokio::time::timeout(REFUSE_DRAIN, async { while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {} })
+            .await;
 }

@@ -43,7 +43,8 @@ pub(crate) fn key_schema(describe: &Value) -> Result<KeySchema, NodeError> {
 
 /// An item from DynamoDB JSON.
 pub(crate) fn item(v: &Value) -> Result<Item, NodeError> {
-    dax_wire::item_from_json(v).map_err(|e| NodeError::internal(format!("DynamoDB returned an unreadable item: {}", e.message())))
+    dax_wire::item_from_json(v)
+        .map_err(|e| NodeError::internal(format!("DynamoDB returned an unreadable item: {}", e.message())))
 }
 
 fn f(v: Option<&Value>) -> Option<f64> {

@@ -237,7 +237,9 @@ impl Fleet {
                         tracing::info!(node = %s.node_id, port = s.port, tls = s.tls, "DAX node listening");
                         roster.nodes.push(node);
                     }
-                    Err(e) => tracing::warn!(node = %s.node_id, port = s.port, error = %e, "cannot start DAX node listener"),
+                    Err(e) => {
+                        tracing::warn!(node = %s.node_id, port = s.port, error = %e, "cannot start DAX node listener")
+                    }
                 }
             }
             roster.nodes.sort_by_key(|n| specs.iter().position(|s| s.node_id == n.id).unwrap_or(usize::MAX));

@@ -108,7 +108,13 @@ impl MemoryHost {
         let mut items = self.items();
         Ok(match new {
             Some(item) if items.len() < MAX_ITEMS || items.contains_key(&slot) => items.insert(slot, item),
-            Some(_) => return Err(NodeError::new("ItemCollectionSizeLimitExceededException", "The in-memory table is full", 400)),
+            Some(_) => {
+                return Err(NodeError::new(
+                    "ItemCollectionSizeLimitExceededException",
+                    "The in-memory table is full",
+                    400,
+                ))
+            }
             None => items.remove(&slot),
         })
     }
@@ -126,7 +132,10 @@ impl MemoryHost {
         let slot = (table.clone(), key_bytes(&key, &schema)?);
         let old = self.items().get(&slot).cloned();
         if old.is_some()
-            && input.get("ConditionExpression").and_then(Value::as_str).is_some_and(|c| c.contains("attribute_not_exists"))
+            && input
+                .get("ConditionExpression")
+                .and_then(Value::as_str)
+                .is_some_and(|c| c.contains("attribute_not_exists"))
         {
             return Err(NodeError::new("ConditionalCheckFailedException", "The conditional request failed", 400));
         }
@@ -176,7 +185,8 @@ impl MemoryHost {
                 let table = table_of(input);
                 schema_of(&table)?;
                 let limit = input.get("Limit").and_then(Value::as_u64).unwrap_or(10).min(10);
-                let all: Vec<Value> = self.items().iter().filter(|((t, _), _)| *t == table).map(|(_, i)| item_to_json(i)).collect();
+                let all: Vec<Value> =
+                    self.items().iter().filter(|((t, _), _)| *t == table).map(|(_, i)| item_to_json(i)).collect();
                 let page: Vec<Value> = all.iter().take(usize::try_from(limit).unwrap_or(10)).cloned().collect();
                 let mut out = json!({"Items": page, "Count": page.len(), "ScannedCount": all.len()});
                 if all.len() > page.len() {
@@ -243,16 +253,32 @@ impl Host for MemoryHost {
     fn authenticate(&self, a: &AuthorizeConnection, _cluster: &ClusterInfo) -> Result<Principal, NodeError> {
         // The node's part is the parsing; whether the signature is right is the host's.
         if a.access_key_id.starts_with("DENY") {
-            return Err(NodeError::new("UnrecognizedClientException", "The security token included in the request is invalid.", 400));
+            return Err(NodeError::new(
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+                400,
+            ));
         }
         Ok(Principal::new(a.access_key_id.clone()))
     }
 
-    fn authorize(&self, _who: &Principal, _action: &str, _cluster: &ClusterInfo, _enclosing: Option<&str>, _tls: bool) -> Result<(), NodeError> {
+    fn authorize(
+        &self,
+        _who: &Principal,
+        _action: &str,
+        _cluster: &ClusterInfo,
+        _enclosing: Option<&str>,
+        _tls: bool,
+    ) -> Result<(), NodeError> {
         Ok(())
     }
 
-    fn dynamodb<'a>(&'a self, _cluster: &'a ClusterInfo, op: &'a str, input: Value) -> BoxFuture<'a, Result<Value, NodeError>> {
+    fn dynamodb<'a>(
+        &'a self,
+        _cluster: &'a ClusterInfo,
+        op: &'a str,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, NodeError>> {
         Box::pin(async move { self.exec(op, &input) })
     }
 
@@ -273,7 +299,9 @@ fn cluster_info() -> ClusterInfo {
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RT.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a current-thread runtime"))
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a current-thread runtime")
+    })
 }
 
 /// One connection: `stream` (the client's bytes, preamble first) written to a fresh node
@@ -335,7 +363,11 @@ mod tests {
     use super::*;
 
     fn connection(requests: &[Request]) -> Vec<u8> {
-        let pre = Preamble { session_id: SessionId::Bytes(vec![1; 16]), user_agent: Some("fuzz".into()), ..Preamble::default() };
+        let pre = Preamble {
+            session_id: SessionId::Bytes(vec![1; 16]),
+            user_agent: Some("fuzz".into()),
+            ..Preamble::default()
+        };
         let mut s = pre.encode();
         let auth = AuthorizeConnection {
             access_key_id: "AKIDFUZZ".into(),

@@ -58,7 +58,8 @@ pub trait Host: Send + Sync + 'static {
     /// # Errors
     /// An authentication error (`UnrecognizedClientException`, `ExpiredTokenException`,
     /// `InvalidSignatureException`), reported on the connection's next request.
-    fn authenticate(&self, auth: &dax_wire::AuthorizeConnection, cluster: &ClusterInfo) -> Result<Principal, NodeError>;
+    fn authenticate(&self, auth: &dax_wire::AuthorizeConnection, cluster: &ClusterInfo)
+        -> Result<Principal, NodeError>;
 
     /// `dax:<action>` on the cluster's ARN, with `dax:EnclosingOperation` set to
     /// `enclosing` for the sub-actions of a transaction. `tls`: the client's connection is
@@ -66,11 +67,23 @@ pub trait Host: Send + Sync + 'static {
     ///
     /// # Errors
     /// `AccessDeniedException`.
-    fn authorize(&self, who: &Principal, action: &str, cluster: &ClusterInfo, enclosing: Option<&str>, tls: bool) -> Result<(), NodeError>;
+    fn authorize(
+        &self,
+        who: &Principal,
+        action: &str,
+        cluster: &ClusterInfo,
+        enclosing: Option<&str>,
+        tls: bool,
+    ) -> Result<(), NodeError>;
 
     /// One DynamoDB call (JSON in, JSON out) made as the cluster's `IamRoleArn`, authorized
     /// table by table against that role's policies.
-    fn dynamodb<'a>(&'a self, cluster: &'a ClusterInfo, op: &'a str, input: Value) -> BoxFuture<'a, Result<Value, NodeError>>;
+    fn dynamodb<'a>(
+        &'a self,
+        cluster: &'a ClusterInfo,
+        op: &'a str,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, NodeError>>;
 
     /// `(record-ttl-millis, query-ttl-millis)` of the cluster's parameter group, now.
     fn ttls(&self, cluster: &ClusterInfo) -> (u64, u64);

@@ -8,16 +8,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use dax_wire::{
-    assemble_item, decode_compound_key, decode_key, decode_value_bytes, encode_attribute_list, encode_attribute_list_id,
-    encode_batch_get_response, encode_batch_write_response, encode_compound_key, encode_endpoints, encode_error,
-    encode_item_response, encode_item_values, encode_key, encode_key_schema, encode_query_response,
-    encode_transact_get_response, encode_transact_write_response, encode_updated_attributes, exception_codes,
-    item_to_json, Attributes, BatchGetItemRequest, BatchGetItems, BatchGetResponse, BatchWrite, BatchWriteItemRequest,
-    BatchWriteResponse, CancellationReason, DeleteItemRequest, Endpoint, ErrorExtra, ExpressionWriter, GetItemRequest,
-    Item, ItemPayload, ItemResponse, KeySchema, Method, NodeRole, ProjectionExpression, PutItemRequest, QueryItem,
-    QueryRequest, QueryResponse, Request, ReturnConsumedCapacity, ReturnItemCollectionMetrics, ReturnValues,
-    ReturnValuesOnConditionCheckFailure, ScanRequest, Select, TransactGetItemsRequest, TransactGetResponse,
-    TransactOperation, TransactWriteItemsRequest, TransactWriteResponse, UpdateAction, UpdateItemRequest, UNMAPPED_CODES,
+    assemble_item, decode_compound_key, decode_key, decode_value_bytes, encode_attribute_list,
+    encode_attribute_list_id, encode_batch_get_response, encode_batch_write_response, encode_compound_key,
+    encode_endpoints, encode_error, encode_item_response, encode_item_values, encode_key, encode_key_schema,
+    encode_query_response, encode_transact_get_response, encode_transact_write_response, encode_updated_attributes,
+    exception_codes, item_to_json, Attributes, BatchGetItemRequest, BatchGetItems, BatchGetResponse, BatchWrite,
+    BatchWriteItemRequest, BatchWriteResponse, CancellationReason, DeleteItemRequest, Endpoint, ErrorExtra,
+    ExpressionWriter, GetItemRequest, Item, ItemPayload, ItemResponse, KeySchema, Method, NodeRole,
+    ProjectionExpression, PutItemRequest, QueryItem, QueryRequest, QueryResponse, Request, ReturnConsumedCapacity,
+    ReturnItemCollectionMetrics, ReturnValues, ReturnValuesOnConditionCheckFailure, ScanRequest, Select,
+    TransactGetItemsRequest, TransactGetResponse, TransactOperation, TransactWriteItemsRequest, TransactWriteResponse,
+    UpdateAction, UpdateItemRequest, UNMAPPED_CODES,
 };
 use serde_json::{json, Map, Value};
 use tokio::task::JoinHandle;
@@ -41,7 +42,9 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(host: Arc<dyn Host>, config: FleetConfig) -> Self {
-        let kib = usize::try_from(config.frame_buffer_bytes / 1024).unwrap_or(usize::MAX).min(tokio::sync::Semaphore::MAX_PERMITS);
+        let kib = usize::try_from(config.frame_buffer_bytes / 1024)
+            .unwrap_or(usize::MAX)
+            .min(tokio::sync::Semaphore::MAX_PERMITS);
         Shared { host, config, frame_budget: tokio::sync::Semaphore::new(kib) }
     }
 }
@@ -202,7 +205,12 @@ impl Node {
             tls: spec.tls,
             az: spec.availability_zone.clone(),
             generation: spec.generation,
-            cache: NodeCache::with_clock(cache_bytes, meter.clone(), shared.config.clock.clone(), crate::cache::EVICTED_SLOTS),
+            cache: NodeCache::with_clock(
+                cache_bytes,
+                meter.clone(),
+                shared.config.clock.clone(),
+                crate::cache::EVICTED_SLOTS,
+            ),
             cluster,
             meter,
             shared,
@@ -250,7 +258,14 @@ impl Node {
                         400,
                     )
                 });
-                let e = NodeError { code: if exception_codes(&e.code).is_some() { e.code } else { "UnrecognizedClientException".into() }, ..e };
+                let e = NodeError {
+                    code: if exception_codes(&e.code).is_some() {
+                        e.code
+                    } else {
+                        "UnrecognizedClientException".into()
+                    },
+                    ..e
+                };
                 if Counter::request_count(req.method()).is_some() {
                     self.meter.inc(Counter::ErrorRequestCount);
                 }
@@ -269,10 +284,12 @@ impl Node {
             Request::DefineAttributeListId { attribute_names } => {
                 self.cluster.attribute_list_id(&attribute_names).map(encode_attribute_list_id).map_err(Fail::from)
             }
-            Request::DefineAttributeList { attribute_list_id } => match self.cluster.attribute_list(attribute_list_id) {
-                Some(names) => Ok(encode_attribute_list(&names)),
-                None => Err(NodeError::validation(format!("Unknown attribute list id {attribute_list_id}")).into()),
-            },
+            Request::DefineAttributeList { attribute_list_id } => {
+                match self.cluster.attribute_list(attribute_list_id) {
+                    Some(names) => Ok(encode_attribute_list(&names)),
+                    None => Err(NodeError::validation(format!("Unknown attribute list id {attribute_list_id}")).into()),
+                }
+            }
             data => return Some(self.data(conn, &info, &principal, data).await),
         };
         Some(out.unwrap_or_else(|f| error_frame(&f.err, f.reasons.as_deref())))
@@ -308,7 +325,10 @@ impl Node {
             self.in_flight.fetch_sub(1, Ordering::AcqRel);
             self.meter.inc(Counter::ThrottledRequestCount);
             self.meter.inc(Counter::ErrorRequestCount);
-            return error_frame(&NodeError::throttling(format!("Node {} has too many requests in flight ({max})", self.id)), None);
+            return error_frame(
+                &NodeError::throttling(format!("Node {} has too many requests in flight ({max})", self.id)),
+                None,
+            );
         }
         let _guard = InFlight(&self.in_flight);
         let result = self.data_inner(conn, info, who, req).await;
@@ -329,7 +349,13 @@ impl Node {
         }
     }
 
-    async fn data_inner(self: &Arc<Self>, conn: &mut Conn, info: &ClusterInfo, who: &Principal, req: Request) -> Res<Vec<u8>> {
+    async fn data_inner(
+        self: &Arc<Self>,
+        conn: &mut Conn,
+        info: &ClusterInfo,
+        who: &Principal,
+        req: Request,
+    ) -> Res<Vec<u8>> {
         for (action, enclosing) in actions(&req) {
             let key = (action, enclosing);
             if conn.allowed.get(&key).is_some_and(|at| at.elapsed() < ALLOW_TTL) {
@@ -355,7 +381,12 @@ impl Node {
                 let exec = self.cluster.leader().unwrap_or_else(|| Arc::clone(self));
                 exec.write(info, write).await
             }
-            other => Err(NodeError::new("NotImplementedException", format!("{} is not a data method", other.method().name()), 400).into()),
+            other => Err(NodeError::new(
+                "NotImplementedException",
+                format!("{} is not a data method", other.method().name()),
+                400,
+            )
+            .into()),
         }
     }
 
@@ -456,7 +487,13 @@ impl Node {
 
     /// The answer for a cached item: its value bytes as they are, or, for a projection,
     /// the item decoded from them and its key bytes.
-    fn cached_payload(&self, value: &[u8], kb: &[u8], projection: Option<&ProjectionExpression>, schema: &KeySchema) -> Res<ItemPayload> {
+    fn cached_payload(
+        &self,
+        value: &[u8],
+        kb: &[u8],
+        projection: Option<&ProjectionExpression>,
+        schema: &KeySchema,
+    ) -> Res<ItemPayload> {
         Ok(match projection {
             Some(p) => ItemPayload::Projected(projection::project(p, &self.item_of(self.key(kb, schema)?, value)?)),
             None => ItemPayload::Values(value.to_vec()),
@@ -524,8 +561,10 @@ impl Node {
         if !g.consistent_read {
             if let Some(hit) = self.cache.get_item(&g.table_name, &kb) {
                 self.meter.inc(Counter::ItemCacheHits);
-                let item =
-                    hit.value_bytes().map(|v| self.cached_payload(v, &kb, g.projection.as_ref(), &schema)).transpose()?;
+                let item = hit
+                    .value_bytes()
+                    .map(|v| self.cached_payload(v, &kb, g.projection.as_ref(), &schema))
+                    .transpose()?;
                 return Ok(encode_item_response(&ItemResponse { item, ..ItemResponse::default() }));
             }
             self.meter.inc(Counter::ItemCacheMisses);
@@ -616,7 +655,9 @@ impl Node {
                 let item = convert::item(v)?;
                 list.push(match projection {
                     Some(p) => QueryItem::Projected(projection::project(p, &item)),
-                    None => QueryItem::Full { key: encode_key(&item, &schema)?, value: self.value_bytes(&item, &schema)? },
+                    None => {
+                        QueryItem::Full { key: encode_key(&item, &schema)?, value: self.value_bytes(&item, &schema)? }
+                    }
                 });
             }
             Some(list)
@@ -789,11 +830,18 @@ impl Node {
                 }
                 keys.push((kb, key, cached));
             }
-            tables.push(Table { name: t.table_name, schema, consistent: t.consistent_read, projection: t.projection, keys });
+            tables.push(Table {
+                name: t.table_name,
+                schema,
+                consistent: t.consistent_read,
+                projection: t.projection,
+                keys,
+            });
         }
         let mut request = Map::new();
         for t in &tables {
-            let missing: Vec<Value> = t.keys.iter().filter(|(_, _, c)| c.is_none()).map(|(_, k, _)| item_to_json(k)).collect();
+            let missing: Vec<Value> =
+                t.keys.iter().filter(|(_, _, c)| c.is_none()).map(|(_, k, _)| item_to_json(k)).collect();
             if missing.is_empty() {
                 continue;
             }
@@ -815,7 +863,12 @@ impl Node {
             consumed = convert::consumed_capacities(out.get("ConsumedCapacity"));
             for t in &mut tables {
                 let mut found: HashMap<Vec<u8>, Arc<[u8]>> = HashMap::new();
-                for v in out.pointer(&format!("/Responses/{}", t.name.replace('~', "~0").replace('/', "~1"))).and_then(Value::as_array).into_iter().flatten() {
+                for v in out
+                    .pointer(&format!("/Responses/{}", t.name.replace('~', "~0").replace('/', "~1")))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     let item = convert::item(v)?;
                     found.insert(encode_key(&item, &t.schema)?, self.value_bytes(&item, &t.schema)?.into());
                 }
@@ -839,7 +892,10 @@ impl Node {
                     *slot = Some(value);
                 }
                 if !skipped.is_empty() {
-                    unprocessed.push((t.name.clone(), t.keys.iter().filter(|(kb, _, _)| skipped.contains(kb)).map(|(kb, _, _)| kb.clone()).collect()));
+                    unprocessed.push((
+                        t.name.clone(),
+                        t.keys.iter().filter(|(kb, _, _)| skipped.contains(kb)).map(|(kb, _, _)| kb.clone()).collect(),
+                    ));
                 }
             }
         }
@@ -859,7 +915,11 @@ impl Node {
             };
             responses.push((t.name.clone(), items));
         }
-        Ok(encode_batch_get_response(&BatchGetResponse { responses, unprocessed_keys: unprocessed, consumed_capacity: consumed }))
+        Ok(encode_batch_get_response(&BatchGetResponse {
+            responses,
+            unprocessed_keys: unprocessed,
+            consumed_capacity: consumed,
+        }))
     }
 
     async fn transact_get(&self, info: &ClusterInfo, t: TransactGetItemsRequest) -> Res<Vec<u8>> {
@@ -943,7 +1003,8 @@ impl Node {
         }
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(p.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(p.return_item_collection_metrics));
-        let out = self.ddb_write(info, "PutItem", Value::Object(input), [(p.table_name.as_str(), kb.as_slice())]).await?;
+        let out =
+            self.ddb_write(info, "PutItem", Value::Object(input), [(p.table_name.as_str(), kb.as_slice())]).await?;
         self.remember_item(&p.table_name, &kb, Some(&item), &schema, self.stamp());
         let attrs = self.old_image(&out, &schema)?;
         Ok(self.write_response(&out, attrs))
@@ -966,7 +1027,8 @@ impl Node {
         }
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(d.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(d.return_item_collection_metrics));
-        let out = self.ddb_write(info, "DeleteItem", Value::Object(input), [(d.table_name.as_str(), kb.as_slice())]).await?;
+        let out =
+            self.ddb_write(info, "DeleteItem", Value::Object(input), [(d.table_name.as_str(), kb.as_slice())]).await?;
         self.remember(&d.table_name, &kb, None, self.stamp());
         let attrs = self.old_image(&out, &schema)?;
         Ok(self.write_response(&out, attrs))
@@ -997,7 +1059,8 @@ impl Node {
         input.insert("ReturnValues".into(), str_v(sent.as_str()));
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(u.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(u.return_item_collection_metrics));
-        let out = self.ddb_write(info, "UpdateItem", Value::Object(input), [(u.table_name.as_str(), kb.as_slice())]).await?;
+        let out =
+            self.ddb_write(info, "UpdateItem", Value::Object(input), [(u.table_name.as_str(), kb.as_slice())]).await?;
         let returned = out.get("Attributes").map(convert::item).transpose()?;
         let attrs = if sent == ReturnValues::AllNew {
             let new = returned.unwrap_or_else(|| key.clone());
@@ -1025,7 +1088,9 @@ impl Node {
             self.forget(&u.table_name, &kb);
             match (asked, returned) {
                 (ReturnValues::AllOld, Some(old)) => Some(Attributes::Item(self.value_bytes(&old, &schema)?)),
-                (ReturnValues::UpdatedOld, Some(old)) if !old.is_empty() => Some(Attributes::Updated(self.updated_bytes(&old)?)),
+                (ReturnValues::UpdatedOld, Some(old)) if !old.is_empty() => {
+                    Some(Attributes::Updated(self.updated_bytes(&old)?))
+                }
                 _ => None,
             }
         };
@@ -1052,7 +1117,12 @@ impl Node {
                         let kb = encode_key(&k, &schema)?;
                         let item = self.item_of(k, &value)?;
                         list.push(json!({ "PutRequest": { "Item": item_to_json(&item) } }));
-                        writes.push(W { table: t.table_name.clone(), kb, item: Some(item), schema: Arc::clone(&schema) });
+                        writes.push(W {
+                            table: t.table_name.clone(),
+                            kb,
+                            item: Some(item),
+                            schema: Arc::clone(&schema),
+                        });
                     }
                     BatchWrite::Delete { key } => {
                         let k = self.key(&key, &schema)?;
@@ -1070,7 +1140,12 @@ impl Node {
         put_opt(&mut input, "ReturnConsumedCapacity", rcc_json(b.return_consumed_capacity));
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(b.return_item_collection_metrics));
         let out = self
-            .ddb_write(info, "BatchWriteItem", Value::Object(input), writes.iter().map(|w| (w.table.as_str(), w.kb.as_slice())))
+            .ddb_write(
+                info,
+                "BatchWriteItem",
+                Value::Object(input),
+                writes.iter().map(|w| (w.table.as_str(), w.kb.as_slice())),
+            )
             .await?;
         // Only the writes DynamoDB did (not those handed back unprocessed) touch the cache.
         let mut skipped: HashSet<(String, Vec<u8>)> = HashSet::new();
@@ -1121,7 +1196,10 @@ impl Node {
             let mut w = ExpressionWriter::new();
             match i.operation {
                 TransactOperation::Put => {
-                    let value = i.value.as_deref().ok_or_else(|| NodeError::validation("A Put in TransactItems needs an item"))?;
+                    let value = i
+                        .value
+                        .as_deref()
+                        .ok_or_else(|| NodeError::validation("A Put in TransactItems needs an item"))?;
                     body.insert("Item".into(), item_to_json(&self.item_of(key.clone(), value)?));
                 }
                 _ => {

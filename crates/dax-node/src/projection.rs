@@ -43,14 +43,13 @@ pub(crate) fn check(p: &ProjectionExpression) -> Result<(), NodeError> {
 
 /// A path as DynamoDB writes it in errors: `[a, b, [0]]`.
 fn error_path(p: &DocumentPath) -> String {
-    let parts: Vec<String> = p
-        .0
-        .iter()
-        .map(|e| match e {
-            PathElement::Name(n) => n.clone(),
-            PathElement::Index(i) => format!("[{i}]"),
-        })
-        .collect();
+    let parts: Vec<String> =
+        p.0.iter()
+            .map(|e| match e {
+                PathElement::Name(n) => n.clone(),
+                PathElement::Index(i) => format!("[{i}]"),
+            })
+            .collect();
     format!("[{}]", parts.join(", "))
 }
 
@@ -170,8 +169,12 @@ mod tests {
         leaf.prop_recursive(4, 40, 4, |inner| {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..4).prop_map(AttributeValue::L),
-                proptest::collection::btree_map(proptest::sample::select(NAMES.to_vec()).prop_map(String::from), inner, 0..4)
-                    .prop_map(AttributeValue::M),
+                proptest::collection::btree_map(
+                    proptest::sample::select(NAMES.to_vec()).prop_map(String::from),
+                    inner,
+                    0..4
+                )
+                .prop_map(AttributeValue::M),
             ]
         })
     }
@@ -243,7 +246,8 @@ mod tests {
             "Invalid ProjectionExpression: Two document paths overlap with each other; must remove or rewrite one of \
              these paths; path one: [a, b], path two: [a]"
         );
-        let e = check(&p(&[&[n("x")], &[n("l"), PathElement::Index(0)], &[n("l"), PathElement::Index(0)]])).unwrap_err();
+        let e =
+            check(&p(&[&[n("x")], &[n("l"), PathElement::Index(0)], &[n("l"), PathElement::Index(0)]])).unwrap_err();
         assert!(e.message.ends_with("path one: [l, [0]], path two: [l, [0]]"), "{}", e.message);
         assert!(check(&p(&[&[n("l"), PathElement::Index(0)], &[n("l"), PathElement::Index(1)]])).is_ok());
     }

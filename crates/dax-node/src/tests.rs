@@ -97,7 +97,11 @@ impl FakeHost {
                 let t = st.items.entry(table).or_default();
                 let old = t.get(&kb).cloned();
                 if input.get("ConditionExpression").is_some() && old.is_some() {
-                    return Err(NodeError::new("ConditionalCheckFailedException", "The conditional request failed", 400));
+                    return Err(NodeError::new(
+                        "ConditionalCheckFailedException",
+                        "The conditional request failed",
+                        400,
+                    ));
                 }
                 let new = match op {
                     "PutItem" => Some(item_from_json(&input["Item"]).unwrap()),
@@ -109,7 +113,8 @@ impl FakeHost {
                         for clause in expr.split(", ") {
                             let (l, r) = clause.split_once(" = ").unwrap();
                             let name = input["ExpressionAttributeNames"][l].as_str().unwrap();
-                            let v = dax_wire::AttributeValue::from_json(&input["ExpressionAttributeValues"][r]).unwrap();
+                            let v =
+                                dax_wire::AttributeValue::from_json(&input["ExpressionAttributeValues"][r]).unwrap();
                             item.insert(name.to_owned(), v);
                         }
                         Some(item)
@@ -131,7 +136,8 @@ impl FakeHost {
                 })
             }
             "Query" | "Scan" => {
-                let items: Vec<Value> = st.items.get(&table).into_iter().flat_map(|t| t.values()).map(item_to_json).collect();
+                let items: Vec<Value> =
+                    st.items.get(&table).into_iter().flat_map(|t| t.values()).map(item_to_json).collect();
                 Ok(json!({"Items": items, "Count": items.len(), "ScannedCount": items.len()}))
             }
             other => Err(NodeError::validation(format!("fake host: {other} is not supported"))),
@@ -144,11 +150,22 @@ impl Host for FakeHost {
         if a.access_key_id == "good" {
             Ok(Principal::new(a.access_key_id.clone()))
         } else {
-            Err(NodeError::new("UnrecognizedClientException", "The security token included in the request is invalid.", 400))
+            Err(NodeError::new(
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+                400,
+            ))
         }
     }
 
-    fn authorize(&self, who: &Principal, action: &str, _c: &ClusterInfo, _e: Option<&str>, tls: bool) -> Result<(), NodeError> {
+    fn authorize(
+        &self,
+        who: &Principal,
+        action: &str,
+        _c: &ClusterInfo,
+        _e: Option<&str>,
+        tls: bool,
+    ) -> Result<(), NodeError> {
         assert_eq!(who.downcast_ref::<String>().map(String::as_str), Some("good"));
         self.tls_seen.lock().unwrap().push(tls);
         if self.denied.lock().unwrap().iter().any(|a| a == action) {
@@ -157,7 +174,12 @@ impl Host for FakeHost {
         Ok(())
     }
 
-    fn dynamodb<'a>(&'a self, _c: &'a ClusterInfo, op: &'a str, input: Value) -> BoxFuture<'a, Result<Value, NodeError>> {
+    fn dynamodb<'a>(
+        &'a self,
+        _c: &'a ClusterInfo,
+        op: &'a str,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, NodeError>> {
         Box::pin(async move {
             self.calls.lock().unwrap().push((op.to_owned(), input.clone()));
             let delay = *self.delay_ms.lock().unwrap();
@@ -275,7 +297,11 @@ impl Client {
 
     /// The preamble over an established stream.
     async fn over(mut stream: Box<dyn Io>) -> Client {
-        let pre = Preamble { session_id: SessionId::Bytes(vec![1; 16]), user_agent: Some("test".into()), ..Preamble::default() };
+        let pre = Preamble {
+            session_id: SessionId::Bytes(vec![1; 16]),
+            user_agent: Some("test".into()),
+            ..Preamble::default()
+        };
         stream.write_all(&pre.encode()).await.unwrap();
         Client { stream, buf: Vec::new() }
     }
@@ -420,7 +446,10 @@ async fn protocol_path_over_loopback() {
     // Nothing before authorizeConnection.
     assert_eq!(c.call(&get("a")).await, Answer::Err(vec![4, 23, 31, 33], "AuthenticationRequiredException".into()));
     c.auth("bad").await;
-    assert_eq!(c.call(&Request::Endpoints).await, Answer::Err(vec![4, 23, 31, 33], "UnrecognizedClientException".into()));
+    assert_eq!(
+        c.call(&Request::Endpoints).await,
+        Answer::Err(vec![4, 23, 31, 33], "UnrecognizedClientException".into())
+    );
     c.auth("good").await;
     // The roster: this node, leader, at the address the client reached.
     let (roster, session) = s.fleet.roster(&cluster().arn).unwrap();
@@ -444,7 +473,9 @@ async fn protocol_path_over_loopback() {
         Answer::Err(vec![4, 37, 38, 39, 41], "ResourceNotFoundException".into())
     );
     // Attribute lists: stable ids both ways.
-    let Answer::Ok(idb) = c.call(&Request::DefineAttributeListId { attribute_names: vec!["x".into(), "y".into()] }).await else {
+    let Answer::Ok(idb) =
+        c.call(&Request::DefineAttributeListId { attribute_names: vec!["x".into(), "y".into()] }).await
+    else {
         panic!()
     };
     let id: u64 = minicbor::decode(&idb).unwrap();
@@ -486,14 +517,16 @@ async fn random_bytes_never_bring_a_node_down() {
         let mut bytes = Vec::new();
         if round % 2 == 0 {
             bytes.extend(Preamble::default().encode());
-            bytes.extend(Request::AuthorizeConnection(AuthorizeConnection {
-                access_key_id: "good".into(),
-                signature: String::new(),
-                string_to_sign: Vec::new(),
-                session_token: None,
-                user_agent: None,
-            })
-            .encode());
+            bytes.extend(
+                Request::AuthorizeConnection(AuthorizeConnection {
+                    access_key_id: "good".into(),
+                    signature: String::new(),
+                    string_to_sign: Vec::new(),
+                    session_token: None,
+                    user_agent: None,
+                })
+                .encode(),
+            );
             // A valid request with random bytes spliced in.
             let mut req = get("a").encode();
             let at = (next() as usize) % req.len();
@@ -561,7 +594,10 @@ async fn negative_entries_and_write_through() {
     assert_eq!(s.host.count("GetItem"), 1);
     // A write through DAX replaces the negative entry, after DynamoDB took it.
     assert_eq!(put(&mut c, "n", "through").await, EMPTY());
-    assert_eq!(s.host.stored("tab", json!({"pk": {"S": "n"}})).unwrap()["v"], dax_wire::AttributeValue::S("through".into()));
+    assert_eq!(
+        s.host.stored("tab", json!({"pk": {"S": "n"}})).unwrap()["v"],
+        dax_wire::AttributeValue::S("through".into())
+    );
     let want = expect_item(&mut c, Some(json!({"pk": {"S": "n"}, "v": {"S": "through"}}))).await;
     assert_eq!(c.call(&get("n")).await, want);
     assert_eq!(s.host.count("GetItem"), 1, "served by the item cache");
@@ -616,7 +652,8 @@ async fn a_write_failing_server_side_drops_the_cached_entry() {
     let reads = s.host.count("GetItem");
     // DynamoDB may have applied it (a timeout, a 5xx): the old value is no longer trusted.
     s.host.put_direct("tab", json!({"pk": {"S": "a"}, "v": {"S": "applied"}}));
-    *s.host.fail_next.lock().unwrap() = Some(("PutItem".into(), NodeError::new("ServiceUnavailable", "timed out", 503)));
+    *s.host.fail_next.lock().unwrap() =
+        Some(("PutItem".into(), NodeError::new("ServiceUnavailable", "timed out", 503)));
     assert!(matches!(put(&mut c, "a", "applied").await, Answer::Err(..)));
     let fresh = c.call(&get("a")).await;
     assert_ne!(fresh, cached);
@@ -728,7 +765,11 @@ fn query(pk: &str) -> Request {
     Request::Query(QueryRequest {
         table_name: "tab".into(),
         key_condition: Some(ConditionExpression {
-            expr: Expr::Compare(dax_wire::Comparator::Eq, Box::new(Expr::Path(DocumentPath::attribute("pk"))), Box::new(Expr::Value(0))),
+            expr: Expr::Compare(
+                dax_wire::Comparator::Eq,
+                Box::new(Expr::Path(DocumentPath::attribute("pk"))),
+                Box::new(Expr::Value(0)),
+            ),
             values: vec![dax_wire::AttributeValue::S(pk.into())],
         }),
         ..QueryRequest::default()
@@ -794,7 +835,9 @@ async fn return_values_are_what_the_client_asked_for() {
     assert_eq!(c.call(&get("u")).await, want);
     assert_eq!(s.host.count("GetItem"), 0, "the new image was cached");
     // UPDATED_NEW: only the updated attribute.
-    let Answer::Ok(idb) = c.call(&Request::DefineAttributeListId { attribute_names: vec!["a".into()] }).await else { panic!() };
+    let Answer::Ok(idb) = c.call(&Request::DefineAttributeListId { attribute_names: vec!["a".into()] }).await else {
+        panic!()
+    };
     let id: u64 = minicbor::decode(&idb).unwrap();
     let updated = dax_wire::encode_updated_attributes(id, &[(0, dax_wire::AttributeValue::S("3".into()))]);
     let expected = encode_item_response(&ItemResponse {
@@ -817,7 +860,10 @@ async fn return_values_are_what_the_client_asked_for() {
 async fn replication_forwarding_and_failover() {
     let s = setup(2, FleetConfig::default());
     let (roster, session) = s.fleet.roster(&cluster().arn).unwrap();
-    assert_eq!(roster.iter().map(|r| (r.node_id.as_str(), r.leader)).collect::<Vec<_>>(), [("c-a", true), ("c-b", false)]);
+    assert_eq!(
+        roster.iter().map(|r| (r.node_id.as_str(), r.leader)).collect::<Vec<_>>(),
+        [("c-a", true), ("c-b", false)]
+    );
     let mut a = Client::authed(s.ports[0]).await;
     let mut b = Client::authed(s.ports[1]).await;
     // A write at the replica is made by the primary, once.
@@ -858,7 +904,10 @@ async fn replication_forwarding_and_failover() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (roster, session3) = s.fleet.roster(&cluster().arn).unwrap();
-    assert_eq!(roster.iter().map(|r| (r.node_id.as_str(), r.leader)).collect::<Vec<_>>(), [("c-a", false), ("c-b", true)]);
+    assert_eq!(
+        roster.iter().map(|r| (r.node_id.as_str(), r.leader)).collect::<Vec<_>>(),
+        [("c-a", false), ("c-b", true)]
+    );
     assert_eq!(session3, session2);
     let mut a = Client::authed(s.ports[0]).await;
     a.call(&get("r")).await;
@@ -866,8 +915,10 @@ async fn replication_forwarding_and_failover() {
     // The cluster goes away: its listeners close.
     s.fleet.reconcile(&[]);
     assert!(s.fleet.roster(&cluster().arn).is_none());
-    eventually("the listener closed", || async { TcpStream::connect(("127.0.0.1", s.ports[1])).await.is_err().then_some(()) })
-        .await;
+    eventually("the listener closed", || async {
+        TcpStream::connect(("127.0.0.1", s.ports[1])).await.is_err().then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -962,7 +1013,10 @@ fn tls_spec(port: u16) -> NodeSpec {
 }
 
 /// A rustls client configuration trusting `ca_pem` (or nothing), limited to `versions`.
-fn client_config(ca_pem: Option<&str>, versions: &[&'static rustls::SupportedProtocolVersion]) -> Arc<rustls::ClientConfig> {
+fn client_config(
+    ca_pem: Option<&str>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<rustls::ClientConfig> {
     use rustls::pki_types::pem::PemObject as _;
     let mut roots = rustls::RootCertStore::empty();
     if let Some(pem) = ca_pem {
@@ -1031,7 +1085,8 @@ async fn tls_round_trip_over_loopback() {
     // A client that does not trust daxd's CA, or asks for another name, is refused.
     let e = tls_connect(port, client_config(None, &[&rustls::version::TLS13]), "127.0.0.1").await.unwrap_err();
     assert!(e.to_string().contains("UnknownIssuer"), "{e}");
-    let e = tls_connect(port, client_config(Some(&ca), &[&rustls::version::TLS13]), "dax.example.com").await.unwrap_err();
+    let e =
+        tls_connect(port, client_config(Some(&ca), &[&rustls::version::TLS13]), "dax.example.com").await.unwrap_err();
     assert!(e.to_string().contains("not valid for name"), "{e}");
 
     // A plaintext DAX client gets a TLS alert at most, and the connection closes; nothing
@@ -1160,7 +1215,8 @@ mod model {
                 Step::Get(k) => {
                     let want = seen.entry(k).or_insert_with(|| db.get(&k).cloned()).clone();
                     let got = c.call(&get(&format!("k{k}"))).await;
-                    let want = expect_item(&mut c, want.map(|v| json!({"pk": {"S": format!("k{k}")}, "v": {"S": v}}))).await;
+                    let want =
+                        expect_item(&mut c, want.map(|v| json!({"pk": {"S": format!("k{k}")}, "v": {"S": v}}))).await;
                     prop_assert_eq!(got, want, "GetItem k{}", k);
                 }
                 Step::Put(k, v) => {
@@ -1180,7 +1236,11 @@ mod model {
                 Step::Refused(k, v, del) => {
                     let op = if del { "DeleteItem" } else { "PutItem" };
                     *s.host.fail_next.lock().unwrap() = Some((op.into(), NodeError::throttling("slow down")));
-                    let answer = if del { c.call(&delete(&format!("k{k}"))).await } else { put(&mut c, &format!("k{k}"), &v.to_string()).await };
+                    let answer = if del {
+                        c.call(&delete(&format!("k{k}"))).await
+                    } else {
+                        put(&mut c, &format!("k{k}"), &v.to_string()).await
+                    };
                     prop_assert_eq!(answer, throttled());
                 }
             }

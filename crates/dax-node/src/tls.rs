@@ -240,7 +240,8 @@ fn issue_node_cert(
 ) -> io::Result<(CertificateDer<'static>, PrivateKeyDer<'static>)> {
     let issuer = Issuer::new(ca_params(ca_key, now), ca_key);
     let key = KeyPair::generate().map_err(|e| other("generating a node key", e))?;
-    let cert = node_params(names, now)?.signed_by(&key, &issuer).map_err(|e| other("signing the node certificate", e))?;
+    let cert =
+        node_params(names, now)?.signed_by(&key, &issuer).map_err(|e| other("signing the node certificate", e))?;
     let (cert_path, key_path) = (dir.join(NODE_CERT_FILE), dir.join(NODE_KEY_FILE));
     write_file(&key_path, key.serialize_pem().as_bytes(), 0o600).map_err(|e| other(key_path.display(), e))?;
     write_file(&cert_path, cert.pem().as_bytes(), 0o644).map_err(|e| other(cert_path.display(), e))?;
@@ -400,7 +401,8 @@ mod tests {
         let moved = NodeTls::load_or_create(dir.path(), "dax.internal").unwrap();
         assert_eq!(moved.ca_pem(), first.ca_pem());
         assert_ne!(moved.node_cert(), first.node_cert());
-        valid_for_all(&verifier(first.ca_pem()), moved.node_cert(), &subject_names("dax.internal"), SystemTime::now()).unwrap();
+        valid_for_all(&verifier(first.ca_pem()), moved.node_cert(), &subject_names("dax.internal"), SystemTime::now())
+            .unwrap();
         // Close to its end, the node certificate is renewed, still by the same CA.
         let late = SystemTime::now() + NODE_VALIDITY - RENEW_BEFORE + DAY;
         let renewed = NodeTls::load_or_create_at(dir.path(), "dax.internal", late).unwrap();

@@ -14,8 +14,7 @@ pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// The service name in the credential scope.
 pub const SERVICE: &str = "dax";
 /// `hex(sha256(""))`: the payload hash of the fake request.
-pub const EMPTY_PAYLOAD_SHA256: &str =
-    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+pub const EMPTY_PAYLOAD_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// The five arguments of `authorizeConnection`.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -38,14 +37,8 @@ impl std::fmt::Debug for AuthorizeConnection {
         f.debug_struct("AuthorizeConnection")
             .field("access_key_id", &self.access_key_id)
             .field("signature", &self.signature)
-            .field(
-                "string_to_sign",
-                &String::from_utf8_lossy(&self.string_to_sign),
-            )
-            .field(
-                "session_token",
-                &self.session_token.as_ref().map(|_| "<redacted>"),
-            )
+            .field("string_to_sign", &String::from_utf8_lossy(&self.string_to_sign))
+            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
             .field("user_agent", &self.user_agent)
             .finish()
     }
@@ -70,10 +63,9 @@ impl StringToSign<'_> {
     /// True if line 4 is the hash of one of the canonical requests the official clients
     /// build (Python/JavaScript or Go host variant).
     pub fn has_known_canonical_request(&self) -> bool {
-        [SIGNED_HOST, SIGNED_HOST_GO].iter().any(|h| {
-            hex_sha256(expected_canonical_request(self.amz_date, h).as_bytes())
-                == self.canonical_request_hash
-        })
+        [SIGNED_HOST, SIGNED_HOST_GO]
+            .iter()
+            .any(|h| hex_sha256(expected_canonical_request(self.amz_date, h).as_bytes()) == self.canonical_request_hash)
     }
 }
 
@@ -94,10 +86,7 @@ pub fn parse_string_to_sign(bytes: &[u8]) -> Result<StringToSign<'_>> {
     let ok_date = amz_date.len() == 16
         && amz_date.as_bytes()[8] == b'T'
         && amz_date.as_bytes()[15] == b'Z'
-        && amz_date
-            .bytes()
-            .enumerate()
-            .all(|(i, c)| i == 8 || i == 15 || c.is_ascii_digit());
+        && amz_date.bytes().enumerate().all(|(i, c)| i == 8 || i == 15 || c.is_ascii_digit());
     if !ok_date {
         return Err(bad("malformed date"));
     }
@@ -111,20 +100,12 @@ pub fn parse_string_to_sign(bytes: &[u8]) -> Result<StringToSign<'_>> {
     if hash.len() != 64 || !hash.bytes().all(|c| c.is_ascii_hexdigit()) {
         return Err(bad("malformed canonical request hash"));
     }
-    Ok(StringToSign {
-        amz_date,
-        date,
-        region,
-        service,
-        canonical_request_hash: hash,
-    })
+    Ok(StringToSign { amz_date, date, region, service, canonical_request_hash: hash })
 }
 
 /// The canonical request of the fake `POST /` the clients sign (§2.2).
 pub fn expected_canonical_request(amz_date: &str, host: &str) -> String {
-    format!(
-        "POST\n/\n\nhost:{host}\nx-amz-date:{amz_date}\n\nhost;x-amz-date\n{EMPTY_PAYLOAD_SHA256}"
-    )
+    format!("POST\n/\n\nhost:{host}\nx-amz-date:{amz_date}\n\nhost;x-amz-date\n{EMPTY_PAYLOAD_SHA256}")
 }
 
 /// The string-to-sign the clients build for `amz_date` (`YYYYMMDDTHHMMSSZ`), `region`
@@ -136,8 +117,5 @@ pub fn expected_string_to_sign(amz_date: &str, region: &str, host: &str) -> Stri
 }
 
 fn hex_sha256(b: &[u8]) -> String {
-    Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
+    Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -29,10 +29,7 @@ impl Budget {
 
 fn need_more(buf: &[u8], frame_start: usize, limits: &Limits) -> Result<Option<usize>> {
     if buf.len().saturating_sub(frame_start) >= limits.max_frame_bytes {
-        Err(WireError::LimitExceeded(format!(
-            "frame larger than {} bytes",
-            limits.max_frame_bytes
-        )))
+        Err(WireError::LimitExceeded(format!("frame larger than {} bytes", limits.max_frame_bytes)))
     } else {
         Ok(None)
     }
@@ -58,10 +55,7 @@ pub(crate) fn scan_item(
         };
         budget.items += 1;
         if budget.items > limits.max_items {
-            return Err(WireError::LimitExceeded(format!(
-                "more than {} CBOR items",
-                limits.max_items
-            )));
+            return Err(WireError::LimitExceeded(format!("more than {} CBOR items", limits.max_items)));
         }
         let major = b >> 5;
         let info = b & 0x1f;
@@ -77,25 +71,18 @@ pub(crate) fn scan_item(
                 Some(raw.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
             }
             28..=30 => {
-                return Err(WireError::malformed(format!(
-                    "reserved additional information {info} at offset {pos}"
-                )))
+                return Err(WireError::malformed(format!("reserved additional information {info} at offset {pos}")))
             }
             _ => None,
         };
         if let Some(Open::IndefString(m)) = stack.last() {
             if b != 0xff && (major != *m || arg.is_none()) {
-                return Err(WireError::malformed(
-                    "indefinite-length string chunk of the wrong type",
-                ));
+                return Err(WireError::malformed("indefinite-length string chunk of the wrong type"));
             }
         }
         let depth_check = |stack: &Vec<Open>| -> Result<()> {
             if stack.len() >= limits.max_depth {
-                Err(WireError::LimitExceeded(format!(
-                    "nesting deeper than {}",
-                    limits.max_depth
-                )))
+                Err(WireError::LimitExceeded(format!("nesting deeper than {}", limits.max_depth)))
             } else {
                 Ok(())
             }
@@ -104,9 +91,7 @@ pub(crate) fn scan_item(
             (0 | 1, Some(_)) => true,
             (2 | 3, Some(len)) => {
                 if len >= limits.max_frame_bytes as u64 {
-                    return Err(WireError::LimitExceeded(format!(
-                        "string of {len} bytes exceeds the frame limit"
-                    )));
+                    return Err(WireError::LimitExceeded(format!("string of {len} bytes exceeds the frame limit")));
                 }
                 let Some(end) = usize::try_from(len).ok().and_then(|l| p.checked_add(l)) else {
                     return Err(WireError::LimitExceeded("string length overflows".into()));
@@ -135,11 +120,7 @@ pub(crate) fn scan_item(
                         limits.max_container_len
                     )));
                 }
-                let n = if major == 5 {
-                    len.saturating_mul(2)
-                } else {
-                    len
-                };
+                let n = if major == 5 { len.saturating_mul(2) } else { len };
                 if n == 0 {
                     true
                 } else {
@@ -150,10 +131,7 @@ pub(crate) fn scan_item(
             }
             (4 | 5, None) => {
                 depth_check(&stack)?;
-                stack.push(Open::Indefinite {
-                    is_map: major == 5,
-                    count: 0,
-                });
+                stack.push(Open::Indefinite { is_map: major == 5, count: 0 });
                 false
             }
             (6, Some(_)) => {
@@ -165,31 +143,18 @@ pub(crate) fn scan_item(
             (7, None) => match stack.pop() {
                 Some(Open::Indefinite { is_map, count }) => {
                     if is_map && count % 2 == 1 {
-                        return Err(WireError::malformed(
-                            "indefinite map with a key but no value",
-                        ));
+                        return Err(WireError::malformed("indefinite map with a key but no value"));
                     }
                     true
                 }
                 Some(Open::IndefString(_)) => true,
-                _ => {
-                    return Err(WireError::malformed(format!(
-                        "unexpected break at offset {pos}"
-                    )))
-                }
+                _ => return Err(WireError::malformed(format!("unexpected break at offset {pos}"))),
             },
-            _ => {
-                return Err(WireError::malformed(format!(
-                    "indefinite length not allowed for major type {major}"
-                )))
-            }
+            _ => return Err(WireError::malformed(format!("indefinite length not allowed for major type {major}"))),
         };
         pos = p;
         if pos - frame_start > limits.max_frame_bytes {
-            return Err(WireError::LimitExceeded(format!(
-                "frame larger than {} bytes",
-                limits.max_frame_bytes
-            )));
+            return Err(WireError::LimitExceeded(format!("frame larger than {} bytes", limits.max_frame_bytes)));
         }
         if complete {
             loop {
@@ -274,10 +239,7 @@ pub(crate) struct Reader<'b> {
 
 impl<'b> Reader<'b> {
     pub(crate) fn new(bytes: &'b [u8], limits: Limits) -> Self {
-        Reader {
-            d: minicbor::Decoder::new(bytes),
-            limits,
-        }
+        Reader { d: minicbor::Decoder::new(bytes), limits }
     }
 
     pub(crate) fn position(&self) -> usize {
@@ -346,11 +308,8 @@ impl<'b> Reader<'b> {
         let pos = self.d.position();
         match self.peek() {
             Some(0xf9) => {
-                let raw = self
-                    .d
-                    .input()
-                    .get(pos + 1..pos + 3)
-                    .ok_or_else(|| WireError::malformed("truncated half float"))?;
+                let raw =
+                    self.d.input().get(pos + 1..pos + 3).ok_or_else(|| WireError::malformed("truncated half float"))?;
                 let bits = u16::from_be_bytes([raw[0], raw[1]]);
                 self.d.set_position(pos + 3);
                 let v = half_to_f64(bits);
@@ -437,10 +396,7 @@ impl<'b> Reader<'b> {
     }
 
     /// Collects the array's elements.
-    pub(crate) fn array_of<T>(
-        &mut self,
-        mut f: impl FnMut(&mut Self) -> Result<T>,
-    ) -> Result<Vec<T>> {
+    pub(crate) fn array_of<T>(&mut self, mut f: impl FnMut(&mut Self) -> Result<T>) -> Result<Vec<T>> {
         let mut out = Vec::new();
         self.array_each(|r| {
             out.push(f(r)?);
@@ -475,11 +431,7 @@ impl<'b> Reader<'b> {
         let input = self.d.input();
         let mut budget = Budget::new();
         let start = self.d.position();
-        let unbounded = Limits {
-            max_frame_bytes: usize::MAX,
-            max_items: usize::MAX,
-            ..self.limits
-        };
+        let unbounded = Limits { max_frame_bytes: usize::MAX, max_items: usize::MAX, ..self.limits };
         match scan_item(input, start, start, &unbounded, &mut budget)? {
             Some(end) => {
                 self.d.set_position(end);
@@ -515,9 +467,7 @@ macro_rules! w {
 
 impl Writer {
     pub(crate) fn new() -> Self {
-        Writer {
-            e: minicbor::Encoder::new(Vec::new()),
-        }
+        Writer { e: minicbor::Encoder::new(Vec::new()) }
     }
 
     pub(crate) fn into_bytes(self) -> Vec<u8> {

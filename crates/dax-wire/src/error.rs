@@ -44,9 +44,7 @@ impl WireError {
     /// The human-readable message.
     pub fn message(&self) -> String {
         match self {
-            WireError::Malformed(m) | WireError::LimitExceeded(m) | WireError::Validation(m) => {
-                m.clone()
-            }
+            WireError::Malformed(m) | WireError::LimitExceeded(m) | WireError::Validation(m) => m.clone(),
             WireError::UnknownMethod(id) => format!("Unknown or unsupported DAX method id {id}"),
         }
     }

@@ -36,11 +36,7 @@ pub fn encode_error(
         w.u64(u64::from(*c));
     }
     w.str(message);
-    w.array(if extra.cancellation_reasons.is_some() {
-        4
-    } else {
-        3
-    });
+    w.array(if extra.cancellation_reasons.is_some() { 4 } else { 3 });
     match request_id {
         Some(r) => w.str(r),
         None => w.null(),
@@ -87,101 +83,25 @@ pub struct ExceptionCodes {
 /// Exception name → codes, per the protocol notes §7.2 with the choices of §7.4 where a
 /// name has several sequences.
 pub const EXCEPTIONS: &[ExceptionCodes] = &[
-    ExceptionCodes {
-        name: "ResourceNotFoundException",
-        codes: &[4, 37, 38, 39, 41],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "ResourceInUseException",
-        codes: &[4, 37, 38, 39, 45],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "ProvisionedThroughputExceededException",
-        codes: &[4, 37, 38, 39, 40],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "ConditionalCheckFailedException",
-        codes: &[4, 37, 38, 39, 43],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "ValidationException",
-        codes: &[4, 37, 38, 39, 46],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "InternalServerError",
-        codes: &[1, 37, 38, 39, 47],
-        http_status: 500,
-    },
-    ExceptionCodes {
-        name: "ItemCollectionSizeLimitExceededException",
-        codes: &[4, 37, 38, 39, 48],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "LimitExceededException",
-        codes: &[4, 37, 38, 39, 49],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "ThrottlingException",
-        codes: &[4, 37, 38, 39, 50],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "TransactionConflictException",
-        codes: &[4, 37, 38, 39, 57],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "TransactionCanceledException",
-        codes: &[4, 37, 38, 39, 58],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "TransactionInProgressException",
-        codes: &[4, 37, 38, 39, 59],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "IdempotentParameterMismatchException",
-        codes: &[4, 37, 38, 39, 60],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "RequestLimitExceeded",
-        codes: &[4, 37, 38, 39, 61],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "AccessDeniedException",
-        codes: &[4, 37, 38, 42],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "NotImplementedException",
-        codes: &[4, 37, 38, 44],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "AuthenticationRequiredException",
-        codes: &[4, 23, 31, 33],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "UnrecognizedClientException",
-        codes: &[4, 23, 31, 33],
-        http_status: 400,
-    },
-    ExceptionCodes {
-        name: "InternalServerErrorException",
-        codes: &[3, 37, 54],
-        http_status: 500,
-    },
+    ExceptionCodes { name: "ResourceNotFoundException", codes: &[4, 37, 38, 39, 41], http_status: 400 },
+    ExceptionCodes { name: "ResourceInUseException", codes: &[4, 37, 38, 39, 45], http_status: 400 },
+    ExceptionCodes { name: "ProvisionedThroughputExceededException", codes: &[4, 37, 38, 39, 40], http_status: 400 },
+    ExceptionCodes { name: "ConditionalCheckFailedException", codes: &[4, 37, 38, 39, 43], http_status: 400 },
+    ExceptionCodes { name: "ValidationException", codes: &[4, 37, 38, 39, 46], http_status: 400 },
+    ExceptionCodes { name: "InternalServerError", codes: &[1, 37, 38, 39, 47], http_status: 500 },
+    ExceptionCodes { name: "ItemCollectionSizeLimitExceededException", codes: &[4, 37, 38, 39, 48], http_status: 400 },
+    ExceptionCodes { name: "LimitExceededException", codes: &[4, 37, 38, 39, 49], http_status: 400 },
+    ExceptionCodes { name: "ThrottlingException", codes: &[4, 37, 38, 39, 50], http_status: 400 },
+    ExceptionCodes { name: "TransactionConflictException", codes: &[4, 37, 38, 39, 57], http_status: 400 },
+    ExceptionCodes { name: "TransactionCanceledException", codes: &[4, 37, 38, 39, 58], http_status: 400 },
+    ExceptionCodes { name: "TransactionInProgressException", codes: &[4, 37, 38, 39, 59], http_status: 400 },
+    ExceptionCodes { name: "IdempotentParameterMismatchException", codes: &[4, 37, 38, 39, 60], http_status: 400 },
+    ExceptionCodes { name: "RequestLimitExceeded", codes: &[4, 37, 38, 39, 61], http_status: 400 },
+    ExceptionCodes { name: "AccessDeniedException", codes: &[4, 37, 38, 42], http_status: 400 },
+    ExceptionCodes { name: "NotImplementedException", codes: &[4, 37, 38, 44], http_status: 400 },
+    ExceptionCodes { name: "AuthenticationRequiredException", codes: &[4, 23, 31, 33], http_status: 400 },
+    ExceptionCodes { name: "UnrecognizedClientException", codes: &[4, 23, 31, 33], http_status: 400 },
+    ExceptionCodes { name: "InternalServerErrorException", codes: &[3, 37, 54], http_status: 500 },
 ];
 
 /// Codes for names not in [`EXCEPTIONS`]: a client-error class sequence no client maps,
@@ -224,14 +144,5 @@ pub fn encode_exception(
         Some(e) => (e.codes, e.http_status),
         None => (UNMAPPED_CODES, 400),
     };
-    encode_error(
-        codes,
-        message,
-        request_id,
-        Some(status),
-        &ErrorExtra {
-            error_code: Some(name),
-            cancellation_reasons,
-        },
-    )
+    encode_error(codes, message, request_id, Some(status), &ErrorExtra { error_code: Some(name), cancellation_reasons })
 }

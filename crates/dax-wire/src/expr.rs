@@ -44,9 +44,7 @@ impl DocumentPath {
         for e in elems {
             cur = match (e, cur) {
                 (PathElement::Name(n), AttributeValue::M(m)) => m.get(n)?,
-                (PathElement::Index(i), AttributeValue::L(l)) => {
-                    l.get(usize::try_from(*i).ok()?)?
-                }
+                (PathElement::Index(i), AttributeValue::L(l)) => l.get(usize::try_from(*i).ok()?)?,
                 _ => return None,
             };
         }
@@ -253,9 +251,7 @@ enum S {
 
 fn read_s(r: &mut Reader<'_>, depth: usize) -> Result<S> {
     if depth > r.limits.max_depth {
-        return Err(WireError::LimitExceeded(
-            "expression nested too deeply".into(),
-        ));
+        return Err(WireError::LimitExceeded("expression nested too deeply".into()));
     }
     match r.datatype()? {
         Type::U8 | Type::U16 | Type::U32 | Type::U64 => Ok(S::Int(r.u64()?)),
@@ -307,24 +303,15 @@ fn to_expr(s: &S, nvalues: usize) -> Result<Expr> {
         if args.len() == n {
             Ok(())
         } else {
-            Err(bad(&format!(
-                "opcode {op} takes {n} operands, got {}",
-                args.len()
-            )))
+            Err(bad(&format!("opcode {op} takes {n} operands, got {}", args.len())))
         }
     };
     let sub = |i: usize| -> Result<Box<Expr>> { Ok(Box::new(to_expr(&args[i], nvalues)?)) };
     Ok(match op {
         0..=5 => {
             arity(2)?;
-            let c = [
-                Comparator::Eq,
-                Comparator::Ne,
-                Comparator::Lt,
-                Comparator::Ge,
-                Comparator::Gt,
-                Comparator::Le,
-            ][op as usize];
+            let c = [Comparator::Eq, Comparator::Ne, Comparator::Lt, Comparator::Ge, Comparator::Gt, Comparator::Le]
+                [op as usize];
             Expr::Compare(c, sub(0)?, sub(1)?)
         }
         6 => {
@@ -351,10 +338,7 @@ fn to_expr(s: &S, nvalues: usize) -> Result<Expr> {
             if items.is_empty() {
                 return Err(bad("IN needs at least one operand"));
             }
-            let list = items
-                .iter()
-                .map(|i| to_expr(i, nvalues))
-                .collect::<Result<_>>()?;
+            let list = items.iter().map(|i| to_expr(i, nvalues)).collect::<Result<_>>()?;
             Expr::In(sub(0)?, list)
         }
         11..=16 | 23 | 24 => {
@@ -369,10 +353,7 @@ fn to_expr(s: &S, nvalues: usize) -> Result<Expr> {
                 _ => Function::ListAppend,
             };
             arity(f.arity())?;
-            let a = args
-                .iter()
-                .map(|a| to_expr(a, nvalues))
-                .collect::<Result<_>>()?;
+            let a = args.iter().map(|a| to_expr(a, nvalues)).collect::<Result<_>>()?;
             Expr::Call(f, a)
         }
         17 => {
@@ -397,11 +378,7 @@ fn to_expr(s: &S, nvalues: usize) -> Result<Expr> {
 
 /// Reads `[1, spec, values]` (or `[1, spec]` for projections) and returns the spec and
 /// the values.
-fn read_envelope(
-    bytes: &[u8],
-    limits: &Limits,
-    with_values: bool,
-) -> Result<(S, Vec<AttributeValue>)> {
+fn read_envelope(bytes: &[u8], limits: &Limits, with_values: bool) -> Result<(S, Vec<AttributeValue>)> {
     cbor::check_single(bytes, limits)?;
     let mut r = Reader::new(bytes, *limits);
     let expected = if with_values { 3 } else { 2 };
@@ -412,11 +389,7 @@ fn read_envelope(
         return Err(bad("unsupported encoding version"));
     }
     let spec = read_s(&mut r, 1)?;
-    let values = if with_values {
-        r.array_of(|r| AttributeValue::read_cbor(r, 1))?
-    } else {
-        Vec::new()
-    };
+    let values = if with_values { r.array_of(|r| AttributeValue::read_cbor(r, 1))? } else { Vec::new() };
     r.expect_end()?;
     Ok((spec, values))
 }
@@ -476,9 +449,7 @@ impl UpdateExpression {
     /// Encodes as the clients do.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.array(3)
-            .u64(ENCODING_VERSION)
-            .array(self.actions.len() as u64);
+        w.array(3).u64(ENCODING_VERSION).array(self.actions.len() as u64);
         for a in &self.actions {
             match a {
                 UpdateAction::Set(p, v) | UpdateAction::Add(p, v) | UpdateAction::Delete(p, v) => {
@@ -519,19 +490,13 @@ impl ProjectionExpression {
     /// The projection map of §5.8 for `item`: `(ordinal, value at that full path)` for
     /// every path that exists, in ordinal order (what a response's projected item holds).
     pub fn project(&self, item: &crate::value::Item) -> Vec<(u64, AttributeValue)> {
-        self.paths
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.resolve(item).map(|v| (i as u64, v.clone())))
-            .collect()
+        self.paths.iter().enumerate().filter_map(|(i, p)| p.resolve(item).map(|v| (i as u64, v.clone()))).collect()
     }
 
     /// Encodes as the clients do.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.array(2)
-            .u64(ENCODING_VERSION)
-            .array(self.paths.len() as u64);
+        w.array(2).u64(ENCODING_VERSION).array(self.paths.len() as u64);
         for p in &self.paths {
             write_path(&mut w, p);
         }
@@ -664,14 +629,7 @@ impl ExpressionWriter {
                     let mut s = self.path(p);
                     s.push(' ');
                     self.expr(&mut s, v, &u.values, prefix);
-                    (
-                        if matches!(a, UpdateAction::Add(..)) {
-                            "ADD"
-                        } else {
-                            "DELETE"
-                        },
-                        s,
-                    )
+                    (if matches!(a, UpdateAction::Add(..)) { "ADD" } else { "DELETE" }, s)
                 }
                 UpdateAction::Remove(p) => ("REMOVE", self.path(p)),
             };
@@ -680,20 +638,12 @@ impl ExpressionWriter {
                 None => clauses.push((kw, vec![text])),
             }
         }
-        clauses
-            .iter()
-            .map(|(kw, list)| format!("{kw} {}", list.join(", ")))
-            .collect::<Vec<_>>()
-            .join(" ")
+        clauses.iter().map(|(kw, list)| format!("{kw} {}", list.join(", "))).collect::<Vec<_>>().join(" ")
     }
 
     /// A projection expression as DynamoDB text.
     pub fn projection(&mut self, p: &ProjectionExpression) -> String {
-        p.paths
-            .iter()
-            .map(|x| self.path(x))
-            .collect::<Vec<_>>()
-            .join(", ")
+        p.paths.iter().map(|x| self.path(x)).collect::<Vec<_>>().join(", ")
     }
 
     /// A document path with name placeholders.
@@ -706,11 +656,7 @@ impl ExpressionWriter {
                         s.push('.');
                     }
                     let next = self.by_name.len();
-                    let ph = self
-                        .by_name
-                        .entry(n.clone())
-                        .or_insert_with(|| format!("#n{next}"))
-                        .clone();
+                    let ph = self.by_name.entry(n.clone()).or_insert_with(|| format!("#n{next}")).clone();
                     self.names.insert(ph.clone(), n.clone());
                     s.push_str(&ph);
                 }
@@ -736,26 +682,14 @@ impl ExpressionWriter {
 
     /// ExpressionAttributeNames as a JSON object (`None` when empty, as DynamoDB wants).
     pub fn names_json(&self) -> Option<Value> {
-        (!self.names.is_empty()).then(|| {
-            Value::Object(
-                self.names
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                    .collect(),
-            )
-        })
+        (!self.names.is_empty())
+            .then(|| Value::Object(self.names.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()))
     }
 
     /// ExpressionAttributeValues as a DynamoDB JSON object (`None` when empty).
     pub fn values_json(&self) -> Option<Value> {
-        (!self.values.is_empty()).then(|| {
-            Value::Object(
-                self.values
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_json()))
-                    .collect(),
-            )
-        })
+        (!self.values.is_empty())
+            .then(|| Value::Object(self.values.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()))
     }
 
     /// Both maps.
@@ -763,14 +697,7 @@ impl ExpressionWriter {
         (self.names, self.values)
     }
 
-    fn wrapped(
-        &mut self,
-        out: &mut String,
-        e: &Expr,
-        values: &[AttributeValue],
-        prefix: &str,
-        parens: bool,
-    ) {
+    fn wrapped(&mut self, out: &mut String, e: &Expr, values: &[AttributeValue], prefix: &str, parens: bool) {
         if parens {
             out.push('(');
         }
@@ -783,11 +710,7 @@ impl ExpressionWriter {
     fn expr(&mut self, out: &mut String, e: &Expr, values: &[AttributeValue], prefix: &str) {
         match e {
             Expr::Or(a, b) | Expr::And(a, b) => {
-                let (p, kw) = if matches!(e, Expr::Or(..)) {
-                    (PREC_OR, " OR ")
-                } else {
-                    (PREC_AND, " AND ")
-                };
+                let (p, kw) = if matches!(e, Expr::Or(..)) { (PREC_OR, " OR ") } else { (PREC_AND, " AND ") };
                 self.wrapped(out, a, values, prefix, prec(a) < p);
                 out.push_str(kw);
                 self.wrapped(out, b, values, prefix, prec(b) <= p);
@@ -834,11 +757,7 @@ impl ExpressionWriter {
             }
             Expr::Plus(a, b) | Expr::Minus(a, b) => {
                 self.operand(out, a, values, prefix);
-                out.push_str(if matches!(e, Expr::Plus(..)) {
-                    " + "
-                } else {
-                    " - "
-                });
+                out.push_str(if matches!(e, Expr::Plus(..)) { " + " } else { " - " });
                 let nested = matches!(**b, Expr::Plus(..) | Expr::Minus(..));
                 if nested {
                     out.push('(');
@@ -863,8 +782,7 @@ impl ExpressionWriter {
     }
 
     fn operand(&mut self, out: &mut String, e: &Expr, values: &[AttributeValue], prefix: &str) {
-        let parens = prec(e) < PREC_ATOM
-            || matches!(e, Expr::Compare(..) | Expr::Between(..) | Expr::In(..));
+        let parens = prec(e) < PREC_ATOM || matches!(e, Expr::Compare(..) | Expr::Between(..) | Expr::In(..));
         self.wrapped(out, e, values, prefix, parens);
     }
 }

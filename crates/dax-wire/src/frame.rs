@@ -26,13 +26,7 @@ pub enum Frame {
 }
 
 /// Scans `n` consecutive items starting at `start`; `None` if the buffer ends first.
-fn scan_items(
-    buf: &[u8],
-    start: usize,
-    n: usize,
-    limits: &Limits,
-    budget: &mut Budget,
-) -> Result<Option<usize>> {
+fn scan_items(buf: &[u8], start: usize, n: usize, limits: &Limits, budget: &mut Budget) -> Result<Option<usize>> {
     let mut pos = start;
     for _ in 0..n {
         match cbor::scan_item(buf, pos, 0, limits, budget)? {
@@ -49,9 +43,7 @@ pub fn try_decode_preamble(buf: &[u8], limits: &Limits) -> Result<Option<(Preamb
     // Fail fast on a wrong first byte instead of waiting for more data.
     if let Some(&b) = buf.first() {
         if b != 0x67 {
-            return Err(WireError::malformed(
-                "connection does not start with the DAX magic",
-            ));
+            return Err(WireError::malformed("connection does not start with the DAX magic"));
         }
     }
     let mut budget = Budget::new();
@@ -74,12 +66,8 @@ pub fn try_decode(buf: &[u8], limits: &Limits) -> Result<Option<(Frame, usize)>>
         return Ok(None);
     };
     let mut r = Reader::new(&buf[..service_end], *limits);
-    if !matches!(r.datatype()?, Type::U8 | Type::U16 | Type::U32 | Type::U64)
-        || r.u64()? != SERVICE_ID
-    {
-        return Err(WireError::malformed(
-            "request does not start with service id 1",
-        ));
+    if !matches!(r.datatype()?, Type::U8 | Type::U16 | Type::U32 | Type::U64) || r.u64()? != SERVICE_ID {
+        return Err(WireError::malformed("request does not start with service id 1"));
     }
     let Some(method_end) = cbor::scan_item(buf, service_end, 0, limits, &mut budget)? else {
         return Ok(None);
@@ -87,15 +75,9 @@ pub fn try_decode(buf: &[u8], limits: &Limits) -> Result<Option<(Frame, usize)>>
     let mut r = Reader::new(&buf[..method_end], *limits);
     r.set_position(service_end);
     let id = match r.datatype()? {
-        Type::U8
-        | Type::U16
-        | Type::U32
-        | Type::U64
-        | Type::I8
-        | Type::I16
-        | Type::I32
-        | Type::I64
-        | Type::Int => r.int()?,
+        Type::U8 | Type::U16 | Type::U32 | Type::U64 | Type::I8 | Type::I16 | Type::I32 | Type::I64 | Type::Int => {
+            r.int()?
+        }
         _ => return Err(WireError::malformed("method id must be an integer")),
     };
     let id = i64::try_from(id).map_err(|_| WireError::UnknownMethod(i64::MIN))?;
@@ -140,10 +122,7 @@ pub struct StreamDecoder {
 impl StreamDecoder {
     /// A decoder for a new connection.
     pub fn new(limits: Limits) -> Self {
-        StreamDecoder {
-            limits,
-            preamble_done: false,
-        }
+        StreamDecoder { limits, preamble_done: false }
     }
 
     /// Decodes the next event from the start of `buf`; the caller drops the returned

@@ -62,31 +62,14 @@ pub struct KeySchema {
 impl KeySchema {
     /// A hash-only schema.
     pub fn hash_only(name: &str, key_type: KeyType) -> KeySchema {
-        KeySchema {
-            hash: KeyAttribute {
-                name: name.to_owned(),
-                key_type,
-            },
-            range: None,
-        }
+        KeySchema { hash: KeyAttribute { name: name.to_owned(), key_type }, range: None }
     }
 
     /// A hash + range schema.
-    pub fn hash_range(
-        hash: &str,
-        hash_type: KeyType,
-        range: &str,
-        range_type: KeyType,
-    ) -> KeySchema {
+    pub fn hash_range(hash: &str, hash_type: KeyType, range: &str, range_type: KeyType) -> KeySchema {
         KeySchema {
-            hash: KeyAttribute {
-                name: hash.to_owned(),
-                key_type: hash_type,
-            },
-            range: Some(KeyAttribute {
-                name: range.to_owned(),
-                key_type: range_type,
-            }),
+            hash: KeyAttribute { name: hash.to_owned(), key_type: hash_type },
+            range: Some(KeyAttribute { name: range.to_owned(), key_type: range_type }),
         }
     }
 
@@ -103,22 +86,15 @@ impl KeySchema {
 
     /// The key attributes of `item` (missing ones are skipped).
     pub fn key_of(&self, item: &Item) -> Item {
-        item.iter()
-            .filter(|(k, _)| self.is_key(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        item.iter().filter(|(k, _)| self.is_key(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 }
 
 fn key_value<'a>(item: &'a Item, attr: &KeyAttribute) -> Result<&'a AttributeValue> {
-    let v = item
-        .get(&attr.name)
-        .ok_or_else(|| WireError::validation(KEY_MISMATCH))?;
+    let v = item.get(&attr.name).ok_or_else(|| WireError::validation(KEY_MISMATCH))?;
     let ok = matches!(
         (attr.key_type, v),
-        (KeyType::S, AttributeValue::S(_))
-            | (KeyType::N, AttributeValue::N(_))
-            | (KeyType::B, AttributeValue::B(_))
+        (KeyType::S, AttributeValue::S(_)) | (KeyType::N, AttributeValue::N(_)) | (KeyType::B, AttributeValue::B(_))
     );
     if ok {
         Ok(v)

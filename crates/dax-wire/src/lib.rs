@@ -47,44 +47,40 @@ mod response;
 mod value;
 
 pub use auth::{
-    expected_canonical_request, expected_string_to_sign, parse_string_to_sign, AuthorizeConnection,
-    StringToSign, ALGORITHM, EMPTY_PAYLOAD_SHA256, SERVICE, SIGNED_HOST, SIGNED_HOST_GO,
+    expected_canonical_request, expected_string_to_sign, parse_string_to_sign, AuthorizeConnection, StringToSign,
+    ALGORITHM, EMPTY_PAYLOAD_SHA256, SERVICE, SIGNED_HOST, SIGNED_HOST_GO,
 };
 pub use error::WireError;
 pub use errors::{
-    encode_error, encode_exception, exception_codes, exception_for_codes, CancellationReason,
-    ErrorExtra, ExceptionCodes, EXCEPTIONS, UNMAPPED_CODES,
+    encode_error, encode_exception, exception_codes, exception_for_codes, CancellationReason, ErrorExtra,
+    ExceptionCodes, EXCEPTIONS, UNMAPPED_CODES,
 };
 pub use expr::{
-    Comparator, ConditionExpression, DocumentPath, Expr, ExpressionWriter, Function, PathElement,
-    ProjectionExpression, UpdateAction, UpdateExpression, ENCODING_VERSION,
+    Comparator, ConditionExpression, DocumentPath, Expr, ExpressionWriter, Function, PathElement, ProjectionExpression,
+    UpdateAction, UpdateExpression, ENCODING_VERSION,
 };
 pub use frame::{is_reserved_method, try_decode, try_decode_preamble, Event, Frame, StreamDecoder};
 pub use keys::{
-    decode_compound_key, decode_key, encode_compound_key, encode_key, KeyAttribute, KeySchema,
-    KeyType, KEY_MISMATCH,
+    decode_compound_key, decode_key, encode_compound_key, encode_key, KeyAttribute, KeySchema, KeyType, KEY_MISMATCH,
 };
 pub use limits::Limits;
 pub use number::{Number, NUMBER_NOT_NUMERIC, NUMBER_OVERFLOW, NUMBER_PRECISION, NUMBER_UNDERFLOW};
 pub use request::{
-    kwarg, reserved_method_name, BatchGetItemRequest, BatchGetTable, BatchWrite,
-    BatchWriteItemRequest, BatchWriteTable, DeleteItemRequest, GetItemRequest, Method, Preamble,
-    PutItemRequest, QueryRequest, Request, ReturnConsumedCapacity, ReturnItemCollectionMetrics,
-    ReturnValues, ReturnValuesOnConditionCheckFailure, ScanRequest, Select, SessionId,
-    TransactGetItem, TransactGetItemsRequest, TransactOperation, TransactWriteItem,
+    kwarg, reserved_method_name, BatchGetItemRequest, BatchGetTable, BatchWrite, BatchWriteItemRequest,
+    BatchWriteTable, DeleteItemRequest, GetItemRequest, Method, Preamble, PutItemRequest, QueryRequest, Request,
+    ReturnConsumedCapacity, ReturnItemCollectionMetrics, ReturnValues, ReturnValuesOnConditionCheckFailure,
+    ScanRequest, Select, SessionId, TransactGetItem, TransactGetItemsRequest, TransactOperation, TransactWriteItem,
     TransactWriteItemsRequest, UpdateItemRequest, MAGIC, SERVICE_ID,
 };
 pub use response::{
-    encode_attribute_list, encode_attribute_list_id, encode_batch_get_response,
-    encode_batch_write_response, encode_endpoints, encode_item_response, encode_key_schema,
-    encode_query_response, encode_transact_get_response, encode_transact_write_response,
-    result_key, Attributes, BatchGetItems, BatchGetResponse, BatchWriteResponse, Capacity,
-    ConsumedCapacity, Endpoint, ExtendedConsumedCapacity, ItemCollectionMetrics, ItemPayload,
-    ItemResponse, NodeRole, QueryItem, QueryResponse, TransactGetResponse, TransactWriteResponse,
-    UnprocessedWrite, SUCCESS,
+    encode_attribute_list, encode_attribute_list_id, encode_batch_get_response, encode_batch_write_response,
+    encode_endpoints, encode_item_response, encode_key_schema, encode_query_response, encode_transact_get_response,
+    encode_transact_write_response, result_key, Attributes, BatchGetItems, BatchGetResponse, BatchWriteResponse,
+    Capacity, ConsumedCapacity, Endpoint, ExtendedConsumedCapacity, ItemCollectionMetrics, ItemPayload, ItemResponse,
+    NodeRole, QueryItem, QueryResponse, TransactGetResponse, TransactWriteResponse, UnprocessedWrite, SUCCESS,
 };
 pub use value::{
-    assemble_item, decode_updated_attributes, decode_value_bytes, encode_item_values,
-    encode_updated_attributes, encode_value_bytes, item_from_json, item_to_json, AttributeValue,
-    Item, TAG_BINARY_SET, TAG_DOCUMENT_PATH_ORDINAL, TAG_NUMBER_SET, TAG_STRING_SET,
+    assemble_item, decode_updated_attributes, decode_value_bytes, encode_item_values, encode_updated_attributes,
+    encode_value_bytes, item_from_json, item_to_json, AttributeValue, Item, TAG_BINARY_SET, TAG_DOCUMENT_PATH_ORDINAL,
+    TAG_NUMBER_SET, TAG_STRING_SET,
 };

@@ -19,8 +19,7 @@ pub const NUMBER_OVERFLOW: &str =
 pub const NUMBER_UNDERFLOW: &str =
     "Number underflow. Attempting to store a number with magnitude smaller than supported range";
 /// DynamoDB's message for more than 38 significant digits.
-pub const NUMBER_PRECISION: &str =
-    "Attempting to store more than 38 significant digits in a Number";
+pub const NUMBER_PRECISION: &str = "Attempting to store more than 38 significant digits in a Number";
 /// DynamoDB's message for text that is not a number (followed by `: <text>` when non-empty).
 pub const NUMBER_NOT_NUMERIC: &str = "The parameter cannot be converted to a numeric value";
 
@@ -53,11 +52,7 @@ fn digit_count(mut v: u128) -> u32 {
 
 impl Number {
     /// Zero.
-    pub const ZERO: Number = Number {
-        neg: false,
-        coeff: 0,
-        exp: 0,
-    };
+    pub const ZERO: Number = Number { neg: false, coeff: 0, exp: 0 };
 
     /// Parses DynamoDB number text (`-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?`), validating
     /// range and precision exactly as DynamoDB does.
@@ -139,9 +134,7 @@ impl Number {
         if digits.len() > MAX_DIGITS {
             return Err(WireError::validation(NUMBER_PRECISION));
         }
-        let coeff = digits
-            .iter()
-            .fold(0u128, |acc, &d| acc * 10 + u128::from(d - b'0'));
+        let coeff = digits.iter().fold(0u128, |acc, &d| acc * 10 + u128::from(d - b'0'));
         Ok(Number {
             neg,
             coeff,
@@ -202,9 +195,7 @@ impl Number {
         if self.exp < 0 {
             return None;
         }
-        let mag = 10u128
-            .checked_pow(self.exp as u32)
-            .and_then(|p| p.checked_mul(self.coeff))?;
+        let mag = 10u128.checked_pow(self.exp as u32).and_then(|p| p.checked_mul(self.coeff))?;
         if self.neg {
             i64::try_from(-i128::try_from(mag).ok()?).ok()
         } else {
@@ -227,9 +218,7 @@ impl Number {
             return;
         }
         if self.exp >= 0 {
-            let mag = 10u128
-                .checked_pow(self.exp as u32)
-                .and_then(|p| p.checked_mul(self.coeff));
+            let mag = 10u128.checked_pow(self.exp as u32).and_then(|p| p.checked_mul(self.coeff));
             match mag {
                 Some(m) => write_int_mag(w, self.neg, m),
                 None => {
@@ -249,15 +238,9 @@ impl Number {
     /// Reads any CBOR number form clients send.
     pub(crate) fn read_cbor(r: &mut Reader<'_>) -> Result<Number> {
         match r.datatype()? {
-            Type::U8
-            | Type::U16
-            | Type::U32
-            | Type::U64
-            | Type::I8
-            | Type::I16
-            | Type::I32
-            | Type::I64
-            | Type::Int => Number::from_i128(r.int()?),
+            Type::U8 | Type::U16 | Type::U32 | Type::U64 | Type::I8 | Type::I16 | Type::I32 | Type::I64 | Type::Int => {
+                Number::from_i128(r.int()?)
+            }
             Type::F16 | Type::F32 | Type::F64 => match r.float()? {
                 Float::F32(v) => Number::from_f32(v),
                 Float::F64(v) => Number::from_f64(v),
@@ -272,25 +255,17 @@ impl Number {
                     }
                     4 => {
                         if r.array()? != Some(2) {
-                            return Err(WireError::malformed(
-                                "decimal fraction must be [exponent, mantissa]",
-                            ));
+                            return Err(WireError::malformed("decimal fraction must be [exponent, mantissa]"));
                         }
                         let exp = match r.datatype()? {
-                            Type::Tag => {
-                                return Err(WireError::malformed(
-                                    "decimal exponent must be an integer",
-                                ))
-                            }
+                            Type::Tag => return Err(WireError::malformed("decimal exponent must be an integer")),
                             _ => r.int()?,
                         };
                         let (neg, digits) = match r.datatype()? {
                             Type::Tag => {
                                 let t = r.tag()?;
                                 if t != 2 && t != 3 {
-                                    return Err(WireError::malformed(
-                                        "decimal mantissa must be an integer",
-                                    ));
+                                    return Err(WireError::malformed("decimal mantissa must be an integer"));
                                 }
                                 read_bignum_digits(r, t)?
                             }
@@ -307,9 +282,7 @@ impl Number {
                     }
                 }
             }
-            other => Err(WireError::malformed(format!(
-                "expected a number, found {other}"
-            ))),
+            other => Err(WireError::malformed(format!("expected a number, found {other}"))),
         }
     }
 
@@ -362,11 +335,7 @@ impl Number {
             }
             groups.push(if self.neg { 1011 - g } else { g + 12 });
         }
-        groups.push(if self.neg {
-            1023 - terminator
-        } else {
-            terminator
-        });
+        groups.push(if self.neg { 1023 - terminator } else { terminator });
         let mut acc: u32 = 0;
         let mut bits = 0;
         for g in groups {
@@ -391,9 +360,7 @@ impl Number {
             return Err(WireError::malformed("empty LexDecimal"));
         };
         let read_u32 = || -> Result<u32> {
-            let raw = bytes
-                .get(1..5)
-                .ok_or_else(|| WireError::malformed("truncated LexDecimal exponent"))?;
+            let raw = bytes.get(1..5).ok_or_else(|| WireError::malformed("truncated LexDecimal exponent"))?;
             Ok(u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]))
         };
         let (neg, e, start): (bool, i32, usize) = match h {

@@ -99,9 +99,7 @@ impl Method {
         match self {
             Method::AuthorizeConnection => 5,
             Method::Endpoints => 0,
-            Method::DefineKeySchema
-            | Method::DefineAttributeListId
-            | Method::DefineAttributeList => 1,
+            Method::DefineKeySchema | Method::DefineAttributeListId | Method::DefineAttributeList => 1,
             Method::GetItem | Method::DeleteItem | Method::UpdateItem | Method::Query => 2,
             Method::PutItem | Method::TransactGetItems => 3,
             Method::Scan | Method::BatchGetItem | Method::BatchWriteItem => 1,
@@ -316,9 +314,7 @@ impl Preamble {
 
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Preamble> {
         if r.datatype()? != Type::String || r.text()? != MAGIC {
-            return Err(WireError::malformed(
-                "connection does not start with the DAX magic",
-            ));
+            return Err(WireError::malformed("connection does not start with the DAX magic"));
         }
         let layering = r.u64()?;
         let session_id = if r.take_null() {
@@ -327,11 +323,7 @@ impl Preamble {
             match r.datatype()? {
                 Type::Bytes | Type::BytesIndef => SessionId::Bytes(r.bytes()?),
                 Type::String | Type::StringIndef => SessionId::Text(r.text()?),
-                _ => {
-                    return Err(WireError::malformed(
-                        "session id must be bytes, text or null",
-                    ))
-                }
+                _ => return Err(WireError::malformed("session id must be bytes, text or null")),
             }
         };
         let mut user_agent = None;
@@ -347,12 +339,7 @@ impl Preamble {
             })?;
         }
         let client_mode = r.u64()?;
-        Ok(Preamble {
-            layering,
-            session_id,
-            user_agent,
-            client_mode,
-        })
+        Ok(Preamble { layering, session_id, user_agent, client_mode })
     }
 }
 
@@ -700,15 +687,11 @@ impl Request {
                 })
             }
             Method::Endpoints => Request::Endpoints,
-            Method::DefineKeySchema => Request::DefineKeySchema {
-                table_name: r.text_or_bytes()?,
-            },
-            Method::DefineAttributeListId => Request::DefineAttributeListId {
-                attribute_names: r.array_of(|r| r.text())?,
-            },
-            Method::DefineAttributeList => Request::DefineAttributeList {
-                attribute_list_id: r.u64()?,
-            },
+            Method::DefineKeySchema => Request::DefineKeySchema { table_name: r.text_or_bytes()? },
+            Method::DefineAttributeListId => {
+                Request::DefineAttributeListId { attribute_names: r.array_of(|r| r.text())? }
+            }
+            Method::DefineAttributeList => Request::DefineAttributeList { attribute_list_id: r.u64()? },
             Method::GetItem => {
                 let table_name = r.text_or_bytes()?;
                 let key = r.bytes()?;
@@ -767,9 +750,7 @@ impl Request {
                 let table_name = r.text_or_bytes()?;
                 let kc = opt(r, |r| r.bytes())?;
                 let k = Kwargs::read(r)?;
-                let key_condition = kc
-                    .map(|b| ConditionExpression::decode(&b, &lim))
-                    .transpose()?;
+                let key_condition = kc.map(|b| ConditionExpression::decode(&b, &lim)).transpose()?;
                 Request::Query(QueryRequest {
                     table_name,
                     key_condition,
@@ -810,28 +791,15 @@ impl Request {
                             "batchGetItem table entry must be [consistentRead, projection, keys]",
                         ));
                     }
-                    let consistent_read = if r.take_null() {
-                        false
-                    } else {
-                        r.bool_or_int()?
-                    };
-                    let projection = opt(r, |r| r.bytes())?
-                        .map(|b| ProjectionExpression::decode(&b, &lim))
-                        .transpose()?;
+                    let consistent_read = if r.take_null() { false } else { r.bool_or_int()? };
+                    let projection =
+                        opt(r, |r| r.bytes())?.map(|b| ProjectionExpression::decode(&b, &lim)).transpose()?;
                     let keys = r.array_of(|r| r.bytes())?;
-                    tables.push(BatchGetTable {
-                        table_name,
-                        consistent_read,
-                        projection,
-                        keys,
-                    });
+                    tables.push(BatchGetTable { table_name, consistent_read, projection, keys });
                     Ok(())
                 })?;
                 let k = Kwargs::read(r)?;
-                Request::BatchGetItem(BatchGetItemRequest {
-                    tables,
-                    return_consumed_capacity: k.rcc()?,
-                })
+                Request::BatchGetItem(BatchGetItemRequest { tables, return_consumed_capacity: k.rcc()? })
             }
             Method::BatchWriteItem => {
                 let mut tables = Vec::new();
@@ -839,15 +807,12 @@ impl Request {
                     let table_name = r.text_or_bytes()?;
                     let flat = r.array_of(|r| opt(r, |r| r.bytes()))?;
                     if flat.len() % 2 != 0 {
-                        return Err(WireError::malformed(
-                            "batchWriteItem entries must be key/value pairs",
-                        ));
+                        return Err(WireError::malformed("batchWriteItem entries must be key/value pairs"));
                     }
                     let mut writes = Vec::with_capacity(flat.len() / 2);
                     let mut it = flat.into_iter();
                     while let (Some(key), Some(value)) = (it.next(), it.next()) {
-                        let key =
-                            key.ok_or_else(|| WireError::malformed("batchWriteItem key is null"))?;
+                        let key = key.ok_or_else(|| WireError::malformed("batchWriteItem key is null"))?;
                         writes.push(match value {
                             Some(value) => BatchWrite::Put { key, value },
                             None => BatchWrite::Delete { key },
@@ -879,16 +844,9 @@ impl Request {
                         .and_then(|p| p.get(i).cloned().flatten())
                         .map(|b| ProjectionExpression::decode(&b, &lim))
                         .transpose()?;
-                    items.push(TransactGetItem {
-                        table_name,
-                        key,
-                        projection,
-                    });
+                    items.push(TransactGetItem { table_name, key, projection });
                 }
-                Request::TransactGetItems(TransactGetItemsRequest {
-                    items,
-                    return_consumed_capacity: k.rcc()?,
-                })
+                Request::TransactGetItems(TransactGetItemsRequest { items, return_consumed_capacity: k.rcc()? })
             }
             Method::TransactWriteItems => {
                 let ops = r.array_of(|r| r.u64())?;
@@ -896,9 +854,7 @@ impl Request {
                 let keys = r.array_of(|r| r.bytes())?;
                 let values = opt(r, |r| r.array_of(|r| opt(r, |r| r.bytes())))?;
                 let return_values = opt(r, |r| r.array_of(|r| r.u64()))?;
-                let rvoccf = opt(r, |r| {
-                    r.array_of(|r| if r.take_null() { Ok(1) } else { r.u64() })
-                })?;
+                let rvoccf = opt(r, |r| r.array_of(|r| if r.take_null() { Ok(1) } else { r.u64() }))?;
                 let conditions = opt(r, |r| r.array_of(|r| opt(r, |r| r.bytes())))?;
                 let updates = opt(r, |r| r.array_of(|r| opt(r, |r| r.bytes())))?;
                 let k = Kwargs::read(r)?;
@@ -907,10 +863,7 @@ impl Request {
                 same_len(n, keys.len(), "keys")?;
                 for (len, what) in [
                     (values.as_ref().map(Vec::len), "values"),
-                    (
-                        rvoccf.as_ref().map(Vec::len),
-                        "returnValuesOnConditionCheckFailure",
-                    ),
+                    (rvoccf.as_ref().map(Vec::len), "returnValuesOnConditionCheckFailure"),
                     (conditions.as_ref().map(Vec::len), "conditionExpressions"),
                     (updates.as_ref().map(Vec::len), "updateExpressions"),
                 ] {
@@ -919,26 +872,18 @@ impl Request {
                     }
                 }
                 let mut items = Vec::with_capacity(n);
-                for (i, ((op, table_name), key)) in ops.into_iter().zip(names).zip(keys).enumerate()
-                {
-                    let at = |v: &Option<Vec<Option<Vec<u8>>>>| {
-                        v.as_ref().and_then(|v| v.get(i).cloned().flatten())
-                    };
+                for (i, ((op, table_name), key)) in ops.into_iter().zip(names).zip(keys).enumerate() {
+                    let at = |v: &Option<Vec<Option<Vec<u8>>>>| v.as_ref().and_then(|v| v.get(i).cloned().flatten());
                     items.push(TransactWriteItem {
                         operation: TransactOperation::from_wire(op)?,
                         table_name,
                         key,
                         value: at(&values),
-                        return_values_on_condition_check_failure:
-                            ReturnValuesOnConditionCheckFailure::from_wire(
-                                rvoccf.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(1),
-                            )?,
-                        condition: at(&conditions)
-                            .map(|b| ConditionExpression::decode(&b, &lim))
-                            .transpose()?,
-                        update: at(&updates)
-                            .map(|b| UpdateExpression::decode(&b, &lim))
-                            .transpose()?,
+                        return_values_on_condition_check_failure: ReturnValuesOnConditionCheckFailure::from_wire(
+                            rvoccf.as_ref().and_then(|v| v.get(i).copied()).unwrap_or(1),
+                        )?,
+                        condition: at(&conditions).map(|b| ConditionExpression::decode(&b, &lim)).transpose()?,
+                        update: at(&updates).map(|b| UpdateExpression::decode(&b, &lim)).transpose()?,
                     });
                 }
                 Request::TransactWriteItems(TransactWriteItemsRequest {
@@ -960,9 +905,7 @@ impl Request {
         w.u64(SERVICE_ID).i64(i64::from(self.method().id()));
         match self {
             Request::AuthorizeConnection(a) => {
-                w.str(&a.access_key_id)
-                    .str(&a.signature)
-                    .bytes(&a.string_to_sign);
+                w.str(&a.access_key_id).str(&a.signature).bytes(&a.string_to_sign);
                 opt_str(&mut w, a.session_token.as_deref());
                 opt_str(&mut w, a.user_agent.as_deref());
             }
@@ -984,17 +927,14 @@ impl Request {
                 if g.consistent_read {
                     w.u64(kwarg::CONSISTENT_READ).bool(true);
                 }
-                w.u64(kwarg::RETURN_CONSUMED_CAPACITY)
-                    .u64(g.return_consumed_capacity.wire());
+                w.u64(kwarg::RETURN_CONSUMED_CAPACITY).u64(g.return_consumed_capacity.wire());
                 if let Some(p) = &g.projection {
                     w.u64(kwarg::PROJECTION_EXPRESSION).bytes(&p.encode());
                 }
                 w.end();
             }
             Request::PutItem(p) => {
-                w.bytes(p.table_name.as_bytes())
-                    .bytes(&p.key)
-                    .bytes(&p.value);
+                w.bytes(p.table_name.as_bytes()).bytes(&p.key).bytes(&p.value);
                 write_write_kwargs(
                     &mut w,
                     p.return_values,
@@ -1082,10 +1022,7 @@ impl Request {
                         w.bytes(k);
                     }
                 }
-                w.begin_map()
-                    .u64(kwarg::RETURN_CONSUMED_CAPACITY)
-                    .u64(b.return_consumed_capacity.wire())
-                    .end();
+                w.begin_map().u64(kwarg::RETURN_CONSUMED_CAPACITY).u64(b.return_consumed_capacity.wire()).end();
             }
             Request::BatchWriteItem(b) => {
                 w.map(b.tables.len() as u64);
@@ -1098,12 +1035,9 @@ impl Request {
                         };
                     }
                 }
-                w.begin_map()
-                    .u64(kwarg::RETURN_CONSUMED_CAPACITY)
-                    .u64(b.return_consumed_capacity.wire());
+                w.begin_map().u64(kwarg::RETURN_CONSUMED_CAPACITY).u64(b.return_consumed_capacity.wire());
                 if b.return_item_collection_metrics != ReturnItemCollectionMetrics::None {
-                    w.u64(kwarg::RETURN_ITEM_COLLECTION_METRICS)
-                        .u64(b.return_item_collection_metrics.wire());
+                    w.u64(kwarg::RETURN_ITEM_COLLECTION_METRICS).u64(b.return_item_collection_metrics.wire());
                 }
                 w.end();
             }
@@ -1123,10 +1057,7 @@ impl Request {
                         None => w.null(),
                     };
                 }
-                w.begin_map()
-                    .u64(kwarg::RETURN_CONSUMED_CAPACITY)
-                    .u64(t.return_consumed_capacity.wire())
-                    .end();
+                w.begin_map().u64(kwarg::RETURN_CONSUMED_CAPACITY).u64(t.return_consumed_capacity.wire()).end();
             }
             Request::TransactWriteItems(t) => {
                 let n = t.items.len() as u64;
@@ -1178,12 +1109,9 @@ impl Request {
                         None => w.null(),
                     };
                 }
-                w.begin_map()
-                    .u64(kwarg::RETURN_CONSUMED_CAPACITY)
-                    .u64(t.return_consumed_capacity.wire());
+                w.begin_map().u64(kwarg::RETURN_CONSUMED_CAPACITY).u64(t.return_consumed_capacity.wire());
                 if t.return_item_collection_metrics != ReturnItemCollectionMetrics::None {
-                    w.u64(kwarg::RETURN_ITEM_COLLECTION_METRICS)
-                        .u64(t.return_item_collection_metrics.wire());
+                    w.u64(kwarg::RETURN_ITEM_COLLECTION_METRICS).u64(t.return_item_collection_metrics.wire());
                 }
                 if let Some(tok) = &t.client_request_token {
                     w.u64(kwarg::CLIENT_REQUEST_TOKEN).str(tok);
@@ -1216,8 +1144,7 @@ fn write_write_kwargs(
     }
     w.u64(kwarg::RETURN_CONSUMED_CAPACITY).u64(rcc.wire());
     if ricm != ReturnItemCollectionMetrics::None {
-        w.u64(kwarg::RETURN_ITEM_COLLECTION_METRICS)
-            .u64(ricm.wire());
+        w.u64(kwarg::RETURN_ITEM_COLLECTION_METRICS).u64(ricm.wire());
     }
     if let Some(c) = condition {
         w.u64(kwarg::CONDITION_EXPRESSION).bytes(&c.encode());
@@ -1272,9 +1199,7 @@ fn same_len(a: usize, b: usize, what: &str) -> Result<()> {
     if a == b {
         Ok(())
     } else {
-        Err(WireError::validation(format!(
-            "TransactItems arrays disagree: {a} operations but {b} {what}"
-        )))
+        Err(WireError::validation(format!("TransactItems arrays disagree: {a} operations but {b} {what}")))
     }
 }
 
@@ -1354,49 +1279,30 @@ impl Kwargs {
     }
 
     fn rcc(&self) -> Result<ReturnConsumedCapacity> {
-        self.rcc.map_or(
-            Ok(ReturnConsumedCapacity::None),
-            ReturnConsumedCapacity::from_wire,
-        )
+        self.rcc.map_or(Ok(ReturnConsumedCapacity::None), ReturnConsumedCapacity::from_wire)
     }
 
     fn ricm(&self) -> Result<ReturnItemCollectionMetrics> {
-        self.ricm.map_or(
-            Ok(ReturnItemCollectionMetrics::None),
-            ReturnItemCollectionMetrics::from_wire,
-        )
+        self.ricm.map_or(Ok(ReturnItemCollectionMetrics::None), ReturnItemCollectionMetrics::from_wire)
     }
 
     fn return_values(&self) -> Result<ReturnValues> {
-        self.return_values
-            .map_or(Ok(ReturnValues::None), ReturnValues::from_wire)
+        self.return_values.map_or(Ok(ReturnValues::None), ReturnValues::from_wire)
     }
 
     fn projection(&self, lim: &Limits) -> Result<Option<ProjectionExpression>> {
-        self.projection
-            .as_deref()
-            .map(|b| ProjectionExpression::decode(b, lim))
-            .transpose()
+        self.projection.as_deref().map(|b| ProjectionExpression::decode(b, lim)).transpose()
     }
 
     fn condition(&self, lim: &Limits) -> Result<Option<ConditionExpression>> {
-        self.condition
-            .as_deref()
-            .map(|b| ConditionExpression::decode(b, lim))
-            .transpose()
+        self.condition.as_deref().map(|b| ConditionExpression::decode(b, lim)).transpose()
     }
 
     fn filter(&self, lim: &Limits) -> Result<Option<ConditionExpression>> {
-        self.filter
-            .as_deref()
-            .map(|b| ConditionExpression::decode(b, lim))
-            .transpose()
+        self.filter.as_deref().map(|b| ConditionExpression::decode(b, lim)).transpose()
     }
 
     fn update(&self, lim: &Limits) -> Result<Option<UpdateExpression>> {
-        self.update
-            .as_deref()
-            .map(|b| UpdateExpression::decode(b, lim))
-            .transpose()
+        self.update.as_deref().map(|b| UpdateExpression::decode(b, lim)).transpose()
     }
 }

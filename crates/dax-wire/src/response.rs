@@ -69,12 +69,7 @@ pub fn encode_endpoints(endpoints: &[Endpoint]) -> Vec<u8> {
     let mut w = ok();
     w.array(endpoints.len() as u64);
     for e in endpoints {
-        w.map(7)
-            .u64(0)
-            .u64(e.node_id)
-            .u64(1)
-            .str(&e.hostname)
-            .u64(2);
+        w.map(7).u64(0).u64(e.node_id).u64(1).str(&e.hostname).u64(2);
         match e.address {
             IpAddr::V4(a) => w.bytes(&a.octets()),
             IpAddr::V6(a) => w.bytes(&a.octets()),
@@ -83,10 +78,7 @@ pub fn encode_endpoints(endpoints: &[Endpoint]) -> Vec<u8> {
             NodeRole::Leader => 1,
             NodeRole::Replica => 2,
         });
-        w.u64(5)
-            .str(&e.availability_zone)
-            .u64(6)
-            .i64(e.leader_session_id);
+        w.u64(5).str(&e.availability_zone).u64(6).i64(e.leader_session_id);
     }
     w.into_bytes()
 }
@@ -179,10 +171,7 @@ impl ConsumedCapacity {
             Some(v) => w.f64(v),
             None => w.null(),
         };
-        for idx in [
-            &self.global_secondary_indexes,
-            &self.local_secondary_indexes,
-        ] {
+        for idx in [&self.global_secondary_indexes, &self.local_secondary_indexes] {
             match idx {
                 Some(list) => {
                     w.map(list.len() as u64);
@@ -226,14 +215,10 @@ pub struct ExtendedConsumedCapacity {
 }
 
 fn capacity_entries(c: &Capacity) -> Vec<(u64, f64)> {
-    [
-        (1, c.capacity_units),
-        (2, c.read_capacity_units),
-        (3, c.write_capacity_units),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.map(|v| (k, v)))
-    .collect()
+    [(1, c.capacity_units), (2, c.read_capacity_units), (3, c.write_capacity_units)]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
 }
 
 fn write_capacity(w: &mut Writer, c: &Capacity) {
@@ -262,10 +247,7 @@ fn write_extended_cc(w: &mut Writer, c: &ExtendedConsumedCapacity) {
         w.u64(5);
         write_capacity(w, t);
     }
-    for (key, idx) in [
-        (6, &c.global_secondary_indexes),
-        (7, &c.local_secondary_indexes),
-    ] {
+    for (key, idx) in [(6, &c.global_secondary_indexes), (7, &c.local_secondary_indexes)] {
         if let Some(list) = idx {
             w.u64(key).map(list.len() as u64);
             for (name, cap) in list {
@@ -332,8 +314,7 @@ pub fn encode_item_response(r: &ItemResponse) -> Vec<u8> {
         };
     }
     if let Some(m) = &r.item_collection_metrics {
-        w.u64(result_key::ITEM_COLLECTION_METRICS)
-            .bytes(&m.encode());
+        w.u64(result_key::ITEM_COLLECTION_METRICS).bytes(&m.encode());
     }
     w.into_bytes()
 }

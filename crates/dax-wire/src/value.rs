@@ -140,9 +140,7 @@ impl AttributeValue {
     /// bounded; `depth` is checked again defensively.
     pub(crate) fn read_cbor(r: &mut Reader<'_>, depth: usize) -> Result<AttributeValue> {
         if depth > r.limits.max_depth {
-            return Err(WireError::LimitExceeded(
-                "attribute value nested too deeply".into(),
-            ));
+            return Err(WireError::LimitExceeded("attribute value nested too deeply".into()));
         }
         match r.datatype()? {
             Type::String | Type::StringIndef => Ok(AttributeValue::S(r.text()?)),
@@ -152,9 +150,9 @@ impl AttributeValue {
                 r.take_null();
                 Ok(AttributeValue::Null)
             }
-            Type::Array | Type::ArrayIndef => Ok(AttributeValue::L(
-                r.array_of(|r| AttributeValue::read_cbor(r, depth + 1))?,
-            )),
+            Type::Array | Type::ArrayIndef => {
+                Ok(AttributeValue::L(r.array_of(|r| AttributeValue::read_cbor(r, depth + 1))?))
+            }
             Type::Map | Type::MapIndef => {
                 let mut m = BTreeMap::new();
                 r.map_each(|r| {
@@ -195,14 +193,8 @@ impl AttributeValue {
             AttributeValue::Null => ("NULL", Value::Bool(true)),
             AttributeValue::L(l) => ("L", Value::Array(l.iter().map(|v| v.to_json()).collect())),
             AttributeValue::M(m) => ("M", item_to_json(m)),
-            AttributeValue::Ss(s) => (
-                "SS",
-                Value::Array(s.iter().map(|v| Value::String(v.clone())).collect()),
-            ),
-            AttributeValue::Ns(s) => (
-                "NS",
-                Value::Array(s.iter().map(|v| Value::String(v.to_string())).collect()),
-            ),
+            AttributeValue::Ss(s) => ("SS", Value::Array(s.iter().map(|v| Value::String(v.clone())).collect())),
+            AttributeValue::Ns(s) => ("NS", Value::Array(s.iter().map(|v| Value::String(v.to_string())).collect())),
             AttributeValue::Bs(s) => ("BS", Value::Array(s.iter().map(|v| b64(v)).collect())),
         };
         let mut m = Map::new();
@@ -218,13 +210,9 @@ impl AttributeValue {
 
     fn from_json_at(v: &Value, depth: usize) -> Result<AttributeValue> {
         if depth > MAX_JSON_DEPTH {
-            return Err(WireError::validation(
-                "Nesting Levels have exceeded supported limits",
-            ));
+            return Err(WireError::validation("Nesting Levels have exceeded supported limits"));
         }
-        let obj = v
-            .as_object()
-            .ok_or_else(|| WireError::validation("Supplied AttributeValue is not an object"))?;
+        let obj = v.as_object().ok_or_else(|| WireError::validation("Supplied AttributeValue is not an object"))?;
         if obj.len() != 1 {
             return Err(WireError::validation(if obj.is_empty() {
                 "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
@@ -235,17 +223,13 @@ impl AttributeValue {
         let Some((k, v)) = obj.iter().next() else {
             return Err(WireError::validation("Supplied AttributeValue is empty"));
         };
-        let bad = |t: &str| {
-            WireError::validation(format!("Invalid type for attribute value of type {t}"))
-        };
+        let bad = |t: &str| WireError::validation(format!("Invalid type for attribute value of type {t}"));
         let text = |v: &Value, t: &str| v.as_str().map(str::to_owned).ok_or_else(|| bad(t));
         let b64 = |v: &Value, t: &str| -> Result<Vec<u8>> {
             let s = v.as_str().ok_or_else(|| bad(t))?;
             base64::engine::general_purpose::STANDARD
                 .decode(s)
-                .map_err(|_| {
-                    WireError::validation(format!("Invalid base64 value for attribute of type {t}"))
-                })
+                .map_err(|_| WireError::validation(format!("Invalid base64 value for attribute of type {t}")))
         };
         let list = |v: &Value, t: &str| v.as_array().ok_or_else(|| bad(t)).cloned();
         Ok(match k.as_str() {
@@ -269,28 +253,16 @@ impl AttributeValue {
                     .collect::<Result<_>>()?,
             ),
             "M" => AttributeValue::M(item_from_json_at(v, depth + 1)?),
-            "SS" => AttributeValue::Ss(
-                list(v, "SS")?
-                    .iter()
-                    .map(|e| text(e, "SS"))
-                    .collect::<Result<_>>()?,
-            ),
+            "SS" => AttributeValue::Ss(list(v, "SS")?.iter().map(|e| text(e, "SS")).collect::<Result<_>>()?),
             "NS" => AttributeValue::Ns(
                 list(v, "NS")?
                     .iter()
                     .map(|e| Number::parse(e.as_str().ok_or_else(|| bad("NS"))?))
                     .collect::<Result<_>>()?,
             ),
-            "BS" => AttributeValue::Bs(
-                list(v, "BS")?
-                    .iter()
-                    .map(|e| b64(e, "BS"))
-                    .collect::<Result<_>>()?,
-            ),
+            "BS" => AttributeValue::Bs(list(v, "BS")?.iter().map(|e| b64(e, "BS")).collect::<Result<_>>()?),
             other => {
-                return Err(WireError::validation(format!(
-                    "Supplied AttributeValue has an unknown datatype: {other}"
-                )))
+                return Err(WireError::validation(format!("Supplied AttributeValue has an unknown datatype: {other}")))
             }
         })
     }
@@ -307,12 +279,8 @@ pub fn item_from_json(v: &Value) -> Result<Item> {
 }
 
 fn item_from_json_at(v: &Value, depth: usize) -> Result<Item> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| WireError::validation("Expected a map of attribute values"))?;
-    obj.iter()
-        .map(|(k, v)| Ok((k.clone(), AttributeValue::from_json_at(v, depth)?)))
-        .collect()
+    let obj = v.as_object().ok_or_else(|| WireError::validation("Expected a map of attribute values"))?;
+    obj.iter().map(|(k, v)| Ok((k.clone(), AttributeValue::from_json_at(v, depth)?))).collect()
 }
 
 // ---- value bytes (§5.5) -------------------------------------------------------------------
@@ -356,27 +324,17 @@ pub fn assemble_item(names: &[String], values: Vec<AttributeValue>) -> Result<It
 }
 
 /// Value bytes of `item`'s attributes `names` (in that order). Every name must be present.
-pub fn encode_item_values(
-    item: &Item,
-    names: &[String],
-    attribute_list_id: u64,
-) -> Result<Vec<u8>> {
+pub fn encode_item_values(item: &Item, names: &[String], attribute_list_id: u64) -> Result<Vec<u8>> {
     let values = names
         .iter()
-        .map(|n| {
-            item.get(n)
-                .ok_or_else(|| WireError::validation(format!("Item has no attribute {n}")))
-        })
+        .map(|n| item.get(n).ok_or_else(|| WireError::validation(format!("Item has no attribute {n}"))))
         .collect::<Result<Vec<_>>>()?;
     Ok(encode_value_bytes(attribute_list_id, &values))
 }
 
 /// Updated-attribute bytes for ReturnValues UPDATED_OLD/UPDATED_NEW (§6.4):
 /// `uint attributeListId` followed by a map `ordinal → value`.
-pub fn encode_updated_attributes(
-    attribute_list_id: u64,
-    values: &[(u64, AttributeValue)],
-) -> Vec<u8> {
+pub fn encode_updated_attributes(attribute_list_id: u64, values: &[(u64, AttributeValue)]) -> Vec<u8> {
     let mut w = Writer::new();
     w.u64(attribute_list_id).map(values.len() as u64);
     for (ord, v) in values {
@@ -387,14 +345,9 @@ pub fn encode_updated_attributes(
 }
 
 /// Decodes [`encode_updated_attributes`] output.
-pub fn decode_updated_attributes(
-    bytes: &[u8],
-    limits: &Limits,
-) -> Result<(u64, Vec<(u64, AttributeValue)>)> {
+pub fn decode_updated_attributes(bytes: &[u8], limits: &Limits) -> Result<(u64, Vec<(u64, AttributeValue)>)> {
     if cbor::check_sequence(bytes, limits)? != 2 {
-        return Err(WireError::malformed(
-            "updated attributes must be an id and a map",
-        ));
+        return Err(WireError::malformed("updated attributes must be an id and a map"));
     }
     let mut r = Reader::new(bytes, *limits);
     let id = r.u64()?;

@@ -11,12 +11,9 @@ fn lim() -> Limits {
 fn arb_number() -> impl Strategy<Value = Number> {
     prop_oneof![
         any::<i64>().prop_map(Number::from),
-        (any::<bool>(), 1u128..10u128.pow(38), -167i32..=125).prop_filter_map(
-            "in range",
-            |(neg, c, e)| {
-                Number::parse(&format!("{}{}e{}", if neg { "-" } else { "" }, c, e)).ok()
-            }
-        ),
+        (any::<bool>(), 1u128..10u128.pow(38), -167i32..=125).prop_filter_map("in range", |(neg, c, e)| {
+            Number::parse(&format!("{}{}e{}", if neg { "-" } else { "" }, c, e)).ok()
+        }),
         (any::<bool>(), 1u128..1000, -140i32..=130).prop_filter_map("in range", |(neg, c, e)| {
             Number::parse(&format!("{}{}E{}", if neg { "-" } else { "" }, c, e)).ok()
         }),
@@ -82,13 +79,7 @@ fn arb_key() -> impl Strategy<Value = (KeySchema, Item)> {
 fn arb_path() -> impl Strategy<Value = DocumentPath> {
     (
         arb_text(),
-        vec(
-            prop_oneof![
-                arb_text().prop_map(PathElement::Name),
-                (0u64..100).prop_map(PathElement::Index)
-            ],
-            0..3,
-        ),
+        vec(prop_oneof![arb_text().prop_map(PathElement::Name), (0u64..100).prop_map(PathElement::Index)], 0..3),
     )
         .prop_map(|(first, rest)| {
             let mut v = vec![PathElement::Name(first)];
@@ -108,8 +99,7 @@ fn arb_operand(nvalues: usize) -> BoxedStrategy<Expr> {
         prop_oneof![
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Plus(Box::new(a), Box::new(b))),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Minus(Box::new(a), Box::new(b))),
-            (arb_path(), inner.clone())
-                .prop_map(|(p, b)| Expr::Call(Function::IfNotExists, vec![Expr::Path(p), b])),
+            (arb_path(), inner.clone()).prop_map(|(p, b)| Expr::Call(Function::IfNotExists, vec![Expr::Path(p), b])),
             (inner.clone(), inner).prop_map(|(a, b)| Expr::Call(Function::ListAppend, vec![a, b])),
         ]
     })
@@ -127,23 +117,13 @@ fn arb_condition(nvalues: usize) -> BoxedStrategy<Expr> {
     ];
     let op = arb_operand(nvalues);
     let atom = prop_oneof![
-        (cmp, op.clone(), op.clone()).prop_map(|(c, a, b)| Expr::Compare(
-            c,
-            Box::new(a),
-            Box::new(b)
-        )),
-        (op.clone(), op.clone(), op.clone()).prop_map(|(a, b, c)| Expr::Between(
-            Box::new(a),
-            Box::new(b),
-            Box::new(c)
-        )),
+        (cmp, op.clone(), op.clone()).prop_map(|(c, a, b)| Expr::Compare(c, Box::new(a), Box::new(b))),
+        (op.clone(), op.clone(), op.clone()).prop_map(|(a, b, c)| Expr::Between(Box::new(a), Box::new(b), Box::new(c))),
         (op.clone(), vec(op.clone(), 1..4)).prop_map(|(a, l)| Expr::In(Box::new(a), l)),
         arb_path().prop_map(|p| Expr::Call(Function::AttributeExists, vec![Expr::Path(p)])),
         arb_path().prop_map(|p| Expr::Call(Function::AttributeNotExists, vec![Expr::Path(p)])),
-        (arb_path(), op.clone())
-            .prop_map(|(p, o)| Expr::Call(Function::AttributeType, vec![Expr::Path(p), o])),
-        (arb_path(), op.clone())
-            .prop_map(|(p, o)| Expr::Call(Function::BeginsWith, vec![Expr::Path(p), o])),
+        (arb_path(), op.clone()).prop_map(|(p, o)| Expr::Call(Function::AttributeType, vec![Expr::Path(p), o])),
+        (arb_path(), op.clone()).prop_map(|(p, o)| Expr::Call(Function::BeginsWith, vec![Expr::Path(p), o])),
         (arb_path(), op).prop_map(|(p, o)| Expr::Call(Function::Contains, vec![Expr::Path(p), o])),
     ];
     atom.prop_recursive(4, 16, 2, |inner| {
@@ -159,8 +139,7 @@ fn arb_condition(nvalues: usize) -> BoxedStrategy<Expr> {
 fn arb_condition_expr() -> impl Strategy<Value = ConditionExpression> {
     vec(arb_av(), 1..4).prop_flat_map(|values| {
         let n = values.len();
-        (arb_condition(n), Just(values))
-            .prop_map(|(expr, values)| ConditionExpression { expr, values })
+        (arb_condition(n), Just(values)).prop_map(|(expr, values)| ConditionExpression { expr, values })
     })
 }
 
@@ -170,12 +149,10 @@ fn arb_update_expr() -> impl Strategy<Value = UpdateExpression> {
         let action = prop_oneof![
             (arb_path(), arb_operand(n)).prop_map(|(p, v)| UpdateAction::Set(p, v)),
             (arb_path(), (0..n).prop_map(Expr::Value)).prop_map(|(p, v)| UpdateAction::Add(p, v)),
-            (arb_path(), (0..n).prop_map(Expr::Value))
-                .prop_map(|(p, v)| UpdateAction::Delete(p, v)),
+            (arb_path(), (0..n).prop_map(Expr::Value)).prop_map(|(p, v)| UpdateAction::Delete(p, v)),
             arb_path().prop_map(UpdateAction::Remove),
         ];
-        (vec(action, 1..5), Just(values))
-            .prop_map(|(actions, values)| UpdateExpression { actions, values })
+        (vec(action, 1..5), Just(values)).prop_map(|(actions, values)| UpdateExpression { actions, values })
     })
 }
 
@@ -206,10 +183,7 @@ fn arb_rv() -> impl Strategy<Value = ReturnValues> {
 }
 
 fn arb_ricm() -> impl Strategy<Value = ReturnItemCollectionMetrics> {
-    prop_oneof![
-        Just(ReturnItemCollectionMetrics::None),
-        Just(ReturnItemCollectionMetrics::Size)
-    ]
+    prop_oneof![Just(ReturnItemCollectionMetrics::None), Just(ReturnItemCollectionMetrics::Size)]
 }
 
 fn arb_request() -> impl Strategy<Value = Request> {
@@ -217,50 +191,31 @@ fn arb_request() -> impl Strategy<Value = Request> {
     prop_oneof![
         Just(Request::Endpoints),
         name.prop_map(|table_name| Request::DefineKeySchema { table_name }),
-        vec(arb_text(), 1..4)
-            .prop_map(|attribute_names| Request::DefineAttributeListId { attribute_names }),
-        any::<u64>()
-            .prop_map(|attribute_list_id| Request::DefineAttributeList { attribute_list_id }),
-        (
-            name,
-            arb_bytes(),
-            any::<bool>(),
-            arb_rcc(),
-            proptest::option::of(arb_projection())
-        )
-            .prop_map(
-                |(table_name, key, consistent_read, return_consumed_capacity, projection)| {
-                    Request::GetItem(GetItemRequest {
-                        table_name,
-                        key,
-                        consistent_read,
-                        return_consumed_capacity,
-                        projection,
-                    })
-                }
-            ),
-        (
-            name,
-            arb_bytes(),
-            arb_bytes(),
-            proptest::option::of(arb_condition_expr()),
-            arb_rv(),
-            arb_rcc(),
-            arb_ricm()
-        )
-            .prop_map(
-                |(table_name, key, value, condition, return_values, rcc, ricm)| {
-                    Request::PutItem(PutItemRequest {
-                        table_name,
-                        key,
-                        value,
-                        condition,
-                        return_values,
-                        return_consumed_capacity: rcc,
-                        return_item_collection_metrics: ricm,
-                    })
-                }
-            ),
+        vec(arb_text(), 1..4).prop_map(|attribute_names| Request::DefineAttributeListId { attribute_names }),
+        any::<u64>().prop_map(|attribute_list_id| Request::DefineAttributeList { attribute_list_id }),
+        (name, arb_bytes(), any::<bool>(), arb_rcc(), proptest::option::of(arb_projection())).prop_map(
+            |(table_name, key, consistent_read, return_consumed_capacity, projection)| {
+                Request::GetItem(GetItemRequest {
+                    table_name,
+                    key,
+                    consistent_read,
+                    return_consumed_capacity,
+                    projection,
+                })
+            }
+        ),
+        (name, arb_bytes(), arb_bytes(), proptest::option::of(arb_condition_expr()), arb_rv(), arb_rcc(), arb_ricm())
+            .prop_map(|(table_name, key, value, condition, return_values, rcc, ricm)| {
+                Request::PutItem(PutItemRequest {
+                    table_name,
+                    key,
+                    value,
+                    condition,
+                    return_values,
+                    return_consumed_capacity: rcc,
+                    return_item_collection_metrics: ricm,
+                })
+            }),
         (
             name,
             arb_bytes(),
@@ -278,19 +233,9 @@ fn arb_request() -> impl Strategy<Value = Request> {
                     ..Default::default()
                 })
             }),
-        (
-            name,
-            arb_bytes(),
-            proptest::option::of(arb_condition_expr())
-        )
-            .prop_map(|(table_name, key, condition)| {
-                Request::DeleteItem(DeleteItemRequest {
-                    table_name,
-                    key,
-                    condition,
-                    ..Default::default()
-                })
-            }),
+        (name, arb_bytes(), proptest::option::of(arb_condition_expr())).prop_map(|(table_name, key, condition)| {
+            Request::DeleteItem(DeleteItemRequest { table_name, key, condition, ..Default::default() })
+        }),
         (
             name,
             proptest::option::of(arb_condition_expr()),
@@ -302,23 +247,21 @@ fn arb_request() -> impl Strategy<Value = Request> {
             any::<bool>(),
             any::<bool>(),
         )
-            .prop_map(
-                |(table_name, kc, filter, projection, index_name, esk, limit, cr, fwd)| {
-                    Request::Query(QueryRequest {
-                        table_name,
-                        key_condition: kc,
-                        filter,
-                        projection,
-                        index_name,
-                        exclusive_start_key: esk,
-                        limit,
-                        consistent_read: cr,
-                        scan_index_forward: fwd,
-                        select: Some(Select::SpecificAttributes),
-                        return_consumed_capacity: ReturnConsumedCapacity::Indexes,
-                    })
-                }
-            ),
+            .prop_map(|(table_name, kc, filter, projection, index_name, esk, limit, cr, fwd)| {
+                Request::Query(QueryRequest {
+                    table_name,
+                    key_condition: kc,
+                    filter,
+                    projection,
+                    index_name,
+                    exclusive_start_key: esk,
+                    limit,
+                    consistent_read: cr,
+                    scan_index_forward: fwd,
+                    select: Some(Select::SpecificAttributes),
+                    return_consumed_capacity: ReturnConsumedCapacity::Indexes,
+                })
+            }),
         (
             name,
             proptest::option::of(arb_condition_expr()),
@@ -335,39 +278,23 @@ fn arb_request() -> impl Strategy<Value = Request> {
                     ..Default::default()
                 })
             }),
-        vec(
-            (
-                name,
-                any::<bool>(),
-                proptest::option::of(arb_projection()),
-                vec(arb_bytes(), 0..3)
-            ),
-            0..3
-        )
-        .prop_map(|tables| {
-            Request::BatchGetItem(BatchGetItemRequest {
-                tables: tables
-                    .into_iter()
-                    .map(
-                        |(table_name, consistent_read, projection, keys)| BatchGetTable {
+        vec((name, any::<bool>(), proptest::option::of(arb_projection()), vec(arb_bytes(), 0..3)), 0..3).prop_map(
+            |tables| {
+                Request::BatchGetItem(BatchGetItemRequest {
+                    tables: tables
+                        .into_iter()
+                        .map(|(table_name, consistent_read, projection, keys)| BatchGetTable {
                             table_name,
                             consistent_read,
                             projection,
                             keys,
-                        },
-                    )
-                    .collect(),
-                return_consumed_capacity: ReturnConsumedCapacity::Total,
-            })
-        }),
-        vec(
-            (
-                name,
-                vec((arb_bytes(), proptest::option::of(arb_bytes())), 0..3)
-            ),
-            0..3
-        )
-        .prop_map(|tables| {
+                        })
+                        .collect(),
+                    return_consumed_capacity: ReturnConsumedCapacity::Total,
+                })
+            }
+        ),
+        vec((name, vec((arb_bytes(), proptest::option::of(arb_bytes())), 0..3)), 0..3).prop_map(|tables| {
             Request::BatchWriteItem(BatchWriteItemRequest {
                 tables: tables
                     .into_iter()
@@ -386,19 +313,11 @@ fn arb_request() -> impl Strategy<Value = Request> {
                 return_item_collection_metrics: ReturnItemCollectionMetrics::Size,
             })
         }),
-        vec(
-            (name, arb_bytes(), proptest::option::of(arb_projection())),
-            0..3
-        )
-        .prop_map(|items| {
+        vec((name, arb_bytes(), proptest::option::of(arb_projection())), 0..3).prop_map(|items| {
             Request::TransactGetItems(TransactGetItemsRequest {
                 items: items
                     .into_iter()
-                    .map(|(table_name, key, projection)| TransactGetItem {
-                        table_name,
-                        key,
-                        projection,
-                    })
+                    .map(|(table_name, key, projection)| TransactGetItem { table_name, key, projection })
                     .collect(),
                 return_consumed_capacity: ReturnConsumedCapacity::None,
             })
@@ -424,23 +343,19 @@ fn arb_request() -> impl Strategy<Value = Request> {
             Request::TransactWriteItems(TransactWriteItemsRequest {
                 items: items
                     .into_iter()
-                    .map(
-                        |(operation, table_name, key, value, all_old, condition, update)| {
-                            TransactWriteItem {
-                                operation,
-                                table_name,
-                                key,
-                                value,
-                                return_values_on_condition_check_failure: if all_old {
-                                    ReturnValuesOnConditionCheckFailure::AllOld
-                                } else {
-                                    ReturnValuesOnConditionCheckFailure::None
-                                },
-                                condition,
-                                update,
-                            }
+                    .map(|(operation, table_name, key, value, all_old, condition, update)| TransactWriteItem {
+                        operation,
+                        table_name,
+                        key,
+                        value,
+                        return_values_on_condition_check_failure: if all_old {
+                            ReturnValuesOnConditionCheckFailure::AllOld
+                        } else {
+                            ReturnValuesOnConditionCheckFailure::None
                         },
-                    )
+                        condition,
+                        update,
+                    })
                     .collect(),
                 return_values: None,
                 return_consumed_capacity: ReturnConsumedCapacity::Total,

@@ -43,8 +43,7 @@ fn exercise(bytes: &[u8]) {
     let _ = decode_value_bytes(bytes, &l);
     let _ = decode_updated_attributes(bytes, &l);
     let _ = decode_compound_key(bytes, &l);
-    let _ =
-        ConditionExpression::decode(bytes, &l).map(|c| ExpressionWriter::new().condition(&c, "c"));
+    let _ = ConditionExpression::decode(bytes, &l).map(|c| ExpressionWriter::new().condition(&c, "c"));
     let _ = UpdateExpression::decode(bytes, &l).map(|u| ExpressionWriter::new().update(&u, "u"));
     let _ = ProjectionExpression::decode(bytes, &l);
     let _ = Number::from_lex_bytes(bytes);
@@ -71,19 +70,13 @@ fn corpus() -> Vec<Vec<u8>> {
     }
     let cond = ConditionExpression {
         expr: Expr::Or(
-            Box::new(Expr::Call(
-                Function::BeginsWith,
-                vec![Expr::Path(DocumentPath::attribute("a")), Expr::Value(0)],
-            )),
+            Box::new(Expr::Call(Function::BeginsWith, vec![Expr::Path(DocumentPath::attribute("a")), Expr::Value(0)])),
             Box::new(Expr::Not(Box::new(Expr::In(
                 Box::new(Expr::Path(DocumentPath::attribute("b"))),
                 vec![Expr::Value(1), Expr::Value(0)],
             )))),
         ),
-        values: vec![
-            AttributeValue::S("x".into()),
-            AttributeValue::Ns(vec![Number::parse("-1.25E-7").unwrap()]),
-        ],
+        values: vec![AttributeValue::S("x".into()), AttributeValue::Ns(vec![Number::parse("-1.25E-7").unwrap()])],
     };
     out.push(cond.encode());
     out.push(
@@ -93,9 +86,7 @@ fn corpus() -> Vec<Vec<u8>> {
             filter: Some(cond),
             index_name: Some("gsi".into()),
             exclusive_start_key: Some(encode_compound_key(
-                &[("pk".to_string(), AttributeValue::B(vec![1, 2]))]
-                    .into_iter()
-                    .collect(),
+                &[("pk".to_string(), AttributeValue::B(vec![1, 2]))].into_iter().collect(),
             )),
             ..Default::default()
         })
@@ -126,11 +117,7 @@ fn truncated_frames_need_more_and_never_panic() {
             if frame[0] == 0x67 {
                 assert_eq!(try_decode_preamble(&frame[..cut], &lim()).unwrap(), None);
             } else if frame.len() > 12 {
-                assert_eq!(
-                    try_decode(&frame[..cut], &lim()).unwrap(),
-                    None,
-                    "cut {cut}"
-                );
+                assert_eq!(try_decode(&frame[..cut], &lim()).unwrap(), None, "cut {cut}");
             }
         }
     }
@@ -209,22 +196,13 @@ fn nesting_bomb_is_limited() {
     let l = lim();
     let mut deep = vec![0x01, 0x1a, 0x0f, 0xb0, 0xcc, 0x6a];
     deep.extend(std::iter::repeat_n(0x81, 100_000));
-    assert!(matches!(
-        try_decode(&deep, &l),
-        Err(WireError::LimitExceeded(_))
-    ));
+    assert!(matches!(try_decode(&deep, &l), Err(WireError::LimitExceeded(_))));
     let mut deep_tags = vec![0x01, 0x1a, 0x0f, 0xb0, 0xcc, 0x6a];
     deep_tags.extend(std::iter::repeat_n(0xc2, 100_000));
-    assert!(matches!(
-        try_decode(&deep_tags, &l),
-        Err(WireError::LimitExceeded(_))
-    ));
+    assert!(matches!(try_decode(&deep_tags, &l), Err(WireError::LimitExceeded(_))));
     // Indefinite arrays too.
     let bomb: Vec<u8> = std::iter::repeat_n(0x9f, 100_000).collect();
-    assert!(matches!(
-        AttributeValue::from_cbor(&bomb, &l),
-        Err(WireError::LimitExceeded(_))
-    ));
+    assert!(matches!(AttributeValue::from_cbor(&bomb, &l), Err(WireError::LimitExceeded(_))));
     // A deep but legal value decodes.
     let mut ok: Vec<u8> = std::iter::repeat_n(0x81, 100).collect();
     ok.push(0x01);
@@ -255,46 +233,25 @@ fn huge_lengths_are_limited_without_allocation() {
         vec![0xbb, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00],
     ] {
         let f = [&header[..], &tail[..]].concat();
-        assert!(
-            matches!(try_decode(&f, &l), Err(WireError::LimitExceeded(_))),
-            "{tail:02x?}"
-        );
+        assert!(matches!(try_decode(&f, &l), Err(WireError::LimitExceeded(_))), "{tail:02x?}");
     }
     // An incomplete frame already past the size limit is an error, not "need more".
-    let small = Limits {
-        max_frame_bytes: 64,
-        ..Limits::default()
-    };
+    let small = Limits { max_frame_bytes: 64, ..Limits::default() };
     let mut f = header.to_vec();
     f.push(0x58);
     f.push(200);
     f.extend(std::iter::repeat_n(0, 100));
-    assert!(matches!(
-        try_decode(&f, &small),
-        Err(WireError::LimitExceeded(_))
-    ));
+    assert!(matches!(try_decode(&f, &small), Err(WireError::LimitExceeded(_))));
     // Item-count limit.
-    let few = Limits {
-        max_items: 10,
-        ..Limits::default()
-    };
+    let few = Limits { max_items: 10, ..Limits::default() };
     let mut many = header.to_vec();
     many.push(0x98);
     many.push(50);
     many.extend(std::iter::repeat_n(0, 50));
-    assert!(matches!(
-        try_decode(&many, &few),
-        Err(WireError::LimitExceeded(_))
-    ));
+    assert!(matches!(try_decode(&many, &few), Err(WireError::LimitExceeded(_))));
     // Container-length limit.
-    let short = Limits {
-        max_container_len: 3,
-        ..Limits::default()
-    };
-    assert!(matches!(
-        AttributeValue::from_cbor(&[0x84, 1, 2, 3, 4], &short),
-        Err(WireError::LimitExceeded(_))
-    ));
+    let short = Limits { max_container_len: 3, ..Limits::default() };
+    assert!(matches!(AttributeValue::from_cbor(&[0x84, 1, 2, 3, 4], &short), Err(WireError::LimitExceeded(_))));
 }
 
 #[test]
@@ -314,25 +271,11 @@ fn malformed_streams_are_errors() {
     let f = [0x01, 0x3a, 0x2c, 0x43, 0xe2, 0x7e, 0x05];
     assert!(matches!(
         try_decode(&f, &l).unwrap().unwrap(),
-        (
-            Frame::Rejected {
-                method: Method::DefineKeySchema,
-                ..
-            },
-            7
-        )
+        (Frame::Rejected { method: Method::DefineKeySchema, .. }, 7)
     ));
     // Bad enum values in kwargs are validation errors.
-    let f = [
-        0x01, 0x1a, 0x0f, 0xb0, 0xcc, 0x6a, 0x42, 0x74, 0x31, 0x41, 0x61, 0xbf, 0x03, 0x09, 0xff,
-    ];
-    assert!(matches!(
-        try_decode(&f, &l).unwrap().unwrap().0,
-        Frame::Rejected {
-            error: WireError::Validation(_),
-            ..
-        }
-    ));
+    let f = [0x01, 0x1a, 0x0f, 0xb0, 0xcc, 0x6a, 0x42, 0x74, 0x31, 0x41, 0x61, 0xbf, 0x03, 0x09, 0xff];
+    assert!(matches!(try_decode(&f, &l).unwrap().unwrap().0, Frame::Rejected { error: WireError::Validation(_), .. }));
     // Numbers beyond DynamoDB's range are validation errors with DynamoDB's text.
     for (s, msg) in [
         ("1e126", NUMBER_OVERFLOW),
@@ -341,20 +284,10 @@ fn malformed_streams_are_errors() {
         ("123456789012345678901234567890123456789", NUMBER_PRECISION),
         ("", NUMBER_NOT_NUMERIC),
     ] {
-        assert_eq!(
-            Number::parse(s),
-            Err(WireError::Validation(msg.into())),
-            "{s}"
-        );
+        assert_eq!(Number::parse(s), Err(WireError::Validation(msg.into())), "{s}");
     }
-    for s in [
-        "abc", "1.2.3", "+1", "1e", "--1", " 1", "1 ", "e5", ".", "0x10", "NaN", "Infinity",
-    ] {
-        assert_eq!(
-            Number::parse(s),
-            Err(WireError::Validation(format!("{NUMBER_NOT_NUMERIC}: {s}"))),
-            "{s}"
-        );
+    for s in ["abc", "1.2.3", "+1", "1e", "--1", " 1", "1 ", "e5", ".", "0x10", "NaN", "Infinity"] {
+        assert_eq!(Number::parse(s), Err(WireError::Validation(format!("{NUMBER_NOT_NUMERIC}: {s}"))), "{s}");
     }
     // Canonicalisation as DynamoDB does it.
     for (s, canon) in [

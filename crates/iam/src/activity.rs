@@ -132,9 +132,7 @@ fn allowed_namespaces(documents: &[String]) -> BTreeSet<String> {
                 }
                 policy::ActionElement::NotAction(excluded) => {
                     for ns in SERVED {
-                        let whole = excluded.iter().any(|e| {
-                            e == "*" || e.eq_ignore_ascii_case(&format!("{ns}:*"))
-                        });
+                        let whole = excluded.iter().any(|e| e == "*" || e.eq_ignore_ascii_case(&format!("{ns}:*")));
                         if !whole {
                             out.insert((*ns).to_owned());
                         }
@@ -160,7 +158,13 @@ impl Iam {
         {
             let mut st = self.write();
             let list = st.activity.entry(entity.to_owned()).or_default();
-            let rec = Access { service: service.to_owned(), action: action.to_owned(), time: now, region: region.to_owned(), entity: entity.to_owned() };
+            let rec = Access {
+                service: service.to_owned(),
+                action: action.to_owned(),
+                time: now,
+                region: region.to_owned(),
+                entity: entity.to_owned(),
+            };
             match list.iter_mut().find(|a| a.service == service && a.action == action) {
                 Some(a) => *a = rec,
                 None => list.push(rec),
@@ -208,10 +212,20 @@ impl Iam {
             d
         };
         let user_entity = |u: &crate::User| EntityAccess {
-            arn: u.arn.clone(), name: u.name.clone(), kind: "USER".into(), id: u.id.clone(), path: u.path.clone(), last: None,
+            arn: u.arn.clone(),
+            name: u.name.clone(),
+            kind: "USER".into(),
+            id: u.id.clone(),
+            path: u.path.clone(),
+            last: None,
         };
         let role_entity = |r: &crate::Role| EntityAccess {
-            arn: r.arn.clone(), name: r.name.clone(), kind: "ROLE".into(), id: r.id.clone(), path: r.path.clone(), last: None,
+            arn: r.arn.clone(),
+            name: r.name.clone(),
+            kind: "ROLE".into(),
+            id: r.id.clone(),
+            path: r.path.clone(),
+            last: None,
         };
         if let Some(u) = st.users.values().find(|u| u.arn == arn) {
             let mut docs = docs_of(&u.policies);
@@ -254,15 +268,22 @@ impl Iam {
                 let mut actions: BTreeMap<String, TrackedAction> = BTreeMap::new();
                 let mut users = Vec::new();
                 for e in &entities {
-                    let mine: Vec<&Access> = st.activity.get(&e.arn).into_iter().flatten().filter(|a| a.service == ns).collect();
-                    let latest = mine.iter().map(|a| a.time).fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
+                    let mine: Vec<&Access> =
+                        st.activity.get(&e.arn).into_iter().flatten().filter(|a| a.service == ns).collect();
+                    let latest =
+                        mine.iter().map(|a| a.time).fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
                     users.push(EntityAccess { last: latest, ..e.clone() });
                     for a in mine {
                         if last.as_ref().is_none_or(|l| a.time > l.time) {
                             last = Some(a.clone());
                         }
                         let name = a.action.clone();
-                        let t = TrackedAction { action: name.clone(), entity: a.entity.clone(), time: a.time, region: a.region.clone() };
+                        let t = TrackedAction {
+                            action: name.clone(),
+                            entity: a.entity.clone(),
+                            time: a.time,
+                            region: a.region.clone(),
+                        };
                         if actions.get(&name).is_none_or(|x| t.time > x.time) {
                             actions.insert(name, t);
                         }
@@ -274,7 +295,11 @@ impl Iam {
                     namespace: ns,
                     last,
                     total_entities: total,
-                    actions: if granularity == Granularity::ActionLevel { actions.into_values().collect() } else { Vec::new() },
+                    actions: if granularity == Granularity::ActionLevel {
+                        actions.into_values().collect()
+                    } else {
+                        Vec::new()
+                    },
                     entities: users,
                 });
             }

@@ -99,10 +99,9 @@ impl PolicyCache {
 pub(crate) fn documents(st: &State, holder: &Holder) -> Vec<String> {
     let mut docs: Vec<String> = holder.inline.values().cloned().collect();
     docs.extend(
-        holder
-            .attached
-            .iter()
-            .filter_map(|a| st.policies.get(a).or_else(|| aws_catalog().get(a)).map(|p| p.default_document().to_owned())),
+        holder.attached.iter().filter_map(|a| {
+            st.policies.get(a).or_else(|| aws_catalog().get(a)).map(|p| p.default_document().to_owned())
+        }),
     );
     docs
 }
@@ -178,7 +177,11 @@ impl Iam {
         let st = self.read();
         let boundary_doc = |arn: &Option<String>| {
             arn.as_ref().map(|a| {
-                st.policies.get(a).or_else(|| aws_catalog().get(a)).map(|p| p.default_document().to_owned()).unwrap_or_default()
+                st.policies
+                    .get(a)
+                    .or_else(|| aws_catalog().get(a))
+                    .map(|p| p.default_document().to_owned())
+                    .unwrap_or_default()
             })
         };
         let user_policies = |name: &str| -> Option<CallerPolicies> {
@@ -219,9 +222,20 @@ impl Iam {
     /// Evaluate a request by `caller` against its policies and the target's
     /// resource-based policies. The account root is allowed everything.
     #[must_use]
-    pub fn authorize(&self, caller: &Caller, action: &str, resource: &str, context: &Context, resource_policies: &[&str]) -> Outcome {
+    pub fn authorize(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+        context: &Context,
+        resource_policies: &[&str],
+    ) -> Outcome {
         if caller.is_root() {
-            return Outcome { decision: policy::Decision::Allow, reason: policy::DenyReason::None, matched: Vec::new() };
+            return Outcome {
+                decision: policy::Decision::Allow,
+                reason: policy::DenyReason::None,
+                matched: Vec::new(),
+            };
         }
         let who = self.identity(caller);
         let docs = self.caller_policies(caller);
@@ -263,12 +277,18 @@ impl Iam {
         })
     }
 
-    fn with_policy_set<R>(&self, docs: &CallerPolicies, resource_policies: &[&str], f: impl FnOnce(&PolicySet) -> R) -> R {
+    fn with_policy_set<R>(
+        &self,
+        docs: &CallerPolicies,
+        resource_policies: &[&str],
+        f: impl FnOnce(&PolicySet) -> R,
+    ) -> R {
         let parse_all = |d: &[String]| -> Vec<Arc<Policy>> { d.iter().filter_map(|x| self.parsed.get(x)).collect() };
         let identity = parse_all(&docs.identity);
         let boundary = docs.boundary.as_ref().map(|b| parse_all(std::slice::from_ref(b)));
         let session = docs.session.as_ref().map(|s| parse_all(s));
-        let on_resource: Vec<Arc<Policy>> = resource_policies.iter().filter_map(|d| self.parsed.get_resource(d)).collect();
+        let on_resource: Vec<Arc<Policy>> =
+            resource_policies.iter().filter_map(|d| self.parsed.get_resource(d)).collect();
         let identity_refs = refs(&identity);
         let resource_refs = refs(&on_resource);
         let boundary_refs: Option<Vec<&Policy>> = boundary.as_deref().map(refs);
@@ -294,7 +314,9 @@ impl Iam {
     pub fn policies_of(&self, arn: &str) -> Option<(policy::Principal, CallerPolicies)> {
         let st = self.read();
         let boundary = |b: &Option<String>| {
-            b.as_ref().and_then(|a| st.policies.get(a).or_else(|| aws_catalog().get(a)).map(|p| p.default_document().to_owned()))
+            b.as_ref().and_then(|a| {
+                st.policies.get(a).or_else(|| aws_catalog().get(a)).map(|p| p.default_document().to_owned())
+            })
         };
         if let Some(u) = st.users.values().find(|u| u.arn == arn) {
             let mut identity = documents(&st, &u.policies);
@@ -306,7 +328,11 @@ impl Iam {
         }
         if let Some(r) = st.roles.values().find(|r| r.arn == arn) {
             let session = format!("arn:aws:sts::{}:assumed-role/{}/simulation", self.account, r.name);
-            let p = CallerPolicies { identity: documents(&st, &r.policies), boundary: boundary(&r.permissions_boundary), session: None };
+            let p = CallerPolicies {
+                identity: documents(&st, &r.policies),
+                boundary: boundary(&r.permissions_boundary),
+                session: None,
+            };
             return Some((policy::Principal::assumed_role(&session, Some(&r.arn)), p));
         }
         let g = st.groups.values().find(|g| g.arn == arn)?;

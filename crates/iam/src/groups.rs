@@ -50,7 +50,12 @@ impl Iam {
     ///
     /// # Errors
     /// `InvalidInput` for a bad marker.
-    pub fn list_groups(&self, path_prefix: Option<&str>, marker: Option<&str>, max_items: Option<usize>) -> Result<Page<Group>, IamError> {
+    pub fn list_groups(
+        &self,
+        path_prefix: Option<&str>,
+        marker: Option<&str>,
+        max_items: Option<usize>,
+    ) -> Result<Page<Group>, IamError> {
         let prefix = path_or_root(path_prefix);
         let st = self.read();
         page::paginate(
@@ -69,7 +74,11 @@ impl Iam {
         Ok(self.read().groups.values().filter(|g| g.members.contains(&u.name)).cloned().collect())
     }
 
-    fn update_group(&self, name: &str, f: impl FnOnce(&mut Group, &crate::State) -> Result<(), IamError>) -> Result<(), IamError> {
+    fn update_group(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut Group, &crate::State) -> Result<(), IamError>,
+    ) -> Result<(), IamError> {
         let mut st = self.write();
         let key = name.to_lowercase();
         let mut g = st.groups.get(&key).cloned().ok_or_else(|| no_group(name))?;

@@ -163,7 +163,10 @@ impl Iam {
             return Err(Self::no_user(user));
         }
         if st.login_profiles.contains_key(&key) {
-            return Err(IamError::EntityAlreadyExists(format!("Login Profile for user {} already exists.", owner.name)));
+            return Err(IamError::EntityAlreadyExists(format!(
+                "Login Profile for user {} already exists.",
+                owner.name
+            )));
         }
         let rec = StoredProfile {
             user_name: owner.name.clone(),
@@ -184,7 +187,11 @@ impl Iam {
     /// `NoSuchEntity` for the user or its profile.
     pub fn get_login_profile(&self, user: &str) -> Result<LoginProfile, IamError> {
         let owner = self.get_user(user)?;
-        self.read().login_profiles.get(&owner.name.to_lowercase()).map(StoredProfile::public).ok_or_else(|| no_profile(&owner.name))
+        self.read()
+            .login_profiles
+            .get(&owner.name.to_lowercase())
+            .map(StoredProfile::public)
+            .ok_or_else(|| no_profile(&owner.name))
     }
 
     /// `UpdateLoginProfile`: a new password and/or reset flag.
@@ -322,11 +329,20 @@ mod tests {
         let iam = iam_on(Arc::clone(&store));
         assert_eq!(iam.create_login_profile("nobody", "Passw0rd!", false, None).unwrap_err().code(), "NoSuchEntity");
         iam.create_user("Carol", None, vec![], None).expect("user");
-        assert_eq!(iam.get_login_profile("carol").unwrap_err().to_string(), "Login Profile for User Carol cannot be found.");
-        assert_eq!(iam.create_login_profile("Carol", "weak", false, None).unwrap_err().code(), "PasswordPolicyViolation");
+        assert_eq!(
+            iam.get_login_profile("carol").unwrap_err().to_string(),
+            "Login Profile for User Carol cannot be found."
+        );
+        assert_eq!(
+            iam.create_login_profile("Carol", "weak", false, None).unwrap_err().code(),
+            "PasswordPolicyViolation"
+        );
         let p = iam.create_login_profile("carol", "Correct-Horse-1", true, None).expect("create");
         assert_eq!((p.user_name.as_str(), p.create_date, p.password_reset_required), ("Carol", 1_700_000_000.0, true));
-        assert_eq!(iam.create_login_profile("Carol", "Correct-Horse-1", false, None).unwrap_err().code(), "EntityAlreadyExists");
+        assert_eq!(
+            iam.create_login_profile("Carol", "Correct-Horse-1", false, None).unwrap_err().code(),
+            "EntityAlreadyExists"
+        );
         assert!(iam.verify_password("Carol", "Correct-Horse-1").is_some());
         assert!(iam.verify_password("CAROL", "Correct-Horse-1").is_some());
         assert!(iam.verify_password("Carol", "correct-horse-1").is_none());
@@ -336,9 +352,16 @@ mod tests {
         let text = String::from_utf8_lossy(&raw[0].1).into_owned();
         assert!(!text.contains("Correct-Horse-1") && text.contains("$argon2id$"), "{text}");
         // DeleteUser refuses while the profile exists.
-        assert_eq!(iam.delete_user("Carol").unwrap_err().to_string(), "Cannot delete entity, must delete login profile first.");
+        assert_eq!(
+            iam.delete_user("Carol").unwrap_err().to_string(),
+            "Cannot delete entity, must delete login profile first."
+        );
 
-        let update = LoginProfileUpdate { password: Some("Battery-Staple-2".into()), password_reset_required: Some(false), ..Default::default() };
+        let update = LoginProfileUpdate {
+            password: Some("Battery-Staple-2".into()),
+            password_reset_required: Some(false),
+            ..Default::default()
+        };
         iam.update_login_profile("Carol", update).expect("update");
         assert!(iam.verify_password("Carol", "Correct-Horse-1").is_none());
         assert!(iam.verify_password("Carol", "Battery-Staple-2").is_some());

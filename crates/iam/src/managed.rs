@@ -49,10 +49,7 @@ pub struct ManagedPolicy {
 impl ManagedPolicy {
     #[must_use]
     pub fn default_document(&self) -> &str {
-        self.versions
-            .iter()
-            .find(|v| v.version_id == self.default_version_id)
-            .map_or("", |v| v.document.as_str())
+        self.versions.iter().find(|v| v.version_id == self.default_version_id).map_or("", |v| v.document.as_str())
     }
 
     /// Service-role policies (path `/aws-service-role/`) may only be attached to
@@ -103,7 +100,15 @@ pub(crate) fn aws_catalog() -> &'static BTreeMap<String, ManagedPolicy> {
             .map(|e| {
                 let arn = format!("arn:aws:iam::aws:policy{}{}", e.path, e.policy_name);
                 // A stable id per policy, shaped like AWS's (ANPA + 17).
-                let id = format!("ANPA{:0>17}", e.policy_name.to_uppercase().chars().filter(char::is_ascii_alphanumeric).take(17).collect::<String>());
+                let id = format!(
+                    "ANPA{:0>17}",
+                    e.policy_name
+                        .to_uppercase()
+                        .chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .take(17)
+                        .collect::<String>()
+                );
                 let created = parse_date(&e.create_date);
                 let p = ManagedPolicy {
                     name: e.policy_name,
@@ -197,7 +202,11 @@ impl Iam {
             path,
             description,
             default_version_id: "v1".to_owned(),
-            versions: vec![PolicyVersionRec { version_id: "v1".to_owned(), document: document.to_owned(), create_date: now }],
+            versions: vec![PolicyVersionRec {
+                version_id: "v1".to_owned(),
+                document: document.to_owned(),
+                create_date: now,
+            }],
             next_version: 2,
             create_date: now,
             update_date: now,
@@ -250,9 +259,15 @@ impl Iam {
         page::paginate(keyed.iter().map(|(k, p)| (k.as_str(), p.clone())), marker, max_items)
     }
 
-    fn update_policy(&self, arn: &str, f: impl FnOnce(&mut ManagedPolicy) -> Result<(), IamError>) -> Result<ManagedPolicy, IamError> {
+    fn update_policy(
+        &self,
+        arn: &str,
+        f: impl FnOnce(&mut ManagedPolicy) -> Result<(), IamError>,
+    ) -> Result<ManagedPolicy, IamError> {
         if aws_catalog().contains_key(arn) {
-            return Err(IamError::InvalidInput(format!("Policy {arn} is an AWS managed policy and cannot be modified.")));
+            return Err(IamError::InvalidInput(format!(
+                "Policy {arn} is an AWS managed policy and cannot be modified."
+            )));
         }
         let mut st = self.write();
         let mut p = st.policies.get(arn).cloned().ok_or_else(|| no_policy(arn))?;
@@ -278,7 +293,12 @@ impl Iam {
     ///
     /// # Errors
     /// `NoSuchEntity`, `MalformedPolicyDocument`, `LimitExceeded` at five versions.
-    pub fn create_policy_version(&self, arn: &str, document: &str, set_as_default: bool) -> Result<PolicyVersionRec, IamError> {
+    pub fn create_policy_version(
+        &self,
+        arn: &str,
+        document: &str,
+        set_as_default: bool,
+    ) -> Result<PolicyVersionRec, IamError> {
         check_managed_document(document)?;
         let now = self.now();
         let mut created = None;
@@ -347,7 +367,9 @@ impl Iam {
     /// `NoSuchEntity`, `DeleteConflict` while attached or with extra versions.
     pub fn delete_policy(&self, arn: &str) -> Result<(), IamError> {
         if aws_catalog().contains_key(arn) {
-            return Err(IamError::InvalidInput(format!("Policy {arn} is an AWS managed policy and cannot be deleted.")));
+            return Err(IamError::InvalidInput(format!(
+                "Policy {arn} is an AWS managed policy and cannot be deleted."
+            )));
         }
         let mut st = self.write();
         let p = st.policies.get(arn).ok_or_else(|| no_policy(arn))?;

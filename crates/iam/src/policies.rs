@@ -102,7 +102,13 @@ impl Iam {
     /// # Errors
     /// `NoSuchEntity`, `MalformedPolicyDocument`, `LimitExceeded`,
     /// `UnmodifiableEntity` on a service-linked role.
-    pub fn put_inline_policy(&self, kind: EntityKind, name: &str, policy_name: &str, document: &str) -> Result<(), IamError> {
+    pub fn put_inline_policy(
+        &self,
+        kind: EntityKind,
+        name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), IamError> {
         if policy::policy_size(document) > kind.inline_limit() {
             return Err(IamError::LimitExceeded(format!(
                 "Maximum policy size of {} bytes exceeded for {} {name}",
@@ -160,7 +166,8 @@ impl Iam {
             protect(kind, name, linked)?;
             if policy.is_service_role_policy() {
                 return Err(IamError::PolicyNotAttachable(
-                    "AWS service role policies can only be attached to the service-linked role for that service.".to_owned(),
+                    "AWS service role policies can only be attached to the service-linked role for that service."
+                        .to_owned(),
                 ));
             }
             if h.attached.iter().any(|a| a == arn) {
@@ -197,7 +204,12 @@ impl Iam {
     ///
     /// # Errors
     /// `NoSuchEntity`.
-    pub fn attached_policies(&self, kind: EntityKind, name: &str, path_prefix: Option<&str>) -> Result<Vec<(String, String)>, IamError> {
+    pub fn attached_policies(
+        &self,
+        kind: EntityKind,
+        name: &str,
+        path_prefix: Option<&str>,
+    ) -> Result<Vec<(String, String)>, IamError> {
         let h = self.holder(kind, name)?;
         let st = self.read();
         Ok(h.attached

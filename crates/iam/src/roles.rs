@@ -100,7 +100,12 @@ impl Iam {
     ///
     /// # Errors
     /// `InvalidInput` for a bad marker.
-    pub fn list_roles(&self, path_prefix: Option<&str>, marker: Option<&str>, max_items: Option<usize>) -> Result<Page<Role>, IamError> {
+    pub fn list_roles(
+        &self,
+        path_prefix: Option<&str>,
+        marker: Option<&str>,
+        max_items: Option<usize>,
+    ) -> Result<Page<Role>, IamError> {
         let prefix = path_or_root(path_prefix);
         let st = self.read();
         page::paginate(
@@ -110,7 +115,11 @@ impl Iam {
         )
     }
 
-    fn update_role_with(&self, name: &str, f: impl FnOnce(&mut Role) -> Result<(), IamError>) -> Result<Role, IamError> {
+    fn update_role_with(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut Role) -> Result<(), IamError>,
+    ) -> Result<Role, IamError> {
         let mut st = self.write();
         let key = name.to_lowercase();
         let mut role = st.roles.get(&key).cloned().ok_or_else(|| no_role(name))?;

@@ -116,9 +116,16 @@ impl Iam {
     /// # Errors
     /// `InvalidInput` for an unknown service, a custom suffix the service does
     /// not allow, or a role that already exists.
-    pub fn create_service_linked_role(&self, principal: &str, description: Option<String>, suffix: Option<&str>) -> Result<Role, IamError> {
+    pub fn create_service_linked_role(
+        &self,
+        principal: &str,
+        description: Option<String>,
+        suffix: Option<&str>,
+    ) -> Result<Role, IamError> {
         let service = Self::linked_service(principal).ok_or_else(|| {
-            IamError::InvalidInput(format!("Unrecognized service principal {principal}. No service-linked role is defined for it."))
+            IamError::InvalidInput(format!(
+                "Unrecognized service principal {principal}. No service-linked role is defined for it."
+            ))
         })?;
         if suffix.is_some() && !service.suffix_allowed {
             return Err(IamError::InvalidInput(format!("Custom suffix is not allowed for {principal}")));
@@ -142,7 +149,10 @@ impl Iam {
             permissions_boundary: None,
             tags: Vec::new(),
             last_used: None,
-            policies: Holder { inline: Default::default(), attached: service.policies.iter().map(|p| (*p).to_owned()).collect() },
+            policies: Holder {
+                inline: Default::default(),
+                attached: service.policies.iter().map(|p| (*p).to_owned()).collect(),
+            },
             linked_service: Some(principal.to_owned()),
         };
         self.insert_role(role).map_err(|e| match e {
@@ -192,7 +202,11 @@ impl Iam {
         if !id.starts_with("task/") {
             return Err(IamError::InvalidInput(format!("Invalid deletion task id {id}.")));
         }
-        self.read().tasks.get(id).cloned().ok_or_else(|| IamError::NoSuchEntity(format!("Deletion task {id} cannot be found.")))
+        self.read()
+            .tasks
+            .get(id)
+            .cloned()
+            .ok_or_else(|| IamError::NoSuchEntity(format!("Deletion task {id} cannot be found.")))
     }
 
     /// Move every unfinished deletion task one step if `step_secs` have passed

@@ -13,9 +13,16 @@ pub const MIN_SESSION_SECONDS: u32 = 900;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SessionKind {
-    AssumedRole { role_arn: String, role_name: String, role_id: String, session_name: String },
+    AssumedRole {
+        role_arn: String,
+        role_name: String,
+        role_id: String,
+        session_name: String,
+    },
     /// `GetSessionToken` by an IAM user: the session acts as the user.
-    User { user_name: String },
+    User {
+        user_name: String,
+    },
     /// `GetSessionToken` by the account root.
     Root,
 }
@@ -142,7 +149,11 @@ fn packed_message(percent: usize) -> String {
 /// Keys are case-insensitive: two passed tags may not share a key, a passed
 /// tag may not replace an inherited one, and transitive keys must name
 /// passed tags.
-fn session_tags(passed: &[crate::Tag], inherited: &[crate::Tag], transitive: &[String]) -> Result<Vec<crate::Tag>, IamError> {
+fn session_tags(
+    passed: &[crate::Tag],
+    inherited: &[crate::Tag],
+    transitive: &[String],
+) -> Result<Vec<crate::Tag>, IamError> {
     for (i, t) in passed.iter().enumerate() {
         if passed[..i].iter().any(|u| same_key(&u.key, &t.key)) {
             return Err(IamError::InvalidParameterValue(
@@ -193,7 +204,12 @@ impl Iam {
     /// `MalformedPolicyDocument` for a bad session policy;
     /// `PackedPolicyTooLarge`; `InvalidParameterValue` for session tags that
     /// clash; `NoSuchEntity` for a managed session policy that does not exist.
-    pub fn assume_role(&self, caller: &Caller, input: &AssumeRole, context: &Context) -> Result<(Session, crate::Role), IamError> {
+    pub fn assume_role(
+        &self,
+        caller: &Caller,
+        input: &AssumeRole,
+        context: &Context,
+    ) -> Result<(Session, crate::Role), IamError> {
         let who = self.identity(caller);
         let denied_on = |action: &str, tail: &str| {
             IamError::AccessDenied(format!(
@@ -212,7 +228,9 @@ impl Iam {
             _ => None,
         };
         let inherited: Vec<crate::Tag> = calling
-            .map(|s| s.tags.iter().filter(|t| s.transitive_tag_keys.iter().any(|k| same_key(k, &t.key))).cloned().collect())
+            .map(|s| {
+                s.tags.iter().filter(|t| s.transitive_tag_keys.iter().any(|k| same_key(k, &t.key))).cloned().collect()
+            })
             .unwrap_or_default();
         let tags = session_tags(&input.tags, &inherited, &input.transitive_tag_keys)?;
         let mut transitive: Vec<String> = inherited.iter().map(|t| t.key.clone()).collect();
@@ -260,7 +278,8 @@ impl Iam {
             actions.push("sts:SetSourceIdentity");
         }
         for action in actions {
-            let outcome = self.evaluate_with(&who.principal, action, &role.arn, &ctx, &docs, &[role.assume_role_policy.as_str()]);
+            let outcome =
+                self.evaluate_with(&who.principal, action, &role.arn, &ctx, &docs, &[role.assume_role_policy.as_str()]);
             if !outcome.is_allowed() {
                 let tail = outcome.denial_tail(action);
                 return Err(denied_on(action, &if tail.is_empty() { String::new() } else { format!(" {tail}") }));
@@ -279,7 +298,9 @@ impl Iam {
         let mut session_policies = Vec::new();
         if let Some(p) = &input.policy {
             if policy::policy_size(p) > MAX_SESSION_POLICY_CHARS {
-                return Err(IamError::PackedPolicyTooLarge(packed_message(policy::policy_size(p) * 100 / MAX_SESSION_POLICY_CHARS)));
+                return Err(IamError::PackedPolicyTooLarge(packed_message(
+                    policy::policy_size(p) * 100 / MAX_SESSION_POLICY_CHARS,
+                )));
             }
             policy::parse(p)?;
             session_policies.push(p.clone());
@@ -315,7 +336,12 @@ impl Iam {
     ///
     /// # Errors
     /// `AccessDenied` when called with session credentials.
-    pub fn get_session_token(&self, caller: &Caller, duration: Option<u32>, minimum_token_size: Option<u32>) -> Result<Session, IamError> {
+    pub fn get_session_token(
+        &self,
+        caller: &Caller,
+        duration: Option<u32>,
+        minimum_token_size: Option<u32>,
+    ) -> Result<Session, IamError> {
         let (kind, max) = match caller {
             Caller::Root => (SessionKind::Root, 3600),
             Caller::User(u) => (SessionKind::User { user_name: u.name.clone() }, 129_600),
@@ -340,7 +366,8 @@ impl Iam {
     pub fn purge_sessions(&self) -> Result<(), IamError> {
         let cutoff = self.now() - 86_400.0;
         let mut st = self.write();
-        let old: Vec<String> = st.sessions.values().filter(|s| s.expiration < cutoff).map(|s| s.access_key_id.clone()).collect();
+        let old: Vec<String> =
+            st.sessions.values().filter(|s| s.expiration < cutoff).map(|s| s.access_key_id.clone()).collect();
         if old.is_empty() {
             return Ok(());
         }

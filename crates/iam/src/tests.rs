@@ -100,7 +100,8 @@ fn state_survives_reopen() {
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"dax.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 fn role(iam: &Iam, name: &str) -> Role {
-    iam.create_role(CreateRole { name: name.into(), assume_role_policy: TRUST.into(), ..CreateRole::default() }).expect("role")
+    iam.create_role(CreateRole { name: name.into(), assume_role_policy: TRUST.into(), ..CreateRole::default() })
+        .expect("role")
 }
 
 struct NoUsage;
@@ -114,8 +115,14 @@ struct InUse;
 impl ServiceUsage for InUse {
     fn usage(&self, _: &str, _: &str) -> Result<Vec<RoleUsage>, String> {
         Ok(vec![
-            RoleUsage { region: "us-east-1".into(), resources: vec!["arn:aws:dax:us-east-1:123456789012:cache/a".into()] },
-            RoleUsage { region: "eu-west-1".into(), resources: vec!["arn:aws:dax:eu-west-1:123456789012:cache/b".into()] },
+            RoleUsage {
+                region: "us-east-1".into(),
+                resources: vec!["arn:aws:dax:us-east-1:123456789012:cache/a".into()],
+            },
+            RoleUsage {
+                region: "eu-west-1".into(),
+                resources: vec!["arn:aws:dax:eu-west-1:123456789012:cache/b".into()],
+            },
         ])
     }
 }
@@ -133,12 +140,18 @@ fn service_linked_role_protections() {
         ("PutRolePolicy", iam.put_inline_policy(EntityKind::Role, n, "p", doc)),
         ("DeleteRolePolicy", iam.delete_inline_policy(EntityKind::Role, n, "p")),
         ("AttachRolePolicy", iam.attach_policy(EntityKind::Role, n, "arn:aws:iam::aws:policy/AdministratorAccess")),
-        ("DetachRolePolicy", iam.detach_policy(EntityKind::Role, n, "arn:aws:iam::aws:policy/aws-service-role/DAXServiceRolePolicy")),
+        (
+            "DetachRolePolicy",
+            iam.detach_policy(EntityKind::Role, n, "arn:aws:iam::aws:policy/aws-service-role/DAXServiceRolePolicy"),
+        ),
         ("PutRolePermissionsBoundary", iam.set_role_boundary(n, Some("arn:aws:iam::aws:policy/ReadOnlyAccess".into()))),
         ("DeleteRolePermissionsBoundary", iam.set_role_boundary(n, None)),
         ("DeleteRole", iam.delete_role(n)),
         ("AddRoleToInstanceProfile", iam.instance_profile_role_change("p", n)),
-        ("UpdateRole(MaxSessionDuration)", iam.update_role(n, RoleUpdate { description: None, max_session_duration: Some(7200) }).map(|_| ())),
+        (
+            "UpdateRole(MaxSessionDuration)",
+            iam.update_role(n, RoleUpdate { description: None, max_session_duration: Some(7200) }).map(|_| ()),
+        ),
     ];
     for (op, got) in refused {
         assert_eq!(got.unwrap_err().code(), "UnmodifiableEntity", "{op}");
@@ -154,7 +167,9 @@ fn service_linked_role_protections() {
         assert_eq!(e.code(), code, "{e}");
     }
     let r = role(&iam, "plain");
-    let e = iam.attach_policy(EntityKind::Role, &r.name, "arn:aws:iam::aws:policy/aws-service-role/DAXServiceRolePolicy").unwrap_err();
+    let e = iam
+        .attach_policy(EntityKind::Role, &r.name, "arn:aws:iam::aws:policy/aws-service-role/DAXServiceRolePolicy")
+        .unwrap_err();
     assert_eq!(e.code(), "PolicyNotAttachable");
 }
 
@@ -195,7 +210,13 @@ fn authorization_gathers_user_group_and_boundary_policies() {
     iam.attach_policy(EntityKind::Group, "g", "arn:aws:iam::aws:policy/IAMFullAccess").expect("attach");
     assert!(allowed("iam:ListUsers") && allowed("iam:CreateRole"));
     let b = iam
-        .create_policy("b", None, r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:List*","Resource":"*"}]}"#, None, vec![])
+        .create_policy(
+            "b",
+            None,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:List*","Resource":"*"}]}"#,
+            None,
+            vec![],
+        )
         .expect("policy");
     iam.set_user_boundary("bob", Some(b.arn)).expect("boundary");
     let bob = Caller::User(iam.get_user("bob").expect("bob"));
@@ -209,9 +230,15 @@ fn access_records_feed_reports_and_survive_flush() {
     let store = Arc::new(Store::in_memory().expect("store"));
     let iam = iam_on(Arc::clone(&store));
     let r = role(&iam, "r");
-    iam.attach_policy(EntityKind::Role, "r", "arn:aws:iam::aws:policy/aws-service-role/DAXServiceRolePolicy").unwrap_err();
-    iam.put_inline_policy(EntityKind::Role, "r", "ec2", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}"#)
-        .expect("inline");
+    iam.attach_policy(EntityKind::Role, "r", "arn:aws:iam::aws:policy/aws-service-role/DAXServiceRolePolicy")
+        .unwrap_err();
+    iam.put_inline_policy(
+        EntityKind::Role,
+        "r",
+        "ec2",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}"#,
+    )
+    .expect("inline");
     iam.record_access(&r.arn, "ec2", "DescribeVpcs", "eu-west-1");
     iam.stamp_role_used(&r.arn, "eu-west-1");
     iam.flush_activity().expect("flush");
@@ -228,7 +255,9 @@ fn access_records_feed_reports_and_survive_flush() {
 #[test]
 fn managed_policy_versions_and_conflicts() {
     let iam = iam();
-    let doc = |a: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{a}","Resource":"*"}}]}}"#);
+    let doc = |a: &str| {
+        format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{a}","Resource":"*"}}]}}"#)
+    };
     let p = iam.create_policy("p", None, &doc("iam:Get*"), None, vec![]).expect("create");
     assert_eq!(iam.create_policy("P", None, &doc("iam:Get*"), None, vec![]).unwrap_err().code(), "EntityAlreadyExists");
     assert_eq!(iam.create_policy("bad", None, "{", None, vec![]).unwrap_err().code(), "MalformedPolicyDocument");
@@ -242,6 +271,9 @@ fn managed_policy_versions_and_conflicts() {
     iam.attach_policy(EntityKind::User, "u", &p.arn).expect("attach");
     assert_eq!(iam.managed_policy(&p.arn).expect("p").attachment_count, 1);
     assert_eq!(iam.delete_user("u").unwrap_err().code(), "DeleteConflict");
-    assert_eq!(iam.detach_policy(EntityKind::User, "u", "arn:aws:iam::aws:policy/ReadOnlyAccess").unwrap_err().code(), "NoSuchEntity");
+    assert_eq!(
+        iam.detach_policy(EntityKind::User, "u", "arn:aws:iam::aws:policy/ReadOnlyAccess").unwrap_err().code(),
+        "NoSuchEntity"
+    );
     assert_eq!(iam.delete_policy("arn:aws:iam::aws:policy/ReadOnlyAccess").unwrap_err().code(), "InvalidInput");
 }

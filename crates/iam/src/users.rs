@@ -4,8 +4,8 @@ use state::Op;
 
 use crate::page::{self, Page};
 use crate::{
-    check_path, check_tags, encode, merge_tags, path_or_root, AccessKey, Iam, IamError, KeyOwner, KeyStatus, Tag,
-    User, ACCESS_KEYS_PER_USER, NS_KEYS, NS_USERS,
+    check_path, check_tags, encode, merge_tags, path_or_root, AccessKey, Iam, IamError, KeyOwner, KeyStatus, Tag, User,
+    ACCESS_KEYS_PER_USER, NS_KEYS, NS_USERS,
 };
 
 impl Iam {
@@ -67,7 +67,12 @@ impl Iam {
     ///
     /// # Errors
     /// `InvalidInput` for a bad marker.
-    pub fn list_users(&self, path_prefix: Option<&str>, marker: Option<&str>, max_items: Option<usize>) -> Result<Page<User>, IamError> {
+    pub fn list_users(
+        &self,
+        path_prefix: Option<&str>,
+        marker: Option<&str>,
+        max_items: Option<usize>,
+    ) -> Result<Page<User>, IamError> {
         let prefix = path_or_root(path_prefix);
         let st = self.read();
         page::paginate(
@@ -148,7 +153,11 @@ impl Iam {
         })
     }
 
-    pub(crate) fn update_user(&self, name: &str, f: impl FnOnce(&mut User) -> Result<(), IamError>) -> Result<(), IamError> {
+    pub(crate) fn update_user(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut User) -> Result<(), IamError>,
+    ) -> Result<(), IamError> {
         let mut st = self.write();
         let key = name.to_lowercase();
         let mut user = st.users.get(&key).cloned().ok_or_else(|| Self::no_user(name))?;
@@ -188,7 +197,12 @@ impl Iam {
     ///
     /// # Errors
     /// `NoSuchEntity`, `InvalidInput` for a bad marker.
-    pub fn list_access_keys(&self, user: &str, marker: Option<&str>, max_items: Option<usize>) -> Result<Page<AccessKey>, IamError> {
+    pub fn list_access_keys(
+        &self,
+        user: &str,
+        marker: Option<&str>,
+        max_items: Option<usize>,
+    ) -> Result<Page<AccessKey>, IamError> {
         let st = self.read();
         let owner = st.users.get(&user.to_lowercase()).ok_or_else(|| Self::no_user(user))?;
         page::paginate(

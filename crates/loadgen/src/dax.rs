@@ -7,9 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use dax_wire::{
-    encode_key, encode_value_bytes, AttributeValue, AuthorizeConnection, Comparator,
-    ConditionExpression, DocumentPath, Expr, GetItemRequest, Item, KeySchema, KeyType, Preamble,
-    PutItemRequest, QueryRequest, Request, SessionId,
+    encode_key, encode_value_bytes, AttributeValue, AuthorizeConnection, Comparator, ConditionExpression, DocumentPath,
+    Expr, GetItemRequest, Item, KeySchema, KeyType, Preamble, PutItemRequest, QueryRequest, Request, SessionId,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -30,11 +29,7 @@ pub struct Target {
 /// Parses `dax://IP:PORT` or `IP:PORT` on the loopback interface.
 pub fn target_addr(s: &str) -> Result<SocketAddr, String> {
     let rest = s.strip_prefix("dax://").unwrap_or(s).trim_end_matches('/');
-    let rest = if let Some(p) = rest.strip_prefix("localhost:") {
-        format!("127.0.0.1:{p}")
-    } else {
-        rest.to_owned()
-    };
+    let rest = if let Some(p) = rest.strip_prefix("localhost:") { format!("127.0.0.1:{p}") } else { rest.to_owned() };
     let addr: SocketAddr = rest.parse().map_err(|_| format!("{s}: expected IP:PORT"))?;
     check_loopback(addr.ip(), s)?;
     Ok(addr)
@@ -63,12 +58,7 @@ pub fn authorize_frame(t: &Target) -> Vec<u8> {
         now.second()
     );
     let sts = dax_wire::expected_string_to_sign(&amz_date, &t.region, dax_wire::SIGNED_HOST);
-    let key = sigv4::signing_key(
-        &t.secret_access_key,
-        &amz_date[..8],
-        &t.region,
-        dax_wire::SERVICE,
-    );
+    let key = sigv4::signing_key(&t.secret_access_key, &amz_date[..8], &t.region, dax_wire::SERVICE);
     let signature = hex(&sigv4::hmac_sha256(&key, sts.as_bytes()));
     Request::AuthorizeConnection(AuthorizeConnection {
         access_key_id: t.access_key_id.clone(),
@@ -109,13 +99,7 @@ fn frame(buf: &[u8], items: usize) -> Result<Option<(Answer, usize)>, String> {
             }
         }
         let empty = matches!(buf.get(1), Some(0xa0 | 0xf6));
-        Ok(Some((
-            Answer::Success {
-                empty,
-                result_start,
-            },
-            d.position(),
-        )))
+        Ok(Some((Answer::Success { empty, result_start }, d.position())))
     } else {
         for _ in 0..3 {
             match d.skip() {
@@ -127,10 +111,7 @@ fn frame(buf: &[u8], items: usize) -> Result<Option<(Answer, usize)>, String> {
         let end = d.position();
         // Codes, then the message.
         let mut m = minicbor::Decoder::new(&buf[..end]);
-        let codes: Vec<u64> = m
-            .array_iter::<u64>()
-            .map(|it| it.filter_map(Result::ok).collect())
-            .unwrap_or_default();
+        let codes: Vec<u64> = m.array_iter::<u64>().map(|it| it.filter_map(Result::ok).collect()).unwrap_or_default();
         let msg = m.str().unwrap_or("?").to_owned();
         Ok(Some((Answer::Error(format!("{codes:?} {msg}")), end)))
     }
@@ -144,14 +125,10 @@ pub struct Conn {
 
 impl Conn {
     pub async fn open(t: &Target) -> Result<Conn, String> {
-        let mut stream = TcpStream::connect(t.addr)
-            .await
-            .map_err(|e| format!("connecting to {}: {e}", t.addr))?;
+        let mut stream = TcpStream::connect(t.addr).await.map_err(|e| format!("connecting to {}: {e}", t.addr))?;
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
         let mut session = [0u8; 16];
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
+        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         for (i, b) in session.iter_mut().enumerate() {
             *b = (seed >> ((i % 16) * 8)) as u8 ^ (i as u8).wrapping_mul(31);
         }
@@ -161,32 +138,16 @@ impl Conn {
             user_agent: Some(USER_AGENT.to_owned()),
             client_mode: 0,
         };
-        stream
-            .write_all(&preamble.encode())
-            .await
-            .map_err(|e| e.to_string())?;
+        stream.write_all(&preamble.encode()).await.map_err(|e| e.to_string())?;
         // authorizeConnection gets no answer; the next request reports a refusal.
-        stream
-            .write_all(&authorize_frame(t))
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Conn {
-            stream,
-            buf: Vec::with_capacity(8192),
-        })
+        stream.write_all(&authorize_frame(t)).await.map_err(|e| e.to_string())?;
+        Ok(Conn { stream, buf: Vec::with_capacity(8192) })
     }
 
     /// Send one frame and read its answer (with `items` result items on success).
     /// Returns the answer and the bytes of the whole answer.
-    async fn call(
-        &mut self,
-        frame_bytes: &[u8],
-        items: usize,
-    ) -> Result<(Answer, Vec<u8>), String> {
-        self.stream
-            .write_all(frame_bytes)
-            .await
-            .map_err(|e| format!("write: {e}"))?;
+    async fn call(&mut self, frame_bytes: &[u8], items: usize) -> Result<(Answer, Vec<u8>), String> {
+        self.stream.write_all(frame_bytes).await.map_err(|e| format!("write: {e}"))?;
         loop {
             if let Some((answer, used)) = frame(&self.buf, items)? {
                 let bytes: Vec<u8> = self.buf.drain(..used).collect();
@@ -195,11 +156,7 @@ impl Conn {
             if self.buf.capacity() - self.buf.len() < 4096 {
                 self.buf.reserve(16384);
             }
-            let n = self
-                .stream
-                .read_buf(&mut self.buf)
-                .await
-                .map_err(|e| format!("read: {e}"))?;
+            let n = self.stream.read_buf(&mut self.buf).await.map_err(|e| format!("read: {e}"))?;
             if n == 0 {
                 return Err("the node closed the connection".into());
             }
@@ -208,14 +165,11 @@ impl Conn {
 
     /// `defineAttributeListId(names)` → the id.
     pub async fn attribute_list_id(&mut self, names: &[&str]) -> Result<u64, String> {
-        let req = Request::DefineAttributeListId {
-            attribute_names: names.iter().map(|s| (*s).to_owned()).collect(),
-        };
+        let req = Request::DefineAttributeListId { attribute_names: names.iter().map(|s| (*s).to_owned()).collect() };
         match self.call(&req.encode(), 1).await? {
             (Answer::Success { result_start, .. }, bytes) => {
                 let mut d = minicbor::Decoder::new(&bytes[result_start..]);
-                d.u64()
-                    .map_err(|e| format!("defineAttributeListId answer: {e}"))
+                d.u64().map_err(|e| format!("defineAttributeListId answer: {e}"))
             }
             (Answer::Error(e), _) => Err(format!("defineAttributeListId: {e}")),
         }
@@ -237,13 +191,7 @@ impl DaxWorker {
         let mut conn = Conn::open(t).await?;
         // Also proves the connection is authorized before the run starts.
         let list_id = conn.attribute_list_id(&["v"]).await?;
-        Ok(DaxWorker {
-            conn,
-            data,
-            op,
-            schema: KeySchema::hash_only("pk", KeyType::S),
-            list_id,
-        })
+        Ok(DaxWorker { conn, data, op, schema: KeySchema::hash_only("pk", KeyType::S), list_id })
     }
 
     fn request(&self, key: u64) -> Result<Vec<u8>, String> {
@@ -253,12 +201,9 @@ impl DaxWorker {
         item.insert("pk".into(), AttributeValue::S(k.clone()));
         let key_bytes = encode_key(&item, &self.schema).map_err(|e| e.to_string())?;
         Ok(match self.op {
-            Op::Get => Request::GetItem(GetItemRequest {
-                table_name: table,
-                key: key_bytes,
-                ..Default::default()
-            })
-            .encode(),
+            Op::Get => {
+                Request::GetItem(GetItemRequest { table_name: table, key: key_bytes, ..Default::default() }).encode()
+            }
             Op::Put => {
                 let v = AttributeValue::S(self.data.payload().to_owned());
                 Request::PutItem(PutItemRequest {
@@ -317,35 +262,11 @@ mod tests {
     #[test]
     fn frames_success_and_errors() {
         assert_eq!(frame(&[0x80], 1).unwrap(), None);
-        assert_eq!(
-            frame(&[0x80, 0xa0], 1).unwrap(),
-            Some((
-                Answer::Success {
-                    empty: true,
-                    result_start: 1
-                },
-                2
-            ))
-        );
+        assert_eq!(frame(&[0x80, 0xa0], 1).unwrap(), Some((Answer::Success { empty: true, result_start: 1 }, 2)));
         let ok = [0x80, 0xa1, 0x00, 0x42, 0x01, 0x02, 0xff];
-        assert_eq!(
-            frame(&ok, 1).unwrap(),
-            Some((
-                Answer::Success {
-                    empty: false,
-                    result_start: 1
-                },
-                6
-            ))
-        );
+        assert_eq!(frame(&ok, 1).unwrap(), Some((Answer::Success { empty: false, result_start: 1 }, 6)));
         assert_eq!(frame(&ok[..5], 1).unwrap(), None);
-        let err = dax_wire::encode_error(
-            &[4, 23, 24],
-            "nope",
-            None,
-            Some(400),
-            &dax_wire::ErrorExtra::default(),
-        );
+        let err = dax_wire::encode_error(&[4, 23, 24], "nope", None, Some(400), &dax_wire::ErrorExtra::default());
         let (a, n) = frame(&err, 1).unwrap().unwrap();
         assert_eq!(n, err.len());
         assert!(matches!(a, Answer::Error(m) if m.contains("nope")));
@@ -361,19 +282,12 @@ mod tests {
             region: "us-east-1".into(),
         };
         let bytes = authorize_frame(&t);
-        let (f, n) = dax_wire::try_decode(&bytes, &dax_wire::Limits::DEFAULT)
-            .unwrap()
-            .unwrap();
+        let (f, n) = dax_wire::try_decode(&bytes, &dax_wire::Limits::DEFAULT).unwrap().unwrap();
         assert_eq!(n, bytes.len());
-        let dax_wire::Frame::Request(Request::AuthorizeConnection(a)) = f else {
-            panic!("{f:?}")
-        };
+        let dax_wire::Frame::Request(Request::AuthorizeConnection(a)) = f else { panic!("{f:?}") };
         let sts = dax_wire::parse_string_to_sign(&a.string_to_sign).unwrap();
         assert!(sts.has_known_canonical_request());
         let key = sigv4::signing_key("secret", sts.date, "us-east-1", "dax");
-        assert_eq!(
-            a.signature,
-            hex(&sigv4::hmac_sha256(&key, &a.string_to_sign))
-        );
+        assert_eq!(a.signature, hex(&sigv4::hmac_sha256(&key, &a.string_to_sign)));
     }
 }

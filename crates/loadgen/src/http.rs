@@ -36,19 +36,11 @@ pub struct Endpoint {
 pub fn endpoint(url: &str) -> Result<Endpoint, String> {
     let rest = url.strip_prefix("http://").unwrap_or(url);
     let hostport = rest.trim_end_matches('/');
-    let hostport = if let Some(p) = hostport.strip_prefix("localhost:") {
-        format!("127.0.0.1:{p}")
-    } else {
-        hostport.to_owned()
-    };
-    let addr: SocketAddr = hostport
-        .parse()
-        .map_err(|_| format!("{url}: expected http://IP:PORT"))?;
+    let hostport =
+        if let Some(p) = hostport.strip_prefix("localhost:") { format!("127.0.0.1:{p}") } else { hostport.to_owned() };
+    let addr: SocketAddr = hostport.parse().map_err(|_| format!("{url}: expected http://IP:PORT"))?;
     check_loopback(addr.ip(), url)?;
-    Ok(Endpoint {
-        addr,
-        host: hostport,
-    })
+    Ok(Endpoint { addr, host: hostport })
 }
 
 pub fn check_loopback(ip: IpAddr, what: &str) -> Result<(), String> {
@@ -67,9 +59,8 @@ pub struct Conn {
 
 impl Conn {
     pub async fn open(endpoint: Arc<Endpoint>) -> Result<Conn, String> {
-        let stream = TcpStream::connect(endpoint.addr)
-            .await
-            .map_err(|e| format!("connecting to {}: {e}", endpoint.host))?;
+        let stream =
+            TcpStream::connect(endpoint.addr).await.map_err(|e| format!("connecting to {}: {e}", endpoint.host))?;
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
@@ -119,44 +110,19 @@ impl Conn {
                 req = req.header(n.as_str(), v.as_str());
             }
         }
-        let req = req
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| e.to_string())?;
-        self.sender
-            .ready()
-            .await
-            .map_err(|e| format!("connection to {}: {e}", self.endpoint.host))?;
-        let resp = self
-            .sender
-            .send_request(req)
-            .await
-            .map_err(|e| format!("request to {}: {e}", self.endpoint.host))?;
+        let req = req.body(Full::new(Bytes::from(body))).map_err(|e| e.to_string())?;
+        self.sender.ready().await.map_err(|e| format!("connection to {}: {e}", self.endpoint.host))?;
+        let resp =
+            self.sender.send_request(req).await.map_err(|e| format!("request to {}: {e}", self.endpoint.host))?;
         let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| format!("reading the answer: {e}"))?
-            .to_bytes();
+        let body = resp.into_body().collect().await.map_err(|e| format!("reading the answer: {e}"))?.to_bytes();
         Ok((status, body))
     }
 
     /// One DynamoDB JSON 1.0 call.
-    pub async fn dynamodb(
-        &mut self,
-        signer: &Signer,
-        op: &str,
-        body: Vec<u8>,
-    ) -> Result<(u16, Bytes), String> {
+    pub async fn dynamodb(&mut self, signer: &Signer, op: &str, body: Vec<u8>) -> Result<(u16, Bytes), String> {
         let target = format!("DynamoDB_20120810.{op}");
-        self.post(
-            signer,
-            "dynamodb",
-            "application/x-amz-json-1.0",
-            Some(&target),
-            body,
-        )
-        .await
+        self.post(signer, "dynamodb", "application/x-amz-json-1.0", Some(&target), body).await
     }
 }
 
@@ -170,24 +136,13 @@ pub struct HttpWorker {
 }
 
 impl HttpWorker {
-    pub async fn open(
-        endpoint: Arc<Endpoint>,
-        signer: Arc<Signer>,
-        data: Arc<Data>,
-        op: Op,
-    ) -> Result<Self, String> {
+    pub async fn open(endpoint: Arc<Endpoint>, signer: Arc<Signer>, data: Arc<Data>, op: Op) -> Result<Self, String> {
         let target = match op {
             Op::Get => "DynamoDB_20120810.GetItem",
             Op::Put => "DynamoDB_20120810.PutItem",
             Op::Query => "DynamoDB_20120810.Query",
         };
-        Ok(HttpWorker {
-            conn: Conn::open(endpoint).await?,
-            signer,
-            data,
-            op,
-            target,
-        })
+        Ok(HttpWorker { conn: Conn::open(endpoint).await?, signer, data, op, target })
     }
 }
 
@@ -195,16 +150,7 @@ impl Worker for HttpWorker {
     fn exec(&mut self, key: u64) -> BoxFut<'_, (Outcome, Option<String>)> {
         Box::pin(async move {
             let body = self.data.body(self.op, key).into_bytes();
-            match self
-                .conn
-                .post(
-                    &self.signer,
-                    "dynamodb",
-                    "application/x-amz-json-1.0",
-                    Some(self.target),
-                    body,
-                )
-                .await
+            match self.conn.post(&self.signer, "dynamodb", "application/x-amz-json-1.0", Some(self.target), body).await
             {
                 Ok((200, b)) => {
                     if json_has_item(self.op, &b) {
@@ -215,10 +161,7 @@ impl Worker for HttpWorker {
                 }
                 Ok((status, b)) => (
                     Outcome::Error,
-                    Some(format!(
-                        "HTTP {status}: {}",
-                        String::from_utf8_lossy(&b[..b.len().min(300)])
-                    )),
+                    Some(format!("HTTP {status}: {}", String::from_utf8_lossy(&b[..b.len().min(300)]))),
                 ),
                 Err(e) => (Outcome::Error, Some(e)),
             }
@@ -228,24 +171,13 @@ impl Worker for HttpWorker {
 
 /// Create the table (if it is not there) and wait until it is ACTIVE.
 pub async fn create_table(conn: &mut Conn, signer: &Signer, data: &Data) -> Result<(), String> {
-    let (status, body) = conn
-        .dynamodb(
-            signer,
-            "CreateTable",
-            data.create_table().to_string().into_bytes(),
-        )
-        .await?;
+    let (status, body) = conn.dynamodb(signer, "CreateTable", data.create_table().to_string().into_bytes()).await?;
     if status != 200 && !String::from_utf8_lossy(&body).contains("ResourceInUseException") {
-        return Err(format!(
-            "CreateTable: HTTP {status}: {}",
-            String::from_utf8_lossy(&body)
-        ));
+        return Err(format!("CreateTable: HTTP {status}: {}", String::from_utf8_lossy(&body)));
     }
     let describe = serde_json::json!({ "TableName": data.table }).to_string();
     for _ in 0..600 {
-        let (status, body) = conn
-            .dynamodb(signer, "DescribeTable", describe.clone().into_bytes())
-            .await?;
+        let (status, body) = conn.dynamodb(signer, "DescribeTable", describe.clone().into_bytes()).await?;
         if status == 200 && String::from_utf8_lossy(&body).contains("\"TableStatus\":\"ACTIVE\"") {
             return Ok(());
         }
@@ -267,12 +199,8 @@ pub async fn load_items(
     let next = Arc::new(std::sync::atomic::AtomicU64::new(from));
     let mut tasks = Vec::new();
     for _ in 0..connections.max(1) {
-        let (endpoint, signer, data, next) = (
-            Arc::clone(&endpoint),
-            Arc::clone(&signer),
-            Arc::clone(&data),
-            Arc::clone(&next),
-        );
+        let (endpoint, signer, data, next) =
+            (Arc::clone(&endpoint), Arc::clone(&signer), Arc::clone(&data), Arc::clone(&next));
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::open(endpoint).await?;
             loop {
@@ -282,21 +210,16 @@ pub async fn load_items(
                 }
                 let mut body = data.batch_write(start, (start + 25).min(to));
                 for attempt in 0..100 {
-                    let (status, answer) = conn
-                        .dynamodb(&signer, "BatchWriteItem", body.to_string().into_bytes())
-                        .await?;
+                    let (status, answer) =
+                        conn.dynamodb(&signer, "BatchWriteItem", body.to_string().into_bytes()).await?;
                     if status != 200 {
                         if attempt < 99 && String::from_utf8_lossy(&answer).contains("Throughput") {
                             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                             continue;
                         }
-                        return Err(format!(
-                            "BatchWriteItem: HTTP {status}: {}",
-                            String::from_utf8_lossy(&answer)
-                        ));
+                        return Err(format!("BatchWriteItem: HTTP {status}: {}", String::from_utf8_lossy(&answer)));
                     }
-                    let v: serde_json::Value =
-                        serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+                    let v: serde_json::Value = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
                     match v.get("UnprocessedItems").and_then(|u| u.as_object()) {
                         Some(u) if !u.is_empty() => {
                             body = serde_json::json!({ "RequestItems": u });

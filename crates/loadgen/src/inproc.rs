@@ -17,16 +17,8 @@ pub fn open(dir: &Path) -> Result<EmbeddedBackend, String> {
 }
 
 /// Create the table and write items `0..keys` (BatchWriteItem, 25 a call).
-pub async fn prepare(
-    backend: &EmbeddedBackend,
-    region: &str,
-    data: &Data,
-    keys: u64,
-) -> Result<(), String> {
-    match backend
-        .call(region, "CreateTable", data.create_table())
-        .await
-    {
+pub async fn prepare(backend: &EmbeddedBackend, region: &str, data: &Data, keys: u64) -> Result<(), String> {
+    match backend.call(region, "CreateTable", data.create_table()).await {
         Ok(_) => {}
         Err(e) if e.code == "ResourceInUseException" => {}
         Err(e) => return Err(format!("CreateTable: {e}")),
@@ -52,12 +44,7 @@ pub struct InprocWorker {
 
 impl InprocWorker {
     pub fn new(backend: EmbeddedBackend, region: Arc<str>, data: Arc<Data>, op: Op) -> Self {
-        InprocWorker {
-            backend,
-            region,
-            data,
-            op,
-        }
+        InprocWorker { backend, region, data, op }
     }
 }
 
@@ -69,12 +56,7 @@ impl Worker for InprocWorker {
                 Ok(out) => {
                     let has = match self.op {
                         Op::Get => out.get("Item").is_some(),
-                        Op::Query => {
-                            out.get("Count")
-                                .and_then(serde_json::Value::as_u64)
-                                .unwrap_or(0)
-                                > 0
-                        }
+                        Op::Query => out.get("Count").and_then(serde_json::Value::as_u64).unwrap_or(0) > 0,
                         Op::Put => true,
                     };
                     (if has { Outcome::Ok } else { Outcome::Empty }, None)

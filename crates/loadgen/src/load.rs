@@ -78,10 +78,7 @@ impl Shared {
                 None => now.duration_since(self.start) >= self.plan.warmup,
             };
             if warm_done {
-                let mut ms = self
-                    .measure_start
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut ms = self.measure_start.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 if ms.is_none() {
                     *ms = Some(now);
                 }
@@ -90,11 +87,7 @@ impl Shared {
         }
         let measured = self.measuring.load(Ordering::Acquire);
         if measured {
-            let ms = self
-                .measure_start
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .unwrap_or(now);
+            let ms = self.measure_start.lock().unwrap_or_else(std::sync::PoisonError::into_inner).unwrap_or(now);
             if now.duration_since(ms) >= self.plan.duration {
                 return None;
             }
@@ -185,11 +178,7 @@ pub fn cpu_us_of(pid: &str) -> f64 {
     };
     let f: Vec<&str> = rest.split_whitespace().collect();
     // rest starts at field 3 (state); utime is field 14, stime 15.
-    let ticks = |i: usize| {
-        f.get(i - 3)
-            .and_then(|x| x.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
+    let ticks = |i: usize| f.get(i - 3).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(14) + ticks(15)) * 1e6 / 100.0
 }
 
@@ -217,9 +206,7 @@ pub async fn run<W: Worker>(plan: Plan, workers: Vec<W>) -> Summary {
             let mut t = Tally::default();
             while let Some((key, measured, t0)) = shared.ticket() {
                 if measured {
-                    let mut c = cpu_before
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let mut c = cpu_before.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     if c.is_none() {
                         *c = Some((process_cpu_us(), server.as_deref().map_or(0.0, cpu_us_of)));
                     }
@@ -227,10 +214,7 @@ pub async fn run<W: Worker>(plan: Plan, workers: Vec<W>) -> Summary {
                 let (outcome, err) = w.exec(key).await;
                 let done = Instant::now();
                 if let Some(e) = err {
-                    let mut fe = shared
-                        .first_error
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let mut fe = shared.first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     if fe.is_none() {
                         *fe = Some(e);
                     }
@@ -242,8 +226,7 @@ pub async fn run<W: Worker>(plan: Plan, workers: Vec<W>) -> Summary {
                     }
                     continue;
                 }
-                t.samples_ns
-                    .push(u64::try_from(done.duration_since(t0).as_nanos()).unwrap_or(u64::MAX));
+                t.samples_ns.push(u64::try_from(done.duration_since(t0).as_nanos()).unwrap_or(u64::MAX));
                 t.last_done = Some(done);
                 match outcome {
                     Outcome::Ok => t.ok += 1,
@@ -275,14 +258,8 @@ pub async fn run<W: Worker>(plan: Plan, workers: Vec<W>) -> Summary {
     }
     let cpu_after = process_cpu_us();
     let server_after = server.as_deref().map(cpu_us_of);
-    let ms = shared
-        .measure_start
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .unwrap_or(shared.start);
-    let seconds = all
-        .last_done
-        .map_or(0.0, |d| d.duration_since(ms).as_secs_f64());
+    let ms = shared.measure_start.lock().unwrap_or_else(std::sync::PoisonError::into_inner).unwrap_or(shared.start);
+    let seconds = all.last_done.map_or(0.0, |d| d.duration_since(ms).as_secs_f64());
     let mut s = all.samples_ns;
     s.sort_unstable();
     let n = s.len();
@@ -294,35 +271,21 @@ pub async fn run<W: Worker>(plan: Plan, workers: Vec<W>) -> Summary {
         let rank = ((p / 100.0) * n as f64).ceil() as usize;
         s[rank.clamp(1, n) - 1] as f64 / 1000.0
     };
-    let mean = if n == 0 {
-        0.0
-    } else {
-        s.iter().map(|&x| x as f64).sum::<f64>() / n as f64 / 1000.0
-    };
-    let before = *cpu_before
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mean = if n == 0 { 0.0 } else { s.iter().map(|&x| x as f64).sum::<f64>() / n as f64 / 1000.0 };
+    let before = *cpu_before.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let cpu = before.map_or(0.0, |(b, _)| cpu_after - b);
     let server_cpu = match (before, server_after) {
         (Some((_, b)), Some(a)) if n > 0 => Some((a - b) / n as f64),
         _ => None,
     };
-    let first_error = shared
-        .first_error
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone();
+    let first_error = shared.first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     Summary {
         requests: n as u64,
         ok: all.ok,
         empty: all.empty,
         errors: all.errors,
         seconds,
-        rps: if seconds > 0.0 {
-            n as f64 / seconds
-        } else {
-            0.0
-        },
+        rps: if seconds > 0.0 { n as f64 / seconds } else { 0.0 },
         mean_us: mean,
         p50_us: pct(50.0),
         p90_us: pct(90.0),

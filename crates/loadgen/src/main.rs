@@ -123,12 +123,7 @@ struct AuthArgs {
     region: String,
     #[arg(long, env = "LOADGEN_ACCESS_KEY_ID", default_value = "bench")]
     access_key_id: String,
-    #[arg(
-        long,
-        env = "LOADGEN_SECRET_ACCESS_KEY",
-        default_value = "bench",
-        hide_default_value = true
-    )]
+    #[arg(long, env = "LOADGEN_SECRET_ACCESS_KEY", default_value = "bench", hide_default_value = true)]
     secret_access_key: String,
 }
 
@@ -189,13 +184,8 @@ impl LoadArgs {
         if self.connections == 0 || self.connections > MAX_CONNECTIONS {
             return Err(format!("--connections must be 1..={MAX_CONNECTIONS}"));
         }
-        if !(self.duration > 0.0
-            && self.duration <= MAX_SECONDS
-            && (0.0..=60.0).contains(&self.warmup))
-        {
-            return Err(format!(
-                "--duration must be in (0, {MAX_SECONDS}] and --warmup in [0, 60]"
-            ));
+        if !(self.duration > 0.0 && self.duration <= MAX_SECONDS && (0.0..=60.0).contains(&self.warmup)) {
+            return Err(format!("--duration must be in (0, {MAX_SECONDS}] and --warmup in [0, 60]"));
         }
         if self.keys == 0 {
             return Err("--keys must be at least 1".into());
@@ -233,10 +223,8 @@ fn runtime(threads: usize) -> tokio::runtime::Runtime {
 }
 
 fn emit(mode: &str, target: &str, load: &LoadArgs, s: &Summary) -> Result<(), String> {
-    let label = load
-        .label
-        .clone()
-        .unwrap_or_else(|| format!("{mode}.{:?}.c{}", load.op, load.connections).to_lowercase());
+    let label =
+        load.label.clone().unwrap_or_else(|| format!("{mode}.{:?}.c{}", load.op, load.connections).to_lowercase());
     println!(
         "{label}: {} {} c={} n={} errors={} empty={} p50={:.1}µs p90={:.1}µs p99={:.1}µs p99.9={:.1}µs mean={:.1}µs max={:.0}µs {:.0} req/s over {:.2}s (CPU/req: client {:.1}µs{}){}",
         mode,
@@ -297,11 +285,7 @@ fn main() {
 
 fn real_main(cli: Cli) -> Result<(), String> {
     match cli.cmd {
-        Cmd::Http {
-            endpoint,
-            unsigned,
-            load,
-        } => {
+        Cmd::Http { endpoint, unsigned, load } => {
             load.check()?;
             let ep = Arc::new(http::endpoint(&endpoint)?);
             let signer = Arc::new(signer(&load.auth, !unsigned));
@@ -310,13 +294,8 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 let mut workers = Vec::new();
                 for _ in 0..load.connections {
                     workers.push(
-                        http::HttpWorker::open(
-                            Arc::clone(&ep),
-                            Arc::clone(&signer),
-                            Arc::clone(&data),
-                            load.op,
-                        )
-                        .await?,
+                        http::HttpWorker::open(Arc::clone(&ep), Arc::clone(&signer), Arc::clone(&data), load.op)
+                            .await?,
                     );
                 }
                 let s = load::run(load.plan(), workers).await;
@@ -341,20 +320,13 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 emit("dax", &endpoint, &load, &s)
             })
         }
-        Cmd::Inproc {
-            data_dir,
-            preload,
-            load,
-        } => {
+        Cmd::Inproc { data_dir, preload, load } => {
             load.check()?;
             let tmp;
             let dir = match data_dir {
                 Some(d) => d,
                 None => {
-                    tmp = tempfile::Builder::new()
-                        .prefix("daxd-loadgen-")
-                        .tempdir()
-                        .map_err(|e| e.to_string())?;
+                    tmp = tempfile::Builder::new().prefix("daxd-loadgen-").tempdir().map_err(|e| e.to_string())?;
                     tmp.path().to_path_buf()
                 }
             };
@@ -365,28 +337,14 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 inproc::prepare(&backend, &region, &data, preload).await?;
                 let workers: Vec<_> = (0..load.connections)
                     .map(|_| {
-                        inproc::InprocWorker::new(
-                            backend.clone(),
-                            Arc::clone(&region),
-                            Arc::clone(&data),
-                            load.op,
-                        )
+                        inproc::InprocWorker::new(backend.clone(), Arc::clone(&region), Arc::clone(&data), load.op)
                     })
                     .collect();
                 let s = load::run(load.plan(), workers).await;
                 emit("inproc", &dir.display().to_string(), &load, &s)
             })
         }
-        Cmd::Prepare {
-            endpoint,
-            table,
-            key_prefix,
-            from,
-            to,
-            item_bytes,
-            connections,
-            auth,
-        } => {
+        Cmd::Prepare { endpoint, table, key_prefix, from, to, item_bytes, connections, auth } => {
             let ep = Arc::new(http::endpoint(&endpoint)?);
             let signer = Arc::new(signer(&auth, true));
             let data = Arc::new(Data::new(&table, &key_prefix, item_bytes));
@@ -396,15 +354,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 http::load_items(ep, signer, data, from, to, connections.clamp(1, 64)).await
             })
         }
-        Cmd::Call {
-            endpoint,
-            service,
-            target,
-            body,
-            json_version,
-            accept_error,
-            auth,
-        } => {
+        Cmd::Call { endpoint, service, target, body, json_version, accept_error, auth } => {
             let ep = Arc::new(http::endpoint(&endpoint)?);
             let signer = signer(&auth, true);
             runtime(1).block_on(async {
@@ -412,8 +362,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 let (status, answer) = match &target {
                     Some(t) => {
                         let ct = format!("application/x-amz-json-{json_version}");
-                        conn.post(&signer, &service, &ct, Some(t), body.into_bytes())
-                            .await?
+                        conn.post(&signer, &service, &ct, Some(t), body.into_bytes()).await?
                     }
                     None => {
                         conn.post(
@@ -437,8 +386,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
             })
         }
         Cmd::Report { file } => {
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             print!("{}", report::render(&text));
             Ok(())
         }

@@ -252,19 +252,12 @@ pub fn render(text: &str) -> String {
         }
         all.entry(label).or_default().push(v);
     }
-    let runs: BTreeMap<String, Value> =
-        all.iter().map(|(k, v)| (k.clone(), summarise(v))).collect();
+    let runs: BTreeMap<String, Value> = all.iter().map(|(k, v)| (k.clone(), summarise(v))).collect();
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Median over rounds of each figure (rounds per run in the second column)."
-    );
+    let _ = writeln!(out, "Median over rounds of each figure (rounds per run in the second column).");
     let _ = writeln!(out);
     let _ = writeln!(out, "| run | rounds | conns | requests | errors | p50 µs | p99 µs | mean µs | req/s | client CPU µs/req | server CPU µs/req |");
-    let _ = writeln!(
-        out,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for label in &order {
         let v = &runs[label];
         if v.get("rss_delta_bytes").is_some() {
@@ -290,18 +283,13 @@ pub fn render(text: &str) -> String {
     let _ = writeln!(out, "| comparison | metric | value | target | met |");
     let _ = writeln!(out, "|---|---|---:|---|---|");
     for c in CHECKS {
-        let (Some(a), Some(b)) = (
-            runs.get(c.num).and_then(|v| num(v, c.metric)),
-            runs.get(c.den).and_then(|v| num(v, c.metric)),
-        ) else {
+        let (Some(a), Some(b)) =
+            (runs.get(c.num).and_then(|v| num(v, c.metric)), runs.get(c.den).and_then(|v| num(v, c.metric)))
+        else {
             continue;
         };
         // "p50 / mean" compares the numerator's p50 with the denominator's mean.
-        let a = if c.metric == "mean_us" {
-            runs.get(c.num).and_then(|v| num(v, "p50_us")).unwrap_or(a)
-        } else {
-            a
-        };
+        let a = if c.metric == "mean_us" { runs.get(c.num).and_then(|v| num(v, "p50_us")).unwrap_or(a) } else { a };
         if b == 0.0 {
             continue;
         }
@@ -368,7 +356,10 @@ mod tests {
 {"label":"redis.get.c1","connections":1,"p50_us":70,"mean_us":55,"rps":100}
 {"label":"dax.memory","items":1000,"item_bytes":1024,"rss_delta_bytes":1500000,"estimated_db_size_delta":1200000}"#;
         let r = render(text);
-        assert!(r.contains("| DAX cache-hit GetItem p50 / Redis GET p50 (c=1) | p50_us | 1.20× (60 / 50) | ≤ 1.5× | yes |"), "{r}");
+        assert!(
+            r.contains("| DAX cache-hit GetItem p50 / Redis GET p50 (c=1) | p50_us | 1.20× (60 / 50) | ≤ 1.5× | yes |"),
+            "{r}"
+        );
         assert!(r.contains("| 1500 | ≤ 2048 | yes |"), "{r}");
     }
 }

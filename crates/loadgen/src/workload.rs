@@ -39,11 +39,7 @@ impl Data {
         // DynamoDB's item size: "pk" + key value + "v" + value.
         let fixed = 2 + key_len + 1;
         let n = item_bytes.saturating_sub(fixed).max(1);
-        Data {
-            table: table.to_owned(),
-            prefix: prefix.to_owned(),
-            payload: "x".repeat(n),
-        }
+        Data { table: table.to_owned(), prefix: prefix.to_owned(), payload: "x".repeat(n) }
     }
 
     pub fn key(&self, i: u64) -> String {
@@ -60,10 +56,7 @@ impl Data {
         let k = self.key(i);
         match op {
             Op::Get => format!(r#"{{"TableName":"{t}","Key":{{"pk":{{"S":"{k}"}}}}}}"#),
-            Op::Put => format!(
-                r#"{{"TableName":"{t}","Item":{{"pk":{{"S":"{k}"}},"v":{{"S":"{}"}}}}}}"#,
-                self.payload
-            ),
+            Op::Put => format!(r#"{{"TableName":"{t}","Item":{{"pk":{{"S":"{k}"}},"v":{{"S":"{}"}}}}}}"#, self.payload),
             Op::Query => format!(
                 r#"{{"TableName":"{t}","KeyConditionExpression":"pk = :pk","ExpressionAttributeValues":{{":pk":{{"S":"{k}"}}}}}}"#
             ),
@@ -101,9 +94,7 @@ impl Data {
 
     /// BatchWriteItem of the items `from..to` (at most 25).
     pub fn batch_write(&self, from: u64, to: u64) -> Value {
-        let puts: Vec<Value> = (from..to)
-            .map(|i| json!({"PutRequest": {"Item": self.item(i)}}))
-            .collect();
+        let puts: Vec<Value> = (from..to).map(|i| json!({"PutRequest": {"Item": self.item(i)}})).collect();
         json!({"RequestItems": {self.table.clone(): puts}})
     }
 }

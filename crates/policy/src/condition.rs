@@ -121,10 +121,9 @@ fn policy_values(cond: &Condition, vars: bool, src: &dyn KeySource) -> Vec<Polic
             OperatorFamily::Numeric => parse_number(v).map(PolicyValue::Number),
             OperatorFamily::Date => parse_date(v).map(PolicyValue::Instant),
             OperatorFamily::Bool => parse_bool(v).map(PolicyValue::Bool),
-            OperatorFamily::Binary => base64::engine::general_purpose::STANDARD
-                .decode(v.trim())
-                .ok()
-                .map(PolicyValue::Bytes),
+            OperatorFamily::Binary => {
+                base64::engine::general_purpose::STANDARD.decode(v.trim()).ok().map(PolicyValue::Bytes)
+            }
             OperatorFamily::Ip => parse_cidr(v).map(|(ip, len)| PolicyValue::Cidr(ip, len)),
             OperatorFamily::Null => None,
         };
@@ -143,9 +142,7 @@ fn positive_match(base: BaseOperator, r: &ContextValue, p: &PolicyValue) -> bool
         (B::StringEqualsIgnoreCase | B::StringNotEqualsIgnoreCase, PolicyValue::Text(t)) => {
             r.to_text().to_lowercase() == t.to_lowercase()
         }
-        (B::StringLike | B::StringNotLike, PolicyValue::Glob(g)) => {
-            matcher::match_tokens(g, &r.to_text())
-        }
+        (B::StringLike | B::StringNotLike, PolicyValue::Glob(g)) => matcher::match_tokens(g, &r.to_text()),
         (B::ArnEquals | B::ArnLike | B::ArnNotEquals | B::ArnNotLike, PolicyValue::Glob(g)) => {
             matcher::arn_condition_match(g, &r.to_text())
         }
@@ -176,9 +173,7 @@ fn positive_match(base: BaseOperator, r: &ContextValue, p: &PolicyValue) -> bool
             }
         }
         (B::Bool, PolicyValue::Bool(p)) => request_bool(r) == Some(*p),
-        (B::BinaryEquals, PolicyValue::Bytes(p)) => {
-            request_bytes(r).as_deref() == Some(p.as_slice())
-        }
+        (B::BinaryEquals, PolicyValue::Bytes(p)) => request_bytes(r).as_deref() == Some(p.as_slice()),
         (B::IpAddress | B::NotIpAddress, PolicyValue::Cidr(net, len)) => {
             request_ip(r).is_some_and(|ip| cidr_contains(*net, *len, ip))
         }
@@ -214,11 +209,9 @@ fn request_bool(r: &ContextValue) -> Option<bool> {
 fn request_bytes(r: &ContextValue) -> Option<Vec<u8>> {
     match r {
         ContextValue::Binary(b) => Some(b.clone()),
-        ContextValue::String(s) => Some(
-            base64::engine::general_purpose::STANDARD
-                .decode(s.trim())
-                .unwrap_or_else(|_| s.as_bytes().to_vec()),
-        ),
+        ContextValue::String(s) => {
+            Some(base64::engine::general_purpose::STANDARD.decode(s.trim()).unwrap_or_else(|_| s.as_bytes().to_vec()))
+        }
         _ => None,
     }
 }
@@ -246,11 +239,7 @@ pub(crate) fn parse_bool(s: &str) -> Option<bool> {
 /// A decimal number (integer or fraction, optional exponent); no `inf`/`NaN`.
 pub(crate) fn parse_number(s: &str) -> Option<f64> {
     let s = s.trim();
-    if s.is_empty()
-        || !s
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'))
-    {
+    if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E')) {
         return None;
     }
     s.parse::<f64>().ok().filter(|n| n.is_finite())
@@ -267,9 +256,7 @@ pub(crate) fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
     let ip: IpAddr = addr.parse().ok()?;
     let max = if ip.is_ipv4() { 32 } else { 128 };
     let len = match len {
-        Some(l) if !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()) && l.len() <= 3 => {
-            l.parse::<u8>().ok()?
-        }
+        Some(l) if !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()) && l.len() <= 3 => l.parse::<u8>().ok()?,
         Some(_) => return None,
         None => max,
     };
@@ -283,9 +270,7 @@ pub(crate) fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
 /// IPv4 blocks).
 pub(crate) fn cidr_contains(net: IpAddr, len: u8, ip: IpAddr) -> bool {
     match (net, ip) {
-        (IpAddr::V4(n), IpAddr::V4(a)) => {
-            prefix_eq(u32::from(n) as u128, u32::from(a) as u128, len, 32)
-        }
+        (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(u32::from(n) as u128, u32::from(a) as u128, len, 32),
         (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(u128::from(n), u128::from(a), len, 128),
         (IpAddr::V4(n), IpAddr::V6(a)) => match a.to_ipv4_mapped() {
             Some(a) => prefix_eq(u32::from(n) as u128, u32::from(a) as u128, len, 32),
@@ -379,19 +364,11 @@ pub fn parse_date(s: &str) -> Option<i128> {
             }
         }
     }
-    let time = Time::from_hms_nano(
-        u8::try_from(hour).ok()?,
-        u8::try_from(minute).ok()?,
-        u8::try_from(second).ok()?,
-        nanos,
-    )
-    .ok()?;
+    let time =
+        Time::from_hms_nano(u8::try_from(hour).ok()?, u8::try_from(minute).ok()?, u8::try_from(second).ok()?, nanos)
+            .ok()?;
     let offset = UtcOffset::from_whole_seconds(offset_secs).ok()?;
-    Some(
-        PrimitiveDateTime::new(date, time)
-            .assume_offset(offset)
-            .unix_timestamp_nanos(),
-    )
+    Some(PrimitiveDateTime::new(date, time).assume_offset(offset).unix_timestamp_nanos())
 }
 
 /// Splits `10:30:00+02:00` / `10:30z` into the clock and the offset in seconds.
@@ -459,11 +436,7 @@ mod tests {
         assert!(cidr_contains(n, l, "203.0.113.77".parse().unwrap()));
         assert!(!cidr_contains(n, l, "203.0.114.1".parse().unwrap()));
         let (n, l) = parse_cidr("2001:DB8:1234:5678::/64").unwrap();
-        assert!(cidr_contains(
-            n,
-            l,
-            "2001:db8:1234:5678::1".parse().unwrap()
-        ));
+        assert!(cidr_contains(n, l, "2001:db8:1234:5678::1".parse().unwrap()));
         assert!(!cidr_contains(n, l, "203.0.113.1".parse().unwrap()));
         let (n, l) = parse_cidr("0.0.0.0/0").unwrap();
         assert!(cidr_contains(n, l, "8.8.8.8".parse().unwrap()));

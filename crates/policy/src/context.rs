@@ -28,9 +28,7 @@ impl ContextValue {
             ContextValue::String(s) => s.clone(),
             ContextValue::Bool(b) => b.to_string(),
             ContextValue::Number(n) => n.to_string(),
-            ContextValue::Date(d) => d
-                .format(&Rfc3339)
-                .unwrap_or_else(|_| d.unix_timestamp().to_string()),
+            ContextValue::Date(d) => d.format(&Rfc3339).unwrap_or_else(|_| d.unix_timestamp().to_string()),
             ContextValue::Ip(ip) => ip.to_string(),
             ContextValue::Binary(b) => {
                 use base64::Engine as _;
@@ -112,10 +110,7 @@ impl Context {
     /// the key as present with no values, which conditions treat like a missing
     /// key.
     pub fn set_multi<S: Into<String>>(&mut self, key: &str, values: Vec<S>) -> &mut Self {
-        let v = values
-            .into_iter()
-            .map(|s| ContextValue::String(s.into()))
-            .collect();
+        let v = values.into_iter().map(|s| ContextValue::String(s.into())).collect();
         self.set_values(key, v)
     }
 
@@ -147,10 +142,7 @@ impl Context {
 
     /// Appends a value to a (possibly new) key.
     pub fn push(&mut self, key: &str, value: impl Into<ContextValue>) -> &mut Self {
-        self.values
-            .entry(key.to_lowercase())
-            .or_default()
-            .push(value.into());
+        self.values.entry(key.to_lowercase()).or_default().push(value.into());
         self
     }
 

@@ -95,12 +95,7 @@ impl Principal {
 
     /// An IAM user, from its ARN.
     pub fn user(arn: &str) -> Principal {
-        Principal {
-            arn: arn.to_string(),
-            account: arn_account(arn),
-            kind: PrincipalKind::User,
-            issuer_arn: None,
-        }
+        Principal { arn: arn.to_string(), account: arn_account(arn), kind: PrincipalKind::User, issuer_arn: None }
     }
 
     /// A role session, from the session ARN and (optionally) the role ARN.
@@ -186,10 +181,7 @@ impl Principal {
             return None;
         }
         let role = parts[5].strip_prefix("assumed-role/")?.split('/').next()?;
-        Some(format!(
-            "{}:{}:iam::{}:role/{}",
-            parts[0], parts[1], parts[4], role
-        ))
+        Some(format!("{}:{}:iam::{}:role/{}", parts[0], parts[1], parts[4], role))
     }
 
     /// The friendly name AWS puts in `aws:username` (IAM users only).
@@ -223,19 +215,8 @@ pub struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    pub fn new(
-        principal: &'a Principal,
-        action: &'a str,
-        resource: &'a str,
-        context: &'a Context,
-    ) -> Self {
-        Request {
-            principal,
-            action,
-            resource,
-            context,
-            resource_account: None,
-        }
+    pub fn new(principal: &'a Principal, action: &'a str, resource: &'a str, context: &'a Context) -> Self {
+        Request { principal, action, resource, context, resource_account: None }
     }
 
     /// Sets the resource-owning account explicitly.
@@ -288,12 +269,7 @@ pub struct PolicySet<'a> {
 impl<'a> PolicySet<'a> {
     /// Only identity-based policies.
     pub fn identity(identity: &'a [&'a Policy]) -> Self {
-        PolicySet {
-            identity,
-            resource: &[],
-            boundary: None,
-            session: None,
-        }
+        PolicySet { identity, resource: &[], boundary: None, session: None }
     }
 }
 
@@ -396,16 +372,9 @@ impl Outcome {
 
 /// AWS's access-denied message:
 /// `User: ARN is not authorized to perform: ACTION on resource: RESOURCE because …`.
-pub fn denial_message(
-    principal_arn: &str,
-    action: &str,
-    resource: &str,
-    outcome: &Outcome,
-) -> String {
+pub fn denial_message(principal_arn: &str, action: &str, resource: &str, outcome: &Outcome) -> String {
     let tail = outcome.denial_tail(action);
-    let mut msg = format!(
-        "User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
-    );
+    let mut msg = format!("User: {principal_arn} is not authorized to perform: {action} on resource: {resource}");
     if !tail.is_empty() {
         msg.push(' ');
         msg.push_str(&tail);
@@ -444,11 +413,7 @@ fn grant_for(element: &PrincipalElement, principal: &Principal) -> Option<Grant>
             PrincipalValue::Wildcard => Some(Grant::Direct),
             PrincipalValue::Map(entries) => entries
                 .iter()
-                .flat_map(|e| {
-                    e.values
-                        .iter()
-                        .map(move |v| entry_grant(e.kind, v, principal))
-                })
+                .flat_map(|e| e.values.iter().map(move |v| entry_grant(e.kind, v, principal)))
                 .flatten()
                 .max(),
         };
@@ -456,11 +421,9 @@ fn grant_for(element: &PrincipalElement, principal: &Principal) -> Option<Grant>
     let listed = |pred: &dyn Fn(Grant) -> bool| -> bool {
         match &element.value {
             PrincipalValue::Wildcard => true,
-            PrincipalValue::Map(entries) => entries.iter().any(|e| {
-                e.values
-                    .iter()
-                    .any(|v| entry_grant(e.kind, v, principal).is_some_and(pred))
-            }),
+            PrincipalValue::Map(entries) => {
+                entries.iter().any(|e| e.values.iter().any(|v| entry_grant(e.kind, v, principal).is_some_and(pred)))
+            }
         }
     };
     let excluded = match &principal.kind {
@@ -471,8 +434,7 @@ fn grant_for(element: &PrincipalElement, principal: &Principal) -> Option<Grant>
         | PrincipalKind::Unnamed => listed(&|_| true),
         PrincipalKind::User => listed(&|g| g == Grant::Direct) && listed(&|g| g == Grant::Account),
         PrincipalKind::AssumedRole | PrincipalKind::FederatedUser => {
-            let issuer_ok =
-                principal.role_or_issuer_arn().is_none() || listed(&|g| g == Grant::Issuer);
+            let issuer_ok = principal.role_or_issuer_arn().is_none() || listed(&|g| g == Grant::Issuer);
             listed(&|g| g == Grant::Direct) && issuer_ok && listed(&|g| g == Grant::Account)
         }
     };
@@ -493,11 +455,7 @@ fn entry_grant(kind: PrincipalType, value: &str, principal: &Principal) -> Optio
                 if principal.account.is_empty() || acct != principal.account {
                     return None;
                 }
-                return Some(if principal.kind == PrincipalKind::Root {
-                    Grant::Direct
-                } else {
-                    Grant::Account
-                });
+                return Some(if principal.kind == PrincipalKind::Root { Grant::Direct } else { Grant::Account });
             }
             if matches!(
                 principal.kind,
@@ -534,12 +492,7 @@ fn account_of_principal_value(value: &str) -> Option<&str> {
         return Some(value);
     }
     let parts: Vec<&str> = value.splitn(6, ':').collect();
-    if parts.len() == 6
-        && parts[0] == "arn"
-        && parts[2] == "iam"
-        && parts[5] == "root"
-        && is_account_id(parts[4])
-    {
+    if parts.len() == 6 && parts[0] == "arn" && parts[2] == "iam" && parts[5] == "root" && is_account_id(parts[4]) {
         return Some(parts[4]);
     }
     None
@@ -561,9 +514,7 @@ impl<'a> EvalContext<'a> {
         let text = |s: &str| vec![ContextValue::String(s.to_string())];
         let principal_arn = match p.kind {
             PrincipalKind::AssumedRole => p.role_or_issuer_arn(),
-            PrincipalKind::Root | PrincipalKind::User | PrincipalKind::FederatedUser => {
-                Some(p.arn.clone())
-            }
+            PrincipalKind::Root | PrincipalKind::User | PrincipalKind::FederatedUser => Some(p.arn.clone()),
             _ => None,
         };
         if let Some(a) = principal_arn {
@@ -592,10 +543,7 @@ impl<'a> EvalContext<'a> {
         if let PrincipalKind::Service(name) = &p.kind {
             derived.push(("aws:principalservicename", text(name)));
         }
-        EvalContext {
-            context: req.context,
-            derived,
-        }
+        EvalContext { context: req.context, derived }
     }
 }
 
@@ -604,28 +552,15 @@ impl KeySource for EvalContext<'_> {
         if let Some(v) = self.context.get(key_lc) {
             return Some(v);
         }
-        self.derived
-            .iter()
-            .find(|(k, _)| *k == key_lc)
-            .map(|(_, v)| v.as_slice())
+        self.derived.iter().find(|(k, _)| *k == key_lc).map(|(_, v)| v.as_slice())
     }
 }
 
 /// Whether a statement applies; for resource-based policies also how directly
 /// it names the caller.
-fn statement_applies(
-    st: &Statement,
-    vars: bool,
-    req: &Request,
-    src: &EvalContext,
-    kind: PolicyKind,
-) -> Option<Grant> {
+fn statement_applies(st: &Statement, vars: bool, req: &Request, src: &EvalContext, kind: PolicyKind) -> Option<Grant> {
     let grant = statement_targets(st, vars, req, src, kind)?;
-    if st
-        .conditions
-        .iter()
-        .all(|c| condition::evaluate_condition(c, vars, src))
-    {
+    if st.conditions.iter().all(|c| condition::evaluate_condition(c, vars, src)) {
         Some(grant)
     } else {
         None
@@ -634,19 +569,9 @@ fn statement_applies(
 
 /// Whether a statement's `Action`, `Resource` and (in resource-based policies)
 /// `Principal` elements take in the request, before its conditions are tested.
-fn statement_targets(
-    st: &Statement,
-    vars: bool,
-    req: &Request,
-    src: &EvalContext,
-    kind: PolicyKind,
-) -> Option<Grant> {
+fn statement_targets(st: &Statement, vars: bool, req: &Request, src: &EvalContext, kind: PolicyKind) -> Option<Grant> {
     let action = matcher::prepare_action(req.action);
-    let action_hit = st
-        .action
-        .patterns()
-        .iter()
-        .any(|p| matcher::prepared_action_matches(p, &action));
+    let action_hit = st.action.patterns().iter().any(|p| matcher::prepared_action_matches(p, &action));
     match &st.action {
         ActionElement::Action(_) if !action_hit => return None,
         ActionElement::NotAction(_) if action_hit => return None,
@@ -661,8 +586,7 @@ fn statement_targets(
     // resource ("Policy variables with no value"), and the other entries still
     // count. So in `NotResource` such an entry excludes nothing.
     let entry_matches = |p: &String| {
-        variables::expand_resource(p, vars, &lookup)
-            .is_some_and(|toks| matcher::arn_tokens_match(&toks, req.resource))
+        variables::expand_resource(p, vars, &lookup).is_some_and(|toks| matcher::arn_tokens_match(&toks, req.resource))
     };
     let takes_in = match &st.resource {
         None => true,
@@ -704,9 +628,7 @@ pub fn missing_context_keys(req: &Request, policies: &PolicySet) -> Vec<String> 
         for policy in list.unwrap_or_default() {
             let vars = policy.supports_variables();
             for st in &policy.statements {
-                if st.conditions.is_empty()
-                    || statement_targets(st, vars, req, &src, kind).is_none()
-                {
+                if st.conditions.is_empty() || statement_targets(st, vars, req, &src, kind).is_none() {
                     continue;
                 }
                 for c in &st.conditions {
@@ -763,45 +685,19 @@ fn scan(
 pub fn evaluate(req: &Request, policies: &PolicySet) -> Outcome {
     let src = EvalContext::new(req);
     let mut matched = Vec::new();
-    let identity = scan(
-        policies.identity,
-        PolicyKind::Identity,
-        req,
-        &src,
-        &mut matched,
-    );
-    let resource = scan(
-        policies.resource,
-        PolicyKind::Resource,
-        req,
-        &src,
-        &mut matched,
-    );
-    let boundary = policies
-        .boundary
-        .map(|b| scan(b, PolicyKind::Boundary, req, &src, &mut matched));
-    let session = policies
-        .session
-        .map(|s| scan(s, PolicyKind::Session, req, &src, &mut matched));
+    let identity = scan(policies.identity, PolicyKind::Identity, req, &src, &mut matched);
+    let resource = scan(policies.resource, PolicyKind::Resource, req, &src, &mut matched);
+    let boundary = policies.boundary.map(|b| scan(b, PolicyKind::Boundary, req, &src, &mut matched));
+    let session = policies.session.map(|s| scan(s, PolicyKind::Session, req, &src, &mut matched));
 
     let explicit = [
         (identity.deny, PolicyKind::Identity),
         (resource.deny, PolicyKind::Resource),
-        (
-            boundary.as_ref().is_some_and(|b| b.deny),
-            PolicyKind::Boundary,
-        ),
-        (
-            session.as_ref().is_some_and(|s| s.deny),
-            PolicyKind::Session,
-        ),
+        (boundary.as_ref().is_some_and(|b| b.deny), PolicyKind::Boundary),
+        (session.as_ref().is_some_and(|s| s.deny), PolicyKind::Session),
     ];
     if let Some((_, kind)) = explicit.iter().find(|(d, _)| *d) {
-        return Outcome {
-            decision: Decision::ExplicitDeny,
-            reason: DenyReason::ExplicitDeny(*kind),
-            matched,
-        };
+        return Outcome { decision: Decision::ExplicitDeny, reason: DenyReason::ExplicitDeny(*kind), matched };
     }
 
     // The account root user has every identity-side permission (IAM policies
@@ -856,16 +752,8 @@ pub fn evaluate(req: &Request, policies: &PolicySet) -> Outcome {
     } else {
         DenyReason::None
     };
-    let decision = if reason == DenyReason::None {
-        Decision::Allow
-    } else {
-        Decision::ImplicitDeny
-    };
-    Outcome {
-        decision,
-        reason,
-        matched,
-    }
+    let decision = if reason == DenyReason::None { Decision::Allow } else { Decision::ImplicitDeny };
+    Outcome { decision, reason, matched }
 }
 
 /// The STS actions authorized by a role's trust policy. For these, the
@@ -881,9 +769,7 @@ pub const TRUST_POLICY_ACTIONS: &[&str] = &[
 ];
 
 fn is_trust_action(action: &str) -> bool {
-    TRUST_POLICY_ACTIONS
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(action))
+    TRUST_POLICY_ACTIONS.iter().any(|a| a.eq_ignore_ascii_case(action))
 }
 
 /// Shorthand for `evaluate(req, policies).is_allowed()`.

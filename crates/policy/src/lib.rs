@@ -54,18 +54,15 @@ pub mod variables;
 
 pub use context::{Context, ContextValue};
 pub use evaluate::{
-    denial_message, evaluate, is_allowed, missing_context_keys, principal_matches, Decision,
-    DenyReason, MatchedStatement, Outcome, PolicyKind, PolicySet, Principal, PrincipalKind,
-    Request, TRUST_POLICY_ACTIONS,
+    denial_message, evaluate, is_allowed, missing_context_keys, principal_matches, Decision, DenyReason,
+    MatchedStatement, Outcome, PolicyKind, PolicySet, Principal, PrincipalKind, Request, TRUST_POLICY_ACTIONS,
 };
 pub use model::{
-    ActionElement, BaseOperator, Condition, ConditionOperator, Effect, OperatorFamily, Policy,
-    PolicyVersion, PrincipalElement, PrincipalEntry, PrincipalType, PrincipalValue,
-    ResourceElement, SetQualifier, Statement,
+    ActionElement, BaseOperator, Condition, ConditionOperator, Effect, OperatorFamily, Policy, PolicyVersion,
+    PrincipalElement, PrincipalEntry, PrincipalType, PrincipalValue, ResourceElement, SetQualifier, Statement,
 };
 pub use parse::{
-    is_account_id, parse, parse_document, parse_managed, parse_resource_policy, parse_trust_policy,
-    policy_size, DocumentKind, MalformedKind, MalformedPolicy, MAX_GROUP_INLINE_POLICY_SIZE,
-    MAX_MANAGED_POLICY_SIZE, MAX_ROLE_INLINE_POLICY_SIZE, MAX_TRUST_POLICY_SIZE,
-    MAX_USER_INLINE_POLICY_SIZE,
+    is_account_id, parse, parse_document, parse_managed, parse_resource_policy, parse_trust_policy, policy_size,
+    DocumentKind, MalformedKind, MalformedPolicy, MAX_GROUP_INLINE_POLICY_SIZE, MAX_MANAGED_POLICY_SIZE,
+    MAX_ROLE_INLINE_POLICY_SIZE, MAX_TRUST_POLICY_SIZE, MAX_USER_INLINE_POLICY_SIZE,
 };

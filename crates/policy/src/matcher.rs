@@ -82,9 +82,7 @@ fn match_token_chars(tokens: &[Tok], text: &[char]) -> bool {
             None => return false,
         }
     }
-    tokens[p.min(tokens.len())..]
-        .iter()
-        .all(|t| *t == Tok::Star)
+    tokens[p.min(tokens.len())..].iter().all(|t| *t == Tok::Star)
 }
 
 /// Case-sensitive wildcard match (`*` and `?`) of a whole string.
@@ -153,10 +151,7 @@ pub fn arn_tokens_match(pattern: &[Tok], arn: &str) -> bool {
     if aparts.len() != 6 {
         return false;
     }
-    pparts
-        .iter()
-        .zip(aparts.iter())
-        .all(|(p, a)| match_tokens(p, a))
+    pparts.iter().zip(aparts.iter()).all(|(p, a)| match_tokens(p, a))
 }
 
 /// [`arn_tokens_match`] for a pattern given as text (`*` and `?` are wildcards).
@@ -198,11 +193,7 @@ mod tests {
             ("İ*", "i̇x"),
             ("a*b*c", "AXXBXXC"),
         ] {
-            assert_eq!(
-                prepared_action_matches(p, &prepare_action(a)),
-                action_matches(p, a),
-                "{p} {a}"
-            );
+            assert_eq!(prepared_action_matches(p, &prepare_action(a)), action_matches(p, a), "{p} {a}");
         }
     }
 
@@ -215,14 +206,8 @@ mod tests {
         let action = "x".repeat(100_000);
         let start = std::time::Instant::now();
         let prepared = prepare_action(&action);
-        assert!(!patterns
-            .iter()
-            .any(|p| prepared_action_matches(p, &prepared)));
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(3),
-            "{:?}",
-            start.elapsed()
-        );
+        assert!(!patterns.iter().any(|p| prepared_action_matches(p, &prepared)));
+        assert!(start.elapsed() < std::time::Duration::from_secs(3), "{:?}", start.elapsed());
     }
 
     #[test]
@@ -234,22 +219,10 @@ mod tests {
 
     #[test]
     fn arn_fields_do_not_cross() {
-        assert!(arn_matches(
-            "arn:aws:s3:::bucket/*",
-            "arn:aws:s3:::bucket/a/b:c"
-        ));
-        assert!(!arn_matches(
-            "arn:aws:*:123:*:*",
-            "arn:aws:iam::123:user/bob"
-        ));
-        assert!(arn_matches(
-            "arn:aws:iam::*:user/*",
-            "arn:aws:iam::123:user/bob"
-        ));
-        assert!(arn_matches(
-            "arn:aws:*:*:*:*",
-            "arn:aws:dax:us-east-1:123:cache/c"
-        ));
+        assert!(arn_matches("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a/b:c"));
+        assert!(!arn_matches("arn:aws:*:123:*:*", "arn:aws:iam::123:user/bob"));
+        assert!(arn_matches("arn:aws:iam::*:user/*", "arn:aws:iam::123:user/bob"));
+        assert!(arn_matches("arn:aws:*:*:*:*", "arn:aws:dax:us-east-1:123:cache/c"));
         assert!(!arn_matches("arn:aws:s3:::bucket", "*"));
         assert!(arn_matches("*", "*"));
         assert!(!arn_matches("arn:aws:s3:::b", "arn:aws:S3:::b"));

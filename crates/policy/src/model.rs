@@ -268,22 +268,14 @@ impl ConditionOperator {
             (None, name)
         };
         if let Some(base) = BaseOperator::from_name(rest) {
-            return Some(ConditionOperator {
-                qualifier,
-                base,
-                if_exists: false,
-            });
+            return Some(ConditionOperator { qualifier, base, if_exists: false });
         }
         let stem = rest.strip_suffix("IfExists")?;
         let base = BaseOperator::from_name(stem)?;
         if base == BaseOperator::Null {
             return None;
         }
-        Some(ConditionOperator {
-            qualifier,
-            base,
-            if_exists: true,
-        })
+        Some(ConditionOperator { qualifier, base, if_exists: true })
     }
 
     /// The operator name as it would be written in a policy.

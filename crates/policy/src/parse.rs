@@ -112,10 +112,7 @@ pub struct MalformedPolicy {
 
 impl MalformedPolicy {
     fn new(kind: MalformedKind, message: impl Into<String>) -> Self {
-        MalformedPolicy {
-            kind,
-            message: message.into(),
-        }
+        MalformedPolicy { kind, message: message.into() }
     }
 
     fn syntax(kind: MalformedKind) -> Self {
@@ -172,13 +169,8 @@ pub fn parse_trust_policy(doc: &str) -> Result<Policy, MalformedPolicy> {
 
 /// Parses a document of the given kind; `require_2012` adds the managed-policy
 /// version requirement.
-pub fn parse_document(
-    doc: &str,
-    kind: DocumentKind,
-    require_2012: bool,
-) -> Result<Policy, MalformedPolicy> {
-    let value: Value =
-        serde_json::from_str(doc).map_err(|_| MalformedPolicy::syntax(MalformedKind::Syntax))?;
+pub fn parse_document(doc: &str, kind: DocumentKind, require_2012: bool) -> Result<Policy, MalformedPolicy> {
+    let value: Value = serde_json::from_str(doc).map_err(|_| MalformedPolicy::syntax(MalformedKind::Syntax))?;
     let raw = syntax_phase(&value)?;
     principal_presence_phase(&raw, kind)?;
     if require_2012 && raw.version != Some(PolicyVersion::V2012_10_17) {
@@ -279,11 +271,7 @@ impl RawPolicy {
             .into_iter()
             .map(|s| Statement {
                 sid: s.sid,
-                effect: if s.effect == "Deny" {
-                    Effect::Deny
-                } else {
-                    Effect::Allow
-                },
+                effect: if s.effect == "Deny" { Effect::Deny } else { Effect::Allow },
                 principal: s.principal,
                 action: match s.action {
                     Some((true, v)) => ActionElement::NotAction(v),
@@ -300,35 +288,18 @@ impl RawPolicy {
                 conditions: s.conditions,
             })
             .collect();
-        Policy {
-            version: self.version,
-            id: self.id,
-            statements,
-        }
+        Policy { version: self.version, id: self.id, statements }
     }
 }
 
-const STATEMENT_FIELDS: &[&str] = &[
-    "Sid",
-    "Effect",
-    "Principal",
-    "NotPrincipal",
-    "Action",
-    "NotAction",
-    "Resource",
-    "NotResource",
-    "Condition",
-];
+const STATEMENT_FIELDS: &[&str] =
+    &["Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"];
 
 fn syntax_phase(value: &Value) -> Result<RawPolicy, MalformedPolicy> {
-    let obj = value
-        .as_object()
-        .ok_or_else(|| MalformedPolicy::syntax(MalformedKind::Syntax))?;
+    let obj = value.as_object().ok_or_else(|| MalformedPolicy::syntax(MalformedKind::Syntax))?;
     for key in obj.keys() {
         if !matches!(key.as_str(), "Version" | "Id" | "Statement") {
-            return Err(MalformedPolicy::syntax(MalformedKind::UnknownField(
-                key.clone(),
-            )));
+            return Err(MalformedPolicy::syntax(MalformedKind::UnknownField(key.clone())));
         }
     }
     let version = match obj.get("Version") {
@@ -343,19 +314,12 @@ fn syntax_phase(value: &Value) -> Result<RawPolicy, MalformedPolicy> {
         Some(_) => return Err(MalformedPolicy::syntax(MalformedKind::Syntax)),
     };
     let raw_statements: Vec<&Map<String, Value>> = match obj.get("Statement") {
-        None => {
-            return Err(MalformedPolicy::syntax(MalformedKind::MissingField(
-                "Statement",
-            )))
-        }
+        None => return Err(MalformedPolicy::syntax(MalformedKind::MissingField("Statement"))),
         Some(Value::Object(o)) => vec![o],
         Some(Value::Array(items)) if !items.is_empty() => {
             let mut v = Vec::with_capacity(items.len());
             for item in items {
-                v.push(
-                    item.as_object()
-                        .ok_or_else(|| MalformedPolicy::syntax(MalformedKind::Syntax))?,
-                );
+                v.push(item.as_object().ok_or_else(|| MalformedPolicy::syntax(MalformedKind::Syntax))?);
             }
             v
         }
@@ -365,41 +329,25 @@ fn syntax_phase(value: &Value) -> Result<RawPolicy, MalformedPolicy> {
     for st in raw_statements {
         statements.push(syntax_statement(st)?);
     }
-    Ok(RawPolicy {
-        version,
-        id,
-        statements,
-    })
+    Ok(RawPolicy { version, id, statements })
 }
 
 fn syntax_statement(st: &Map<String, Value>) -> Result<RawStatement, MalformedPolicy> {
     for key in st.keys() {
         if !STATEMENT_FIELDS.contains(&key.as_str()) {
-            return Err(MalformedPolicy::syntax(MalformedKind::UnknownField(
-                key.clone(),
-            )));
+            return Err(MalformedPolicy::syntax(MalformedKind::UnknownField(key.clone())));
         }
     }
-    for (a, b) in [
-        ("Action", "NotAction"),
-        ("Resource", "NotResource"),
-        ("Principal", "NotPrincipal"),
-    ] {
+    for (a, b) in [("Action", "NotAction"), ("Resource", "NotResource"), ("Principal", "NotPrincipal")] {
         if st.contains_key(a) && st.contains_key(b) {
             return Err(MalformedPolicy::syntax(MalformedKind::Syntax));
         }
     }
     let effect = match st.get("Effect") {
-        None => {
-            return Err(MalformedPolicy::syntax(MalformedKind::MissingField(
-                "Effect",
-            )))
-        }
+        None => return Err(MalformedPolicy::syntax(MalformedKind::MissingField("Effect"))),
         Some(Value::String(e)) => {
             if !e.eq_ignore_ascii_case("allow") && !e.eq_ignore_ascii_case("deny") {
-                return Err(MalformedPolicy::syntax(MalformedKind::InvalidEffect(
-                    e.clone(),
-                )));
+                return Err(MalformedPolicy::syntax(MalformedKind::InvalidEffect(e.clone())));
             }
             e.clone()
         }
@@ -413,28 +361,15 @@ fn syntax_statement(st: &Map<String, Value>) -> Result<RawStatement, MalformedPo
     let action = string_list_pair(st, "Action", "NotAction")?;
     let resource = string_list_pair(st, "Resource", "NotResource")?;
     let principal = match (st.get("Principal"), st.get("NotPrincipal")) {
-        (Some(v), _) => Some(PrincipalElement {
-            negated: false,
-            value: principal_syntax(v)?,
-        }),
-        (None, Some(v)) => Some(PrincipalElement {
-            negated: true,
-            value: principal_syntax(v)?,
-        }),
+        (Some(v), _) => Some(PrincipalElement { negated: false, value: principal_syntax(v)? }),
+        (None, Some(v)) => Some(PrincipalElement { negated: true, value: principal_syntax(v)? }),
         (None, None) => None,
     };
     let conditions = match st.get("Condition") {
         None => Vec::new(),
         Some(v) => condition_syntax(v)?,
     };
-    Ok(RawStatement {
-        sid,
-        effect,
-        principal,
-        action,
-        resource,
-        conditions,
-    })
+    Ok(RawStatement { sid, effect, principal, action, resource, conditions })
 }
 
 fn string_list_pair(
@@ -475,16 +410,9 @@ fn principal_syntax(v: &Value) -> Result<PrincipalValue, MalformedPolicy> {
                     "Service" => PrincipalType::Service,
                     "Federated" => PrincipalType::Federated,
                     "CanonicalUser" => PrincipalType::CanonicalUser,
-                    _ => {
-                        return Err(MalformedPolicy::syntax(MalformedKind::UnknownField(
-                            k.clone(),
-                        )))
-                    }
+                    _ => return Err(MalformedPolicy::syntax(MalformedKind::UnknownField(k.clone()))),
                 };
-                entries.push(PrincipalEntry {
-                    kind,
-                    values: string_or_list(val)?,
-                });
+                entries.push(PrincipalEntry { kind, values: string_or_list(val)? });
             }
             Ok(PrincipalValue::Map(entries))
         }
@@ -503,49 +431,33 @@ fn scalar_text(v: &Value) -> Option<String> {
 }
 
 fn condition_syntax(v: &Value) -> Result<Vec<Condition>, MalformedPolicy> {
-    let block = v
-        .as_object()
-        .ok_or_else(|| MalformedPolicy::syntax(MalformedKind::Syntax))?;
+    let block = v.as_object().ok_or_else(|| MalformedPolicy::syntax(MalformedKind::Syntax))?;
     let mut out = Vec::new();
     for (op_name, body) in block {
-        let body = body
-            .as_object()
-            .ok_or_else(|| MalformedPolicy::syntax(MalformedKind::Syntax))?;
+        let body = body.as_object().ok_or_else(|| MalformedPolicy::syntax(MalformedKind::Syntax))?;
         let mut entries = Vec::with_capacity(body.len());
         for (key, val) in body {
             let values = match val {
                 Value::Array(items) => {
                     let mut vs = Vec::with_capacity(items.len());
                     for i in items {
-                        vs.push(
-                            scalar_text(i)
-                                .ok_or_else(|| MalformedPolicy::syntax(MalformedKind::Syntax))?,
-                        );
+                        vs.push(scalar_text(i).ok_or_else(|| MalformedPolicy::syntax(MalformedKind::Syntax))?);
                     }
                     vs
                 }
-                other => vec![scalar_text(other)
-                    .ok_or_else(|| MalformedPolicy::syntax(MalformedKind::Syntax))?],
+                other => vec![scalar_text(other).ok_or_else(|| MalformedPolicy::syntax(MalformedKind::Syntax))?],
             };
             entries.push((key.clone(), values));
         }
         match ConditionOperator::parse(op_name) {
             Some(operator) => {
                 for (key, values) in entries {
-                    out.push(Condition {
-                        operator,
-                        key,
-                        values,
-                    });
+                    out.push(Condition { operator, key, values });
                 }
             }
             // IAM tolerates an unknown operator whose body is empty.
             None if entries.is_empty() => {}
-            None => {
-                return Err(MalformedPolicy::syntax(
-                    MalformedKind::InvalidConditionType(op_name.clone()),
-                ))
-            }
+            None => return Err(MalformedPolicy::syntax(MalformedKind::InvalidConditionType(op_name.clone()))),
         }
     }
     Ok(out)
@@ -587,9 +499,7 @@ fn legacy_phase(raw: &RawPolicy) -> Result<Option<MalformedPolicy>, MalformedPol
             return Err(legacy());
         }
         for c in &st.conditions {
-            if c.operator.base.family() == OperatorFamily::Date
-                && c.values.iter().any(|v| parse_date(v).is_none())
-            {
+            if c.operator.base.family() == OperatorFamily::Date && c.values.iter().any(|v| parse_date(v).is_none()) {
                 return Err(legacy());
             }
         }
@@ -616,17 +526,8 @@ fn legacy_phase(raw: &RawPolicy) -> Result<Option<MalformedPolicy>, MalformedPol
     Ok(first_error)
 }
 
-const PARTITIONS: &[&str] = &[
-    "*",
-    "aws",
-    "aws-cn",
-    "aws-us-gov",
-    "aws-iso",
-    "aws-iso-b",
-    "aws-iso-e",
-    "aws-iso-f",
-    "aws-eusc",
-];
+const PARTITIONS: &[&str] =
+    &["*", "aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"];
 
 const IAM_RESOURCE_PREFIXES: &[&str] = &[
     "user/",
@@ -662,19 +563,13 @@ fn resource_format_error(r: &str) -> Option<MalformedPolicy> {
         };
         let f2 = rest.get(1).copied().unwrap_or("*");
         let f3 = rest.get(2).copied().unwrap_or("*");
-        let f4 = if rest.len() > 3 {
-            rest[3..].join(":")
-        } else {
-            "*".to_string()
-        };
+        let f4 = if rest.len() > 3 { rest[3..].join(":") } else { "*".to_string() };
         return invalid(format!(
             "Partition \"{partition}\" is not valid for resource \"arn:{partition}:{f1}:{f2}:{f3}:{f4}\"."
         ));
     }
     if rest.is_empty() {
-        return invalid(
-            "Resource vendor must be fully qualified and cannot contain regexes.".to_string(),
-        );
+        return invalid("Resource vendor must be fully qualified and cannot contain regexes.".to_string());
     }
     let service = rest[0];
     let region = rest.get(1).copied().unwrap_or("");
@@ -683,14 +578,9 @@ fn resource_format_error(r: &str) -> Option<MalformedPolicy> {
     // region text like any other: an IAM or S3 ARN with it is rejected, and
     // other services' ARNs accept it (it then matches no resource).
     if service == "iam" && !region.is_empty() {
-        return invalid(format!(
-            "IAM resource {r} cannot contain region information."
-        ));
+        return invalid(format!("IAM resource {r} cannot contain region information."));
     }
-    if service == "s3"
-        && !region.is_empty()
-        && !rest.get(3).is_some_and(|r| r.starts_with("accesspoint/"))
-    {
+    if service == "s3" && !region.is_empty() && !rest.get(3).is_some_and(|r| r.starts_with("accesspoint/")) {
         return invalid(format!("Resource {r} can not contain region information."));
     }
     if service == "iam" && rest.len() >= 4 {
@@ -698,9 +588,7 @@ fn resource_format_error(r: &str) -> Option<MalformedPolicy> {
         let head = resource_part.split('/').next().unwrap_or("");
         let ok = resource_part == "*"
             || resource_part == "root"
-            || IAM_RESOURCE_PREFIXES
-                .iter()
-                .any(|p| resource_part.starts_with(p))
+            || IAM_RESOURCE_PREFIXES.iter().any(|p| resource_part.starts_with(p))
             || head.contains('*')
             || head.contains('?')
             || head.contains("${");
@@ -780,15 +668,8 @@ fn validate_action(a: &str) -> Result<(), MalformedPolicy> {
         ));
     }
     let vendor = parts[0];
-    if vendor != "*"
-        && !vendor
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-    {
-        return Err(MalformedPolicy::new(
-            MalformedKind::InvalidAction,
-            format!("Vendor {vendor} is not valid"),
-        ));
+    if vendor != "*" && !vendor.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+        return Err(MalformedPolicy::new(MalformedKind::InvalidAction, format!("Vendor {vendor} is not valid")));
     }
     Ok(())
 }
@@ -802,14 +683,10 @@ fn validate_principal_values(value: &PrincipalValue) -> Result<(), MalformedPoli
             let (ok, label) = match e.kind {
                 PrincipalType::Aws => (valid_aws_principal(v), "AWS"),
                 PrincipalType::Service => (valid_service_principal(v), "SERVICE"),
-                PrincipalType::Federated => (
-                    !v.is_empty() && !v.chars().any(char::is_whitespace),
-                    "FEDERATED",
-                ),
-                PrincipalType::CanonicalUser => (
-                    !v.is_empty() && !v.chars().any(char::is_whitespace),
-                    "CANONICAL_USER",
-                ),
+                PrincipalType::Federated => (!v.is_empty() && !v.chars().any(char::is_whitespace), "FEDERATED"),
+                PrincipalType::CanonicalUser => {
+                    (!v.is_empty() && !v.chars().any(char::is_whitespace), "CANONICAL_USER")
+                }
             };
             if !ok {
                 return Err(MalformedPolicy::new(
@@ -845,9 +722,7 @@ fn valid_trust_action(a: &str) -> bool {
         return true;
     }
     match a.split_once(':') {
-        Some((vendor, name)) => {
-            vendor.eq_ignore_ascii_case("sts") && (name.contains('*') || name.contains('?'))
-        }
+        Some((vendor, name)) => vendor.eq_ignore_ascii_case("sts") && (name.contains('*') || name.contains('?')),
         None => false,
     }
 }
@@ -872,8 +747,7 @@ fn valid_aws_principal(v: &str) -> bool {
     v.len() >= 16
         && v.len() <= 128
         && v.starts_with('A')
-        && v.chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && v.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 fn valid_service_principal(v: &str) -> bool {
@@ -881,8 +755,7 @@ fn valid_service_principal(v: &str) -> bool {
         && v.contains('.')
         && !v.starts_with('.')
         && !v.ends_with('.')
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
 }
 
 /// Whether `s` is a 12-digit AWS account id.

@@ -24,11 +24,7 @@ use crate::matcher::{self, Tok};
 ///   string unresolvable: `None`. The caller treats it as matching nothing;
 ///   it does not affect the other entries or values of the element.
 /// * `lookup` receives the key name as written (callers compare case-insensitively).
-pub fn expand(
-    template: &str,
-    enabled: bool,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Option<Vec<Tok>> {
+pub fn expand(template: &str, enabled: bool, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Vec<Tok>> {
     if !enabled || !template.contains("${") {
         return Some(matcher::compile(template));
     }
@@ -73,11 +69,7 @@ pub fn expand(
 /// including one inside `${aws:...}`) is plain text there, as in a
 /// 2008-10-17 policy; it matches no real ARN. `None` when a variable of the
 /// resource part has no value.
-pub fn expand_resource(
-    template: &str,
-    enabled: bool,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Option<Vec<Tok>> {
+pub fn expand_resource(template: &str, enabled: bool, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Vec<Tok>> {
     match resource_part_start(template) {
         Some(start) if enabled => {
             let mut toks = matcher::compile(&template[..start]);
@@ -156,27 +148,20 @@ mod tests {
     #[test]
     fn resource_variables_only_after_the_fifth_colon() {
         let r = |t: &str| expand_resource(t, true, &look).map(|t| matcher::render(&t));
-        assert_eq!(
-            r("arn:aws:s3:::b/${aws:username}").as_deref(),
-            Some("arn:aws:s3:::b/bo*b")
-        );
+        assert_eq!(r("arn:aws:s3:::b/${aws:username}").as_deref(), Some("arn:aws:s3:::b/bo*b"));
         // Before the fifth colon `${...}` is plain text, never looked up.
         assert_eq!(
             r("arn:aws:dynamodb:${aws:username}:1:table/t").as_deref(),
             Some("arn:aws:dynamodb:${aws:username}:1:table/t")
         );
-        assert_eq!(
-            r("arn:aws:iam::${aws:userid}:user/x").as_deref(),
-            Some("arn:aws:iam::${aws:userid}:user/x")
-        );
+        assert_eq!(r("arn:aws:iam::${aws:userid}:user/x").as_deref(), Some("arn:aws:iam::${aws:userid}:user/x"));
         // After it, a variable without a value makes the entry unresolvable.
         assert!(r("arn:aws:iam::1:user/${aws:userid}").is_none());
         // Fewer than five colons: no resource part, nothing expanded.
         assert_eq!(r("arn:${aws:userid}").as_deref(), Some("arn:${aws:userid}"));
         // 2008-10-17: literal everywhere.
         assert_eq!(
-            expand_resource("arn:aws:s3:::${aws:userid}", false, &look)
-                .map(|t| matcher::render(&t)),
+            expand_resource("arn:aws:s3:::${aws:userid}", false, &look).map(|t| matcher::render(&t)),
             Some("arn:aws:s3:::${aws:userid}".to_string())
         );
     }
@@ -188,13 +173,7 @@ mod tests {
         let t = expand("${aws:userid, 'anon'}", true, &look).unwrap();
         assert_eq!(matcher::render(&t), "anon");
         assert!(expand("${aws:userid}", true, &look).is_none());
-        assert_eq!(
-            matcher::render(&expand("${aws:userid}", false, &look).unwrap()),
-            "${aws:userid}"
-        );
-        assert_eq!(
-            matcher::render(&expand("${unterminated", true, &look).unwrap()),
-            "${unterminated"
-        );
+        assert_eq!(matcher::render(&expand("${aws:userid}", false, &look).unwrap()), "${aws:userid}");
+        assert_eq!(matcher::render(&expand("${unterminated", true, &look).unwrap()), "${unterminated");
     }
 }

@@ -17,15 +17,11 @@ const APP_SESSION: &str = "arn:aws:sts::123456789012:assumed-role/AppRole/s1";
 const TABLE: &str = "arn:aws:dynamodb:us-west-2:123456789012:table/GameScores";
 const ORDERS: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/Orders";
 const CLUSTER: &str = "arn:aws:dax:us-east-1:123456789012:cache/MyCluster";
-const DAX_SLR: &str =
-    "arn:aws:iam::123456789012:role/aws-service-role/dax.amazonaws.com/AWSServiceRoleForDAX";
+const DAX_SLR: &str = "arn:aws:iam::123456789012:role/aws-service-role/dax.amazonaws.com/AWSServiceRoleForDAX";
 
 fn basics(t: &mut Table) {
     let f = "logic";
-    t.case(f, "no policies at all: implicit deny")
-        .act("s3:GetObject")
-        .on("arn:aws:s3:::b/k")
-        .no_identity();
+    t.case(f, "no policies at all: implicit deny").act("s3:GetObject").on("arn:aws:s3:::b/k").no_identity();
     t.case(f, "matching allow")
         .id(allow("s3:GetObject", "arn:aws:s3:::b/k"))
         .act("s3:GetObject")
@@ -37,53 +33,30 @@ fn basics(t: &mut Table) {
         .on("arn:aws:s3:::b/k")
         .no_identity();
     t.case(f, "allow and deny in one policy: deny wins")
-        .id(doc(&[
-            stmt("Allow", "s3:*", "*", None),
-            stmt("Deny", "s3:DeleteBucket", "*", None),
-        ]))
+        .id(doc(&[stmt("Allow", "s3:*", "*", None), stmt("Deny", "s3:DeleteBucket", "*", None)]))
         .act("s3:DeleteBucket")
         .on("arn:aws:s3:::b")
         .deny_identity();
     t.case(f, "allow and deny in one policy: other action allowed")
-        .id(doc(&[
-            stmt("Allow", "s3:*", "*", None),
-            stmt("Deny", "s3:DeleteBucket", "*", None),
-        ]))
+        .id(doc(&[stmt("Allow", "s3:*", "*", None), stmt("Deny", "s3:DeleteBucket", "*", None)]))
         .act("s3:GetObject")
         .on("arn:aws:s3:::b/k")
         .allow();
     t.case(f, "deny statement listed first still wins")
-        .id(doc(&[
-            stmt("Deny", "*", "*", None),
-            stmt("Allow", "*", "*", None),
-        ]))
+        .id(doc(&[stmt("Deny", "*", "*", None), stmt("Allow", "*", "*", None)]))
         .act("iam:ListUsers")
         .deny_identity();
-    t.case(
-        f,
-        "deny in a second attached policy overrides the first's allow",
-    )
-    .id(allow("*", "*"))
-    .id(deny("iam:*", "*"))
-    .act("iam:CreateUser")
-    .on("arn:aws:iam::123456789012:user/alice")
-    .deny_identity();
-    t.case(f, "deny alone is an explicit deny")
-        .id(deny("iam:*", "*"))
-        .act("iam:GetUser")
-        .deny_identity();
-    t.case(f, "AdministratorAccess-style allow")
+    t.case(f, "deny in a second attached policy overrides the first's allow")
         .id(allow("*", "*"))
-        .act("dynamodb:DeleteTable")
-        .on(TABLE)
-        .allow();
+        .id(deny("iam:*", "*"))
+        .act("iam:CreateUser")
+        .on("arn:aws:iam::123456789012:user/alice")
+        .deny_identity();
+    t.case(f, "deny alone is an explicit deny").id(deny("iam:*", "*")).act("iam:GetUser").deny_identity();
+    t.case(f, "AdministratorAccess-style allow").id(allow("*", "*")).act("dynamodb:DeleteTable").on(TABLE).allow();
     t.case(f, "deny whose condition is false does not apply")
         .id(allow("*", "*"))
-        .id(deny_if(
-            "*",
-            "*",
-            r#"{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}"#,
-        ))
+        .id(deny_if("*", "*", r#"{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}"#))
         .act("dynamodb:GetItem")
         .on(TABLE)
         .ctx("aws:RequestedRegion", "us-west-2")
@@ -118,21 +91,12 @@ fn basics(t: &mut Table) {
         .act("iam:DeleteRole")
         .on(APP_ROLE)
         .allow();
-    t.case(
-        f,
-        "account root is stopped by an explicit deny in a resource policy",
-    )
-    .who(policy::Principal::root(ACCT))
-    .res(doc(&[rstmt(
-        "Deny",
-        r#"{"AWS":"123456789012"}"#,
-        "dynamodb:DeleteTable",
-        TABLE,
-        None,
-    )]))
-    .act("dynamodb:DeleteTable")
-    .on(TABLE)
-    .deny_resource();
+    t.case(f, "account root is stopped by an explicit deny in a resource policy")
+        .who(policy::Principal::root(ACCT))
+        .res(doc(&[rstmt("Deny", r#"{"AWS":"123456789012"}"#, "dynamodb:DeleteTable", TABLE, None)]))
+        .act("dynamodb:DeleteTable")
+        .on(TABLE)
+        .deny_resource();
     t.case(f, "another account's root still needs the resource policy")
         .who(policy::Principal::root(OTHER))
         .act("dynamodb:GetItem")
@@ -144,15 +108,12 @@ fn basics(t: &mut Table) {
         .act("sts:AssumeRole")
         .on(APP_ROLE)
         .allow();
-    t.case(
-        f,
-        "role session evaluated against the role's identity policies",
-    )
-    .who(session("AppRole", "s1"))
-    .id(allow("dynamodb:GetItem", TABLE))
-    .act("dynamodb:GetItem")
-    .on(TABLE)
-    .allow();
+    t.case(f, "role session evaluated against the role's identity policies")
+        .who(session("AppRole", "s1"))
+        .id(allow("dynamodb:GetItem", TABLE))
+        .act("dynamodb:GetItem")
+        .on(TABLE)
+        .allow();
 }
 
 fn actions(t: &mut Table) {
@@ -172,18 +133,9 @@ fn actions(t: &mut Table) {
         .act("s3:PutObject")
         .on("arn:aws:s3:::b/k")
         .no_identity();
-    t.case(f, "single-character wildcard")
-        .id(allow("iam:?etUser", "*"))
-        .act("iam:GetUser")
-        .allow();
-    t.case(f, "service wildcard")
-        .id(allow("ec2:*", "*"))
-        .act("ec2:RunInstances")
-        .allow();
-    t.case(f, "ec2:* does not match ec2messages")
-        .id(allow("ec2:*", "*"))
-        .act("ec2messages:GetMessages")
-        .no_identity();
+    t.case(f, "single-character wildcard").id(allow("iam:?etUser", "*")).act("iam:GetUser").allow();
+    t.case(f, "service wildcard").id(allow("ec2:*", "*")).act("ec2:RunInstances").allow();
+    t.case(f, "ec2:* does not match ec2messages").id(allow("ec2:*", "*")).act("ec2messages:GetMessages").no_identity();
     t.case(f, "infix wildcard iam:*AccessKey* (create)")
         .id(allow("iam:*AccessKey*", "*"))
         .act("iam:CreateAccessKey")
@@ -206,23 +158,14 @@ fn actions(t: &mut Table) {
         .act("dax:GetItem")
         .on(CLUSTER)
         .no_identity();
-    t.case(f, "wildcard matching the whole action name")
-        .id(allow("dax:*", "*"))
-        .act("dax:DescribeClusters")
-        .allow();
+    t.case(f, "wildcard matching the whole action name").id(allow("dax:*", "*")).act("dax:DescribeClusters").allow();
 }
 
 fn not_actions(t: &mut Table) {
     let f = "notaction";
     let no_iam = doc(&[r#"{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}"#.to_string()]);
-    t.case(f, "Allow NotAction iam:* grants other services")
-        .id(no_iam.clone())
-        .act("dax:CreateCluster")
-        .allow();
-    t.case(f, "Allow NotAction iam:* does not grant iam")
-        .id(no_iam)
-        .act("iam:CreateUser")
-        .no_identity();
+    t.case(f, "Allow NotAction iam:* grants other services").id(no_iam.clone()).act("dax:CreateCluster").allow();
+    t.case(f, "Allow NotAction iam:* does not grant iam").id(no_iam).act("iam:CreateUser").no_identity();
     let region_deny = doc(&[
         stmt("Allow", "*", "*", None),
         r#"{"Sid":"DenyAllOutsideRequestedRegions","Effect":"Deny","NotAction":["cloudfront:*","iam:*","route53:*","support:*"],"Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":["eu-central-1","eu-west-1"]}}}"#.to_string(),
@@ -242,44 +185,30 @@ fn not_actions(t: &mut Table) {
         .act("iam:CreateRole")
         .ctx("aws:RequestedRegion", "us-east-1")
         .allow();
-    t.case(
-        f,
-        "aws:RequestedRegion guard: key absent means StringNotEquals is true",
-    )
-    .id(region_deny)
-    .act("dynamodb:ListTables")
-    .deny_identity();
+    t.case(f, "aws:RequestedRegion guard: key absent means StringNotEquals is true")
+        .id(region_deny)
+        .act("dynamodb:ListTables")
+        .deny_identity();
     t.case(f, "Deny NotAction s3:* blocks other services")
         .id(allow("*", "*"))
-        .id(doc(&[
-            r#"{"Effect":"Deny","NotAction":"s3:*","Resource":"*"}"#.to_string(),
-        ]))
+        .id(doc(&[r#"{"Effect":"Deny","NotAction":"s3:*","Resource":"*"}"#.to_string()]))
         .act("ec2:RunInstances")
         .deny_identity();
     t.case(f, "Deny NotAction s3:* leaves s3 alone")
         .id(allow("*", "*"))
-        .id(doc(&[
-            r#"{"Effect":"Deny","NotAction":"s3:*","Resource":"*"}"#.to_string(),
-        ]))
+        .id(doc(&[r#"{"Effect":"Deny","NotAction":"s3:*","Resource":"*"}"#.to_string()]))
         .act("s3:GetObject")
         .on("arn:aws:s3:::b/k")
         .allow();
     t.case(f, "NotAction list, case-insensitive")
-        .id(doc(&[
-            r#"{"Effect":"Allow","NotAction":["IAM:*","Organizations:*"],"Resource":"*"}"#
-                .to_string(),
-        ]))
+        .id(doc(&[r#"{"Effect":"Allow","NotAction":["IAM:*","Organizations:*"],"Resource":"*"}"#.to_string()]))
         .act("organizations:ListAccounts")
         .no_identity();
 }
 
 fn resources(t: &mut Table) {
     let f = "resource";
-    t.case(f, "exact ARN")
-        .id(allow("dynamodb:GetItem", TABLE))
-        .act("dynamodb:GetItem")
-        .on(TABLE)
-        .allow();
+    t.case(f, "exact ARN").id(allow("dynamodb:GetItem", TABLE)).act("dynamodb:GetItem").on(TABLE).allow();
     t.case(f, "object wildcard matches objects")
         .id(allow("s3:GetObject", "arn:aws:s3:::bucket/*"))
         .act("s3:GetObject")
@@ -296,18 +225,12 @@ fn resources(t: &mut Table) {
         .on("arn:aws:s3:::bucket/x")
         .no_identity();
     t.case(f, "region wildcard")
-        .id(allow(
-            "dynamodb:Query",
-            "arn:aws:dynamodb:*:123456789012:table/GameScores",
-        ))
+        .id(allow("dynamodb:Query", "arn:aws:dynamodb:*:123456789012:table/GameScores"))
         .act("dynamodb:Query")
         .on(TABLE)
         .allow();
     t.case(f, "another account's table")
-        .id(allow(
-            "dynamodb:Query",
-            "arn:aws:dynamodb:us-west-2:999999999999:table/GameScores",
-        ))
+        .id(allow("dynamodb:Query", "arn:aws:dynamodb:us-west-2:999999999999:table/GameScores"))
         .act("dynamodb:Query")
         .on(TABLE)
         .no_identity();
@@ -326,43 +249,28 @@ fn resources(t: &mut Table) {
         .act("s3:GetObject")
         .on("arn:aws:s3:::logs/2024-07.gz")
         .allow();
-    t.case(
-        f,
-        "Resource * matches an action without resource-level permissions",
-    )
-    .id(allow("dax:DescribeClusters", "*"))
-    .act("dax:DescribeClusters")
-    .on("*")
-    .allow();
-    t.case(
-        f,
-        "DAX docs: dax:* on a cluster ARN does not allow DescribeClusters (resource *)",
-    )
-    .id(allow("dax:*", CLUSTER))
-    .act("dax:DescribeClusters")
-    .on("*")
-    .no_identity();
+    t.case(f, "Resource * matches an action without resource-level permissions")
+        .id(allow("dax:DescribeClusters", "*"))
+        .act("dax:DescribeClusters")
+        .on("*")
+        .allow();
+    t.case(f, "DAX docs: dax:* on a cluster ARN does not allow DescribeClusters (resource *)")
+        .id(allow("dax:*", CLUSTER))
+        .act("dax:DescribeClusters")
+        .on("*")
+        .no_identity();
     t.case(f, "second resource of a list matches")
-        .id(allow(
-            "s3:GetObject",
-            r#"["arn:aws:s3:::a/*","arn:aws:s3:::b/*"]"#,
-        ))
+        .id(allow("s3:GetObject", r#"["arn:aws:s3:::a/*","arn:aws:s3:::b/*"]"#))
         .act("s3:GetObject")
         .on("arn:aws:s3:::b/k")
         .allow();
     t.case(f, "resource part may contain colons")
-        .id(allow(
-            "logs:PutLogEvents",
-            "arn:aws:logs:us-east-1:123456789012:log-group:app:*",
-        ))
+        .id(allow("logs:PutLogEvents", "arn:aws:logs:us-east-1:123456789012:log-group:app:*"))
         .act("logs:PutLogEvents")
         .on("arn:aws:logs:us-east-1:123456789012:log-group:app:log-stream:s1")
         .allow();
     t.case(f, "table wildcard covers indexes")
-        .id(allow(
-            "dynamodb:Query",
-            "arn:aws:dynamodb:us-west-2:123456789012:table/GameScores/*",
-        ))
+        .id(allow("dynamodb:Query", "arn:aws:dynamodb:us-west-2:123456789012:table/GameScores/*"))
         .act("dynamodb:Query")
         .on("arn:aws:dynamodb:us-west-2:123456789012:table/GameScores/index/TopScores")
         .allow();
@@ -370,9 +278,8 @@ fn resources(t: &mut Table) {
 
 fn not_resources(t: &mut Table) {
     let f = "notresource";
-    let except_secret = doc(&[
-        r#"{"Effect":"Allow","Action":"s3:*","NotResource":"arn:aws:s3:::secret/*"}"#.to_string(),
-    ]);
+    let except_secret =
+        doc(&[r#"{"Effect":"Allow","Action":"s3:*","NotResource":"arn:aws:s3:::secret/*"}"#.to_string()]);
     t.case(f, "Allow NotResource grants other objects")
         .id(except_secret.clone())
         .act("s3:GetObject")
@@ -385,7 +292,8 @@ fn not_resources(t: &mut Table) {
         .no_identity();
     let only_mybucket = doc(&[
         stmt("Allow", "s3:*", "*", None),
-        r#"{"Effect":"Deny","Action":"s3:*","NotResource":["arn:aws:s3:::mybucket","arn:aws:s3:::mybucket/*"]}"#.to_string(),
+        r#"{"Effect":"Deny","Action":"s3:*","NotResource":["arn:aws:s3:::mybucket","arn:aws:s3:::mybucket/*"]}"#
+            .to_string(),
     ]);
     t.case(f, "Deny NotResource denies everything else")
         .id(only_mybucket.clone())
@@ -406,11 +314,7 @@ fn not_resources(t: &mut Table) {
         stmt("Allow", "iam:*AccessKey*", "*", None),
         r#"{"Effect":"Deny","Action":"iam:*AccessKey*","NotResource":"arn:aws:iam::123456789012:user/${aws:username}"}"#.to_string(),
     ]);
-    t.case(f, "NotResource with a variable: own user")
-        .id(self_only.clone())
-        .act("iam:CreateAccessKey")
-        .on(BOB)
-        .allow();
+    t.case(f, "NotResource with a variable: own user").id(self_only.clone()).act("iam:CreateAccessKey").on(BOB).allow();
     t.case(f, "NotResource with a variable: someone else")
         .id(self_only)
         .act("iam:CreateAccessKey")
@@ -418,7 +322,8 @@ fn not_resources(t: &mut Table) {
         .deny_identity();
     t.case(f, "Deny NotResource against a request on *")
         .id(allow("*", "*"))
-        .id(doc(&[r#"{"Effect":"Deny","Action":"dax:*","NotResource":"arn:aws:dax:us-east-1:123456789012:cache/*"}"#.to_string()]))
+        .id(doc(&[r#"{"Effect":"Deny","Action":"dax:*","NotResource":"arn:aws:dax:us-east-1:123456789012:cache/*"}"#
+            .to_string()]))
         .act("dax:DescribeClusters")
         .on("*")
         .deny_identity();
@@ -426,11 +331,7 @@ fn not_resources(t: &mut Table) {
 
 fn strings(t: &mut Table) {
     let f = "string";
-    let tag_admin = allow_if(
-        "iam:*",
-        "*",
-        r#"{"StringEquals":{"aws:PrincipalTag/job-category":"iamuser-admin"}}"#,
-    );
+    let tag_admin = allow_if("iam:*", "*", r#"{"StringEquals":{"aws:PrincipalTag/job-category":"iamuser-admin"}}"#);
     t.case(f, "StringEquals on a principal tag")
         .id(tag_admin.clone())
         .act("iam:CreateUser")
@@ -441,15 +342,8 @@ fn strings(t: &mut Table) {
         .act("iam:CreateUser")
         .ctx("aws:PrincipalTag/job-category", "IAMUser-Admin")
         .no_identity();
-    t.case(f, "StringEquals with the key missing")
-        .id(tag_admin)
-        .act("iam:CreateUser")
-        .no_identity();
-    let not_hr = allow_if(
-        "s3:GetObject",
-        "*",
-        r#"{"StringNotEquals":{"aws:PrincipalTag/department":"HR"}}"#,
-    );
+    t.case(f, "StringEquals with the key missing").id(tag_admin).act("iam:CreateUser").no_identity();
+    let not_hr = allow_if("s3:GetObject", "*", r#"{"StringNotEquals":{"aws:PrincipalTag/department":"HR"}}"#);
     t.case(f, "StringNotEquals with a different value")
         .id(not_hr.clone())
         .act("s3:GetObject")
@@ -467,11 +361,7 @@ fn strings(t: &mut Table) {
         .act("s3:GetObject")
         .on("arn:aws:s3:::b/k")
         .allow();
-    let ic = allow_if(
-        "ec2:RunInstances",
-        "*",
-        r#"{"StringEqualsIgnoreCase":{"aws:PrincipalTag/team":"Database"}}"#,
-    );
+    let ic = allow_if("ec2:RunInstances", "*", r#"{"StringEqualsIgnoreCase":{"aws:PrincipalTag/team":"Database"}}"#);
     t.case(f, "StringEqualsIgnoreCase")
         .id(ic.clone())
         .act("ec2:RunInstances")
@@ -482,11 +372,7 @@ fn strings(t: &mut Table) {
         .act("ec2:RunInstances")
         .ctx("aws:PrincipalTag/team", "network")
         .no_identity();
-    let nic = allow_if(
-        "ec2:RunInstances",
-        "*",
-        r#"{"StringNotEqualsIgnoreCase":{"ec2:InstanceType":"T2.MICRO"}}"#,
-    );
+    let nic = allow_if("ec2:RunInstances", "*", r#"{"StringNotEqualsIgnoreCase":{"ec2:InstanceType":"T2.MICRO"}}"#);
     t.case(f, "StringNotEqualsIgnoreCase equal in another case")
         .id(nic.clone())
         .act("ec2:RunInstances")
@@ -520,11 +406,7 @@ fn strings(t: &mut Table) {
         .on("arn:aws:s3:::mybucket")
         .ctx("s3:prefix", "home/Maria/")
         .no_identity();
-    let q = allow_if(
-        "ec2:RunInstances",
-        "*",
-        r#"{"StringLike":{"ec2:InstanceType":"t?.micro"}}"#,
-    );
+    let q = allow_if("ec2:RunInstances", "*", r#"{"StringLike":{"ec2:InstanceType":"t?.micro"}}"#);
     t.case(f, "StringLike single-character wildcard")
         .id(q.clone())
         .act("ec2:RunInstances")
@@ -535,11 +417,7 @@ fn strings(t: &mut Table) {
         .act("ec2:RunInstances")
         .ctx("ec2:InstanceType", "t3a.micro")
         .no_identity();
-    let not_like = deny_if(
-        "s3:PutObject",
-        "*",
-        r#"{"StringNotLike":{"s3:x-amz-server-side-encryption":"aws:kms*"}}"#,
-    );
+    let not_like = deny_if("s3:PutObject", "*", r#"{"StringNotLike":{"s3:x-amz-server-side-encryption":"aws:kms*"}}"#);
     t.case(f, "StringNotLike deny fires for other values")
         .id(allow("s3:*", "*"))
         .id(not_like.clone())
@@ -554,11 +432,7 @@ fn strings(t: &mut Table) {
         .on("arn:aws:s3:::b/k")
         .ctx("s3:x-amz-server-side-encryption", "aws:kms:dsse")
         .allow();
-    let regions = allow_if(
-        "dynamodb:*",
-        "*",
-        r#"{"StringEquals":{"aws:RequestedRegion":["us-east-1","eu-west-1"]}}"#,
-    );
+    let regions = allow_if("dynamodb:*", "*", r#"{"StringEquals":{"aws:RequestedRegion":["us-east-1","eu-west-1"]}}"#);
     t.case(f, "several values are ORed")
         .id(regions.clone())
         .act("dynamodb:GetItem")
@@ -571,11 +445,8 @@ fn strings(t: &mut Table) {
         .on(TABLE)
         .ctx("aws:RequestedRegion", "ap-south-1")
         .no_identity();
-    let two_keys = allow_if(
-        "dax:*",
-        "*",
-        r#"{"StringEquals":{"aws:PrincipalTag/team":"db","aws:RequestedRegion":"us-east-1"}}"#,
-    );
+    let two_keys =
+        allow_if("dax:*", "*", r#"{"StringEquals":{"aws:PrincipalTag/team":"db","aws:RequestedRegion":"us-east-1"}}"#);
     t.case(f, "several keys are ANDed (both hold)")
         .id(two_keys.clone())
         .act("dax:CreateCluster")
@@ -605,11 +476,7 @@ fn strings(t: &mut Table) {
         .ctx("aws:ResourceTag/env", "prod")
         .ctx("aws:PrincipalTag/team", "dev-web")
         .no_identity();
-    let nor = allow_if(
-        "sns:Publish",
-        "*",
-        r#"{"StringNotEquals":{"aws:RequestedRegion":["us-east-1","us-west-2"]}}"#,
-    );
+    let nor = allow_if("sns:Publish", "*", r#"{"StringNotEquals":{"aws:RequestedRegion":["us-east-1","us-west-2"]}}"#);
     t.case(f, "negated operator with several values is a NOR")
         .id(nor.clone())
         .act("sns:Publish")
@@ -621,21 +488,13 @@ fn strings(t: &mut Table) {
         .ctx("aws:RequestedRegion", "eu-west-1")
         .allow();
     t.case(f, "numeric JSON value is compared as a string")
-        .id(allow_if(
-            "s3:ListBucket",
-            "*",
-            r#"{"StringEquals":{"s3:max-keys":10}}"#,
-        ))
+        .id(allow_if("s3:ListBucket", "*", r#"{"StringEquals":{"s3:max-keys":10}}"#))
         .act("s3:ListBucket")
         .on("arn:aws:s3:::b")
         .ctx("s3:max-keys", "10")
         .allow();
     t.case(f, "condition key names are case-insensitive")
-        .id(allow_if(
-            "sqs:*",
-            "*",
-            r#"{"StringEquals":{"AWS:REQUESTEDREGION":"us-east-1"}}"#,
-        ))
+        .id(allow_if("sqs:*", "*", r#"{"StringEquals":{"AWS:REQUESTEDREGION":"us-east-1"}}"#))
         .act("sqs:ListQueues")
         .ctx("aws:requestedRegion", "us-east-1")
         .allow();
@@ -646,101 +505,48 @@ fn strings(t: &mut Table) {
     // daxd's reading (docs/iam-evaluation.md, "Readings the docs leave open"):
     // the values are one value that equals no policy value, so a positive
     // operator is false and a negated one true.
-    t.case(
-        f,
-        "unqualified operator on a multivalued key: several values match nothing",
-    )
-    .id(allow_if(
-        "ec2:CreateTags",
-        "*",
-        r#"{"StringEquals":{"aws:TagKeys":"env"}}"#,
-    ))
-    .act("ec2:CreateTags")
-    .ctx_multi("aws:TagKeys", &["owner", "env"])
-    .no_identity();
-    t.case(
-        f,
-        "unqualified negated operator on a multivalued key: several values hold",
-    )
-    .id(allow_if(
-        "ec2:CreateTags",
-        "*",
-        r#"{"StringNotEquals":{"aws:TagKeys":"env"}}"#,
-    ))
-    .act("ec2:CreateTags")
-    .ctx_multi("aws:TagKeys", &["owner", "env"])
-    .allow();
-    t.case(
-        f,
-        "unqualified operator on a multivalued key in a Deny: several values do not deny",
-    )
-    .id(allow("ec2:*", "*"))
-    .id(deny_if(
-        "ec2:CreateTags",
-        "*",
-        r#"{"StringLike":{"aws:TagKeys":"admin*"}}"#,
-    ))
-    .act("ec2:CreateTags")
-    .ctx_multi("aws:TagKeys", &["env", "admin"])
-    .allow();
-    t.case(
-        f,
-        "unqualified negated operator on a multivalued key in a Deny: several values deny",
-    )
-    .id(allow("ec2:*", "*"))
-    .id(deny_if(
-        "ec2:CreateTags",
-        "*",
-        r#"{"StringNotEquals":{"aws:TagKeys":["env","owner"]}}"#,
-    ))
-    .act("ec2:CreateTags")
-    .ctx_multi("aws:TagKeys", &["env", "owner"])
-    .deny_identity();
-    t.case(
-        f,
-        "unqualified operator on a multivalued key carrying one value compares it",
-    )
-    .id(allow_if(
-        "ec2:CreateTags",
-        "*",
-        r#"{"StringEquals":{"aws:TagKeys":"env"}}"#,
-    ))
-    .act("ec2:CreateTags")
-    .ctx_multi("aws:TagKeys", &["env"])
-    .allow();
-    t.case(
-        f,
-        "unqualified negated operator on a multivalued key carrying one listed value",
-    )
-    .id(allow_if(
-        "ec2:CreateTags",
-        "*",
-        r#"{"StringNotEquals":{"aws:TagKeys":"env"}}"#,
-    ))
-    .act("ec2:CreateTags")
-    .ctx_multi("aws:TagKeys", &["env"])
-    .no_identity();
-    t.case(
-        f,
-        "unqualified operator on several values: the set qualifier form still matches",
-    )
-    .id(allow_if(
-        "ec2:CreateTags",
-        "*",
-        r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":"env"}}"#,
-    ))
-    .act("ec2:CreateTags")
-    .ctx_multi("aws:TagKeys", &["owner", "env"])
-    .allow();
+    t.case(f, "unqualified operator on a multivalued key: several values match nothing")
+        .id(allow_if("ec2:CreateTags", "*", r#"{"StringEquals":{"aws:TagKeys":"env"}}"#))
+        .act("ec2:CreateTags")
+        .ctx_multi("aws:TagKeys", &["owner", "env"])
+        .no_identity();
+    t.case(f, "unqualified negated operator on a multivalued key: several values hold")
+        .id(allow_if("ec2:CreateTags", "*", r#"{"StringNotEquals":{"aws:TagKeys":"env"}}"#))
+        .act("ec2:CreateTags")
+        .ctx_multi("aws:TagKeys", &["owner", "env"])
+        .allow();
+    t.case(f, "unqualified operator on a multivalued key in a Deny: several values do not deny")
+        .id(allow("ec2:*", "*"))
+        .id(deny_if("ec2:CreateTags", "*", r#"{"StringLike":{"aws:TagKeys":"admin*"}}"#))
+        .act("ec2:CreateTags")
+        .ctx_multi("aws:TagKeys", &["env", "admin"])
+        .allow();
+    t.case(f, "unqualified negated operator on a multivalued key in a Deny: several values deny")
+        .id(allow("ec2:*", "*"))
+        .id(deny_if("ec2:CreateTags", "*", r#"{"StringNotEquals":{"aws:TagKeys":["env","owner"]}}"#))
+        .act("ec2:CreateTags")
+        .ctx_multi("aws:TagKeys", &["env", "owner"])
+        .deny_identity();
+    t.case(f, "unqualified operator on a multivalued key carrying one value compares it")
+        .id(allow_if("ec2:CreateTags", "*", r#"{"StringEquals":{"aws:TagKeys":"env"}}"#))
+        .act("ec2:CreateTags")
+        .ctx_multi("aws:TagKeys", &["env"])
+        .allow();
+    t.case(f, "unqualified negated operator on a multivalued key carrying one listed value")
+        .id(allow_if("ec2:CreateTags", "*", r#"{"StringNotEquals":{"aws:TagKeys":"env"}}"#))
+        .act("ec2:CreateTags")
+        .ctx_multi("aws:TagKeys", &["env"])
+        .no_identity();
+    t.case(f, "unqualified operator on several values: the set qualifier form still matches")
+        .id(allow_if("ec2:CreateTags", "*", r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":"env"}}"#))
+        .act("ec2:CreateTags")
+        .ctx_multi("aws:TagKeys", &["owner", "env"])
+        .allow();
 }
 
 fn numerics(t: &mut Table) {
     let f = "numeric";
-    let max_keys = allow_if(
-        "s3:ListBucket",
-        "arn:aws:s3:::b",
-        r#"{"NumericLessThanEquals":{"s3:max-keys":"10"}}"#,
-    );
+    let max_keys = allow_if("s3:ListBucket", "arn:aws:s3:::b", r#"{"NumericLessThanEquals":{"s3:max-keys":"10"}}"#);
     t.case(f, "NumericLessThanEquals at the limit")
         .id(max_keys.clone())
         .act("s3:ListBucket")
@@ -759,20 +565,12 @@ fn numerics(t: &mut Table) {
         .on("arn:aws:s3:::b")
         .no_identity();
     t.case(f, "NumericEquals compares numbers, not text")
-        .id(allow_if(
-            "s3:ListBucket",
-            "*",
-            r#"{"NumericEquals":{"s3:max-keys":"5.0"}}"#,
-        ))
+        .id(allow_if("s3:ListBucket", "*", r#"{"NumericEquals":{"s3:max-keys":"5.0"}}"#))
         .act("s3:ListBucket")
         .on("arn:aws:s3:::b")
         .ctx("s3:max-keys", "5")
         .allow();
-    let ne = allow_if(
-        "s3:ListBucket",
-        "*",
-        r#"{"NumericNotEquals":{"s3:max-keys":"100"}}"#,
-    );
+    let ne = allow_if("s3:ListBucket", "*", r#"{"NumericNotEquals":{"s3:max-keys":"100"}}"#);
     t.case(f, "NumericNotEquals different")
         .id(ne.clone())
         .act("s3:ListBucket")
@@ -785,45 +583,25 @@ fn numerics(t: &mut Table) {
         .on("arn:aws:s3:::b")
         .ctx_num("s3:max-keys", 100.0)
         .no_identity();
-    t.case(f, "NumericNotEquals with the key missing is true")
-        .id(ne)
-        .act("s3:ListBucket")
-        .on("arn:aws:s3:::b")
-        .allow();
+    t.case(f, "NumericNotEquals with the key missing is true").id(ne).act("s3:ListBucket").on("arn:aws:s3:::b").allow();
     t.case(f, "NumericLessThan")
-        .id(allow_if(
-            "dynamodb:Scan",
-            "*",
-            r#"{"NumericLessThan":{"dynamodb:ReturnConsumedCapacity":3}}"#,
-        ))
+        .id(allow_if("dynamodb:Scan", "*", r#"{"NumericLessThan":{"dynamodb:ReturnConsumedCapacity":3}}"#))
         .act("dynamodb:Scan")
         .on(TABLE)
         .ctx_num("dynamodb:ReturnConsumedCapacity", 3.0)
         .no_identity();
     t.case(f, "NumericGreaterThan with decimals")
-        .id(allow_if(
-            "ec2:RunInstances",
-            "*",
-            r#"{"NumericGreaterThan":{"ec2:VolumeSize":"7.5"}}"#,
-        ))
+        .id(allow_if("ec2:RunInstances", "*", r#"{"NumericGreaterThan":{"ec2:VolumeSize":"7.5"}}"#))
         .act("ec2:RunInstances")
         .ctx("ec2:VolumeSize", "8")
         .allow();
     t.case(f, "NumericGreaterThanEquals at the bound")
-        .id(allow_if(
-            "ec2:RunInstances",
-            "*",
-            r#"{"NumericGreaterThanEquals":{"ec2:VolumeSize":8}}"#,
-        ))
+        .id(allow_if("ec2:RunInstances", "*", r#"{"NumericGreaterThanEquals":{"ec2:VolumeSize":8}}"#))
         .act("ec2:RunInstances")
         .ctx_num("ec2:VolumeSize", 8.0)
         .allow();
     t.case(f, "non-numeric request value never matches")
-        .id(allow_if(
-            "ec2:RunInstances",
-            "*",
-            r#"{"NumericGreaterThan":{"ec2:VolumeSize":1}}"#,
-        ))
+        .id(allow_if("ec2:RunInstances", "*", r#"{"NumericGreaterThan":{"ec2:VolumeSize":1}}"#))
         .act("ec2:RunInstances")
         .ctx("ec2:VolumeSize", "big")
         .no_identity();
@@ -831,11 +609,7 @@ fn numerics(t: &mut Table) {
 
 fn dates(t: &mut Table) {
     let f = "date";
-    let after = allow_if(
-        "dynamodb:*",
-        "*",
-        r#"{"DateGreaterThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}"#,
-    );
+    let after = allow_if("dynamodb:*", "*", r#"{"DateGreaterThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}"#);
     t.case(f, "DateGreaterThan after")
         .id(after.clone())
         .act("dynamodb:GetItem")
@@ -870,57 +644,33 @@ fn dates(t: &mut Table) {
         .ctx("aws:CurrentTime", "2020-07-01T00:00:00Z")
         .no_identity();
     t.case(f, "epoch seconds in the policy, ISO in the request")
-        .id(allow_if(
-            "kms:Decrypt",
-            "*",
-            r#"{"DateLessThan":{"aws:CurrentTime":"1577836800"}}"#,
-        ))
+        .id(allow_if("kms:Decrypt", "*", r#"{"DateLessThan":{"aws:CurrentTime":"1577836800"}}"#))
         .act("kms:Decrypt")
         .on("arn:aws:kms:us-east-1:123456789012:key/k1")
         .ctx("aws:CurrentTime", "2019-12-31T00:00:00Z")
         .allow();
     t.case(f, "aws:EpochTime against an ISO policy date")
-        .id(allow_if(
-            "kms:Decrypt",
-            "*",
-            r#"{"DateGreaterThanEquals":{"aws:EpochTime":"2020-01-01T00:00:00Z"}}"#,
-        ))
+        .id(allow_if("kms:Decrypt", "*", r#"{"DateGreaterThanEquals":{"aws:EpochTime":"2020-01-01T00:00:00Z"}}"#))
         .act("kms:Decrypt")
         .on("arn:aws:kms:us-east-1:123456789012:key/k1")
         .ctx_num("aws:EpochTime", 1_577_836_800.0)
         .allow();
     t.case(f, "DateEquals same instant with offset")
-        .id(allow_if(
-            "kms:Decrypt",
-            "*",
-            r#"{"DateEquals":{"aws:CurrentTime":"2020-01-01T01:00:00+01:00"}}"#,
-        ))
+        .id(allow_if("kms:Decrypt", "*", r#"{"DateEquals":{"aws:CurrentTime":"2020-01-01T01:00:00+01:00"}}"#))
         .act("kms:Decrypt")
         .ctx("aws:CurrentTime", "2020-01-01T00:00:00Z")
         .allow();
     t.case(f, "DateNotEquals")
-        .id(allow_if(
-            "kms:Decrypt",
-            "*",
-            r#"{"DateNotEquals":{"aws:CurrentTime":"2020-01-01"}}"#,
-        ))
+        .id(allow_if("kms:Decrypt", "*", r#"{"DateNotEquals":{"aws:CurrentTime":"2020-01-01"}}"#))
         .act("kms:Decrypt")
         .ctx("aws:CurrentTime", "2020-01-01T00:00:00Z")
         .no_identity();
     t.case(f, "DateLessThanEquals at the instant")
-        .id(allow_if(
-            "kms:Decrypt",
-            "*",
-            r#"{"DateLessThanEquals":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}"#,
-        ))
+        .id(allow_if("kms:Decrypt", "*", r#"{"DateLessThanEquals":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}"#))
         .act("kms:Decrypt")
         .ctx("aws:CurrentTime", "2020-01-01T00:00:00.000Z")
         .allow();
-    let revoke = deny_if(
-        "*",
-        "*",
-        r#"{"DateLessThan":{"aws:TokenIssueTime":"2014-05-07T23:47:00Z"}}"#,
-    );
+    let revoke = deny_if("*", "*", r#"{"DateLessThan":{"aws:TokenIssueTime":"2014-05-07T23:47:00Z"}}"#);
     t.case(f, "revoke older sessions: old token")
         .who(session("AppRole", "s1"))
         .id(allow("*", "*"))
@@ -937,15 +687,12 @@ fn dates(t: &mut Table) {
         .on("arn:aws:s3:::b/k")
         .ctx("aws:TokenIssueTime", "2014-05-08T00:00:00Z")
         .allow();
-    t.case(
-        f,
-        "revoke older sessions: long-term credentials have no token time",
-    )
-    .id(allow("*", "*"))
-    .id(revoke)
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::b/k")
-    .allow();
+    t.case(f, "revoke older sessions: long-term credentials have no token time")
+        .id(allow("*", "*"))
+        .id(revoke)
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::b/k")
+        .allow();
 }
 
 fn bools(t: &mut Table) {
@@ -971,24 +718,13 @@ fn bools(t: &mut Table) {
         .act("s3:GetObject")
         .on("arn:aws:s3:::b/k")
         .allow();
-    t.case(
-        f,
-        "Bool values are case-insensitive and may be JSON booleans",
-    )
-    .id(allow_if(
-        "iam:*",
-        "*",
-        r#"{"Bool":{"aws:MultiFactorAuthPresent":true}}"#,
-    ))
-    .act("iam:DeleteUser")
-    .ctx("aws:MultiFactorAuthPresent", "True")
-    .allow();
+    t.case(f, "Bool values are case-insensitive and may be JSON booleans")
+        .id(allow_if("iam:*", "*", r#"{"Bool":{"aws:MultiFactorAuthPresent":true}}"#))
+        .act("iam:DeleteUser")
+        .ctx("aws:MultiFactorAuthPresent", "True")
+        .allow();
     t.case(f, "Bool mismatch")
-        .id(allow_if(
-            "iam:*",
-            "*",
-            r#"{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#,
-        ))
+        .id(allow_if("iam:*", "*", r#"{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#))
         .act("iam:DeleteUser")
         .ctx_bool("aws:MultiFactorAuthPresent", false)
         .no_identity();
@@ -1004,11 +740,7 @@ fn bools(t: &mut Table) {
 fn binaries(t: &mut Table) {
     let f = "binary";
     // "BinaryValueInBase64" base64-encoded, as in the operator reference.
-    let bin = allow_if(
-        "dynamodb:PutItem",
-        "*",
-        r#"{"BinaryEquals":{"custom:key":"QmluYXJ5VmFsdWVJbkJhc2U2NA=="}}"#,
-    );
+    let bin = allow_if("dynamodb:PutItem", "*", r#"{"BinaryEquals":{"custom:key":"QmluYXJ5VmFsdWVJbkJhc2U2NA=="}}"#);
     t.case(f, "BinaryEquals with raw bytes")
         .id(bin.clone())
         .act("dynamodb:PutItem")
@@ -1027,20 +759,12 @@ fn binaries(t: &mut Table) {
         .on(TABLE)
         .ctx_bin("custom:key", b"other")
         .no_identity();
-    t.case(f, "BinaryEquals with the key missing")
-        .id(bin)
-        .act("dynamodb:PutItem")
-        .on(TABLE)
-        .no_identity();
+    t.case(f, "BinaryEquals with the key missing").id(bin).act("dynamodb:PutItem").on(TABLE).no_identity();
 }
 
 fn ips(t: &mut Table) {
     let f = "ip";
-    let range = allow_if(
-        "dax:*",
-        "*",
-        r#"{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}"#,
-    );
+    let range = allow_if("dax:*", "*", r#"{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}"#);
     t.case(f, "IpAddress inside")
         .id(range.clone())
         .act("dax:GetItem")
@@ -1059,11 +783,7 @@ fn ips(t: &mut Table) {
         .on(CLUSTER)
         .ctx("aws:SourceIp", "203.0.113.255")
         .allow();
-    t.case(f, "IpAddress with the key missing")
-        .id(range)
-        .act("dax:GetItem")
-        .on(CLUSTER)
-        .no_identity();
+    t.case(f, "IpAddress with the key missing").id(range).act("dax:GetItem").on(CLUSTER).no_identity();
     let source_ip_deny = deny_if(
         "*",
         "*",
@@ -1089,11 +809,8 @@ fn ips(t: &mut Table) {
         .act("ec2:RunInstances")
         .ctx_bool("aws:ViaAWSService", false)
         .deny_identity();
-    let v6 = allow_if(
-        "s3:GetObject",
-        "*",
-        r#"{"IpAddress":{"aws:SourceIp":["203.0.113.0/24","2001:DB8:1234:5678::/64"]}}"#,
-    );
+    let v6 =
+        allow_if("s3:GetObject", "*", r#"{"IpAddress":{"aws:SourceIp":["203.0.113.0/24","2001:DB8:1234:5678::/64"]}}"#);
     t.case(f, "IPv6 block")
         .id(v6.clone())
         .act("s3:GetObject")
@@ -1107,11 +824,7 @@ fn ips(t: &mut Table) {
         .ctx_ip("aws:SourceIp", "2001:db8:1234:5679::1")
         .no_identity();
     t.case(f, "single address without a prefix length")
-        .id(allow_if(
-            "s3:GetObject",
-            "*",
-            r#"{"IpAddress":{"aws:SourceIp":"198.51.100.23"}}"#,
-        ))
+        .id(allow_if("s3:GetObject", "*", r#"{"IpAddress":{"aws:SourceIp":"198.51.100.23"}}"#))
         .act("s3:GetObject")
         .on("arn:aws:s3:::b/k")
         .ctx_ip("aws:SourceIp", "198.51.100.23")
@@ -1122,39 +835,23 @@ fn arns(t: &mut Table) {
     let f = "arn";
     let topic = "arn:aws:sns:us-east-1:123456789012:alerts";
     t.case(f, "ArnEquals on aws:SourceArn")
-        .id(allow_if(
-            "sqs:SendMessage",
-            "*",
-            &format!(r#"{{"ArnEquals":{{"aws:SourceArn":"{topic}"}}}}"#),
-        ))
+        .id(allow_if("sqs:SendMessage", "*", &format!(r#"{{"ArnEquals":{{"aws:SourceArn":"{topic}"}}}}"#)))
         .act("sqs:SendMessage")
         .ctx("aws:SourceArn", topic)
         .allow();
     t.case(f, "ArnLike with wildcards in fields")
-        .id(allow_if(
-            "sqs:SendMessage",
-            "*",
-            r#"{"ArnLike":{"aws:SourceArn":"arn:aws:sns:*:123456789012:*"}}"#,
-        ))
+        .id(allow_if("sqs:SendMessage", "*", r#"{"ArnLike":{"aws:SourceArn":"arn:aws:sns:*:123456789012:*"}}"#))
         .act("sqs:SendMessage")
         .ctx("aws:SourceArn", topic)
         .allow();
     t.case(f, "ArnLike wildcard does not cross fields")
-        .id(allow_if(
-            "sqs:SendMessage",
-            "*",
-            r#"{"ArnLike":{"aws:SourceArn":"arn:aws:sns:*:alerts"}}"#,
-        ))
+        .id(allow_if("sqs:SendMessage", "*", r#"{"ArnLike":{"aws:SourceArn":"arn:aws:sns:*:alerts"}}"#))
         .act("sqs:SendMessage")
         .ctx("aws:SourceArn", topic)
         .no_identity();
     t.case(f, "ArnNotEquals")
         .id(allow("lambda:InvokeFunction", "*"))
-        .id(deny_if(
-            "lambda:InvokeFunction",
-            "*",
-            &format!(r#"{{"ArnNotEquals":{{"aws:SourceArn":"{topic}"}}}}"#),
-        ))
+        .id(deny_if("lambda:InvokeFunction", "*", &format!(r#"{{"ArnNotEquals":{{"aws:SourceArn":"{topic}"}}}}"#)))
         .act("lambda:InvokeFunction")
         .ctx("aws:SourceArn", "arn:aws:sns:us-east-1:123456789012:other")
         .deny_identity();
@@ -1169,21 +866,13 @@ fn arns(t: &mut Table) {
         .ctx("aws:SourceArn", topic)
         .allow();
     t.case(f, "ArnEquals with a non-ARN value never matches")
-        .id(allow_if(
-            "sqs:SendMessage",
-            "*",
-            r#"{"ArnLike":{"aws:SourceArn":"*"}}"#,
-        ))
+        .id(allow_if("sqs:SendMessage", "*", r#"{"ArnLike":{"aws:SourceArn":"*"}}"#))
         .act("sqs:SendMessage")
         .ctx("aws:SourceArn", "not-an-arn")
         .no_identity();
     t.case(f, "aws:PrincipalArn of a role session is the role ARN")
         .who(session("AppRole", "s1"))
-        .id(allow_if(
-            "dynamodb:*",
-            "*",
-            r#"{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::123456789012:role/App*"}}"#,
-        ))
+        .id(allow_if("dynamodb:*", "*", r#"{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::123456789012:role/App*"}}"#))
         .act("dynamodb:GetItem")
         .on(TABLE)
         .allow();
@@ -1214,26 +903,15 @@ fn nulls(t: &mut Table) {
         .act("ec2:RunInstances")
         .ctx("aws:TokenIssueTime", "2024-01-01T00:00:00Z")
         .allow();
-    let must_tag = allow_if(
-        "ec2:CreateTags",
-        "*",
-        r#"{"Null":{"aws:RequestTag/owner":"false"}}"#,
-    );
+    let must_tag = allow_if("ec2:CreateTags", "*", r#"{"Null":{"aws:RequestTag/owner":"false"}}"#);
     t.case(f, "Null false: key present")
         .id(must_tag.clone())
         .act("ec2:CreateTags")
         .ctx("aws:RequestTag/owner", "bob")
         .allow();
-    t.case(f, "Null false: key absent")
-        .id(must_tag)
-        .act("ec2:CreateTags")
-        .no_identity();
+    t.case(f, "Null false: key absent").id(must_tag).act("ec2:CreateTags").no_identity();
     t.case(f, "Null true on an empty multivalued key")
-        .id(allow_if(
-            "ec2:CreateTags",
-            "*",
-            r#"{"Null":{"aws:TagKeys":"true"}}"#,
-        ))
+        .id(allow_if("ec2:CreateTags", "*", r#"{"Null":{"aws:TagKeys":"true"}}"#))
         .act("ec2:CreateTags")
         .ctx_multi("aws:TagKeys", &[])
         .allow();
@@ -1241,11 +919,8 @@ fn nulls(t: &mut Table) {
 
 fn if_exists(t: &mut Table) {
     let f = "ifexists";
-    let types = allow_if(
-        "ec2:RunInstances",
-        "*",
-        r#"{"StringLikeIfExists":{"ec2:InstanceType":["t1.*","t2.*","m3.*"]}}"#,
-    );
+    let types =
+        allow_if("ec2:RunInstances", "*", r#"{"StringLikeIfExists":{"ec2:InstanceType":["t1.*","t2.*","m3.*"]}}"#);
     t.case(f, "StringLikeIfExists present and allowed")
         .id(types.clone())
         .act("ec2:RunInstances")
@@ -1256,10 +931,7 @@ fn if_exists(t: &mut Table) {
         .act("ec2:RunInstances")
         .ctx("ec2:InstanceType", "m5.large")
         .no_identity();
-    t.case(f, "StringLikeIfExists absent")
-        .id(types)
-        .act("ec2:RunInstances")
-        .allow();
+    t.case(f, "StringLikeIfExists absent").id(types).act("ec2:RunInstances").allow();
     let mfa = doc(&[
         stmt("Allow", "*", "*", None),
         r#"{"Sid":"BlockMostAccessUnlessSignedInWithMFA","Effect":"Deny","NotAction":["iam:CreateVirtualMFADevice","iam:EnableMFADevice","iam:ListMFADevices","iam:ListUsers","iam:ListVirtualMFADevices","iam:ResyncMFADevice","sts:GetSessionToken"],"Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}"#.to_string(),
@@ -1269,10 +941,7 @@ fn if_exists(t: &mut Table) {
         .act("dax:CreateCluster")
         .ctx_bool("aws:MultiFactorAuthPresent", false)
         .deny_identity();
-    t.case(f, "BoolIfExists MFA: long-term key (key absent)")
-        .id(mfa.clone())
-        .act("dax:CreateCluster")
-        .deny_identity();
+    t.case(f, "BoolIfExists MFA: long-term key (key absent)").id(mfa.clone()).act("dax:CreateCluster").deny_identity();
     t.case(f, "BoolIfExists MFA: with MFA")
         .id(mfa.clone())
         .act("dax:CreateCluster")
@@ -1284,39 +953,23 @@ fn if_exists(t: &mut Table) {
         .ctx_bool("aws:MultiFactorAuthPresent", false)
         .allow();
     t.case(f, "NumericLessThanIfExists absent")
-        .id(allow_if(
-            "s3:ListBucket",
-            "*",
-            r#"{"NumericLessThanIfExists":{"s3:max-keys":"10"}}"#,
-        ))
+        .id(allow_if("s3:ListBucket", "*", r#"{"NumericLessThanIfExists":{"s3:max-keys":"10"}}"#))
         .act("s3:ListBucket")
         .on("arn:aws:s3:::b")
         .allow();
     t.case(f, "NumericLessThanIfExists present and too big")
-        .id(allow_if(
-            "s3:ListBucket",
-            "*",
-            r#"{"NumericLessThanIfExists":{"s3:max-keys":"10"}}"#,
-        ))
+        .id(allow_if("s3:ListBucket", "*", r#"{"NumericLessThanIfExists":{"s3:max-keys":"10"}}"#))
         .act("s3:ListBucket")
         .on("arn:aws:s3:::b")
         .ctx("s3:max-keys", "50")
         .no_identity();
     t.case(f, "IpAddressIfExists absent")
-        .id(allow_if(
-            "s3:GetObject",
-            "*",
-            r#"{"IpAddressIfExists":{"aws:SourceIp":"10.0.0.0/8"}}"#,
-        ))
+        .id(allow_if("s3:GetObject", "*", r#"{"IpAddressIfExists":{"aws:SourceIp":"10.0.0.0/8"}}"#))
         .act("s3:GetObject")
         .on("arn:aws:s3:::b/k")
         .allow();
     t.case(f, "ArnLikeIfExists present and mismatching")
-        .id(allow_if(
-            "sqs:SendMessage",
-            "*",
-            r#"{"ArnLikeIfExists":{"aws:SourceArn":"arn:aws:sns:*:123456789012:*"}}"#,
-        ))
+        .id(allow_if("sqs:SendMessage", "*", r#"{"ArnLikeIfExists":{"aws:SourceArn":"arn:aws:sns:*:123456789012:*"}}"#))
         .act("sqs:SendMessage")
         .ctx("aws:SourceArn", "arn:aws:sns:us-east-1:999999999999:t")
         .no_identity();
@@ -1330,31 +983,19 @@ fn if_exists(t: &mut Table) {
         .allow();
     t.case(f, "StringNotEqualsIfExists absent")
         .id(allow("*", "*"))
-        .id(deny_if(
-            "*",
-            "*",
-            r#"{"StringNotEqualsIfExists":{"aws:SourceVpc":"vpc-111bbb22"}}"#,
-        ))
+        .id(deny_if("*", "*", r#"{"StringNotEqualsIfExists":{"aws:SourceVpc":"vpc-111bbb22"}}"#))
         .act("s3:GetObject")
         .on("arn:aws:s3:::b/k")
         .deny_identity();
     t.case(f, "StringNotEqualsIfExists present and equal")
         .id(allow("*", "*"))
-        .id(deny_if(
-            "*",
-            "*",
-            r#"{"StringNotEqualsIfExists":{"aws:SourceVpc":"vpc-111bbb22"}}"#,
-        ))
+        .id(deny_if("*", "*", r#"{"StringNotEqualsIfExists":{"aws:SourceVpc":"vpc-111bbb22"}}"#))
         .act("s3:GetObject")
         .on("arn:aws:s3:::b/k")
         .ctx("aws:SourceVpc", "vpc-111bbb22")
         .allow();
     t.case(f, "BinaryEqualsIfExists absent")
-        .id(allow_if(
-            "dynamodb:PutItem",
-            "*",
-            r#"{"BinaryEqualsIfExists":{"custom:key":"AAEC"}}"#,
-        ))
+        .id(allow_if("dynamodb:PutItem", "*", r#"{"BinaryEqualsIfExists":{"custom:key":"AAEC"}}"#))
         .act("dynamodb:PutItem")
         .on(TABLE)
         .allow();
@@ -1376,40 +1017,20 @@ fn if_exists_absent_key_every_family(t: &mut Table) {
         ("StringNotLikeIfExists", "aws:RequestTag/env", "prod*"),
         ("NumericLessThanIfExists", "s3:max-keys", "10"),
         ("NumericNotEqualsIfExists", "s3:max-keys", "10"),
-        (
-            "DateGreaterThanIfExists",
-            "aws:TokenIssueTime",
-            "2020-01-01T00:00:00Z",
-        ),
-        (
-            "DateNotEqualsIfExists",
-            "aws:TokenIssueTime",
-            "2020-01-01T00:00:00Z",
-        ),
+        ("DateGreaterThanIfExists", "aws:TokenIssueTime", "2020-01-01T00:00:00Z"),
+        ("DateNotEqualsIfExists", "aws:TokenIssueTime", "2020-01-01T00:00:00Z"),
         ("BoolIfExists", "aws:MultiFactorAuthPresent", "true"),
         ("BinaryEqualsIfExists", "custom:key", "AAEC"),
         ("IpAddressIfExists", "aws:SourceIp", "10.0.0.0/8"),
         ("NotIpAddressIfExists", "aws:SourceIp", "10.0.0.0/8"),
-        (
-            "ArnLikeIfExists",
-            "aws:SourceArn",
-            "arn:aws:sns:*:123456789012:*",
-        ),
-        (
-            "ArnNotEqualsIfExists",
-            "aws:SourceArn",
-            "arn:aws:sns:us-east-1:123456789012:t",
-        ),
+        ("ArnLikeIfExists", "aws:SourceArn", "arn:aws:sns:*:123456789012:*"),
+        ("ArnNotEqualsIfExists", "aws:SourceArn", "arn:aws:sns:us-east-1:123456789012:t"),
     ];
     for (op, key, value) in ops {
         for (qualifier, holds) in [("", true), ("ForAnyValue:", false), ("ForAllValues:", true)] {
             let case = t
                 .case(f, &format!("{qualifier}{op} with the key absent"))
-                .id(allow_if(
-                    "dynamodb:PutItem",
-                    "*",
-                    &format!(r#"{{"{qualifier}{op}":{{"{key}":"{value}"}}}}"#),
-                ))
+                .id(allow_if("dynamodb:PutItem", "*", &format!(r#"{{"{qualifier}{op}":{{"{key}":"{value}"}}}}"#)))
                 .act("dynamodb:PutItem")
                 .on(TABLE);
             if holds {
@@ -1443,10 +1064,7 @@ fn set_operators(t: &mut Table) {
         .act("ec2:CreateTags")
         .ctx_multi("aws:TagKeys", &["environment", "owner"])
         .no_identity();
-    t.case(f, "ForAllValues with the key missing is true")
-        .id(all.clone())
-        .act("ec2:CreateTags")
-        .allow();
+    t.case(f, "ForAllValues with the key missing is true").id(all.clone()).act("ec2:CreateTags").allow();
     t.case(f, "ForAllValues with an empty set is true")
         .id(all)
         .act("ec2:CreateTags")
@@ -1457,10 +1075,7 @@ fn set_operators(t: &mut Table) {
         "*",
         r#"{"ForAllValues:StringEquals":{"aws:TagKeys":["environment","cost-center"]},"Null":{"aws:TagKeys":"false"}}"#,
     );
-    t.case(f, "ForAllValues guarded by Null: key missing")
-        .id(guarded.clone())
-        .act("ec2:CreateTags")
-        .no_identity();
+    t.case(f, "ForAllValues guarded by Null: key missing").id(guarded.clone()).act("ec2:CreateTags").no_identity();
     t.case(f, "ForAllValues guarded by Null: key present")
         .id(guarded)
         .act("ec2:CreateTags")
@@ -1481,58 +1096,35 @@ fn set_operators(t: &mut Table) {
         .act("ec2:CreateTags")
         .ctx_multi("aws:TagKeys", &["owner"])
         .no_identity();
-    t.case(f, "ForAnyValue with the key missing is false")
-        .id(any.clone())
-        .act("ec2:CreateTags")
-        .no_identity();
+    t.case(f, "ForAnyValue with the key missing is false").id(any.clone()).act("ec2:CreateTags").no_identity();
     t.case(f, "ForAnyValue with an empty set is false")
         .id(any)
         .act("ec2:CreateTags")
         .ctx_multi("aws:TagKeys", &[])
         .no_identity();
     t.case(f, "ForAnyValue:StringLike")
-        .id(allow_if(
-            "ec2:CreateTags",
-            "*",
-            r#"{"ForAnyValue:StringLike":{"aws:TagKeys":"team-*"}}"#,
-        ))
+        .id(allow_if("ec2:CreateTags", "*", r#"{"ForAnyValue:StringLike":{"aws:TagKeys":"team-*"}}"#))
         .act("ec2:CreateTags")
         .ctx_multi("aws:TagKeys", &["env", "team-db"])
         .allow();
     t.case(f, "ForAllValues:StringLike one outside")
-        .id(allow_if(
-            "ec2:CreateTags",
-            "*",
-            r#"{"ForAllValues:StringLike":{"aws:TagKeys":["team-*","env"]}}"#,
-        ))
+        .id(allow_if("ec2:CreateTags", "*", r#"{"ForAllValues:StringLike":{"aws:TagKeys":["team-*","env"]}}"#))
         .act("ec2:CreateTags")
         .ctx_multi("aws:TagKeys", &["env", "owner"])
         .no_identity();
     t.case(f, "ForAnyValue:StringNotEquals: some value differs")
-        .id(allow_if(
-            "ec2:CreateTags",
-            "*",
-            r#"{"ForAnyValue:StringNotEquals":{"aws:TagKeys":"env"}}"#,
-        ))
+        .id(allow_if("ec2:CreateTags", "*", r#"{"ForAnyValue:StringNotEquals":{"aws:TagKeys":"env"}}"#))
         .act("ec2:CreateTags")
         .ctx_multi("aws:TagKeys", &["env", "owner"])
         .allow();
     t.case(f, "ForAllValues:StringNotEquals: one value is excluded")
-        .id(allow_if(
-            "ec2:CreateTags",
-            "*",
-            r#"{"ForAllValues:StringNotEquals":{"aws:TagKeys":["admin","root"]}}"#,
-        ))
+        .id(allow_if("ec2:CreateTags", "*", r#"{"ForAllValues:StringNotEquals":{"aws:TagKeys":["admin","root"]}}"#))
         .act("ec2:CreateTags")
         .ctx_multi("aws:TagKeys", &["env", "admin"])
         .no_identity();
     t.case(f, "deny any forbidden tag key (ForAnyValue in a Deny)")
         .id(allow("ec2:*", "*"))
-        .id(deny_if(
-            "ec2:CreateTags",
-            "*",
-            r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":["aws-protected","admin"]}}"#,
-        ))
+        .id(deny_if("ec2:CreateTags", "*", r#"{"ForAnyValue:StringEquals":{"aws:TagKeys":["aws-protected","admin"]}}"#))
         .act("ec2:CreateTags")
         .ctx_multi("aws:TagKeys", &["env", "admin"])
         .deny_identity();
@@ -1541,75 +1133,40 @@ fn set_operators(t: &mut Table) {
     // or if the key does not exist, the condition returns false"; ForAllValues:
     // "It also returns true if there are no context keys in the request."
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
-    t.case(
-        f,
-        "ForAnyValue:StringEqualsIfExists with the key missing is false",
-    )
-    .id(allow_if(
-        "ec2:CreateTags",
-        "*",
-        r#"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":"env"}}"#,
-    ))
-    .act("ec2:CreateTags")
-    .no_identity();
-    t.case(
-        f,
-        "Allow ForAnyValue:StringEqualsIfExists, aws:TagKeys missing: GetItem not allowed",
-    )
-    .who(user("eng-user"))
-    .id(allow_if(
-        "dynamodb:GetItem",
-        "*",
-        r#"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":["team"]}}"#,
-    ))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:PrincipalTag/team", "eng")
-    .no_identity();
-    t.case(
-        f,
-        "Deny ForAnyValue:StringEqualsIfExists, aws:TagKeys missing: no deny",
-    )
-    .who(user("eng-user"))
-    .id(allow("*", "*"))
-    .id(deny_if(
-        "dynamodb:GetItem",
-        "*",
-        r#"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":["team"]}}"#,
-    ))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:PrincipalTag/team", "eng")
-    .allow();
-    t.case(
-        f,
-        "ForAllValues:StringEqualsIfExists with the key missing is true",
-    )
-    .who(user("eng-user"))
-    .id(allow_if(
-        "dynamodb:GetItem",
-        "*",
-        r#"{"ForAllValues:StringEqualsIfExists":{"aws:TagKeys":["team"]}}"#,
-    ))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:PrincipalTag/team", "eng")
-    .allow();
-    t.case(
-        f,
-        "Deny ForAllValues:StringEqualsIfExists, aws:TagKeys missing: denied",
-    )
-    .who(user("eng-user"))
-    .id(allow("*", "*"))
-    .id(deny_if(
-        "dynamodb:GetItem",
-        "*",
-        r#"{"ForAllValues:StringEqualsIfExists":{"aws:TagKeys":["team"]}}"#,
-    ))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:PrincipalTag/team", "eng")
-    .deny_identity();
+    t.case(f, "ForAnyValue:StringEqualsIfExists with the key missing is false")
+        .id(allow_if("ec2:CreateTags", "*", r#"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":"env"}}"#))
+        .act("ec2:CreateTags")
+        .no_identity();
+    t.case(f, "Allow ForAnyValue:StringEqualsIfExists, aws:TagKeys missing: GetItem not allowed")
+        .who(user("eng-user"))
+        .id(allow_if("dynamodb:GetItem", "*", r#"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":["team"]}}"#))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:PrincipalTag/team", "eng")
+        .no_identity();
+    t.case(f, "Deny ForAnyValue:StringEqualsIfExists, aws:TagKeys missing: no deny")
+        .who(user("eng-user"))
+        .id(allow("*", "*"))
+        .id(deny_if("dynamodb:GetItem", "*", r#"{"ForAnyValue:StringEqualsIfExists":{"aws:TagKeys":["team"]}}"#))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:PrincipalTag/team", "eng")
+        .allow();
+    t.case(f, "ForAllValues:StringEqualsIfExists with the key missing is true")
+        .who(user("eng-user"))
+        .id(allow_if("dynamodb:GetItem", "*", r#"{"ForAllValues:StringEqualsIfExists":{"aws:TagKeys":["team"]}}"#))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:PrincipalTag/team", "eng")
+        .allow();
+    t.case(f, "Deny ForAllValues:StringEqualsIfExists, aws:TagKeys missing: denied")
+        .who(user("eng-user"))
+        .id(allow("*", "*"))
+        .id(deny_if("dynamodb:GetItem", "*", r#"{"ForAllValues:StringEqualsIfExists":{"aws:TagKeys":["team"]}}"#))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:PrincipalTag/team", "eng")
+        .deny_identity();
     t.case(f, "ForAnyValue on a single-valued key")
         .id(allow_if(
             "dax:PutItem",
@@ -1621,11 +1178,7 @@ fn set_operators(t: &mut Table) {
         .ctx("dax:EnclosingOperation", "TransactWriteItems")
         .allow();
     t.case(f, "ForAllValues:NumericLessThan over several values")
-        .id(allow_if(
-            "custom:Do",
-            "*",
-            r#"{"ForAllValues:NumericLessThan":{"custom:sizes":"100"}}"#,
-        ))
+        .id(allow_if("custom:Do", "*", r#"{"ForAllValues:NumericLessThan":{"custom:sizes":"100"}}"#))
         .act("custom:Do")
         .ctx_multi("custom:sizes", &["1", "99", "100"])
         .no_identity();
@@ -1666,24 +1219,14 @@ fn variables(t: &mut Table) {
         .on("arn:aws:s3:::mybucket")
         .ctx("s3:prefix", "alice/")
         .no_identity();
-    t.case(
-        f,
-        "role sessions have no aws:username: the entry matches no resource",
-    )
-    .who(session("AppRole", "s1"))
-    .id(home)
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::mybucket/s1/x")
-    .no_identity();
-    let keys = allow(
-        "iam:*AccessKey*",
-        "arn:aws:iam::123456789012:user/${aws:username}",
-    );
-    t.case(f, "manage own access keys")
-        .id(keys.clone())
-        .act("iam:CreateAccessKey")
-        .on(BOB)
-        .allow();
+    t.case(f, "role sessions have no aws:username: the entry matches no resource")
+        .who(session("AppRole", "s1"))
+        .id(home)
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::mybucket/s1/x")
+        .no_identity();
+    let keys = allow("iam:*AccessKey*", "arn:aws:iam::123456789012:user/${aws:username}");
+    t.case(f, "manage own access keys").id(keys.clone()).act("iam:CreateAccessKey").on(BOB).allow();
     t.case(f, "cannot manage another user's keys")
         .id(keys)
         .act("iam:DeleteAccessKey")
@@ -1713,24 +1256,14 @@ fn variables(t: &mut Table) {
         .on("arn:aws:s3:::bucket/hr")
         .ctx("aws:PrincipalTag/department", "finance")
         .no_identity();
-    t.case(f, "principal tag missing")
-        .id(dept)
-        .act("s3:GetObject")
-        .on("arn:aws:s3:::bucket/finance")
-        .no_identity();
+    t.case(f, "principal tag missing").id(dept).act("s3:GetObject").on("arn:aws:s3:::bucket/finance").no_identity();
     t.case(f, "substituted values are literal, not wildcards")
-        .id(allow(
-            "s3:GetObject",
-            "arn:aws:s3:::bucket/${aws:PrincipalTag/team}",
-        ))
+        .id(allow("s3:GetObject", "arn:aws:s3:::bucket/${aws:PrincipalTag/team}"))
         .act("s3:GetObject")
         .on("arn:aws:s3:::bucket/anything")
         .ctx("aws:PrincipalTag/team", "*")
         .no_identity();
-    let default = allow(
-        "s3:GetObject",
-        "arn:aws:s3:::bucket/${aws:username, 'anonymous'}/*",
-    );
+    let default = allow("s3:GetObject", "arn:aws:s3:::bucket/${aws:username, 'anonymous'}/*");
     t.case(f, "default value used when the key is missing")
         .who(session("AppRole", "s1"))
         .id(default.clone())
@@ -1743,40 +1276,25 @@ fn variables(t: &mut Table) {
         .on("arn:aws:s3:::bucket/anonymous/x")
         .no_identity();
     let legacy = r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket/${aws:username}"}]}"#;
-    t.case(
-        f,
-        "2008-10-17: variables are literal text (no substitution)",
-    )
-    .id(legacy)
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::bucket/bob")
-    .no_identity();
+    t.case(f, "2008-10-17: variables are literal text (no substitution)")
+        .id(legacy)
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::bucket/bob")
+        .no_identity();
     t.case(f, "2008-10-17: the literal text matches")
         .id(legacy)
         .act("s3:GetObject")
         .on("arn:aws:s3:::bucket/${aws:username}")
         .allow();
     let star = allow("s3:GetObject", "arn:aws:s3:::bucket/${*}");
-    t.case(f, "${*} is a literal asterisk")
-        .id(star.clone())
-        .act("s3:GetObject")
-        .on("arn:aws:s3:::bucket/*")
-        .allow();
-    t.case(f, "${*} is not a wildcard")
-        .id(star)
-        .act("s3:GetObject")
-        .on("arn:aws:s3:::bucket/x")
-        .no_identity();
+    t.case(f, "${*} is a literal asterisk").id(star.clone()).act("s3:GetObject").on("arn:aws:s3:::bucket/*").allow();
+    t.case(f, "${*} is not a wildcard").id(star).act("s3:GetObject").on("arn:aws:s3:::bucket/x").no_identity();
     t.case(f, "${?} and ${$} escapes")
         .id(allow("s3:GetObject", "arn:aws:s3:::bucket/${?}${$}"))
         .act("s3:GetObject")
         .on("arn:aws:s3:::bucket/?$")
         .allow();
-    let owner = allow_if(
-        "ec2:StopInstances",
-        "*",
-        r#"{"StringEquals":{"aws:ResourceTag/owner":"${aws:username}"}}"#,
-    );
+    let owner = allow_if("ec2:StopInstances", "*", r#"{"StringEquals":{"aws:ResourceTag/owner":"${aws:username}"}}"#);
     t.case(f, "variable in a condition value")
         .id(owner.clone())
         .act("ec2:StopInstances")
@@ -1796,20 +1314,13 @@ fn variables(t: &mut Table) {
         .allow();
     t.case(f, "Cognito identity variable")
         .who(session("Cognito_Auth_Role", "CognitoIdentityCredentials"))
-        .id(allow(
-            "s3:*",
-            "arn:aws:s3:::app-bucket/cognito/${cognito-identity.amazonaws.com:sub}/*",
-        ))
+        .id(allow("s3:*", "arn:aws:s3:::app-bucket/cognito/${cognito-identity.amazonaws.com:sub}/*"))
         .act("s3:PutObject")
         .on("arn:aws:s3:::app-bucket/cognito/us-east-1:1234-abcd/photo.jpg")
         .ctx("cognito-identity.amazonaws.com:sub", "us-east-1:1234-abcd")
         .allow();
     t.case(f, "variables are not expanded in numeric operators")
-        .id(allow_if(
-            "s3:ListBucket",
-            "*",
-            r#"{"NumericLessThan":{"s3:max-keys":"${custom:limit}"}}"#,
-        ))
+        .id(allow_if("s3:ListBucket", "*", r#"{"NumericLessThan":{"s3:max-keys":"${custom:limit}"}}"#))
         .act("s3:ListBucket")
         .on("arn:aws:s3:::b")
         .ctx("s3:max-keys", "5")
@@ -1818,21 +1329,14 @@ fn variables(t: &mut Table) {
     // "Policy variables with no value": "Inverted condition operators like
     // StringNotEquals or StringNotLike do match against a null value".
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value
-    t.case(
-        f,
-        "unresolvable variable in a negated Deny condition: the Deny applies",
-    )
-    .who(session("AppRole", "s1"))
-    .id(allow("s3:*", "*"))
-    .id(deny_if(
-        "s3:*",
-        "*",
-        r#"{"StringNotEquals":{"aws:ResourceTag/owner":"${aws:username}"}}"#,
-    ))
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::b/k")
-    .ctx("aws:ResourceTag/owner", "alice")
-    .deny_identity();
+    t.case(f, "unresolvable variable in a negated Deny condition: the Deny applies")
+        .who(session("AppRole", "s1"))
+        .id(allow("s3:*", "*"))
+        .id(deny_if("s3:*", "*", r#"{"StringNotEquals":{"aws:ResourceTag/owner":"${aws:username}"}}"#))
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::b/k")
+        .ctx("aws:ResourceTag/owner", "alice")
+        .deny_identity();
     variables_with_no_value(t);
     variables_before_the_fifth_colon(t);
 }
@@ -1888,156 +1392,111 @@ fn variables_with_no_value(t: &mut Table) {
     .on(ORDERS)
     .ctx("aws:PrincipalTag/team", "eng")
     .allow();
-    t.case(
-        f,
-        "Resource list: the entry without value matches nothing, the other still matches",
-    )
-    .who(eng())
-    .id(allow(
-        "dynamodb:GetItem",
-        &format!(r#"["{dept_table}","{ORDERS}"]"#),
-    ))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:PrincipalTag/team", "eng")
-    .allow();
-    t.case(
-        f,
-        "Resource with only an entry without value matches nothing",
-    )
-    .who(eng())
-    .id(allow("dynamodb:GetItem", dept_table))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:PrincipalTag/team", "eng")
-    .no_identity();
-    t.case(
-        f,
-        "Deny StringNotEquals against a variable without value: the Deny applies",
-    )
-    .who(eng())
-    .id(allow("*", "*"))
-    .id(deny_if(
-        "dynamodb:*",
-        "*",
-        r#"{"StringNotEquals":{"aws:PrincipalTag/team":"${aws:PrincipalTag/dept}"}}"#,
-    ))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:PrincipalTag/team", "eng")
-    .deny_identity();
-    t.case(
-        f,
-        "Allow StringEquals against a variable without value does not match",
-    )
-    .who(eng())
-    .id(allow_if(
-        "dynamodb:*",
-        "*",
-        r#"{"StringEquals":{"aws:PrincipalTag/team":"${aws:PrincipalTag/dept}"}}"#,
-    ))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:PrincipalTag/team", "eng")
-    .no_identity();
-    for op in [
-        "StringNotLike",
-        "StringNotEqualsIgnoreCase",
-        "StringNotEqualsIfExists",
-    ] {
-        t.case(
-            f,
-            &format!("Deny {op} against a variable without value: the Deny applies"),
-        )
+    t.case(f, "Resource list: the entry without value matches nothing, the other still matches")
+        .who(eng())
+        .id(allow("dynamodb:GetItem", &format!(r#"["{dept_table}","{ORDERS}"]"#)))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:PrincipalTag/team", "eng")
+        .allow();
+    t.case(f, "Resource with only an entry without value matches nothing")
+        .who(eng())
+        .id(allow("dynamodb:GetItem", dept_table))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:PrincipalTag/team", "eng")
+        .no_identity();
+    t.case(f, "Deny StringNotEquals against a variable without value: the Deny applies")
         .who(eng())
         .id(allow("*", "*"))
-        .id(deny_if(
-            "dynamodb:*",
-            "*",
-            &format!(r#"{{"{op}":{{"aws:PrincipalTag/team":"${{aws:PrincipalTag/dept}}"}}}}"#),
-        ))
+        .id(deny_if("dynamodb:*", "*", r#"{"StringNotEquals":{"aws:PrincipalTag/team":"${aws:PrincipalTag/dept}"}}"#))
         .act("dynamodb:GetItem")
         .on(ORDERS)
         .ctx("aws:PrincipalTag/team", "eng")
         .deny_identity();
+    t.case(f, "Allow StringEquals against a variable without value does not match")
+        .who(eng())
+        .id(allow_if("dynamodb:*", "*", r#"{"StringEquals":{"aws:PrincipalTag/team":"${aws:PrincipalTag/dept}"}}"#))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:PrincipalTag/team", "eng")
+        .no_identity();
+    for op in ["StringNotLike", "StringNotEqualsIgnoreCase", "StringNotEqualsIfExists"] {
+        t.case(f, &format!("Deny {op} against a variable without value: the Deny applies"))
+            .who(eng())
+            .id(allow("*", "*"))
+            .id(deny_if(
+                "dynamodb:*",
+                "*",
+                &format!(r#"{{"{op}":{{"aws:PrincipalTag/team":"${{aws:PrincipalTag/dept}}"}}}}"#),
+            ))
+            .act("dynamodb:GetItem")
+            .on(ORDERS)
+            .ctx("aws:PrincipalTag/team", "eng")
+            .deny_identity();
     }
     for op in ["ArnNotEquals", "ArnNotLike"] {
-        t.case(
-            f,
-            &format!("Deny {op} against a variable without value: the Deny applies"),
-        )
+        t.case(f, &format!("Deny {op} against a variable without value: the Deny applies"))
+            .who(eng())
+            .id(allow("*", "*"))
+            .id(deny_if(
+                "dynamodb:*",
+                "*",
+                &format!(
+                    r#"{{"{op}":{{"aws:PrincipalArn":"arn:aws:iam::123456789012:user/${{aws:PrincipalTag/dept}}"}}}}"#
+                ),
+            ))
+            .act("dynamodb:GetItem")
+            .on(ORDERS)
+            .ctx("aws:PrincipalTag/team", "eng")
+            .deny_identity();
+    }
+    t.case(f, "ForAllValues:StringNotEquals against a variable without value holds")
+        .who(eng())
+        .id(allow_if(
+            "ec2:CreateTags",
+            "*",
+            r#"{"ForAllValues:StringNotEquals":{"aws:TagKeys":"${aws:PrincipalTag/dept}"}}"#,
+        ))
+        .act("ec2:CreateTags")
+        .ctx("aws:PrincipalTag/team", "eng")
+        .ctx_multi("aws:TagKeys", &["env", "owner"])
+        .allow();
+    t.case(f, "Deny StringEquals with a literal value beside a variable without value: the literal matches")
         .who(eng())
         .id(allow("*", "*"))
         .id(deny_if(
             "dynamodb:*",
             "*",
-            &format!(
-                r#"{{"{op}":{{"aws:PrincipalArn":"arn:aws:iam::123456789012:user/${{aws:PrincipalTag/dept}}"}}}}"#
-            ),
+            r#"{"StringEquals":{"aws:PrincipalTag/team":["eng","${aws:PrincipalTag/dept}"]}}"#,
         ))
         .act("dynamodb:GetItem")
         .on(ORDERS)
         .ctx("aws:PrincipalTag/team", "eng")
         .deny_identity();
-    }
-    t.case(
-        f,
-        "ForAllValues:StringNotEquals against a variable without value holds",
-    )
-    .who(eng())
-    .id(allow_if(
-        "ec2:CreateTags",
-        "*",
-        r#"{"ForAllValues:StringNotEquals":{"aws:TagKeys":"${aws:PrincipalTag/dept}"}}"#,
-    ))
-    .act("ec2:CreateTags")
-    .ctx("aws:PrincipalTag/team", "eng")
-    .ctx_multi("aws:TagKeys", &["env", "owner"])
-    .allow();
-    t.case(
-        f,
-        "Deny StringEquals with a literal value beside a variable without value: the literal matches",
-    )
-    .who(eng())
-    .id(allow("*", "*"))
-    .id(deny_if(
-        "dynamodb:*",
-        "*",
-        r#"{"StringEquals":{"aws:PrincipalTag/team":["eng","${aws:PrincipalTag/dept}"]}}"#,
-    ))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:PrincipalTag/team", "eng")
-    .deny_identity();
-    t.case(
-        f,
-        "Allow StringEquals with a literal value beside a variable without value: allowed",
-    )
-    .who(eng())
-    .id(allow_if(
-        "dynamodb:GetItem",
-        "*",
-        r#"{"StringEquals":{"aws:PrincipalTag/team":["${aws:PrincipalTag/dept}","eng"]}}"#,
-    ))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:PrincipalTag/team", "eng")
-    .allow();
-    t.case(
-        f,
-        "StringNotEquals with a literal value beside a variable without value: the literal still excludes",
-    )
-    .who(eng())
-    .id(allow("*", "*"))
-    .id(deny_if(
-        "dynamodb:*",
-        "*",
-        r#"{"StringNotEquals":{"aws:PrincipalTag/team":["eng","${aws:PrincipalTag/dept}"]}}"#,
-    ))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:PrincipalTag/team", "eng")
-    .allow();
+    t.case(f, "Allow StringEquals with a literal value beside a variable without value: allowed")
+        .who(eng())
+        .id(allow_if(
+            "dynamodb:GetItem",
+            "*",
+            r#"{"StringEquals":{"aws:PrincipalTag/team":["${aws:PrincipalTag/dept}","eng"]}}"#,
+        ))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:PrincipalTag/team", "eng")
+        .allow();
+    t.case(f, "StringNotEquals with a literal value beside a variable without value: the literal still excludes")
+        .who(eng())
+        .id(allow("*", "*"))
+        .id(deny_if(
+            "dynamodb:*",
+            "*",
+            r#"{"StringNotEquals":{"aws:PrincipalTag/team":["eng","${aws:PrincipalTag/dept}"]}}"#,
+        ))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:PrincipalTag/team", "eng")
+        .allow();
     t.case(f, "a default value stands in for the missing tag")
         .who(eng())
         .id(allow("*", "*"))
@@ -2062,45 +1521,30 @@ fn variables_with_no_value(t: &mut Table) {
 fn variables_before_the_fifth_colon(t: &mut Table) {
     let f = "variables";
     let region_var = "arn:aws:dynamodb:${aws:RequestedRegion}:123456789012:table/Orders";
-    t.case(
-        f,
-        "variable in the region field is not substituted: Allow does not match",
-    )
-    .id(allow("dynamodb:GetItem", region_var))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:RequestedRegion", "us-east-1")
-    .no_identity();
-    t.case(
-        f,
-        "variable in the region field is not substituted: Deny does not match",
-    )
-    .id(allow("*", "*"))
-    .id(deny("dynamodb:GetItem", region_var))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:RequestedRegion", "us-east-1")
-    .allow();
+    t.case(f, "variable in the region field is not substituted: Allow does not match")
+        .id(allow("dynamodb:GetItem", region_var))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:RequestedRegion", "us-east-1")
+        .no_identity();
+    t.case(f, "variable in the region field is not substituted: Deny does not match")
+        .id(allow("*", "*"))
+        .id(deny("dynamodb:GetItem", region_var))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:RequestedRegion", "us-east-1")
+        .allow();
     t.case(f, "variable in the account field is not substituted")
-        .id(allow(
-            "dynamodb:GetItem",
-            "arn:aws:dynamodb:us-east-1:${aws:PrincipalAccount}:table/Orders",
-        ))
+        .id(allow("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:${aws:PrincipalAccount}:table/Orders"))
         .act("dynamodb:GetItem")
         .on(ORDERS)
         .no_identity();
-    t.case(
-        f,
-        "variable after the fifth colon is substituted in the same ARN",
-    )
-    .id(allow(
-        "dynamodb:GetItem",
-        "arn:aws:dynamodb:us-east-1:123456789012:table/${aws:PrincipalTag/table}",
-    ))
-    .act("dynamodb:GetItem")
-    .on(ORDERS)
-    .ctx("aws:PrincipalTag/table", "Orders")
-    .allow();
+    t.case(f, "variable after the fifth colon is substituted in the same ARN")
+        .id(allow("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/${aws:PrincipalTag/table}"))
+        .act("dynamodb:GetItem")
+        .on(ORDERS)
+        .ctx("aws:PrincipalTag/table", "Orders")
+        .allow();
 }
 
 fn boundaries(t: &mut Table) {
@@ -2118,37 +1562,23 @@ fn boundaries(t: &mut Table) {
         .act("iam:CreateUser")
         .on("arn:aws:iam::123456789012:user/new")
         .no_boundary();
-    t.case(f, "boundary alone grants nothing")
-        .boundary(boundary.clone())
-        .act("ec2:RunInstances")
-        .no_identity();
+    t.case(f, "boundary alone grants nothing").boundary(boundary.clone()).act("ec2:RunInstances").no_identity();
     t.case(f, "explicit deny in a boundary")
         .id(allow("*", "*"))
-        .boundary(doc(&[
-            stmt("Allow", "*", "*", None),
-            stmt("Deny", "iam:*", "*", None),
-        ]))
+        .boundary(doc(&[stmt("Allow", "*", "*", None), stmt("Deny", "iam:*", "*", None)]))
         .act("iam:DeleteRole")
         .on(APP_ROLE)
         .deny_boundary();
     t.case(f, "boundary with a condition that holds")
         .id(allow("dynamodb:*", "*"))
-        .boundary(allow_if(
-            "dynamodb:*",
-            "*",
-            r#"{"StringEquals":{"aws:RequestedRegion":"us-west-2"}}"#,
-        ))
+        .boundary(allow_if("dynamodb:*", "*", r#"{"StringEquals":{"aws:RequestedRegion":"us-west-2"}}"#))
         .act("dynamodb:PutItem")
         .on(TABLE)
         .ctx("aws:RequestedRegion", "us-west-2")
         .allow();
     t.case(f, "boundary with a condition that fails")
         .id(allow("dynamodb:*", "*"))
-        .boundary(allow_if(
-            "dynamodb:*",
-            "*",
-            r#"{"StringEquals":{"aws:RequestedRegion":"us-west-2"}}"#,
-        ))
+        .boundary(allow_if("dynamodb:*", "*", r#"{"StringEquals":{"aws:RequestedRegion":"us-west-2"}}"#))
         .act("dynamodb:PutItem")
         .on(TABLE)
         .ctx("aws:RequestedRegion", "eu-west-1")
@@ -2159,86 +1589,47 @@ fn boundaries(t: &mut Table) {
         .boundary(allow("dax:*", "*"))
         .act("dax:CreateCluster")
         .allow();
-    t.case(
-        f,
-        "resource policy naming the user ARN is not capped by the boundary",
-    )
-    .id(allow("s3:*", "*"))
-    .boundary(allow("ec2:*", "*"))
-    .res(doc(&[rstmt(
-        "Allow",
-        &format!(r#"{{"AWS":"{BOB}"}}"#),
-        "s3:GetObject",
-        "arn:aws:s3:::b/*",
-        None,
-    )]))
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::b/k")
-    .allow();
-    t.case(
-        f,
-        "resource policy naming the account is capped by the boundary",
-    )
-    .id(allow("s3:*", "*"))
-    .boundary(allow("ec2:*", "*"))
-    .res(doc(&[rstmt(
-        "Allow",
-        r#"{"AWS":"arn:aws:iam::123456789012:root"}"#,
-        "s3:GetObject",
-        "arn:aws:s3:::b/*",
-        None,
-    )]))
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::b/k")
-    .no_boundary();
-    t.case(
-        f,
-        "resource policy naming the role ARN is capped by the role's boundary",
-    )
-    .who(session("AppRole", "s1"))
-    .boundary(allow("ec2:*", "*"))
-    .res(doc(&[rstmt(
-        "Allow",
-        &format!(r#"{{"AWS":"{APP_ROLE}"}}"#),
-        "dynamodb:GetItem",
-        TABLE,
-        None,
-    )]))
-    .act("dynamodb:GetItem")
-    .on(TABLE)
-    .no_boundary();
-    t.case(
-        f,
-        "resource policy naming the role ARN, boundary allows: no identity allow needed",
-    )
-    .who(session("AppRole", "s1"))
-    .boundary(allow("dynamodb:*", "*"))
-    .res(doc(&[rstmt(
-        "Allow",
-        &format!(r#"{{"AWS":"{APP_ROLE}"}}"#),
-        "dynamodb:GetItem",
-        TABLE,
-        None,
-    )]))
-    .act("dynamodb:GetItem")
-    .on(TABLE)
-    .allow();
-    t.case(
-        f,
-        "resource policy naming the session ARN is not capped by the boundary",
-    )
-    .who(session("AppRole", "s1"))
-    .boundary(allow("ec2:*", "*"))
-    .res(doc(&[rstmt(
-        "Allow",
-        &format!(r#"{{"AWS":"{APP_SESSION}"}}"#),
-        "dynamodb:GetItem",
-        TABLE,
-        None,
-    )]))
-    .act("dynamodb:GetItem")
-    .on(TABLE)
-    .allow();
+    t.case(f, "resource policy naming the user ARN is not capped by the boundary")
+        .id(allow("s3:*", "*"))
+        .boundary(allow("ec2:*", "*"))
+        .res(doc(&[rstmt("Allow", &format!(r#"{{"AWS":"{BOB}"}}"#), "s3:GetObject", "arn:aws:s3:::b/*", None)]))
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::b/k")
+        .allow();
+    t.case(f, "resource policy naming the account is capped by the boundary")
+        .id(allow("s3:*", "*"))
+        .boundary(allow("ec2:*", "*"))
+        .res(doc(&[rstmt(
+            "Allow",
+            r#"{"AWS":"arn:aws:iam::123456789012:root"}"#,
+            "s3:GetObject",
+            "arn:aws:s3:::b/*",
+            None,
+        )]))
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::b/k")
+        .no_boundary();
+    t.case(f, "resource policy naming the role ARN is capped by the role's boundary")
+        .who(session("AppRole", "s1"))
+        .boundary(allow("ec2:*", "*"))
+        .res(doc(&[rstmt("Allow", &format!(r#"{{"AWS":"{APP_ROLE}"}}"#), "dynamodb:GetItem", TABLE, None)]))
+        .act("dynamodb:GetItem")
+        .on(TABLE)
+        .no_boundary();
+    t.case(f, "resource policy naming the role ARN, boundary allows: no identity allow needed")
+        .who(session("AppRole", "s1"))
+        .boundary(allow("dynamodb:*", "*"))
+        .res(doc(&[rstmt("Allow", &format!(r#"{{"AWS":"{APP_ROLE}"}}"#), "dynamodb:GetItem", TABLE, None)]))
+        .act("dynamodb:GetItem")
+        .on(TABLE)
+        .allow();
+    t.case(f, "resource policy naming the session ARN is not capped by the boundary")
+        .who(session("AppRole", "s1"))
+        .boundary(allow("ec2:*", "*"))
+        .res(doc(&[rstmt("Allow", &format!(r#"{{"AWS":"{APP_SESSION}"}}"#), "dynamodb:GetItem", TABLE, None)]))
+        .act("dynamodb:GetItem")
+        .on(TABLE)
+        .allow();
     t.case(f, "delegated admin: create users only with the boundary attached")
         .id(allow_if(
             "iam:CreateUser",
@@ -2286,62 +1677,32 @@ fn sessions(t: &mut Table) {
     t.case(f, "explicit deny in a session policy")
         .who(session("AppRole", "s1"))
         .id(allow("*", "*"))
-        .session_policy(doc(&[
-            stmt("Allow", "*", "*", None),
-            stmt("Deny", "dynamodb:DeleteTable", "*", None),
-        ]))
+        .session_policy(doc(&[stmt("Allow", "*", "*", None), stmt("Deny", "dynamodb:DeleteTable", "*", None)]))
         .act("dynamodb:DeleteTable")
         .on(TABLE)
         .deny_session();
-    t.case(
-        f,
-        "resource policy naming the session ARN is not limited by session policies",
-    )
-    .who(session("AppRole", "s1"))
-    .session_policy(allow("ec2:*", "*"))
-    .res(doc(&[rstmt(
-        "Allow",
-        &format!(r#"{{"AWS":"{APP_SESSION}"}}"#),
-        "s3:GetObject",
-        "arn:aws:s3:::b/*",
-        None,
-    )]))
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::b/k")
-    .allow();
-    t.case(
-        f,
-        "resource policy naming the role ARN is limited by session policies",
-    )
-    .who(session("AppRole", "s1"))
-    .id(allow("s3:*", "*"))
-    .session_policy(allow("ec2:*", "*"))
-    .res(doc(&[rstmt(
-        "Allow",
-        &format!(r#"{{"AWS":"{APP_ROLE}"}}"#),
-        "s3:GetObject",
-        "arn:aws:s3:::b/*",
-        None,
-    )]))
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::b/k")
-    .no_session();
-    t.case(
-        f,
-        "resource policy naming the role ARN with an allowing session policy",
-    )
-    .who(session("AppRole", "s1"))
-    .session_policy(allow("s3:*", "*"))
-    .res(doc(&[rstmt(
-        "Allow",
-        &format!(r#"{{"AWS":"{APP_ROLE}"}}"#),
-        "s3:GetObject",
-        "arn:aws:s3:::b/*",
-        None,
-    )]))
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::b/k")
-    .allow();
+    t.case(f, "resource policy naming the session ARN is not limited by session policies")
+        .who(session("AppRole", "s1"))
+        .session_policy(allow("ec2:*", "*"))
+        .res(doc(&[rstmt("Allow", &format!(r#"{{"AWS":"{APP_SESSION}"}}"#), "s3:GetObject", "arn:aws:s3:::b/*", None)]))
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::b/k")
+        .allow();
+    t.case(f, "resource policy naming the role ARN is limited by session policies")
+        .who(session("AppRole", "s1"))
+        .id(allow("s3:*", "*"))
+        .session_policy(allow("ec2:*", "*"))
+        .res(doc(&[rstmt("Allow", &format!(r#"{{"AWS":"{APP_ROLE}"}}"#), "s3:GetObject", "arn:aws:s3:::b/*", None)]))
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::b/k")
+        .no_session();
+    t.case(f, "resource policy naming the role ARN with an allowing session policy")
+        .who(session("AppRole", "s1"))
+        .session_policy(allow("s3:*", "*"))
+        .res(doc(&[rstmt("Allow", &format!(r#"{{"AWS":"{APP_ROLE}"}}"#), "s3:GetObject", "arn:aws:s3:::b/*", None)]))
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::b/k")
+        .allow();
     t.case(f, "role ARN with a path given explicitly")
         .who(policy::Principal::assumed_role(
             "arn:aws:sts::123456789012:assumed-role/Deploy/ci",
@@ -2357,49 +1718,40 @@ fn sessions(t: &mut Table) {
         .act("s3:PutObject")
         .on("arn:aws:s3:::artifacts/build.zip")
         .allow();
-    t.case(
-        f,
-        "federated user named directly: not limited by session policies",
-    )
-    .who(fed_user("app", "broker"))
-    .session_policy(allow("ec2:*", "*"))
-    .res(doc(&[rstmt(
-        "Allow",
-        r#"{"AWS":"arn:aws:sts::123456789012:federated-user/app"}"#,
-        "s3:GetObject",
-        "arn:aws:s3:::b/*",
-        None,
-    )]))
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::b/k")
-    .allow();
-    t.case(
-        f,
-        "IAM user behind a federated user named: limited by session policies",
-    )
-    .who(fed_user("app", "broker"))
-    .session_policy(allow("ec2:*", "*"))
-    .res(doc(&[rstmt(
-        "Allow",
-        r#"{"AWS":"arn:aws:iam::123456789012:user/broker"}"#,
-        "s3:GetObject",
-        "arn:aws:s3:::b/*",
-        None,
-    )]))
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::b/k")
-    .no_session();
-    t.case(
-        f,
-        "boundary and session policy both needed (boundary missing)",
-    )
-    .who(session("AppRole", "s1"))
-    .id(allow("*", "*"))
-    .boundary(allow("s3:*", "*"))
-    .session_policy(allow("dax:*", "*"))
-    .act("dax:GetItem")
-    .on(CLUSTER)
-    .no_boundary();
+    t.case(f, "federated user named directly: not limited by session policies")
+        .who(fed_user("app", "broker"))
+        .session_policy(allow("ec2:*", "*"))
+        .res(doc(&[rstmt(
+            "Allow",
+            r#"{"AWS":"arn:aws:sts::123456789012:federated-user/app"}"#,
+            "s3:GetObject",
+            "arn:aws:s3:::b/*",
+            None,
+        )]))
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::b/k")
+        .allow();
+    t.case(f, "IAM user behind a federated user named: limited by session policies")
+        .who(fed_user("app", "broker"))
+        .session_policy(allow("ec2:*", "*"))
+        .res(doc(&[rstmt(
+            "Allow",
+            r#"{"AWS":"arn:aws:iam::123456789012:user/broker"}"#,
+            "s3:GetObject",
+            "arn:aws:s3:::b/*",
+            None,
+        )]))
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::b/k")
+        .no_session();
+    t.case(f, "boundary and session policy both needed (boundary missing)")
+        .who(session("AppRole", "s1"))
+        .id(allow("*", "*"))
+        .boundary(allow("s3:*", "*"))
+        .session_policy(allow("dax:*", "*"))
+        .act("dax:GetItem")
+        .on(CLUSTER)
+        .no_boundary();
     t.case(f, "boundary and session policy both allow")
         .who(session("AppRole", "s1"))
         .id(allow("*", "*"))
@@ -2413,101 +1765,47 @@ fn sessions(t: &mut Table) {
 fn resource_policies(t: &mut Table) {
     let f = "resource-policy";
     let bucket = "arn:aws:s3:::shared";
-    t.case(
-        f,
-        "resource policy grants the user directly, no identity policy",
-    )
-    .res(doc(&[rstmt(
-        "Allow",
-        &format!(r#"{{"AWS":"{BOB}"}}"#),
-        "s3:ListBucket",
-        bucket,
-        None,
-    )]))
-    .act("s3:ListBucket")
-    .on(bucket)
-    .allow();
-    t.case(
-        f,
-        "resource policy grants the own account: identity policy still needed",
-    )
-    .res(doc(&[rstmt(
-        "Allow",
-        r#"{"AWS":"123456789012"}"#,
-        "s3:ListBucket",
-        bucket,
-        None,
-    )]))
-    .act("s3:ListBucket")
-    .on(bucket)
-    .no_identity();
+    t.case(f, "resource policy grants the user directly, no identity policy")
+        .res(doc(&[rstmt("Allow", &format!(r#"{{"AWS":"{BOB}"}}"#), "s3:ListBucket", bucket, None)]))
+        .act("s3:ListBucket")
+        .on(bucket)
+        .allow();
+    t.case(f, "resource policy grants the own account: identity policy still needed")
+        .res(doc(&[rstmt("Allow", r#"{"AWS":"123456789012"}"#, "s3:ListBucket", bucket, None)]))
+        .act("s3:ListBucket")
+        .on(bucket)
+        .no_identity();
     t.case(f, "resource policy grants the own account, identity allows")
         .id(allow("s3:ListBucket", "*"))
-        .res(doc(&[rstmt(
-            "Allow",
-            r#"{"AWS":"arn:aws:iam::123456789012:root"}"#,
-            "s3:ListBucket",
-            bucket,
-            None,
-        )]))
+        .res(doc(&[rstmt("Allow", r#"{"AWS":"arn:aws:iam::123456789012:root"}"#, "s3:ListBucket", bucket, None)]))
         .act("s3:ListBucket")
         .on(bucket)
         .allow();
     t.case(f, "Principal * allows an anonymous caller")
         .who(policy::Principal::anonymous())
-        .res(doc(&[rstmt(
-            "Allow",
-            "*",
-            "s3:GetObject",
-            "arn:aws:s3:::public/*",
-            None,
-        )]))
+        .res(doc(&[rstmt("Allow", "*", "s3:GetObject", "arn:aws:s3:::public/*", None)]))
         .act("s3:GetObject")
         .on("arn:aws:s3:::public/index.html")
         .allow();
     t.case(f, "AWS * allows any signed caller")
-        .res(doc(&[rstmt(
-            "Allow",
-            r#"{"AWS":"*"}"#,
-            "s3:GetObject",
-            "arn:aws:s3:::public/*",
-            None,
-        )]))
+        .res(doc(&[rstmt("Allow", r#"{"AWS":"*"}"#, "s3:GetObject", "arn:aws:s3:::public/*", None)]))
         .act("s3:GetObject")
         .on("arn:aws:s3:::public/index.html")
         .allow();
     t.case(f, "explicit deny in a resource policy beats identity allow")
         .id(allow("s3:*", "*"))
-        .res(doc(&[rstmt(
-            "Deny",
-            &format!(r#"{{"AWS":"{BOB}"}}"#),
-            "s3:DeleteBucket",
-            bucket,
-            None,
-        )]))
+        .res(doc(&[rstmt("Deny", &format!(r#"{{"AWS":"{BOB}"}}"#), "s3:DeleteBucket", bucket, None)]))
         .act("s3:DeleteBucket")
         .on(bucket)
         .deny_resource();
     t.case(f, "deny to the account applies to its users")
         .id(allow("s3:*", "*"))
-        .res(doc(&[rstmt(
-            "Deny",
-            r#"{"AWS":"123456789012"}"#,
-            "s3:DeleteBucket",
-            bucket,
-            None,
-        )]))
+        .res(doc(&[rstmt("Deny", r#"{"AWS":"123456789012"}"#, "s3:DeleteBucket", bucket, None)]))
         .act("s3:DeleteBucket")
         .on(bucket)
         .deny_resource();
     t.case(f, "resource policy for another user does not help")
-        .res(doc(&[rstmt(
-            "Allow",
-            r#"{"AWS":"arn:aws:iam::123456789012:user/alice"}"#,
-            "s3:ListBucket",
-            bucket,
-            None,
-        )]))
+        .res(doc(&[rstmt("Allow", r#"{"AWS":"arn:aws:iam::123456789012:user/alice"}"#, "s3:ListBucket", bucket, None)]))
         .act("s3:ListBucket")
         .on(bucket)
         .no_identity();
@@ -2515,14 +1813,11 @@ fn resource_policies(t: &mut Table) {
         rstmt("Allow", "*", "s3:*", "arn:aws:s3:::shared/*", None),
         r#"{"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::123456789012:user/bob","arn:aws:iam::123456789012:root"]},"Action":"s3:*","Resource":"arn:aws:s3:::shared/*"}"#.to_string(),
     ]);
-    t.case(
-        f,
-        "Deny NotPrincipal: excluded user (user and account listed)",
-    )
-    .res(not_principal.clone())
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::shared/k")
-    .allow();
+    t.case(f, "Deny NotPrincipal: excluded user (user and account listed)")
+        .res(not_principal.clone())
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::shared/k")
+        .allow();
     t.case(f, "Deny NotPrincipal: everyone else is denied")
         .who(user("alice"))
         .res(not_principal)
@@ -2610,30 +1905,19 @@ fn resource_policies(t: &mut Table) {
 fn cross_account(t: &mut Table) {
     let f = "cross-account";
     let foreign_table = "arn:aws:dynamodb:us-west-2:111122223333:table/Shared";
-    let grant_acct = doc(&[rstmt(
-        "Allow",
-        r#"{"AWS":"arn:aws:iam::123456789012:root"}"#,
-        "dynamodb:GetItem",
-        foreign_table,
-        None,
-    )]);
-    t.case(
-        f,
-        "identity allows and the other account's resource policy allows our account",
-    )
-    .id(allow("dynamodb:GetItem", foreign_table))
-    .res(grant_acct.clone())
-    .act("dynamodb:GetItem")
-    .on(foreign_table)
-    .allow();
-    t.case(
-        f,
-        "AWS-managed policies (account `aws`) are read with identity policies alone",
-    )
-    .id(allow("iam:GetPolicy", "*"))
-    .act("iam:GetPolicy")
-    .on("arn:aws:iam::aws:policy/aws-service-role/DAXServiceRolePolicy")
-    .allow();
+    let grant_acct =
+        doc(&[rstmt("Allow", r#"{"AWS":"arn:aws:iam::123456789012:root"}"#, "dynamodb:GetItem", foreign_table, None)]);
+    t.case(f, "identity allows and the other account's resource policy allows our account")
+        .id(allow("dynamodb:GetItem", foreign_table))
+        .res(grant_acct.clone())
+        .act("dynamodb:GetItem")
+        .on(foreign_table)
+        .allow();
+    t.case(f, "AWS-managed policies (account `aws`) are read with identity policies alone")
+        .id(allow("iam:GetPolicy", "*"))
+        .act("iam:GetPolicy")
+        .on("arn:aws:iam::aws:policy/aws-service-role/DAXServiceRolePolicy")
+        .allow();
     t.case(f, "identity allows but there is no resource policy")
         .id(allow("dynamodb:GetItem", "*"))
         .act("dynamodb:GetItem")
@@ -2644,78 +1928,39 @@ fn cross_account(t: &mut Table) {
         .act("dynamodb:GetItem")
         .on(foreign_table)
         .no_identity();
-    t.case(
-        f,
-        "resource policy names the user directly: identity still needed",
-    )
-    .res(doc(&[rstmt(
-        "Allow",
-        &format!(r#"{{"AWS":"{BOB}"}}"#),
-        "dynamodb:GetItem",
-        foreign_table,
-        None,
-    )]))
-    .act("dynamodb:GetItem")
-    .on(foreign_table)
-    .no_identity();
+    t.case(f, "resource policy names the user directly: identity still needed")
+        .res(doc(&[rstmt("Allow", &format!(r#"{{"AWS":"{BOB}"}}"#), "dynamodb:GetItem", foreign_table, None)]))
+        .act("dynamodb:GetItem")
+        .on(foreign_table)
+        .no_identity();
     t.case(f, "resource policy grants a different account")
         .id(allow("dynamodb:GetItem", "*"))
-        .res(doc(&[rstmt(
-            "Allow",
-            r#"{"AWS":"999999999999"}"#,
-            "dynamodb:GetItem",
-            foreign_table,
-            None,
-        )]))
+        .res(doc(&[rstmt("Allow", r#"{"AWS":"999999999999"}"#, "dynamodb:GetItem", foreign_table, None)]))
         .act("dynamodb:GetItem")
         .on(foreign_table)
         .no_resource();
     t.case(f, "resource policy explicit deny across accounts")
         .id(allow("dynamodb:*", "*"))
         .res(doc(&[
-            rstmt(
-                "Allow",
-                r#"{"AWS":"123456789012"}"#,
-                "dynamodb:*",
-                foreign_table,
-                None,
-            ),
-            rstmt(
-                "Deny",
-                r#"{"AWS":"123456789012"}"#,
-                "dynamodb:DeleteItem",
-                foreign_table,
-                None,
-            ),
+            rstmt("Allow", r#"{"AWS":"123456789012"}"#, "dynamodb:*", foreign_table, None),
+            rstmt("Deny", r#"{"AWS":"123456789012"}"#, "dynamodb:DeleteItem", foreign_table, None),
         ]))
         .act("dynamodb:DeleteItem")
         .on(foreign_table)
         .deny_resource();
-    t.case(
-        f,
-        "bucket owner given explicitly (S3 ARNs carry no account)",
-    )
-    .id(allow("s3:GetObject", "*"))
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::their-bucket/k")
-    .owner(OTHER)
-    .no_resource();
-    t.case(
-        f,
-        "bucket owner given explicitly, bucket policy grants our account",
-    )
-    .id(allow("s3:GetObject", "*"))
-    .res(doc(&[rstmt(
-        "Allow",
-        r#"{"AWS":"123456789012"}"#,
-        "s3:GetObject",
-        "arn:aws:s3:::their-bucket/*",
-        None,
-    )]))
-    .act("s3:GetObject")
-    .on("arn:aws:s3:::their-bucket/k")
-    .owner(OTHER)
-    .allow();
+    t.case(f, "bucket owner given explicitly (S3 ARNs carry no account)")
+        .id(allow("s3:GetObject", "*"))
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::their-bucket/k")
+        .owner(OTHER)
+        .no_resource();
+    t.case(f, "bucket owner given explicitly, bucket policy grants our account")
+        .id(allow("s3:GetObject", "*"))
+        .res(doc(&[rstmt("Allow", r#"{"AWS":"123456789012"}"#, "s3:GetObject", "arn:aws:s3:::their-bucket/*", None)]))
+        .act("s3:GetObject")
+        .on("arn:aws:s3:::their-bucket/k")
+        .owner(OTHER)
+        .allow();
     t.case(f, "boundary still caps the identity side across accounts")
         .id(allow("dynamodb:GetItem", "*"))
         .boundary(allow("s3:*", "*"))
@@ -2723,38 +1968,26 @@ fn cross_account(t: &mut Table) {
         .act("dynamodb:GetItem")
         .on(foreign_table)
         .no_boundary();
-    t.case(
-        f,
-        "role session from the other account, resource grants the role",
-    )
-    .who(session_in(OTHER, "Reader", "r1"))
-    .id(allow("dynamodb:GetItem", "*"))
-    .res(doc(&[rstmt(
-        "Allow",
-        r#"{"AWS":"arn:aws:iam::111122223333:role/Reader"}"#,
-        "dynamodb:GetItem",
-        TABLE,
-        None,
-    )]))
-    .act("dynamodb:GetItem")
-    .on(TABLE)
-    .allow();
-    t.case(
-        f,
-        "user of the other account, resource grants our account only",
-    )
-    .who(user_in(OTHER, "eve"))
-    .id(allow("dynamodb:GetItem", "*"))
-    .res(doc(&[rstmt(
-        "Allow",
-        r#"{"AWS":"123456789012"}"#,
-        "dynamodb:GetItem",
-        TABLE,
-        None,
-    )]))
-    .act("dynamodb:GetItem")
-    .on(TABLE)
-    .no_resource();
+    t.case(f, "role session from the other account, resource grants the role")
+        .who(session_in(OTHER, "Reader", "r1"))
+        .id(allow("dynamodb:GetItem", "*"))
+        .res(doc(&[rstmt(
+            "Allow",
+            r#"{"AWS":"arn:aws:iam::111122223333:role/Reader"}"#,
+            "dynamodb:GetItem",
+            TABLE,
+            None,
+        )]))
+        .act("dynamodb:GetItem")
+        .on(TABLE)
+        .allow();
+    t.case(f, "user of the other account, resource grants our account only")
+        .who(user_in(OTHER, "eve"))
+        .id(allow("dynamodb:GetItem", "*"))
+        .res(doc(&[rstmt("Allow", r#"{"AWS":"123456789012"}"#, "dynamodb:GetItem", TABLE, None)]))
+        .act("dynamodb:GetItem")
+        .on(TABLE)
+        .no_resource();
 }
 
 fn trust(t: &mut Table) {
@@ -2772,15 +2005,12 @@ fn trust(t: &mut Table) {
         .act("sts:AssumeRole")
         .on(DAX_SLR)
         .no_resource();
-    t.case(
-        f,
-        "SLR trust policy: an IAM user may not even with sts:* allowed",
-    )
-    .id(allow("sts:*", "*"))
-    .trust(dax_trust)
-    .act("sts:AssumeRole")
-    .on(DAX_SLR)
-    .no_resource();
+    t.case(f, "SLR trust policy: an IAM user may not even with sts:* allowed")
+        .id(allow("sts:*", "*"))
+        .trust(dax_trust)
+        .act("sts:AssumeRole")
+        .on(DAX_SLR)
+        .no_resource();
     let acct_trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}}"#;
     t.case(f, "account trust: user with sts:AssumeRole permission")
         .id(allow("sts:AssumeRole", APP_ROLE))
@@ -2824,35 +2054,22 @@ fn trust(t: &mut Table) {
         .no_identity();
     let web = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"cognito-identity.amazonaws.com:aud":"us-east-1:12345678-abcd"},"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}}}"#;
     t.case(f, "web identity trust (Cognito, authenticated)")
-        .who(policy::Principal::web_identity(
-            "cognito-identity.amazonaws.com",
-        ))
+        .who(policy::Principal::web_identity("cognito-identity.amazonaws.com"))
         .trust(web)
         .act("sts:AssumeRoleWithWebIdentity")
         .on(APP_ROLE)
-        .ctx(
-            "cognito-identity.amazonaws.com:aud",
-            "us-east-1:12345678-abcd",
-        )
+        .ctx("cognito-identity.amazonaws.com:aud", "us-east-1:12345678-abcd")
         .ctx_multi(
             "cognito-identity.amazonaws.com:amr",
-            &[
-                "authenticated",
-                "cognito-identity.amazonaws.com:authenticated:x",
-            ],
+            &["authenticated", "cognito-identity.amazonaws.com:authenticated:x"],
         )
         .allow();
     t.case(f, "web identity trust (Cognito, unauthenticated)")
-        .who(policy::Principal::web_identity(
-            "cognito-identity.amazonaws.com",
-        ))
+        .who(policy::Principal::web_identity("cognito-identity.amazonaws.com"))
         .trust(web)
         .act("sts:AssumeRoleWithWebIdentity")
         .on(APP_ROLE)
-        .ctx(
-            "cognito-identity.amazonaws.com:aud",
-            "us-east-1:12345678-abcd",
-        )
+        .ctx("cognito-identity.amazonaws.com:aud", "us-east-1:12345678-abcd")
         .ctx_multi("cognito-identity.amazonaws.com:amr", &["unauthenticated"])
         .no_resource();
     t.case(f, "trust requiring MFA")
@@ -2880,11 +2097,8 @@ fn trust(t: &mut Table) {
 
 fn dax_and_iam_examples(t: &mut Table) {
     let f = "dax-iam";
-    let slr = allow_if(
-        "iam:CreateServiceLinkedRole",
-        "*",
-        r#"{"StringLike":{"iam:AWSServiceName":"dax.amazonaws.com"}}"#,
-    );
+    let slr =
+        allow_if("iam:CreateServiceLinkedRole", "*", r#"{"StringLike":{"iam:AWSServiceName":"dax.amazonaws.com"}}"#);
     t.case(f, "DAX docs: create the DAX service-linked role")
         .id(slr.clone())
         .act("iam:CreateServiceLinkedRole")
@@ -2937,15 +2151,12 @@ fn dax_and_iam_examples(t: &mut Table) {
         .on("arn:aws:iam::123456789012:role/DAXServiceRole")
         .ctx("iam:PassedToService", "dax.amazonaws.com")
         .allow();
-    t.case(
-        f,
-        "AmazonDynamoDBFullAccess: PassRole to EC2 is not granted",
-    )
-    .id(full.clone())
-    .act("iam:PassRole")
-    .on("arn:aws:iam::123456789012:role/DAXServiceRole")
-    .ctx("iam:PassedToService", "ec2.amazonaws.com")
-    .no_identity();
+    t.case(f, "AmazonDynamoDBFullAccess: PassRole to EC2 is not granted")
+        .id(full.clone())
+        .act("iam:PassRole")
+        .on("arn:aws:iam::123456789012:role/DAXServiceRole")
+        .ctx("iam:PassedToService", "ec2.amazonaws.com")
+        .no_identity();
     t.case(f, "AmazonDynamoDBFullAccess: DAX SLR")
         .id(full.clone())
         .act("iam:CreateServiceLinkedRole")
@@ -2958,11 +2169,7 @@ fn dax_and_iam_examples(t: &mut Table) {
         .on(DAX_SLR)
         .ctx("iam:AWSServiceName", "DAX.amazonaws.com")
         .no_identity();
-    t.case(f, "AmazonDynamoDBFullAccess: dax:CreateCluster")
-        .id(full)
-        .act("dax:CreateCluster")
-        .on("*")
-        .allow();
+    t.case(f, "AmazonDynamoDBFullAccess: dax:CreateCluster").id(full).act("dax:CreateCluster").on("*").allow();
     let slr_policy = allow(
         r#"["ec2:AuthorizeSecurityGroupIngress","ec2:CreateNetworkInterface","ec2:CreateSecurityGroup","ec2:DeleteNetworkInterface","ec2:DeleteSecurityGroup","ec2:DescribeAvailabilityZones","ec2:DescribeNetworkInterfaces","ec2:DescribeSecurityGroups","ec2:DescribeSubnets","ec2:DescribeVpcs","ec2:ModifyNetworkInterfaceAttribute","ec2:RevokeSecurityGroupIngress"]"#,
         "*",
@@ -2996,12 +2203,7 @@ fn dax_and_iam_examples(t: &mut Table) {
         .on(TABLE)
         .no_identity();
     let no_tx = doc(&[
-        stmt(
-            "Allow",
-            r#"["dax:GetItem","dax:PutItem","dax:UpdateItem","dax:DeleteItem"]"#,
-            CLUSTER,
-            None,
-        ),
+        stmt("Allow", r#"["dax:GetItem","dax:PutItem","dax:UpdateItem","dax:DeleteItem"]"#, CLUSTER, None),
         stmt(
             "Deny",
             r#"["dax:GetItem","dax:PutItem","dax:UpdateItem","dax:DeleteItem"]"#,
@@ -3017,33 +2219,16 @@ fn dax_and_iam_examples(t: &mut Table) {
         .on(CLUSTER)
         .ctx("dax:EnclosingOperation", "TransactWriteItems")
         .deny_identity();
-    t.case(f, "dax:EnclosingOperation allows plain PutItem")
-        .id(no_tx.clone())
-        .act("dax:PutItem")
+    t.case(f, "dax:EnclosingOperation allows plain PutItem").id(no_tx.clone()).act("dax:PutItem").on(CLUSTER).allow();
+    t.case(f, "dax:EnclosingOperation allows GetItem inside BatchGetItem")
+        .id(no_tx)
+        .act("dax:GetItem")
         .on(CLUSTER)
+        .ctx("dax:EnclosingOperation", "BatchGetItem")
         .allow();
-    t.case(
-        f,
-        "dax:EnclosingOperation allows GetItem inside BatchGetItem",
-    )
-    .id(no_tx)
-    .act("dax:GetItem")
-    .on(CLUSTER)
-    .ctx("dax:EnclosingOperation", "BatchGetItem")
-    .allow();
     let two_stmt = doc(&[
-        stmt(
-            "Allow",
-            r#"["dax:GetItem","dax:BatchGetItem","dax:Query","dax:Scan"]"#,
-            CLUSTER,
-            None,
-        ),
-        stmt(
-            "Allow",
-            r#"["dax:DescribeClusters","dax:ListTags"]"#,
-            "*",
-            None,
-        ),
+        stmt("Allow", r#"["dax:GetItem","dax:BatchGetItem","dax:Query","dax:Scan"]"#, CLUSTER, None),
+        stmt("Allow", r#"["dax:DescribeClusters","dax:ListTags"]"#, "*", None),
     ]);
     t.case(f, "DAX recommended split: data plane on the cluster")
         .id(two_stmt.clone())
@@ -3087,14 +2272,8 @@ fn dynamodb_fine_grained(t: &mut Table) {
         .id(fgac.clone())
         .act("dynamodb:GetItem")
         .on(TABLE)
-        .ctx(
-            "www.amazon.com:user_id",
-            "amzn1.account.AF6RHO7KZU5XRVQJGXK6HB56KR2A",
-        )
-        .ctx_multi(
-            "dynamodb:LeadingKeys",
-            &["amzn1.account.AF6RHO7KZU5XRVQJGXK6HB56KR2A"],
-        )
+        .ctx("www.amazon.com:user_id", "amzn1.account.AF6RHO7KZU5XRVQJGXK6HB56KR2A")
+        .ctx_multi("dynamodb:LeadingKeys", &["amzn1.account.AF6RHO7KZU5XRVQJGXK6HB56KR2A"])
         .ctx_multi("dynamodb:Attributes", &["UserId", "TopScore"])
         .ctx("dynamodb:Select", "SPECIFIC_ATTRIBUTES")
         .allow();
@@ -3103,10 +2282,7 @@ fn dynamodb_fine_grained(t: &mut Table) {
         .id(fgac.clone())
         .act("dynamodb:GetItem")
         .on(TABLE)
-        .ctx(
-            "www.amazon.com:user_id",
-            "amzn1.account.AF6RHO7KZU5XRVQJGXK6HB56KR2A",
-        )
+        .ctx("www.amazon.com:user_id", "amzn1.account.AF6RHO7KZU5XRVQJGXK6HB56KR2A")
         .ctx_multi("dynamodb:LeadingKeys", &["amzn1.account.SOMEONEELSE"])
         .no_identity();
     t.case(f, "projection outside the allowed attributes")
@@ -3154,7 +2330,11 @@ fn dynamodb_fine_grained(t: &mut Table) {
         .ctx_multi("dynamodb:LeadingKeys", &["AIDAEXAMPLE", "AIDAOTHER"])
         .no_identity();
     t.case(f, "ReturnValues restricted with StringEqualsIfExists")
-        .id(allow_if("dynamodb:UpdateItem", TABLE, r#"{"StringEqualsIfExists":{"dynamodb:ReturnValues":["NONE","UPDATED_OLD","UPDATED_NEW"]}}"#))
+        .id(allow_if(
+            "dynamodb:UpdateItem",
+            TABLE,
+            r#"{"StringEqualsIfExists":{"dynamodb:ReturnValues":["NONE","UPDATED_OLD","UPDATED_NEW"]}}"#,
+        ))
         .act("dynamodb:UpdateItem")
         .on(TABLE)
         .ctx("dynamodb:ReturnValues", "ALL_OLD")
@@ -3201,11 +2381,7 @@ fn evaluation_table_size_and_coverage() {
     for c in &t.cases {
         *by_family.entry(c.family).or_default() += 1;
     }
-    assert!(
-        t.cases.len() >= 150,
-        "only {} cases: {by_family:?}",
-        t.cases.len()
-    );
+    assert!(t.cases.len() >= 150, "only {} cases: {by_family:?}", t.cases.len());
     for family in [
         "logic",
         "action",
@@ -3231,29 +2407,17 @@ fn evaluation_table_size_and_coverage() {
         "dax-iam",
         "dynamodb",
     ] {
-        assert!(
-            by_family.get(family).copied().unwrap_or(0) >= 4,
-            "family {family} too thin: {by_family:?}"
-        );
+        assert!(by_family.get(family).copied().unwrap_or(0) >= 4, "family {family} too thin: {by_family:?}");
     }
     // Every base operator appears in some case's policy.
     let all_docs: String = t
         .cases
         .iter()
-        .flat_map(|c| {
-            c.identity
-                .iter()
-                .chain(c.resource.iter().map(|(_, d)| d))
-                .chain(c.boundary.iter().flatten())
-        })
+        .flat_map(|c| c.identity.iter().chain(c.resource.iter().map(|(_, d)| d)).chain(c.boundary.iter().flatten()))
         .cloned()
         .collect();
     for op in policy::BaseOperator::ALL {
-        assert!(
-            all_docs.contains(&format!("\"{}", op.name())),
-            "operator {} not covered",
-            op.name()
-        );
+        assert!(all_docs.contains(&format!("\"{}", op.name())), "operator {} not covered", op.name());
     }
 }
 
@@ -3282,22 +2446,9 @@ fn matched_statements_are_reported() {
     let req = policy::Request::new(&bob, "iam:GetUser", BOB, &ctx);
     let out = policy::evaluate(&req, &policy::PolicySet::identity(&[&p]));
     assert_eq!(out.decision, policy::Decision::ExplicitDeny);
-    let sids: Vec<_> = out
-        .matched
-        .iter()
-        .map(|m| (m.statement_index, m.sid.as_deref(), m.effect))
-        .collect();
-    assert_eq!(
-        sids,
-        vec![
-            (0, Some("All"), policy::Effect::Allow),
-            (1, Some("NoIam"), policy::Effect::Deny)
-        ]
-    );
-    assert!(out
-        .matched
-        .iter()
-        .all(|m| m.kind == policy::PolicyKind::Identity && m.policy_index == 0));
+    let sids: Vec<_> = out.matched.iter().map(|m| (m.statement_index, m.sid.as_deref(), m.effect)).collect();
+    assert_eq!(sids, vec![(0, Some("All"), policy::Effect::Allow), (1, Some("NoIam"), policy::Effect::Deny)]);
+    assert!(out.matched.iter().all(|m| m.kind == policy::PolicyKind::Identity && m.policy_index == 0));
     let allowed = policy::evaluate(
         &policy::Request::new(&bob, "s3:GetObject", "arn:aws:s3:::b/k", &ctx),
         &policy::PolicySet::identity(&[&p]),
@@ -3313,18 +2464,9 @@ fn principal_matching_helper() {
     )
     .expect("trust policy");
     let el = trust.statements[0].principal.as_ref().expect("principal");
-    assert!(policy::principal_matches(
-        el,
-        &policy::Principal::service("dax.amazonaws.com")
-    ));
-    assert!(!policy::principal_matches(
-        el,
-        &policy::Principal::service("ec2.amazonaws.com")
-    ));
-    assert!(!policy::principal_matches(
-        el,
-        &policy::Principal::user(BOB)
-    ));
+    assert!(policy::principal_matches(el, &policy::Principal::service("dax.amazonaws.com")));
+    assert!(!policy::principal_matches(el, &policy::Principal::service("ec2.amazonaws.com")));
+    assert!(!policy::principal_matches(el, &policy::Principal::user(BOB)));
 
     let acct = policy::parse_trust_policy(
         r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":["123456789012"]},"Action":"sts:AssumeRole"}}"#,
@@ -3332,40 +2474,17 @@ fn principal_matching_helper() {
     .expect("trust policy");
     let el = acct.statements[0].principal.as_ref().expect("principal");
     assert!(policy::principal_matches(el, &policy::Principal::user(BOB)));
-    assert!(policy::principal_matches(
-        el,
-        &policy::Principal::root("123456789012")
-    ));
-    assert!(policy::principal_matches(
-        el,
-        &policy::Principal::from_arn(APP_SESSION)
-    ));
-    assert!(!policy::principal_matches(
-        el,
-        &policy::Principal::user("arn:aws:iam::111122223333:user/eve")
-    ));
-    assert!(!policy::principal_matches(
-        el,
-        &policy::Principal::anonymous()
-    ));
+    assert!(policy::principal_matches(el, &policy::Principal::root("123456789012")));
+    assert!(policy::principal_matches(el, &policy::Principal::from_arn(APP_SESSION)));
+    assert!(!policy::principal_matches(el, &policy::Principal::user("arn:aws:iam::111122223333:user/eve")));
+    assert!(!policy::principal_matches(el, &policy::Principal::anonymous()));
 
     let not = policy::parse_resource_policy(
         r#"{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::123456789012:user/bob","123456789012"]},"Action":"s3:*","Resource":"*"}}"#,
     )
     .expect("resource policy");
     let el = not.statements[0].principal.as_ref().expect("principal");
-    assert!(!policy::principal_matches(
-        el,
-        &policy::Principal::user(BOB)
-    ));
-    assert!(policy::principal_matches(
-        el,
-        &policy::Principal::user("arn:aws:iam::123456789012:user/alice")
-    ));
-    assert_eq!(
-        policy::Principal::from_arn(APP_SESSION)
-            .role_or_issuer_arn()
-            .as_deref(),
-        Some(APP_ROLE)
-    );
+    assert!(!policy::principal_matches(el, &policy::Principal::user(BOB)));
+    assert!(policy::principal_matches(el, &policy::Principal::user("arn:aws:iam::123456789012:user/alice")));
+    assert_eq!(policy::Principal::from_arn(APP_SESSION).role_or_issuer_arn().as_deref(), Some(APP_ROLE));
 }

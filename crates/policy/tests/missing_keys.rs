@@ -65,11 +65,7 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "a statement for another resource is not consulted",
-            identity: vec![allow_if(
-                "dynamodb:GetItem",
-                "arn:aws:dynamodb:*:*:table/Other",
-                ip,
-            )],
+            identity: vec![allow_if("dynamodb:GetItem", "arn:aws:dynamodb:*:*:table/Other", ip)],
             resource: vec![],
             action: "dynamodb:GetItem",
             context: &[],
@@ -79,11 +75,7 @@ fn rows() -> Vec<Row> {
             name: "deny statements count too, each key once, sorted",
             identity: vec![
                 allow_if("dynamodb:*", "*", two),
-                deny_if(
-                    "dynamodb:GetItem",
-                    TABLE,
-                    r#"{"Bool":{"AWS:SecureTransport":"false"}}"#,
-                ),
+                deny_if("dynamodb:GetItem", TABLE, r#"{"Bool":{"AWS:SecureTransport":"false"}}"#),
             ],
             resource: vec![],
             action: "dynamodb:GetItem",
@@ -158,11 +150,7 @@ fn rows() -> Vec<Row> {
         },
         Row {
             name: "Resource of only an entry without value: not consulted",
-            identity: vec![allow_if(
-                "dynamodb:GetItem",
-                DEPT_TABLE,
-                r#"{"Null":{"aws:PrincipalTag/dept":"false"}}"#,
-            )],
+            identity: vec![allow_if("dynamodb:GetItem", DEPT_TABLE, r#"{"Null":{"aws:PrincipalTag/dept":"false"}}"#)],
             resource: vec![],
             action: "dynamodb:GetItem",
             context: &[],
@@ -188,19 +176,10 @@ fn missing_context_keys_table() {
     let bob = user("bob");
     for row in rows() {
         let identity: Vec<_> = row.identity.iter().map(|d| parse(d).unwrap()).collect();
-        let resource: Vec<_> = row
-            .resource
-            .iter()
-            .map(|d| parse_resource_policy(d).unwrap())
-            .collect();
+        let resource: Vec<_> = row.resource.iter().map(|d| parse_resource_policy(d).unwrap()).collect();
         let identity_refs: Vec<_> = identity.iter().collect();
         let resource_refs: Vec<_> = resource.iter().collect();
-        let set = PolicySet {
-            identity: &identity_refs,
-            resource: &resource_refs,
-            boundary: None,
-            session: None,
-        };
+        let set = PolicySet { identity: &identity_refs, resource: &resource_refs, boundary: None, session: None };
         let mut ctx = Context::new();
         for (k, v) in row.context {
             ctx.set(k, *v);

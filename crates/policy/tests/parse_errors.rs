@@ -3,8 +3,8 @@
 //! the behaviour moto and LocalStack recorded against IAM.
 
 use policy::{
-    parse, parse_managed, parse_resource_policy, parse_trust_policy, policy_size, MalformedKind,
-    MalformedPolicy, Policy,
+    parse, parse_managed, parse_resource_policy, parse_trust_policy, policy_size, MalformedKind, MalformedPolicy,
+    Policy,
 };
 
 const SYNTAX: &str = "Syntax errors in policy.";
@@ -120,19 +120,11 @@ fn managed_policy_rejections() {
     for (doc, want) in &rows {
         match parse_managed(doc) {
             Ok(_) => failures.push(format!("accepted: {doc}")),
-            Err(e) if e.message != *want => {
-                failures.push(format!("{doc}\n   want: {want}\n   got:  {}", e.message))
-            }
+            Err(e) if e.message != *want => failures.push(format!("{doc}\n   want: {want}\n   got:  {}", e.message)),
             Err(_) => {}
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} rows failed:\n{}",
-        failures.len(),
-        rows.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} rows failed:\n{}", failures.len(), rows.len(), failures.join("\n"));
     assert!(rows.len() >= 80);
 }
 
@@ -201,9 +193,7 @@ fn variable_before_the_fifth_colon_is_plain_field_text() {
         ("arn:aws:iam::${aws:PrincipalAccount}:user/x", path),
     ];
     for (arn, message) in rejected {
-        let d = v12(&format!(
-            r#"{{"Effect":"Allow","Action":"*","Resource":"{arn}"}}"#
-        ));
+        let d = v12(&format!(r#"{{"Effect":"Allow","Action":"*","Resource":"{arn}"}}"#));
         for p in [parse(&d), parse_managed(&d)] {
             assert_eq!(p.expect_err(arn).message, message);
         }
@@ -213,9 +203,7 @@ fn variable_before_the_fifth_colon_is_plain_field_text() {
         "arn:aws:dynamodb:us-east-1:${aws:PrincipalAccount}:table/x",
         "arn:aws:iam::123456789012:user/${aws:username}",
     ] {
-        let d = v12(&format!(
-            r#"{{"Effect":"Allow","Action":"*","Resource":"{arn}"}}"#
-        ));
+        let d = v12(&format!(r#"{{"Effect":"Allow","Action":"*","Resource":"{arn}"}}"#));
         parse_managed(&d).unwrap_or_else(|e| panic!("{arn}: {}", e.message));
     }
 }
@@ -233,9 +221,7 @@ fn managed_policy_acceptances() {
 fn inline_policies_accept_older_versions() {
     let bucket = "arn:aws:s3:::example_bucket";
     for doc in [
-        format!(
-            r#"{{"Statement":{{"Effect":"Allow","Action":"s3:ListBucket","Resource":"{bucket}"}}}}"#
-        ),
+        format!(r#"{{"Statement":{{"Effect":"Allow","Action":"s3:ListBucket","Resource":"{bucket}"}}}}"#),
         format!(
             r#"{{"Version":"2008-10-17","Statement":[{{"Effect":"Allow","Action":"s3:ListBucket","Resource":"{bucket}"}}]}}"#
         ),
@@ -254,9 +240,7 @@ fn err(r: Result<Policy, MalformedPolicy>) -> MalformedPolicy {
 
 #[test]
 fn precise_kinds_and_details() {
-    let e = err(parse(&v12(
-        r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Actions":"x"}"#,
-    )));
+    let e = err(parse(&v12(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Actions":"x"}"#)));
     assert_eq!(e.kind, MalformedKind::UnknownField("Actions".into()));
     assert_eq!(e.message, SYNTAX);
     assert_eq!(e.detail(), "Unknown field Actions");
@@ -264,15 +248,10 @@ fn precise_kinds_and_details() {
     let e = err(parse(&v12(
         r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqualz":{"a:b":"c"}}}"#,
     )));
-    assert_eq!(
-        e.kind,
-        MalformedKind::InvalidConditionType("StringEqualz".into())
-    );
+    assert_eq!(e.kind, MalformedKind::InvalidConditionType("StringEqualz".into()));
     assert_eq!(e.detail(), "Invalid Condition type : StringEqualz");
 
-    let e = err(parse(&v12(
-        r#"{"Effect":"Permit","Action":"s3:*","Resource":"*"}"#,
-    )));
+    let e = err(parse(&v12(r#"{"Effect":"Permit","Action":"s3:*","Resource":"*"}"#)));
     assert_eq!(e.detail(), "Invalid effect: Permit");
 
     let e = err(parse(&v12(r#"{"Action":"s3:*","Resource":"*"}"#)));
@@ -281,18 +260,14 @@ fn precise_kinds_and_details() {
     let e = err(parse(r#"{"Version":"2012-10-17"}"#));
     assert_eq!(e.detail(), "Missing required field Statement");
 
-    let e = err(parse(&v12(
-        r#"{"Effect":"Allow","Action":"CreateUser","Resource":"*"}"#,
-    )));
+    let e = err(parse(&v12(r#"{"Effect":"Allow","Action":"CreateUser","Resource":"*"}"#)));
     assert_eq!(e.kind, MalformedKind::InvalidAction);
     assert_eq!(e.to_string(), VENDOR);
 }
 
 #[test]
 fn resource_policy_rules() {
-    let e = err(parse_resource_policy(&v12(
-        r#"{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"*"}"#,
-    )));
+    let e = err(parse_resource_policy(&v12(r#"{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"*"}"#)));
     assert_eq!(e.message, "Missing required field Principal");
     assert_eq!(e.kind, MalformedKind::MissingField("Principal"));
 
@@ -312,13 +287,10 @@ fn resource_policy_rules() {
         r#"{"Effect":"Allow","Principal":{"Robot":"x"},"Action":"s3:*","Resource":"*"}"#,
     )));
     assert_eq!(e.message, SYNTAX);
-    let e = err(parse_resource_policy(&v12(
-        r#"{"Effect":"Allow","Principal":"someone","Action":"s3:*","Resource":"*"}"#,
-    )));
+    let e =
+        err(parse_resource_policy(&v12(r#"{"Effect":"Allow","Principal":"someone","Action":"s3:*","Resource":"*"}"#)));
     assert_eq!(e.message, SYNTAX);
-    let e = err(parse_resource_policy(&v12(
-        r#"{"Effect":"Allow","Principal":"*","Action":"s3:*"}"#,
-    )));
+    let e = err(parse_resource_policy(&v12(r#"{"Effect":"Allow","Principal":"*","Action":"s3:*"}"#)));
     assert_eq!(e.message, RESOURCES);
 
     // Resource policies allow SIDs with spaces (S3 / DynamoDB style); the
@@ -330,10 +302,7 @@ fn resource_policy_rules() {
     ))
     .expect("valid resource policy");
     assert_eq!(p.statements.len(), 3);
-    assert!(p.statements[1]
-        .principal
-        .as_ref()
-        .is_some_and(|pr| pr.negated));
+    assert!(p.statements[1].principal.as_ref().is_some_and(|pr| pr.negated));
 }
 
 #[test]
@@ -353,13 +322,9 @@ fn trust_policy_rules() {
         e.message,
         "Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity"
     );
-    let e = err(parse_trust_policy(&v12(
-        r#"{"Effect":"Allow","Action":"sts:AssumeRole"}"#,
-    )));
+    let e = err(parse_trust_policy(&v12(r#"{"Effect":"Allow","Action":"sts:AssumeRole"}"#)));
     assert_eq!(e.message, "Missing required field Principal");
-    let e = err(parse_trust_policy(&v12(
-        r#"{"Effect":"Allow","Principal":{"AWS":"bob"},"Action":"sts:AssumeRole"}"#,
-    )));
+    let e = err(parse_trust_policy(&v12(r#"{"Effect":"Allow","Principal":{"AWS":"bob"},"Action":"sts:AssumeRole"}"#)));
     assert_eq!(e.message, r#"Invalid principal in policy: "AWS":"bob""#);
     let e = err(parse_trust_policy(&v12(
         r#"{"Sid":"not ok","Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}"#,
@@ -410,13 +375,7 @@ fn size_quotas() {
 fn numbers_and_booleans_are_coerced() {
     let p = parse(&v12(r#"{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*","Condition":{"NumericLessThan":{"s3:max-keys":[10, 2.5]},"Bool":{"aws:SecureTransport":false}}}"#))
         .expect("typed condition values");
-    let values: Vec<&str> = p.statements[0]
-        .conditions
-        .iter()
-        .flat_map(|c| c.values.iter().map(String::as_str))
-        .collect();
-    assert!(
-        values.contains(&"10") && values.contains(&"2.5") && values.contains(&"false"),
-        "{values:?}"
-    );
+    let values: Vec<&str> =
+        p.statements[0].conditions.iter().flat_map(|c| c.values.iter().map(String::as_str)).collect();
+    assert!(values.contains(&"10") && values.contains(&"2.5") && values.contains(&"false"), "{values:?}");
 }

@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 
 use policy::{
-    evaluate, matcher, parse, parse_resource_policy, parse_trust_policy, Context, ContextValue,
-    Decision, Policy, PolicySet, Principal, Request,
+    evaluate, matcher, parse, parse_resource_policy, parse_trust_policy, Context, ContextValue, Decision, Policy,
+    PolicySet, Principal, Request,
 };
 
 // ---------------------------------------------------------------------------
@@ -79,14 +79,7 @@ fn operator() -> impl Strategy<Value = String> {
         .prop_map(|(q, b, s)| format!("{q}{b}{s}"))
 }
 
-const KEYS: &[&str] = &[
-    "aws:username",
-    "aws:SourceIp",
-    "aws:CurrentTime",
-    "aws:TagKeys",
-    "k:x",
-    "aws:PrincipalArn",
-];
+const KEYS: &[&str] = &["aws:username", "aws:SourceIp", "aws:CurrentTime", "aws:TagKeys", "k:x", "aws:PrincipalArn"];
 
 fn value() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -116,19 +109,10 @@ fn value_for(op: &str) -> BoxedStrategy<String> {
     } else if op.contains("Numeric") {
         "-?[0-9]{1,4}(\\.[0-9]{1,2})?".boxed()
     } else if op.contains("Bool") || op.contains("Null") {
-        prop_oneof![
-            Just("true".to_string()),
-            Just("false".to_string()),
-            Just("TRUE".to_string())
-        ]
-        .boxed()
+        prop_oneof![Just("true".to_string()), Just("false".to_string()), Just("TRUE".to_string())].boxed()
     } else if op.contains("Ip") {
-        prop_oneof![
-            Just("203.0.113.0/24".to_string()),
-            Just("2001:DB8::/32".to_string()),
-            Just("10.0.0.1".to_string())
-        ]
-        .boxed()
+        prop_oneof![Just("203.0.113.0/24".to_string()), Just("2001:DB8::/32".to_string()), Just("10.0.0.1".to_string())]
+            .boxed()
     } else {
         value().boxed()
     };
@@ -149,8 +133,7 @@ fn condition_item() -> impl Strategy<Value = String> {
 }
 
 fn condition() -> impl Strategy<Value = String> {
-    prop::collection::vec(condition_item(), 0..3)
-        .prop_map(|items| format!("{{{}}}", items.join(",")))
+    prop::collection::vec(condition_item(), 0..3).prop_map(|items| format!("{{{}}}", items.join(",")))
 }
 
 fn principal_json() -> impl Strategy<Value = String> {
@@ -164,11 +147,8 @@ fn principal_json() -> impl Strategy<Value = String> {
 }
 
 fn statement(with_principal: bool) -> impl Strategy<Value = String> {
-    let principal = if with_principal {
-        (any::<bool>(), principal_json()).prop_map(Some).boxed()
-    } else {
-        Just(None).boxed()
-    };
+    let principal =
+        if with_principal { (any::<bool>(), principal_json()).prop_map(Some).boxed() } else { Just(None).boxed() };
     (
         prop_oneof![Just("Allow"), Just("Deny")],
         any::<bool>(),
@@ -178,37 +158,25 @@ fn statement(with_principal: bool) -> impl Strategy<Value = String> {
         condition(),
         principal,
     )
-        .prop_map(
-            |(effect, not_action, actions, not_resource, resources, cond, principal)| {
-                let acts: Vec<String> = actions.iter().map(|a| json_str(a)).collect();
-                let res: Vec<String> = resources.iter().map(|r| json_str(r)).collect();
-                let p = match principal {
-                    Some((neg, p)) => format!(
-                        ",\"{}\":{p}",
-                        if neg { "NotPrincipal" } else { "Principal" }
-                    ),
-                    None => String::new(),
-                };
-                format!(
-                    "{{\"Effect\":\"{effect}\",\"{}\":[{}],\"{}\":[{}],\"Condition\":{cond}{p}}}",
-                    if not_action { "NotAction" } else { "Action" },
-                    acts.join(","),
-                    if not_resource {
-                        "NotResource"
-                    } else {
-                        "Resource"
-                    },
-                    res.join(",")
-                )
-            },
-        )
+        .prop_map(|(effect, not_action, actions, not_resource, resources, cond, principal)| {
+            let acts: Vec<String> = actions.iter().map(|a| json_str(a)).collect();
+            let res: Vec<String> = resources.iter().map(|r| json_str(r)).collect();
+            let p = match principal {
+                Some((neg, p)) => format!(",\"{}\":{p}", if neg { "NotPrincipal" } else { "Principal" }),
+                None => String::new(),
+            };
+            format!(
+                "{{\"Effect\":\"{effect}\",\"{}\":[{}],\"{}\":[{}],\"Condition\":{cond}{p}}}",
+                if not_action { "NotAction" } else { "Action" },
+                acts.join(","),
+                if not_resource { "NotResource" } else { "Resource" },
+                res.join(",")
+            )
+        })
 }
 
 fn document(with_principal: bool) -> impl Strategy<Value = String> {
-    (
-        prop_oneof![Just("2012-10-17"), Just("2008-10-17")],
-        prop::collection::vec(statement(with_principal), 1..4),
-    )
+    (prop_oneof![Just("2012-10-17"), Just("2008-10-17")], prop::collection::vec(statement(with_principal), 1..4))
         .prop_map(|(v, st)| format!("{{\"Version\":\"{v}\",\"Statement\":[{}]}}", st.join(",")))
 }
 
@@ -216,9 +184,7 @@ fn principal() -> impl Strategy<Value = Principal> {
     prop_oneof![
         "[a-z]{1,5}".prop_map(|n| Principal::user(&format!("arn:aws:iam::123456789012:user/{n}"))),
         "[a-z]{1,5}".prop_map(|n| Principal::user(&format!("arn:aws:iam::111122223333:user/{n}"))),
-        Just(Principal::from_arn(
-            "arn:aws:sts::123456789012:assumed-role/R/s"
-        )),
+        Just(Principal::from_arn("arn:aws:sts::123456789012:assumed-role/R/s")),
         Just(Principal::root("123456789012")),
         Just(Principal::service("dax.amazonaws.com")),
         Just(Principal::anonymous()),
@@ -227,40 +193,30 @@ fn principal() -> impl Strategy<Value = Principal> {
 }
 
 fn context() -> impl Strategy<Value = Context> {
-    prop::collection::vec(
-        (
-            prop::sample::select(KEYS),
-            prop::collection::vec(value(), 0..3),
-            any::<u8>(),
-        ),
-        0..5,
-    )
-    .prop_map(|entries| {
-        let mut ctx = Context::new();
-        for (k, vals, kind) in entries {
-            match kind % 4 {
-                0 => {
-                    ctx.set_multi(k, vals);
-                }
-                1 => {
-                    ctx.set_bool(k, kind % 8 == 1);
-                }
-                2 => {
-                    ctx.set_values(
-                        k,
-                        vec![
-                            ContextValue::Number(f64::from(kind)),
-                            ContextValue::Binary(vec![kind]),
-                        ],
-                    );
-                }
-                _ => {
-                    ctx.set_ip(k, std::net::IpAddr::from([203, 0, 113, kind]));
+    prop::collection::vec((prop::sample::select(KEYS), prop::collection::vec(value(), 0..3), any::<u8>()), 0..5)
+        .prop_map(|entries| {
+            let mut ctx = Context::new();
+            for (k, vals, kind) in entries {
+                match kind % 4 {
+                    0 => {
+                        ctx.set_multi(k, vals);
+                    }
+                    1 => {
+                        ctx.set_bool(k, kind % 8 == 1);
+                    }
+                    2 => {
+                        ctx.set_values(
+                            k,
+                            vec![ContextValue::Number(f64::from(kind)), ContextValue::Binary(vec![kind])],
+                        );
+                    }
+                    _ => {
+                        ctx.set_ip(k, std::net::IpAddr::from([203, 0, 113, kind]));
+                    }
                 }
             }
-        }
-        ctx
-    })
+            ctx
+        })
 }
 
 // ---------------------------------------------------------------------------
@@ -276,16 +232,7 @@ fn reference_match(p: &[char], t: &[char]) -> bool {
 }
 
 fn eval_all(identity: &[&Policy], resource: &[&Policy], req: &Request) -> Decision {
-    evaluate(
-        req,
-        &PolicySet {
-            identity,
-            resource,
-            boundary: None,
-            session: None,
-        },
-    )
-    .decision
+    evaluate(req, &PolicySet { identity, resource, boundary: None, session: None }).decision
 }
 
 proptest! {

@@ -41,9 +41,7 @@ pub(crate) fn normalize_header_value(raw: &str) -> String {
 /// authentication.
 pub(crate) fn declared_payload_hash(req: &Request, parsed: &Parsed) -> Result<String, AuthError> {
     match header_values(req, "x-amz-content-sha256").next() {
-        Some(raw) => std::str::from_utf8(raw)
-            .map(|v| v.trim().to_owned())
-            .map_err(|_| AuthError::BadPayloadHash),
+        Some(raw) => std::str::from_utf8(raw).map(|v| v.trim().to_owned()).map_err(|_| AuthError::BadPayloadHash),
         None if parsed.presigned => Ok(UNSIGNED_PAYLOAD.to_owned()),
         None => Ok(sha256_hex(req.body)),
     }
@@ -78,12 +76,7 @@ pub fn canonical_request_with_payload_hash(
     names.sort_unstable();
     names.dedup();
 
-    let mut out = String::with_capacity(
-        req.path
-            .len()
-            .saturating_add(req.query.len())
-            .saturating_add(256),
-    );
+    let mut out = String::with_capacity(req.path.len().saturating_add(req.query.len()).saturating_add(256));
     out.push_str(req.method);
     out.push('\n');
     out.push_str(&canonical_uri(req.path, parsed.normalize_path));

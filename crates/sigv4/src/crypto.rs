@@ -87,20 +87,11 @@ impl SigningKeyCache {
 
     /// Creates a cache holding at most `capacity` keys (`0` disables caching).
     pub fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            inner: Mutex::new(CacheInner::default()),
-        }
+        Self { capacity, inner: Mutex::new(CacheInner::default()) }
     }
 
     /// Returns the signing key for the scope, deriving and caching it on a miss.
-    pub fn get_or_compute(
-        &self,
-        secret: &str,
-        date: &str,
-        region: &str,
-        service: &str,
-    ) -> [u8; 32] {
+    pub fn get_or_compute(&self, secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
         if self.capacity == 0 {
             return signing_key(secret, date, region, service);
         }
@@ -155,9 +146,7 @@ impl SigningKeyCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
         // The cache holds no invariants a panicking holder could break beyond
         // map/order drift, which eviction tolerates; recover from poisoning.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -169,10 +158,7 @@ impl Default for SigningKeyCache {
 
 impl std::fmt::Debug for SigningKeyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKeyCache")
-            .field("capacity", &self.capacity)
-            .field("len", &self.len())
-            .finish()
+        f.debug_struct("SigningKeyCache").field("capacity", &self.capacity).field("len", &self.len()).finish()
     }
 }
 
@@ -183,16 +169,8 @@ mod tests {
     #[test]
     fn aws_documented_signing_key() {
         // AWS documentation example (IAM, 20150830, us-east-1).
-        let key = signing_key(
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            "20150830",
-            "us-east-1",
-            "iam",
-        );
-        assert_eq!(
-            hex::encode(key),
-            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
-        );
+        let key = signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "iam");
+        assert_eq!(hex::encode(key), "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
     }
 
     #[test]

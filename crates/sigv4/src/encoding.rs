@@ -3,11 +3,7 @@
 use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Everything except RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// As [`UNRESERVED`], but keeps `/` as the path separator.
 const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
@@ -38,10 +34,7 @@ pub(crate) fn query_decode(s: &str) -> Vec<u8> {
                 out.push(b' ');
                 i += 1;
             }
-            b'%' => match (
-                b.get(i + 1).copied().and_then(hex_val),
-                b.get(i + 2).copied().and_then(hex_val),
-            ) {
+            b'%' => match (b.get(i + 1).copied().and_then(hex_val), b.get(i + 2).copied().and_then(hex_val)) {
                 (Some(hi), Some(lo)) => {
                     out.push(hi << 4 | lo);
                     i += 3;
@@ -189,14 +182,8 @@ mod tests {
     #[test]
     fn query() {
         assert_eq!(canonical_query("", false), "");
-        assert_eq!(
-            canonical_query("b=2&a=1&a=0&c&&d=x+y%20z%zz", false),
-            "a=0&a=1&b=2&c=&d=x%20y%20z%25zz"
-        );
-        assert_eq!(
-            canonical_query("X-Amz-Signature=abc&X-Amz-Date=1", true),
-            "X-Amz-Date=1"
-        );
+        assert_eq!(canonical_query("b=2&a=1&a=0&c&&d=x+y%20z%zz", false), "a=0&a=1&b=2&c=&d=x%20y%20z%25zz");
+        assert_eq!(canonical_query("X-Amz-Signature=abc&X-Amz-Date=1", true), "X-Amz-Date=1");
         assert_eq!(canonical_query("%FF=%00", false), "%FF=%00");
     }
 }

@@ -19,12 +19,7 @@ pub enum AuthError {
     /// Header-signed request (or presigned URL dated in the future) outside the
     /// 15 minute clock-skew window. All four values are ISO-8601 basic
     /// timestamps: the request's, the server's, and now ∓ 15 minutes.
-    Expired {
-        amz_date: String,
-        now: String,
-        earliest: String,
-        latest: String,
-    },
+    Expired { amz_date: String, now: String, earliest: String, latest: String },
     /// A presigned URL used after `X-Amz-Date + X-Amz-Expires`.
     PresignExpired,
     /// The recomputed signature differs from the client's (or the request
@@ -40,10 +35,7 @@ impl AuthError {
     /// `Incomplete`, `UnsupportedAlgorithm`), `false` for credential/signature
     /// failures.
     pub fn is_malformed(&self) -> bool {
-        matches!(
-            self,
-            AuthError::Missing | AuthError::Incomplete(_) | AuthError::UnsupportedAlgorithm(_)
-        )
+        matches!(self, AuthError::Missing | AuthError::Incomplete(_) | AuthError::UnsupportedAlgorithm(_))
     }
 }
 
@@ -56,24 +48,13 @@ impl fmt::Display for AuthError {
                 "The authorization mechanism you have provided is not supported. \
                  Please use AWS4-HMAC-SHA256.",
             ),
-            AuthError::Expired {
-                amz_date,
-                now,
-                earliest,
-                latest,
-            } => {
+            AuthError::Expired { amz_date, now, earliest, latest } => {
                 // All values share the fixed-width basic format, so string order
                 // is chronological order.
                 if amz_date.as_str() < earliest.as_str() {
-                    write!(
-                        f,
-                        "Signature expired: {amz_date} is now earlier than {earliest} ({now} - 15 min.)"
-                    )
+                    write!(f, "Signature expired: {amz_date} is now earlier than {earliest} ({now} - 15 min.)")
                 } else {
-                    write!(
-                        f,
-                        "Signature not yet current: {amz_date} is still later than {latest} ({now} + 15 min.)"
-                    )
+                    write!(f, "Signature not yet current: {amz_date} is still later than {latest} ({now} + 15 min.)")
                 }
             }
             AuthError::PresignExpired => f.write_str("Request has expired"),
@@ -82,9 +63,9 @@ impl fmt::Display for AuthError {
                  Check your AWS Secret Access Key and signing method. \
                  Consult the service documentation for details.",
             ),
-            AuthError::BadPayloadHash => f.write_str(
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            ),
+            AuthError::BadPayloadHash => {
+                f.write_str("The provided 'x-amz-content-sha256' header does not match what was computed.")
+            }
         }
     }
 }

@@ -133,10 +133,7 @@ pub struct Parsed {
 impl Parsed {
     /// The credential scope: `date/region/service/aws4_request`.
     pub fn credential_scope(&self) -> String {
-        format!(
-            "{}/{}/{}/aws4_request",
-            self.date, self.region, self.service
-        )
+        format!("{}/{}/{}/aws4_request", self.date, self.region, self.service)
     }
 
     /// Request timestamp in ISO-8601 basic format (`YYYYMMDDTHHMMSSZ`), i.e.
@@ -154,8 +151,5 @@ impl Parsed {
 /// Builds the string to sign: algorithm, timestamp, scope and the hex SHA-256
 /// of the canonical request, separated by newlines.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        sha256_hex(canonical_request.as_bytes())
-    )
+    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", sha256_hex(canonical_request.as_bytes()))
 }

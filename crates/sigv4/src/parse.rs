@@ -7,15 +7,9 @@ use crate::{AuthError, Parsed, Request, ALGORITHM, MAX_PRESIGN_EXPIRES_SECS};
 
 /// Returns the values of every header called `name` (ASCII case-insensitive),
 /// in request order.
-pub(crate) fn header_values<'r>(
-    req: &Request<'r>,
-    name: &'r str,
-) -> impl Iterator<Item = &'r [u8]> + 'r {
+pub(crate) fn header_values<'r>(req: &Request<'r>, name: &'r str) -> impl Iterator<Item = &'r [u8]> + 'r {
     let headers: &'r [(&'r str, &'r [u8])] = req.headers;
-    headers
-        .iter()
-        .filter(move |(n, _)| n.trim().eq_ignore_ascii_case(name))
-        .map(|(_, v)| *v)
+    headers.iter().filter(move |(n, _)| n.trim().eq_ignore_ascii_case(name)).map(|(_, v)| *v)
 }
 
 fn first_header<'r>(req: &Request<'r>, name: &'r str) -> Option<&'r [u8]> {
@@ -32,8 +26,7 @@ fn first_header<'r>(req: &Request<'r>, name: &'r str) -> Option<&'r [u8]> {
 /// request timestamp, but the region and service are returned for the caller
 /// to check, and time windows are checked by [`crate::verify`].
 pub fn parse(req: &Request) -> Result<Parsed, AuthError> {
-    let authorization =
-        first_header(req, "authorization").filter(|v| !v.iter().all(|b| b.is_ascii_whitespace()));
+    let authorization = first_header(req, "authorization").filter(|v| !v.iter().all(|b| b.is_ascii_whitespace()));
     let presigned = query_pairs(req.query).any(|(k, _)| k == b"X-Amz-Algorithm");
     match (authorization, presigned) {
         (Some(_), true) => Err(AuthError::Incomplete(
@@ -69,14 +62,10 @@ fn parse_credential(credential: &str) -> Result<Scope, AuthError> {
         )));
     }
     if region.is_empty() {
-        return Err(AuthError::Incomplete(
-            "Credential should be scoped to a valid region. ".to_owned(),
-        ));
+        return Err(AuthError::Incomplete("Credential should be scoped to a valid region. ".to_owned()));
     }
     if service.is_empty() {
-        return Err(AuthError::Incomplete(
-            "Credential should be scoped to correct service. ".to_owned(),
-        ));
+        return Err(AuthError::Incomplete("Credential should be scoped to correct service. ".to_owned()));
     }
     Ok(Scope {
         access_key_id: (*access_key_id).to_owned(),
@@ -106,10 +95,7 @@ fn check_scope_date(scope_date: &str, iso_date: &str) -> Result<(), AuthError> {
 }
 
 fn parse_signed_headers(list: &str) -> Vec<String> {
-    list.split(';')
-        .filter(|h| !h.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect()
+    list.split(';').filter(|h| !h.is_empty()).map(str::to_ascii_lowercase).collect()
 }
 
 fn require_host(signed_headers: &[String]) -> Result<(), AuthError> {
@@ -139,9 +125,7 @@ fn parse_header(req: &Request, raw: &[u8]) -> Result<Parsed, AuthError> {
         )));
     };
     let value = value.trim();
-    let (algorithm, rest) = value
-        .split_once(|c: char| c.is_ascii_whitespace())
-        .unwrap_or((value, ""));
+    let (algorithm, rest) = value.split_once(|c: char| c.is_ascii_whitespace()).unwrap_or((value, ""));
     if algorithm != ALGORITHM {
         return Err(AuthError::UnsupportedAlgorithm(algorithm.to_owned()));
     }
@@ -150,10 +134,7 @@ fn parse_header(req: &Request, raw: &[u8]) -> Result<Parsed, AuthError> {
     let mut credential = None;
     let mut signed_headers = None;
     let mut signature = None;
-    for token in rest
-        .split(|c: char| c == ',' || c.is_ascii_whitespace())
-        .filter(|t| !t.is_empty())
-    {
+    for token in rest.split(|c: char| c == ',' || c.is_ascii_whitespace()).filter(|t| !t.is_empty()) {
         let Some((key, val)) = token.split_once('=') else {
             return Err(AuthError::Incomplete(format!(
                 "'{token}' not a valid key=value pair (missing equal-sign) in Authorization header: '{value}'."
@@ -185,21 +166,12 @@ fn parse_header(req: &Request, raw: &[u8]) -> Result<Parsed, AuthError> {
         problems.push("Authorization header requires 'SignedHeaders' parameter.");
     }
     if date_value.is_none() {
-        problems.push(
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
-        );
+        problems.push("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
     }
-    let (
-        Some(credential),
-        Some(signed_headers),
-        Some(signature),
-        Some((amz_date, from_amz_header)),
-    ) = (credential, signed_headers, signature, date_value)
+    let (Some(credential), Some(signed_headers), Some(signature), Some((amz_date, from_amz_header))) =
+        (credential, signed_headers, signature, date_value)
     else {
-        return Err(AuthError::Incomplete(format!(
-            "{} Authorization={value}",
-            problems.join(" ")
-        )));
+        return Err(AuthError::Incomplete(format!("{} Authorization={value}", problems.join(" "))));
     };
 
     let scope = parse_credential(credential)?;
@@ -209,13 +181,7 @@ fn parse_header(req: &Request, raw: &[u8]) -> Result<Parsed, AuthError> {
     // Both headers may carry ISO-8601 basic format; `Date` may also be an
     // HTTP date.
     let request_time = parse_iso_basic(&amz_date)
-        .or_else(|| {
-            if from_amz_header {
-                None
-            } else {
-                parse_http_date(&amz_date)
-            }
-        })
+        .or_else(|| if from_amz_header { None } else { parse_http_date(&amz_date) })
         .ok_or_else(|| bad_date_format(&amz_date))?;
     let iso_date = format_iso_basic(request_time);
     check_scope_date(&scope.date, &iso_date)?;
@@ -282,9 +248,7 @@ fn parse_presigned(req: &Request) -> Result<Parsed, AuthError> {
         ("X-Amz-Date", amz_date.is_some()),
     ] {
         if !present {
-            problems.push_str(&format!(
-                "AWS query-string parameters must include '{name}'. "
-            ));
+            problems.push_str(&format!("AWS query-string parameters must include '{name}'. "));
         }
     }
     let (Some(credential), Some(signature), Some(signed_headers), Some(amz_date)) =
@@ -304,9 +268,8 @@ fn parse_presigned(req: &Request) -> Result<Parsed, AuthError> {
     let expires = match expires {
         None => None,
         Some(raw) => {
-            let secs: u64 = raw.parse().map_err(|_| {
-                AuthError::Incomplete("X-Amz-Expires should be a number".to_owned())
-            })?;
+            let secs: u64 =
+                raw.parse().map_err(|_| AuthError::Incomplete("X-Amz-Expires should be a number".to_owned()))?;
             if secs > MAX_PRESIGN_EXPIRES_SECS {
                 return Err(AuthError::Incomplete(
                     "X-Amz-Expires must be less than a week (in seconds) that is 604800".to_owned(),

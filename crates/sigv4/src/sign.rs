@@ -7,12 +7,7 @@ use crate::date::{format_iso_basic, unix};
 use crate::{hmac_sha256, sha256_hex, signing_key, string_to_sign, Parsed, Request, ALGORITHM};
 
 /// Headers [`sign`] sets itself; copies passed in by the caller are ignored.
-const MANAGED: [&str; 4] = [
-    "authorization",
-    "x-amz-date",
-    "x-amz-content-sha256",
-    "x-amz-security-token",
-];
+const MANAGED: [&str; 4] = ["authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"];
 
 /// Signs an outgoing request with header authentication and returns the
 /// headers to add: `authorization`, `x-amz-date`, `x-amz-content-sha256` and,
@@ -43,10 +38,7 @@ pub fn sign(
     let payload_hash = sha256_hex(body);
 
     let mut all: Vec<(&str, &str)> = Vec::with_capacity(headers.len() + 4);
-    if !headers
-        .iter()
-        .any(|(n, _)| n.trim().eq_ignore_ascii_case("host"))
-    {
+    if !headers.iter().any(|(n, _)| n.trim().eq_ignore_ascii_case("host")) {
         all.push(("host", host));
     }
     all.extend(headers.iter().copied().filter(|(n, _)| {
@@ -58,21 +50,12 @@ pub fn sign(
     if let Some(token) = session_token {
         all.push(("x-amz-security-token", token));
     }
-    let mut signed_headers: Vec<String> = all
-        .iter()
-        .map(|(n, _)| n.trim().to_ascii_lowercase())
-        .collect();
+    let mut signed_headers: Vec<String> = all.iter().map(|(n, _)| n.trim().to_ascii_lowercase()).collect();
     signed_headers.sort_unstable();
     signed_headers.dedup();
 
     let raw_headers: Vec<(&str, &[u8])> = all.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
-    let req = Request {
-        method,
-        path,
-        query,
-        headers: &raw_headers,
-        body,
-    };
+    let req = Request { method, path, query, headers: &raw_headers, body };
     let parsed = Parsed {
         access_key_id: access_key.to_owned(),
         date,
@@ -91,8 +74,7 @@ pub fn sign(
     // Every signed header is present and valid UTF-8 by construction, so this
     // cannot fail; an empty canonical request would only yield a signature the
     // server rejects.
-    let creq =
-        canonical_request_with_payload_hash(&req, &parsed, &payload_hash).unwrap_or_default();
+    let creq = canonical_request_with_payload_hash(&req, &parsed, &payload_hash).unwrap_or_default();
     let scope = parsed.credential_scope();
     let sts = string_to_sign(&amz_date, &scope, &creq);
     let key = signing_key(secret, &parsed.date, region, service);

@@ -5,8 +5,8 @@ use time::OffsetDateTime;
 use crate::canonical::{canonical_request_with_payload_hash, declared_payload_hash};
 use crate::date::{format_iso_basic, unix};
 use crate::{
-    constant_time_eq, hmac_sha256, sha256_hex, signing_key, string_to_sign, AuthError, Parsed,
-    Request, SigningKeyCache, MAX_CLOCK_SKEW_SECS, UNSIGNED_PAYLOAD,
+    constant_time_eq, hmac_sha256, sha256_hex, signing_key, string_to_sign, AuthError, Parsed, Request,
+    SigningKeyCache, MAX_CLOCK_SKEW_SECS, UNSIGNED_PAYLOAD,
 };
 
 /// Verifies a request parsed by [`crate::parse`] against the caller's secret.
@@ -22,12 +22,7 @@ use crate::{
 ///    constant time. Presigned URLs without `x-amz-content-sha256` are accepted
 ///    when signed over `UNSIGNED-PAYLOAD` (what AWS SDKs do) or over the body's
 ///    SHA-256 (what some signers, and AWS's test suite, do).
-pub fn verify(
-    req: &Request,
-    parsed: &Parsed,
-    secret: &str,
-    now: OffsetDateTime,
-) -> Result<(), AuthError> {
+pub fn verify(req: &Request, parsed: &Parsed, secret: &str, now: OffsetDateTime) -> Result<(), AuthError> {
     verify_inner(req, parsed, secret, now, None)
 }
 
@@ -81,10 +76,7 @@ fn verify_inner(
 ) -> Result<(), AuthError> {
     check_time(parsed, unix(now))?;
 
-    let has_hash_header = req
-        .headers
-        .iter()
-        .any(|(n, _)| n.trim().eq_ignore_ascii_case("x-amz-content-sha256"));
+    let has_hash_header = req.headers.iter().any(|(n, _)| n.trim().eq_ignore_ascii_case("x-amz-content-sha256"));
     let declared = declared_payload_hash(req, parsed)?;
     let body_hash = sha256_hex(req.body);
     if has_hash_header && declared != UNSIGNED_PAYLOAD && declared != body_hash {

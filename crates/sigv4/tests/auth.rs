@@ -6,8 +6,8 @@ mod common;
 use common::aws_oracle::{at, oracle_sign, Oracle, Unsigned, AKID, SECRET};
 use common::OwnedRequest;
 use sigv4::{
-    canonical_request, hmac_sha256, parse, sign, signing_key, string_to_sign, verify,
-    verify_with_cache, AuthError, Parsed, SigningKeyCache,
+    canonical_request, hmac_sha256, parse, sign, signing_key, string_to_sign, verify, verify_with_cache, AuthError,
+    Parsed, SigningKeyCache,
 };
 
 /// 2024-01-01T00:00:00Z
@@ -40,10 +40,7 @@ fn raw(headers: &[(&str, &str)]) -> OwnedRequest {
         method: "POST".to_owned(),
         path: "/".to_owned(),
         query: String::new(),
-        headers: headers
-            .iter()
-            .map(|(n, v)| ((*n).to_owned(), v.as_bytes().to_vec()))
-            .collect(),
+        headers: headers.iter().map(|(n, v)| ((*n).to_owned(), v.as_bytes().to_vec())).collect(),
         body: Vec::new(),
     }
 }
@@ -64,26 +61,17 @@ fn header_signed_request_verifies_with_and_without_cache() {
     assert_eq!(parsed.region, "us-east-1");
     assert_eq!(parsed.service, "dynamodb");
     assert_eq!(parsed.amz_date, "20240101T000000Z");
-    assert_eq!(
-        parsed.credential_scope(),
-        "20240101/us-east-1/dynamodb/aws4_request"
-    );
+    assert_eq!(parsed.credential_scope(), "20240101/us-east-1/dynamodb/aws4_request");
     assert!(!parsed.presigned);
     assert_eq!(parsed.expires, None);
     assert_eq!(parsed.security_token, None);
-    assert_eq!(
-        parsed.signed_headers,
-        ["content-type", "host", "x-amz-date", "x-amz-target"]
-    );
+    assert_eq!(parsed.signed_headers, ["content-type", "host", "x-amz-date", "x-amz-target"]);
 
     let cache = SigningKeyCache::new(8);
     signed.with(|r| {
         assert_eq!(verify_with_cache(r, &parsed, SECRET, at(T), &cache), Ok(()));
         assert_eq!(verify_with_cache(r, &parsed, SECRET, at(T), &cache), Ok(()));
-        assert_eq!(
-            verify_with_cache(r, &parsed, "other", at(T), &cache),
-            Err(AuthError::SignatureMismatch)
-        );
+        assert_eq!(verify_with_cache(r, &parsed, "other", at(T), &cache), Err(AuthError::SignatureMismatch));
     });
     assert_eq!(cache.len(), 2);
 }
@@ -122,14 +110,8 @@ fn clock_skew_boundaries() {
     let signed = oracle_sign(&Unsigned::dynamodb("{}"), &Oracle::header(T));
     assert!(check(&signed, SECRET, T + 900).is_ok());
     assert!(check(&signed, SECRET, T - 900).is_ok());
-    assert!(matches!(
-        check(&signed, SECRET, T + 901),
-        Err(AuthError::Expired { .. })
-    ));
-    assert!(matches!(
-        check(&signed, SECRET, T - 901),
-        Err(AuthError::Expired { .. })
-    ));
+    assert!(matches!(check(&signed, SECRET, T + 901), Err(AuthError::Expired { .. })));
+    assert!(matches!(check(&signed, SECRET, T - 901), Err(AuthError::Expired { .. })));
 }
 
 #[test]
@@ -151,36 +133,21 @@ fn presigned_url_from_aws_sigv4() {
     let err = check(&signed, SECRET, T + 301).unwrap_err();
     assert_eq!(err, AuthError::PresignExpired);
     assert_eq!(err.to_string(), "Request has expired");
-    assert!(matches!(
-        check(&signed, SECRET, T - 901),
-        Err(AuthError::Expired { .. })
-    ));
-    assert_eq!(
-        check(&signed, "wrong", T).unwrap_err(),
-        AuthError::SignatureMismatch
-    );
+    assert!(matches!(check(&signed, SECRET, T - 901), Err(AuthError::Expired { .. })));
+    assert_eq!(check(&signed, "wrong", T).unwrap_err(), AuthError::SignatureMismatch);
 
     // Any extra or changed parameter breaks the signature.
     let mut tampered = signed.clone();
     tampered.query.push_str("&Extra=1");
-    assert_eq!(
-        check(&tampered, SECRET, T).unwrap_err(),
-        AuthError::SignatureMismatch
-    );
+    assert_eq!(check(&tampered, SECRET, T).unwrap_err(), AuthError::SignatureMismatch);
     let mut tampered = signed.clone();
     tampered.query = tampered.query.replace("ListUsers", "ListRoles");
-    assert_eq!(
-        check(&tampered, SECRET, T).unwrap_err(),
-        AuthError::SignatureMismatch
-    );
+    assert_eq!(check(&tampered, SECRET, T).unwrap_err(), AuthError::SignatureMismatch);
 
     // aws-sigv4 signed the body's hash here, so the body is covered too.
     let mut tampered = signed.clone();
     tampered.body = b"x".to_vec();
-    assert_eq!(
-        check(&tampered, SECRET, T).unwrap_err(),
-        AuthError::SignatureMismatch
-    );
+    assert_eq!(check(&tampered, SECRET, T).unwrap_err(), AuthError::SignatureMismatch);
 }
 
 #[test]
@@ -210,35 +177,19 @@ fn presigned_parameter_errors() {
     let signed = oracle_sign(&req, &Oracle::presigned(T, 300));
 
     let mut too_long = signed.clone();
-    too_long.query = too_long
-        .query
-        .replace("X-Amz-Expires=300", "X-Amz-Expires=604801");
-    assert_eq!(
-        incomplete(parse_only(&too_long)),
-        "X-Amz-Expires must be less than a week (in seconds) that is 604800"
-    );
+    too_long.query = too_long.query.replace("X-Amz-Expires=300", "X-Amz-Expires=604801");
+    assert_eq!(incomplete(parse_only(&too_long)), "X-Amz-Expires must be less than a week (in seconds) that is 604800");
     let mut week = signed.clone();
-    week.query = week
-        .query
-        .replace("X-Amz-Expires=300", "X-Amz-Expires=604800");
+    week.query = week.query.replace("X-Amz-Expires=300", "X-Amz-Expires=604800");
     assert_eq!(parse_only(&week).unwrap().expires, Some(604_800));
 
     let mut nan = signed.clone();
     nan.query = nan.query.replace("X-Amz-Expires=300", "X-Amz-Expires=soon");
-    assert_eq!(
-        incomplete(parse_only(&nan)),
-        "X-Amz-Expires should be a number"
-    );
+    assert_eq!(incomplete(parse_only(&nan)), "X-Amz-Expires should be a number");
 
     let mut algo = signed.clone();
-    algo.query = algo.query.replace(
-        "X-Amz-Algorithm=AWS4-HMAC-SHA256",
-        "X-Amz-Algorithm=AWS4-ECDSA-P256-SHA256",
-    );
-    assert_eq!(
-        parse_only(&algo).unwrap_err(),
-        AuthError::UnsupportedAlgorithm("AWS4-ECDSA-P256-SHA256".into())
-    );
+    algo.query = algo.query.replace("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=AWS4-ECDSA-P256-SHA256");
+    assert_eq!(parse_only(&algo).unwrap_err(), AuthError::UnsupportedAlgorithm("AWS4-ECDSA-P256-SHA256".into()));
 
     let partial = OwnedRequest {
         query: "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20240101T000000Z".into(),
@@ -254,10 +205,7 @@ fn presigned_parameter_errors() {
 
     // Both mechanisms at once.
     let mut both = signed.clone();
-    both.headers.push((
-        "Authorization".into(),
-        b"AWS4-HMAC-SHA256 Credential=a/b/c/d/aws4_request".to_vec(),
-    ));
+    both.headers.push(("Authorization".into(), b"AWS4-HMAC-SHA256 Credential=a/b/c/d/aws4_request".to_vec()));
     assert!(incomplete(parse_only(&both)).starts_with("Only one auth mechanism allowed"));
 }
 
@@ -266,11 +214,7 @@ fn unsigned_payload_header() {
     let mut o = Oracle::header(T);
     o.unsigned_payload = true;
     let signed = oracle_sign(&Unsigned::dynamodb("{}"), &o);
-    let sha = signed
-        .headers
-        .iter()
-        .find(|(n, _)| n == "x-amz-content-sha256")
-        .map(|(_, v)| v.clone());
+    let sha = signed.headers.iter().find(|(n, _)| n == "x-amz-content-sha256").map(|(_, v)| v.clone());
     assert_eq!(sha.as_deref(), Some(&b"UNSIGNED-PAYLOAD"[..]));
     assert!(check(&signed, SECRET, T).is_ok());
     let mut other_body = signed.clone();
@@ -289,22 +233,12 @@ fn content_sha256_header_must_match_body() {
     other_body.body = b"{\"a\":2}".to_vec();
     let err = check(&other_body, SECRET, T).unwrap_err();
     assert_eq!(err, AuthError::BadPayloadHash);
-    assert_eq!(
-        err.to_string(),
-        "The provided 'x-amz-content-sha256' header does not match what was computed."
-    );
+    assert_eq!(err.to_string(), "The provided 'x-amz-content-sha256' header does not match what was computed.");
 
-    for bogus in [
-        &b"STREAMING-AWS4-HMAC-SHA256-PAYLOAD"[..],
-        b"abc",
-        b"\xff\xfe",
-    ] {
+    for bogus in [&b"STREAMING-AWS4-HMAC-SHA256-PAYLOAD"[..], b"abc", b"\xff\xfe"] {
         let mut streaming = signed.clone();
         set_header(&mut streaming, "x-amz-content-sha256", bogus);
-        assert_eq!(
-            check(&streaming, SECRET, T).unwrap_err(),
-            AuthError::BadPayloadHash
-        );
+        assert_eq!(check(&streaming, SECRET, T).unwrap_err(), AuthError::BadPayloadHash);
     }
 }
 
@@ -314,28 +248,17 @@ fn security_token_header() {
     o.session_token = Some("IQoJb3JpZ2luX2VjEXAMPLE==".into());
     let signed = oracle_sign(&Unsigned::dynamodb("{}"), &o);
     let parsed = check(&signed, SECRET, T).expect("valid");
-    assert_eq!(
-        parsed.security_token.as_deref(),
-        Some("IQoJb3JpZ2luX2VjEXAMPLE==")
-    );
-    assert!(parsed
-        .signed_headers
-        .iter()
-        .any(|h| h == "x-amz-security-token"));
+    assert_eq!(parsed.security_token.as_deref(), Some("IQoJb3JpZ2luX2VjEXAMPLE=="));
+    assert!(parsed.signed_headers.iter().any(|h| h == "x-amz-security-token"));
 
     // The token is signed: swapping it breaks the signature.
     let mut swapped = signed.clone();
     set_header(&mut swapped, "X-Amz-Security-Token", b"SomeOtherToken");
-    assert_eq!(
-        check(&swapped, SECRET, T).unwrap_err(),
-        AuthError::SignatureMismatch
-    );
+    assert_eq!(check(&swapped, SECRET, T).unwrap_err(), AuthError::SignatureMismatch);
 
     // An unsigned token header (as some SDKs send for STS) is still reported.
     let mut unsigned = oracle_sign(&Unsigned::dynamodb("{}"), &Oracle::header(T));
-    unsigned
-        .headers
-        .push(("X-Amz-Security-Token".into(), b"tok".to_vec()));
+    unsigned.headers.push(("X-Amz-Security-Token".into(), b"tok".to_vec()));
     let parsed = check(&unsigned, SECRET, T).expect("valid");
     assert_eq!(parsed.security_token.as_deref(), Some("tok"));
 }
@@ -350,20 +273,14 @@ fn missing_authentication() {
     // X-Amz-Algorithm do not make a presigned URL.
     let blank = raw(&[("Authorization", "  ")]);
     assert_eq!(parse_only(&blank).unwrap_err(), AuthError::Missing);
-    let no_algo = OwnedRequest {
-        query: "X-Amz-Signature=00&X-Amz-Credential=a".into(),
-        ..raw(&[])
-    };
+    let no_algo = OwnedRequest { query: "X-Amz-Signature=00&X-Amz-Credential=a".into(), ..raw(&[]) };
     assert_eq!(parse_only(&no_algo).unwrap_err(), AuthError::Missing);
 }
 
 #[test]
 fn garbled_authorization_headers() {
     // Algorithm only, with a date header.
-    let req = raw(&[
-        ("Authorization", "AWS4-HMAC-SHA256"),
-        ("X-Amz-Date", "20240101T000000Z"),
-    ]);
+    let req = raw(&[("Authorization", "AWS4-HMAC-SHA256"), ("X-Amz-Date", "20240101T000000Z")]);
     assert_eq!(
         incomplete(parse_only(&req)),
         "Authorization header requires 'Credential' parameter. \
@@ -386,7 +303,8 @@ fn garbled_authorization_headers() {
     );
 
     // A token without '='.
-    let value = "AWS4-HMAC-SHA256 Credential=AKID /20240101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00";
+    let value =
+        "AWS4-HMAC-SHA256 Credential=AKID /20240101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00";
     let req = raw(&[("authorization", value), ("x-amz-date", "20240101T000000Z")]);
     assert_eq!(
         incomplete(parse_only(&req)),
@@ -398,12 +316,7 @@ fn garbled_authorization_headers() {
 
     let with = |cred: &str, signed: &str, date: &str| {
         raw(&[
-            (
-                "authorization",
-                &format!(
-                    "AWS4-HMAC-SHA256 Credential={cred}, SignedHeaders={signed}, Signature=00"
-                ),
-            ),
+            ("authorization", &format!("AWS4-HMAC-SHA256 Credential={cred}, SignedHeaders={signed}, Signature=00")),
             ("x-amz-date", date),
             ("host", "localhost"),
         ])
@@ -418,27 +331,16 @@ fn garbled_authorization_headers() {
          e.g. keyid/date/region/service/term, got 'AKID/20240101/us-east-1/iam'"
     );
     assert_eq!(
-        incomplete(parse_only(&with(
-            "AKID/20240101/us-east-1/iam/aws5_request",
-            "host",
-            d
-        ))),
+        incomplete(parse_only(&with("AKID/20240101/us-east-1/iam/aws5_request", "host", d))),
         "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5_request'. "
     );
     assert_eq!(
-        incomplete(parse_only(&with(
-            "AKID/20240101//iam/aws4_request",
-            "host",
-            d
-        ))),
+        incomplete(parse_only(&with("AKID/20240101//iam/aws4_request", "host", d))),
         "Credential should be scoped to a valid region. "
     );
     // The service is returned for the caller to check.
     let parsed = parse_only(&with("AKID/20240101/eu-west-1/sts/aws4_request", "host", d)).unwrap();
-    assert_eq!(
-        (parsed.region.as_str(), parsed.service.as_str()),
-        ("eu-west-1", "sts")
-    );
+    assert_eq!((parsed.region.as_str(), parsed.service.as_str()), ("eu-west-1", "sts"));
 
     // Scope date vs request date.
     assert_eq!(
@@ -465,18 +367,9 @@ fn garbled_authorization_headers() {
 #[test]
 fn unsupported_algorithms() {
     for (value, algo) in [
-        (
-            "AWS3-HTTPS AWSAccessKeyId=AKID,Algorithm=HmacSHA256,Signature=x",
-            "AWS3-HTTPS",
-        ),
-        (
-            "AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg=",
-            "AWS",
-        ),
-        (
-            "AWS4-HMAC-SHA512 Credential=a/b/c/d/aws4_request",
-            "AWS4-HMAC-SHA512",
-        ),
+        ("AWS3-HTTPS AWSAccessKeyId=AKID,Algorithm=HmacSHA256,Signature=x", "AWS3-HTTPS"),
+        ("AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg=", "AWS"),
+        ("AWS4-HMAC-SHA512 Credential=a/b/c/d/aws4_request", "AWS4-HMAC-SHA512"),
         ("Bearer eyJhbGciOiJIUzI1NiJ9", "Bearer"),
         ("junk", "junk"),
     ] {
@@ -494,44 +387,26 @@ fn unsupported_algorithms() {
 fn invalid_utf8_header_values_are_errors_not_panics() {
     // In the Authorization header itself.
     let mut req = raw(&[("x-amz-date", "20240101T000000Z")]);
-    req.headers.push((
-        "Authorization".into(),
-        b"AWS4-HMAC-SHA256 Credential=\xff\xfe".to_vec(),
-    ));
+    req.headers.push(("Authorization".into(), b"AWS4-HMAC-SHA256 Credential=\xff\xfe".to_vec()));
     assert!(matches!(parse_only(&req), Err(AuthError::Incomplete(_))));
 
     // In X-Amz-Date.
     let mut signed = oracle_sign(&Unsigned::dynamodb("{}"), &Oracle::header(T));
     let mut bad_date = signed.clone();
     set_header(&mut bad_date, "x-amz-date", b"2024\xff");
-    assert!(matches!(
-        parse_only(&bad_date),
-        Err(AuthError::Incomplete(_))
-    ));
+    assert!(matches!(parse_only(&bad_date), Err(AuthError::Incomplete(_))));
 
     // In a signed header: cannot match any signature.
     let mut bad_signed = signed.clone();
-    set_header(
-        &mut bad_signed,
-        "x-amz-target",
-        b"DynamoDB_20120810.\xffListTables",
-    );
+    set_header(&mut bad_signed, "x-amz-target", b"DynamoDB_20120810.\xffListTables");
     let parsed = parse_only(&bad_signed).expect("parse succeeds");
     bad_signed.with(|r| {
-        assert_eq!(
-            canonical_request(r, &parsed),
-            Err(AuthError::SignatureMismatch)
-        );
-        assert_eq!(
-            verify(r, &parsed, SECRET, at(T)),
-            Err(AuthError::SignatureMismatch)
-        );
+        assert_eq!(canonical_request(r, &parsed), Err(AuthError::SignatureMismatch));
+        assert_eq!(verify(r, &parsed, SECRET, at(T)), Err(AuthError::SignatureMismatch));
     });
 
     // In an unsigned header: irrelevant.
-    signed
-        .headers
-        .push(("x-unsigned".into(), b"\xff\xff".to_vec()));
+    signed.headers.push(("x-unsigned".into(), b"\xff\xff".to_vec()));
     assert!(check(&signed, SECRET, T).is_ok());
 }
 
@@ -542,14 +417,8 @@ fn absent_signed_header_is_a_mismatch() {
     remove_header(&mut missing, "content-type");
     let parsed = parse_only(&missing).expect("parse");
     missing.with(|r| {
-        assert_eq!(
-            canonical_request(r, &parsed),
-            Err(AuthError::SignatureMismatch)
-        );
-        assert_eq!(
-            verify(r, &parsed, SECRET, at(T)),
-            Err(AuthError::SignatureMismatch)
-        );
+        assert_eq!(canonical_request(r, &parsed), Err(AuthError::SignatureMismatch));
+        assert_eq!(verify(r, &parsed, SECRET, at(T)), Err(AuthError::SignatureMismatch));
     });
 }
 
@@ -557,8 +426,7 @@ fn absent_signed_header_is_a_mismatch() {
 fn duplicate_headers_are_joined_in_order() {
     let mut req = Unsigned::dynamodb("{}");
     req.headers.push(("x-dup".into(), "first".into()));
-    req.headers
-        .push(("x-dup".into(), "  second   value ".into()));
+    req.headers.push(("x-dup".into(), "  second   value ".into()));
     let signed = oracle_sign(&req, &Oracle::header(T));
     let parsed = check(&signed, SECRET, T).expect("valid");
     let creq = signed.with(|r| canonical_request(r, &parsed)).unwrap();
@@ -576,14 +444,9 @@ fn duplicate_headers_are_joined_in_order() {
 
     // Order matters.
     let mut swapped = signed.clone();
-    let idx: Vec<usize> = (0..swapped.headers.len())
-        .filter(|&i| swapped.headers[i].0 == "x-dup")
-        .collect();
+    let idx: Vec<usize> = (0..swapped.headers.len()).filter(|&i| swapped.headers[i].0 == "x-dup").collect();
     swapped.headers.swap(idx[0], idx[1]);
-    assert_eq!(
-        check(&swapped, SECRET, T).unwrap_err(),
-        AuthError::SignatureMismatch
-    );
+    assert_eq!(check(&swapped, SECRET, T).unwrap_err(), AuthError::SignatureMismatch);
 }
 
 #[test]
@@ -597,8 +460,7 @@ fn http_date_header_instead_of_x_amz_date() {
              SignedHeaders=date;host, Signature={sig}"
         )
     };
-    req.headers
-        .push(("Authorization".into(), auth("00").into_bytes()));
+    req.headers.push(("Authorization".into(), auth("00").into_bytes()));
     let parsed = parse_only(&req).expect("parse");
     assert_eq!(parsed.amz_date, date);
     assert_eq!(parsed.iso_date(), "20240101T000000Z");
@@ -611,10 +473,7 @@ fn http_date_header_instead_of_x_amz_date() {
     // An ISO-8601 value in Date works too; garbage does not.
     let mut iso = req.clone();
     set_header(&mut iso, "Date", b"20240101T000000Z");
-    assert_eq!(
-        check(&iso, SECRET, T).unwrap_err(),
-        AuthError::SignatureMismatch
-    );
+    assert_eq!(check(&iso, SECRET, T).unwrap_err(), AuthError::SignatureMismatch);
     let mut junk = req.clone();
     set_header(&mut junk, "Date", b"yesterday");
     assert!(matches!(parse_only(&junk), Err(AuthError::Incomplete(_))));
@@ -622,13 +481,7 @@ fn http_date_header_instead_of_x_amz_date() {
 
 #[test]
 fn own_sign_round_trips() {
-    let headers = [
-        (
-            "Content-Type",
-            "application/x-www-form-urlencoded; charset=utf-8",
-        ),
-        ("X-Custom", "  a   b  "),
-    ];
+    let headers = [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"), ("X-Custom", "  a   b  ")];
     for (service, path, token) in [
         ("iam", "/", None),
         ("sts", "/", Some("session-token")),
@@ -660,14 +513,10 @@ fn own_sign_round_trips() {
             method: "POST".into(),
             path: path.into(),
             query: "Action=ListUsers&Version=2010-05-08".into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| ((*n).to_owned(), v.as_bytes().to_vec()))
-                .collect(),
+            headers: headers.iter().map(|(n, v)| ((*n).to_owned(), v.as_bytes().to_vec())).collect(),
             body: b"body".to_vec(),
         };
-        req.headers
-            .push(("Host".into(), b"localhost:4566".to_vec()));
+        req.headers.push(("Host".into(), b"localhost:4566".to_vec()));
         for (n, v) in &out {
             req.headers.push((n.clone(), v.clone().into_bytes()));
         }

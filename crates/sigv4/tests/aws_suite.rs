@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use common::{suite_time, OwnedRequest, SUITE_SECRET};
 use sigv4::{
-    canonical_request, canonical_request_with_payload_hash, hmac_sha256, parse, sha256_hex,
-    signing_key, string_to_sign, verify, AuthError,
+    canonical_request, canonical_request_with_payload_hash, hmac_sha256, parse, sha256_hex, signing_key,
+    string_to_sign, verify, AuthError,
 };
 
 /// Finds `aws-signing-test-suite/v4` inside an unpacked `aws-sigv4-*` crate in
@@ -32,9 +32,7 @@ fn find_suite() -> Option<PathBuf> {
             let name = krate.file_name();
             let name = name.to_string_lossy();
             // `aws-sigv4-1.2.3`, not `aws-sigv4a-...`.
-            let is_sigv4 = name
-                .strip_prefix("aws-sigv4-")
-                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+            let is_sigv4 = name.strip_prefix("aws-sigv4-").is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
             let suite = krate.path().join("aws-signing-test-suite").join("v4");
             if is_sigv4 && suite.is_dir() {
                 found.push(suite);
@@ -80,14 +78,8 @@ struct Context {
 
 fn context(dir: &Path) -> Option<Context> {
     let json = read(dir, "context.json")?;
-    assert_eq!(
-        json_value(&json, "secret_access_key").as_deref(),
-        Some(SUITE_SECRET)
-    );
-    assert_eq!(
-        json_value(&json, "timestamp").as_deref(),
-        Some("2015-08-30T12:36:00Z")
-    );
+    assert_eq!(json_value(&json, "secret_access_key").as_deref(), Some(SUITE_SECRET));
+    assert_eq!(json_value(&json, "timestamp").as_deref(), Some("2015-08-30T12:36:00Z"));
     Some(Context {
         region: json_value(&json, "region")?,
         service: json_value(&json, "service")?,
@@ -125,9 +117,7 @@ fn run_signed_case(dir: &Path, name: &str, mode: &str, ctx: &Context) -> Result<
         }
         .map_err(|e| format!("canonical_request: {e}"))?;
         if creq != want_creq {
-            return Err(format!(
-                "canonical request differs:\n--- ours\n{creq}\n--- AWS\n{want_creq}"
-            ));
+            return Err(format!("canonical request differs:\n--- ours\n{creq}\n--- AWS\n{want_creq}"));
         }
         let sts = string_to_sign(parsed.iso_date(), &parsed.credential_scope(), &creq);
         if sts != want_sts {
@@ -159,11 +149,7 @@ fn run_canonical_only_case(dir: &Path) -> Result<(), String> {
     // `double-encode-path/request.txt` carries a different X-Amz-Date from
     // its expected canonical request (the maintainers' test overrides the
     // signing time), so take the timestamp from the expected output.
-    let amz_date = want_creq
-        .lines()
-        .find_map(|l| l.strip_prefix("x-amz-date:"))
-        .ok_or("no date")?
-        .to_owned();
+    let amz_date = want_creq.lines().find_map(|l| l.strip_prefix("x-amz-date:")).ok_or("no date")?.to_owned();
     for (name, value) in &mut req.headers {
         if name.eq_ignore_ascii_case("x-amz-date") {
             *value = amz_date.clone().into_bytes();
@@ -176,18 +162,14 @@ fn run_canonical_only_case(dir: &Path) -> Result<(), String> {
     };
     req.headers.push((
         "Authorization".to_owned(),
-        format!(
-            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{scope}, SignedHeaders={signed_headers}, Signature=00"
-        )
-        .into_bytes(),
+        format!("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{scope}, SignedHeaders={signed_headers}, Signature=00")
+            .into_bytes(),
     ));
     req.with(|req| {
         let parsed = parse(req).map_err(|e| format!("parse: {e}"))?;
         let creq = canonical_request(req, &parsed).map_err(|e| format!("creq: {e}"))?;
         if creq != want_creq {
-            return Err(format!(
-                "canonical request differs:\n{creq}\n---\n{want_creq}"
-            ));
+            return Err(format!("canonical request differs:\n{creq}\n---\n{want_creq}"));
         }
         if let Some(want_sts) = want_sts {
             let sts = string_to_sign(parsed.iso_date(), &parsed.credential_scope(), &creq);
@@ -205,23 +187,15 @@ fn aws_signing_test_suite_from_registry() {
         "AWS signing test suite not found under $CARGO_HOME/registry/src/*/aws-sigv4-*/; \
          run `cargo fetch` (aws-sigv4 is a dev-dependency)",
     );
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&suite)
-        .expect("read suite dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(&suite).expect("read suite dir").flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
     dirs.sort();
 
     let mut ran = 0;
     let mut skipped = Vec::new();
     let mut failures = Vec::new();
     for dir in &dirs {
-        let name = dir
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let Some(ctx) = context(dir) else {
             match run_canonical_only_case(dir) {
                 Ok(()) => ran += 1,
@@ -339,18 +313,8 @@ fn documented_examples() {
             let sts = string_to_sign(&parsed.amz_date, &parsed.credential_scope(), &creq);
             assert_eq!(sts, ex.string_to_sign, "{}", ex.name);
             let key = signing_key(SUITE_SECRET, &parsed.date, &parsed.region, &parsed.service);
-            assert_eq!(
-                hex::encode(hmac_sha256(&key, sts.as_bytes())),
-                ex.signature,
-                "{}",
-                ex.name
-            );
-            assert_eq!(
-                verify(req, &parsed, SUITE_SECRET, suite_time()),
-                Ok(()),
-                "{}",
-                ex.name
-            );
+            assert_eq!(hex::encode(hmac_sha256(&key, sts.as_bytes())), ex.signature, "{}", ex.name);
+            assert_eq!(verify(req, &parsed, SUITE_SECRET, suite_time()), Ok(()), "{}", ex.name);
         });
     }
 }

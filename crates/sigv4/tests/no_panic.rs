@@ -33,13 +33,7 @@ impl Rng {
         const ALPHABET: &[u8] = b"aZ09/=,; %+&.-_~\t\r\nT:\xff\xc3\xa9XAmz";
         let len = self.below(max + 1);
         (0..len)
-            .map(|_| {
-                if self.chance(4) {
-                    self.next() as u8
-                } else {
-                    ALPHABET[self.below(ALPHABET.len())]
-                }
-            })
+            .map(|_| if self.chance(4) { self.next() as u8 } else { ALPHABET[self.below(ALPHABET.len())] })
             .collect()
     }
 }
@@ -132,25 +126,14 @@ fn random_requests_never_panic() {
         if rng.chance(2) {
             // Start from the valid request's headers, lightly mutated.
             headers.push(("host".into(), b"localhost".to_vec()));
-            headers.push((
-                "x-amz-target".into(),
-                b"DynamoDB_20120810.ListTables".to_vec(),
-            ));
+            headers.push(("x-amz-target".into(), b"DynamoDB_20120810.ListTables".to_vec()));
             for (n, v) in &valid {
-                let v = if rng.chance(3) {
-                    mutate(&mut rng, v.as_bytes())
-                } else {
-                    v.as_bytes().to_vec()
-                };
+                let v = if rng.chance(3) { mutate(&mut rng, v.as_bytes()) } else { v.as_bytes().to_vec() };
                 headers.push((n.clone(), v));
             }
         }
         for _ in 0..rng.below(4) {
-            let name = if rng.chance(5) {
-                lossy(&rng.interesting(8))
-            } else {
-                rng.pick(&names).to_owned()
-            };
+            let name = if rng.chance(5) { lossy(&rng.interesting(8)) } else { rng.pick(&names).to_owned() };
             let value = if name.trim().eq_ignore_ascii_case("authorization") {
                 if rng.chance(3) {
                     rng.bytes(40)
@@ -165,17 +148,8 @@ fn random_requests_never_panic() {
             headers.push((name, value));
         }
         let body = rng.bytes(16);
-        let header_refs: Vec<(&str, &[u8])> = headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_slice()))
-            .collect();
-        let req = Request {
-            method: &method,
-            path: &path,
-            query: &query,
-            headers: &header_refs,
-            body: &body,
-        };
+        let header_refs: Vec<(&str, &[u8])> = headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+        let req = Request { method: &method, path: &path, query: &query, headers: &header_refs, body: &body };
         let Ok(mut parsed) = parse(&req) else {
             continue;
         };

@@ -55,11 +55,7 @@ fn query_component() -> impl Strategy<Value = String> {
 }
 
 fn query() -> impl Strategy<Value = String> {
-    prop::collection::vec(
-        (query_component(), prop::option::of(query_component())),
-        0..4,
-    )
-    .prop_map(|pairs| {
+    prop::collection::vec((query_component(), prop::option::of(query_component())), 0..4).prop_map(|pairs| {
         pairs
             .into_iter()
             .filter(|(k, v)| !k.is_empty() || v.is_some())
@@ -83,18 +79,13 @@ fn headers() -> impl Strategy<Value = Vec<(String, String)>> {
     ]);
     // Visible ASCII and spaces (leading, trailing and runs).
     let value = "[ -~]{0,20}";
-    prop::collection::vec((name, value), 0..5)
-        .prop_map(|hs| hs.into_iter().map(|(n, v)| (n.to_owned(), v)).collect())
+    prop::collection::vec((name, value), 0..5).prop_map(|hs| hs.into_iter().map(|(n, v)| (n.to_owned(), v)).collect())
 }
 
 fn unsigned() -> impl Strategy<Value = Unsigned> {
     (
         prop::sample::select(vec!["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]),
-        prop::sample::select(vec![
-            "example.amazonaws.com",
-            "localhost:8000",
-            "127.0.0.1:4566",
-        ]),
+        prop::sample::select(vec!["example.amazonaws.com", "localhost:8000", "127.0.0.1:4566"]),
         path(),
         query(),
         headers(),
@@ -121,7 +112,7 @@ fn oracle() -> impl Strategy<Value = Oracle> {
         946_684_800i64..4_102_444_800, // 2000..2100
     )
         .prop_map(
-            |(
+            |(presign_expires, unsigned_payload, content_sha_header, session_token, region, service, time)| Oracle {
                 presign_expires,
                 unsigned_payload,
                 content_sha_header,
@@ -129,16 +120,6 @@ fn oracle() -> impl Strategy<Value = Oracle> {
                 region,
                 service,
                 time,
-            )| {
-                Oracle {
-                    presign_expires,
-                    unsigned_payload,
-                    content_sha_header,
-                    session_token,
-                    region,
-                    service,
-                    time,
-                }
             },
         )
 }
@@ -253,8 +234,5 @@ proptest! {
 fn system_time_helper_is_consistent() {
     // Guard for the conversion used above.
     let t = 1_440_938_160i64;
-    assert_eq!(
-        SystemTime::UNIX_EPOCH + Duration::from_secs(t as u64),
-        SystemTime::from(at(t))
-    );
+    assert_eq!(SystemTime::UNIX_EPOCH + Duration::from_secs(t as u64), SystemTime::from(at(t)));
 }

@@ -221,7 +221,11 @@ mod tests {
     fn awsquery_cases() {
         let m = iam();
         let cases: &[(&str, &str, Value)] = &[
-            ("CreateUserRequest", "UserName=bob&Path=%2Fdev%2F", serde_json::json!({"UserName": "bob", "Path": "/dev/"})),
+            (
+                "CreateUserRequest",
+                "UserName=bob&Path=%2Fdev%2F",
+                serde_json::json!({"UserName": "bob", "Path": "/dev/"}),
+            ),
             (
                 "CreateUserRequest",
                 "UserName=bob&Tags.member.1.Key=a&Tags.member.1.Value=1&Tags.member.2.Key=b&Tags.member.2.Value=2",
@@ -273,8 +277,27 @@ mod no_panic {
         let iam = Model::from_json(include_str!("../../../models/iam.json")).expect("model");
         let ec2 = Model::from_json(include_str!("../../../models/ec2.json")).expect("model");
         let pieces = [
-            "UserName=", "Tags.member.", "1", "2", ".Key=", ".Value=", "&", "Filter.", ".Name=", "Value.", "%ff", "%",
-            "MaxItems=", "-1", "99999999999999999999", "true", "Path=/", "PolicyDocument=%7B", ".entry.", "..", "=",
+            "UserName=",
+            "Tags.member.",
+            "1",
+            "2",
+            ".Key=",
+            ".Value=",
+            "&",
+            "Filter.",
+            ".Name=",
+            "Value.",
+            "%ff",
+            "%",
+            "MaxItems=",
+            "-1",
+            "99999999999999999999",
+            "true",
+            "Path=/",
+            "PolicyDocument=%7B",
+            ".entry.",
+            "..",
+            "=",
         ];
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..3000 {

@@ -58,11 +58,15 @@ pub fn serialization_fault(model: &Model, shape: &str, value: &Value, opaque: &[
         Kind::Structure => {
             let Some(obj) = value.as_object() else {
                 return Some(match value {
-                    Value::Array(_) => format!("Unrecognized collection type class com.amazonaws.dynamodb.v20120810.{shape}"),
+                    Value::Array(_) => {
+                        format!("Unrecognized collection type class com.amazonaws.dynamodb.v20120810.{shape}")
+                    }
                     _ => "Unexpected field type".to_owned(),
                 });
             };
-            obj.iter().find_map(|(m, v)| s.members.get(m).and_then(|member| serialization_fault(model, &member.shape, v, opaque)))
+            obj.iter().find_map(|(m, v)| {
+                s.members.get(m).and_then(|member| serialization_fault(model, &member.shape, v, opaque))
+            })
         }
         Kind::List => match value {
             Value::Array(items) => {
@@ -235,7 +239,21 @@ const AWS_ENUM_ORDER: &[(&str, &str, &[&str])] = &[
     (
         "DynamoDB",
         "ComparisonOperator",
-        &["IN", "NULL", "BETWEEN", "LT", "NOT_CONTAINS", "EQ", "GT", "NOT_NULL", "NE", "LE", "BEGINS_WITH", "GE", "CONTAINS"],
+        &[
+            "IN",
+            "NULL",
+            "BETWEEN",
+            "LT",
+            "NOT_CONTAINS",
+            "EQ",
+            "GT",
+            "NOT_NULL",
+            "NE",
+            "LE",
+            "BEGINS_WITH",
+            "GE",
+            "CONTAINS",
+        ],
     ),
     ("DynamoDB", "ConditionalOperator", &["OR", "AND"]),
     ("DynamoDB", "ScalarAttributeType", &["B", "N", "S"]),
@@ -247,7 +265,9 @@ fn enum_listing(model: &Model, shape: &str, values: &[String]) -> String {
     let service = model.metadata.service_id.as_str();
     let aws = AWS_ENUM_ORDER.iter().find(|(s, n, _)| *s == service && *n == shape).map(|(_, _, order)| *order);
     match aws {
-        Some(order) if order.len() == values.len() && values.iter().all(|v| order.contains(&v.as_str())) => order.join(", "),
+        Some(order) if order.len() == values.len() && values.iter().all(|v| order.contains(&v.as_str())) => {
+            order.join(", ")
+        }
         _ => values.join(", "),
     }
 }
@@ -279,10 +299,7 @@ fn compiled(pattern: &str) -> Option<Regex> {
     static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let mut guard = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    guard
-        .entry(pattern.to_owned())
-        .or_insert_with(|| Regex::new(&format!("^(?:{pattern})$")).ok())
-        .clone()
+    guard.entry(pattern.to_owned()).or_insert_with(|| Regex::new(&format!("^(?:{pattern})$")).ok()).clone()
 }
 
 #[cfg(test)]
@@ -342,14 +359,16 @@ mod tests {
         // Every override is a permutation of the model's values.
         for (service, shape, order) in AWS_ENUM_ORDER {
             assert_eq!(*service, m.metadata.service_id);
-            let mut model_values: Vec<&str> = m.shape(shape).expect(shape).enum_values.iter().map(String::as_str).collect();
+            let mut model_values: Vec<&str> =
+                m.shape(shape).expect(shape).enum_values.iter().map(String::as_str).collect();
             let mut ours = order.to_vec();
             model_values.sort_unstable();
             ours.sort_unstable();
             assert_eq!(model_values, ours, "{shape}");
         }
         // Shapes without an override keep the model's order.
-        let got = validate(&m, "ScanInput", &json!({"TableName": "table", "ReturnConsumedCapacity": "x"})).expect("types");
+        let got =
+            validate(&m, "ScanInput", &json!({"TableName": "table", "ReturnConsumedCapacity": "x"})).expect("types");
         assert!(got[0].ends_with("[INDEXES, TOTAL, NONE]"), "{got:?}");
     }
 
@@ -366,7 +385,9 @@ mod tests {
     #[test]
     fn long_numbers_parse_to_the_nearest_double() {
         let m = Model::from_json(include_str!("../../../models/dynamodb.json")).expect("model");
-        for text in [r#"{"Limit": 7777.77777777777710}"#, r#"{"Limit": 0.30000000000000001665}"#, r#"{"Limit": 1e-400}"#] {
+        for text in
+            [r#"{"Limit": 7777.77777777777710}"#, r#"{"Limit": 0.30000000000000001665}"#, r#"{"Limit": 1e-400}"#]
+        {
             let value: Value = serde_json::from_str(text).expect("json");
             let back: Value = serde_json::from_str(&value.to_string()).expect("round trip");
             assert_eq!(value, back, "{text}");
@@ -386,7 +407,10 @@ mod tests {
             (json!({"TableName": "t", "Limit": "x"}), Some("STRING_VALUE cannot be converted to Integer")),
             (json!({"TableName": "t", "ConsistentRead": "x"}), Some("Unexpected token received from parser")),
             (json!({"TableName": "t", "AttributesToGet": "x"}), Some("Unexpected field type")),
-            (json!({"TableName": "t", "AttributesToGet": {}}), Some("Start of structure or map found where not expected")),
+            (
+                json!({"TableName": "t", "AttributesToGet": {}}),
+                Some("Start of structure or map found where not expected"),
+            ),
             (json!({"TableName": "t", "ExclusiveStartKey": "x"}), Some("Unexpected field type")),
             // Attribute values are the engine's to read.
             (json!({"TableName": "t", "ExclusiveStartKey": {"k": {"S": 5}}}), None),

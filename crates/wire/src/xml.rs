@@ -79,7 +79,9 @@ fn members(model: &Model, shape: &str, value: &Value, style: &XmlStyle, x: &mut 
         let tag = element_name(name, member);
         let flattened = member.flattened || model.shape(&member.shape).is_some_and(|m| m.flattened);
         if flattened {
-            if let (Some(items), Some(elem)) = (v.as_array(), model.shape(&member.shape).and_then(|m| m.member.as_ref())) {
+            if let (Some(items), Some(elem)) =
+                (v.as_array(), model.shape(&member.shape).and_then(|m| m.member.as_ref()))
+            {
                 for item in items {
                     element(model, tag, &elem.shape, item, style, x);
                 }
@@ -118,7 +120,14 @@ fn element(model: &Model, tag: &str, shape: &str, value: &Value, style: &XmlStyl
             if let (Some(obj), Some(k), Some(v)) = (value.as_object(), &s.key, &s.value) {
                 for (key, val) in obj {
                     x.push_str("<entry>");
-                    element(model, k.location_name.as_deref().unwrap_or("key"), &k.shape, &Value::String(key.clone()), style, x);
+                    element(
+                        model,
+                        k.location_name.as_deref().unwrap_or("key"),
+                        &k.shape,
+                        &Value::String(key.clone()),
+                        style,
+                        x,
+                    );
                     element(model, v.location_name.as_deref().unwrap_or("value"), &v.shape, val, style, x);
                     x.push_str("</entry>");
                 }

@@ -620,7 +620,11 @@ fn nodes_are_available_only_once_their_listener_serves() {
     f.dax
         .increase_replication_factor(
             R1,
-            IncreaseReplicationFactorInput { cluster_name: "ready".into(), new_replication_factor: 3, ..Default::default() },
+            IncreaseReplicationFactorInput {
+                cluster_name: "ready".into(),
+                new_replication_factor: 3,
+                ..Default::default()
+            },
         )
         .expect("increase");
     f.advance(60);

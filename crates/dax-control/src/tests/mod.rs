@@ -294,7 +294,8 @@ fn open(
     delay: u64,
 ) -> DaxControl {
     let env = Env { clock: clock.clone(), ids: Arc::new(SeqIds::default()) };
-    let deps = Deps { network: net.clone(), identity: Arc::new(FakeIam), ports: ports.clone(), readiness: ready.clone() };
+    let deps =
+        Deps { network: net.clone(), identity: Arc::new(FakeIam), ports: ports.clone(), readiness: ready.clone() };
     let config = Config { advertise_host: "127.0.0.1".to_owned(), provisioning_delay: Duration::from_secs(delay) };
     DaxControl::open(ACCOUNT, env, store.clone(), deps, config).expect("open")
 }

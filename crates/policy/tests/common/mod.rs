@@ -7,8 +7,8 @@
 use std::net::IpAddr;
 
 use policy::{
-    evaluate, parse, parse_resource_policy, parse_trust_policy, Context, ContextValue, Decision,
-    Policy, PolicySet, Principal, Request,
+    evaluate, parse, parse_resource_policy, parse_trust_policy, Context, ContextValue, Decision, Policy, PolicySet,
+    Principal, Request,
 };
 
 pub const ACCT: &str = "123456789012";
@@ -23,17 +23,11 @@ pub fn user_in(acct: &str, name: &str) -> Principal {
 }
 
 pub fn session(role: &str, name: &str) -> Principal {
-    Principal::assumed_role(
-        &format!("arn:aws:sts::{ACCT}:assumed-role/{role}/{name}"),
-        None,
-    )
+    Principal::assumed_role(&format!("arn:aws:sts::{ACCT}:assumed-role/{role}/{name}"), None)
 }
 
 pub fn session_in(acct: &str, role: &str, name: &str) -> Principal {
-    Principal::assumed_role(
-        &format!("arn:aws:sts::{acct}:assumed-role/{role}/{name}"),
-        None,
-    )
+    Principal::assumed_role(&format!("arn:aws:sts::{acct}:assumed-role/{role}/{name}"), None)
 }
 
 pub fn fed_user(name: &str, via_user: &str) -> Principal {
@@ -53,21 +47,12 @@ pub fn j(s: &str) -> String {
 }
 
 pub fn stmt(effect: &str, action: &str, resource: &str, condition: Option<&str>) -> String {
-    let cond = condition
-        .map(|c| format!(",\"Condition\":{c}"))
-        .unwrap_or_default();
-    format!(
-        "{{\"Effect\":\"{effect}\",\"Action\":{},\"Resource\":{}{cond}}}",
-        j(action),
-        j(resource)
-    )
+    let cond = condition.map(|c| format!(",\"Condition\":{c}")).unwrap_or_default();
+    format!("{{\"Effect\":\"{effect}\",\"Action\":{},\"Resource\":{}{cond}}}", j(action), j(resource))
 }
 
 pub fn doc(statements: &[String]) -> String {
-    format!(
-        "{{\"Version\":\"2012-10-17\",\"Statement\":[{}]}}",
-        statements.join(",")
-    )
+    format!("{{\"Version\":\"2012-10-17\",\"Statement\":[{}]}}", statements.join(","))
 }
 
 pub fn allow(action: &str, resource: &str) -> String {
@@ -87,16 +72,8 @@ pub fn deny_if(action: &str, resource: &str, cond: &str) -> String {
 }
 
 /// A resource-based policy statement with a `Principal`.
-pub fn rstmt(
-    effect: &str,
-    principal: &str,
-    action: &str,
-    resource: &str,
-    condition: Option<&str>,
-) -> String {
-    let cond = condition
-        .map(|c| format!(",\"Condition\":{c}"))
-        .unwrap_or_default();
+pub fn rstmt(effect: &str, principal: &str, action: &str, resource: &str, condition: Option<&str>) -> String {
+    let cond = condition.map(|c| format!(",\"Condition\":{c}")).unwrap_or_default();
     format!(
         "{{\"Effect\":\"{effect}\",\"Principal\":{},\"Action\":{},\"Resource\":{}{cond}}}",
         j(principal),
@@ -186,17 +163,11 @@ impl CaseBuilder<'_> {
         self
     }
     pub fn boundary(mut self, p: impl Into<String>) -> Self {
-        self.case
-            .boundary
-            .get_or_insert_with(Vec::new)
-            .push(p.into());
+        self.case.boundary.get_or_insert_with(Vec::new).push(p.into());
         self
     }
     pub fn session_policy(mut self, p: impl Into<String>) -> Self {
-        self.case
-            .session
-            .get_or_insert_with(Vec::new)
-            .push(p.into());
+        self.case.session.get_or_insert_with(Vec::new).push(p.into());
         self
     }
     pub fn who(mut self, p: Principal) -> Self {
@@ -282,48 +253,29 @@ pub fn expected(case: &Case) -> (Decision, String) {
     let a = &case.action;
     match case.expect {
         Expect::Allow => (Decision::Allow, String::new()),
-        Expect::NoIdentity => (
-            Decision::ImplicitDeny,
-            format!("because no identity-based policy allows the {a} action"),
-        ),
-        Expect::NoResource => (
-            Decision::ImplicitDeny,
-            format!("because no resource-based policy allows the {a} action"),
-        ),
-        Expect::NoBoundary => (
-            Decision::ImplicitDeny,
-            format!("because no permissions boundary allows the {a} action"),
-        ),
-        Expect::NoSession => (
-            Decision::ImplicitDeny,
-            format!("because no session policy allows the {a} action"),
-        ),
-        Expect::DenyIdentity => (
-            Decision::ExplicitDeny,
-            "with an explicit deny in an identity-based policy".to_string(),
-        ),
-        Expect::DenyResource => (
-            Decision::ExplicitDeny,
-            "with an explicit deny in a resource-based policy".to_string(),
-        ),
-        Expect::DenyBoundary => (
-            Decision::ExplicitDeny,
-            "with an explicit deny in a permissions boundary".to_string(),
-        ),
-        Expect::DenySession => (
-            Decision::ExplicitDeny,
-            "with an explicit deny in a session policy".to_string(),
-        ),
+        Expect::NoIdentity => {
+            (Decision::ImplicitDeny, format!("because no identity-based policy allows the {a} action"))
+        }
+        Expect::NoResource => {
+            (Decision::ImplicitDeny, format!("because no resource-based policy allows the {a} action"))
+        }
+        Expect::NoBoundary => {
+            (Decision::ImplicitDeny, format!("because no permissions boundary allows the {a} action"))
+        }
+        Expect::NoSession => (Decision::ImplicitDeny, format!("because no session policy allows the {a} action")),
+        Expect::DenyIdentity => {
+            (Decision::ExplicitDeny, "with an explicit deny in an identity-based policy".to_string())
+        }
+        Expect::DenyResource => {
+            (Decision::ExplicitDeny, "with an explicit deny in a resource-based policy".to_string())
+        }
+        Expect::DenyBoundary => (Decision::ExplicitDeny, "with an explicit deny in a permissions boundary".to_string()),
+        Expect::DenySession => (Decision::ExplicitDeny, "with an explicit deny in a session policy".to_string()),
     }
 }
 
-fn parse_all(
-    docs: &[String],
-    f: fn(&str) -> Result<Policy, policy::MalformedPolicy>,
-) -> Result<Vec<Policy>, String> {
-    docs.iter()
-        .map(|d| f(d).map_err(|e| format!("{e} in {d}")))
-        .collect()
+fn parse_all(docs: &[String], f: fn(&str) -> Result<Policy, policy::MalformedPolicy>) -> Result<Vec<Policy>, String> {
+    docs.iter().map(|d| f(d).map_err(|e| format!("{e} in {d}"))).collect()
 }
 
 /// Runs one case; `Err` describes a mismatch.
@@ -337,16 +289,8 @@ pub fn run(case: &Case) -> Result<(), String> {
         };
         resource.push(p.map_err(|e| format!("{e} in {d}"))?);
     }
-    let boundary = case
-        .boundary
-        .as_ref()
-        .map(|b| parse_all(b, parse))
-        .transpose()?;
-    let session = case
-        .session
-        .as_ref()
-        .map(|s| parse_all(s, parse))
-        .transpose()?;
+    let boundary = case.boundary.as_ref().map(|b| parse_all(b, parse)).transpose()?;
+    let session = case.session.as_ref().map(|s| parse_all(s, parse)).transpose()?;
 
     let identity_refs: Vec<&Policy> = identity.iter().collect();
     let resource_refs: Vec<&Policy> = resource.iter().collect();
@@ -376,20 +320,7 @@ pub fn run(case: &Case) -> Result<(), String> {
 
 /// Runs a whole table and panics with every failing row.
 pub fn run_table(table: &Table) {
-    let failures: Vec<String> = table
-        .cases
-        .iter()
-        .filter_map(|c| {
-            run(c)
-                .err()
-                .map(|e| format!("[{}] {}: {e}", c.family, c.name))
-        })
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        table.cases.len(),
-        failures.join("\n")
-    );
+    let failures: Vec<String> =
+        table.cases.iter().filter_map(|c| run(c).err().map(|e| format!("[{}] {}: {e}", c.family, c.name))).collect();
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), table.cases.len(), failures.join("\n"));
 }

@@ -4,8 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
-    sign as aws_sign, PayloadChecksumKind, SignableBody, SignableRequest, SignatureLocation,
-    SigningSettings,
+    sign as aws_sign, PayloadChecksumKind, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -43,8 +42,7 @@ pub struct Unsigned {
 
 /// Signs with `aws-sigv4` and returns the request as a server would see it.
 pub fn oracle_sign(req: &Unsigned, o: &Oracle) -> OwnedRequest {
-    let identity: Identity =
-        Credentials::new(AKID, SECRET, o.session_token.clone(), None, "test").into();
+    let identity: Identity = Credentials::new(AKID, SECRET, o.session_token.clone(), None, "test").into();
     let mut settings = SigningSettings::default();
     if let Some(expires) = o.presign_expires {
         settings.signature_location = SignatureLocation::QueryParams;
@@ -69,22 +67,11 @@ pub fn oracle_sign(req: &Unsigned, o: &Oracle) -> OwnedRequest {
     };
     let mut headers: Vec<(&str, &str)> = vec![("host", req.host.as_str())];
     headers.extend(req.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-    let body = if o.unsigned_payload {
-        SignableBody::UnsignedPayload
-    } else {
-        SignableBody::Bytes(&req.body)
-    };
-    let signable = SignableRequest::new(&req.method, uri.clone(), headers.iter().copied(), body)
-        .expect("signable");
-    let (instructions, _) = aws_sign(signable, &params)
-        .expect("aws-sigv4 sign")
-        .into_parts();
+    let body = if o.unsigned_payload { SignableBody::UnsignedPayload } else { SignableBody::Bytes(&req.body) };
+    let signable = SignableRequest::new(&req.method, uri.clone(), headers.iter().copied(), body).expect("signable");
+    let (instructions, _) = aws_sign(signable, &params).expect("aws-sigv4 sign").into_parts();
 
-    let mut http_req = http::Request::builder()
-        .method(req.method.as_str())
-        .uri(uri)
-        .body(())
-        .expect("http request");
+    let mut http_req = http::Request::builder().method(req.method.as_str()).uri(uri).body(()).expect("http request");
     for (n, v) in &headers {
         http_req.headers_mut().append(
             http::HeaderName::from_bytes(n.as_bytes()).expect("header name"),
@@ -96,11 +83,7 @@ pub fn oracle_sign(req: &Unsigned, o: &Oracle) -> OwnedRequest {
         method: req.method.clone(),
         path: http_req.uri().path().to_owned(),
         query: http_req.uri().query().unwrap_or_default().to_owned(),
-        headers: http_req
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
-            .collect(),
+        headers: http_req.headers().iter().map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec())).collect(),
         body: req.body.clone(),
     }
 }
@@ -125,10 +108,7 @@ impl Oracle {
 
     /// Presigned URL valid for `expires` seconds.
     pub fn presigned(time: i64, expires: u64) -> Self {
-        Oracle {
-            presign_expires: Some(expires),
-            ..Self::header(time)
-        }
+        Oracle { presign_expires: Some(expires), ..Self::header(time) }
     }
 }
 
@@ -141,14 +121,8 @@ impl Unsigned {
             path: "/".to_owned(),
             query: String::new(),
             headers: vec![
-                (
-                    "content-type".to_owned(),
-                    "application/x-amz-json-1.0".to_owned(),
-                ),
-                (
-                    "x-amz-target".to_owned(),
-                    "DynamoDB_20120810.ListTables".to_owned(),
-                ),
+                ("content-type".to_owned(), "application/x-amz-json-1.0".to_owned()),
+                ("x-amz-target".to_owned(), "DynamoDB_20120810.ListTables".to_owned()),
             ],
             body: body.as_bytes().to_vec(),
         }

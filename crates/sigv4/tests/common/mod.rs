@@ -19,18 +19,9 @@ pub struct OwnedRequest {
 impl OwnedRequest {
     /// Calls `f` with a borrowed [`Request`] view of this request.
     pub fn with<R>(&self, f: impl FnOnce(&Request) -> R) -> R {
-        let headers: Vec<(&str, &[u8])> = self
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_slice()))
-            .collect();
-        let req = Request {
-            method: &self.method,
-            path: &self.path,
-            query: &self.query,
-            headers: &headers,
-            body: &self.body,
-        };
+        let headers: Vec<(&str, &[u8])> = self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+        let req =
+            Request { method: &self.method, path: &self.path, query: &self.query, headers: &headers, body: &self.body };
         f(&req)
     }
 
@@ -61,10 +52,7 @@ impl OwnedRequest {
                 continue;
             }
             let (name, value) = line.split_once(':').expect("header colon");
-            headers.push((
-                name.to_owned(),
-                value.trim_matches([' ', '\t']).as_bytes().to_vec(),
-            ));
+            headers.push((name.to_owned(), value.trim_matches([' ', '\t']).as_bytes().to_vec()));
         }
         OwnedRequest {
             method: method.to_owned(),
