@@ -27,6 +27,7 @@ SERVICES = {
     "sts": ("2011-06-15", None),
     "dax": ("2017-04-19", None),
     "dynamodb": ("2012-08-10", None),
+    "dynamodbstreams": ("2012-08-10", None),
     "ec2": ("2016-11-15", EC2_OPS),
 }
 DROP = {"documentation", "documentationUrl", "deprecatedMessage", "examples"}

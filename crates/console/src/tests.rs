@@ -87,6 +87,14 @@ impl Host for Fake {
                     Ok(json!({"Users": page, "IsTruncated": more, "Marker": if more { json!((start + max).to_string()) } else { Value::Null }}))
                 }
                 "DescribeClusters" => Ok(json!({"Clusters": []})),
+                "DescribeTable" if input["TableName"] == "streamed" => Ok(json!({"Table": {
+                    "TableName": "streamed", "TableStatus": "ACTIVE", "TableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/streamed",
+                    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}], "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                    "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+                    "LatestStreamArn": "arn:aws:dynamodb:us-east-1:123456789012:table/streamed/stream/1700000000.000000001",
+                    "LatestStreamLabel": "1700000000.000000001"}})),
+                "DescribeTable" => Ok(json!({"Table": {"TableName": input["TableName"], "TableStatus": "ACTIVE",
+                    "TableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/plain", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}})),
                 _ => Ok(json!({})),
             }
         })
@@ -343,6 +351,20 @@ async fn assets_are_embedded_and_pages_carry_security_headers() {
     assert!(h[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("frame-ancestors 'none'"));
     assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
     assert_eq!(h[header::CACHE_CONTROL], "no-store");
+}
+
+#[tokio::test]
+async fn the_table_page_shows_its_stream() {
+    let t = T::new(0);
+    let (id, _) = t.sign_in("alice").await;
+    let (status, _, body, _) = t.get("/console/dynamodb/tables/streamed", Some(&id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("<dt>Stream</dt><dd><code>arn:aws:dynamodb:us-east-1:123456789012:table/streamed/stream/1700000000.000000001</code> (NEW_AND_OLD_IMAGES)</dd>"),
+        "{body}"
+    );
+    let (_, _, plain, _) = t.get("/console/dynamodb/tables/plain", Some(&id)).await;
+    assert!(plain.contains("<dt>Status</dt>") && !plain.contains("<dt>Stream</dt>"), "{plain}");
 }
 
 #[tokio::test]

@@ -77,12 +77,14 @@ impl App {
                     session_token: args.dynamodb_session_token.clone(),
                 };
                 let mut config = dynamo::RemoteConfig::new(endpoint.clone(), credentials);
+                config.streams_endpoint.clone_from(&args.dynamodb_streams_endpoint);
                 config.region.clone_from(&args.dynamodb_region);
                 config.request_timeout = std::time::Duration::from_millis(args.dynamodb_timeout_ms.max(1));
                 Arc::new(dynamo::RemoteBackend::new(config, Arc::clone(&env.clock)).map_err(|e| e.to_string())?)
             }
             None => {
-                let engine = dynamo::EmbeddedBackend::open(&data_dir.join("dynamodb"), &args.account_id).map_err(|e| e.to_string())?;
+                let engine = dynamo::EmbeddedBackend::open_with_clock(&data_dir.join("dynamodb"), &args.account_id, Arc::clone(&env.clock))
+                    .map_err(|e| e.to_string())?;
                 embedded = Some(engine.clone());
                 Arc::new(engine)
             }

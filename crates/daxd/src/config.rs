@@ -74,6 +74,12 @@ pub struct ServeArgs {
     #[arg(long)]
     pub dynamodb_endpoint: Option<String>,
 
+    /// Send DynamoDB Streams calls (ListStreams, DescribeStream, GetShardIterator, GetRecords)
+    /// to this endpoint, signed like the DynamoDB ones, e.g. `http://127.0.0.1:4568`
+    /// (AWS serves them at streams.dynamodb.<region>.amazonaws.com). Default: --dynamodb-endpoint.
+    #[arg(long, env = "DAXD_DYNAMODB_STREAMS_ENDPOINT", requires = "dynamodb_endpoint")]
+    pub dynamodb_streams_endpoint: Option<String>,
+
     /// Region to sign remote DynamoDB requests for (default: the region each request names).
     #[arg(long)]
     pub dynamodb_region: Option<String>,

@@ -203,9 +203,13 @@ async fn process(
     }
     let caller = authed.caller;
     let region = authed.region;
-    if service == Service::DynamoDb {
+    if matches!(service, Service::DynamoDb | Service::DynamoDbStreams) {
         let facts = RequestFacts { region: &region, source_ip: Some(source_ip), secure, now: app.env.clock.now() };
-        let result = dynamodb_call(&app, &caller, &facts, &op, input).await;
+        let result = if service == Service::DynamoDb {
+            dynamodb_call(&app, &caller, &facts, &op, input).await
+        } else {
+            streams_call(&app, &caller, &facts, &op, input).await
+        };
         return match result {
             Ok(out) => encode_output(d, &op, &out, &request_id),
             Err(e) => error_response(&e, d.protocol, ns, &request_id),
@@ -358,6 +362,10 @@ pub(crate) async fn call_as(
         let facts = RequestFacts { region, source_ip, secure, now: app.env.clock.now() };
         return dynamodb_call(app, caller, &facts, op, input).await;
     }
+    if service == Service::DynamoDbStreams {
+        let facts = RequestFacts { region, source_ip, secure, now: app.env.clock.now() };
+        return streams_call(app, caller, &facts, op, input).await;
+    }
     let (app2, caller, region, op) = (Arc::clone(app), caller.clone(), region.to_owned(), op.to_owned());
     tokio::task::spawn_blocking(move || {
         let facts = RequestFacts { region: &region, source_ip, secure, now: app2.env.clock.now() };
@@ -375,7 +383,7 @@ fn dispatch(app: &App, service: Service, caller: &iam::Caller, facts: &RequestFa
         Service::Sts => api::sts::target(op, input),
         Service::Ec2 => api::ec2::target(&app.account, facts.region, op, input),
         Service::Dax => api::dax::target(&app.account, facts.region, op, input),
-        Service::DynamoDb => Target::new(d.signing_name, op, "*"),
+        Service::DynamoDb | Service::DynamoDbStreams => Target::new(d.signing_name, op, "*"),
     };
     let ctx = auth::context(&app.iam, caller, facts, &target);
     let self_authorized = service == Service::Sts && api::sts::self_authorized(op);
@@ -397,7 +405,9 @@ fn dispatch(app: &App, service: Service, caller: &iam::Caller, facts: &RequestFa
             }
             api::dax::call(&app.dax, facts.region, op, input)
         }
-        Service::DynamoDb => Err(AwsError::new(500, "InternalFailure", "DynamoDB calls take the asynchronous path")),
+        Service::DynamoDb | Service::DynamoDbStreams => {
+            Err(AwsError::new(500, "InternalFailure", "DynamoDB calls take the asynchronous path"))
+        }
     }
 }
 
@@ -415,6 +425,19 @@ pub(crate) async fn dynamodb_call(app: &App, caller: &iam::Caller, facts: &Reque
     }
     record_access(app, caller, "dynamodb", op, facts.region);
     app.dynamo.call(facts.region, op, input).await
+}
+
+/// A DynamoDB Streams call by `caller`: authorized on the stream (its ARN, or
+/// the one its shard iterator names), recorded for Access Advisor under
+/// `dynamodb`, then run on the backend's streams path with the input whole.
+pub(crate) async fn streams_call(app: &App, caller: &iam::Caller, facts: &RequestFacts<'_>, op: &str, input: Value) -> Result<Value, AwsError> {
+    if !caller.is_root() {
+        let target = api::dynamodbstreams::target(&app.dynamo, op, &input);
+        let ctx = auth::context(&app.iam, caller, facts, &target);
+        auth::authorize(&app.iam, caller, &target, &ctx, Protocol::Json10)?;
+    }
+    record_access(app, caller, "dynamodb", op, facts.region);
+    api::dynamodbstreams::call(&app.dynamo, facts.region, op, input).await
 }
 
 /// What `CreateCluster` checks before DAX acts (api-and-peers.md B.5): the

@@ -15,6 +15,9 @@ pub enum Service {
     Ec2,
     Dax,
     DynamoDb,
+    /// DynamoDB Streams: its own model and target prefix, DynamoDB's signing
+    /// name and IAM action prefix.
+    DynamoDbStreams,
 }
 
 /// Everything about a service that the front door needs.
@@ -41,7 +44,7 @@ impl ServiceDef {
                 Service::Sts => ("sts", "ValidationError", &[], None),
                 Service::Ec2 => ("ec2", "InvalidParameterValue", &[], None),
                 Service::Dax => ("dax", "InvalidParameterValueException", &[], None),
-                Service::DynamoDb => {
+                Service::DynamoDb | Service::DynamoDbStreams => {
                     ("dynamodb", "ValidationException", &[], Some("com.amazonaws.dynamodb.v20120810"))
                 }
             };
@@ -59,7 +62,7 @@ impl ServiceDef {
 
 /// The embedded service models, parsed once.
 pub fn def(service: Service) -> &'static ServiceDef {
-    static DEFS: OnceLock<[ServiceDef; 5]> = OnceLock::new();
+    static DEFS: OnceLock<[ServiceDef; 6]> = OnceLock::new();
     let defs = DEFS.get_or_init(|| {
         [
             ServiceDef::load(Service::Iam, include_str!("../../../models/iam.json")),
@@ -67,6 +70,7 @@ pub fn def(service: Service) -> &'static ServiceDef {
             ServiceDef::load(Service::Ec2, include_str!("../../../models/ec2.json")),
             ServiceDef::load(Service::Dax, include_str!("../../../models/dax.json")),
             ServiceDef::load(Service::DynamoDb, include_str!("../../../models/dynamodb.json")),
+            ServiceDef::load(Service::DynamoDbStreams, include_str!("../../../models/dynamodbstreams.json")),
         ]
     });
     match service {
@@ -75,6 +79,7 @@ pub fn def(service: Service) -> &'static ServiceDef {
         Service::Ec2 => &defs[2],
         Service::Dax => &defs[3],
         Service::DynamoDb => &defs[4],
+        Service::DynamoDbStreams => &defs[5],
     }
 }
 
@@ -84,6 +89,7 @@ pub fn by_target(target: &str) -> Option<(Service, &str)> {
     let (prefix, op) = target.split_once('.')?;
     let service = match prefix {
         "DynamoDB_20120810" => Service::DynamoDb,
+        "DynamoDBStreams_20120810" => Service::DynamoDbStreams,
         "AmazonDAXV3" => Service::Dax,
         _ => return None,
     };
@@ -132,6 +138,10 @@ mod tests {
             assert_eq!(def(s).signing_name, name);
             assert_eq!(by_signing_name(name), Some(s));
         }
+        // Streams share DynamoDB's signing name: a credential scope names DynamoDB.
+        assert_eq!(def(Service::DynamoDbStreams).protocol, Protocol::Json10);
+        assert_eq!(def(Service::DynamoDbStreams).signing_name, "dynamodb");
+        assert!(def(Service::DynamoDbStreams).model.operation("GetRecords").is_some());
         assert_eq!(def(Service::Iam).namespace.as_deref(), Some("https://iam.amazonaws.com/doc/2010-05-08/"));
         assert_eq!(def(Service::Ec2).namespace.as_deref(), Some("http://ec2.amazonaws.com/doc/2016-11-15/"));
     }
@@ -140,6 +150,7 @@ mod tests {
     fn routing_tables() {
         assert_eq!(by_target("DynamoDB_20120810.GetItem"), Some((Service::DynamoDb, "GetItem")));
         assert_eq!(by_target("AmazonDAXV3.DescribeClusters"), Some((Service::Dax, "DescribeClusters")));
+        assert_eq!(by_target("DynamoDBStreams_20120810.GetRecords"), Some((Service::DynamoDbStreams, "GetRecords")));
         assert_eq!(by_target("Nope.X"), None);
         assert_eq!(by_target("garbage"), None);
         assert_eq!(by_version("2010-05-08"), Some(Service::Iam));

@@ -20,7 +20,10 @@
 //!   the backend (the embedded engine, checked against `dynoxide serve` by
 //!   `./scripts/conformance`, or a remote DynamoDB), after authorizing it.
 //!   The test checks that `api::dynamodb` and `dynamo` pass the input on
-//!   without rebuilding it from chosen members.
+//!   without rebuilding it from chosen members. DynamoDB Streams' inputs are
+//!   forwarded whole the same way (`api::dynamodbstreams::call` →
+//!   `Backend::streams`; on the embedded engine, `dynamo`'s `streams.rs`
+//!   reads every member of the four operations).
 //!
 //! A member that is neither read nor refused fails the test, with the
 //! operation and file to fix. `ELSEWHERE` lists the few members read outside
@@ -218,6 +221,30 @@ fn dynamodb_inputs_reach_the_backend_whole() {
     let dynamo = read("crates/dynamo/src/lib.rs");
     let call = function(&dynamo, "call").into_iter().next().expect("Dynamo::call");
     assert!(!call.contains("json!("), "Dynamo::call builds a new input: members could be dropped");
+
+    // DynamoDB Streams: the same, through `api::dynamodbstreams::call` to `Backend::streams`.
+    assert!(
+        front.contains("api::dynamodbstreams::call(&app.dynamo, facts.region, op, input)"),
+        "front.rs no longer passes the DynamoDB Streams input on as decoded"
+    );
+    let api = read("crates/daxd/src/api/dynamodbstreams.rs");
+    let call = function(&api, "call").into_iter().next().expect("dynamodbstreams::call");
+    assert!(call.contains("backend.streams(region, op, input)"), "api::dynamodbstreams::call no longer passes the input whole");
+    // On the engine, every member of the four operations' inputs is read.
+    let model: Value = serde_json::from_str(&read("models/dynamodbstreams.json")).expect("model");
+    let streams = read("crates/dynamo/src/streams.rs");
+    let engine = read("crates/dynamo/src/engine.rs");
+    let mut unread = Vec::new();
+    for op in model["operations"].as_object().expect("operations").keys() {
+        for member in input_members(&model, op) {
+            // ListStreams goes to the engine as it came (its three members are dynoxide's).
+            let read_by_engine = op == "ListStreams" && reads(&engine, "ListStreams");
+            if !reads(&streams, &member) && !read_by_engine {
+                unread.push(format!("dynamodbstreams:{op}.{member} (crates/dynamo/src/streams.rs)"));
+            }
+        }
+    }
+    assert!(unread.is_empty(), "DynamoDB Streams input members the embedded backend neither reads nor refuses:\n  {}", unread.join("\n  "));
 }
 
 #[test]

@@ -50,6 +50,8 @@ struct Inner {
     dbs: Mutex<HashMap<String, Engine>>,
     /// The address `DescribeEndpoints` reports; `None`: `dynamodb.<region>.amazonaws.com`.
     endpoint_address: Mutex<Option<String>>,
+    /// The time Streams decides iterator expiry and retention by.
+    clock: Arc<dyn base::Clock>,
 }
 
 impl std::fmt::Debug for EmbeddedBackend {
@@ -71,6 +73,15 @@ impl EmbeddedBackend {
     /// cannot be created, or SQLite would not fsync each commit (see the
     /// module documentation).
     pub fn open(dir: &Path, account: &str) -> Result<Self, DynamoError> {
+        Self::open_with_clock(dir, account, Arc::new(base::SystemClock))
+    }
+
+    /// As [`Self::open`], with the clock that DynamoDB Streams' iterator
+    /// expiry and 24-hour retention read.
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_with_clock(dir: &Path, account: &str, clock: Arc<dyn base::Clock>) -> Result<Self, DynamoError> {
         if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
             return Err(DynamoError::internal(format!("invalid account id {account:?}: expected 12 digits")));
         }
@@ -87,6 +98,7 @@ impl EmbeddedBackend {
                 root,
                 dbs: Mutex::new(HashMap::new()),
                 endpoint_address: Mutex::new(None),
+                clock,
             }),
         })
     }
@@ -353,6 +365,63 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
+impl EmbeddedBackend {
+    /// Run `op` on `region`'s database: `engine::run` for DynamoDB, or
+    /// `streams::run` (at the clock's time) for DynamoDB Streams.
+    async fn on_engine(&self, region: &str, op: &str, input: Value, streams: bool) -> Result<Value, DynamoError> {
+        let engine = match self.inner.open_engine(region) {
+            Some(engine) => engine,
+            None => {
+                let (inner, owned) = (Arc::clone(&self.inner), region.to_owned());
+                blocking(move || inner.engine(&owned)).await?
+            }
+        };
+        let clock = Arc::clone(&self.inner.clock);
+        let exec = move |db: &Database, scope: Scope<'_>, op: &str, input: Value| {
+            if streams {
+                crate::streams::run(db, scope, clock.now(), op, input)
+            } else {
+                engine::run(db, scope, op, input)
+            }
+        };
+        let failed = || DynamoError::internal("the DynamoDB engine failed while processing the request");
+        let (_load, alone) = Load::enter(&engine.load);
+        if alone && tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            // Nothing queued or running on this database: run the call
+            // on this thread. On an async worker, `block_in_place` first
+            // takes the thread out of the runtime's workers (another
+            // thread carries on their work meanwhile); on a thread that
+            // is no worker (daxd's connection threads, which serve one
+            // connection each), it just runs the call. At low load this
+            // saves the two thread wake-ups of a trip through the queue,
+            // which on a small machine cost more than a GetItem itself.
+            let scope = Scope { region, account: &self.inner.account };
+            let run = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exec(&engine.db, scope, op, input)));
+            return tokio::task::block_in_place(run).unwrap_or_else(|_| {
+                self.inner.drop_engine(region, engine.generation);
+                Err(failed())
+            });
+        }
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let (account, owned_region, op) = (self.inner.account.clone(), region.to_owned(), op.to_owned());
+        let job: Job = Box::new(move |db: &Database| {
+            let result = exec(db, Scope { region: &owned_region, account: &account }, &op, input);
+            // The caller may have gone (a dropped request): nothing to do.
+            let _ = answer.send(result);
+        });
+        if engine.jobs.send(job).is_err() {
+            self.inner.drop_engine(region, engine.generation);
+            return Err(failed());
+        }
+        answered.await.map_err(|_| {
+            // The job was dropped unanswered: it (or one queued before
+            // it) panicked, and the engine thread has ended.
+            self.inner.drop_engine(region, engine.generation);
+            failed()
+        })?
+    }
+}
+
 impl Backend for EmbeddedBackend {
     fn call<'a>(&'a self, region: &'a str, op: &'a str, input: Value) -> BoxFuture<'a, Result<Value, DynamoError>> {
         Box::pin(async move {
@@ -362,48 +431,18 @@ impl Backend for EmbeddedBackend {
                 _ if !engine::OPERATIONS.contains(&op) => return Err(DynamoError::unknown_operation(op)),
                 _ => {}
             }
-            let engine = match self.inner.open_engine(region) {
-                Some(engine) => engine,
-                None => {
-                    let (inner, owned) = (Arc::clone(&self.inner), region.to_owned());
-                    blocking(move || inner.engine(&owned)).await?
-                }
-            };
-            let failed = || DynamoError::internal("the DynamoDB engine failed while processing the request");
-            let (_load, alone) = Load::enter(&engine.load);
-            if alone && tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
-                // Nothing queued or running on this database: run the call
-                // on this thread. On an async worker, `block_in_place` first
-                // takes the thread out of the runtime's workers (another
-                // thread carries on their work meanwhile); on a thread that
-                // is no worker (daxd's connection threads, which serve one
-                // connection each), it just runs the call. At low load this
-                // saves the two thread wake-ups of a trip through the queue,
-                // which on a small machine cost more than a GetItem itself.
-                let scope = Scope { region, account: &self.inner.account };
-                let run = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine::run(&engine.db, scope, op, input)));
-                return tokio::task::block_in_place(run).unwrap_or_else(|_| {
-                    self.inner.drop_engine(region, engine.generation);
-                    Err(failed())
-                });
+            self.on_engine(region, op, input, false).await
+        })
+    }
+
+    /// DynamoDB Streams on the engine, with the expiry, retention and shard
+    /// naming `streams.rs` adds.
+    fn streams<'a>(&'a self, region: &'a str, op: &'a str, input: Value) -> BoxFuture<'a, Result<Value, DynamoError>> {
+        Box::pin(async move {
+            if !crate::streams::OPERATIONS.contains(&op) {
+                return Err(DynamoError::unknown_operation(op));
             }
-            let (answer, answered) = tokio::sync::oneshot::channel();
-            let (account, owned_region, op) = (self.inner.account.clone(), region.to_owned(), op.to_owned());
-            let job: Job = Box::new(move |db: &Database| {
-                let result = engine::run(db, Scope { region: &owned_region, account: &account }, &op, input);
-                // The caller may have gone (a dropped request): nothing to do.
-                let _ = answer.send(result);
-            });
-            if engine.jobs.send(job).is_err() {
-                self.inner.drop_engine(region, engine.generation);
-                return Err(failed());
-            }
-            answered.await.map_err(|_| {
-                // The job was dropped unanswered: it (or one queued before
-                // it) panicked, and the engine thread has ended.
-                self.inner.drop_engine(region, engine.generation);
-                failed()
-            })?
+            self.on_engine(region, op, input, true).await
         })
     }
 

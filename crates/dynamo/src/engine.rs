@@ -18,9 +18,10 @@ use crate::arn;
 use crate::checks;
 use crate::DynamoError;
 
-/// The operations dynoxide implements, and so the embedded backend serves
-/// (besides `DescribeEndpoints` and `DescribeLimits`, answered by
-/// [`crate::EmbeddedBackend`] itself).
+/// The DynamoDB operations dynoxide implements, and so the embedded backend
+/// serves (besides `DescribeEndpoints` and `DescribeLimits`, answered by
+/// [`crate::EmbeddedBackend`] itself). Its four DynamoDB Streams operations
+/// are reached through `streams.rs` only.
 pub(crate) const OPERATIONS: &[&str] = &[
     "CreateTable",
     "DeleteTable",
@@ -38,10 +39,6 @@ pub(crate) const OPERATIONS: &[&str] = &[
     "BatchWriteItem",
     "TransactWriteItems",
     "TransactGetItems",
-    "ListStreams",
-    "DescribeStream",
-    "GetShardIterator",
-    "GetRecords",
     "UpdateTimeToLive",
     "DescribeTimeToLive",
     "ExecuteStatement",

@@ -17,6 +17,11 @@
 //!   (AWS DynamoDB, ScyllaDB Alternator, dynalite), signed with SigV4, over
 //!   pooled keep-alive connections with connect and request timeouts. The
 //!   endpoint's errors are passed through unchanged.
+//! * DynamoDB Streams ([`Backend::streams`]): on the engine, with what
+//!   dynoxide lacks added in `streams.rs` (iterators that expire after 15
+//!   minutes, 24-hour retention with `TrimmedDataAccessException`, shard ids
+//!   of the model's length); on a remote backend, forwarded to its Streams
+//!   endpoint.
 //! * [`ResourcePolicies`]: `PutResourcePolicy`, `GetResourcePolicy` and
 //!   `DeleteResourcePolicy`, stored in daxd's durable state and the same for
 //!   both backends, and [`ResourcePolicies::resource_policy`] for the
@@ -48,18 +53,21 @@ mod embedded;
 mod engine;
 mod policies;
 mod remote;
+mod streams;
 
 pub use arn::{table_name_from, ResourceArn};
 pub use embedded::EmbeddedBackend;
 pub use policies::{ResourcePolicies, MAX_POLICY_BYTES};
 pub use remote::{Credentials, RemoteBackend, RemoteConfig};
+pub use streams::{iterator_stream_arn, ITERATOR_LIFETIME_MS, OPERATIONS as STREAMS_OPERATIONS, RETENTION_SECS};
 
 /// The request rewriting and checks the embedded backend runs on every request
-/// before the engine, exposed for the fuzz targets (`crates/dynamo/fuzz`). Not an API.
+/// before the engine, and the shard iterators it reads, exposed for the fuzz targets (`crates/dynamo/fuzz`). Not an API.
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::arn::{normalize_request, restore_response_keys};
     pub use crate::checks::{after_error, before};
+    pub use crate::streams::{decode_iterator, encode_iterator, iterator_stream_arn};
 }
 
 /// A boxed, sendable future, the return type of [`Backend::call`].
@@ -80,6 +88,21 @@ pub trait Backend: Send + Sync {
         op: &'a str,
         input: serde_json::Value,
     ) -> BoxFuture<'a, Result<serde_json::Value, DynamoError>>;
+
+    /// Run one DynamoDB Streams operation (`ListStreams`, `DescribeStream`,
+    /// `GetShardIterator`, `GetRecords`), with the request JSON object as a
+    /// client sends it to the Streams endpoint, validated against the
+    /// `dynamodbstreams` model by the caller. The default answers
+    /// `UnknownOperationException`: a backend without streams.
+    fn streams<'a>(
+        &'a self,
+        region: &'a str,
+        op: &'a str,
+        input: serde_json::Value,
+    ) -> BoxFuture<'a, Result<serde_json::Value, DynamoError>> {
+        let _ = (region, input);
+        Box::pin(async move { Err(DynamoError::unknown_operation(op)) })
+    }
 
     /// The admin reset: forget every table of every region.
     ///

@@ -24,7 +24,6 @@ use crate::arn;
 use crate::{Backend, BoxFuture, DynamoError};
 
 const JSON_1_0: &str = "application/x-amz-json-1.0";
-const STREAMS_OPERATIONS: &[&str] = &["ListStreams", "DescribeStream", "GetShardIterator", "GetRecords"];
 
 /// The key pair (and session token) the remote backend signs with.
 #[derive(Clone, PartialEq, Eq)]
@@ -49,6 +48,9 @@ impl std::fmt::Debug for Credentials {
 pub struct RemoteConfig {
     /// `http://host[:port][/path]`.
     pub endpoint: String,
+    /// Where DynamoDB Streams calls go (`http://host[:port][/path]`);
+    /// `None`: `endpoint`.
+    pub streams_endpoint: Option<String>,
     pub credentials: Credentials,
     /// Sign (and so address) every request for this region instead of the
     /// request's own; for single-region servers such as Alternator.
@@ -76,6 +78,7 @@ impl RemoteConfig {
     pub fn new(endpoint: impl Into<String>, credentials: Credentials) -> Self {
         RemoteConfig {
             endpoint: endpoint.into(),
+            streams_endpoint: None,
             credentials,
             region: None,
             connect_timeout: Duration::from_secs(5),
@@ -91,12 +94,42 @@ impl RemoteConfig {
 /// DynamoDB behind an HTTP endpoint.
 pub struct RemoteBackend {
     config: RemoteConfig,
+    dynamodb: Endpoint,
+    streams: Endpoint,
+    client: Client<HttpConnector, Full<Bytes>>,
+    clock: Arc<dyn base::Clock>,
+}
+
+/// One endpoint requests are sent to.
+struct Endpoint {
+    /// As configured, for messages.
+    url: String,
     uri: Uri,
     /// The `Host` header, exactly as signed.
     host: String,
     path: String,
-    client: Client<HttpConnector, Full<Bytes>>,
-    clock: Arc<dyn base::Clock>,
+}
+
+impl Endpoint {
+    fn parse(url: &str) -> Result<Self, DynamoError> {
+        let bad = |why: &str| DynamoError::internal(format!("DynamoDB endpoint {url:?}: {why}"));
+        let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => return Err(bad("https is not supported yet; use http:// (e.g. through a local TLS proxy)")),
+            _ => return Err(bad("expected an http:// URL")),
+        }
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(bad("user info is not supported"));
+        }
+        if uri.query().is_some() {
+            return Err(bad("a query string is not supported"));
+        }
+        let host = authority.as_str().to_owned();
+        let path = if uri.path().is_empty() { "/".to_owned() } else { uri.path().to_owned() };
+        Ok(Endpoint { url: url.to_owned(), uri, host, path })
+    }
 }
 
 impl std::fmt::Debug for RemoteBackend {
@@ -114,21 +147,8 @@ impl RemoteBackend {
     /// a host, or has a query string or user info.
     pub fn new(config: RemoteConfig, clock: Arc<dyn base::Clock>) -> Result<Self, DynamoError> {
         let bad = |why: &str| DynamoError::internal(format!("DynamoDB endpoint {:?}: {why}", config.endpoint));
-        let uri: Uri = config.endpoint.parse().map_err(|_| bad("not a URL"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => return Err(bad("https is not supported yet; use http:// (e.g. through a local TLS proxy)")),
-            _ => return Err(bad("expected an http:// URL")),
-        }
-        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-        if authority.as_str().contains('@') {
-            return Err(bad("user info is not supported"));
-        }
-        if uri.query().is_some() {
-            return Err(bad("a query string is not supported"));
-        }
-        let host = authority.as_str().to_owned();
-        let path = if uri.path().is_empty() { "/".to_owned() } else { uri.path().to_owned() };
+        let dynamodb = Endpoint::parse(&config.endpoint)?;
+        let streams = Endpoint::parse(config.streams_endpoint.as_deref().unwrap_or(&config.endpoint))?;
         if let Some(region) = &config.region {
             if !base::is_region(region) {
                 return Err(bad(&format!("'{region}' is not a region name")));
@@ -143,7 +163,7 @@ impl RemoteBackend {
             .pool_idle_timeout(config.pool_idle_timeout)
             .pool_max_idle_per_host(config.pool_max_idle_per_host)
             .build(connector);
-        Ok(RemoteBackend { config, uri, host, path, client, clock })
+        Ok(RemoteBackend { config, dynamodb, streams, client, clock })
     }
 
     /// The configuration in use.
@@ -151,21 +171,22 @@ impl RemoteBackend {
         &self.config
     }
 
-    async fn forward(&self, region: &str, op: &str, mut input: Value) -> Result<Value, DynamoError> {
+    async fn forward(&self, region: &str, op: &str, mut input: Value, streams: bool) -> Result<Value, DynamoError> {
         if op.is_empty() || !op.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(DynamoError::unknown_operation(op));
         }
         let renamed = if self.config.normalize_table_arns { arn::normalize_request(&mut input)? } else { Vec::new() };
         let region = self.config.region.as_deref().unwrap_or(region);
         let body = serde_json::to_vec(&input).map_err(|e| DynamoError::internal(format!("encoding the request: {e}")))?;
-        let prefix = if STREAMS_OPERATIONS.contains(&op) { "DynamoDBStreams_20120810" } else { "DynamoDB_20120810" };
+        let (endpoint, prefix) =
+            if streams { (&self.streams, "DynamoDBStreams_20120810") } else { (&self.dynamodb, "DynamoDB_20120810") };
         let target = format!("{prefix}.{op}");
 
         let creds = &self.config.credentials;
         let signed = sigv4::sign(
             "POST",
-            &self.host,
-            &self.path,
+            &endpoint.host,
+            &endpoint.path,
             "",
             &[("content-type", JSON_1_0), ("x-amz-target", &target)],
             &body,
@@ -178,8 +199,8 @@ impl RemoteBackend {
         );
         let mut request = Request::builder()
             .method(Method::POST)
-            .uri(self.uri.clone())
-            .header(HOST, &self.host)
+            .uri(endpoint.uri.clone())
+            .header(HOST, &endpoint.host)
             .header(CONTENT_TYPE, JSON_1_0)
             .header("x-amz-target", &target);
         for (name, value) in &signed {
@@ -194,13 +215,13 @@ impl RemoteBackend {
                 if e.is_connect() {
                     DynamoError::unavailable(format!(
                         "could not connect to the DynamoDB endpoint {}: {}",
-                        self.config.endpoint,
+                        endpoint.url,
                         chain(&e)
                     ))
                 } else {
                     DynamoError::unavailable(format!(
                         "the exchange with the DynamoDB endpoint {} failed (the request may or may not have been applied): {}",
-                        self.config.endpoint,
+                        endpoint.url,
                         chain(&e)
                     ))
                 }
@@ -217,7 +238,7 @@ impl RemoteBackend {
                 .map_err(|e| {
                     DynamoError::unavailable(format!(
                         "reading the answer of the DynamoDB endpoint {} failed: {e}",
-                        self.config.endpoint
+                        endpoint.url
                     ))
                 })?
                 .to_bytes();
@@ -228,7 +249,7 @@ impl RemoteBackend {
             Err(_) => {
                 return Err(DynamoError::unavailable(format!(
                     "the DynamoDB endpoint {} did not answer within {} ms (the request may or may not have been applied)",
-                    self.config.endpoint,
+                    endpoint.url,
                     self.config.request_timeout.as_millis()
                 )))
             }
@@ -241,7 +262,7 @@ impl RemoteBackend {
                 serde_json::from_slice(&bytes).map_err(|e| {
                     DynamoError::internal(format!(
                         "the DynamoDB endpoint {} answered {status} with a body that is not JSON: {e}",
-                        self.config.endpoint
+                        endpoint.url
                     ))
                 })?
             };
@@ -327,7 +348,12 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 impl Backend for RemoteBackend {
     fn call<'a>(&'a self, region: &'a str, op: &'a str, input: Value) -> BoxFuture<'a, Result<Value, DynamoError>> {
-        Box::pin(self.forward(region, op, input))
+        Box::pin(self.forward(region, op, input, false))
+    }
+
+    /// Streams calls go to the Streams endpoint, signed alike (signing name `dynamodb`).
+    fn streams<'a>(&'a self, region: &'a str, op: &'a str, input: Value) -> BoxFuture<'a, Result<Value, DynamoError>> {
+        Box::pin(self.forward(region, op, input, true))
     }
 
     fn reset(&self) -> BoxFuture<'_, Result<(), DynamoError>> {
@@ -385,7 +411,14 @@ mod tests {
             assert!(RemoteBackend::new(RemoteConfig::new(bad, creds.clone()), clock.clone()).is_err(), "{bad}");
         }
         let ok = RemoteBackend::new(RemoteConfig::new("http://127.0.0.1:8000", creds.clone()), clock.clone()).expect("ok");
-        assert_eq!((ok.host.as_str(), ok.path.as_str()), ("127.0.0.1:8000", "/"));
+        assert_eq!((ok.dynamodb.host.as_str(), ok.dynamodb.path.as_str()), ("127.0.0.1:8000", "/"));
+        assert_eq!(ok.streams.host, "127.0.0.1:8000", "Streams default to the DynamoDB endpoint");
+        let mut config = RemoteConfig::new("http://127.0.0.1:8000", creds.clone());
+        config.streams_endpoint = Some("http://127.0.0.1:8001/streams".into());
+        let split = RemoteBackend::new(config.clone(), clock.clone()).expect("ok");
+        assert_eq!((split.streams.host.as_str(), split.streams.path.as_str()), ("127.0.0.1:8001", "/streams"));
+        config.streams_endpoint = Some("https://x".into());
+        assert!(RemoteBackend::new(config, clock.clone()).is_err());
         assert!(!format!("{ok:?}").contains("SK"));
     }
 }

@@ -272,15 +272,125 @@ async fn streams_carry_our_arns() {
     let stream = created["TableDescription"]["LatestStreamArn"].as_str().expect("stream arn").to_owned();
     assert!(stream.starts_with(&format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/Strm/stream/")), "{stream}");
     ok(&b, REGION, "PutItem", json!({"TableName": "Strm", "Item": {"id": {"S": "1"}}})).await;
-    let listed = ok(&b, REGION, "ListStreams", json!({"TableName": "Strm"})).await;
+    let listed = streams_ok(&b, "ListStreams", json!({"TableName": "Strm"})).await;
     assert_eq!(listed["Streams"][0]["StreamArn"], stream);
-    let described = ok(&b, REGION, "DescribeStream", json!({"StreamArn": stream})).await;
+    let described = streams_ok(&b, "DescribeStream", json!({"StreamArn": stream})).await;
     assert_eq!(described["StreamDescription"]["StreamArn"], stream);
     let shard = described["StreamDescription"]["Shards"][0]["ShardId"].clone();
-    let it = ok(&b, REGION, "GetShardIterator", json!({"StreamArn": stream, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"})).await;
-    let records = ok(&b, REGION, "GetRecords", json!({"ShardIterator": it["ShardIterator"]})).await;
+    let it = streams_ok(&b, "GetShardIterator", json!({"StreamArn": stream, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"})).await;
+    let records = streams_ok(&b, "GetRecords", json!({"ShardIterator": it["ShardIterator"]})).await;
     assert_eq!(records["Records"][0]["awsRegion"], REGION);
     assert_eq!(records["Records"][0]["dynamodb"]["NewImage"]["id"], json!({"S": "1"}));
+    // Streams calls take the streams path only.
+    assert_eq!(err(&b, REGION, "ListStreams", json!({})).await.code, "UnknownOperationException");
+}
+
+async fn streams_ok(b: &dyn Backend, op: &str, input: Value) -> Value {
+    match b.streams(REGION, op, input).await {
+        Ok(v) => v,
+        Err(e) => panic!("{op} failed: {e:?}"),
+    }
+}
+
+async fn streams_err(b: &dyn Backend, op: &str, input: Value) -> dynamo::DynamoError {
+    match b.streams(REGION, op, input).await {
+        Ok(v) => panic!("{op} unexpectedly succeeded: {v}"),
+        Err(e) => e,
+    }
+}
+
+async fn records(b: &dyn Backend, iterator: &Value, limit: Option<u64>) -> (Vec<Value>, Value) {
+    let mut input = json!({"ShardIterator": iterator});
+    if let Some(l) = limit {
+        input["Limit"] = json!(l);
+    }
+    let out = streams_ok(b, "GetRecords", input).await;
+    (out["Records"].as_array().cloned().unwrap_or_default(), out["NextShardIterator"].clone())
+}
+
+/// What daxd adds to the engine's streams: shard ids of the model's length,
+/// no `EndingSequenceNumber` on the open shard, the four iterator types and
+/// `AT_TIMESTAMP`, paging, iterators that expire after 15 minutes, and
+/// 24-hour retention with `TrimmedDataAccessException`, on the injected clock.
+#[tokio::test]
+async fn streams_expire_iterators_and_trim_after_a_day() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let start = time::OffsetDateTime::now_utc().unix_timestamp();
+    let clock = std::sync::Arc::new(base::ManualClock::at(start));
+    let b = EmbeddedBackend::open_with_clock(dir.path(), ACCOUNT, clock.clone()).expect("open");
+    let mut t = simple_table("Life");
+    t["StreamSpecification"] = json!({"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"});
+    let stream = ok(&b, REGION, "CreateTable", t).await["TableDescription"]["LatestStreamArn"].clone();
+    for i in 1..=3 {
+        ok(&b, REGION, "PutItem", json!({"TableName": "Life", "Item": {"id": {"S": "k"}, "n": {"N": i.to_string()}}})).await;
+    }
+    let d = streams_ok(&b, "DescribeStream", json!({"StreamArn": stream})).await;
+    let desc = &d["StreamDescription"];
+    assert_eq!(desc["KeySchema"], json!([{"AttributeName": "id", "KeyType": "HASH"}]));
+    let shard = desc["Shards"][0]["ShardId"].as_str().expect("shard").to_owned();
+    assert!((28..=65).contains(&shard.len()), "{shard}");
+    assert!(desc["Shards"][0]["SequenceNumberRange"].get("EndingSequenceNumber").is_none(), "the shard is open");
+    assert!(desc["Shards"][0]["SequenceNumberRange"]["StartingSequenceNumber"].is_string());
+    let after = streams_ok(&b, "DescribeStream", json!({"StreamArn": stream, "ExclusiveStartShardId": shard})).await;
+    assert_eq!(after["StreamDescription"]["Shards"], json!([]));
+
+    let iterator = |kind: &str, seq: Option<&Value>| {
+        let mut input = json!({"StreamArn": stream, "ShardId": shard, "ShardIteratorType": kind});
+        if let Some(s) = seq {
+            input["SequenceNumber"] = s.clone();
+        }
+        input
+    };
+    let it = streams_ok(&b, "GetShardIterator", iterator("TRIM_HORIZON", None)).await["ShardIterator"].clone();
+    assert!(it.as_str().expect("iterator").starts_with(&format!("{}|1|", stream.as_str().expect("arn"))));
+    let (page1, next) = records(&b, &it, Some(2)).await;
+    assert_eq!(page1.len(), 2);
+    assert_eq!(page1[1]["eventName"], "MODIFY");
+    assert_eq!(page1[1]["dynamodb"]["OldImage"]["n"], json!({"N": "1"}));
+    let (page2, next) = records(&b, &next, Some(2)).await;
+    assert_eq!(page2.len(), 1);
+    assert!(records(&b, &next, None).await.0.is_empty());
+    let second = &page1[1]["dynamodb"]["SequenceNumber"];
+    let at = streams_ok(&b, "GetShardIterator", iterator("AT_SEQUENCE_NUMBER", Some(second))).await["ShardIterator"].clone();
+    assert_eq!(records(&b, &at, None).await.0.len(), 2);
+    let after = streams_ok(&b, "GetShardIterator", iterator("AFTER_SEQUENCE_NUMBER", Some(second))).await["ShardIterator"].clone();
+    assert_eq!(records(&b, &after, None).await.0.len(), 1);
+    let latest = streams_ok(&b, "GetShardIterator", iterator("LATEST", None)).await["ShardIterator"].clone();
+    assert!(records(&b, &latest, None).await.0.is_empty());
+    let mut at_time = iterator("AT_TIMESTAMP", None);
+    at_time["Timestamp"] = json!(start - 60);
+    let at_time = streams_ok(&b, "GetShardIterator", at_time).await["ShardIterator"].clone();
+    assert_eq!(records(&b, &at_time, None).await.0.len(), 3);
+
+    // Malformed, tampered and foreign iterators and ARNs.
+    assert_eq!(streams_err(&b, "GetRecords", json!({"ShardIterator": "garbage"})).await.code, "ValidationException");
+    let tampered = it.as_str().expect("iterator").replace("table/Life/", "table/Other/");
+    assert_eq!(streams_err(&b, "GetRecords", json!({"ShardIterator": tampered})).await.code, "ValidationException");
+    let foreign = stream.as_str().expect("arn").replace(ACCOUNT, "999999999999");
+    assert_eq!(streams_err(&b, "DescribeStream", json!({"StreamArn": foreign})).await.code, "ResourceNotFoundException");
+    let mut wrong_shard = iterator("LATEST", None);
+    wrong_shard["ShardId"] = json!("shardId-00000000000000000000-00000000");
+    assert_eq!(streams_err(&b, "GetShardIterator", wrong_shard).await.code, "ResourceNotFoundException");
+
+    // Iterators expire 15 minutes after they were handed out.
+    clock.advance_secs(16 * 60);
+    let e = streams_err(&b, "GetRecords", json!({"ShardIterator": latest})).await;
+    assert_eq!((e.code.as_str(), e.status), ("ExpiredIteratorException", 400));
+
+    // A day later the records are trimmed: an iterator handed out just before
+    // they went is behind the trim point, and so is their sequence number.
+    clock.advance_secs(24 * 3600 - 16 * 60 - 5 * 60);
+    let behind = streams_ok(&b, "GetShardIterator", iterator("TRIM_HORIZON", None)).await["ShardIterator"].clone();
+    assert_eq!(records(&b, &behind, Some(1)).await.0.len(), 1, "still retained");
+    clock.advance_secs(10 * 60);
+    let e = streams_err(&b, "GetRecords", json!({"ShardIterator": behind})).await;
+    assert_eq!(e.code, "TrimmedDataAccessException");
+    let e = streams_err(&b, "GetShardIterator", iterator("AT_SEQUENCE_NUMBER", Some(second))).await;
+    assert_eq!(e.code, "TrimmedDataAccessException");
+    let fresh = streams_ok(&b, "GetShardIterator", iterator("TRIM_HORIZON", None)).await["ShardIterator"].clone();
+    assert!(records(&b, &fresh, None).await.0.is_empty());
+    let d = streams_ok(&b, "DescribeStream", json!({"StreamArn": stream})).await;
+    assert!(d["StreamDescription"]["Shards"][0]["SequenceNumberRange"].get("StartingSequenceNumber").is_none());
 }
 
 #[tokio::test]
@@ -465,7 +575,9 @@ async fn junk_input_is_an_error_not_a_panic() {
     ];
     for op in ops {
         for input in &junk {
-            if let Err(e) = b.call(REGION, op, input.clone()).await {
+            let streams = dynamo::STREAMS_OPERATIONS.contains(&op);
+            let result = if streams { b.streams(REGION, op, input.clone()).await } else { b.call(REGION, op, input.clone()).await };
+            if let Err(e) = result {
                 assert!(!e.message.contains("the DynamoDB engine failed"), "{op} {input}: {e:?}");
             }
         }

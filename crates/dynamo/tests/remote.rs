@@ -99,6 +99,9 @@ async fn handle(fake: Arc<Fake>, req: Request<Incoming>) -> Result<Response<Full
         ),
         "DescribeTable" => json_response(500, &json!({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "boom"})),
         "ListTables" => json_response(200, &json!({"TableNames": ["a", "b"]})),
+        _ if target == "DynamoDBStreams_20120810.GetRecords" => {
+            json_response(200, &json!({"Records": [], "NextShardIterator": input["ShardIterator"]}))
+        }
         "DeleteTable" => {
             let mut r = Response::new(Full::new(Bytes::from_static(b"<html>no</html>")));
             *r.status_mut() = hyper::StatusCode::BAD_GATEWAY;
@@ -169,6 +172,31 @@ async fn forwards_signed_requests_and_answers() {
     assert_eq!(seen[2].body["RequestItems"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()), Some(vec!["Music".to_owned()]));
     // Pooled keep-alive: one connection for the three sequential calls.
     assert_eq!(fake.connections.load(Ordering::SeqCst), 1);
+}
+
+/// Streams calls go to `--dynamodb-streams-endpoint` (by default the DynamoDB
+/// endpoint), with the Streams target prefix, signed alike.
+#[tokio::test]
+async fn streams_go_to_the_streams_endpoint() {
+    let (ddb_fake, streams_fake) = (Arc::new(Fake::default()), Arc::new(Fake::default()));
+    let ddb_url = start(Arc::clone(&ddb_fake)).await;
+    let streams_url = start(Arc::clone(&streams_fake)).await;
+    let mut config = RemoteConfig::new(ddb_url.clone(), credentials(None));
+    config.streams_endpoint = Some(streams_url);
+    let backend = RemoteBackend::new(config, clock()).expect("backend");
+    let out = backend.streams("eu-west-1", "GetRecords", json!({"ShardIterator": "it", "Limit": 5})).await.expect("GetRecords");
+    assert_eq!(out, json!({"Records": [], "NextShardIterator": "it"}));
+    backend.call("eu-west-1", "ListTables", json!({})).await.expect("ListTables");
+    let seen = streams_fake.seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].target, "DynamoDBStreams_20120810.GetRecords");
+    assert_eq!((seen[0].service.as_str(), seen[0].region.as_str()), ("dynamodb", "eu-west-1"));
+    assert_eq!(seen[0].body, json!({"ShardIterator": "it", "Limit": 5}), "the input whole");
+    assert_eq!(ddb_fake.seen.lock().expect("lock").len(), 1, "DynamoDB calls stay on the DynamoDB endpoint");
+
+    let same = RemoteBackend::new(RemoteConfig::new(ddb_url, credentials(None)), clock()).expect("backend");
+    same.streams("eu-west-1", "GetRecords", json!({"ShardIterator": "x"})).await.expect("GetRecords");
+    assert_eq!(ddb_fake.seen.lock().expect("lock").last().map(|s| s.target.clone()).as_deref(), Some("DynamoDBStreams_20120810.GetRecords"));
 }
 
 #[tokio::test]

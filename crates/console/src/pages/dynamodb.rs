@@ -222,10 +222,20 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
         ));
     }
     let key_text: Vec<String> = keys.iter().map(|(n, kt, ty)| format!("{} ({}, {})", n, if kt == "HASH" { "partition key" } else { "sort key" }, ty)).collect();
+    // DynamoDB Streams: the stream's ARN and what its records carry, when it is on.
+    let stream = if table.pointer("/StreamSpecification/StreamEnabled").and_then(Value::as_bool) == Some(true) {
+        format!(
+            "<dt>Stream</dt><dd><code>{}</code> ({})</dd>",
+            E(s(&table, "LatestStreamArn")),
+            E(table.pointer("/StreamSpecification/StreamViewType").and_then(Value::as_str).unwrap_or_default()),
+        )
+    } else {
+        String::new()
+    };
     let _ = write!(
         body,
         "<dl class=\"summary\"><dt>Status</dt><dd>{}</dd><dt>ARN</dt><dd><code>{}</code></dd><dt>Keys</dt><dd>{}</dd>\
-         <dt>Items (approximate)</dt><dd>{}</dd><dt>Created</dt><dd>{}</dd></dl>",
+         <dt>Items (approximate)</dt><dd>{}</dd><dt>Created</dt><dd>{}</dd>{stream}</dl>",
         E(&status),
         E(s(&table, "TableArn")),
         E(&key_text.join(", ")),

@@ -3,6 +3,7 @@
 
 pub mod dax;
 pub mod dynamodb;
+pub mod dynamodbstreams;
 pub mod ec2;
 pub mod iam;
 pub mod input;
