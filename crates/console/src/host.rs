@@ -38,10 +38,14 @@ impl std::fmt::Debug for SignIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print secrets.
         match self {
-            SignIn::Root { access_key_id, .. } => f.debug_struct("Root").field("access_key_id", access_key_id).finish_non_exhaustive(),
-            SignIn::Password { account, user_name, .. } => {
-                f.debug_struct("Password").field("account", account).field("user_name", user_name).finish_non_exhaustive()
+            SignIn::Root { access_key_id, .. } => {
+                f.debug_struct("Root").field("access_key_id", access_key_id).finish_non_exhaustive()
             }
+            SignIn::Password { account, user_name, .. } => f
+                .debug_struct("Password")
+                .field("account", account)
+                .field("user_name", user_name)
+                .finish_non_exhaustive(),
             SignIn::AccessKey { access_key_id, .. } => {
                 f.debug_struct("AccessKey").field("access_key_id", access_key_id).finish_non_exhaustive()
             }
@@ -86,7 +90,11 @@ impl ApiError {
     pub fn is_credential_failure(&self) -> bool {
         matches!(
             self.code.as_str(),
-            "InvalidClientTokenId" | "ExpiredToken" | "UnrecognizedClientException" | "ExpiredTokenException" | "AuthFailure"
+            "InvalidClientTokenId"
+                | "ExpiredToken"
+                | "UnrecognizedClientException"
+                | "ExpiredTokenException"
+                | "AuthFailure"
         )
     }
 

@@ -34,10 +34,35 @@ impl Display for E<'_> {
 
 /// The AWS regions of the selector. Any well-formed region name works in a URL.
 pub const REGIONS: &[&str] = &[
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1", "ap-south-2",
-    "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-northeast-1", "ap-northeast-2",
-    "ap-northeast-3", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3",
-    "eu-south-1", "eu-south-2", "eu-north-1", "il-central-1", "me-central-1", "me-south-1", "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "sa-east-1",
 ];
 
 /// Whether `r` looks like a region name (`us-east-1`, `us-gov-west-1`).
@@ -163,7 +188,15 @@ pub fn post_button(s: &Session, action: &str, fields: &[(&str, &str)], label: &s
 
 /// A confirmation box, open (rendered by the server so it works without
 /// JavaScript; the script makes it modal).
-pub fn dialog(s: &Session, title: &str, body_html: &str, action: &str, fields: &[(&str, &str)], confirm: &str, cancel_href: &str) -> String {
+pub fn dialog(
+    s: &Session,
+    title: &str,
+    body_html: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+    confirm: &str,
+    cancel_href: &str,
+) -> String {
     let mut hidden = csrf(s);
     for (k, v) in fields {
         let _ = write!(hidden, "<input type=\"hidden\" name=\"{}\" value=\"{}\">", E(k), E(v));
@@ -260,7 +293,14 @@ pub fn render(c: &Console, r: &Req, session: &Session, principal: &Principal, pa
     nav.push_str("</ul><h2 id=\"nav-dax\">DAX</h2><ul aria-labelledby=\"nav-dax\">");
     nav_link(c, &mut nav, page.nav, Nav::Clusters, &format!("/dax/clusters{region_q}"), "Clusters");
     nav_link(c, &mut nav, page.nav, Nav::SubnetGroups, &format!("/dax/subnet-groups{region_q}"), "Subnet groups");
-    nav_link(c, &mut nav, page.nav, Nav::ParameterGroups, &format!("/dax/parameter-groups{region_q}"), "Parameter groups");
+    nav_link(
+        c,
+        &mut nav,
+        page.nav,
+        Nav::ParameterGroups,
+        &format!("/dax/parameter-groups{region_q}"),
+        "Parameter groups",
+    );
     nav_link(c, &mut nav, page.nav, Nav::Events, &format!("/dax/events{region_q}"), "Events");
     nav.push_str("</ul></nav>");
 
@@ -288,7 +328,8 @@ pub fn render(c: &Console, r: &Req, session: &Session, principal: &Principal, pa
         }
         None => String::new(),
     };
-    let refresh_meta = if page.refresh { "<noscript><meta http-equiv=\"refresh\" content=\"3\"></noscript>" } else { "" };
+    let refresh_meta =
+        if page.refresh { "<noscript><meta http-equiv=\"refresh\" content=\"3\"></noscript>" } else { "" };
     let refresh_attr = if page.refresh { " data-refresh-ms=\"1500\"" } else { "" };
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\

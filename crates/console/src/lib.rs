@@ -149,7 +149,10 @@ impl Console {
             .route("/dax/clusters/{name}", get(route!(dax::cluster_page)))
             .route("/dax/subnet-groups", get(route!(dax::subnet_groups)).post(route!(dax::subnet_group_post)))
             .route("/dax/parameter-groups", get(route!(dax::parameter_groups)).post(route!(dax::parameter_group_post)))
-            .route("/dax/parameter-groups/{name}", get(route!(dax::parameter_group_page)).post(route!(dax::parameter_group_update)))
+            .route(
+                "/dax/parameter-groups/{name}",
+                get(route!(dax::parameter_group_page)).post(route!(dax::parameter_group_update)),
+            )
             .route("/dax/events", get(route!(dax::events)))
             .route("/dynamodb", get(route!(dynamodb::tables)))
             .route("/dynamodb/tables", get(route!(dynamodb::tables)).post(route!(dynamodb::table_post)))
@@ -254,7 +257,8 @@ impl Req {
         let over_tls = parts.extensions.get::<OverTls>().is_some();
         let secure_cookie = c.config.secure_cookie || over_tls;
         let form = if parts.method == Method::POST {
-            match tokio::time::timeout(c.config.body_timeout, axum::body::to_bytes(body, c.config.max_form_bytes)).await {
+            match tokio::time::timeout(c.config.body_timeout, axum::body::to_bytes(body, c.config.max_form_bytes)).await
+            {
                 Ok(Ok(b)) => forms::parse(&b),
                 Ok(Err(_)) => return Err(html::plain(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.")),
                 Err(_) => return Err(html::plain(StatusCode::REQUEST_TIMEOUT, "The form was not received in time.")),
@@ -262,7 +266,19 @@ impl Req {
         } else {
             Vec::new()
         };
-        Ok(Req { method: parts.method, segs, path, query, raw_query, form, session, ip, same_origin, secure_cookie, over_tls })
+        Ok(Req {
+            method: parts.method,
+            segs,
+            path,
+            query,
+            raw_query,
+            form,
+            session,
+            ip,
+            same_origin,
+            secure_cookie,
+            over_tls,
+        })
     }
 
     fn q(&self, key: &str) -> Option<&str> {
@@ -303,7 +319,10 @@ impl Req {
     fn need_post(&self, c: &Console) -> Result<(Session, Principal), Response> {
         let (s, p) = self.need_session(c)?;
         if !self.same_origin || !session::csrf_ok(&s, self.f("_csrf")) {
-            return Err(html::plain(StatusCode::FORBIDDEN, "The form has expired or did not come from this console. Reload the page and try again."));
+            return Err(html::plain(
+                StatusCode::FORBIDDEN,
+                "The form has expired or did not come from this console. Reload the page and try again.",
+            ));
         }
         Ok((s, p))
     }

@@ -79,7 +79,8 @@ pub fn deltas(samples: &[Sample]) -> Vec<(f64, u64, u64)> {
 pub fn chart(samples: &[Sample]) -> String {
     let d = deltas(samples);
     if d.is_empty() {
-        return "<p class=\"muted\">Collecting data: the chart appears after two samples of the cache counters.</p>".to_owned();
+        return "<p class=\"muted\">Collecting data: the chart appears after two samples of the cache counters.</p>"
+            .to_owned();
     }
     let (w, h, left, bottom, top, right) = (640.0_f64, 220.0_f64, 48.0, 28.0, 12.0, 12.0);
     let max = d.iter().map(|(_, a, b)| (*a).max(*b)).max().unwrap_or(0).max(1);
@@ -133,7 +134,13 @@ mod tests {
     use super::*;
 
     fn c(cluster: &str, hits: u64, misses: u64) -> CacheCounters {
-        CacheCounters { region: "us-east-1".into(), cluster: cluster.into(), item_hits: hits, item_misses: misses, ..CacheCounters::default() }
+        CacheCounters {
+            region: "us-east-1".into(),
+            cluster: cluster.into(),
+            item_hits: hits,
+            item_misses: misses,
+            ..CacheCounters::default()
+        }
     }
 
     #[test]
@@ -163,7 +170,12 @@ mod tests {
         h.record(5.0, vec![c("a", 4, 1)]);
         h.record(10.0, vec![c("a", 4, 3)]);
         let svg = chart(&h.of("us-east-1", "a").0);
-        assert!(svg.contains("<svg") && svg.contains("role=\"img\"") && svg.contains("class=\"hits\"") && svg.contains("class=\"misses\""));
+        assert!(
+            svg.contains("<svg")
+                && svg.contains("role=\"img\"")
+                && svg.contains("class=\"hits\"")
+                && svg.contains("class=\"misses\"")
+        );
         assert!(svg.contains("4 hits and 3 misses"), "{svg}");
     }
 }

@@ -63,7 +63,13 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { absolute_secs: 12.0 * 3600.0, idle_secs: 2.0 * 3600.0, anonymous_secs: 1800.0, max_anonymous: 2000, max_signed_in: 10_000 }
+        Limits {
+            absolute_secs: 12.0 * 3600.0,
+            idle_secs: 2.0 * 3600.0,
+            anonymous_secs: 1800.0,
+            max_anonymous: 2000,
+            max_signed_in: 10_000,
+        }
     }
 }
 
@@ -145,8 +151,11 @@ impl Store {
         let cap = if adding_signed_in { self.limits.max_signed_in } else { self.limits.max_anonymous };
         {
             let signed_in = adding_signed_in;
-            let mut of_kind: Vec<(f64, String)> =
-                map.values().filter(|s| s.principal.is_some() == signed_in).map(|s| (s.last_seen, s.id.clone())).collect();
+            let mut of_kind: Vec<(f64, String)> = map
+                .values()
+                .filter(|s| s.principal.is_some() == signed_in)
+                .map(|s| (s.last_seen, s.id.clone()))
+                .collect();
             if of_kind.len() >= cap {
                 of_kind.sort_by(|a, b| a.0.total_cmp(&b.0));
                 let excess = of_kind.len() + 1 - cap;

@@ -41,7 +41,9 @@ impl Host for Fake {
     fn sign_in(&self, how: SignIn) -> BoxFuture<'_, Result<Principal, ()>> {
         Box::pin(async move {
             match how {
-                SignIn::Root { access_key_id, secret_access_key } if access_key_id == ROOT.0 && secret_access_key == ROOT.1 => {
+                SignIn::Root { access_key_id, secret_access_key }
+                    if access_key_id == ROOT.0 && secret_access_key == ROOT.1 =>
+                {
                     Ok(principal("root", "root"))
                 }
                 SignIn::Password { user_name, password, .. } if user_name == "alice" && password == "Passw0rd!" => {
@@ -67,7 +69,13 @@ impl Host for Fake {
     ) -> BoxFuture<'a, Result<Value, ApiError>> {
         Box::pin(async move {
             self.secure.lock().unwrap().push(secure);
-            self.calls.lock().unwrap().push((who.handle.clone(), region.to_owned(), service, op.to_owned(), input.clone()));
+            self.calls.lock().unwrap().push((
+                who.handle.clone(),
+                region.to_owned(),
+                service,
+                op.to_owned(),
+                input.clone(),
+            ));
             if who.handle == "user:mallory" {
                 return Err(ApiError::new(
                     403,
@@ -76,15 +84,24 @@ impl Host for Fake {
                 ));
             }
             match op {
-                "ListRoles" => Ok(json!({"Roles": [{"RoleName": "AWSServiceRoleForDAX", "Path": "/aws-service-role/dax.amazonaws.com/", "Arn": "arn:aws:iam::123456789012:role/aws-service-role/dax.amazonaws.com/AWSServiceRoleForDAX", "CreateDate": 1, "AssumeRolePolicyDocument": "{}"}], "IsTruncated": false})),
-                "GetRole" => Ok(json!({"Role": {"RoleName": input["RoleName"], "Path": "/", "Arn": "arn:aws:iam::123456789012:role/x", "CreateDate": 1, "AssumeRolePolicyDocument": "{}", "MaxSessionDuration": 3600, "RoleLastUsed": {}}})),
+                "ListRoles" => Ok(
+                    json!({"Roles": [{"RoleName": "AWSServiceRoleForDAX", "Path": "/aws-service-role/dax.amazonaws.com/", "Arn": "arn:aws:iam::123456789012:role/aws-service-role/dax.amazonaws.com/AWSServiceRoleForDAX", "CreateDate": 1, "AssumeRolePolicyDocument": "{}"}], "IsTruncated": false}),
+                ),
+                "GetRole" => Ok(
+                    json!({"Role": {"RoleName": input["RoleName"], "Path": "/", "Arn": "arn:aws:iam::123456789012:role/x", "CreateDate": 1, "AssumeRolePolicyDocument": "{}", "MaxSessionDuration": 3600, "RoleLastUsed": {}}}),
+                ),
                 "ListUsers" => {
-                    let all: Vec<Value> = (0..self.users).map(|i| json!({"UserName": format!("user{i:03}"), "Path": "/", "Arn": "a", "CreateDate": 0})).collect();
-                    let start = input.get("Marker").and_then(Value::as_str).and_then(|m| m.parse::<usize>().ok()).unwrap_or(0);
+                    let all: Vec<Value> = (0..self.users)
+                        .map(|i| json!({"UserName": format!("user{i:03}"), "Path": "/", "Arn": "a", "CreateDate": 0}))
+                        .collect();
+                    let start =
+                        input.get("Marker").and_then(Value::as_str).and_then(|m| m.parse::<usize>().ok()).unwrap_or(0);
                     let max = input.get("MaxItems").and_then(Value::as_u64).unwrap_or(100) as usize;
                     let page: Vec<Value> = all.iter().skip(start).take(max).cloned().collect();
                     let more = start + max < all.len();
-                    Ok(json!({"Users": page, "IsTruncated": more, "Marker": if more { json!((start + max).to_string()) } else { Value::Null }}))
+                    Ok(
+                        json!({"Users": page, "IsTruncated": more, "Marker": if more { json!((start + max).to_string()) } else { Value::Null }}),
+                    )
                 }
                 "DescribeClusters" => Ok(json!({"Clusters": []})),
                 "DescribeTable" if input["TableName"] == "streamed" => Ok(json!({"Table": {
@@ -128,7 +145,14 @@ impl T {
         T { host, router, over_tls }
     }
 
-    async fn send(&self, method: Method, uri: &str, cookie: Option<&str>, form: Option<&str>, origin: Option<&str>) -> (StatusCode, Vec<String>, String, Option<String>) {
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        cookie: Option<&str>,
+        form: Option<&str>,
+        origin: Option<&str>,
+    ) -> (StatusCode, Vec<String>, String, Option<String>) {
         let mut b = Request::builder().method(method).uri(uri).header(header::HOST, "127.0.0.1:8000");
         if let Some(c) = cookie {
             b = b.header(header::COOKIE, format!("daxd_console={c}"));
@@ -137,7 +161,10 @@ impl T {
             b = b.header(header::ORIGIN, o);
         }
         let mut req = match form {
-            Some(f) => b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(Body::from(f.to_owned())).unwrap(),
+            Some(f) => b
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(f.to_owned()))
+                .unwrap(),
             None => b.body(Body::empty()).unwrap(),
         };
         if self.over_tls {
@@ -145,7 +172,8 @@ impl T {
         }
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
-        let cookies: Vec<String> = resp.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        let cookies: Vec<String> =
+            resp.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect();
         let location = resp.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned());
         let body = String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).into_owned();
         (status, cookies, body, location)
@@ -155,7 +183,12 @@ impl T {
         self.send(Method::GET, uri, cookie, None, None).await
     }
 
-    async fn post(&self, uri: &str, cookie: Option<&str>, form: &str) -> (StatusCode, Vec<String>, String, Option<String>) {
+    async fn post(
+        &self,
+        uri: &str,
+        cookie: Option<&str>,
+        form: &str,
+    ) -> (StatusCode, Vec<String>, String, Option<String>) {
         self.send(Method::POST, uri, cookie, Some(form), Some("http://127.0.0.1:8000")).await
     }
 
@@ -164,7 +197,9 @@ impl T {
         let (_, cookies, body, _) = self.get("/console/signin", None).await;
         let anon = cookie_id(&cookies[0]);
         let csrf = csrf_of(&body);
-        let form = format!("_csrf={csrf}&mode=password&account=123456789012&username={user}&password=Passw0rd%21&next=%2Fconsole%2F");
+        let form = format!(
+            "_csrf={csrf}&mode=password&account=123456789012&username={user}&password=Passw0rd%21&next=%2Fconsole%2F"
+        );
         let (status, cookies, _, location) = self.post("/console/signin", Some(&anon), &form).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         assert_eq!(location.as_deref(), Some("/console/"));
@@ -212,7 +247,8 @@ async fn sign_in_sets_a_strict_http_only_cookie_and_rotates_the_id() {
     let csrf = csrf_of(&body);
 
     // Without the form's CSRF token: refused, and no session.
-    let (status, _, _, _) = t.post("/console/signin", Some(&anon), "mode=root&access_key_id=ROOTKEY&secret_access_key=ROOTSECRET").await;
+    let (status, _, _, _) =
+        t.post("/console/signin", Some(&anon), "mode=root&access_key_id=ROOTKEY&secret_access_key=ROOTSECRET").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // Without the anonymous session the token belongs to (login CSRF): refused.
     let form = format!("_csrf={csrf}&mode=root&access_key_id=ROOTKEY&secret_access_key=ROOTSECRET");
@@ -245,7 +281,10 @@ async fn redirect_after_sign_in_stays_in_the_console() {
     let (_, cookies, body, _) = t.get("/console/signin?next=https%3A%2F%2Fevil.example%2F", None).await;
     let anon = cookie_id(&cookies[0]);
     assert!(!body.contains("evil.example"));
-    let form = format!("_csrf={}&mode=root&access_key_id=ROOTKEY&secret_access_key=ROOTSECRET&next=%2F%2Fevil.example%2F", csrf_of(&body));
+    let form = format!(
+        "_csrf={}&mode=root&access_key_id=ROOTKEY&secret_access_key=ROOTSECRET&next=%2F%2Fevil.example%2F",
+        csrf_of(&body)
+    );
     let (_, _, _, location) = t.post("/console/signin", Some(&anon), &form).await;
     assert_eq!(location.as_deref(), Some("/console/"));
 }
@@ -255,12 +294,15 @@ async fn posts_need_the_csrf_token_and_this_origin() {
     let t = T::new(0);
     let (id, csrf) = t.sign_in("alice").await;
     let before = t.host.calls.lock().unwrap().len();
-    for form in ["name=bob".to_owned(), format!("_csrf={}&name=bob", "0".repeat(64)), format!("_csrf={}&name=bob", &csrf[..63])] {
+    for form in
+        ["name=bob".to_owned(), format!("_csrf={}&name=bob", "0".repeat(64)), format!("_csrf={}&name=bob", &csrf[..63])]
+    {
         let (status, _, _, _) = t.post("/console/iam/users", Some(&id), &form).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{form}");
     }
     let good = format!("_csrf={csrf}&name=bob");
-    let (status, _, _, _) = t.send(Method::POST, "/console/iam/users", Some(&id), Some(&good), Some("http://evil.example")).await;
+    let (status, _, _, _) =
+        t.send(Method::POST, "/console/iam/users", Some(&id), Some(&good), Some("http://evil.example")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "cross-origin POST");
     assert_eq!(t.host.calls.lock().unwrap().len(), before, "no API call for a refused form");
 
@@ -269,7 +311,11 @@ async fn posts_need_the_csrf_token_and_this_origin() {
     assert_eq!(location.as_deref(), Some("/console/iam/users/bob"));
     let calls = t.host.calls.lock().unwrap();
     let last = calls.last().unwrap();
-    assert_eq!((last.0.as_str(), last.2, last.3.as_str()), ("user:alice", Service::Iam, "CreateUser"), "made as the signed-in user");
+    assert_eq!(
+        (last.0.as_str(), last.2, last.3.as_str()),
+        ("user:alice", Service::Iam, "CreateUser"),
+        "made as the signed-in user"
+    );
     assert_eq!(last.4, json!({"UserName": "bob"}));
 }
 
@@ -318,7 +364,10 @@ async fn a_denied_user_sees_the_denial_not_the_data() {
     let (status, _, body, _) = t.get("/console/iam/roles", Some(&id)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Access denied"));
-    assert!(body.contains("User: arn:aws:iam::123456789012:user/mallory is not authorized to perform: iam:ListRoles"), "{body}");
+    assert!(
+        body.contains("User: arn:aws:iam::123456789012:user/mallory is not authorized to perform: iam:ListRoles"),
+        "{body}"
+    );
     assert!(!body.contains("AWSServiceRoleForDAX"));
 }
 
@@ -331,7 +380,12 @@ async fn lists_paginate() {
     let at = body.find("rel=\"next\"").map(|i| body[..i].rfind("href=\"").unwrap() + 6).expect("a next link");
     let href = body[at..].split('"').next().unwrap().replace("&amp;", "&");
     let (_, _, body2, _) = t.get(&href, Some(&id)).await;
-    assert!(body2.contains("user020") && body2.contains("user039") && !body2.contains("user019") && !body2.contains("user040"));
+    assert!(
+        body2.contains("user020")
+            && body2.contains("user039")
+            && !body2.contains("user019")
+            && !body2.contains("user040")
+    );
     assert!(body2.contains("First page"));
     // Search filters across API pages.
     let (_, _, found, _) = t.get("/console/iam/users?search=user04", Some(&id)).await;
@@ -341,7 +395,9 @@ async fn lists_paginate() {
 #[tokio::test]
 async fn assets_are_embedded_and_pages_carry_security_headers() {
     let t = T::new(0);
-    for (path, ctype) in [("/console/assets/console.css", "text/css"), ("/console/assets/console.js", "text/javascript")] {
+    for (path, ctype) in
+        [("/console/assets/console.css", "text/css"), ("/console/assets/console.js", "text/javascript")]
+    {
         let resp = t.router.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         assert!(resp.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with(ctype));
@@ -381,12 +437,31 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 const PATHS: &[&str] = &[
-    "/console/", "/console/signin", "/console/signout", "/console/iam/roles", "/console/iam/roles/x", "/console/iam/roles/x/delete",
-    "/console/iam/roles/x/deletion", "/console/iam/roles/x/tags", "/console/iam/users", "/console/iam/users/x/keys",
-    "/console/iam/users/x/password", "/console/iam/policies", "/console/iam/policy", "/console/dax/clusters",
-    "/console/dax/clusters/create", "/console/dax/clusters/delete", "/console/dax/clusters/x", "/console/dax/subnet-groups",
-    "/console/dax/parameter-groups", "/console/dax/parameter-groups/x", "/console/dax/events", "/console/dynamodb/tables",
-    "/console/dynamodb/tables/x", "/console/dynamodb/tables/x/item", "/console/nowhere",
+    "/console/",
+    "/console/signin",
+    "/console/signout",
+    "/console/iam/roles",
+    "/console/iam/roles/x",
+    "/console/iam/roles/x/delete",
+    "/console/iam/roles/x/deletion",
+    "/console/iam/roles/x/tags",
+    "/console/iam/users",
+    "/console/iam/users/x/keys",
+    "/console/iam/users/x/password",
+    "/console/iam/policies",
+    "/console/iam/policy",
+    "/console/dax/clusters",
+    "/console/dax/clusters/create",
+    "/console/dax/clusters/delete",
+    "/console/dax/clusters/x",
+    "/console/dax/subnet-groups",
+    "/console/dax/parameter-groups",
+    "/console/dax/parameter-groups/x",
+    "/console/dax/events",
+    "/console/dynamodb/tables",
+    "/console/dynamodb/tables/x",
+    "/console/dynamodb/tables/x/item",
+    "/console/nowhere",
 ];
 
 proptest! {
@@ -457,7 +532,9 @@ fn factored_request_parsers() {
     assert!(!origin_matches(Some("localhost:4566"), Some("http://localhost:4567/")));
     assert!(!origin_matches(Some("localhost:4566"), Some("localhost:4566")));
     assert_eq!(next_target("/console", Some("/console/iam/roles?x=1")), Some("/console/iam/roles?x=1"));
-    for bad in ["/console", "/consolex/", "/console//evil", "/console/\\evil", "/console/signout", "https://evil/console/"] {
+    for bad in
+        ["/console", "/consolex/", "/console//evil", "/console/\\evil", "/console/signout", "https://evil/console/"]
+    {
         assert_eq!(next_target("/console", Some(bad)), None, "{bad}");
     }
     assert_eq!(next_target("/console", None), None);

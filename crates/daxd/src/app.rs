@@ -65,7 +65,8 @@ impl App {
             advertise_host: args.dax_advertise_host.clone(),
             provisioning_delay: std::time::Duration::from_millis(args.provisioning_delay_ms),
         };
-        let dax = DaxControl::open(&args.account_id, env.clone(), Arc::clone(&store), deps, config).map_err(|e| e.to_string())?;
+        let dax = DaxControl::open(&args.account_id, env.clone(), Arc::clone(&store), deps, config)
+            .map_err(|e| e.to_string())?;
         ports.mark_used(dax.node_ports().into_iter().map(|n| n.port));
         sweep_orphan_interfaces(&ec2, &dax);
         let mut embedded = None;
@@ -83,8 +84,12 @@ impl App {
                 Arc::new(dynamo::RemoteBackend::new(config, Arc::clone(&env.clock)).map_err(|e| e.to_string())?)
             }
             None => {
-                let engine = dynamo::EmbeddedBackend::open_with_clock(&data_dir.join("dynamodb"), &args.account_id, Arc::clone(&env.clock))
-                    .map_err(|e| e.to_string())?;
+                let engine = dynamo::EmbeddedBackend::open_with_clock(
+                    &data_dir.join("dynamodb"),
+                    &args.account_id,
+                    Arc::clone(&env.clock),
+                )
+                .map_err(|e| e.to_string())?;
                 embedded = Some(engine.clone());
                 Arc::new(engine)
             }
@@ -172,8 +177,12 @@ fn sweep_orphan_interfaces(ec2: &Ec2, dax: &DaxControl) {
                 continue;
             }
             match ec2.delete_network_interface_as_requester(&region, &eni.network_interface_id) {
-                Ok(()) => tracing::info!(%region, eni = %eni.network_interface_id, description = %eni.description, "deleted a DAX network interface left by a crash"),
-                Err(e) => tracing::warn!(%region, eni = %eni.network_interface_id, error = %e, "cannot delete a DAX network interface left by a crash"),
+                Ok(()) => {
+                    tracing::info!(%region, eni = %eni.network_interface_id, description = %eni.description, "deleted a DAX network interface left by a crash")
+                }
+                Err(e) => {
+                    tracing::warn!(%region, eni = %eni.network_interface_id, error = %e, "cannot delete a DAX network interface left by a crash")
+                }
             }
         }
     }

@@ -86,7 +86,12 @@ impl Authenticator<'_> {
     ///
     /// # Errors
     /// The reason authentication failed.
-    pub fn authenticate(&self, req: &sigv4::Request, def: &ServiceDef, now: OffsetDateTime) -> Result<Authenticated, Failure> {
+    pub fn authenticate(
+        &self,
+        req: &sigv4::Request,
+        def: &ServiceDef,
+        now: OffsetDateTime,
+    ) -> Result<Authenticated, Failure> {
         let parsed = sigv4::parse(req).map_err(Failure::Signature)?;
         if !base::is_region(&parsed.region) {
             return Err(Failure::WrongScope("Credential should be scoped to a valid region. ".to_owned()));
@@ -148,10 +153,13 @@ pub struct RequestFacts<'a> {
 pub fn context(iam: &Iam, caller: &Caller, facts: &RequestFacts, target: &Target) -> Context {
     let who = iam.identity(caller);
     let mut ctx = Context::new();
-    ctx.set("aws:PrincipalArn", match caller {
-        Caller::Session(_) => who.entity_arn.clone(),
-        _ => who.arn.clone(),
-    });
+    ctx.set(
+        "aws:PrincipalArn",
+        match caller {
+            Caller::Session(_) => who.entity_arn.clone(),
+            _ => who.arn.clone(),
+        },
+    );
     ctx.set("aws:PrincipalAccount", who.account.clone());
     ctx.set("aws:PrincipalType", who.principal_type);
     ctx.set("aws:userid", who.user_id.clone());
@@ -199,7 +207,13 @@ pub fn denied(protocol: Protocol, message: String) -> AwsError {
 ///
 /// # Errors
 /// The protocol's access-denied error with AWS's text.
-pub fn authorize(iam: &Iam, caller: &Caller, target: &Target, ctx: &Context, protocol: Protocol) -> Result<(), AwsError> {
+pub fn authorize(
+    iam: &Iam,
+    caller: &Caller,
+    target: &Target,
+    ctx: &Context,
+    protocol: Protocol,
+) -> Result<(), AwsError> {
     let resource_policies: Vec<&str> = target.resource_policies.iter().map(String::as_str).collect();
     let outcome = iam.authorize(caller, &target.action, &target.resource, ctx, &resource_policies);
     if outcome.is_allowed() {

@@ -11,7 +11,11 @@ use clap::{Args, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Parser)]
-#[command(name = "daxd", version, about = "A self-hosted, AWS-compatible DynamoDB Accelerator (DAX) with IAM, STS, EC2 and DynamoDB APIs on one endpoint")]
+#[command(
+    name = "daxd",
+    version,
+    about = "A self-hosted, AWS-compatible DynamoDB Accelerator (DAX) with IAM, STS, EC2 and DynamoDB APIs on one endpoint"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -185,7 +189,11 @@ pub fn root_credentials(args: &ServeArgs, ids: &dyn Ids) -> Result<(RootCredenti
             return Ok((RootCredentials { access_key_id: id.clone(), secret_access_key: secret.clone() }, false))
         }
         (None, None) => {}
-        _ => return Err("--root-access-key-id and --root-secret-access-key must be given together, both non-empty".into()),
+        _ => {
+            return Err(
+                "--root-access-key-id and --root-secret-access-key must be given together, both non-empty".into()
+            )
+        }
     }
     let path = args.data_dir.join(ROOT_FILE);
     if path.exists() {

@@ -80,7 +80,11 @@ fn on_thread<T>(mut op: impl FnMut() -> io::Result<T>) -> Poll<io::Result<T>> {
 }
 
 impl hyper::rt::Read for ThreadIo {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, mut buf: hyper::rt::ReadBufCursor<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let chunk = &mut this.chunk[..buf.remaining().min(READ_CHUNK)];
         let n = match &mut *lock(&this.socket) {
@@ -108,7 +112,11 @@ impl hyper::rt::Write for ThreadIo {
         }
     }
 
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         match &mut *lock(&self.socket) {
             Socket::Thread(s) => on_thread(|| s.write_vectored(bufs)),
             Socket::Runtime(s) => Pin::new(s).poll_write_vectored(cx, bufs),
@@ -178,7 +186,8 @@ pub(crate) fn register(stream: std::net::TcpStream) -> Result<(ThreadIo, Reactor
         Err(error) => return Err((stream, error)),
     };
     let mut socket = mio::net::TcpStream::from_std(stream);
-    if let Err(error) = poll.registry().register(&mut socket, SOCKET, mio::Interest::READABLE | mio::Interest::WRITABLE) {
+    if let Err(error) = poll.registry().register(&mut socket, SOCKET, mio::Interest::READABLE | mio::Interest::WRITABLE)
+    {
         return Err((std::net::TcpStream::from(std::os::fd::OwnedFd::from(socket)), error));
     }
     let socket = Arc::new(Mutex::new(Socket::Thread(socket)));

@@ -32,7 +32,9 @@ pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
         ..console::Config::default()
     };
     // How often the cache chart samples the counters (tests sample faster).
-    if let Some(ms) = std::env::var("DAXD_CONSOLE_SAMPLE_MS").ok().and_then(|v| v.parse::<u64>().ok()).filter(|ms| *ms >= 100) {
+    if let Some(ms) =
+        std::env::var("DAXD_CONSOLE_SAMPLE_MS").ok().and_then(|v| v.parse::<u64>().ok()).filter(|ms| *ms >= 100)
+    {
         config.sample_every = std::time::Duration::from_millis(ms);
     }
     let console = console::Console::new(host, config);
@@ -68,7 +70,13 @@ impl ConsoleHost {
     }
 
     fn user(&self, handle: String, user: &iam::User, expires_at: Option<f64>) -> Principal {
-        Principal { handle, arn: user.arn.clone(), name: user.name.clone(), account: self.app.account.clone(), expires_at }
+        Principal {
+            handle,
+            arn: user.arn.clone(),
+            name: user.name.clone(),
+            account: self.app.account.clone(),
+            expires_at,
+        }
     }
 
     /// An access key pair (with its token for temporary credentials).
@@ -119,7 +127,9 @@ impl ConsoleHost {
         if let Some(key) = handle.strip_prefix("session:") {
             return match iam.session(key) {
                 Some(s) if s.expiration > self.now() => Ok(Caller::Session(s)),
-                Some(_) => Err(ApiError::new(403, "ExpiredToken", "The security token included in the request is expired")),
+                Some(_) => {
+                    Err(ApiError::new(403, "ExpiredToken", "The security token included in the request is expired"))
+                }
                 None => Err(invalid_token()),
             };
         }
@@ -132,7 +142,8 @@ impl console::Host for ConsoleHost {
         Box::pin(async move {
             match how {
                 SignIn::Root { access_key_id, secret_access_key } => {
-                    let ok = eq(&access_key_id, &self.app.root.access_key_id) & eq(&secret_access_key, &self.app.root.secret_access_key);
+                    let ok = eq(&access_key_id, &self.app.root.access_key_id)
+                        & eq(&secret_access_key, &self.app.root.secret_access_key);
                     if ok {
                         Ok(self.root())
                     } else {
@@ -145,7 +156,10 @@ impl console::Host for ConsoleHost {
                     }
                     // Verification is deliberately slow: off the async workers.
                     let app = Arc::clone(&self.app);
-                    let found = tokio::task::spawn_blocking(move || app.iam.verify_password(&user_name, &password)).await.ok().flatten();
+                    let found = tokio::task::spawn_blocking(move || app.iam.verify_password(&user_name, &password))
+                        .await
+                        .ok()
+                        .flatten();
                     let (user, profile) = found.ok_or(())?;
                     let expires = profile.max_signin_session_duration.map(|d| self.now() + f64::from(d));
                     Ok(self.user(format!("user:{}", user.name), &user, expires))
@@ -188,7 +202,8 @@ impl console::Host for ConsoleHost {
         clusters
             .into_iter()
             .map(|snap| {
-                let label = |k: &str| snap.labels.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+                let label =
+                    |k: &str| snap.labels.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).unwrap_or_default();
                 let n = |name: &str| snap.counter(name).unwrap_or(0);
                 CacheCounters {
                     region: label("region"),

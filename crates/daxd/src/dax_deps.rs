@@ -58,7 +58,9 @@ impl SlrNetwork {
         let outcome = self.iam.authorize(&caller, &full, resource, &ctx, &[]);
         if !outcome.is_allowed() {
             let who = self.iam.identity(&caller);
-            return Err(DaxError::InvalidVPCNetworkStateFault(policy::denial_message(&who.arn, &full, resource, &outcome)));
+            return Err(DaxError::InvalidVPCNetworkStateFault(policy::denial_message(
+                &who.arn, &full, resource, &outcome,
+            )));
         }
         self.iam.record_access(&role.arn, "ec2", action, region);
         self.iam.stamp_role_used(&role.arn, region);
@@ -88,7 +90,12 @@ fn ec2_error(e: &ec2::Ec2Error) -> DaxError {
 impl Network for SlrNetwork {
     fn subnet(&self, region: &str, id: &str) -> Option<SubnetInfo> {
         self.look(region, "DescribeSubnets");
-        self.ec2.subnet(region, id).map(|s| SubnetInfo { id: s.subnet_id, vpc_id: s.vpc_id, az: s.availability_zone, ipv6: false })
+        self.ec2.subnet(region, id).map(|s| SubnetInfo {
+            id: s.subnet_id,
+            vpc_id: s.vpc_id,
+            az: s.availability_zone,
+            ipv6: false,
+        })
     }
 
     fn security_group(&self, region: &str, id: &str) -> Option<SgInfo> {
@@ -99,7 +106,8 @@ impl Network for SlrNetwork {
     fn default_vpc_subnets(&self, region: &str) -> Vec<SubnetInfo> {
         self.look(region, "DescribeVpcs");
         let Some(vpc) = self.ec2.default_vpc(region) else { return Vec::new() };
-        let filters = [ec2::Filter::new("vpc-id", &[vpc.vpc_id.as_str()]), ec2::Filter::new("default-for-az", &["true"])];
+        let filters =
+            [ec2::Filter::new("vpc-id", &[vpc.vpc_id.as_str()]), ec2::Filter::new("default-for-az", &["true"])];
         self.ec2
             .describe_subnets(region, &[], &filters, &ec2::Paging::default())
             .map(|p| p.items)
@@ -114,7 +122,13 @@ impl Network for SlrNetwork {
         self.ec2.default_security_group(region, vpc_id).map(|g| g.group_id)
     }
 
-    fn create_node_interface(&self, region: &str, subnet_id: &str, security_group_ids: &[String], description: &str) -> Result<String, DaxError> {
+    fn create_node_interface(
+        &self,
+        region: &str,
+        subnet_id: &str,
+        security_group_ids: &[String],
+        description: &str,
+    ) -> Result<String, DaxError> {
         self.act(region, "CreateNetworkInterface", &self.arn(region, "subnet", subnet_id))?;
         let eni = self
             .ec2
@@ -143,10 +157,19 @@ impl Network for SlrNetwork {
         }
     }
 
-    fn modify_node_interface_groups(&self, region: &str, eni_id: &str, security_group_ids: &[String]) -> Result<(), DaxError> {
+    fn modify_node_interface_groups(
+        &self,
+        region: &str,
+        eni_id: &str,
+        security_group_ids: &[String],
+    ) -> Result<(), DaxError> {
         self.act(region, "ModifyNetworkInterfaceAttribute", &self.arn(region, "network-interface", eni_id))?;
         self.ec2
-            .modify_network_interface_attribute(region, eni_id, NetworkInterfaceAttribute::SecurityGroups(security_group_ids.to_vec()))
+            .modify_network_interface_attribute(
+                region,
+                eni_id,
+                NetworkInterfaceAttribute::SecurityGroups(security_group_ids.to_vec()),
+            )
             .map(|_| ())
             .map_err(|e| ec2_error(&e))
     }
@@ -172,7 +195,9 @@ impl Identity for RoleCheck {
         if outcome.is_allowed() {
             Ok(())
         } else {
-            Err(format!("The IAM role {role_arn} cannot be assumed by {DAX_SERVICE}: its trust policy does not allow it."))
+            Err(format!(
+                "The IAM role {role_arn} cannot be assumed by {DAX_SERVICE}: its trust policy does not allow it."
+            ))
         }
     }
 }
@@ -245,7 +270,10 @@ mod tests {
         let subnet = net.default_vpc_subnets("us-east-1")[0].id.clone();
         let e = net.create_node_interface("us-east-1", &subnet, &[], "d").unwrap_err();
         assert_eq!(e.code(), "ServiceLinkedRoleNotFoundFault");
-        assert_eq!(net.delete_node_interface("us-east-1", "eni-1").unwrap_err().code(), "ServiceLinkedRoleNotFoundFault");
+        assert_eq!(
+            net.delete_node_interface("us-east-1", "eni-1").unwrap_err().code(),
+            "ServiceLinkedRoleNotFoundFault"
+        );
 
         let role = net.iam.create_service_linked_role(DAX_SERVICE, None, None).expect("slr");
         let eni = net.create_node_interface("us-east-1", &subnet, &[], "d").expect("eni");

@@ -180,7 +180,10 @@ impl Host for DaxHost {
         let now = app.env.clock.now();
         let signed = amz_unix(sts.amz_date).ok_or_else(|| signature_error("Invalid date in the string to sign"))?;
         if (now.unix_timestamp() - signed).abs() > sigv4::MAX_CLOCK_SKEW_SECS {
-            return Err(signature_error(format!("Signature expired: {} is not within 15 minutes of the server time.", sts.amz_date)));
+            return Err(signature_error(format!(
+                "Signature expired: {} is not within 15 minutes of the server time.",
+                sts.amz_date
+            )));
         }
         // Look the key up exactly as the HTTP endpoint does, from a request carrying the
         // same credential scope and session token.
@@ -199,7 +202,8 @@ impl Host for DaxHost {
         let req = sigv4::Request { method: "POST", path: "/", query: "", headers: &headers, body: &[] };
         let parsed = sigv4::parse(&req).map_err(|e| signature_error(e.to_string()))?;
         let authn = Authenticator { root: &app.root, iam: &app.iam, keys: &app.signing_keys };
-        let (secret, caller) = authn.credentials(&parsed, now).map_err(|f| node_error(auth::error(Protocol::Json10, &f)))?;
+        let (secret, caller) =
+            authn.credentials(&parsed, now).map_err(|f| node_error(auth::error(Protocol::Json10, &f)))?;
         let key = app.signing_keys.get_or_compute(&secret, sts.date, sts.region, dax_wire::SERVICE);
         let expected = hex(&sigv4::hmac_sha256(&key, &a.string_to_sign));
         if !sigv4::constant_time_eq(expected.as_bytes(), a.signature.to_ascii_lowercase().as_bytes()) {
@@ -210,7 +214,14 @@ impl Host for DaxHost {
         Ok(Principal::new(caller))
     }
 
-    fn authorize(&self, who: &Principal, action: &str, cluster: &ClusterInfo, enclosing: Option<&str>, tls: bool) -> Result<(), NodeError> {
+    fn authorize(
+        &self,
+        who: &Principal,
+        action: &str,
+        cluster: &ClusterInfo,
+        enclosing: Option<&str>,
+        tls: bool,
+    ) -> Result<(), NodeError> {
         let app = self.app()?;
         let caller = who.downcast_ref::<Caller>().ok_or_else(|| NodeError::internal("unknown principal"))?;
         let mut target = Target::new("dax", action, &cluster.arn);
@@ -225,7 +236,12 @@ impl Host for DaxHost {
         Ok(())
     }
 
-    fn dynamodb<'a>(&'a self, cluster: &'a ClusterInfo, op: &'a str, input: Value) -> BoxFuture<'a, Result<Value, NodeError>> {
+    fn dynamodb<'a>(
+        &'a self,
+        cluster: &'a ClusterInfo,
+        op: &'a str,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, NodeError>> {
         Box::pin(async move {
             let app = self.app()?;
             let role = app.iam.role_by_arn(&cluster.iam_role_arn).ok_or_else(|| {
@@ -238,7 +254,8 @@ impl Host for DaxHost {
             // policies, table by table, and Access Advisor records the role's use.
             let caller = Caller::Session(Session::internal(&role, &format!("DAX-{}", cluster.name)));
             // AWS services call each other over HTTPS endpoints: `aws:SecureTransport` is true.
-            let facts = RequestFacts { region: &cluster.region, source_ip: None, secure: true, now: app.env.clock.now() };
+            let facts =
+                RequestFacts { region: &cluster.region, source_ip: None, secure: true, now: app.env.clock.now() };
             crate::front::dynamodb_call(&app, &caller, &facts, op, input).await.map_err(node_error)
         })
     }

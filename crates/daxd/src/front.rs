@@ -15,8 +15,8 @@ use wire::xml::XmlStyle;
 use wire::{AwsError, Protocol};
 
 use crate::api;
-use crate::app::App;
 use crate::api::Target;
+use crate::app::App;
 use crate::auth::{self, Authenticator, RequestFacts};
 use crate::services::{self, def, Service, ServiceDef};
 
@@ -103,7 +103,11 @@ fn error_response(err: &AwsError, protocol: Protocol, namespace: Option<&str>, r
 }
 
 /// Every request that is not `/health` or an admin call.
-pub async fn handle(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>, req: Request) -> Response {
+pub async fn handle(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    req: Request,
+) -> Response {
     let request_id = app.env.ids.uuid();
     let (parts, body) = req.into_parts();
     let early_protocol = if parts.headers.contains_key("x-amz-target") {
@@ -112,7 +116,11 @@ pub async fn handle(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<
         json_protocol_of(&parts.headers).unwrap_or(Protocol::Query)
     };
     let too_large_error = || {
-        AwsError::new(413, "RequestEntityTooLarge", format!("Request body exceeds the limit of {} bytes", app.max_body_bytes))
+        AwsError::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request body exceeds the limit of {} bytes", app.max_body_bytes),
+        )
     };
     // A declared length over the limit is refused before a byte of the body is read.
     let declared = header_str(&parts.headers, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
@@ -134,8 +142,7 @@ pub async fn handle(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<
     let body = match read {
         Ok(b) => b,
         Err(e) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.to_string().contains("length limit"))
+            let too_large = std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit"))
                 || e.to_string().contains("length limit");
             let err = if too_large {
                 too_large_error()
@@ -161,7 +168,13 @@ async fn process(
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let mut route = route(&parts.method, &query, &parts.headers, &body);
     let pairs: Vec<(&str, &[u8])> = parts.headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes())).collect();
-    let sreq = sigv4::Request { method: parts.method.as_str(), path: parts.uri.path(), query: &query, headers: &pairs, body: &body };
+    let sreq = sigv4::Request {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: &query,
+        headers: &pairs,
+        body: &body,
+    };
 
     let Some(service) = route.service else {
         // Nothing names a service. Still answer an unsigned request with the
@@ -174,7 +187,10 @@ async fn process(
                 Some(op) => AwsError::new(
                     400,
                     "InvalidAction",
-                    format!("Could not find operation {op} for version {}", route.params.as_ref().and_then(|p| p.get("Version")).unwrap_or("NO_VERSION_SPECIFIED")),
+                    format!(
+                        "Could not find operation {op} for version {}",
+                        route.params.as_ref().and_then(|p| p.get("Version")).unwrap_or("NO_VERSION_SPECIFIED")
+                    ),
                 ),
             },
         };
@@ -192,7 +208,9 @@ async fn process(
     };
     let op = match route.op.take() {
         Some(op) if d.model.operation(&op).is_some() => op,
-        other => return error_response(&unknown_op(d, other.as_deref(), route.params.as_ref()), d.protocol, ns, &request_id),
+        other => {
+            return error_response(&unknown_op(d, other.as_deref(), route.params.as_ref()), d.protocol, ns, &request_id)
+        }
     };
     let input = match decode_input(d, &op, route.params.as_ref(), &body) {
         Ok(v) => v,
@@ -221,8 +239,8 @@ async fn process(
         let facts = RequestFacts { region: &region, source_ip: Some(source_ip), secure, now: app2.env.clock.now() };
         dispatch(&app2, service, &caller, &facts, &op2, &input)
     })
-        .await
-        .unwrap_or_else(|e| Err(AwsError::new(500, "InternalFailure", format!("The request processing has failed: {e}"))));
+    .await
+    .unwrap_or_else(|e| Err(AwsError::new(500, "InternalFailure", format!("The request processing has failed: {e}"))));
     match result {
         Ok(out) => encode_output(d, &op, &out, &request_id),
         Err(e) => {
@@ -236,7 +254,9 @@ fn unknown_op(d: &ServiceDef, op: Option<&str>, params: Option<&Params>) -> AwsE
     match (d.protocol, op) {
         (Protocol::Json10 | Protocol::Json11, _) => AwsError::new(400, "UnknownOperationException", ""),
         (_, None) => AwsError::new(400, "MissingAction", "Missing Action"),
-        (Protocol::Ec2, Some(op)) => AwsError::new(400, "InvalidAction", format!("The action {op} is not valid for this web service.")),
+        (Protocol::Ec2, Some(op)) => {
+            AwsError::new(400, "InvalidAction", format!("The action {op} is not valid for this web service."))
+        }
         (_, Some(op)) => AwsError::new(
             400,
             "InvalidAction",
@@ -259,7 +279,10 @@ fn decode_input(d: &ServiceDef, op: &str, params: Option<&Params>, body: &[u8]) 
                     AwsError::new(
                         400,
                         d.validation_code,
-                        format!("Value '{}' for parameter {} is invalid: it must be a {}.", e.value, e.param, e.expected),
+                        format!(
+                            "Value '{}' for parameter {} is invalid: it must be a {}.",
+                            e.value, e.param, e.expected
+                        ),
                     )
                 })?
             }
@@ -268,10 +291,19 @@ fn decode_input(d: &ServiceDef, op: &str, params: Option<&Params>, body: &[u8]) 
             if body.iter().all(u8::is_ascii_whitespace) {
                 Value::Object(serde_json::Map::new())
             } else {
-                let v: Value = serde_json::from_slice(body)
-                    .map_err(|e| AwsError::new(400, "SerializationException", format!("Could not parse the request body as JSON: {e}")))?;
+                let v: Value = serde_json::from_slice(body).map_err(|e| {
+                    AwsError::new(
+                        400,
+                        "SerializationException",
+                        format!("Could not parse the request body as JSON: {e}"),
+                    )
+                })?;
                 if !v.is_object() {
-                    return Err(AwsError::new(400, "SerializationException", "Start of structure or map found where not expected."));
+                    return Err(AwsError::new(
+                        400,
+                        "SerializationException",
+                        "Start of structure or map found where not expected.",
+                    ));
                 }
                 v
             }
@@ -349,13 +381,20 @@ pub(crate) async fn call_as(
 ) -> Result<Value, AwsError> {
     let d = def(service);
     if !base::is_region(region) {
-        return Err(auth::error(d.protocol, &auth::Failure::WrongScope("Credential should be scoped to a valid region. ".to_owned())));
+        return Err(auth::error(
+            d.protocol,
+            &auth::Failure::WrongScope("Credential should be scoped to a valid region. ".to_owned()),
+        ));
     }
     if d.model.operation(op).is_none() {
         return Err(unknown_op(d, Some(op), None));
     }
     if !input.is_object() {
-        return Err(AwsError::new(400, "SerializationException", "Start of structure or map found where not expected."));
+        return Err(AwsError::new(
+            400,
+            "SerializationException",
+            "Start of structure or map found where not expected.",
+        ));
     }
     validate_for(app, service, op, &input)?;
     if service == Service::DynamoDb {
@@ -376,7 +415,14 @@ pub(crate) async fn call_as(
 }
 
 /// Authorize the caller for the operation, record the access, and call the service.
-fn dispatch(app: &App, service: Service, caller: &iam::Caller, facts: &RequestFacts, op: &str, input: &Value) -> Result<Value, AwsError> {
+fn dispatch(
+    app: &App,
+    service: Service,
+    caller: &iam::Caller,
+    facts: &RequestFacts,
+    op: &str,
+    input: &Value,
+) -> Result<Value, AwsError> {
     let d = def(service);
     let target = match service {
         Service::Iam => api::iam::target(&app.iam, caller, op, input),
@@ -414,7 +460,13 @@ fn dispatch(app: &App, service: Service, caller: &iam::Caller, facts: &RequestFa
 /// A DynamoDB call by `caller`: authorized table by table (with each table's
 /// resource policy), recorded, then run on the backend. DAX nodes call this
 /// too, as their cluster's role.
-pub(crate) async fn dynamodb_call(app: &App, caller: &iam::Caller, facts: &RequestFacts<'_>, op: &str, input: Value) -> Result<Value, AwsError> {
+pub(crate) async fn dynamodb_call(
+    app: &App,
+    caller: &iam::Caller,
+    facts: &RequestFacts<'_>,
+    op: &str,
+    input: Value,
+) -> Result<Value, AwsError> {
     // The root user is allowed everything (`Iam::authorize`): no need to
     // work out the tables and condition keys of its request.
     if !caller.is_root() {
@@ -430,7 +482,13 @@ pub(crate) async fn dynamodb_call(app: &App, caller: &iam::Caller, facts: &Reque
 /// A DynamoDB Streams call by `caller`: authorized on the stream (its ARN, or
 /// the one its shard iterator names), recorded for Access Advisor under
 /// `dynamodb`, then run on the backend's streams path with the input whole.
-pub(crate) async fn streams_call(app: &App, caller: &iam::Caller, facts: &RequestFacts<'_>, op: &str, input: Value) -> Result<Value, AwsError> {
+pub(crate) async fn streams_call(
+    app: &App,
+    caller: &iam::Caller,
+    facts: &RequestFacts<'_>,
+    op: &str,
+    input: Value,
+) -> Result<Value, AwsError> {
     if !caller.is_root() {
         let target = api::dynamodbstreams::target(&app.dynamo, op, &input);
         let ctx = auth::context(&app.iam, caller, facts, &target);

@@ -92,7 +92,8 @@ fn main() -> ExitCode {
     let cli = parse_cli();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DAXD_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("DAXD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -122,11 +123,10 @@ fn main() -> ExitCode {
 fn parse_cli() -> Cli {
     use clap::{CommandFactory, FromArgMatches};
     let mut command = Cli::command();
-    let serve_help = command
-        .find_subcommand_mut("serve")
-        .map(|c| c.render_long_help().to_string())
-        .unwrap_or_default();
-    let command = command.after_long_help(format!("daxd serve:\n\n{serve_help}")).after_help(format!("daxd serve:\n\n{serve_help}"));
+    let serve_help = command.find_subcommand_mut("serve").map(|c| c.render_long_help().to_string()).unwrap_or_default();
+    let command = command
+        .after_long_help(format!("daxd serve:\n\n{serve_help}"))
+        .after_help(format!("daxd serve:\n\n{serve_help}"));
     let matches = command.get_matches();
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
@@ -154,12 +154,17 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         listeners.push((listener, Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))));
     }
     dax_host::start(&app, &args, tls);
-    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     listeners.insert(0, (listener, None));
     let endpoint = format!("http://{addr}");
     if generated {
-        println!("daxd generated root credentials (stored in {}):", args.data_dir.join("root-credentials.json").display());
+        println!(
+            "daxd generated root credentials (stored in {}):",
+            args.data_dir.join("root-credentials.json").display()
+        );
         println!(
             "export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_ENDPOINT_URL={endpoint}",
             app.root.access_key_id, app.root.secret_access_key
@@ -175,7 +180,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     // Listen for SIGINT/SIGTERM before announcing readiness, so a signal sent right after
     // "daxd ready" is a graceful shutdown, not the default action.
     let signals = Signals::install();
-    println!("daxd ready: serving AWS APIs on {endpoint} (account {}, data dir {})", app.account, args.data_dir.display());
+    println!(
+        "daxd ready: serving AWS APIs on {endpoint} (account {}, data dir {})",
+        app.account,
+        args.data_dir.display()
+    );
     let ticker = tokio::spawn(background(Arc::clone(&app)));
     if let Some(engine) = &app.embedded {
         engine.set_endpoint_address(addr.to_string());
@@ -379,7 +388,12 @@ impl Accepted {
 /// `--http-connection-threads`. Once `crowding` says so, the connection moves to the
 /// runtime and the thread ends. If the thread or its poll cannot be set up, the runtime
 /// serves the connection.
-fn serve_on_own_thread(stream: tokio::net::TcpStream, conn: Accepted, thread: tokio::sync::OwnedSemaphorePermit, crowding: Crowding) {
+fn serve_on_own_thread(
+    stream: tokio::net::TcpStream,
+    conn: Accepted,
+    thread: tokio::sync::OwnedSemaphorePermit,
+    crowding: Crowding,
+) {
     let runtime = tokio::runtime::Handle::current();
     let stream = match stream.into_std() {
         Ok(stream) => stream,
@@ -479,7 +493,9 @@ async fn shed_http(mut stream: tokio::net::TcpStream, max: usize) {
         let body = r#"{"status":"ok"}"#;
         format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
     } else {
-        let body = format!(r#"{{"__type":"ThrottlingException","message":"daxd is serving its maximum of {max} connections"}}"#);
+        let body = format!(
+            r#"{{"__type":"ThrottlingException","message":"daxd is serving its maximum of {max} connections"}}"#
+        );
         format!(
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-ErrorType: ThrottlingException\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
@@ -525,7 +541,10 @@ async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
 
 async fn reset(State(app): State<Arc<App>>) -> impl IntoResponse {
     if !app.enable_reset {
-        return (StatusCode::FORBIDDEN, Json(json!({"status": "error", "message": "reset is disabled: start daxd with --enable-reset"})));
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"status": "error", "message": "reset is disabled: start daxd with --enable-reset"})),
+        );
     }
     if let Err(e) = app.dynamo.backend.reset().await {
         return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"status": "error", "message": e.to_string()})));

@@ -190,7 +190,10 @@ fn every_input_member_is_read_or_refused() {
         let arms = arms(call);
         let ops = model["operations"].as_object().expect("operations");
         let served: Vec<&String> = ops.keys().filter(|op| arms.contains_key(*op)).collect();
-        assert!(!served.is_empty(), "{service}: no served operation found: the walk no longer understands api/{service}.rs");
+        assert!(
+            !served.is_empty(),
+            "{service}: no served operation found: the walk no longer understands api/{service}.rs"
+        );
         served_total += served.len();
         for op in served {
             let code = reach(&format!("{}\n{}", prelude(call), arms[op]), &file, &simulate);
@@ -217,7 +220,10 @@ fn every_input_member_is_read_or_refused() {
 #[test]
 fn dynamodb_inputs_reach_the_backend_whole() {
     let front = read("crates/daxd/src/front.rs");
-    assert!(front.contains("app.dynamo.call(facts.region, op, input)"), "front.rs no longer passes the DynamoDB input on as decoded");
+    assert!(
+        front.contains("app.dynamo.call(facts.region, op, input)"),
+        "front.rs no longer passes the DynamoDB input on as decoded"
+    );
     let dynamo = read("crates/dynamo/src/lib.rs");
     let call = function(&dynamo, "call").into_iter().next().expect("Dynamo::call");
     assert!(!call.contains("json!("), "Dynamo::call builds a new input: members could be dropped");
@@ -229,7 +235,10 @@ fn dynamodb_inputs_reach_the_backend_whole() {
     );
     let api = read("crates/daxd/src/api/dynamodbstreams.rs");
     let call = function(&api, "call").into_iter().next().expect("dynamodbstreams::call");
-    assert!(call.contains("backend.streams(region, op, input)"), "api::dynamodbstreams::call no longer passes the input whole");
+    assert!(
+        call.contains("backend.streams(region, op, input)"),
+        "api::dynamodbstreams::call no longer passes the input whole"
+    );
     // On the engine, every member of the four operations' inputs is read.
     let model: Value = serde_json::from_str(&read("models/dynamodbstreams.json")).expect("model");
     let streams = read("crates/dynamo/src/streams.rs");
@@ -244,7 +253,11 @@ fn dynamodb_inputs_reach_the_backend_whole() {
             }
         }
     }
-    assert!(unread.is_empty(), "DynamoDB Streams input members the embedded backend neither reads nor refuses:\n  {}", unread.join("\n  "));
+    assert!(
+        unread.is_empty(),
+        "DynamoDB Streams input members the embedded backend neither reads nor refuses:\n  {}",
+        unread.join("\n  ")
+    );
 }
 
 #[test]

@@ -151,7 +151,8 @@ mod tests {
         assert_eq!((a.region, a.account, a.table, a.index, a.stream), ("us-east-1", "123456789012", "T", None, None));
         let i = ResourceArn::parse("arn:aws:dynamodb:us-east-1:1:table/T/index/G").expect("index");
         assert_eq!(i.index, Some("G"));
-        let s = ResourceArn::parse("arn:aws:dynamodb:us-east-1:1:table/T/stream/2024-01-01T00:00:00.000").expect("stream");
+        let s =
+            ResourceArn::parse("arn:aws:dynamodb:us-east-1:1:table/T/stream/2024-01-01T00:00:00.000").expect("stream");
         assert_eq!(s.stream, Some("2024-01-01T00:00:00.000"));
         assert_eq!(s.table_arn(), "arn:aws:dynamodb:us-east-1:1:table/T");
         for bad in [
@@ -174,7 +175,10 @@ mod tests {
         assert_eq!(table_name_from("arn:aws:dynamodb:eu-west-1:1:table/Music"), "Music");
         assert_eq!(table_name_from("arn:aws-cn:dynamodb:cn-north-1:1:table/a.b-c"), "a.b-c");
         assert_eq!(table_name_from("Music"), "Music");
-        assert_eq!(table_name_from("arn:aws:dynamodb:eu-west-1:1:table/T/index/G"), "arn:aws:dynamodb:eu-west-1:1:table/T/index/G");
+        assert_eq!(
+            table_name_from("arn:aws:dynamodb:eu-west-1:1:table/T/index/G"),
+            "arn:aws:dynamodb:eu-west-1:1:table/T/index/G"
+        );
         assert_eq!(table_name_from("arn:"), "arn:");
     }
 

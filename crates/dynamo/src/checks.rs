@@ -108,7 +108,8 @@ fn unknown_variant(input: &Value, message: &str) -> Option<String> {
     if values.is_empty() {
         return None;
     }
-    if let Some(order) = AWS_ENUM_ORDER.iter().find(|o| o.len() == values.len() && values.iter().all(|v| o.contains(v))) {
+    if let Some(order) = AWS_ENUM_ORDER.iter().find(|o| o.len() == values.len() && values.iter().all(|v| o.contains(v)))
+    {
         values = order.to_vec();
     }
     let path = path_of(input, value, "")?;
@@ -134,7 +135,9 @@ fn path_of(v: &Value, value: &str, path: &str) -> Option<String> {
                 _ => path_of(item, value, &join(&name)),
             }
         }),
-        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| path_of(item, value, &format!("{path}.{}.member", i + 1))),
+        Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| path_of(item, value, &format!("{path}.{}.member", i + 1)))
+        }
         _ => None,
     }
 }
@@ -251,7 +254,11 @@ fn unused_placeholders(body: &Map<String, Value>) -> Option<String> {
 fn reserved_words() -> &'static HashSet<&'static str> {
     static WORDS: OnceLock<HashSet<&'static str>> = OnceLock::new();
     WORDS.get_or_init(|| {
-        include_str!("reserved_words.txt").lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+        include_str!("reserved_words.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
     })
 }
 
@@ -275,11 +282,12 @@ fn first_reserved_word<'a>(toks: &[Tok<'a>]) -> Option<&'a str> {
 
 /// The first placeholder the expression uses that the request does not define.
 fn first_undefined(toks: &[Tok<'_>], body: &Map<String, Value>) -> Option<String> {
-    let defined = |member: &str, key: &str| body.get(member).and_then(Value::as_object).is_some_and(|m| m.contains_key(key));
+    let defined =
+        |member: &str, key: &str| body.get(member).and_then(Value::as_object).is_some_and(|m| m.contains_key(key));
     toks.iter().find_map(|t| match t {
-        Tok::Name(n) if !defined("ExpressionAttributeNames", n) => Some(format!(
-            "An expression attribute name used in the document path is not defined; attribute name: {n}"
-        )),
+        Tok::Name(n) if !defined("ExpressionAttributeNames", n) => {
+            Some(format!("An expression attribute name used in the document path is not defined; attribute name: {n}"))
+        }
         Tok::Value(v) if !defined("ExpressionAttributeValues", v) => {
             Some(format!("An expression attribute value used in expression is not defined; attribute value: {v}"))
         }
@@ -356,9 +364,15 @@ fn between_operands(body: &Map<String, Value>, member: &str) -> Result<(), Strin
             }
         }
         let (Some((lk, lv)), Some((hk, hv))) = (lo, hi) else { continue };
-        let bounds = format!("lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}", show(&lk, &lv), show(&hk, &hv));
+        let bounds = format!(
+            "lower bound operand: AttributeValue: {}, upper bound operand: AttributeValue: {}",
+            show(&lk, &lv),
+            show(&hk, &hv)
+        );
         if lk != hk {
-            return Err(invalid(format!("The BETWEEN operator requires same data type for lower and upper bounds; {bounds}")));
+            return Err(invalid(format!(
+                "The BETWEEN operator requires same data type for lower and upper bounds; {bounds}"
+            )));
         }
         let above = match (lk.as_str(), lv.as_str(), hv.as_str()) {
             ("N", Some(a), Some(b)) => compare_numbers(a, b) == Some(Ordering::Greater),
@@ -427,9 +441,17 @@ mod tests {
     fn unknown_variants_in_the_validators_words() {
         let input = serde_json::json!({"TableName": "t", "GlobalSecondaryIndexes": [{"IndexName": "g",
             "KeySchema": [{"AttributeName": "a", "KeyType": "HASH"}, {"AttributeName": "b", "KeyType": "SORT"}]}]});
-        let err = after_error("CreateTable", &input, DynamoError::validation("unknown variant `SORT`, expected `HASH` or `RANGE`"));
+        let err = after_error(
+            "CreateTable",
+            &input,
+            DynamoError::validation("unknown variant `SORT`, expected `HASH` or `RANGE`"),
+        );
         assert_eq!(err.message, "1 validation error detected: Value 'SORT' at 'globalSecondaryIndexes.1.member.keySchema.2.member.keyType' failed to satisfy constraint: Member must satisfy enum value set: [HASH, RANGE]");
-        let err = after_error("CreateTable", &input, DynamoError::validation("unknown variant `NOPE`, expected `HASH` or `RANGE`"));
+        let err = after_error(
+            "CreateTable",
+            &input,
+            DynamoError::validation("unknown variant `NOPE`, expected `HASH` or `RANGE`"),
+        );
         assert_eq!(err.message, "unknown variant `NOPE`, expected `HASH` or `RANGE`");
     }
 
@@ -476,9 +498,19 @@ mod tests {
             {"Update": {"TableName": "t", "UpdateExpression": "SET #0 = {'S': 'x'}", "ExpressionAttributeValues": {}}}
         ]});
         let e = before("TransactWriteItems", &names).unwrap_err();
-        assert_eq!((e.code.as_str(), e.message.as_str()), ("ValidationException", "ExpressionAttributeNames must not be empty"));
-        assert_eq!(before("TransactWriteItems", &values).unwrap_err().message, "ExpressionAttributeValues must not be empty");
-        assert!(before("TransactWriteItems", &json!({"TransactItems": [{"Put": {"ExpressionAttributeValues": {":a": {"S": "x"}}}}]})).is_ok());
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("ValidationException", "ExpressionAttributeNames must not be empty")
+        );
+        assert_eq!(
+            before("TransactWriteItems", &values).unwrap_err().message,
+            "ExpressionAttributeValues must not be empty"
+        );
+        assert!(before(
+            "TransactWriteItems",
+            &json!({"TransactItems": [{"Put": {"ExpressionAttributeValues": {":a": {"S": "x"}}}}]})
+        )
+        .is_ok());
     }
 
     #[test]
@@ -498,7 +530,9 @@ mod tests {
             scan(json!({"N": "5"}), json!({"S": "1"})).unwrap_err(),
             "Invalid FilterExpression: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: AttributeValue: {N:5}, upper bound operand: AttributeValue: {S:1}"
         );
-        assert!(scan(json!({"N": "10"}), json!({"N": "9.5"})).unwrap_err().contains("requires upper bound to be greater"));
+        assert!(scan(json!({"N": "10"}), json!({"N": "9.5"}))
+            .unwrap_err()
+            .contains("requires upper bound to be greater"));
         assert!(scan(json!({"S": "b"}), json!({"S": "a"})).is_err());
         assert!(scan(json!({"N": "1"}), json!({"N": "1e1"})).is_ok());
         assert!(scan(json!({"S": "a"}), json!({"S": "a"})).is_ok());
@@ -506,9 +540,15 @@ mod tests {
 
         // The envelope of the single-item writes, bare in transactions.
         let put = json!({"ConditionExpression": "a BETWEEN :lo AND :hi", "ExpressionAttributeValues": {":lo": {"NULL": true}, ":hi": {"N": "1"}}});
-        assert!(before("PutItem", &put).unwrap_err().message.starts_with("1 validation error detected: Invalid ConditionExpression: Incorrect operand type"));
+        assert!(before("PutItem", &put)
+            .unwrap_err()
+            .message
+            .starts_with("1 validation error detected: Invalid ConditionExpression: Incorrect operand type"));
         let tx = json!({"TransactItems": [{"Delete": put}]});
-        assert!(before("TransactWriteItems", &tx).unwrap_err().message.starts_with("Invalid ConditionExpression: Incorrect operand type"));
+        assert!(before("TransactWriteItems", &tx)
+            .unwrap_err()
+            .message
+            .starts_with("Invalid ConditionExpression: Incorrect operand type"));
 
         // Faults DynamoDB reports first are left to the engine.
         for expr in ["count BETWEEN :lo AND :hi", "a BETWEEN :lo AND :undefined", "#undefined BETWEEN :lo AND :hi"] {
@@ -548,11 +588,19 @@ mod tests {
         let e = after_error("BatchGetItem", &batch, rnf());
         assert_eq!(
             (e.code.as_str(), e.message.as_str()),
-            ("ValidationException", "Value provided in ExpressionAttributeNames unused in expressions: keys: {#a, #count}")
+            (
+                "ValidationException",
+                "Value provided in ExpressionAttributeNames unused in expressions: keys: {#a, #count}"
+            )
         );
-        let scan = json!({"FilterExpression": "a = :a", "ExpressionAttributeValues": {":a": {"S": "x"}, ":b": {"S": "y"}}});
-        assert_eq!(after_error("Scan", &scan, rnf()).message, "Value provided in ExpressionAttributeValues unused in expressions: keys: {:b}");
-        let put = json!({"ConditionExpression": "a = :a", "ExpressionAttributeValues": {":a": {"S": "x"}, ":b": {"S": "y"}}});
+        let scan =
+            json!({"FilterExpression": "a = :a", "ExpressionAttributeValues": {":a": {"S": "x"}, ":b": {"S": "y"}}});
+        assert_eq!(
+            after_error("Scan", &scan, rnf()).message,
+            "Value provided in ExpressionAttributeValues unused in expressions: keys: {:b}"
+        );
+        let put =
+            json!({"ConditionExpression": "a = :a", "ExpressionAttributeValues": {":a": {"S": "x"}, ":b": {"S": "y"}}});
         assert!(after_error("PutItem", &put, rnf()).message.starts_with("1 validation error detected: Value provided"));
         // Everything used: the table is missing.
         let get = json!({"ProjectionExpression": "#a, b", "ExpressionAttributeNames": {"#a": "a"}});
@@ -566,14 +614,23 @@ mod tests {
         let engine = |token: &str| DynamoError::validation(format!("Expected value reference (:name), got {token}"));
         let query = |v: Value, token: &str| after_error("Query", &v, engine(token)).message;
         assert_eq!(
-            query(json!({"KeyConditionExpression": "(#0 = x)", "ExpressionAttributeNames": {"#0": "pk", "#count": "count"}}), "x"),
+            query(
+                json!({"KeyConditionExpression": "(#0 = x)", "ExpressionAttributeNames": {"#0": "pk", "#count": "count"}}),
+                "x"
+            ),
             "Value provided in ExpressionAttributeNames unused in expressions: keys: {#count}"
         );
         let multiple = "Invalid KeyConditionExpression: Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition";
-        assert_eq!(query(json!({"KeyConditionExpression": "(#0 = x)", "ExpressionAttributeNames": {"#0": "pk"}}), "x"), multiple);
         assert_eq!(
-            query(json!({"KeyConditionExpression": "pk = :v AND sk BETWEEN #b AND :w", "ExpressionAttributeNames": {"#b": "b"},
-                         "ExpressionAttributeValues": {":v": {"S": "a"}, ":w": {"S": "b"}}}), "#b"),
+            query(json!({"KeyConditionExpression": "(#0 = x)", "ExpressionAttributeNames": {"#0": "pk"}}), "x"),
+            multiple
+        );
+        assert_eq!(
+            query(
+                json!({"KeyConditionExpression": "pk = :v AND sk BETWEEN #b AND :w", "ExpressionAttributeNames": {"#b": "b"},
+                         "ExpressionAttributeValues": {":v": {"S": "a"}, ":w": {"S": "b"}}}),
+                "#b"
+            ),
             multiple
         );
         assert_eq!(
@@ -585,7 +642,10 @@ mod tests {
             "Invalid KeyConditionExpression: An expression attribute name used in the document path is not defined; attribute name: #x"
         );
         assert_eq!(
-            query(json!({"KeyConditionExpression": "pk = x AND sk = :v", "ExpressionAttributeValues": {":v": {"S": "a"}, ":w": {"S": "b"}}}), "x"),
+            query(
+                json!({"KeyConditionExpression": "pk = x AND sk = :v", "ExpressionAttributeValues": {":v": {"S": "a"}, ":w": {"S": "b"}}}),
+                "x"
+            ),
             "Value provided in ExpressionAttributeValues unused in expressions: keys: {:w}"
         );
         // Not an attribute: the engine's answer stands.

@@ -252,8 +252,8 @@ impl Inner {
         let path_str = path
             .to_str()
             .ok_or_else(|| DynamoError::internal(format!("database path {} is not UTF-8", path.display())))?;
-        let db = Database::new(path_str)
-            .map_err(|e| DynamoError::internal(format!("opening {}: {e}", path.display())))?;
+        let db =
+            Database::new(path_str).map_err(|e| DynamoError::internal(format!("opening {}: {e}", path.display())))?;
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let generation = GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let engine = Engine { db: db.clone(), jobs, generation, load: Arc::default() };
@@ -309,14 +309,10 @@ impl Inner {
             return Ok(());
         }
         // An empty dynoxide database, written out as a standalone snapshot.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let snapshot = self.root.join(format!(".empty-{}-{nanos}.db", std::process::id()));
-        let snapshot_str = snapshot
-            .to_str()
-            .ok_or_else(|| DynamoError::internal("snapshot path is not UTF-8"))?
-            .to_owned();
+        let snapshot_str =
+            snapshot.to_str().ok_or_else(|| DynamoError::internal("snapshot path is not UTF-8"))?.to_owned();
         let result = (|| {
             Database::memory()
                 .and_then(|empty| empty.vacuum_into(&snapshot_str))

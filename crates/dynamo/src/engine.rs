@@ -98,7 +98,11 @@ fn our_arn_prefix(service: &str, scope: Scope<'_>) -> String {
 /// Run `op` on `db`. Synchronous: call it off the async worker threads.
 pub(crate) fn run(db: &Database, scope: Scope<'_>, op: &str, mut input: Value) -> Result<Value, DynamoError> {
     if !input.is_object() {
-        return Err(DynamoError::new("SerializationException", 400, "Start of structure or map found where not expected"));
+        return Err(DynamoError::new(
+            "SerializationException",
+            400,
+            "Start of structure or map found where not expected",
+        ));
     }
     let renamed = arn::normalize_request(&mut input)?;
     rewrite_request_arns(&mut input, scope);
@@ -352,7 +356,10 @@ mod tests {
     #[test]
     fn decode_errors_are_classified_without_markers() {
         let e = decode_error("PutItem", "VALIDATION_REQUEST:bad thing at line 1 column 5");
-        assert_eq!((e.code.as_str(), e.message.as_str()), ("ValidationException", "1 validation error detected: bad thing"));
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("ValidationException", "1 validation error detected: bad thing")
+        );
         let e = decode_error("Query", "VALIDATION_REQUEST:bad thing at line 1 column 5");
         assert_eq!(e.message, "bad thing");
         let e = decode_error("Query", "VALIDATION:x at line 1 column 2");

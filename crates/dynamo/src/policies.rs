@@ -136,7 +136,13 @@ impl ResourcePolicies {
     ///
     /// # Errors
     /// DynamoDB's errors for the operation.
-    pub async fn call(&self, backend: &dyn Backend, region: &str, op: &str, input: Value) -> Result<Value, DynamoError> {
+    pub async fn call(
+        &self,
+        backend: &dyn Backend,
+        region: &str,
+        op: &str,
+        input: Value,
+    ) -> Result<Value, DynamoError> {
         match op {
             "PutResourcePolicy" => self.put(backend, region, &input).await,
             "GetResourcePolicy" => self.get(backend, region, &input).await,
@@ -189,7 +195,8 @@ impl ResourcePolicies {
         region: &str,
         arn: &'a str,
     ) -> Result<(ResourceArn<'a>, Option<String>), DynamoError> {
-        let invalid = || DynamoError::validation(format!("Invalid TableArn: Invalid ResourceArn provided as input {arn}"));
+        let invalid =
+            || DynamoError::validation(format!("Invalid TableArn: Invalid ResourceArn provided as input {arn}"));
         let parsed = ResourceArn::parse(arn).ok_or_else(invalid)?;
         if parsed.index.is_some() {
             return Err(invalid());
@@ -206,14 +213,19 @@ impl ResourcePolicies {
         // account is configured, it is checked against the ARN given (a remote
         // engine's own table ARNs carry its account, not daxd's).
         let mismatch = match &self.account {
-            Some(account) => parsed.account != account || table.get("TableName").and_then(Value::as_str).is_some_and(|t| t != parsed.table),
+            Some(account) => {
+                parsed.account != account
+                    || table.get("TableName").and_then(Value::as_str).is_some_and(|t| t != parsed.table)
+            }
             None => table.get("TableArn").and_then(Value::as_str).is_some_and(|t| t != parsed.table_arn()),
         };
         if mismatch {
             return Err(not_found_table(parsed.table));
         }
         if parsed.stream.is_some() && table.get("LatestStreamArn").and_then(Value::as_str) != Some(arn) {
-            return Err(DynamoError::resource_not_found(format!("Requested resource not found: Stream: {arn} not found")));
+            return Err(DynamoError::resource_not_found(format!(
+                "Requested resource not found: Stream: {arn} not found"
+            )));
         }
         let table_id = table.get("TableId").and_then(Value::as_str).map(str::to_owned);
         Ok((parsed, table_id))

@@ -116,7 +116,9 @@ impl Endpoint {
         let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
         match uri.scheme_str() {
             Some("http") => {}
-            Some("https") => return Err(bad("https is not supported yet; use http:// (e.g. through a local TLS proxy)")),
+            Some("https") => {
+                return Err(bad("https is not supported yet; use http:// (e.g. through a local TLS proxy)"))
+            }
             _ => return Err(bad("expected an http:// URL")),
         }
         let authority = uri.authority().ok_or_else(|| bad("no host"))?;
@@ -177,7 +179,8 @@ impl RemoteBackend {
         }
         let renamed = if self.config.normalize_table_arns { arn::normalize_request(&mut input)? } else { Vec::new() };
         let region = self.config.region.as_deref().unwrap_or(region);
-        let body = serde_json::to_vec(&input).map_err(|e| DynamoError::internal(format!("encoding the request: {e}")))?;
+        let body =
+            serde_json::to_vec(&input).map_err(|e| DynamoError::internal(format!("encoding the request: {e}")))?;
         let (endpoint, prefix) =
             if streams { (&self.streams, "DynamoDBStreams_20120810") } else { (&self.dynamodb, "DynamoDB_20120810") };
         let target = format!("{prefix}.{op}");
@@ -248,10 +251,10 @@ impl RemoteBackend {
             Ok(result) => result?,
             Err(_) => {
                 return Err(DynamoError::unavailable(format!(
-                    "the DynamoDB endpoint {} did not answer within {} ms (the request may or may not have been applied)",
-                    endpoint.url,
-                    self.config.request_timeout.as_millis()
-                )))
+                "the DynamoDB endpoint {} did not answer within {} ms (the request may or may not have been applied)",
+                endpoint.url,
+                self.config.request_timeout.as_millis()
+            )))
             }
         };
 
@@ -311,9 +314,7 @@ pub(crate) fn error_from_answer(status: u16, error_type: Option<&str>, body: &[u
                 String::new()
             }
         };
-        let code = code
-            .or_else(|| error_type.map(strip))
-            .unwrap_or_else(|| fallback_code(status).to_owned());
+        let code = code.or_else(|| error_type.map(strip)).unwrap_or_else(|| fallback_code(status).to_owned());
         let extra = (!members.is_empty()).then_some(Value::Object(members));
         return DynamoError { code, message, status, extra };
     }
@@ -407,10 +408,18 @@ mod tests {
     fn endpoints_are_checked() {
         let creds = Credentials { access_key_id: "AK".into(), secret_access_key: "SK".into(), session_token: None };
         let clock: Arc<dyn base::Clock> = Arc::new(base::SystemClock);
-        for bad in ["https://dynamodb.us-east-1.amazonaws.com", "ftp://x", "localhost:8000", "http://u@h:1/", "http://h/?a=b", ""] {
+        for bad in [
+            "https://dynamodb.us-east-1.amazonaws.com",
+            "ftp://x",
+            "localhost:8000",
+            "http://u@h:1/",
+            "http://h/?a=b",
+            "",
+        ] {
             assert!(RemoteBackend::new(RemoteConfig::new(bad, creds.clone()), clock.clone()).is_err(), "{bad}");
         }
-        let ok = RemoteBackend::new(RemoteConfig::new("http://127.0.0.1:8000", creds.clone()), clock.clone()).expect("ok");
+        let ok =
+            RemoteBackend::new(RemoteConfig::new("http://127.0.0.1:8000", creds.clone()), clock.clone()).expect("ok");
         assert_eq!((ok.dynamodb.host.as_str(), ok.dynamodb.path.as_str()), ("127.0.0.1:8000", "/"));
         assert_eq!(ok.streams.host, "127.0.0.1:8000", "Streams default to the DynamoDB endpoint");
         let mut config = RemoteConfig::new("http://127.0.0.1:8000", creds.clone());

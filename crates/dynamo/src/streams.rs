@@ -50,9 +50,19 @@ const SEQUENCE_NUMBER_OFFSET: u128 = 100_000_000_000_000_000_000;
 
 /// Run one Streams operation at `now` (the injected clock's time).
 /// Synchronous: call it off the async worker threads.
-pub(crate) fn run(db: &Database, scope: Scope<'_>, now: time::OffsetDateTime, op: &str, input: Value) -> Result<Value, DynamoError> {
+pub(crate) fn run(
+    db: &Database,
+    scope: Scope<'_>,
+    now: time::OffsetDateTime,
+    op: &str,
+    input: Value,
+) -> Result<Value, DynamoError> {
     if !input.is_object() {
-        return Err(DynamoError::new("SerializationException", 400, "Start of structure or map found where not expected"));
+        return Err(DynamoError::new(
+            "SerializationException",
+            400,
+            "Start of structure or map found where not expected",
+        ));
     }
     let now_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let s = Streams { db, scope, now_ms };
@@ -210,7 +220,8 @@ impl<'a> Streams<'a> {
         // `Limit` (at least 1) always has room for the one shard.
         let after_ours = str_of(input, "ExclusiveStartShardId").is_some_and(|s| s == shard);
         // The one shard never splits: no shard has child shards.
-        let children_only = input.get("ShardFilter").and_then(|f| f.get("Type")).and_then(Value::as_str) == Some("CHILD_SHARDS");
+        let children_only =
+            input.get("ShardFilter").and_then(|f| f.get("Type")).and_then(Value::as_str) == Some("CHILD_SHARDS");
         let shards = if after_ours || children_only {
             json!([])
         } else {
@@ -247,7 +258,9 @@ impl<'a> Streams<'a> {
                 ));
             }
             let at = input.get("Timestamp").and_then(Value::as_f64).ok_or_else(|| {
-                DynamoError::validation("One or more parameter values were invalid: Timestamp cannot be null for AT_TIMESTAMP")
+                DynamoError::validation(
+                    "One or more parameter values were invalid: Timestamp cannot be null for AT_TIMESTAMP",
+                )
             })?;
             #[allow(clippy::cast_possible_truncation)]
             let micros = (at * 1_000_000.0) as i64;

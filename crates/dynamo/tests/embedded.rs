@@ -79,9 +79,13 @@ async fn tables_items_conditions_queries() {
     assert_eq!(e.code, "ConditionalCheckFailedException");
     assert_eq!(e.extra, None);
 
-    let got = ok(&b, REGION, "GetItem", json!({"TableName": "Music", "Key": {"pk": {"S": "artist"}, "sk": {"N": "2"}}})).await;
+    let got =
+        ok(&b, REGION, "GetItem", json!({"TableName": "Music", "Key": {"pk": {"S": "artist"}, "sk": {"N": "2"}}}))
+            .await;
     assert_eq!(got["Item"]["plays"], json!({"N": "1"}));
-    let missing = ok(&b, REGION, "GetItem", json!({"TableName": "Music", "Key": {"pk": {"S": "nobody"}, "sk": {"N": "2"}}})).await;
+    let missing =
+        ok(&b, REGION, "GetItem", json!({"TableName": "Music", "Key": {"pk": {"S": "nobody"}, "sk": {"N": "2"}}}))
+            .await;
     assert!(missing.get("Item").is_none());
 
     // Query on the table, backwards, and on the index.
@@ -129,7 +133,10 @@ async fn tables_items_conditions_queries() {
 
     // Validation errors come back as DynamoDB words them.
     let e = err(&b, REGION, "GetItem", json!({"TableName": "Music", "Key": {"pk": {"S": "artist"}}})).await;
-    assert_eq!((e.code.as_str(), e.message.as_str()), ("ValidationException", "The provided key element does not match the schema"));
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        ("ValidationException", "The provided key element does not match the schema")
+    );
     let e = err(&b, REGION, "DescribeTable", json!({"TableName": "Nope"})).await;
     assert_eq!(e.code, "ResourceNotFoundException");
 
@@ -226,12 +233,19 @@ async fn ttl_tags_and_other_operations() {
     ok(&b, REGION, "CreateTable", simple_table("Tab")).await;
     let arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/Tab");
 
-    ok(&b, REGION, "UpdateTimeToLive", json!({"TableName": "Tab", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}})).await;
+    ok(
+        &b,
+        REGION,
+        "UpdateTimeToLive",
+        json!({"TableName": "Tab", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}}),
+    )
+    .await;
     let ttl = ok(&b, REGION, "DescribeTimeToLive", json!({"TableName": "Tab"})).await;
     assert_eq!(ttl["TimeToLiveDescription"]["AttributeName"], "exp");
     assert_eq!(ttl["TimeToLiveDescription"]["TimeToLiveStatus"], "ENABLED");
     ok(&b, REGION, "PutItem", json!({"TableName": "Tab", "Item": {"id": {"S": "old"}, "exp": {"N": "1000"}}})).await;
-    ok(&b, REGION, "PutItem", json!({"TableName": "Tab", "Item": {"id": {"S": "new"}, "exp": {"N": "99999999999"}}})).await;
+    ok(&b, REGION, "PutItem", json!({"TableName": "Tab", "Item": {"id": {"S": "new"}, "exp": {"N": "99999999999"}}}))
+        .await;
     assert_eq!(b.sweep_ttl().await.expect("sweep"), 1);
     let old = ok(&b, REGION, "GetItem", json!({"TableName": "Tab", "Key": {"id": {"S": "old"}}})).await;
     assert!(old.get("Item").is_none());
@@ -277,7 +291,12 @@ async fn streams_carry_our_arns() {
     let described = streams_ok(&b, "DescribeStream", json!({"StreamArn": stream})).await;
     assert_eq!(described["StreamDescription"]["StreamArn"], stream);
     let shard = described["StreamDescription"]["Shards"][0]["ShardId"].clone();
-    let it = streams_ok(&b, "GetShardIterator", json!({"StreamArn": stream, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"})).await;
+    let it = streams_ok(
+        &b,
+        "GetShardIterator",
+        json!({"StreamArn": stream, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
+    )
+    .await;
     let records = streams_ok(&b, "GetRecords", json!({"ShardIterator": it["ShardIterator"]})).await;
     assert_eq!(records["Records"][0]["awsRegion"], REGION);
     assert_eq!(records["Records"][0]["dynamodb"]["NewImage"]["id"], json!({"S": "1"}));
@@ -322,7 +341,8 @@ async fn streams_expire_iterators_and_trim_after_a_day() {
     t["StreamSpecification"] = json!({"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"});
     let stream = ok(&b, REGION, "CreateTable", t).await["TableDescription"]["LatestStreamArn"].clone();
     for i in 1..=3 {
-        ok(&b, REGION, "PutItem", json!({"TableName": "Life", "Item": {"id": {"S": "k"}, "n": {"N": i.to_string()}}})).await;
+        ok(&b, REGION, "PutItem", json!({"TableName": "Life", "Item": {"id": {"S": "k"}, "n": {"N": i.to_string()}}}))
+            .await;
     }
     let d = streams_ok(&b, "DescribeStream", json!({"StreamArn": stream})).await;
     let desc = &d["StreamDescription"];
@@ -351,9 +371,12 @@ async fn streams_expire_iterators_and_trim_after_a_day() {
     assert_eq!(page2.len(), 1);
     assert!(records(&b, &next, None).await.0.is_empty());
     let second = &page1[1]["dynamodb"]["SequenceNumber"];
-    let at = streams_ok(&b, "GetShardIterator", iterator("AT_SEQUENCE_NUMBER", Some(second))).await["ShardIterator"].clone();
+    let at =
+        streams_ok(&b, "GetShardIterator", iterator("AT_SEQUENCE_NUMBER", Some(second))).await["ShardIterator"].clone();
     assert_eq!(records(&b, &at, None).await.0.len(), 2);
-    let after = streams_ok(&b, "GetShardIterator", iterator("AFTER_SEQUENCE_NUMBER", Some(second))).await["ShardIterator"].clone();
+    let after = streams_ok(&b, "GetShardIterator", iterator("AFTER_SEQUENCE_NUMBER", Some(second))).await
+        ["ShardIterator"]
+        .clone();
     assert_eq!(records(&b, &after, None).await.0.len(), 1);
     let latest = streams_ok(&b, "GetShardIterator", iterator("LATEST", None)).await["ShardIterator"].clone();
     assert!(records(&b, &latest, None).await.0.is_empty());
@@ -367,7 +390,10 @@ async fn streams_expire_iterators_and_trim_after_a_day() {
     let tampered = it.as_str().expect("iterator").replace("table/Life/", "table/Other/");
     assert_eq!(streams_err(&b, "GetRecords", json!({"ShardIterator": tampered})).await.code, "ValidationException");
     let foreign = stream.as_str().expect("arn").replace(ACCOUNT, "999999999999");
-    assert_eq!(streams_err(&b, "DescribeStream", json!({"StreamArn": foreign})).await.code, "ResourceNotFoundException");
+    assert_eq!(
+        streams_err(&b, "DescribeStream", json!({"StreamArn": foreign})).await.code,
+        "ResourceNotFoundException"
+    );
     let mut wrong_shard = iterator("LATEST", None);
     wrong_shard["ShardId"] = json!("shardId-00000000000000000000-00000000");
     assert_eq!(streams_err(&b, "GetShardIterator", wrong_shard).await.code, "ResourceNotFoundException");
@@ -405,7 +431,8 @@ async fn table_arns_are_accepted_as_names() {
     assert_eq!(desc["Table"]["TableName"], "Tab");
     assert_eq!(desc["Table"]["TableArn"], arn);
 
-    let batch = ok(&b, REGION, "BatchGetItem", json!({"RequestItems": {arn.clone(): {"Keys": [{"id": {"S": "1"}}]}}})).await;
+    let batch =
+        ok(&b, REGION, "BatchGetItem", json!({"RequestItems": {arn.clone(): {"Keys": [{"id": {"S": "1"}}]}}})).await;
     assert_eq!(batch["Responses"][arn.as_str()][0]["id"], json!({"S": "1"}), "{batch}");
     ok(
         &b,
@@ -421,7 +448,13 @@ async fn table_arns_are_accepted_as_names() {
         json!({"TransactItems": [{"Put": {"TableName": arn, "Item": {"id": {"S": "3"}}}}]}),
     )
     .await;
-    let tg = ok(&b, REGION, "TransactGetItems", json!({"TransactItems": [{"Get": {"TableName": arn, "Key": {"id": {"S": "2"}}}}]})).await;
+    let tg = ok(
+        &b,
+        REGION,
+        "TransactGetItems",
+        json!({"TransactItems": [{"Get": {"TableName": arn, "Key": {"id": {"S": "2"}}}}]}),
+    )
+    .await;
     assert_eq!(tg["Responses"][0]["Item"]["id"], json!({"S": "2"}));
     let q = ok(
         &b,
@@ -558,11 +591,33 @@ async fn junk_input_is_an_error_not_a_panic() {
     let (_dir, b) = backend();
     ok(&b, REGION, "CreateTable", simple_table("Junk")).await;
     let ops = [
-        "CreateTable", "DeleteTable", "DescribeTable", "ListTables", "UpdateTable", "PutItem", "GetItem",
-        "DeleteItem", "UpdateItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem", "TransactWriteItems",
-        "TransactGetItems", "ListStreams", "DescribeStream", "GetShardIterator", "GetRecords", "UpdateTimeToLive",
-        "DescribeTimeToLive", "ExecuteStatement", "ExecuteTransaction", "BatchExecuteStatement", "TagResource",
-        "UntagResource", "ListTagsOfResource",
+        "CreateTable",
+        "DeleteTable",
+        "DescribeTable",
+        "ListTables",
+        "UpdateTable",
+        "PutItem",
+        "GetItem",
+        "DeleteItem",
+        "UpdateItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        "TransactGetItems",
+        "ListStreams",
+        "DescribeStream",
+        "GetShardIterator",
+        "GetRecords",
+        "UpdateTimeToLive",
+        "DescribeTimeToLive",
+        "ExecuteStatement",
+        "ExecuteTransaction",
+        "BatchExecuteStatement",
+        "TagResource",
+        "UntagResource",
+        "ListTagsOfResource",
     ];
     let junk = [
         json!({"TableName": 5}),
@@ -576,7 +631,11 @@ async fn junk_input_is_an_error_not_a_panic() {
     for op in ops {
         for input in &junk {
             let streams = dynamo::STREAMS_OPERATIONS.contains(&op);
-            let result = if streams { b.streams(REGION, op, input.clone()).await } else { b.call(REGION, op, input.clone()).await };
+            let result = if streams {
+                b.streams(REGION, op, input.clone()).await
+            } else {
+                b.call(REGION, op, input.clone()).await
+            };
             if let Err(e) = result {
                 assert!(!e.message.contains("the DynamoDB engine failed"), "{op} {input}: {e:?}");
             }
@@ -600,7 +659,10 @@ async fn concurrent_calls_on_a_multi_threaded_runtime() {
                     let key = format!("t{t}-{i}");
                     let item = json!({"id": {"S": key}, "n": {"N": (t * 100 + i).to_string()}});
                     b.call(REGION, "PutItem", json!({"TableName": "Conc", "Item": item})).await.expect("put");
-                    let got = b.call(REGION, "GetItem", json!({"TableName": "Conc", "Key": {"id": {"S": key}}})).await.expect("get");
+                    let got = b
+                        .call(REGION, "GetItem", json!({"TableName": "Conc", "Key": {"id": {"S": key}}}))
+                        .await
+                        .expect("get");
                     assert_eq!(got["Item"]["n"]["N"], (t * 100 + i).to_string());
                 }
             })

@@ -99,7 +99,8 @@ async fn put_get_delete_with_revisions() {
         e.message,
         format!("Resource-based policy not found for the provided ResourceArn: Requested update for policy with revision id unknown, but the policy associated to target table Music has revision id {r3}.")
     );
-    let deleted = s.call("DeleteResourcePolicy", json!({"ResourceArn": s.arn, "ExpectedRevisionId": r3})).await.expect("delete");
+    let deleted =
+        s.call("DeleteResourcePolicy", json!({"ResourceArn": s.arn, "ExpectedRevisionId": r3})).await.expect("delete");
     assert!(deleted["RevisionId"].as_str().is_some());
     assert_eq!(s.policies.resource_policy(&s.arn), None);
     let e = s.call("GetResourcePolicy", json!({"ResourceArn": s.arn})).await.expect_err("gone");
@@ -117,8 +118,14 @@ async fn put_get_delete_with_revisions() {
 async fn unknown_resources_and_bad_input() {
     let s = setup().await;
     let missing = format!("{}_", s.arn);
-    let e = s.call("PutResourcePolicy", json!({"ResourceArn": missing, "Policy": doc("dynamodb:*")})).await.expect_err("no table");
-    assert_eq!((e.code.as_str(), e.message.as_str()), ("ResourceNotFoundException", "Requested resource not found: Table: Music_ not found"));
+    let e = s
+        .call("PutResourcePolicy", json!({"ResourceArn": missing, "Policy": doc("dynamodb:*")}))
+        .await
+        .expect_err("no table");
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        ("ResourceNotFoundException", "Requested resource not found: Table: Music_ not found")
+    );
     for op in ["GetResourcePolicy", "DeleteResourcePolicy"] {
         let e = s.call(op, json!({"ResourceArn": format!("{}unknown", s.arn)})).await.expect_err("no table");
         assert_eq!(e.message, "Requested resource not found: Table: Musicunknown not found", "{op}");
@@ -137,13 +144,20 @@ async fn unknown_resources_and_bad_input() {
     }
     let e = s.call("GetResourcePolicy", json!({})).await.expect_err("missing");
     assert_eq!(e.code, "ValidationException");
-    let e = s.call("PutResourcePolicy", json!({"ResourceArn": s.arn, "Policy": "not json"})).await.expect_err("bad doc");
+    let e =
+        s.call("PutResourcePolicy", json!({"ResourceArn": s.arn, "Policy": "not json"})).await.expect_err("bad doc");
     assert_eq!(e.code, "ValidationException");
     let huge = json!({"Version": "2012-10-17", "Statement": [{"Sid": "x".repeat(21_000), "Principal": "*", "Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]});
-    let e = s.call("PutResourcePolicy", json!({"ResourceArn": s.arn, "Policy": huge.to_string()})).await.expect_err("too big");
+    let e = s
+        .call("PutResourcePolicy", json!({"ResourceArn": s.arn, "Policy": huge.to_string()}))
+        .await
+        .expect_err("too big");
     assert_eq!(e.code, "ValidationException");
     let out = s
-        .call("PutResourcePolicy", json!({"ResourceArn": s.arn, "Policy": doc("dynamodb:*"), "ConfirmRemoveSelfResourceAccess": true}))
+        .call(
+            "PutResourcePolicy",
+            json!({"ResourceArn": s.arn, "Policy": doc("dynamodb:*"), "ConfirmRemoveSelfResourceAccess": true}),
+        )
         .await
         .expect("confirm is accepted");
     assert!(out["RevisionId"].is_string());
@@ -163,10 +177,17 @@ async fn deleting_a_table_deletes_its_policies_and_they_persist_otherwise() {
     let streamed = created["TableDescription"]["TableArn"].as_str().expect("arn").to_owned();
 
     s.put("dynamodb:*", None).await.expect("table policy");
-    s.call("PutResourcePolicy", json!({"ResourceArn": stream, "Policy": doc("dynamodb:GetRecords")})).await.expect("stream policy");
-    s.call("PutResourcePolicy", json!({"ResourceArn": streamed, "Policy": doc("dynamodb:GetItem")})).await.expect("table 2 policy");
+    s.call("PutResourcePolicy", json!({"ResourceArn": stream, "Policy": doc("dynamodb:GetRecords")}))
+        .await
+        .expect("stream policy");
+    s.call("PutResourcePolicy", json!({"ResourceArn": streamed, "Policy": doc("dynamodb:GetItem")}))
+        .await
+        .expect("table 2 policy");
     let e = s
-        .call("PutResourcePolicy", json!({"ResourceArn": format!("{streamed}/stream/2000-01-01T00:00:00.000"), "Policy": doc("dynamodb:*")}))
+        .call(
+            "PutResourcePolicy",
+            json!({"ResourceArn": format!("{streamed}/stream/2000-01-01T00:00:00.000"), "Policy": doc("dynamodb:*")}),
+        )
         .await
         .expect_err("not its stream");
     assert_eq!(e.code, "ResourceNotFoundException");
@@ -197,15 +218,21 @@ async fn deleting_a_table_deletes_its_policies_and_they_persist_otherwise() {
 #[tokio::test]
 async fn a_configured_account_is_checked_against_the_arn_not_the_engine() {
     let s = setup().await;
-    let policies = ResourcePolicies::new(Arc::new(state::Store::in_memory().expect("store")), Arc::new(base::ManualClock::at(1_700_000_000)))
-        .expect("policies")
-        .for_account(ACCOUNT);
+    let policies = ResourcePolicies::new(
+        Arc::new(state::Store::in_memory().expect("store")),
+        Arc::new(base::ManualClock::at(1_700_000_000)),
+    )
+    .expect("policies")
+    .for_account(ACCOUNT);
     let other_account = s.arn.replace(ACCOUNT, "999999999999");
     let e = policies
         .call(&s.backend, REGION, "GetResourcePolicy", json!({"ResourceArn": other_account}))
         .await
         .expect_err("account");
     assert_eq!(e.code, "ResourceNotFoundException");
-    let e = policies.call(&s.backend, REGION, "GetResourcePolicy", json!({"ResourceArn": s.arn})).await.expect_err("none yet");
+    let e = policies
+        .call(&s.backend, REGION, "GetResourcePolicy", json!({"ResourceArn": s.arn}))
+        .await
+        .expect_err("none yet");
     assert_eq!(e.code, "PolicyNotFoundException");
 }

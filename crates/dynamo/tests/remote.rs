@@ -61,10 +61,18 @@ async fn handle(fake: Arc<Fake>, req: Request<Incoming>) -> Result<Response<Full
     let now = time::OffsetDateTime::from_unix_timestamp(NOW).expect("time");
     let parsed = match sigv4::parse(&sreq) {
         Ok(p) => p,
-        Err(e) => return Ok(json_response(400, &json!({"__type": "com.amazon.coral.service#IncompleteSignatureException", "message": e.to_string()}))),
+        Err(e) => {
+            return Ok(json_response(
+                400,
+                &json!({"__type": "com.amazon.coral.service#IncompleteSignatureException", "message": e.to_string()}),
+            ))
+        }
     };
     if let Err(e) = sigv4::verify(&sreq, &parsed, SECRET, now) {
-        return Ok(json_response(403, &json!({"__type": "com.amazon.coral.service#InvalidSignatureException", "message": e.to_string()})));
+        return Ok(json_response(
+            403,
+            &json!({"__type": "com.amazon.coral.service#InvalidSignatureException", "message": e.to_string()}),
+        ));
     }
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let target = header("x-amz-target");
@@ -80,9 +88,13 @@ async fn handle(fake: Arc<Fake>, req: Request<Incoming>) -> Result<Response<Full
     });
     let op = target.strip_prefix("DynamoDB_20120810.").unwrap_or("");
     Ok(match op {
-        "GetItem" => json_response(200, &json!({"Item": {"id": {"S": "1"}, "n": {"N": "12345678901234567890123456789012345678"}}})),
+        "GetItem" => json_response(
+            200,
+            &json!({"Item": {"id": {"S": "1"}, "n": {"N": "12345678901234567890123456789012345678"}}}),
+        ),
         "BatchGetItem" => {
-            let tables: Vec<String> = input["RequestItems"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+            let tables: Vec<String> =
+                input["RequestItems"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
             let responses: serde_json::Map<String, Value> = tables.into_iter().map(|t| (t, json!([]))).collect();
             json_response(200, &json!({"Responses": responses, "UnprocessedKeys": {}}))
         }
@@ -97,7 +109,10 @@ async fn handle(fake: Arc<Fake>, req: Request<Incoming>) -> Result<Response<Full
                     "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed]",
                     "CancellationReasons": [{"Code": "None"}, {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}]}),
         ),
-        "DescribeTable" => json_response(500, &json!({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "boom"})),
+        "DescribeTable" => json_response(
+            500,
+            &json!({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "boom"}),
+        ),
         "ListTables" => json_response(200, &json!({"TableNames": ["a", "b"]})),
         _ if target == "DynamoDBStreams_20120810.GetRecords" => {
             json_response(200, &json!({"Records": [], "NextShardIterator": input["ShardIterator"]}))
@@ -122,7 +137,8 @@ async fn start(fake: Arc<Fake>) -> String {
             let fake = Arc::clone(&fake);
             tokio::spawn(async move {
                 let service = service_fn(move |req| handle(Arc::clone(&fake), req));
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
             });
         }
     });
@@ -145,7 +161,8 @@ fn clock() -> Arc<dyn base::Clock> {
 async fn forwards_signed_requests_and_answers() {
     let fake = Arc::new(Fake::default());
     let url = start(Arc::clone(&fake)).await;
-    let backend = RemoteBackend::new(RemoteConfig::new(url, credentials(Some("session-token"))), clock()).expect("backend");
+    let backend =
+        RemoteBackend::new(RemoteConfig::new(url, credentials(Some("session-token"))), clock()).expect("backend");
 
     let arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/Music";
     let out = backend
@@ -166,10 +183,16 @@ async fn forwards_signed_requests_and_answers() {
     let first = &seen[0];
     assert_eq!(first.target, "DynamoDB_20120810.GetItem");
     assert_eq!(first.content_type, "application/x-amz-json-1.0");
-    assert_eq!((first.access_key.as_str(), first.region.as_str(), first.service.as_str()), ("AKIDFAKE", "eu-west-1", "dynamodb"));
+    assert_eq!(
+        (first.access_key.as_str(), first.region.as_str(), first.service.as_str()),
+        ("AKIDFAKE", "eu-west-1", "dynamodb")
+    );
     assert_eq!(first.token.as_deref(), Some("session-token"));
     assert_eq!(first.body["TableName"], "Music", "table ARNs become names");
-    assert_eq!(seen[2].body["RequestItems"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()), Some(vec!["Music".to_owned()]));
+    assert_eq!(
+        seen[2].body["RequestItems"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["Music".to_owned()])
+    );
     // Pooled keep-alive: one connection for the three sequential calls.
     assert_eq!(fake.connections.load(Ordering::SeqCst), 1);
 }
@@ -184,7 +207,10 @@ async fn streams_go_to_the_streams_endpoint() {
     let mut config = RemoteConfig::new(ddb_url.clone(), credentials(None));
     config.streams_endpoint = Some(streams_url);
     let backend = RemoteBackend::new(config, clock()).expect("backend");
-    let out = backend.streams("eu-west-1", "GetRecords", json!({"ShardIterator": "it", "Limit": 5})).await.expect("GetRecords");
+    let out = backend
+        .streams("eu-west-1", "GetRecords", json!({"ShardIterator": "it", "Limit": 5}))
+        .await
+        .expect("GetRecords");
     assert_eq!(out, json!({"Records": [], "NextShardIterator": "it"}));
     backend.call("eu-west-1", "ListTables", json!({})).await.expect("ListTables");
     let seen = streams_fake.seen.lock().expect("lock").clone();
@@ -196,7 +222,10 @@ async fn streams_go_to_the_streams_endpoint() {
 
     let same = RemoteBackend::new(RemoteConfig::new(ddb_url, credentials(None)), clock()).expect("backend");
     same.streams("eu-west-1", "GetRecords", json!({"ShardIterator": "x"})).await.expect("GetRecords");
-    assert_eq!(ddb_fake.seen.lock().expect("lock").last().map(|s| s.target.clone()).as_deref(), Some("DynamoDBStreams_20120810.GetRecords"));
+    assert_eq!(
+        ddb_fake.seen.lock().expect("lock").last().map(|s| s.target.clone()).as_deref(),
+        Some("DynamoDBStreams_20120810.GetRecords")
+    );
 }
 
 #[tokio::test]
@@ -206,13 +235,19 @@ async fn errors_pass_through_unchanged() {
     let backend = RemoteBackend::new(RemoteConfig::new(url, credentials(None)), clock()).expect("backend");
 
     let e = backend.call("us-east-1", "PutItem", json!({"TableName": "t", "Item": {}})).await.expect_err("ccf");
-    assert_eq!((e.code.as_str(), e.status, e.message.as_str()), ("ConditionalCheckFailedException", 400, "The conditional request failed"));
+    assert_eq!(
+        (e.code.as_str(), e.status, e.message.as_str()),
+        ("ConditionalCheckFailedException", 400, "The conditional request failed")
+    );
     assert_eq!(e.extra, Some(json!({"Item": {"id": {"S": "1"}}})));
 
     let e = backend.call("us-east-1", "TransactWriteItems", json!({"TransactItems": []})).await.expect_err("tx");
     assert_eq!((e.code.as_str(), e.status), ("TransactionCanceledException", 400));
     assert!(e.message.starts_with("Transaction cancelled"));
-    assert_eq!(e.extra.as_ref().map(|x| x["CancellationReasons"][1]["Code"].clone()), Some(json!("ConditionalCheckFailed")));
+    assert_eq!(
+        e.extra.as_ref().map(|x| x["CancellationReasons"][1]["Code"].clone()),
+        Some(json!("ConditionalCheckFailed"))
+    );
 
     let e = backend.call("us-east-1", "DescribeTable", json!({"TableName": "t"})).await.expect_err("500");
     assert_eq!((e.code.as_str(), e.status, e.message.as_str()), ("InternalServerError", 500, "boom"));
@@ -274,7 +309,8 @@ async fn an_endpoint_that_is_down_fails_fast() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("addr")
     };
-    let backend = RemoteBackend::new(RemoteConfig::new(format!("http://{addr}"), credentials(None)), clock()).expect("backend");
+    let backend =
+        RemoteBackend::new(RemoteConfig::new(format!("http://{addr}"), credentials(None)), clock()).expect("backend");
     let e = backend.call("us-east-1", "GetItem", json!({"TableName": "t"})).await.expect_err("down");
     assert_eq!((e.code.as_str(), e.status), ("ServiceUnavailable", 503));
     assert!(e.message.contains("could not connect"), "{}", e.message);

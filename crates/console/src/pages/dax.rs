@@ -29,7 +29,17 @@ async fn dax(c: &Console, r: &Req, region: &str, op: &str, input: Value) -> Resu
     c.call(r, region, Service::Dax, op, input).await
 }
 
-fn page(c: &Console, r: &Req, s: &Session, p: &Principal, title: &str, nav: Nav, region: &str, body: String, refresh: bool) -> Response {
+fn page(
+    c: &Console,
+    r: &Req,
+    s: &Session,
+    p: &Principal,
+    title: &str,
+    nav: Nav,
+    region: &str,
+    body: String,
+    refresh: bool,
+) -> Response {
     let mut pg = Page::new(title, nav, body);
     pg.region = Some(region);
     pg.refresh = refresh;
@@ -140,7 +150,13 @@ pub async fn clusters(c: Arc<Console>, r: Req) -> Res {
                 );
             }
             body.push_str("</tbody></table></form>");
-            body.push_str(&html::pager(&list_href, &[("region", &region)], "next", v.get("NextToken").and_then(Value::as_str), r.q("next").is_none()));
+            body.push_str(&html::pager(
+                &list_href,
+                &[("region", &region)],
+                "next",
+                v.get("NextToken").and_then(Value::as_str),
+                r.q("next").is_none(),
+            ));
         }
     }
     Ok(page(&c, &r, &sess, &p, "Clusters", Nav::Clusters, &region, body, refresh))
@@ -151,16 +167,33 @@ pub async fn delete_cluster(c: Arc<Console>, r: Req) -> Res {
     let region = r.region(&c);
     let name = r.f("name").unwrap_or_default().to_owned();
     match dax(&c, &r, &region, "DeleteCluster", json!({"ClusterName": name})).await {
-        Ok(v) => c.flash(&r, true, format!("Deleting cluster {name}: its status is now {}.", s(&v["Cluster"], "Status"))),
+        Ok(v) => {
+            c.flash(&r, true, format!("Deleting cluster {name}: its status is now {}.", s(&v["Cluster"], "Status")))
+        }
         Err(e) => c.flash(&r, false, format!("{}: {}", e.code, e.message)),
     }
     Ok(redirect(&format!("{}?{}", c.link("/dax/clusters"), rq(&region))))
 }
 
 const NODE_TYPES: &[&str] = &[
-    "dax.t3.small", "dax.t3.medium", "dax.t2.small", "dax.t2.medium", "dax.r5.large", "dax.r5.xlarge", "dax.r5.2xlarge",
-    "dax.r5.4xlarge", "dax.r5.8xlarge", "dax.r5.12xlarge", "dax.r5.16xlarge", "dax.r5.24xlarge", "dax.r4.large",
-    "dax.r4.xlarge", "dax.r4.2xlarge", "dax.r4.4xlarge", "dax.r4.8xlarge", "dax.r4.16xlarge",
+    "dax.t3.small",
+    "dax.t3.medium",
+    "dax.t2.small",
+    "dax.t2.medium",
+    "dax.r5.large",
+    "dax.r5.xlarge",
+    "dax.r5.2xlarge",
+    "dax.r5.4xlarge",
+    "dax.r5.8xlarge",
+    "dax.r5.12xlarge",
+    "dax.r5.16xlarge",
+    "dax.r5.24xlarge",
+    "dax.r4.large",
+    "dax.r4.xlarge",
+    "dax.r4.2xlarge",
+    "dax.r4.4xlarge",
+    "dax.r4.8xlarge",
+    "dax.r4.16xlarge",
 ];
 
 /// Form fields of CreateCluster and the model members / error codes that point at each.
@@ -169,7 +202,10 @@ const CREATE_FIELDS: &[(&str, &[&str])] = &[
     ("node_type", &["NodeType", "node type", "InsufficientClusterCapacityFault"]),
     ("replication", &["ReplicationFactor", "NodeQuotaForClusterExceededFault", "NodeQuotaForCustomerExceededFault"]),
     ("role", &["IamRoleArn", "ARNs", "colon", "role", "InvalidARNFault"]),
-    ("subnet_group", &["SubnetGroupName", "SubnetGroupNotFoundFault", "subnet group", "InvalidVPCNetworkStateFault", "Network type"]),
+    (
+        "subnet_group",
+        &["SubnetGroupName", "SubnetGroupNotFoundFault", "subnet group", "InvalidVPCNetworkStateFault", "Network type"],
+    ),
     ("security_groups", &["SecurityGroupIds", "security group", "security groups"]),
     ("parameter_group", &["ParameterGroupName", "ParameterGroupNotFoundFault", "parameter group"]),
     ("description", &["Description"]),
@@ -186,12 +222,29 @@ impl CreateForm {
     }
 }
 
-async fn create_page(c: &Console, r: &Req, sess: &Session, p: &Principal, region: &str, form: &CreateForm, error: Option<(Option<String>, ApiError)>) -> Response {
+async fn create_page(
+    c: &Console,
+    r: &Req,
+    sess: &Session,
+    p: &Principal,
+    region: &str,
+    form: &CreateForm,
+    error: Option<(Option<String>, ApiError)>,
+) -> Response {
     // Choices come from the APIs too, as the signed-in principal.
     let subnet_groups = dax(c, r, region, "DescribeSubnetGroups", json!({"MaxResults": 100})).await;
     let param_groups = dax(c, r, region, "DescribeParameterGroups", json!({"MaxResults": 100})).await;
     let sgs = c.call(r, region, Service::Ec2, "DescribeSecurityGroups", json!({})).await;
-    let roles = super::iam_list(c, r, "ListRoles", "Roles", json!({}), &|ro: &Value| s(ro, "AssumeRolePolicyDocument").contains("dax.amazonaws.com"), None).await;
+    let roles = super::iam_list(
+        c,
+        r,
+        "ListRoles",
+        "Roles",
+        json!({}),
+        &|ro: &Value| s(ro, "AssumeRolePolicyDocument").contains("dax.amazonaws.com"),
+        None,
+    )
+    .await;
     let (err_field, err) = match &error {
         Some((f, e)) => (f.clone(), Some(e)),
         None => (None, None),
@@ -199,7 +252,11 @@ async fn create_page(c: &Console, r: &Req, sess: &Session, p: &Principal, region
     let field_error = |field: &str| -> String {
         match (&err_field, err) {
             (Some(f), Some(e)) if f == field => {
-                format!("<p class=\"field-error\" id=\"{field}-error\" role=\"alert\"><code>{}</code>: {}</p>", E(&e.code), E(&e.message))
+                format!(
+                    "<p class=\"field-error\" id=\"{field}-error\" role=\"alert\"><code>{}</code>: {}</p>",
+                    E(&e.code),
+                    E(&e.message)
+                )
             }
             _ => String::new(),
         }
@@ -215,7 +272,13 @@ async fn create_page(c: &Console, r: &Req, sess: &Session, p: &Principal, region
     if let (None, Some(e)) = (&err_field, err) {
         body.push_str(&api_error(e));
     }
-    let _ = write!(body, "<form method=\"post\" action=\"{}\" class=\"create\">{}<input type=\"hidden\" name=\"region\" value=\"{}\">", E(&c.link("/dax/clusters/create")), html::csrf(sess), E(region));
+    let _ = write!(
+        body,
+        "<form method=\"post\" action=\"{}\" class=\"create\">{}<input type=\"hidden\" name=\"region\" value=\"{}\">",
+        E(&c.link("/dax/clusters/create")),
+        html::csrf(sess),
+        E(region)
+    );
     // Cluster settings.
     let mut types = String::new();
     let chosen_type = if form.v("node_type").is_empty() { "dax.t3.small" } else { form.v("node_type") };
@@ -275,7 +338,13 @@ async fn create_page(c: &Console, r: &Req, sess: &Session, p: &Principal, region
         Ok(v) => {
             for g in arr(v, "SubnetGroups") {
                 let n = s(g, "SubnetGroupName");
-                let _ = write!(sg_opts, "<option value=\"{0}\"{1}>{0} ({2})</option>", E(n), if n == chosen_sg { " selected" } else { "" }, E(s(g, "VpcId")));
+                let _ = write!(
+                    sg_opts,
+                    "<option value=\"{0}\"{1}>{0} ({2})</option>",
+                    E(n),
+                    if n == chosen_sg { " selected" } else { "" },
+                    E(s(g, "VpcId"))
+                );
             }
         }
         Err(_) => {
@@ -358,10 +427,23 @@ pub async fn create_submit(c: Arc<Console>, r: Req) -> Res {
     let (sess, p) = r.need_post(&c)?;
     let region = r.region(&c);
     let mut values = BTreeMap::new();
-    for k in ["name", "description", "node_type", "replication", "role", "subnet_group", "parameter_group", "sse", "encryption"] {
+    for k in [
+        "name",
+        "description",
+        "node_type",
+        "replication",
+        "role",
+        "subnet_group",
+        "parameter_group",
+        "sse",
+        "encryption",
+    ] {
         values.insert(k.to_owned(), r.f(k).unwrap_or_default().trim().to_owned());
     }
-    let form = CreateForm { values, security_groups: forms::all(&r.form, "security_groups").into_iter().map(str::to_owned).collect() };
+    let form = CreateForm {
+        values,
+        security_groups: forms::all(&r.form, "security_groups").into_iter().map(str::to_owned).collect(),
+    };
     let mut input = json!({
         "ClusterName": form.v("name"),
         "NodeType": form.v("node_type"),
@@ -372,7 +454,9 @@ pub async fn create_submit(c: Arc<Console>, r: Req) -> Res {
         Ok(n) => json!(n),
         Err(_) => json!(form.v("replication")),
     };
-    for (field, member) in [("description", "Description"), ("subnet_group", "SubnetGroupName"), ("parameter_group", "ParameterGroupName")] {
+    for (field, member) in
+        [("description", "Description"), ("subnet_group", "SubnetGroupName"), ("parameter_group", "ParameterGroupName")]
+    {
         if !form.v(field).is_empty() {
             input[member] = json!(form.v(field));
         }
@@ -388,7 +472,11 @@ pub async fn create_submit(c: Arc<Console>, r: Req) -> Res {
     }
     match dax(&c, &r, &region, "CreateCluster", input).await {
         Ok(v) => {
-            c.flash(&r, true, format!("Creating cluster {}: status {}.", s(&v["Cluster"], "ClusterName"), s(&v["Cluster"], "Status")));
+            c.flash(
+                &r,
+                true,
+                format!("Creating cluster {}: status {}.", s(&v["Cluster"], "ClusterName"), s(&v["Cluster"], "Status")),
+            );
             Ok(redirect(&format!("{}?{}", c.link("/dax/clusters"), rq(&region))))
         }
         Err(e) => {
@@ -405,7 +493,12 @@ pub async fn cluster_page(c: Arc<Console>, r: Req) -> Res {
     let cl = match dax(&c, &r, &region, "DescribeClusters", json!({"ClusterNames": [name]})).await {
         Ok(v) => arr(&v, "Clusters").first().cloned().unwrap_or(Value::Null),
         Err(e) => {
-            let body = format!("{}<p><a href=\"{}?{}\">All clusters</a></p>", api_error(&e), E(&c.link("/dax/clusters")), rq(&region));
+            let body = format!(
+                "{}<p><a href=\"{}?{}\">All clusters</a></p>",
+                api_error(&e),
+                E(&c.link("/dax/clusters")),
+                rq(&region)
+            );
             return Ok(page(&c, &r, &sess, &p, &format!("Cluster {name}"), Nav::Clusters, &region, body, false));
         }
     };
@@ -415,7 +508,11 @@ pub async fn cluster_page(c: Arc<Console>, r: Req) -> Res {
         body.push_str(&html::dialog(
             &sess,
             "Delete cluster",
-            &format!("<p>Delete the cluster <strong>{}</strong> in {}? This cannot be undone.</p>", E(&name), E(&region)),
+            &format!(
+                "<p>Delete the cluster <strong>{}</strong> in {}? This cannot be undone.</p>",
+                E(&name),
+                E(&region)
+            ),
             &c.link("/dax/clusters/delete"),
             &[("name", &name), ("region", &region)],
             "Delete",
@@ -430,7 +527,10 @@ pub async fn cluster_page(c: Arc<Console>, r: Req) -> Res {
         E(&region)
     );
     let endpoint = endpoint_text(&cl["ClusterDiscoveryEndpoint"]);
-    let sgs: Vec<String> = arr(&cl, "SecurityGroups").iter().map(|g| format!("<code>{}</code> ({})", E(s(g, "SecurityGroupIdentifier")), E(s(g, "Status")))).collect();
+    let sgs: Vec<String> = arr(&cl, "SecurityGroups")
+        .iter()
+        .map(|g| format!("<code>{}</code> ({})", E(s(g, "SecurityGroupIdentifier")), E(s(g, "Status"))))
+        .collect();
     let _ = write!(
         body,
         "<section aria-labelledby=\"c-summary\"><h2 id=\"c-summary\">Summary</h2><dl class=\"summary\">\
@@ -505,7 +605,15 @@ pub async fn cluster_page(c: Arc<Console>, r: Req) -> Res {
     body.push_str("</section>");
     // Events.
     body.push_str("<section aria-labelledby=\"c-events\"><h2 id=\"c-events\">Events</h2>");
-    match dax(&c, &r, &region, "DescribeEvents", json!({"SourceName": name, "SourceType": "CLUSTER", "Duration": 20160, "MaxResults": 50})).await {
+    match dax(
+        &c,
+        &r,
+        &region,
+        "DescribeEvents",
+        json!({"SourceName": name, "SourceType": "CLUSTER", "Duration": 20160, "MaxResults": 50}),
+    )
+    .await
+    {
         Ok(v) => body.push_str(&events_table(arr(&v, "Events"), "Events of the cluster in the last 14 days")),
         Err(e) => body.push_str(&api_error(&e)),
     }
@@ -575,7 +683,13 @@ pub async fn subnet_groups(c: Arc<Console>, r: Req) -> Res {
                 let n = s(g, "SubnetGroupName");
                 let subnets: Vec<String> = arr(g, "Subnets")
                     .iter()
-                    .map(|sn| format!("<li><code>{}</code> ({})</li>", E(s(sn, "SubnetIdentifier")), E(s(sn, "SubnetAvailabilityZone"))))
+                    .map(|sn| {
+                        format!(
+                            "<li><code>{}</code> ({})</li>",
+                            E(s(sn, "SubnetIdentifier")),
+                            E(s(sn, "SubnetAvailabilityZone"))
+                        )
+                    })
                     .collect();
                 let _ = write!(
                     body,
@@ -591,7 +705,13 @@ pub async fn subnet_groups(c: Arc<Console>, r: Req) -> Res {
                 );
             }
             body.push_str("</tbody></table>");
-            body.push_str(&html::pager(&href, &[("region", &region)], "next", v.get("NextToken").and_then(Value::as_str), r.q("next").is_none()));
+            body.push_str(&html::pager(
+                &href,
+                &[("region", &region)],
+                "next",
+                v.get("NextToken").and_then(Value::as_str),
+                r.q("next").is_none(),
+            ));
         }
     }
     // Create: subnets of the region's VPCs, from EC2 as the signed-in principal.
@@ -636,7 +756,9 @@ pub async fn subnet_group_post(c: Arc<Console>, r: Req) -> Res {
         }
         dax(&c, &r, &region, "CreateSubnetGroup", input).await.map(|_| format!("Subnet group {name} created."))
     } else {
-        dax(&c, &r, &region, "DeleteSubnetGroup", json!({"SubnetGroupName": name})).await.map(|_| format!("Subnet group {name} deleted."))
+        dax(&c, &r, &region, "DeleteSubnetGroup", json!({"SubnetGroupName": name}))
+            .await
+            .map(|_| format!("Subnet group {name} deleted."))
     };
     match out {
         Ok(m) => c.flash(&r, true, m),
@@ -692,7 +814,13 @@ pub async fn parameter_groups(c: Arc<Console>, r: Req) -> Res {
                 );
             }
             body.push_str("</tbody></table>");
-            body.push_str(&html::pager(&href, &[("region", &region)], "next", v.get("NextToken").and_then(Value::as_str), r.q("next").is_none()));
+            body.push_str(&html::pager(
+                &href,
+                &[("region", &region)],
+                "next",
+                v.get("NextToken").and_then(Value::as_str),
+                r.q("next").is_none(),
+            ));
         }
     }
     let _ = write!(
@@ -720,7 +848,9 @@ pub async fn parameter_group_post(c: Arc<Console>, r: Req) -> Res {
         }
         dax(&c, &r, &region, "CreateParameterGroup", input).await.map(|_| format!("Parameter group {name} created."))
     } else {
-        dax(&c, &r, &region, "DeleteParameterGroup", json!({"ParameterGroupName": name})).await.map(|_| format!("Parameter group {name} deleted."))
+        dax(&c, &r, &region, "DeleteParameterGroup", json!({"ParameterGroupName": name}))
+            .await
+            .map(|_| format!("Parameter group {name} deleted."))
     };
     match out {
         Ok(m) => c.flash(&r, true, m),
@@ -755,7 +885,13 @@ pub async fn parameter_group_page(c: Arc<Console>, r: Req) -> Res {
                 );
             }
             body.push_str("</tbody></table>");
-            let value = |n: &str| params.iter().find(|x| s(x, "ParameterName") == n).map(|x| s(x, "ParameterValue").to_owned()).unwrap_or_default();
+            let value = |n: &str| {
+                params
+                    .iter()
+                    .find(|x| s(x, "ParameterName") == n)
+                    .map(|x| s(x, "ParameterValue").to_owned())
+                    .unwrap_or_default()
+            };
             let _ = write!(
                 body,
                 "<h2>Time to live</h2><form method=\"post\" action=\"{}\">{}<input type=\"hidden\" name=\"region\" value=\"{}\">\
@@ -770,7 +906,12 @@ pub async fn parameter_group_page(c: Arc<Console>, r: Req) -> Res {
             );
         }
     }
-    let _ = write!(body, "<p><a href=\"{}?{}\">All parameter groups</a></p>", E(&c.link("/dax/parameter-groups")), rq(&region));
+    let _ = write!(
+        body,
+        "<p><a href=\"{}?{}\">All parameter groups</a></p>",
+        E(&c.link("/dax/parameter-groups")),
+        rq(&region)
+    );
     Ok(page(&c, &r, &sess, &p, &format!("Parameter group {name}"), Nav::ParameterGroups, &region, body, false))
 }
 
@@ -782,7 +923,15 @@ pub async fn parameter_group_update(c: Arc<Console>, r: Req) -> Res {
         .iter()
         .filter_map(|k| r.f(k).map(|v| json!({"ParameterName": k, "ParameterValue": v.trim()})))
         .collect();
-    match dax(&c, &r, &region, "UpdateParameterGroup", json!({"ParameterGroupName": name, "ParameterNameValues": values})).await {
+    match dax(
+        &c,
+        &r,
+        &region,
+        "UpdateParameterGroup",
+        json!({"ParameterGroupName": name, "ParameterNameValues": values}),
+    )
+    .await
+    {
         Ok(_) => c.flash(&r, true, "TTLs saved. Nodes of clusters using this group pick them up after a reboot."),
         Err(e) => c.flash(&r, false, format!("{}: {}", e.code, e.message)),
     }
@@ -795,11 +944,13 @@ pub async fn events(c: Arc<Console>, r: Req) -> Res {
     let (sess, p) = r.need_session(&c)?;
     let region = r.region(&c);
     let href = c.link("/dax/events");
-    let source_type = r.q("source_type").filter(|t| matches!(*t, "CLUSTER" | "PARAMETER_GROUP" | "SUBNET_GROUP")).unwrap_or("");
+    let source_type =
+        r.q("source_type").filter(|t| matches!(*t, "CLUSTER" | "PARAMETER_GROUP" | "SUBNET_GROUP")).unwrap_or("");
     let source = r.q("source").unwrap_or("").trim().to_owned();
     let duration = r.q("duration").and_then(|d| d.parse::<u32>().ok()).unwrap_or(1440);
     let mut opts = String::from("<option value=\"\">All</option>");
-    for (v, l) in [("CLUSTER", "Clusters"), ("PARAMETER_GROUP", "Parameter groups"), ("SUBNET_GROUP", "Subnet groups")] {
+    for (v, l) in [("CLUSTER", "Clusters"), ("PARAMETER_GROUP", "Parameter groups"), ("SUBNET_GROUP", "Subnet groups")]
+    {
         let _ = write!(opts, "<option value=\"{v}\"{}>{l}</option>", if v == source_type { " selected" } else { "" });
     }
     let mut body = format!(

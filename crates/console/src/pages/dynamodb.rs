@@ -28,7 +28,17 @@ fn table_href(c: &Console, region: &str, name: &str) -> String {
     c.link(&format!("/dynamodb/tables/{}?{}", encode(name), rq(region)))
 }
 
-fn page(c: &Console, r: &Req, s: &Session, p: &Principal, title: &str, region: &str, body: String, refresh: bool, status: StatusCode) -> Response {
+fn page(
+    c: &Console,
+    r: &Req,
+    s: &Session,
+    p: &Principal,
+    title: &str,
+    region: &str,
+    body: String,
+    refresh: bool,
+    status: StatusCode,
+) -> Response {
     let mut pg = Page::new(title, Nav::Tables, body);
     pg.region = Some(region);
     pg.refresh = refresh;
@@ -43,7 +53,8 @@ fn key_schema(table: &Value) -> Vec<(String, String, String)> {
         .iter()
         .map(|k| {
             let name = s(k, "AttributeName").to_owned();
-            let ty = defs.iter().find(|d| s(d, "AttributeName") == name).map_or("S", |d| s(d, "AttributeType")).to_owned();
+            let ty =
+                defs.iter().find(|d| s(d, "AttributeName") == name).map_or("S", |d| s(d, "AttributeType")).to_owned();
             (name, s(k, "KeyType").to_owned(), ty)
         })
         .collect()
@@ -71,7 +82,11 @@ pub async fn tables(c: Arc<Console>, r: Req) -> Res {
         body.push_str(&html::dialog(
             &sess,
             "Delete table",
-            &format!("<p>Delete the table <strong>{}</strong> in {} and all its items? This cannot be undone.</p>", E(del), E(&region)),
+            &format!(
+                "<p>Delete the table <strong>{}</strong> in {} and all its items? This cannot be undone.</p>",
+                E(del),
+                E(&region)
+            ),
             &href,
             &[("op", "delete"), ("name", del), ("region", &region)],
             "Delete",
@@ -93,22 +108,32 @@ pub async fn tables(c: Arc<Console>, r: Req) -> Res {
                  <th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>",
                 E(&region)
             );
-            let names: Vec<String> = arr(&v, "TableNames").iter().filter_map(Value::as_str).map(str::to_owned).collect();
+            let names: Vec<String> =
+                arr(&v, "TableNames").iter().filter_map(Value::as_str).map(str::to_owned).collect();
             if names.is_empty() {
                 body.push_str("<tr><td colspan=\"7\">No tables in this region.</td></tr>");
             }
             for n in &names {
-                let (status, pk, sk, items, mode) = match ddb(&c, &r, &region, "DescribeTable", json!({"TableName": n})).await {
+                let (status, pk, sk, items, mode) = match ddb(&c, &r, &region, "DescribeTable", json!({"TableName": n}))
+                    .await
+                {
                     Ok(d) => {
                         let t = &d["Table"];
                         let keys = key_schema(t);
-                        let key = |kt: &str| keys.iter().find(|k| k.1 == kt).map(|k| format!("{} ({})", k.0, k.2)).unwrap_or_default();
+                        let key = |kt: &str| {
+                            keys.iter().find(|k| k.1 == kt).map(|k| format!("{} ({})", k.0, k.2)).unwrap_or_default()
+                        };
                         (
                             s(t, "TableStatus").to_owned(),
                             key("HASH"),
                             key("RANGE"),
                             t.get("ItemCount").and_then(Value::as_u64).unwrap_or(0).to_string(),
-                            if s(&t["BillingModeSummary"], "BillingMode") == "PAY_PER_REQUEST" { "On-demand" } else { "Provisioned" }.to_owned(),
+                            if s(&t["BillingModeSummary"], "BillingMode") == "PAY_PER_REQUEST" {
+                                "On-demand"
+                            } else {
+                                "Provisioned"
+                            }
+                            .to_owned(),
                         )
                     }
                     Err(e) => (e.code, String::new(), String::new(), String::new(), String::new()),
@@ -132,10 +157,17 @@ pub async fn tables(c: Arc<Console>, r: Req) -> Res {
                 );
             }
             body.push_str("</tbody></table>");
-            body.push_str(&html::pager(&href, &[("region", &region)], "start", v.get("LastEvaluatedTableName").and_then(Value::as_str), r.q("start").is_none()));
+            body.push_str(&html::pager(
+                &href,
+                &[("region", &region)],
+                "start",
+                v.get("LastEvaluatedTableName").and_then(Value::as_str),
+                r.q("start").is_none(),
+            ));
         }
     }
-    let types = "<option value=\"S\">String</option><option value=\"N\">Number</option><option value=\"B\">Binary</option>";
+    let types =
+        "<option value=\"S\">String</option><option value=\"N\">Number</option><option value=\"B\">Binary</option>";
     let _ = write!(
         body,
         "<details class=\"panel\"><summary>Create table</summary><form method=\"post\" action=\"{}\">{}\
@@ -172,7 +204,11 @@ pub async fn table_post(c: Arc<Console>, r: Req) -> Res {
         }
         let mut input = json!({"TableName": name, "AttributeDefinitions": defs, "KeySchema": keys});
         if r.f("billing") == Some("PROVISIONED") {
-            let n = |k: &str| r.f(k).and_then(|v| v.trim().parse::<i64>().ok()).map_or_else(|| json!(r.f(k).unwrap_or_default()), |v| json!(v));
+            let n = |k: &str| {
+                r.f(k)
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+                    .map_or_else(|| json!(r.f(k).unwrap_or_default()), |v| json!(v))
+            };
             input["BillingMode"] = json!("PROVISIONED");
             input["ProvisionedThroughput"] = json!({"ReadCapacityUnits": n("rcu"), "WriteCapacityUnits": n("wcu")});
         } else {
@@ -202,7 +238,12 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
     let table = match ddb(&c, &r, &region, "DescribeTable", json!({"TableName": name})).await {
         Ok(v) => v["Table"].clone(),
         Err(e) => {
-            let body = format!("{}<p><a href=\"{}?{}\">All tables</a></p>", api_error(&e), E(&c.link("/dynamodb/tables")), rq(&region));
+            let body = format!(
+                "{}<p><a href=\"{}?{}\">All tables</a></p>",
+                api_error(&e),
+                E(&c.link("/dynamodb/tables")),
+                rq(&region)
+            );
             return Ok(page(&c, &r, &sess, &p, &format!("Table {name}"), &region, body, false, StatusCode::OK));
         }
     };
@@ -221,7 +262,10 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
             &href,
         ));
     }
-    let key_text: Vec<String> = keys.iter().map(|(n, kt, ty)| format!("{} ({}, {})", n, if kt == "HASH" { "partition key" } else { "sort key" }, ty)).collect();
+    let key_text: Vec<String> = keys
+        .iter()
+        .map(|(n, kt, ty)| format!("{} ({}, {})", n, if kt == "HASH" { "partition key" } else { "sort key" }, ty))
+        .collect();
     // DynamoDB Streams: the stream's ARN and what its records carry, when it is on.
     let stream = if table.pointer("/StreamSpecification/StreamEnabled").and_then(Value::as_bool) == Some(true) {
         format!(
@@ -263,8 +307,18 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
         let skv = r.q("sk").unwrap_or_default().to_owned();
         let skv2 = r.q("sk2").unwrap_or_default().to_owned();
         let mut ops = String::new();
-        for (v, l) in [("none", "(any)"), ("=", "="), ("<", "<"), ("<=", "<="), (">", ">"), (">=", ">="), ("begins_with", "begins with"), ("between", "between")] {
-            let _ = write!(ops, "<option value=\"{}\"{}>{}</option>", E(v), if v == skop { " selected" } else { "" }, E(l));
+        for (v, l) in [
+            ("none", "(any)"),
+            ("=", "="),
+            ("<", "<"),
+            ("<=", "<="),
+            (">", ">"),
+            (">=", ">="),
+            ("begins_with", "begins with"),
+            ("between", "between"),
+        ] {
+            let _ =
+                write!(ops, "<option value=\"{}\"{}>{}</option>", E(v), if v == skop { " selected" } else { "" }, E(l));
         }
         let _ = write!(
             body,
@@ -341,11 +395,18 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
                         }
                     }
                 }
-                let _ = write!(body, "<table class=\"items\"><caption>{} result: {} items</caption><thead><tr>", op, items.len());
+                let _ = write!(
+                    body,
+                    "<table class=\"items\"><caption>{} result: {} items</caption><thead><tr>",
+                    op,
+                    items.len()
+                );
                 for col in &cols {
                     let _ = write!(body, "<th scope=\"col\">{}</th>", E(col));
                 }
-                body.push_str("<th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>");
+                body.push_str(
+                    "<th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>",
+                );
                 if items.is_empty() {
                     let _ = write!(body, "<tr><td colspan=\"{}\">No items.</td></tr>", cols.len() + 1);
                 }
@@ -359,7 +420,11 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
                     let key_json = Value::Object(key).to_string();
                     body.push_str("<tr>");
                     for col in &cols {
-                        let _ = write!(body, "<td>{}</td>", it.get(col).map(|v| E(&compact(v)).to_string()).unwrap_or_default());
+                        let _ = write!(
+                            body,
+                            "<td>{}</td>",
+                            it.get(col).map(|v| E(&compact(v)).to_string()).unwrap_or_default()
+                        );
                     }
                     let _ = write!(
                         body,
@@ -374,7 +439,13 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
                 body.push_str("</tbody></table>");
                 let next = v.get("LastEvaluatedKey").map(Value::to_string);
                 let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                body.push_str(&html::pager(&c.link(&format!("/dynamodb/tables/{}", encode(&name))), &pairs, "start", next.as_deref(), r.q("start").is_none()));
+                body.push_str(&html::pager(
+                    &c.link(&format!("/dynamodb/tables/{}", encode(&name))),
+                    &pairs,
+                    "start",
+                    next.as_deref(),
+                    r.q("start").is_none(),
+                ));
             }
         }
     }
@@ -384,8 +455,20 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
     Ok(page(&c, &r, &sess, &p, &format!("Table {name}"), &region, body, busy, StatusCode::OK))
 }
 
-fn item_page(c: &Console, r: &Req, sess: &Session, p: &Principal, region: &str, table: &str, text: &str, error: Option<String>) -> Response {
-    let err_html = error.as_ref().map(|e| format!("<p class=\"field-error\" id=\"item-error\" role=\"alert\">{}</p>", E(e))).unwrap_or_default();
+fn item_page(
+    c: &Console,
+    r: &Req,
+    sess: &Session,
+    p: &Principal,
+    region: &str,
+    table: &str,
+    text: &str,
+    error: Option<String>,
+) -> Response {
+    let err_html = error
+        .as_ref()
+        .map(|e| format!("<p class=\"field-error\" id=\"item-error\" role=\"alert\">{}</p>", E(e)))
+        .unwrap_or_default();
     let body = format!(
         "<form method=\"post\" action=\"{}\">{}<input type=\"hidden\" name=\"op\" value=\"put\"><input type=\"hidden\" name=\"region\" value=\"{}\">\
          <p><label for=\"item\">Item (DynamoDB JSON)</label><textarea id=\"item\" name=\"item\" rows=\"16\" spellcheck=\"false\"{}>{}</textarea>{err_html}</p>\
@@ -407,14 +490,50 @@ pub async fn item_form(c: Arc<Console>, r: Req) -> Res {
     let region = r.region(&c);
     let table = r.seg(2).to_owned();
     let text = match r.q("key").map(serde_json::from_str::<Value>) {
-        Some(Ok(key)) if key.is_object() => match ddb(&c, &r, &region, "GetItem", json!({"TableName": table, "Key": key})).await {
-            Ok(v) => match v.get("Item") {
-                Some(item) => serde_json::to_string_pretty(item).unwrap_or_default(),
-                None => return Ok(item_page(&c, &r, &sess, &p, &region, &table, &serde_json::to_string_pretty(&key).unwrap_or_default(), Some("No item has this key.".into()))),
-            },
-            Err(e) => return Ok(page(&c, &r, &sess, &p, &format!("Item of {table}"), &region, api_error(&e), false, StatusCode::OK)),
-        },
-        Some(_) => return Ok(item_page(&c, &r, &sess, &p, &region, &table, "{}", Some("The key is not valid DynamoDB JSON.".into()))),
+        Some(Ok(key)) if key.is_object() => {
+            match ddb(&c, &r, &region, "GetItem", json!({"TableName": table, "Key": key})).await {
+                Ok(v) => match v.get("Item") {
+                    Some(item) => serde_json::to_string_pretty(item).unwrap_or_default(),
+                    None => {
+                        return Ok(item_page(
+                            &c,
+                            &r,
+                            &sess,
+                            &p,
+                            &region,
+                            &table,
+                            &serde_json::to_string_pretty(&key).unwrap_or_default(),
+                            Some("No item has this key.".into()),
+                        ))
+                    }
+                },
+                Err(e) => {
+                    return Ok(page(
+                        &c,
+                        &r,
+                        &sess,
+                        &p,
+                        &format!("Item of {table}"),
+                        &region,
+                        api_error(&e),
+                        false,
+                        StatusCode::OK,
+                    ))
+                }
+            }
+        }
+        Some(_) => {
+            return Ok(item_page(
+                &c,
+                &r,
+                &sess,
+                &p,
+                &region,
+                &table,
+                "{}",
+                Some("The key is not valid DynamoDB JSON.".into()),
+            ))
+        }
         None => {
             // A template with the table's key attributes.
             let mut tpl = Map::new();
@@ -444,8 +563,21 @@ pub async fn item_post(c: Arc<Console>, r: Req) -> Res {
     let text = r.f("item").unwrap_or_default().to_owned();
     let item = match serde_json::from_str::<Value>(&text) {
         Ok(v) if v.is_object() => v,
-        Ok(_) => return Ok(item_page(&c, &r, &sess, &p, &region, &table, &text, Some("The item must be a JSON object of typed attributes.".into()))),
-        Err(e) => return Ok(item_page(&c, &r, &sess, &p, &region, &table, &text, Some(format!("Not valid JSON: {e}")))),
+        Ok(_) => {
+            return Ok(item_page(
+                &c,
+                &r,
+                &sess,
+                &p,
+                &region,
+                &table,
+                &text,
+                Some("The item must be a JSON object of typed attributes.".into()),
+            ))
+        }
+        Err(e) => {
+            return Ok(item_page(&c, &r, &sess, &p, &region, &table, &text, Some(format!("Not valid JSON: {e}"))))
+        }
     };
     match ddb(&c, &r, &region, "PutItem", json!({"TableName": table, "Item": item})).await {
         Ok(_) => {

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use super::{iam_list, GLOBAL};
 use crate::forms::encode;
 use crate::host::{ApiError, Service};
-use crate::html::{self, api_error, arr, doc_block, note, post_button, pretty_doc, pretty_value, redirect, s, time, Nav, Page, E};
+use crate::html::{
+    self, api_error, arr, doc_block, note, post_button, pretty_doc, pretty_value, redirect, s, time, Nav, Page, E,
+};
 use crate::session::Session;
 use crate::{Console, Principal, Req};
 
@@ -71,7 +73,11 @@ fn trusted_entities(doc: &str) -> String {
                 _ => Vec::new(),
             };
             for v in vals {
-                out.push(if kind == "Service" { format!("AWS service: {}", v.trim_end_matches(".amazonaws.com")) } else { format!("{kind}: {v}") });
+                out.push(if kind == "Service" {
+                    format!("AWS service: {}", v.trim_end_matches(".amazonaws.com"))
+                } else {
+                    format!("{kind}: {v}")
+                });
             }
         };
         match p {
@@ -143,7 +149,13 @@ pub async fn roles_list(c: Arc<Console>, r: Req) -> Res {
                 );
             }
             body.push_str("</tbody></table>");
-            body.push_str(&html::pager(&c.link("/iam/roles"), &[("search", &search), ("path", &path)], "marker", next.as_deref(), r.q("marker").is_none()));
+            body.push_str(&html::pager(
+                &c.link("/iam/roles"),
+                &[("search", &search), ("path", &path)],
+                "marker",
+                next.as_deref(),
+                r.q("marker").is_none(),
+            ));
         }
     }
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"dax.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -230,7 +242,15 @@ pub async fn role_page(c: Arc<Console>, r: Req) -> Res {
             ),
             None => format!("<p>Delete the role <strong>{}</strong>? Its inline policies are deleted and its managed policies detached first.</p>", E(&name)),
         };
-        body.push_str(&html::dialog(&sess, "Delete role", &text, &format!("{href}/delete"), &[], "Delete", &format!("{href}?tab={tab}")));
+        body.push_str(&html::dialog(
+            &sess,
+            "Delete role",
+            &text,
+            &format!("{href}/delete"),
+            &[],
+            "Delete",
+            &format!("{href}?tab={tab}"),
+        ));
     }
     let _ = write!(
         body,
@@ -285,12 +305,20 @@ fn summary_tab(c: &Console, r: &Req, sess: &Session, role: &Value) -> String {
     } else {
         format!(
             "{} <a href=\"{}?tab=summary&amp;edit=description\" aria-label=\"Edit description\">Edit</a>",
-            if desc.is_empty() { "<span class=\"muted\">No description</span>".to_owned() } else { E(desc).to_string() },
+            if desc.is_empty() {
+                "<span class=\"muted\">No description</span>".to_owned()
+            } else {
+                E(desc).to_string()
+            },
             E(&href)
         )
     };
     let secs = role.get("MaxSessionDuration").and_then(Value::as_u64).unwrap_or(3600);
-    let hours = if secs % 3600 == 0 { format!("{} hour{}", secs / 3600, if secs == 3600 { "" } else { "s" }) } else { format!("{secs} seconds") };
+    let hours = if secs % 3600 == 0 {
+        format!("{} hour{}", secs / 3600, if secs == 3600 { "" } else { "s" })
+    } else {
+        format!("{secs} seconds")
+    };
     format!(
         "<dl class=\"summary\"><dt>ARN</dt><dd>{}</dd><dt>Path</dt><dd><code>{}</code></dd><dt>Description</dt><dd>{description}</dd>\
          <dt>Creation date</dt><dd>{}</dd><dt>Last activity</dt><dd>{last}</dd><dt>Maximum session duration</dt><dd>{hours}</dd>\
@@ -322,13 +350,25 @@ async fn permissions_tab(c: &Console, r: &Req, sess: &Session, name: &str, slr: 
             }
             for pol in list {
                 let arn = s(pol, "PolicyArn");
-                let _ = write!(out, "<article class=\"policy\"><h4><a href=\"{}\">{}</a></h4><p><code>{}</code></p>", E(&policy_href(c, arn)), E(s(pol, "PolicyName")), E(arn));
+                let _ = write!(
+                    out,
+                    "<article class=\"policy\"><h4><a href=\"{}\">{}</a></h4><p><code>{}</code></p>",
+                    E(&policy_href(c, arn)),
+                    E(s(pol, "PolicyName")),
+                    E(arn)
+                );
                 match policy_document(c, r, arn).await {
                     Ok((_, doc)) => out.push_str(&doc_block(&doc, &format!("Document of {}", s(pol, "PolicyName")))),
                     Err(e) => out.push_str(&api_error(&e)),
                 }
                 if !slr {
-                    out.push_str(&post_button(sess, &format!("{href}/policies"), &[("op", "detach"), ("arn", arn)], "Detach", "secondary"));
+                    out.push_str(&post_button(
+                        sess,
+                        &format!("{href}/policies"),
+                        &[("op", "detach"), ("arn", arn)],
+                        "Detach",
+                        "secondary",
+                    ));
                 }
                 out.push_str("</article>");
             }
@@ -338,18 +378,27 @@ async fn permissions_tab(c: &Console, r: &Req, sess: &Session, name: &str, slr: 
     match iam(c, r, "ListRolePolicies", json!({"RoleName": name})).await {
         Err(e) => out.push_str(&api_error(&e)),
         Ok(v) => {
-            let names: Vec<String> = arr(&v, "PolicyNames").iter().filter_map(Value::as_str).map(str::to_owned).collect();
+            let names: Vec<String> =
+                arr(&v, "PolicyNames").iter().filter_map(Value::as_str).map(str::to_owned).collect();
             if names.is_empty() {
                 out.push_str("<p>No inline policies.</p>");
             }
             for pn in names {
                 let _ = write!(out, "<article class=\"policy\"><h4>{}</h4>", E(&pn));
                 match iam(c, r, "GetRolePolicy", json!({"RoleName": name, "PolicyName": pn})).await {
-                    Ok(d) => out.push_str(&doc_block(&pretty_value(d.get("PolicyDocument")), &format!("Document of {pn}"))),
+                    Ok(d) => {
+                        out.push_str(&doc_block(&pretty_value(d.get("PolicyDocument")), &format!("Document of {pn}")))
+                    }
                     Err(e) => out.push_str(&api_error(&e)),
                 }
                 if !slr {
-                    out.push_str(&post_button(sess, &format!("{href}/policies"), &[("op", "delete"), ("name", &pn)], "Delete inline policy", "secondary"));
+                    out.push_str(&post_button(
+                        sess,
+                        &format!("{href}/policies"),
+                        &[("op", "delete"), ("name", &pn)],
+                        "Delete inline policy",
+                        "secondary",
+                    ));
                 }
                 out.push_str("</article>");
             }
@@ -392,7 +441,11 @@ fn trust_tab(c: &Console, r: &Req, sess: &Session, role: &Value, slr: bool) -> S
     } else {
         out.push_str(&doc_block(&doc, "Trust policy"));
         if !slr {
-            let _ = write!(out, "<p><a class=\"button\" href=\"{}?tab=trust&amp;edit=trust\">Edit trust policy</a></p>", E(&href));
+            let _ = write!(
+                out,
+                "<p><a class=\"button\" href=\"{}?tab=trust&amp;edit=trust\">Edit trust policy</a></p>",
+                E(&href)
+            );
         }
     }
     out
@@ -401,7 +454,8 @@ fn trust_tab(c: &Console, r: &Req, sess: &Session, role: &Value, slr: bool) -> S
 fn tags_tab(c: &Console, _r: &Req, sess: &Session, role: &Value, slr: bool) -> String {
     let href = role_href(c, s(role, "RoleName"));
     let tags = arr(role, "Tags");
-    let mut out = String::from("<table><caption>Tags</caption><thead><tr><th scope=\"col\">Key</th><th scope=\"col\">Value</th>");
+    let mut out =
+        String::from("<table><caption>Tags</caption><thead><tr><th scope=\"col\">Key</th><th scope=\"col\">Value</th>");
     if !slr {
         out.push_str("<th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th>");
     }
@@ -413,7 +467,11 @@ fn tags_tab(c: &Console, _r: &Req, sess: &Session, role: &Value, slr: bool) -> S
         let key = s(t, "Key");
         let _ = write!(out, "<tr><td>{}</td><td>{}</td>", E(key), E(s(t, "Value")));
         if !slr {
-            let _ = write!(out, "<td>{}</td>", post_button(sess, &format!("{href}/tags"), &[("op", "remove"), ("key", key)], "Remove", "secondary"));
+            let _ = write!(
+                out,
+                "<td>{}</td>",
+                post_button(sess, &format!("{href}/tags"), &[("op", "remove"), ("key", key)], "Remove", "secondary")
+            );
         }
         out.push_str("</tr>");
     }
@@ -437,10 +495,14 @@ async fn advisor_tab(c: &Console, r: &Req, role: &Value) -> (String, bool) {
     let arn = s(role, "Arn");
     let job = match r.q("job") {
         Some(j) => j.to_owned(),
-        None => match iam(c, r, "GenerateServiceLastAccessedDetails", json!({"Arn": arn, "Granularity": "ACTION_LEVEL"})).await {
-            Ok(v) => s(&v, "JobId").to_owned(),
-            Err(e) => return (api_error(&e), false),
-        },
+        None => {
+            match iam(c, r, "GenerateServiceLastAccessedDetails", json!({"Arn": arn, "Granularity": "ACTION_LEVEL"}))
+                .await
+            {
+                Ok(v) => s(&v, "JobId").to_owned(),
+                Err(e) => return (api_error(&e), false),
+            }
+        }
     };
     let details = match iam(c, r, "GetServiceLastAccessedDetails", json!({"JobId": job})).await {
         Ok(v) => v,
@@ -467,13 +529,24 @@ async fn advisor_tab(c: &Console, r: &Req, role: &Value) -> (String, bool) {
         let accessed = svc.get("LastAuthenticated").is_some();
         let entity = if accessed {
             let mut names: Vec<String> = Vec::new();
-            if let Ok(w) = iam(c, r, "GetServiceLastAccessedDetailsWithEntities", json!({"JobId": job, "ServiceNamespace": ns})).await {
+            if let Ok(w) =
+                iam(c, r, "GetServiceLastAccessedDetailsWithEntities", json!({"JobId": job, "ServiceNamespace": ns}))
+                    .await
+            {
                 for e in arr(&w, "EntityDetailsList").iter().filter(|e| e.get("LastAuthenticated").is_some()) {
-                    names.push(format!("{} ({})", s(&e["EntityInfo"], "Name"), s(&e["EntityInfo"], "Type").to_lowercase()));
+                    names.push(format!(
+                        "{} ({})",
+                        s(&e["EntityInfo"], "Name"),
+                        s(&e["EntityInfo"], "Type").to_lowercase()
+                    ));
                 }
             }
             let who = s(svc, "LastAuthenticatedEntity");
-            if names.is_empty() { E(who).to_string() } else { format!("<span title=\"{}\">{}</span>", E(who), E(&names.join(", "))) }
+            if names.is_empty() {
+                E(who).to_string()
+            } else {
+                format!("<span title=\"{}\">{}</span>", E(who), E(&names.join(", ")))
+            }
         } else {
             "—".to_owned()
         };
@@ -499,14 +572,26 @@ async fn advisor_tab(c: &Console, r: &Req, role: &Value) -> (String, bool) {
 pub async fn role_description(c: Arc<Console>, r: Req) -> Res {
     r.need_post(&c)?;
     let name = r.seg(2).to_owned();
-    let out = iam(&c, &r, "UpdateRoleDescription", json!({"RoleName": name, "Description": r.f("description").unwrap_or_default()})).await;
+    let out = iam(
+        &c,
+        &r,
+        "UpdateRoleDescription",
+        json!({"RoleName": name, "Description": r.f("description").unwrap_or_default()}),
+    )
+    .await;
     done(&c, &r, out.map(|_| "Description saved.".to_owned()), &format!("{}?tab=summary", role_href(&c, &name)))
 }
 
 pub async fn role_trust(c: Arc<Console>, r: Req) -> Res {
     r.need_post(&c)?;
     let name = r.seg(2).to_owned();
-    let out = iam(&c, &r, "UpdateAssumeRolePolicy", json!({"RoleName": name, "PolicyDocument": r.f("document").unwrap_or_default()})).await;
+    let out = iam(
+        &c,
+        &r,
+        "UpdateAssumeRolePolicy",
+        json!({"RoleName": name, "PolicyDocument": r.f("document").unwrap_or_default()}),
+    )
+    .await;
     done(&c, &r, out.map(|_| "Trust policy updated.".to_owned()), &format!("{}?tab=trust", role_href(&c, &name)))
 }
 
@@ -515,11 +600,18 @@ pub async fn role_tags(c: Arc<Console>, r: Req) -> Res {
     let name = r.seg(2).to_owned();
     let key = r.f("key").unwrap_or_default();
     let out = if r.f("op") == Some("remove") {
-        iam(&c, &r, "UntagRole", json!({"RoleName": name, "TagKeys": [key]})).await.map(|_| format!("Tag {key} removed."))
-    } else {
-        iam(&c, &r, "TagRole", json!({"RoleName": name, "Tags": [{"Key": key, "Value": r.f("value").unwrap_or_default()}]}))
+        iam(&c, &r, "UntagRole", json!({"RoleName": name, "TagKeys": [key]}))
             .await
-            .map(|_| format!("Tag {key} added."))
+            .map(|_| format!("Tag {key} removed."))
+    } else {
+        iam(
+            &c,
+            &r,
+            "TagRole",
+            json!({"RoleName": name, "Tags": [{"Key": key, "Value": r.f("value").unwrap_or_default()}]}),
+        )
+        .await
+        .map(|_| format!("Tag {key} added."))
     };
     done(&c, &r, out, &format!("{}?tab=tags", role_href(&c, &name)))
 }
@@ -530,12 +622,23 @@ pub async fn role_policies(c: Arc<Console>, r: Req) -> Res {
     let arn = r.f("arn").unwrap_or_default().trim();
     let pn = r.f("name").unwrap_or_default().trim();
     let out = match r.f("op") {
-        Some("attach") => iam(&c, &r, "AttachRolePolicy", json!({"RoleName": name, "PolicyArn": arn})).await.map(|_| format!("Policy {arn} attached.")),
-        Some("detach") => iam(&c, &r, "DetachRolePolicy", json!({"RoleName": name, "PolicyArn": arn})).await.map(|_| format!("Policy {arn} detached.")),
-        Some("put") => iam(&c, &r, "PutRolePolicy", json!({"RoleName": name, "PolicyName": pn, "PolicyDocument": r.f("document").unwrap_or_default()}))
+        Some("attach") => iam(&c, &r, "AttachRolePolicy", json!({"RoleName": name, "PolicyArn": arn}))
             .await
-            .map(|_| format!("Inline policy {pn} saved.")),
-        _ => iam(&c, &r, "DeleteRolePolicy", json!({"RoleName": name, "PolicyName": pn})).await.map(|_| format!("Inline policy {pn} deleted.")),
+            .map(|_| format!("Policy {arn} attached.")),
+        Some("detach") => iam(&c, &r, "DetachRolePolicy", json!({"RoleName": name, "PolicyArn": arn}))
+            .await
+            .map(|_| format!("Policy {arn} detached.")),
+        Some("put") => iam(
+            &c,
+            &r,
+            "PutRolePolicy",
+            json!({"RoleName": name, "PolicyName": pn, "PolicyDocument": r.f("document").unwrap_or_default()}),
+        )
+        .await
+        .map(|_| format!("Inline policy {pn} saved.")),
+        _ => iam(&c, &r, "DeleteRolePolicy", json!({"RoleName": name, "PolicyName": pn}))
+            .await
+            .map(|_| format!("Inline policy {pn} deleted.")),
     };
     done(&c, &r, out, &format!("{}?tab=permissions", role_href(&c, &name)))
 }
@@ -569,7 +672,8 @@ pub async fn role_delete(c: Arc<Console>, r: Req) -> Res {
     match iam(&c, &r, "ListRolePolicies", json!({"RoleName": name})).await {
         Ok(v) => {
             for pn in arr(&v, "PolicyNames").iter().filter_map(Value::as_str) {
-                let res = iam(&c, &r, "DeleteRolePolicy", json!({"RoleName": name, "PolicyName": pn})).await.map(|_| ());
+                let res =
+                    iam(&c, &r, "DeleteRolePolicy", json!({"RoleName": name, "PolicyName": pn})).await.map(|_| ());
                 ok &= res.is_ok();
                 steps.push((format!("Delete inline policy {pn}"), res));
             }
@@ -584,7 +688,8 @@ pub async fn role_delete(c: Arc<Console>, r: Req) -> Res {
             Ok(v) => {
                 for pol in arr(&v, "AttachedPolicies") {
                     let arn = s(pol, "PolicyArn");
-                    let res = iam(&c, &r, "DetachRolePolicy", json!({"RoleName": name, "PolicyArn": arn})).await.map(|_| ());
+                    let res =
+                        iam(&c, &r, "DetachRolePolicy", json!({"RoleName": name, "PolicyArn": arn})).await.map(|_| ());
                     ok &= res.is_ok();
                     steps.push((format!("Detach managed policy {arn}"), res));
                 }
@@ -634,7 +739,10 @@ pub async fn role_deletion(c: Arc<Console>, r: Req) -> Res {
             let status = s(&v, "Status");
             let _ = write!(body, "<p>Deletion task <code>{}</code></p>", E(&task));
             match status {
-                "SUCCEEDED" => body.push_str(&note("success", &format!("<p>Status: <strong>SUCCEEDED</strong>. The role {} was deleted.</p>", E(&name)))),
+                "SUCCEEDED" => body.push_str(&note(
+                    "success",
+                    &format!("<p>Status: <strong>SUCCEEDED</strong>. The role {} was deleted.</p>", E(&name)),
+                )),
                 "FAILED" => {
                     let reason = &v["Reason"];
                     let mut h = format!(
@@ -649,8 +757,17 @@ pub async fn role_deletion(c: Arc<Console>, r: Req) -> Res {
                              <th scope=\"col\">Resources</th></tr></thead><tbody>",
                         );
                         for u in usage {
-                            let res: Vec<String> = arr(u, "Resources").iter().filter_map(Value::as_str).map(|x| format!("<li><code>{}</code></li>", E(x))).collect();
-                            let _ = write!(h, "<tr><th scope=\"row\">{}</th><td><ul class=\"compact\">{}</ul></td></tr>", E(s(u, "Region")), res.join(""));
+                            let res: Vec<String> = arr(u, "Resources")
+                                .iter()
+                                .filter_map(Value::as_str)
+                                .map(|x| format!("<li><code>{}</code></li>", E(x)))
+                                .collect();
+                            let _ = write!(
+                                h,
+                                "<tr><th scope=\"row\">{}</th><td><ul class=\"compact\">{}</ul></td></tr>",
+                                E(s(u, "Region")),
+                                res.join("")
+                            );
                         }
                         h.push_str("</tbody></table>");
                         let _ = write!(
@@ -712,7 +829,13 @@ pub async fn users_list(c: Arc<Console>, r: Req) -> Res {
                 );
             }
             body.push_str("</tbody></table>");
-            body.push_str(&html::pager(&c.link("/iam/users"), &[("search", &search), ("path", &path)], "marker", next.as_deref(), r.q("marker").is_none()));
+            body.push_str(&html::pager(
+                &c.link("/iam/users"),
+                &[("search", &search), ("path", &path)],
+                "marker",
+                next.as_deref(),
+                r.q("marker").is_none(),
+            ));
         }
     }
     let _ = write!(
@@ -828,7 +951,13 @@ pub async fn user_page(c: Arc<Console>, r: Req) -> Res {
                     E(id),
                     E(s(k, "Status")),
                     time(k.get("CreateDate")),
-                    post_button(&sess, &keys_action, &[("op", if active { "deactivate" } else { "activate" }), ("id", id)], if active { "Deactivate" } else { "Activate" }, "secondary"),
+                    post_button(
+                        &sess,
+                        &keys_action,
+                        &[("op", if active { "deactivate" } else { "activate" }), ("id", id)],
+                        if active { "Deactivate" } else { "Activate" },
+                        "secondary"
+                    ),
                     post_button(&sess, &keys_action, &[("op", "delete"), ("id", id)], "Delete", "secondary"),
                 );
             }
@@ -843,9 +972,19 @@ pub async fn user_page(c: Arc<Console>, r: Req) -> Res {
         Ok(v) => {
             let items: Vec<String> = arr(&v, "AttachedPolicies")
                 .iter()
-                .map(|pol| format!("<li><a href=\"{}\">{}</a></li>", E(&policy_href(&c, s(pol, "PolicyArn"))), E(s(pol, "PolicyName"))))
+                .map(|pol| {
+                    format!(
+                        "<li><a href=\"{}\">{}</a></li>",
+                        E(&policy_href(&c, s(pol, "PolicyArn"))),
+                        E(s(pol, "PolicyName"))
+                    )
+                })
                 .collect();
-            let _ = write!(body, "<h3>Managed policies</h3>{}", if items.is_empty() { "<p>None.</p>".to_owned() } else { format!("<ul>{}</ul>", items.join("")) });
+            let _ = write!(
+                body,
+                "<h3>Managed policies</h3>{}",
+                if items.is_empty() { "<p>None.</p>".to_owned() } else { format!("<ul>{}</ul>", items.join("")) }
+            );
         }
         Err(e) => body.push_str(&api_error(&e)),
     }
@@ -855,12 +994,18 @@ pub async fn user_page(c: Arc<Console>, r: Req) -> Res {
             for pn in arr(&v, "PolicyNames").iter().filter_map(Value::as_str) {
                 let _ = write!(items, "<article class=\"policy\"><h4>{}</h4>", E(pn));
                 match iam(&c, &r, "GetUserPolicy", json!({"UserName": name, "PolicyName": pn})).await {
-                    Ok(d) => items.push_str(&doc_block(&pretty_value(d.get("PolicyDocument")), &format!("Document of {pn}"))),
+                    Ok(d) => {
+                        items.push_str(&doc_block(&pretty_value(d.get("PolicyDocument")), &format!("Document of {pn}")))
+                    }
                     Err(e) => items.push_str(&api_error(&e)),
                 }
                 items.push_str("</article>");
             }
-            let _ = write!(body, "<h3>Inline policies</h3>{}", if items.is_empty() { "<p>None.</p>".to_owned() } else { items });
+            let _ = write!(
+                body,
+                "<h3>Inline policies</h3>{}",
+                if items.is_empty() { "<p>None.</p>".to_owned() } else { items }
+            );
         }
         Err(e) => body.push_str(&api_error(&e)),
     }
@@ -893,9 +1038,13 @@ pub async fn user_keys(c: Arc<Console>, r: Req) -> Res {
         },
         Some(op @ ("activate" | "deactivate")) => {
             let status = if op == "activate" { "Active" } else { "Inactive" };
-            iam(&c, &r, "UpdateAccessKey", json!({"UserName": name, "AccessKeyId": id, "Status": status})).await.map(|_| format!("Access key {id} is now {status}."))
+            iam(&c, &r, "UpdateAccessKey", json!({"UserName": name, "AccessKeyId": id, "Status": status}))
+                .await
+                .map(|_| format!("Access key {id} is now {status}."))
         }
-        _ => iam(&c, &r, "DeleteAccessKey", json!({"UserName": name, "AccessKeyId": id})).await.map(|_| format!("Access key {id} deleted.")),
+        _ => iam(&c, &r, "DeleteAccessKey", json!({"UserName": name, "AccessKeyId": id}))
+            .await
+            .map(|_| format!("Access key {id} deleted.")),
     };
     done(&c, &r, out, &href)
 }
@@ -906,13 +1055,25 @@ pub async fn user_password(c: Arc<Console>, r: Req) -> Res {
     let reset = r.f("reset") == Some("1");
     let password = r.f("password").unwrap_or_default();
     let out = match r.f("op") {
-        Some("create") => iam(&c, &r, "CreateLoginProfile", json!({"UserName": name, "Password": password, "PasswordResetRequired": reset}))
+        Some("create") => iam(
+            &c,
+            &r,
+            "CreateLoginProfile",
+            json!({"UserName": name, "Password": password, "PasswordResetRequired": reset}),
+        )
+        .await
+        .map(|_| "Console password created.".to_owned()),
+        Some("update") => iam(
+            &c,
+            &r,
+            "UpdateLoginProfile",
+            json!({"UserName": name, "Password": password, "PasswordResetRequired": reset}),
+        )
+        .await
+        .map(|_| "Console password changed.".to_owned()),
+        _ => iam(&c, &r, "DeleteLoginProfile", json!({"UserName": name}))
             .await
-            .map(|_| "Console password created.".to_owned()),
-        Some("update") => iam(&c, &r, "UpdateLoginProfile", json!({"UserName": name, "Password": password, "PasswordResetRequired": reset}))
-            .await
-            .map(|_| "Console password changed.".to_owned()),
-        _ => iam(&c, &r, "DeleteLoginProfile", json!({"UserName": name})).await.map(|_| "Console password removed.".to_owned()),
+            .map(|_| "Console password removed.".to_owned()),
     };
     done(&c, &r, out, &user_href(&c, &name))
 }
@@ -970,7 +1131,13 @@ pub async fn policies_list(c: Arc<Console>, r: Req) -> Res {
                 );
             }
             body.push_str("</tbody></table>");
-            body.push_str(&html::pager(&c.link("/iam/policies"), &[("search", &search), ("scope", scope)], "marker", next.as_deref(), r.q("marker").is_none()));
+            body.push_str(&html::pager(
+                &c.link("/iam/policies"),
+                &[("search", &search), ("scope", scope)],
+                "marker",
+                next.as_deref(),
+                r.q("marker").is_none(),
+            ));
         }
     }
     Ok(page(&c, &r, &sess, &p, "Policies", Nav::Policies, body))
@@ -1001,15 +1168,31 @@ pub async fn policy_page(c: Arc<Console>, r: Req) -> Res {
             if let Ok(v) = iam(&c, &r, "ListEntitiesForPolicy", json!({"PolicyArn": arn})).await {
                 let mut items = Vec::new();
                 for u in arr(&v, "PolicyUsers") {
-                    items.push(format!("<li>User <a href=\"{}\">{}</a></li>", E(&user_href(&c, s(u, "UserName"))), E(s(u, "UserName"))));
+                    items.push(format!(
+                        "<li>User <a href=\"{}\">{}</a></li>",
+                        E(&user_href(&c, s(u, "UserName"))),
+                        E(s(u, "UserName"))
+                    ));
                 }
                 for g in arr(&v, "PolicyGroups") {
                     items.push(format!("<li>Group {}</li>", E(s(g, "GroupName"))));
                 }
                 for ro in arr(&v, "PolicyRoles") {
-                    items.push(format!("<li>Role <a href=\"{}\">{}</a></li>", E(&role_href(&c, s(ro, "RoleName"))), E(s(ro, "RoleName"))));
+                    items.push(format!(
+                        "<li>Role <a href=\"{}\">{}</a></li>",
+                        E(&role_href(&c, s(ro, "RoleName"))),
+                        E(s(ro, "RoleName"))
+                    ));
                 }
-                let _ = write!(body, "<h2>Attached to</h2>{}", if items.is_empty() { "<p>Nothing.</p>".to_owned() } else { format!("<ul>{}</ul>", items.join("")) });
+                let _ = write!(
+                    body,
+                    "<h2>Attached to</h2>{}",
+                    if items.is_empty() {
+                        "<p>Nothing.</p>".to_owned()
+                    } else {
+                        format!("<ul>{}</ul>", items.join(""))
+                    }
+                );
             }
         }
     }

@@ -18,7 +18,9 @@ pub const GLOBAL: &str = "us-east-1";
 /// so a page can end in the middle of an API page (when a search filters).
 fn parse_marker(m: Option<&str>) -> (usize, Option<String>) {
     match m.and_then(|m| m.split_once(':')) {
-        Some((skip, api)) => (skip.parse::<usize>().unwrap_or(0).min(1000), Some(api.to_owned()).filter(|a| !a.is_empty())),
+        Some((skip, api)) => {
+            (skip.parse::<usize>().unwrap_or(0).min(1000), Some(api.to_owned()).filter(|a| !a.is_empty()))
+        }
         None => (0, None),
     }
 }
@@ -120,7 +122,10 @@ mod tests {
         ];
         let m = "1 validation error detected: Value '0' at 'replicationFactor' failed to satisfy constraint: Member must have value greater than or equal to 1";
         assert_eq!(field_of_error(m, "InvalidParameterValueException", fields).as_deref(), Some("replication"));
-        assert_eq!(field_of_error("Subnet group x not found.", "SubnetGroupNotFoundFault", fields).as_deref(), Some("subnet_group"));
+        assert_eq!(
+            field_of_error("Subnet group x not found.", "SubnetGroupNotFoundFault", fields).as_deref(),
+            Some("subnet_group")
+        );
         assert_eq!(field_of_error("Something else.", "ServiceFailure", fields), None);
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 
-use crate::html::{self, document, redirect, Nav, Page, E};
 use crate::host::SignIn;
+use crate::html::{self, document, redirect, Nav, Page, E};
 use crate::session::{self, Session};
 use crate::{Console, Req};
 
@@ -30,10 +30,19 @@ fn safe_next(c: &Console, next: Option<&str>) -> String {
 /// The `next` a sign-in may redirect to: a page under `base`, never another site
 /// (`None`: go to the console's home page).
 pub fn next_target<'a>(base: &str, next: Option<&'a str>) -> Option<&'a str> {
-    next.filter(|n| n.starts_with(&format!("{base}/")) && !n.contains("//") && !n.contains('\\') && !n.contains("/signout"))
+    next.filter(|n| {
+        n.starts_with(&format!("{base}/")) && !n.contains("//") && !n.contains('\\') && !n.contains("/signout")
+    })
 }
 
-fn form_page(c: &Console, s: &Session, next: &str, error: Option<&str>, info: Option<&str>, status: StatusCode) -> Response {
+fn form_page(
+    c: &Console,
+    s: &Session,
+    next: &str,
+    error: Option<&str>,
+    info: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let mut msg = String::new();
     if let Some(e) = error {
         msg = html::note("error", &format!("<p>{}</p>", E(e)));
@@ -104,10 +113,12 @@ pub async fn form(c: Arc<Console>, r: Req) -> Res {
 pub async fn submit(c: Arc<Console>, r: Req) -> Res {
     let next = safe_next(&c, r.f("next"));
     // The form must come from a sign-in page this browser loaded (login CSRF).
-    let valid = r.same_origin && r.session.as_ref().is_some_and(|s| s.principal.is_none() && session::csrf_ok(s, r.f("_csrf")));
+    let valid =
+        r.same_origin && r.session.as_ref().is_some_and(|s| s.principal.is_none() && session::csrf_ok(s, r.f("_csrf")));
     if !valid {
         let (s, cookie) = anonymous(&c, &r);
-        let resp = form_page(&c, &s, &next, Some("The sign-in page expired. Please try again."), None, StatusCode::FORBIDDEN);
+        let resp =
+            form_page(&c, &s, &next, Some("The sign-in page expired. Please try again."), None, StatusCode::FORBIDDEN);
         return Ok(match cookie {
             Some(ck) => with_cookie(resp, &ck),
             None => resp,
@@ -115,13 +126,20 @@ pub async fn submit(c: Arc<Console>, r: Req) -> Res {
     }
     let field = |k: &str| r.f(k).unwrap_or_default().trim().to_owned();
     let how = match r.f("mode") {
-        Some("root") => SignIn::Root { access_key_id: field("access_key_id"), secret_access_key: r.f("secret_access_key").unwrap_or_default().to_owned() },
+        Some("root") => SignIn::Root {
+            access_key_id: field("access_key_id"),
+            secret_access_key: r.f("secret_access_key").unwrap_or_default().to_owned(),
+        },
         Some("keys") => SignIn::AccessKey {
             access_key_id: field("access_key_id"),
             secret_access_key: r.f("secret_access_key").unwrap_or_default().to_owned(),
             session_token: Some(field("session_token")).filter(|t| !t.is_empty()),
         },
-        _ => SignIn::Password { account: field("account"), user_name: field("username"), password: r.f("password").unwrap_or_default().to_owned() },
+        _ => SignIn::Password {
+            account: field("account"),
+            user_name: field("username"),
+            password: r.f("password").unwrap_or_default().to_owned(),
+        },
     };
     let previous = r.session.as_ref().map(|s| s.id.clone());
     match c.host.sign_in(how).await {
@@ -179,7 +197,8 @@ pub async fn home_root(c: Arc<Console>, mut r: Req) -> Res {
 pub async fn not_found(c: Arc<Console>, r: Req) -> Res {
     match r.signed_in() {
         Some((s, p)) => {
-            let mut page = Page::new("Page not found", Nav::None, format!("<p>Nothing lives at <code>{}</code>.</p>", E(&r.path)));
+            let mut page =
+                Page::new("Page not found", Nav::None, format!("<p>Nothing lives at <code>{}</code>.</p>", E(&r.path)));
             page.status = StatusCode::NOT_FOUND;
             Ok(html::render(&c, &r, s, p, page))
         }

@@ -27,7 +27,9 @@ pub fn target(account: &str, region: &str, op: &str, input: &Value) -> Target {
     };
     let mut t = Target::new("dax", op, &resource);
     for tag in i.items("Tags") {
-        let (Some(k), v) = (tag.get("Key").and_then(Value::as_str), tag.get("Value").and_then(Value::as_str)) else { continue };
+        let (Some(k), v) = (tag.get("Key").and_then(Value::as_str), tag.get("Value").and_then(Value::as_str)) else {
+            continue;
+        };
         t.context.push((format!("aws:RequestTag/{k}"), v.unwrap_or_default().to_owned()));
         t.tag_keys.push(k.to_owned());
     }
@@ -180,7 +182,9 @@ fn invalid(message: String) -> AwsError {
 pub fn create_input(i: In) -> Result<CreateClusterInput, AwsError> {
     let enc = match i.o("ClusterEndpointEncryptionType") {
         None => None,
-        Some(s) => Some(EncryptionType::parse(&s).ok_or_else(|| invalid(format!("Invalid ClusterEndpointEncryptionType {s}")))?),
+        Some(s) => Some(
+            EncryptionType::parse(&s).ok_or_else(|| invalid(format!("Invalid ClusterEndpointEncryptionType {s}")))?,
+        ),
     };
     let net = match i.o("NetworkType") {
         None => None,
@@ -282,10 +286,13 @@ pub fn call(dax: &DaxControl, region: &str, op: &str, raw: &Value) -> Result<Val
         )),
         "DescribeParameters" => Ok(page(
             "Parameters",
-            &dax.describe_parameters(region, &i.s("ParameterGroupName"), i.o("Source").as_deref(), &paging(i)).map_err(e)?,
+            &dax.describe_parameters(region, &i.s("ParameterGroupName"), i.o("Source").as_deref(), &paging(i))
+                .map_err(e)?,
             parameter_out,
         )),
-        "DescribeDefaultParameters" => Ok(page("Parameters", &dax.describe_default_parameters(&paging(i)).map_err(e)?, parameter_out)),
+        "DescribeDefaultParameters" => {
+            Ok(page("Parameters", &dax.describe_default_parameters(&paging(i)).map_err(e)?, parameter_out))
+        }
         "CreateSubnetGroup" => {
             let g = dax
                 .create_subnet_group(
@@ -312,7 +319,9 @@ pub fn call(dax: &DaxControl, region: &str, op: &str, raw: &Value) -> Result<Val
                 .map_err(e)?;
             Ok(json!({"SubnetGroup": subnet_group_out(&g)}))
         }
-        "DeleteSubnetGroup" => Ok(json!({"DeletionMessage": dax.delete_subnet_group(region, &i.s("SubnetGroupName")).map_err(e)?})),
+        "DeleteSubnetGroup" => {
+            Ok(json!({"DeletionMessage": dax.delete_subnet_group(region, &i.s("SubnetGroupName")).map_err(e)?}))
+        }
         "DescribeSubnetGroups" => Ok(page(
             "SubnetGroups",
             &dax.describe_subnet_groups(region, &i.list("SubnetGroupNames"), &paging(i)).map_err(e)?,
@@ -331,14 +340,18 @@ pub fn call(dax: &DaxControl, region: &str, op: &str, raw: &Value) -> Result<Val
                 duration: i.0.get("Duration").and_then(Value::as_i64),
                 paging: paging(i),
             };
-            Ok(page("Events", &dax.describe_events(region, &input).map_err(e)?, |ev| {
-                json!({"SourceName": ev.source_name, "SourceType": ev.source_type.as_str(), "Message": ev.message, "Date": ev.date})
-            }))
+            Ok(page(
+                "Events",
+                &dax.describe_events(region, &input).map_err(e)?,
+                |ev| json!({"SourceName": ev.source_name, "SourceType": ev.source_type.as_str(), "Message": ev.message, "Date": ev.date}),
+            ))
         }
-        "TagResource" => Ok(json!({"Tags": tags_out(&dax.tag_resource(region, &i.s("ResourceName"), tags(i)).map_err(e)?)})),
-        "UntagResource" => {
-            Ok(json!({"Tags": tags_out(&dax.untag_resource(region, &i.s("ResourceName"), &i.list("TagKeys")).map_err(e)?)}))
+        "TagResource" => {
+            Ok(json!({"Tags": tags_out(&dax.tag_resource(region, &i.s("ResourceName"), tags(i)).map_err(e)?)}))
         }
+        "UntagResource" => Ok(
+            json!({"Tags": tags_out(&dax.untag_resource(region, &i.s("ResourceName"), &i.list("TagKeys")).map_err(e)?)}),
+        ),
         "ListTags" => {
             let p = dax.list_tags(region, &i.s("ResourceName"), i.o("NextToken").as_deref()).map_err(e)?;
             Ok(page("Tags", &p, |t| json!({"Key": t.key, "Value": t.value})))

@@ -54,11 +54,28 @@ fn key_text(v: &Value) -> Option<String> {
 /// The attribute names an expression mentions, with `#aliases` resolved.
 fn expression_names(expr: &str, names: Option<&Value>) -> Vec<String> {
     const WORDS: &[&str] = &[
-        "SET", "REMOVE", "ADD", "DELETE", "AND", "OR", "NOT", "BETWEEN", "IN", "if_not_exists", "list_append",
-        "attribute_exists", "attribute_not_exists", "attribute_type", "begins_with", "contains", "size",
+        "SET",
+        "REMOVE",
+        "ADD",
+        "DELETE",
+        "AND",
+        "OR",
+        "NOT",
+        "BETWEEN",
+        "IN",
+        "if_not_exists",
+        "list_append",
+        "attribute_exists",
+        "attribute_not_exists",
+        "attribute_type",
+        "begins_with",
+        "contains",
+        "size",
     ];
     let mut out = Vec::new();
-    for token in expr.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '#' || c == ':' || c == '.' || c == '-')) {
+    for token in
+        expr.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '#' || c == ':' || c == '.' || c == '-'))
+    {
         let first = token.split('.').next().unwrap_or_default();
         if first.is_empty() || first.starts_with(':') || WORDS.iter().any(|w| w.eq_ignore_ascii_case(first)) {
             continue;
@@ -118,7 +135,8 @@ fn query_partition(input: &Value, hash: &str) -> Option<String> {
     for clause in expr.split('&').flat_map(|s| s.split(" AND ")).flat_map(|s| s.split(" and ")) {
         let Some((lhs, rhs)) = clause.split_once('=') else { continue };
         let (lhs, rhs) = (lhs.trim().trim_start_matches('('), rhs.trim().trim_end_matches(')'));
-        let resolved = if lhs.starts_with('#') { names.and_then(|n| n.get(lhs)).and_then(Value::as_str) } else { Some(lhs) };
+        let resolved =
+            if lhs.starts_with('#') { names.and_then(|n| n.get(lhs)).and_then(Value::as_str) } else { Some(lhs) };
         if resolved == Some(hash) && rhs.starts_with(':') {
             return input.get("ExpressionAttributeValues")?.get(rhs).and_then(key_text);
         }
@@ -170,7 +188,10 @@ impl DynamoService {
             .get("AttributeName")?
             .as_str()?
             .to_owned();
-        self.schemas.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, KeySchema { hash: hash.clone() });
+        self.schemas
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, KeySchema { hash: hash.clone() });
         Some(hash)
     }
 
@@ -182,7 +203,16 @@ impl DynamoService {
     /// A target on one table (or index), with the table's resource policy
     /// and the condition keys this part of the request makes knowable.
     #[allow(clippy::too_many_arguments)] // one call site, each argument a different fact of the request
-    async fn on_table(&self, account: &str, region: &str, action: &str, table: &str, index: Option<&str>, leading: Vec<String>, item_input: &Value) -> Target {
+    async fn on_table(
+        &self,
+        account: &str,
+        region: &str,
+        action: &str,
+        table: &str,
+        index: Option<&str>,
+        leading: Vec<String>,
+        item_input: &Value,
+    ) -> Target {
         let arn = table_arn(account, region, table);
         let resource = match index {
             Some(i) => format!("{arn}/index/{i}"),
@@ -232,7 +262,14 @@ impl DynamoService {
                     let mut attrs_from = Value::Object(Map::new());
                     if let Some(h) = &hash {
                         if op == "BatchGetItem" {
-                            leading.extend(req.get("Keys").and_then(Value::as_array).into_iter().flatten().filter_map(|k| k.get(h)).filter_map(key_text));
+                            leading.extend(
+                                req.get("Keys")
+                                    .and_then(Value::as_array)
+                                    .into_iter()
+                                    .flatten()
+                                    .filter_map(|k| k.get(h))
+                                    .filter_map(key_text),
+                            );
                             attrs_from = req.clone();
                         } else {
                             for w in req.as_array().into_iter().flatten() {
@@ -257,19 +294,45 @@ impl DynamoService {
                     let table = table_of(body).unwrap_or_default();
                     let hash = self.hash_key(region, &table).await;
                     let key = if kind == "Put" { body.get("Item") } else { body.get("Key") };
-                    let leading = hash.and_then(|h| key.and_then(|k| k.get(&h)).and_then(key_text)).into_iter().collect();
+                    let leading =
+                        hash.and_then(|h| key.and_then(|k| k.get(&h)).and_then(key_text)).into_iter().collect();
                     out.push(self.on_table(account, region, action, &table, None, leading, body).await);
                 }
             }
             "ExecuteStatement" | "BatchExecuteStatement" | "ExecuteTransaction" => {
                 let statements: Vec<&str> = match op {
                     "ExecuteStatement" => input.get("Statement").and_then(Value::as_str).into_iter().collect(),
-                    "BatchExecuteStatement" => input.get("Statements").and_then(Value::as_array).into_iter().flatten().filter_map(|s| s.get("Statement")).filter_map(Value::as_str).collect(),
-                    _ => input.get("TransactStatements").and_then(Value::as_array).into_iter().flatten().filter_map(|s| s.get("Statement")).filter_map(Value::as_str).collect(),
+                    "BatchExecuteStatement" => input
+                        .get("Statements")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| s.get("Statement"))
+                        .filter_map(Value::as_str)
+                        .collect(),
+                    _ => input
+                        .get("TransactStatements")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| s.get("Statement"))
+                        .filter_map(Value::as_str)
+                        .collect(),
                 };
                 for st in statements {
                     let (action, table) = partiql(st);
-                    out.push(self.on_table(account, region, &action, &table.unwrap_or_else(|| "*".into()), None, Vec::new(), &Value::Null).await);
+                    out.push(
+                        self.on_table(
+                            account,
+                            region,
+                            &action,
+                            &table.unwrap_or_else(|| "*".into()),
+                            None,
+                            Vec::new(),
+                            &Value::Null,
+                        )
+                        .await,
+                    );
                 }
             }
             _ => {
@@ -334,7 +397,8 @@ mod tests {
         let q = json!({"KeyConditionExpression": "#p = :v AND sk > :s", "ExpressionAttributeNames": {"#p": "user"},
                        "ExpressionAttributeValues": {":v": {"S": "alice"}, ":s": {"N": "3"}}});
         assert_eq!(query_partition(&q, "user").as_deref(), Some("alice"));
-        let legacy = json!({"KeyConditions": {"user": {"AttributeValueList": [{"S": "bob"}], "ComparisonOperator": "EQ"}}});
+        let legacy =
+            json!({"KeyConditions": {"user": {"AttributeValueList": [{"S": "bob"}], "ComparisonOperator": "EQ"}}});
         assert_eq!(query_partition(&legacy, "user").as_deref(), Some("bob"));
         assert_eq!(query_partition(&json!({"KeyConditionExpression": "sk = :x"}), "user"), None);
 
@@ -344,7 +408,14 @@ mod tests {
         assert_eq!(got, ["a", "b"]);
         let upd = json!({"UpdateExpression": "SET #c = :x, d = if_not_exists(d, :y) REMOVE e.f[1]", "ExpressionAttributeNames": {"#c": "count"}});
         assert_eq!(attributes("UpdateItem", &upd).expect("names"), ["count", "d", "e"]);
-        assert_eq!(attributes("GetItem", &json!({"ProjectionExpression": "a, #b.c", "ExpressionAttributeNames": {"#b": "bb"}})).expect("p"), ["a", "bb"]);
+        assert_eq!(
+            attributes(
+                "GetItem",
+                &json!({"ProjectionExpression": "a, #b.c", "ExpressionAttributeNames": {"#b": "bb"}})
+            )
+            .expect("p"),
+            ["a", "bb"]
+        );
         assert_eq!(attributes("GetItem", &json!({})), None);
     }
 
@@ -359,7 +430,10 @@ mod tests {
     #[test]
     fn arns() {
         assert_eq!(table_arn("1", "us-east-1", "T"), "arn:aws:dynamodb:us-east-1:1:table/T");
-        assert_eq!(table_arn("1", "us-east-1", "arn:aws:dynamodb:eu-west-1:1:table/T"), "arn:aws:dynamodb:eu-west-1:1:table/T");
+        assert_eq!(
+            table_arn("1", "us-east-1", "arn:aws:dynamodb:eu-west-1:1:table/T"),
+            "arn:aws:dynamodb:eu-west-1:1:table/T"
+        );
         assert_eq!(key_text(&json!({"N": "12"})).as_deref(), Some("12"));
         assert_eq!(key_text(&json!({"BOOL": true})), None);
     }

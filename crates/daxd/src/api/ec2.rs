@@ -85,7 +85,10 @@ fn permission_in(v: &Value) -> Result<IpPermission, AwsError> {
             format!("The prefix list ID '{id}' does not exist"),
         ));
     }
-    let range = |r: &Value, key: &str| IpRange { cidr: str_of(r, key).unwrap_or_default(), description: str_of(r, "Description") };
+    let range = |r: &Value, key: &str| IpRange {
+        cidr: str_of(r, key).unwrap_or_default(),
+        description: str_of(r, "Description"),
+    };
     Ok(IpPermission {
         ip_protocol: str_of(v, "IpProtocol").unwrap_or_default(),
         from_port: int_of(v, "FromPort"),
@@ -312,10 +315,8 @@ fn revoked_out(r: &SecurityGroupRule) -> Value {
 }
 
 fn eni_out(e: &NetworkInterface, region: &str) -> Value {
-    let zone_id = ec2::availability_zones(region)
-        .into_iter()
-        .find(|z| z.zone_name == e.availability_zone)
-        .map(|z| z.zone_id);
+    let zone_id =
+        ec2::availability_zones(region).into_iter().find(|z| z.zone_name == e.availability_zone).map(|z| z.zone_id);
     let mut v = json!({
         "NetworkInterfaceId": e.network_interface_id,
         "SubnetId": e.subnet_id,
@@ -448,11 +449,13 @@ pub fn call(ec2: &Ec2, region: &str, op: &str, input: &Value) -> Result<Value, A
                 "Ipv6CidrBlockNetworkBorderGroup",
                 "VpcEncryptionControl",
             ]
-                .into_iter()
-                .find(|k| i.0.get(*k).is_some())
-                .or_else(|| (i.bool("AmazonProvidedIpv6CidrBlock") == Some(true)).then_some("AmazonProvidedIpv6CidrBlock"));
+            .into_iter()
+            .find(|k| i.0.get(*k).is_some())
+            .or_else(|| (i.bool("AmazonProvidedIpv6CidrBlock") == Some(true)).then_some("AmazonProvidedIpv6CidrBlock"));
             if let Some(k) = unsupported {
-                return Err(invalid(format!("The parameter {k} is not supported: daxd VPCs have one IPv4 CIDR block.")));
+                return Err(invalid(format!(
+                    "The parameter {k} is not supported: daxd VPCs have one IPv4 CIDR block."
+                )));
             }
             if let Some(t) = i.o("InstanceTenancy").filter(|t| t != "default") {
                 return Err(invalid(format!(
@@ -474,12 +477,21 @@ pub fn call(ec2: &Ec2, region: &str, op: &str, input: &Value) -> Result<Value, A
             Ok(page_out("Subnets", page.items.iter().map(subnet_out).collect(), page.next_token))
         }
         "CreateSubnet" => {
-            let unsupported = ["Ipv6CidrBlock", "Ipv4IpamPoolId", "Ipv6IpamPoolId", "Ipv4NetmaskLength", "Ipv6NetmaskLength", "OutpostArn"]
-                .into_iter()
-                .find(|k| i.0.get(*k).is_some())
-                .or_else(|| (i.bool("Ipv6Native") == Some(true)).then_some("Ipv6Native"));
+            let unsupported = [
+                "Ipv6CidrBlock",
+                "Ipv4IpamPoolId",
+                "Ipv6IpamPoolId",
+                "Ipv4NetmaskLength",
+                "Ipv6NetmaskLength",
+                "OutpostArn",
+            ]
+            .into_iter()
+            .find(|k| i.0.get(*k).is_some())
+            .or_else(|| (i.bool("Ipv6Native") == Some(true)).then_some("Ipv6Native"));
             if let Some(k) = unsupported {
-                return Err(invalid(format!("The parameter {k} is not supported: daxd subnets have one IPv4 CIDR block.")));
+                return Err(invalid(format!(
+                    "The parameter {k} is not supported: daxd subnets have one IPv4 CIDR block."
+                )));
             }
             let zone = match (i.o("AvailabilityZone"), i.o("AvailabilityZoneId")) {
                 (Some(_), Some(_)) => {
@@ -565,21 +577,32 @@ pub fn call(ec2: &Ec2, region: &str, op: &str, input: &Value) -> Result<Value, A
                 )));
             }
             let unsupported = [
-                "Ipv4Prefixes", "Ipv4PrefixCount", "Ipv6Prefixes", "Ipv6PrefixCount", "Ipv6Addresses",
-                "Ipv6AddressCount", "SecondaryPrivateIpAddressCount",
+                "Ipv4Prefixes",
+                "Ipv4PrefixCount",
+                "Ipv6Prefixes",
+                "Ipv6PrefixCount",
+                "Ipv6Addresses",
+                "Ipv6AddressCount",
+                "SecondaryPrivateIpAddressCount",
             ]
             .into_iter()
             .find(|k| i.0.get(*k).is_some());
             if let Some(k) = unsupported {
-                return Err(invalid(format!("The parameter {k} is not supported: daxd interfaces have one private IPv4 address.")));
+                return Err(invalid(format!(
+                    "The parameter {k} is not supported: daxd interfaces have one private IPv4 address."
+                )));
             }
-            let unsupported = ["ConnectionTrackingSpecification", "EnablePrimaryIpv6", "Operator"].into_iter().find(|k| i.0.get(*k).is_some());
+            let unsupported = ["ConnectionTrackingSpecification", "EnablePrimaryIpv6", "Operator"]
+                .into_iter()
+                .find(|k| i.0.get(*k).is_some());
             if let Some(k) = unsupported {
                 return Err(invalid(format!("The parameter {k} is not supported: daxd interfaces have default connection tracking, no IPv6 and no operator.")));
             }
             let listed = i.items("PrivateIpAddresses");
             if listed.len() > 1 {
-                return Err(invalid("daxd interfaces have one private IPv4 address: give at most one in privateIpAddresses."));
+                return Err(invalid(
+                    "daxd interfaces have one private IPv4 address: give at most one in privateIpAddresses.",
+                ));
             }
             let from_list = listed.first().and_then(|p| str_of(p, "PrivateIpAddress"));
             let private_ip_address = match (i.o("PrivateIpAddress"), from_list) {
@@ -618,11 +641,7 @@ pub fn call(ec2: &Ec2, region: &str, op: &str, input: &Value) -> Result<Value, A
             let page = ec2
                 .describe_network_interfaces(region, &i.list("NetworkInterfaceIds"), &filters(i), &paging(i))
                 .map_err(err)?;
-            Ok(page_out(
-                "NetworkInterfaces",
-                page.items.iter().map(|e| eni_out(e, region)).collect(),
-                page.next_token,
-            ))
+            Ok(page_out("NetworkInterfaces", page.items.iter().map(|e| eni_out(e, region)).collect(), page.next_token))
         }
         "ModifyNetworkInterfaceAttribute" => {
             let attribute = modify_attribute(i)?;
@@ -636,7 +655,10 @@ pub fn call(ec2: &Ec2, region: &str, op: &str, input: &Value) -> Result<Value, A
 /// The one attribute a `ModifyNetworkInterfaceAttribute` request changes.
 fn modify_attribute(i: In) -> Result<NetworkInterfaceAttribute, AwsError> {
     let unsupported = [
-        "EnaSrdSpecification", "EnablePrimaryIpv6", "ConnectionTrackingSpecification", "AssociatePublicIpAddress",
+        "EnaSrdSpecification",
+        "EnablePrimaryIpv6",
+        "ConnectionTrackingSpecification",
+        "AssociatePublicIpAddress",
         "AssociatedSubnetIds",
     ]
     .into_iter()
@@ -652,10 +674,9 @@ fn modify_attribute(i: In) -> Result<NetworkInterfaceAttribute, AwsError> {
         named.push(("description", NetworkInterfaceAttribute::Description(str_of(d, "Value").unwrap_or_default())));
     }
     if let Some(s) = i.0.get("SourceDestCheck") {
-        let value = s
-            .get("Value")
-            .and_then(Value::as_bool)
-            .ok_or_else(|| AwsError::new(400, "MissingParameter", "The request must contain the parameter sourceDestCheck.value"))?;
+        let value = s.get("Value").and_then(Value::as_bool).ok_or_else(|| {
+            AwsError::new(400, "MissingParameter", "The request must contain the parameter sourceDestCheck.value")
+        })?;
         named.push(("sourceDestCheck", NetworkInterfaceAttribute::SourceDestCheck(value)));
     }
     if let Some(a) = i.0.get("Attachment") {

@@ -1,8 +1,8 @@
 //! IAM operations: wire values in, domain calls, wire values out.
 
 use iam::{
-    AccessKey, Caller, CreateRole, EntityKind, Granularity, Group, Iam, IamError, ManagedPolicy, PolicyScope, PolicyUsage, Role,
-    RoleUpdate, Tag, User,
+    AccessKey, Caller, CreateRole, EntityKind, Granularity, Group, Iam, IamError, ManagedPolicy, PolicyScope,
+    PolicyUsage, Role, RoleUpdate, Tag, User,
 };
 use serde_json::{json, Value};
 use wire::AwsError;
@@ -105,14 +105,19 @@ fn page_out(list_key: &str, items: Vec<Value>, marker: Option<String>) -> Value 
 }
 
 /// A listing held whole, paged by the request's `Marker` and `MaxItems`.
-fn paged(items: Vec<Value>, marker: Option<String>, max_items: Option<usize>) -> Result<(Vec<Value>, Option<String>), AwsError> {
+fn paged(
+    items: Vec<Value>,
+    marker: Option<String>,
+    max_items: Option<usize>,
+) -> Result<(Vec<Value>, Option<String>), AwsError> {
     super::input::page(items, marker, max_items)
         .ok_or_else(|| domain_error(def(Service::Iam), "InvalidInput", "Invalid Marker.".to_owned()))
 }
 
 /// `{Tags, IsTruncated, Marker}` for the List*Tags operations.
 fn tags_page(tags: &[Tag], i: &In) -> Result<Value, AwsError> {
-    let (items, marker) = paged(tags_out(tags).as_array().cloned().unwrap_or_default(), i.o("Marker"), i.usize("MaxItems"))?;
+    let (items, marker) =
+        paged(tags_out(tags).as_array().cloned().unwrap_or_default(), i.o("Marker"), i.usize("MaxItems"))?;
     Ok(page_out("Tags", items, marker))
 }
 
@@ -148,7 +153,11 @@ fn login_profile_out(p: &iam::LoginProfile) -> Value {
 }
 
 fn must_name_user() -> AwsError {
-    domain_error(def(Service::Iam), "ValidationError", "Must specify userName when calling with non-User credentials".to_owned())
+    domain_error(
+        def(Service::Iam),
+        "ValidationError",
+        "Must specify userName when calling with non-User credentials".to_owned(),
+    )
 }
 
 /// The entity kind and name an operation names, by its parameter.
@@ -174,7 +183,9 @@ pub fn target(iam: &Iam, caller: &Caller, op: &str, input: &Value) -> Target {
     let i = In(input);
     let account = iam.account();
     let mut t = Target::new("iam", op, "*");
-    let user_arn = |name: &str| iam.get_user(name).map_or_else(|_| iam.user_arn(i.o("Path").as_deref().unwrap_or("/"), name), |u| u.arn);
+    let user_arn = |name: &str| {
+        iam.get_user(name).map_or_else(|_| iam.user_arn(i.o("Path").as_deref().unwrap_or("/"), name), |u| u.arn)
+    };
     t.resource = match op {
         "ListUsers" => format!("arn:aws:iam::{account}:user/"),
         "ListRoles" => format!("arn:aws:iam::{account}:role/"),
@@ -194,21 +205,37 @@ pub fn target(iam: &Iam, caller: &Caller, op: &str, input: &Value) -> Target {
         "AddRoleToInstanceProfile" | "RemoveRoleFromInstanceProfile" => {
             format!("arn:aws:iam::{account}:instance-profile/{}", i.s("InstanceProfileName"))
         }
-        "GetPolicy" | "DeletePolicy" | "GetPolicyVersion" | "CreatePolicyVersion" | "SetDefaultPolicyVersion"
-        | "DeletePolicyVersion" | "ListPolicyVersions" | "ListEntitiesForPolicy" | "TagPolicy" | "UntagPolicy"
+        "GetPolicy"
+        | "DeletePolicy"
+        | "GetPolicyVersion"
+        | "CreatePolicyVersion"
+        | "SetDefaultPolicyVersion"
+        | "DeletePolicyVersion"
+        | "ListPolicyVersions"
+        | "ListEntitiesForPolicy"
+        | "TagPolicy"
+        | "UntagPolicy"
         | "ListPolicyTags" => i.s("PolicyArn"),
         _ => match entity(op, i) {
             Some((EntityKind::User, name)) => user_arn(&name),
-            Some((EntityKind::Group, name)) => iam
-                .get_group(&name)
-                .map_or_else(|_| format!("arn:aws:iam::{account}:group{}{name}", i.o("Path").as_deref().unwrap_or("/")), |(g, _)| g.arn),
-            Some((EntityKind::Role, name)) => iam
-                .get_role(&name)
-                .map_or_else(|_| format!("arn:aws:iam::{account}:role{}{name}", i.o("Path").as_deref().unwrap_or("/")), |r| r.arn),
-            None if op.contains("AccessKey") || op == "GetUser" || op.contains("UserTags") || op.contains("LoginProfile") => match caller {
-                Caller::User(u) => u.arn.clone(),
-                _ => "*".to_owned(),
-            },
+            Some((EntityKind::Group, name)) => iam.get_group(&name).map_or_else(
+                |_| format!("arn:aws:iam::{account}:group{}{name}", i.o("Path").as_deref().unwrap_or("/")),
+                |(g, _)| g.arn,
+            ),
+            Some((EntityKind::Role, name)) => iam.get_role(&name).map_or_else(
+                |_| format!("arn:aws:iam::{account}:role{}{name}", i.o("Path").as_deref().unwrap_or("/")),
+                |r| r.arn,
+            ),
+            None if op.contains("AccessKey")
+                || op == "GetUser"
+                || op.contains("UserTags")
+                || op.contains("LoginProfile") =>
+            {
+                match caller {
+                    Caller::User(u) => u.arn.clone(),
+                    _ => "*".to_owned(),
+                }
+            }
             None => "*".to_owned(),
         },
     };
@@ -230,20 +257,24 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
     match op {
         // ----- users -----
         "CreateUser" => {
-            let u = iam.create_user(&i.s("UserName"), i.o("Path").as_deref(), i.tags("Tags"), i.o("PermissionsBoundary")).map_err(err)?;
+            let u = iam
+                .create_user(&i.s("UserName"), i.o("Path").as_deref(), i.tags("Tags"), i.o("PermissionsBoundary"))
+                .map_err(err)?;
             Ok(json!({"User": user_out(&u)}))
         }
         "GetUser" => match (i.o("UserName"), caller) {
-            (None, Caller::Root) => {
-                Ok(json!({"User": {"UserId": iam.account(), "Arn": format!("arn:aws:iam::{}:root", iam.account()), "CreateDate": 0}}))
-            }
+            (None, Caller::Root) => Ok(
+                json!({"User": {"UserId": iam.account(), "Arn": format!("arn:aws:iam::{}:root", iam.account()), "CreateDate": 0}}),
+            ),
             (named, _) => {
                 let name = target_user(caller, named)?;
                 Ok(json!({"User": user_out(&iam.get_user(&name).map_err(err)?)}))
             }
         },
         "ListUsers" => {
-            let p = iam.list_users(i.o("PathPrefix").as_deref(), i.o("Marker").as_deref(), i.usize("MaxItems")).map_err(err)?;
+            let p = iam
+                .list_users(i.o("PathPrefix").as_deref(), i.o("Marker").as_deref(), i.usize("MaxItems"))
+                .map_err(err)?;
             Ok(page_out("Users", p.items.iter().map(user_summary).collect(), p.marker))
         }
         "DeleteUser" => iam.delete_user(&i.s("UserName")).map_err(err).and_then(|()| ok()),
@@ -256,7 +287,9 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
         "PutUserPermissionsBoundary" => {
             iam.set_user_boundary(&i.s("UserName"), Some(i.s("PermissionsBoundary"))).map_err(err).and_then(|()| ok())
         }
-        "DeleteUserPermissionsBoundary" => iam.set_user_boundary(&i.s("UserName"), None).map_err(err).and_then(|()| ok()),
+        "DeleteUserPermissionsBoundary" => {
+            iam.set_user_boundary(&i.s("UserName"), None).map_err(err).and_then(|()| ok())
+        }
 
         // ----- access keys -----
         "CreateAccessKey" => {
@@ -287,7 +320,12 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
             let user = target_user(caller, i.o("UserName"))?;
             let password = i.o("Password").ok_or_else(|| missing("password"))?;
             let p = iam
-                .create_login_profile(&user, &password, i.bool("PasswordResetRequired").unwrap_or(false), i.u32("MaxSigninSessionDuration"))
+                .create_login_profile(
+                    &user,
+                    &password,
+                    i.bool("PasswordResetRequired").unwrap_or(false),
+                    i.u32("MaxSigninSessionDuration"),
+                )
                 .map_err(err)?;
             Ok(json!({"LoginProfile": login_profile_out(&p)}))
         }
@@ -322,7 +360,9 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
             Ok(out)
         }
         "ListGroups" => {
-            let p = iam.list_groups(i.o("PathPrefix").as_deref(), i.o("Marker").as_deref(), i.usize("MaxItems")).map_err(err)?;
+            let p = iam
+                .list_groups(i.o("PathPrefix").as_deref(), i.o("Marker").as_deref(), i.usize("MaxItems"))
+                .map_err(err)?;
             Ok(page_out("Groups", p.items.iter().map(group_out).collect(), p.marker))
         }
         "ListGroupsForUser" => {
@@ -331,7 +371,9 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
             Ok(page_out("Groups", groups, marker))
         }
         "AddUserToGroup" => iam.add_user_to_group(&i.s("GroupName"), &i.s("UserName")).map_err(err).and_then(|()| ok()),
-        "RemoveUserFromGroup" => iam.remove_user_from_group(&i.s("GroupName"), &i.s("UserName")).map_err(err).and_then(|()| ok()),
+        "RemoveUserFromGroup" => {
+            iam.remove_user_from_group(&i.s("GroupName"), &i.s("UserName")).map_err(err).and_then(|()| ok())
+        }
         "DeleteGroup" => iam.delete_group(&i.s("GroupName")).map_err(err).and_then(|()| ok()),
 
         // ----- roles -----
@@ -358,11 +400,14 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
         }
         "GetRole" => Ok(json!({"Role": role_out(&iam.get_role(&i.s("RoleName")).map_err(err)?)})),
         "ListRoles" => {
-            let p = iam.list_roles(i.o("PathPrefix").as_deref(), i.o("Marker").as_deref(), i.usize("MaxItems")).map_err(err)?;
+            let p = iam
+                .list_roles(i.o("PathPrefix").as_deref(), i.o("Marker").as_deref(), i.usize("MaxItems"))
+                .map_err(err)?;
             Ok(page_out("Roles", p.items.iter().map(role_summary).collect(), p.marker))
         }
         "UpdateRole" => {
-            let update = RoleUpdate { description: i.o("Description"), max_session_duration: i.u32("MaxSessionDuration") };
+            let update =
+                RoleUpdate { description: i.o("Description"), max_session_duration: i.u32("MaxSessionDuration") };
             if i.0.get("MaxSigninSessionDuration").is_some() || i.bool("ResetMaxSigninSessionDuration").is_some() {
                 let r = iam.get_role(&i.s("RoleName")).map_err(err)?;
                 if r.linked_service.is_some() {
@@ -378,7 +423,10 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
         }
         "UpdateRoleDescription" => {
             let r = iam
-                .update_role(&i.s("RoleName"), RoleUpdate { description: Some(i.s("Description")), max_session_duration: None })
+                .update_role(
+                    &i.s("RoleName"),
+                    RoleUpdate { description: Some(i.s("Description")), max_session_duration: None },
+                )
                 .map_err(err)?;
             Ok(json!({"Role": role_out(&r)}))
         }
@@ -395,7 +443,9 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
         "PutRolePermissionsBoundary" => {
             iam.set_role_boundary(&i.s("RoleName"), Some(i.s("PermissionsBoundary"))).map_err(err).and_then(|()| ok())
         }
-        "DeleteRolePermissionsBoundary" => iam.set_role_boundary(&i.s("RoleName"), None).map_err(err).and_then(|()| ok()),
+        "DeleteRolePermissionsBoundary" => {
+            iam.set_role_boundary(&i.s("RoleName"), None).map_err(err).and_then(|()| ok())
+        }
         "AddRoleToInstanceProfile" | "RemoveRoleFromInstanceProfile" => iam
             .instance_profile_role_change(&i.s("InstanceProfileName"), &i.s("RoleName"))
             .map_err(err)
@@ -426,7 +476,13 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
         // ----- managed policies -----
         "CreatePolicy" => {
             let p = iam
-                .create_policy(&i.s("PolicyName"), i.o("Path").as_deref(), &i.s("PolicyDocument"), i.o("Description"), i.tags("Tags"))
+                .create_policy(
+                    &i.s("PolicyName"),
+                    i.o("Path").as_deref(),
+                    &i.s("PolicyDocument"),
+                    i.o("Description"),
+                    i.tags("Tags"),
+                )
                 .map_err(err)?;
             Ok(json!({"Policy": policy_out(&p)}))
         }
@@ -469,7 +525,9 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
         }
         "CreatePolicyVersion" => {
             let arn = i.s("PolicyArn");
-            let v = iam.create_policy_version(&arn, &i.s("PolicyDocument"), i.bool("SetAsDefault").unwrap_or(false)).map_err(err)?;
+            let v = iam
+                .create_policy_version(&arn, &i.s("PolicyDocument"), i.bool("SetAsDefault").unwrap_or(false))
+                .map_err(err)?;
             let p = iam.managed_policy(&arn).map_err(err)?;
             Ok(json!({"PolicyVersion": {
                 "VersionId": v.version_id, "IsDefaultVersion": v.version_id == p.default_version_id, "CreateDate": v.create_date,
@@ -478,10 +536,14 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
         "SetDefaultPolicyVersion" => {
             iam.set_default_policy_version(&i.s("PolicyArn"), &i.s("VersionId")).map_err(err).and_then(|()| ok())
         }
-        "DeletePolicyVersion" => iam.delete_policy_version(&i.s("PolicyArn"), &i.s("VersionId")).map_err(err).and_then(|()| ok()),
+        "DeletePolicyVersion" => {
+            iam.delete_policy_version(&i.s("PolicyArn"), &i.s("VersionId")).map_err(err).and_then(|()| ok())
+        }
         "DeletePolicy" => iam.delete_policy(&i.s("PolicyArn")).map_err(err).and_then(|()| ok()),
         "TagPolicy" => iam.tag_policy(&i.s("PolicyArn"), i.tags("Tags"), &[]).map_err(err).and_then(|()| ok()),
-        "UntagPolicy" => iam.tag_policy(&i.s("PolicyArn"), Vec::new(), &i.list("TagKeys")).map_err(err).and_then(|()| ok()),
+        "UntagPolicy" => {
+            iam.tag_policy(&i.s("PolicyArn"), Vec::new(), &i.list("TagKeys")).map_err(err).and_then(|()| ok())
+        }
         "ListPolicyTags" => {
             let p = iam.managed_policy(&i.s("PolicyArn")).map_err(err)?;
             tags_page(&p.tags, &i)
@@ -530,7 +592,11 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
 
         // ----- Access Advisor -----
         "GenerateServiceLastAccessedDetails" => {
-            let g = if i.o("Granularity").as_deref() == Some("ACTION_LEVEL") { Granularity::ActionLevel } else { Granularity::ServiceLevel };
+            let g = if i.o("Granularity").as_deref() == Some("ACTION_LEVEL") {
+                Granularity::ActionLevel
+            } else {
+                Granularity::ServiceLevel
+            };
             let owner = iam.identity(caller).arn;
             Ok(json!({"JobId": iam.generate_access_report(&i.s("Arn"), g, &owner).map_err(err)?}))
         }
@@ -588,7 +654,11 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
                 .collect();
             let (entities, marker) = paged(entities, i.o("Marker"), i.usize("MaxItems"))?;
             let mut out = page_out("EntityDetailsList", entities, marker);
-            for (k, v) in [("JobStatus", json!("COMPLETED")), ("JobCreationDate", json!(job.created)), ("JobCompletionDate", json!(job.completed))] {
+            for (k, v) in [
+                ("JobStatus", json!("COMPLETED")),
+                ("JobCreationDate", json!(job.created)),
+                ("JobCompletionDate", json!(job.completed)),
+            ] {
                 out[k] = v;
             }
             Ok(out)
@@ -601,10 +671,26 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
 fn is_policy_op(op: &str) -> bool {
     matches!(
         op,
-        "PutUserPolicy" | "PutGroupPolicy" | "PutRolePolicy" | "GetUserPolicy" | "GetGroupPolicy" | "GetRolePolicy"
-            | "ListUserPolicies" | "ListGroupPolicies" | "ListRolePolicies" | "DeleteUserPolicy" | "DeleteGroupPolicy"
-            | "DeleteRolePolicy" | "AttachUserPolicy" | "AttachGroupPolicy" | "AttachRolePolicy" | "DetachUserPolicy"
-            | "DetachGroupPolicy" | "DetachRolePolicy" | "ListAttachedUserPolicies" | "ListAttachedGroupPolicies"
+        "PutUserPolicy"
+            | "PutGroupPolicy"
+            | "PutRolePolicy"
+            | "GetUserPolicy"
+            | "GetGroupPolicy"
+            | "GetRolePolicy"
+            | "ListUserPolicies"
+            | "ListGroupPolicies"
+            | "ListRolePolicies"
+            | "DeleteUserPolicy"
+            | "DeleteGroupPolicy"
+            | "DeleteRolePolicy"
+            | "AttachUserPolicy"
+            | "AttachGroupPolicy"
+            | "AttachRolePolicy"
+            | "DetachUserPolicy"
+            | "DetachGroupPolicy"
+            | "DetachRolePolicy"
+            | "ListAttachedUserPolicies"
+            | "ListAttachedGroupPolicies"
             | "ListAttachedRolePolicies"
     )
 }
@@ -619,12 +705,19 @@ fn policy_op(iam: &Iam, op: &str, i: In) -> Result<Value, AwsError> {
     let verb = op.trim_end_matches("Policy").trim_end_matches("Policies");
     let verb = verb.trim_end_matches("User").trim_end_matches("Group").trim_end_matches("Role");
     match verb {
-        "Put" => iam.put_inline_policy(kind, &name, &i.s("PolicyName"), &i.s("PolicyDocument")).map_err(err).map(|()| json!({})),
+        "Put" => iam
+            .put_inline_policy(kind, &name, &i.s("PolicyName"), &i.s("PolicyDocument"))
+            .map_err(err)
+            .map(|()| json!({})),
         "Get" => {
             let doc = iam.inline_policy(kind, &name, &i.s("PolicyName")).map_err(err)?;
             Ok(json!({name_key: name, "PolicyName": i.s("PolicyName"), "PolicyDocument": doc}))
         }
-        "List" => Ok(page_out("PolicyNames", iam.inline_policy_names(kind, &name).map_err(err)?.into_iter().map(Value::String).collect(), None)),
+        "List" => Ok(page_out(
+            "PolicyNames",
+            iam.inline_policy_names(kind, &name).map_err(err)?.into_iter().map(Value::String).collect(),
+            None,
+        )),
         "Delete" => iam.delete_inline_policy(kind, &name, &i.s("PolicyName")).map_err(err).map(|()| json!({})),
         "Attach" => iam.attach_policy(kind, &name, &i.s("PolicyArn")).map_err(err).map(|()| json!({})),
         "Detach" => iam.detach_policy(kind, &name, &i.s("PolicyArn")).map_err(err).map(|()| json!({})),

@@ -61,7 +61,11 @@ impl In<'_> {
 /// (default 100): the page, and the marker of the next one (the index of its
 /// first item). `None` for a marker this listing never gave.
 #[must_use]
-pub fn page(items: Vec<Value>, marker: Option<String>, max_items: Option<usize>) -> Option<(Vec<Value>, Option<String>)> {
+pub fn page(
+    items: Vec<Value>,
+    marker: Option<String>,
+    max_items: Option<usize>,
+) -> Option<(Vec<Value>, Option<String>)> {
     let start = match marker {
         Some(m) => m.parse::<usize>().ok().filter(|n| *n <= items.len())?,
         None => 0,

@@ -62,5 +62,9 @@ pub(crate) fn not_served(service: &str, op: &str) -> AwsError {
 /// what the member asks (the only alternative to honouring it: a member is
 /// never silently dropped, `tests/input_members.rs`).
 pub(crate) fn member_not_served(service: &str, op: &str, member: &str) -> AwsError {
-    AwsError::new(501, "NotImplemented", format!("daxd does not implement the {member} parameter of {service}:{op} yet"))
+    AwsError::new(
+        501,
+        "NotImplemented",
+        format!("daxd does not implement the {member} parameter of {service}:{op} yet"),
+    )
 }

@@ -25,13 +25,18 @@ fn context(i: In) -> Result<Context, AwsError> {
         for raw in e.list("ContextKeyValues") {
             let v = match kind.trim_end_matches("List") {
                 "string" => ContextValue::String(raw),
-                "numeric" => ContextValue::Number(raw.parse().map_err(|_| invalid(format!("Invalid numeric value {raw} for {key}")))?),
+                "numeric" => ContextValue::Number(
+                    raw.parse().map_err(|_| invalid(format!("Invalid numeric value {raw} for {key}")))?,
+                ),
                 "boolean" => ContextValue::Bool(raw.eq_ignore_ascii_case("true")),
-                "ip" => ContextValue::Ip(raw.parse().map_err(|_| invalid(format!("Invalid IP address {raw} for {key}")))?),
+                "ip" => {
+                    ContextValue::Ip(raw.parse().map_err(|_| invalid(format!("Invalid IP address {raw} for {key}")))?)
+                }
                 "binary" => ContextValue::String(raw),
                 "date" => match policy::condition::parse_date(&raw) {
                     Some(nanos) => ContextValue::Date(
-                        time::OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| invalid(format!("Invalid date {raw}")))?,
+                        time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+                            .map_err(|_| invalid(format!("Invalid date {raw}")))?,
                     ),
                     None => return Err(invalid(format!("Invalid date {raw} for {key}"))),
                 },
@@ -71,9 +76,9 @@ pub fn call(iam: &Iam, op: &str, i: In) -> Result<Value, AwsError> {
     let boundaries = i.list("PermissionsBoundaryPolicyInputList");
     let (principal, mut docs) = if op == "SimulatePrincipalPolicy" {
         let arn = i.s("PolicySourceArn");
-        let (principal, docs) = iam
-            .policies_of(&arn)
-            .ok_or_else(|| domain_error(def(Service::Iam), "NoSuchEntity", format!("The entity {arn} does not exist.")))?;
+        let (principal, docs) = iam.policies_of(&arn).ok_or_else(|| {
+            domain_error(def(Service::Iam), "NoSuchEntity", format!("The entity {arn} does not exist."))
+        })?;
         // With a CallerArn, the call is simulated as that caller holding the source's policies.
         (i.o("CallerArn").map_or(principal, |c| policy::Principal::from_arn(&c)), docs)
     } else {
@@ -111,8 +116,12 @@ pub fn call(iam: &Iam, op: &str, i: In) -> Result<Value, AwsError> {
                 .iter()
                 .map(|m| {
                     let (id, kind) = match m.kind {
-                        policy::PolicyKind::Identity => (format!("PolicyInputList.{}", m.policy_index + 1), "IAM Policy"),
-                        policy::PolicyKind::Boundary => ("PermissionsBoundaryPolicyInputList.1".to_owned(), "IAM Policy"),
+                        policy::PolicyKind::Identity => {
+                            (format!("PolicyInputList.{}", m.policy_index + 1), "IAM Policy")
+                        }
+                        policy::PolicyKind::Boundary => {
+                            ("PermissionsBoundaryPolicyInputList.1".to_owned(), "IAM Policy")
+                        }
                         policy::PolicyKind::Resource => ("ResourcePolicy".to_owned(), "resource"),
                         policy::PolicyKind::Session => ("SessionPolicy".to_owned(), "IAM Policy"),
                     };
@@ -128,7 +137,8 @@ pub fn call(iam: &Iam, op: &str, i: In) -> Result<Value, AwsError> {
             }));
         }
     }
-    let (results, marker) = super::input::page(results, i.o("Marker"), i.usize("MaxItems")).ok_or_else(|| invalid("Invalid Marker.".to_owned()))?;
+    let (results, marker) = super::input::page(results, i.o("Marker"), i.usize("MaxItems"))
+        .ok_or_else(|| invalid("Invalid Marker.".to_owned()))?;
     let mut out = json!({"EvaluationResults": results, "IsTruncated": marker.is_some()});
     if let Some(m) = marker {
         out["Marker"] = json!(m);

@@ -69,7 +69,12 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, input: &Value, context: &Conte
                 session_name: i.s("RoleSessionName"),
                 duration: i.u32("DurationSeconds"),
                 policy: i.o("Policy"),
-                policy_arns: i.items("PolicyArns").iter().filter_map(|p| p.get("arn").and_then(Value::as_str)).map(str::to_owned).collect(),
+                policy_arns: i
+                    .items("PolicyArns")
+                    .iter()
+                    .filter_map(|p| p.get("arn").and_then(Value::as_str))
+                    .map(str::to_owned)
+                    .collect(),
                 tags: i.tags("Tags"),
                 transitive_tag_keys: i.list("TransitiveTagKeys"),
                 external_id: i.o("ExternalId"),
