@@ -326,8 +326,7 @@ fn validate_for(app: &App, service: Service, op: &str, input: &Value) -> Result<
     if service != Service::DynamoDb || !app.dynamo.validates(op) {
         return validate_input(def(service), op, input);
     }
-    // SearchVectors: the engine's server reads it without that pre-pass.
-    if app.dynamo.is_embedded() && op != "SearchVectors" {
+    if !app.dynamo.checks_json_types(op) {
         let d = def(service);
         if let Some(shape) = d.model.operation(op).and_then(|o| o.input.as_ref()) {
             if let Some(message) = wire::validate::serialization_fault(&d.model, &shape.shape, input, DYNAMODB_OPAQUE) {

@@ -452,6 +452,13 @@ impl Backend for EmbeddedBackend {
     fn validates(&self, op: &str) -> bool {
         engine::OPERATIONS.contains(&op)
     }
+
+    /// The engine's library reads requests without the JSON type pass its own
+    /// server makes first, except for `SearchVectors`, which that server reads
+    /// without it too.
+    fn checks_json_types(&self, op: &str) -> bool {
+        op == "SearchVectors"
+    }
 }
 
 /// Refuse to run if SQLite, as linked, would not fsync the WAL at each

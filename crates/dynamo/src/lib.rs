@@ -121,6 +121,15 @@ pub trait Backend: Send + Sync {
         let _ = op;
         false
     }
+
+    /// For an operation the backend [validates](Backend::validates): whether it
+    /// also refuses input members of the wrong JSON type itself, as DynamoDB's
+    /// reader does before anything else. When it does not, the caller makes
+    /// that one check first. The default, `false`, has the caller check.
+    fn checks_json_types(&self, op: &str) -> bool {
+        let _ = op;
+        false
+    }
 }
 
 /// An error as DynamoDB reports it.

@@ -365,6 +365,11 @@ impl Backend for RemoteBackend {
     fn validates(&self, _op: &str) -> bool {
         true
     }
+
+    /// Type faults included.
+    fn checks_json_types(&self, _op: &str) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -302,16 +302,8 @@ impl DynamoService {
             "ExecuteStatement" | "BatchExecuteStatement" | "ExecuteTransaction" => {
                 let statements: Vec<&str> = match op {
                     "ExecuteStatement" => input.get("Statement").and_then(Value::as_str).into_iter().collect(),
-                    "BatchExecuteStatement" => input
-                        .get("Statements")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|s| s.get("Statement"))
-                        .filter_map(Value::as_str)
-                        .collect(),
                     _ => input
-                        .get("TransactStatements")
+                        .get(if op == "BatchExecuteStatement" { "Statements" } else { "TransactStatements" })
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten()
@@ -364,12 +356,11 @@ impl DynamoService {
         !matches!(op, "PutResourcePolicy" | "GetResourcePolicy" | "DeleteResourcePolicy") && self.backend.validates(op)
     }
 
-    /// Whether the backend is the embedded engine: a remote DynamoDB checks
-    /// every operation itself, the engine only those it runs (not the
-    /// resource policy operations, which it never sees).
+    /// Whether the backend, validating `op` itself, also refuses members of
+    /// the wrong JSON type ([`dynamo::Backend::checks_json_types`]).
     #[must_use]
-    pub fn is_embedded(&self) -> bool {
-        !self.backend.validates("PutResourcePolicy")
+    pub fn checks_json_types(&self, op: &str) -> bool {
+        self.backend.checks_json_types(op)
     }
 
     /// Run an authorized operation.
