@@ -549,28 +549,30 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
             tags_page(&p.tags, &i)
         }
         "ListEntitiesForPolicy" => {
-            // `LocalManagedPolicy` and `AWSManagedPolicy` name no entity a policy can be
-            // attached to: the listing is empty.
-            let kinds = match i.o("EntityFilter").as_deref() {
-                None => Some(None),
-                Some("User") => Some(Some(EntityKind::User)),
-                Some("Group") => Some(Some(EntityKind::Group)),
-                Some("Role") => Some(Some(EntityKind::Role)),
-                Some(_) => None,
+            let filter = i.o("EntityFilter");
+            let kind = match filter.as_deref() {
+                Some("User") => Some(EntityKind::User),
+                Some("Group") => Some(EntityKind::Group),
+                Some("Role") => Some(EntityKind::Role),
+                _ => None,
             };
-            let page = iam
+            let mut page = iam
                 .list_entities_for_policy(
                     &i.s("PolicyArn"),
-                    kinds.flatten(),
+                    kind,
                     policy_usage(&i),
                     i.o("PathPrefix").as_deref(),
                     i.o("Marker").as_deref(),
                     i.usize("MaxItems"),
                 )
                 .map_err(err)?;
-            let items = if kinds.is_some() { page.items } else { Vec::new() };
+            // `LocalManagedPolicy` and `AWSManagedPolicy` name no entity a policy can be
+            // attached to: the listing is empty.
+            if matches!(filter.as_deref(), Some("LocalManagedPolicy" | "AWSManagedPolicy")) {
+                page = iam::Page { items: Vec::new(), marker: None };
+            }
             let pick = |kind: EntityKind, key: &str, id: &str| -> Vec<Value> {
-                items.iter().filter(|(k, _, _)| *k == kind).map(|(_, n, i)| json!({key: n, id: i})).collect()
+                page.items.iter().filter(|(k, _, _)| *k == kind).map(|(_, n, i)| json!({key: n, id: i})).collect()
             };
             let mut out = json!({
                 "PolicyGroups": pick(EntityKind::Group, "GroupName", "GroupId"),
@@ -578,11 +580,8 @@ pub fn call(iam: &Iam, caller: &Caller, op: &str, raw: &Value) -> Result<Value, 
                 "PolicyRoles": pick(EntityKind::Role, "RoleName", "RoleId"),
                 "IsTruncated": page.marker.is_some(),
             });
-            if let Some(m) = page.marker.filter(|_| kinds.is_some()) {
+            if let Some(m) = page.marker {
                 out["Marker"] = json!(m);
-            }
-            if kinds.is_none() {
-                out["IsTruncated"] = json!(false);
             }
             Ok(out)
         }
