@@ -2,6 +2,7 @@
 with the real AWS CLI and boto3."""
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -123,6 +124,15 @@ def signed_headers(daxd, service, body, headers, key=ROOT_KEY, region="us-east-1
     req = botocore.awsrequest.AWSRequest(method="POST", url=daxd.endpoint + "/", data=body, headers=headers)
     botocore.auth.SigV4Auth(botocore.credentials.Credentials(*key), service, region).add_auth(req)
     return dict(req.headers.items())
+
+
+def refused(port):
+    """Whether nothing accepts connections on the loopback `port` (a DAX node not listening)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return False
+    except OSError:
+        return True
 
 
 def wait_for(predicate, timeout=10.0, interval=0.05):

@@ -11,7 +11,6 @@ fails instead of skipping."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from daxd import Daxd, wait_for
+from daxd import Daxd, refused, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 BROWSER_TESTS = REPO / "tests" / "console"
@@ -42,11 +41,6 @@ def missing():
         return "tests/console/node_modules is missing (npm ci in tests/console)"
     return None
 
-
-def refused(port):
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) != 0
 
 
 def wait_available(dax, name, timeout=30):

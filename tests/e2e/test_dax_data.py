@@ -3,7 +3,6 @@
 control plane, with writes made around DAX through daxd's DynamoDB API (boto3)
 to show the cache semantics."""
 import json
-import socket
 import threading
 import time
 import urllib.request
@@ -14,7 +13,7 @@ import amazondax
 import pytest
 from botocore.exceptions import ClientError
 
-from daxd import Daxd, wait_for
+from daxd import Daxd, refused, wait_for
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -685,13 +684,6 @@ def test_replication_forwarding_and_failover(env):
     dax_api.delete_cluster(ClusterName="multi")
     wait_for(lambda: all(refused(p) for p in [*ports.values(), new["Endpoint"]["Port"]]), 15)
 
-
-def refused(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return False
-    except OSError:
-        return True
 
 
 def test_reboot_empties_the_cache(cached):

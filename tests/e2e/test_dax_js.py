@@ -10,13 +10,11 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from daxd import ROOT, Daxd, wait_for
+from daxd import Daxd, ROOT, refused, wait_for
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -36,13 +34,6 @@ pytestmark = pytest.mark.skipif(
 def doc(*statements):
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
-
-def refused(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return False
-    except OSError:
-        return True
 
 
 def create_cluster(daxd, name, role_arn):

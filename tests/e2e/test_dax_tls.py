@@ -17,7 +17,7 @@ from amazondax.DaxError import DaxClientError, DaxValidationError
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from daxd import Daxd, wait_for
+from daxd import Daxd, refused, wait_for
 
 REGION = "us-east-1"
 ARGS = ["--dax-ports", "24500-24599"]
@@ -26,13 +26,6 @@ DAX_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
 KEY = {"pk": {"S": "p"}, "sk": {"N": "1"}}
 ITEM = {**KEY, "v": {"S": "over tls"}, "n": {"N": "42"}, "b": {"B": b"\x00\xff"}}
 
-
-def refused(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return False
-    except OSError:
-        return True
 
 
 def tls_dir(daxd):

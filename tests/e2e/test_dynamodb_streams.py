@@ -10,14 +10,13 @@ with a manual clock in crates/dynamo/tests/embedded.rs."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 
 import amazondax
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
-from daxd import ROOT, Daxd, wait_for
+from daxd import Daxd, ROOT, refused, wait_for
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -68,13 +67,6 @@ def read_all(streams, it, limit=None):
             return records, sizes
         it = out["NextShardIterator"]
 
-
-def refused(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return False
-    except OSError:
-        return True
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ other over HTTPS). Two IAM users, each `Allow *` plus one `Deny *` on the condit
 import http.client
 import json
 import re
-import socket
 import ssl
 import urllib.parse
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from daxd import Daxd, wait_for
+from daxd import Daxd, refused, wait_for
 
 REGION = "us-east-1"
 DAX_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
@@ -36,13 +35,6 @@ def deny_when(value):
 def allowed(user, over_tls):
     return over_tls == (user == "tls-only")
 
-
-def refused(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return False
-    except OSError:
-        return True
 
 
 def available(dax, name):
