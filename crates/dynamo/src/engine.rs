@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use crate::arn;
 use crate::checks;
+use crate::error::request_validation;
 use crate::DynamoError;
 
 /// The DynamoDB operations dynoxide implements, and so the embedded backend
@@ -207,16 +208,6 @@ fn strip_position(msg: &str) -> &str {
     match msg.rfind(" at line ") {
         Some(i) if msg[i..].contains(" column ") => &msg[..i],
         _ => msg,
-    }
-}
-
-/// PutItem, UpdateItem and DeleteItem wrap request-validation errors in
-/// DynamoDB's `1 validation error detected: ` envelope; the rest report them bare.
-pub(crate) fn request_validation(op: &str, msg: &str) -> DynamoError {
-    if matches!(op, "PutItem" | "UpdateItem" | "DeleteItem") && !msg.starts_with("1 validation error detected: ") {
-        DynamoError::validation(format!("1 validation error detected: {msg}"))
-    } else {
-        DynamoError::validation(msg)
     }
 }
 
