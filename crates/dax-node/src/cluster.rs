@@ -1,5 +1,9 @@
 //! What the nodes of one cluster share: the attribute-list registry, the key schemas, the
 //! roster (which node leads, the leader session id) and the cluster's metrics.
+//!
+//! The roster holds the running nodes, and each node holds its cluster: the state is
+//! generic over the node type ([`Member`]), so that this file needs nothing of a node but
+//! its id.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +14,6 @@ use dax_wire::KeySchema;
 
 use crate::host::{ClusterInfo, NodeError};
 use crate::metrics::Metrics;
-use crate::node::Node;
 
 /// Attribute lists clients may define per cluster (DAX keeps them forever; this bounds
 /// memory against clients that make up attribute names without end).
@@ -67,20 +70,31 @@ impl Registry {
     }
 }
 
+/// What the roster needs of a node.
+pub(crate) trait Member {
+    /// The node id (`<cluster>-a`, …).
+    fn id(&self) -> &str;
+}
+
 /// The roster: running nodes in creation order, the leader, the leader session id.
-#[derive(Default)]
-pub(crate) struct Roster {
-    pub nodes: Vec<Arc<Node>>,
+pub(crate) struct Roster<N> {
+    pub nodes: Vec<Arc<N>>,
     pub leader: Option<String>,
     pub leader_session_id: i64,
 }
 
-/// One cluster's shared state.
-pub(crate) struct ClusterState {
+impl<N> Default for Roster<N> {
+    fn default() -> Self {
+        Roster { nodes: Vec::new(), leader: None, leader_session_id: 0 }
+    }
+}
+
+/// One cluster's shared state, with nodes of type `N`.
+pub(crate) struct ClusterState<N> {
     pub info: RwLock<Arc<ClusterInfo>>,
     registry: RwLock<Registry>,
     schemas: RwLock<HashMap<String, (Arc<KeySchema>, Instant)>>,
-    pub roster: RwLock<Roster>,
+    pub roster: RwLock<Roster<N>>,
     pub metrics: Arc<Metrics>,
     seq: AtomicU64,
 }
@@ -93,7 +107,7 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl ClusterState {
+impl<N: Member> ClusterState<N> {
     pub(crate) fn new(info: ClusterInfo) -> Self {
         ClusterState {
             info: RwLock::new(Arc::new(info)),
@@ -156,24 +170,24 @@ impl ClusterState {
     }
 
     /// The node that takes writes.
-    pub(crate) fn leader(&self) -> Option<Arc<Node>> {
+    pub(crate) fn leader(&self) -> Option<Arc<N>> {
         let r = read(&self.roster);
         let id = r.leader.as_ref()?;
-        r.nodes.iter().find(|n| &n.id == id).cloned()
+        r.nodes.iter().find(|n| n.id() == id).cloned()
     }
 
     /// Every running node.
-    pub(crate) fn nodes(&self) -> Vec<Arc<Node>> {
+    pub(crate) fn nodes(&self) -> Vec<Arc<N>> {
         read(&self.roster).nodes.clone()
     }
 
     /// `(nodes, leader id, leader session id)`.
-    pub(crate) fn roster_view(&self) -> (Vec<Arc<Node>>, Option<String>, i64) {
+    pub(crate) fn roster_view(&self) -> (Vec<Arc<N>>, Option<String>, i64) {
         let r = read(&self.roster);
         (r.nodes.clone(), r.leader.clone(), r.leader_session_id)
     }
 
-    pub(crate) fn roster_mut(&self) -> std::sync::RwLockWriteGuard<'_, Roster> {
+    pub(crate) fn roster_mut(&self) -> std::sync::RwLockWriteGuard<'_, Roster<N>> {
         write(&self.roster)
     }
 }

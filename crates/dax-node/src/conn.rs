@@ -11,7 +11,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::host::NodeError;
 use crate::metrics::Counter;
-use crate::node::{error_frame, is_data, Conn, Node};
+use crate::node::{error_frame, is_data, Node};
+use crate::session::Session;
 
 /// Largest frame buffered for a connection that has not been authorized (the preamble and
 /// `authorizeConnection` take a few hundred bytes).
@@ -62,7 +63,7 @@ where
     let _guard = node.meter.connection();
     let limits = node.shared.config.limits;
     let mut decoder = StreamDecoder::new(limits);
-    let mut conn = Conn::new(local_ip, tls);
+    let mut session = Session::new(local_ip, tls);
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut start = 0usize;
     let mut out: Vec<u8> = Vec::with_capacity(4096);
@@ -76,7 +77,7 @@ where
                     match event {
                         Event::Preamble(_) => {}
                         Event::Frame(Frame::Request(req)) => {
-                            if let Some(answer) = node.handle(&mut conn, req).await {
+                            if let Some(answer) = node.handle(&mut session, req).await {
                                 out.extend_from_slice(&answer);
                                 // Pipelined requests are answered together, but never more
                                 // than one large answer is held for a client that does not read.
@@ -92,8 +93,8 @@ where
                         Event::Frame(Frame::Rejected { method, error }) => {
                             if method == Method::AuthorizeConnection {
                                 // Never answered: the next request reports it.
-                                conn.principal = None;
-                                conn.auth_error = Some(NodeError::new(
+                                session.principal = None;
+                                session.auth_error = Some(NodeError::new(
                                     "UnrecognizedClientException",
                                     format!("Invalid authorizeConnection: {}", error.message()),
                                     400,
@@ -135,7 +136,7 @@ where
         }
         // Until the connection is authorized, a frame may not be larger than an
         // authorizeConnection needs: what an anonymous client can make a node buffer stays small.
-        let max = if conn.principal.is_some() {
+        let max = if session.principal.is_some() {
             limits.max_frame_bytes
         } else {
             limits.max_frame_bytes.min(MAX_ANONYMOUS_FRAME)

@@ -11,38 +11,12 @@ use tokio::runtime::Handle;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use crate::cluster::ClusterState;
-use crate::host::{ClusterInfo, Host};
+use crate::config::FleetConfig;
+use crate::conn;
+use crate::host::{Host, NodeError, NodeSpec};
 use crate::metrics::{render_prometheus, Snapshot};
-use crate::node::{Node, Shared};
+use crate::node::{Cluster, Node, Shared};
 use crate::tls::HANDSHAKE_TIMEOUT;
-use crate::{conn, FleetConfig};
-
-/// One node as the control plane wants it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeSpec {
-    /// Its cluster.
-    pub cluster: ClusterInfo,
-    /// Node id (`<cluster>-a`, …).
-    pub node_id: String,
-    /// Host (name or address) to listen on: the advertise host.
-    pub host: String,
-    /// Its allocated port.
-    pub port: u16,
-    /// Availability zone.
-    pub availability_zone: String,
-    /// `ClusterEndpointEncryptionType` is `TLS`: the node speaks TLS (`daxs://`) with the
-    /// fleet's [`crate::NodeTls`] (without one, it is not started).
-    pub tls: bool,
-    /// Whether the node should be serving now (`available`); a node that is listed but not
-    /// running (`rebooting`) keeps its cluster's shared state, and comes back with an
-    /// empty cache.
-    pub running: bool,
-    /// Changes whenever the node reboots (the control plane's reboot count): a running
-    /// node whose generation changed is restarted with an empty cache, even if the
-    /// reboot began and ended between two [`Fleet::reconcile`] calls.
-    pub generation: u64,
-}
 
 /// One node of a roster, as [`Fleet::roster`] reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +33,7 @@ pub struct RosterEntry {
 pub struct Fleet {
     shared: Arc<Shared>,
     handle: Handle,
-    clusters: Mutex<BTreeMap<String, Arc<ClusterState>>>,
+    clusters: Mutex<BTreeMap<String, Arc<Cluster>>>,
     warned: Mutex<HashSet<String>>,
     /// Per started listener: its generation, and whether its accept loop runs
     /// ([`Fleet::serving`]).
@@ -120,7 +94,7 @@ async fn shed(node: Arc<Node>, mut stream: TcpStream, plain: bool) {
     node.meter.inc(crate::metrics::Counter::ThrottledRequestCount);
     let _ = tokio::time::timeout(SHED_TIMEOUT, async {
         if plain {
-            let e = crate::host::NodeError::throttling(format!("Node {} has too many connections ({max})", node.id));
+            let e = NodeError::throttling(format!("Node {} has too many connections ({max})", node.id));
             conn::refuse(&mut stream, &crate::node::error_frame(&e, None)).await;
         } else {
             let _ = stream.shutdown().await;
@@ -208,7 +182,7 @@ impl Fleet {
         }
         for (arn, specs) in groups {
             let state = Arc::clone(
-                clusters.entry(arn.to_owned()).or_insert_with(|| Arc::new(ClusterState::new(specs[0].cluster.clone()))),
+                clusters.entry(arn.to_owned()).or_insert_with(|| Arc::new(Cluster::new(specs[0].cluster.clone()))),
             );
             state.set_info(&specs[0].cluster);
             let mut roster = state.roster_mut();
@@ -278,7 +252,7 @@ impl Fleet {
                 .is_some_and(|(g, flag)| *g == generation && flag.load(Ordering::Acquire))
     }
 
-    fn start(&self, state: &Arc<ClusterState>, s: &NodeSpec) -> std::io::Result<Arc<Node>> {
+    fn start(&self, state: &Arc<Cluster>, s: &NodeSpec) -> std::io::Result<Arc<Node>> {
         let std_listener = std::net::TcpListener::bind((s.host.as_str(), s.port))?;
         std_listener.set_nonblocking(true)?;
         let _rt = self.handle.enter();
@@ -286,7 +260,7 @@ impl Fleet {
         let memory = node_type_memory(&s.cluster.node_type).unwrap_or(u64::MAX);
         let cache_bytes = self.shared.config.cache_bytes.min(memory);
         let node = Arc::new(Node::new(s, Arc::clone(state), cache_bytes, Arc::clone(&self.shared)));
-        let tls = if s.tls { self.shared.config.tls.as_ref().map(crate::NodeTls::acceptor) } else { None };
+        let tls = if s.tls { self.shared.config.tls.as_ref().map(crate::tls::NodeTls::acceptor) } else { None };
         let accepting = Arc::new(AtomicBool::new(false));
         self.accepting
             .lock()
@@ -329,7 +303,7 @@ impl Fleet {
     }
 
     pub fn metrics(&self) -> (Vec<Snapshot>, Vec<Snapshot>) {
-        let clusters: Vec<Arc<ClusterState>> =
+        let clusters: Vec<Arc<Cluster>> =
             self.clusters.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
         let mut nodes = Vec::new();
         let mut totals = Vec::new();

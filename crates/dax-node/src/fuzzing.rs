@@ -15,10 +15,10 @@ use dax_wire::{encode_key, item_from_json, item_to_json, AuthorizeConnection, It
 use serde_json::{json, Map, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::cluster::ClusterState;
-use crate::host::{BoxFuture, ClusterInfo, Host, NodeError, Principal};
-use crate::node::{Node, Shared};
-use crate::{conn, FleetConfig, NodeSpec};
+use crate::config::FleetConfig;
+use crate::conn;
+use crate::host::{BoxFuture, ClusterInfo, Host, NodeError, NodeSpec, Principal};
+use crate::node::{Cluster, Node, Shared};
 
 /// Items the in-memory DynamoDB keeps at most (per connection: it is made anew for each).
 const MAX_ITEMS: usize = 256;
@@ -322,7 +322,7 @@ pub fn serve_connection(stream: &[u8], chunk: usize) -> Vec<u8> {
     };
     let host: Arc<dyn Host> = Arc::new(MemoryHost::default());
     let shared = Arc::new(Shared::new(host, FleetConfig { cache_bytes: 1 << 20, ..FleetConfig::default() }));
-    let state = Arc::new(ClusterState::new(info));
+    let state = Arc::new(Cluster::new(info));
     let node = Arc::new(Node::new(&spec, Arc::clone(&state), 1 << 20, shared));
     {
         let mut roster = state.roster_mut();
@@ -389,7 +389,7 @@ mod tests {
         let item = item_from_json(&json!({"pk": {"S": "a"}, "sk": {"N": "1"}, "v": {"S": "x"}})).unwrap();
         let names = vec!["v".to_owned()];
         // Attribute-list ids are the same on every registry.
-        let id = ClusterState::new(cluster_info()).attribute_list_id(&names).unwrap();
+        let id = Cluster::new(cluster_info()).attribute_list_id(&names).unwrap();
         let key = encode_key(&item, &schema).unwrap();
         let stream = connection(&[
             Request::DefineAttributeListId { attribute_names: names.clone() },

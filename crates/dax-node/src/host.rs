@@ -1,4 +1,5 @@
-//! What a node needs from the rest of daxd, behind one trait.
+//! What a node needs from the rest of daxd, behind one trait, and how the control plane
+//! describes the clusters and nodes it wants.
 
 use std::any::Any;
 use std::fmt;
@@ -24,6 +25,32 @@ pub struct ClusterInfo {
     pub iam_role_arn: String,
     /// Node type (`dax.r5.large`, …): bounds the cache by the type's memory.
     pub node_type: String,
+}
+
+/// One node as the control plane wants it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeSpec {
+    /// Its cluster.
+    pub cluster: ClusterInfo,
+    /// Node id (`<cluster>-a`, …).
+    pub node_id: String,
+    /// Host (name or address) to listen on: the advertise host.
+    pub host: String,
+    /// Its allocated port.
+    pub port: u16,
+    /// Availability zone.
+    pub availability_zone: String,
+    /// `ClusterEndpointEncryptionType` is `TLS`: the node speaks TLS (`daxs://`) with the
+    /// fleet's [`crate::NodeTls`] (without one, it is not started).
+    pub tls: bool,
+    /// Whether the node should be serving now (`available`); a node that is listed but not
+    /// running (`rebooting`) keeps its cluster's shared state, and comes back with an
+    /// empty cache.
+    pub running: bool,
+    /// Changes whenever the node reboots (the control plane's reboot count): a running
+    /// node whose generation changed is restarted with an empty cache, even if the
+    /// reboot began and ended between two [`crate::Fleet::reconcile`] calls.
+    pub generation: u64,
 }
 
 /// An authenticated client, opaque to the node (the binary keeps its IAM caller in it).

@@ -22,7 +22,7 @@ pub const TAG_DOCUMENT_PATH_ORDINAL: u64 = 3324;
 /// Nesting bound for DynamoDB JSON conversion (DynamoDB itself allows 32 levels): the
 /// CBOR decoder's default bound, so that every value decoded from a client's frame converts
 /// to DynamoDB JSON and back (it is sent to DynamoDB as JSON, which then judges its depth).
-const MAX_JSON_DEPTH: usize = crate::Limits::DEFAULT.max_depth;
+const MAX_JSON_DEPTH: usize = Limits::DEFAULT.max_depth;
 
 /// One DynamoDB attribute value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -50,12 +50,13 @@ pub mod evaluate;
 pub mod matcher;
 pub mod model;
 pub mod parse;
+pub mod principal;
 pub mod variables;
 
 pub use context::{Context, ContextValue};
 pub use evaluate::{
-    denial_message, evaluate, is_allowed, missing_context_keys, principal_matches, Decision, DenyReason,
-    MatchedStatement, Outcome, PolicyKind, PolicySet, Principal, PrincipalKind, Request, TRUST_POLICY_ACTIONS,
+    denial_message, evaluate, is_allowed, missing_context_keys, Decision, DenyReason, MatchedStatement, Outcome,
+    PolicyKind, PolicySet, Request, TRUST_POLICY_ACTIONS,
 };
 pub use model::{
     ActionElement, BaseOperator, Condition, ConditionOperator, Effect, OperatorFamily, Policy, PolicyVersion,
@@ -66,3 +67,4 @@ pub use parse::{
     DocumentKind, MalformedKind, MalformedPolicy, MAX_GROUP_INLINE_POLICY_SIZE, MAX_MANAGED_POLICY_SIZE,
     MAX_ROLE_INLINE_POLICY_SIZE, MAX_TRUST_POLICY_SIZE, MAX_USER_INLINE_POLICY_SIZE,
 };
+pub use principal::{principal_matches, Principal, PrincipalKind};
