@@ -5,12 +5,19 @@
 //! [`ManualClock`] and [`SeqIds`] so that lifecycles and ids are
 //! reproducible. Nothing here does I/O beyond reading the clock and the
 //! system's random source.
+//!
+//! It also holds what several domain crates share without importing each
+//! other: listing pages and their tokens ([`page`]) and region names.
+
+pub mod page;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rand::Rng;
 use time::OffsetDateTime;
+
+pub use page::{Page, Paging};
 
 /// A source of the current time.
 pub trait Clock: Send + Sync {
@@ -124,22 +131,6 @@ impl Env {
     pub fn system() -> Self {
         Env { clock: Arc::new(SystemClock), ids: Arc::new(RandomIds) }
     }
-}
-
-/// One page of an AWS listing (`Describe*` of EC2 and DAX): pass
-/// `next_token` back as `NextToken`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    /// Present when more items follow.
-    pub next_token: Option<String>,
-}
-
-/// `MaxResults` / `NextToken` of a listing request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Paging {
-    pub max_results: Option<i64>,
-    pub next_token: Option<String>,
 }
 
 /// Whether `region` looks like an AWS region name (`us-east-1`, `eu-central-2`,

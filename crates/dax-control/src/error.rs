@@ -81,6 +81,12 @@ impl DaxError {
 
 impl From<state::StoreError> for DaxError {
     fn from(e: state::StoreError) -> Self {
-        DaxError::InternalFailure(format!("The request processing has failed because of an unknown error: {e}"))
+        match e {
+            // A record that does not decode is named as it is (on load).
+            state::StoreError::Corrupt { .. } => DaxError::InternalFailure(e.to_string()),
+            _ => {
+                DaxError::InternalFailure(format!("The request processing has failed because of an unknown error: {e}"))
+            }
+        }
     }
 }

@@ -6,8 +6,8 @@ use state::Op;
 
 use crate::records::{ParamGroupRec, SubnetGroupRec, SubnetRec, NS_PARAMETER_GROUPS, NS_SUBNET_GROUPS};
 use crate::{
-    encode, page, validate, CreateSubnetGroupInput, DaxControl, DaxError, NetworkType, NewEvent, Page, Paging,
-    Parameter, ParameterGroup, ParameterNameValue, SourceType, State, Subnet, SubnetGroup, UpdateSubnetGroupInput,
+    page, validate, CreateSubnetGroupInput, DaxControl, DaxError, NetworkType, NewEvent, Page, Paging, Parameter,
+    ParameterGroup, ParameterNameValue, SourceType, State, Subnet, SubnetGroup, UpdateSubnetGroupInput,
     DEFAULT_PARAMETER_GROUP, DEFAULT_PARAMETER_GROUP_DESCRIPTION, DEFAULT_SUBNET_GROUP,
     DEFAULT_SUBNET_GROUP_DESCRIPTION, DEFAULT_TTL_MS, MAX_PARAMETER_GROUPS, MAX_PARAMETER_VALUES,
     MAX_SUBNETS_PER_GROUP, MAX_SUBNET_GROUPS,
@@ -207,7 +207,7 @@ impl DaxControl {
             format!("Parameter group {name} created."),
             now,
         );
-        self.commit(&mut st, vec![Op::put(NS_PARAMETER_GROUPS, g.key(), encode(&g))], vec![event])?;
+        self.commit(&mut st, vec![Op::put_json(NS_PARAMETER_GROUPS, g.key(), &g)?], vec![event])?;
         let out = parameter_group_of(&g);
         st.region_mut(region).parameter_groups.insert(name.to_owned(), g);
         Ok(out)
@@ -270,7 +270,7 @@ impl DaxControl {
             format!("Parameter group {name} updated."),
             now,
         );
-        self.commit(&mut st, vec![Op::put(NS_PARAMETER_GROUPS, g.key(), encode(&g))], vec![event])?;
+        self.commit(&mut st, vec![Op::put_json(NS_PARAMETER_GROUPS, g.key(), &g)?], vec![event])?;
         let out = parameter_group_of(&g);
         st.region_mut(region).parameter_groups.insert(name.to_owned(), g);
         Ok(out)
@@ -448,7 +448,7 @@ impl DaxControl {
         };
         let event =
             Self::group_event(region, SourceType::SubnetGroup, &name, format!("Subnet group {name} created."), now);
-        self.commit(&mut st, vec![Op::put(NS_SUBNET_GROUPS, g.key(), encode(&g))], vec![event])?;
+        self.commit(&mut st, vec![Op::put_json(NS_SUBNET_GROUPS, g.key(), &g)?], vec![event])?;
         let out = GroupView::of(&g).render();
         st.region_mut(region).subnet_groups.insert(name, g);
         Ok(out)
@@ -497,7 +497,7 @@ impl DaxControl {
         }
         let event =
             Self::group_event(region, SourceType::SubnetGroup, &name, format!("Subnet group {name} updated."), now);
-        self.commit(&mut st, vec![Op::put(NS_SUBNET_GROUPS, g.key(), encode(&g))], vec![event])?;
+        self.commit(&mut st, vec![Op::put_json(NS_SUBNET_GROUPS, g.key(), &g)?], vec![event])?;
         let out = GroupView::of(&g).render();
         st.region_mut(region).subnet_groups.insert(name, g);
         Ok(out)

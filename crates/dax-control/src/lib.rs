@@ -36,7 +36,6 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use base::Env;
-use serde::{Deserialize, Serialize};
 use state::{Op, Store};
 
 pub use deps::{Deps, Identity, Network, NodeListener, Ports, Readiness, SgInfo, SubnetInfo};
@@ -109,7 +108,7 @@ pub struct Config {
     pub provisioning_delay: Duration,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Region {
     clusters: BTreeMap<String, ClusterRec>,
     subnet_groups: BTreeMap<String, SubnetGroupRec>,
@@ -117,7 +116,7 @@ struct Region {
     events: BTreeMap<u64, EventRec>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct State {
     regions: BTreeMap<String, Region>,
     next_event: u64,
@@ -163,20 +162,6 @@ pub struct DaxControl {
     state: RwLock<State>,
 }
 
-fn encode<T: Serialize>(v: &T) -> Vec<u8> {
-    serde_json::to_vec(v).unwrap_or_default()
-}
-
-fn decode_all<T: for<'de> Deserialize<'de>>(store: &Store, ns: &str) -> Result<Vec<T>, DaxError> {
-    store
-        .scan(ns)?
-        .into_iter()
-        .map(|(k, v)| {
-            serde_json::from_slice(&v).map_err(|e| DaxError::InternalFailure(format!("corrupt record {ns}/{k}: {e}")))
-        })
-        .collect()
-}
-
 fn not_found_cluster() -> DaxError {
     DaxError::ClusterNotFoundFault("Cluster not found.".to_owned())
 }
@@ -199,21 +184,21 @@ impl DaxControl {
     /// # Errors
     /// When the store cannot be read or holds a corrupt record.
     pub fn reload(&self) -> Result<(), DaxError> {
-        let clusters: Vec<ClusterRec> = decode_all(&self.store, records::NS_CLUSTERS)?;
-        let subnet_groups: Vec<SubnetGroupRec> = decode_all(&self.store, records::NS_SUBNET_GROUPS)?;
-        let parameter_groups: Vec<ParamGroupRec> = decode_all(&self.store, records::NS_PARAMETER_GROUPS)?;
-        let events: Vec<EventRec> = decode_all(&self.store, records::NS_EVENTS)?;
+        let clusters = self.store.scan_json::<ClusterRec>(records::NS_CLUSTERS)?;
+        let subnet_groups = self.store.scan_json::<SubnetGroupRec>(records::NS_SUBNET_GROUPS)?;
+        let parameter_groups = self.store.scan_json::<ParamGroupRec>(records::NS_PARAMETER_GROUPS)?;
+        let events = self.store.scan_json::<EventRec>(records::NS_EVENTS)?;
         let mut st = State::default();
-        for c in clusters {
+        for (_, c) in clusters {
             st.region_mut(&c.region.clone()).clusters.insert(c.name.clone(), c);
         }
-        for g in subnet_groups {
+        for (_, g) in subnet_groups {
             st.region_mut(&g.region.clone()).subnet_groups.insert(g.name.clone(), g);
         }
-        for g in parameter_groups {
+        for (_, g) in parameter_groups {
             st.region_mut(&g.region.clone()).parameter_groups.insert(g.name.clone(), g);
         }
-        for e in events {
+        for (_, e) in events {
             st.next_event = st.next_event.max(e.seq.saturating_add(1));
             st.region_mut(&e.region.clone()).events.insert(e.seq, e);
         }
@@ -302,9 +287,13 @@ impl DaxControl {
             for c in reg.clusters.values().filter(|c| c.due(now)) {
                 let next = advance(c, now, readiness, &mut events, &mut released);
                 match &next {
-                    // A node seen serving changes memory only: skip writing an unchanged record.
-                    Some(n) if encode(n) == encode(c) => {}
-                    Some(n) => ops.push(Op::put(records::NS_CLUSTERS, n.key(), encode(n))),
+                    Some(n) => {
+                        let put = Op::put_json(records::NS_CLUSTERS, n.key(), n)?;
+                        // A node seen serving changes memory only: skip writing an unchanged record.
+                        if put != Op::put_json(records::NS_CLUSTERS, c.key(), c)? {
+                            ops.push(put);
+                        }
+                    }
                     None => ops.push(Op::delete(records::NS_CLUSTERS, c.key())),
                 }
                 if next.as_ref() != Some(c) {
@@ -349,7 +338,7 @@ impl DaxControl {
                 message: e.message,
                 date: e.date,
             };
-            ops.push(Op::put(records::NS_EVENTS, rec.key(), encode(&rec)));
+            ops.push(Op::put_json(records::NS_EVENTS, rec.key(), &rec)?);
             recs.push(rec);
             seq = seq.saturating_add(1);
         }
@@ -363,7 +352,7 @@ impl DaxControl {
 
     /// Persist one cluster (and events), then update memory.
     fn save_cluster(&self, st: &mut State, c: ClusterRec, events: Vec<NewEvent>) -> Result<(), DaxError> {
-        self.commit(st, vec![Op::put(records::NS_CLUSTERS, c.key(), encode(&c))], events)?;
+        self.commit(st, vec![Op::put_json(records::NS_CLUSTERS, c.key(), &c)?], events)?;
         st.region_mut(&c.region.clone()).clusters.insert(c.name.clone(), c);
         Ok(())
     }

@@ -208,8 +208,8 @@ impl Ec2 {
                 tags: dedup_tags(req.tags),
             };
             subnet.available_ip_address_count = subnet.available_ip_address_count.saturating_sub(1);
-            tx.put_subnet(subnet);
-            tx.put_eni(eni.clone());
+            tx.put_subnet(subnet)?;
+            tx.put_eni(eni.clone())?;
             Ok(eni)
         })
     }
@@ -244,7 +244,7 @@ impl Ec2 {
             if let Some(mut subnet) = tx.reg.subnets.get(&eni.subnet_id).cloned() {
                 let cap = Cidr4::parse(&subnet.cidr_block).map_or(u32::MAX, Cidr4::usable);
                 subnet.available_ip_address_count = subnet.available_ip_address_count.saturating_add(1).min(cap);
-                tx.put_subnet(subnet);
+                tx.put_subnet(subnet)?;
             }
             tx.delete_eni(id);
             Ok(())
@@ -311,7 +311,7 @@ impl Ec2 {
                 }
                 NetworkInterfaceAttribute::SourceDestCheck(b) => eni.source_dest_check = b,
             }
-            tx.put_eni(eni.clone());
+            tx.put_eni(eni.clone())?;
             Ok(eni)
         })
     }

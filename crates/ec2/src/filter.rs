@@ -101,6 +101,11 @@ pub(crate) fn wildcard(pattern: &str, value: &str) -> bool {
     p[pi.min(p.len())..].iter().all(|t| matches!(t, Tok::Any))
 }
 
+/// A field with one value.
+pub(crate) fn one(v: &str) -> Vec<String> {
+    vec![v.to_owned()]
+}
+
 pub(crate) fn bool_str(b: bool) -> String {
     if b { "true" } else { "false" }.to_owned()
 }

@@ -329,7 +329,7 @@ impl Ec2 {
                 owner_id: self.account.clone(),
                 tags: dedup_tags(tags),
             };
-            tx.put_group(group.clone());
+            tx.put_group(group.clone())?;
             Ok(group)
         })
     }
@@ -389,7 +389,7 @@ impl Ec2 {
                 return Err(Ec2Error::RulesPerSecurityGroupLimitExceeded);
             }
             g.rules.extend(added.iter().cloned());
-            tx.put_group(g);
+            tx.put_group(g)?;
             Ok(added)
         })
     }
@@ -430,7 +430,7 @@ impl Ec2 {
             if outcome.revoked.is_empty() {
                 return Err(Ec2Error::InvalidPermissionNotFound);
             }
-            tx.put_group(g);
+            tx.put_group(g)?;
             Ok(outcome)
         })
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use state::Op;
 
 use crate::managed::aws_catalog;
-use crate::{encode, Iam, IamError, State, NS_ACTIVITY, NS_JOBS, NS_ROLES};
+use crate::{Iam, IamError, State, NS_ACTIVITY, NS_JOBS, NS_ROLES};
 
 /// One (service, action) an entity used, with its latest use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,17 +184,17 @@ impl Iam {
         if dirty.is_empty() {
             return Ok(());
         }
-        let ops: Vec<Op> = {
+        let ops: Result<Vec<Op>, state::StoreError> = {
             let st = self.read();
             dirty
                 .iter()
                 .filter_map(|k| match k.strip_prefix("role:") {
-                    Some(role) => st.roles.get(role).map(|r| Op::put(NS_ROLES, role, encode(r))),
-                    None => st.activity.get(k).map(|a| Op::put(NS_ACTIVITY, k.clone(), encode(a))),
+                    Some(role) => st.roles.get(role).map(|r| Op::put_json(NS_ROLES, role, r)),
+                    None => st.activity.get(k).map(|a| Op::put_json(NS_ACTIVITY, k.clone(), a)),
                 })
                 .collect()
         };
-        if let Err(e) = self.persist(&ops) {
+        if let Err(e) = ops.map_err(IamError::from).and_then(|ops| self.persist(&ops)) {
             let mut d = self.dirty_activity.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             d.extend(dirty);
             return Err(e);
@@ -316,7 +316,7 @@ impl Iam {
             owner: owner.to_owned(),
         };
         let mut st = self.write();
-        self.persist(&[Op::put(NS_JOBS, job.id.clone(), encode(&job))])?;
+        self.persist(&[Op::put_json(NS_JOBS, job.id.clone(), &job)?])?;
         st.jobs.insert(job.id.clone(), job.clone());
         Ok(job.id)
     }

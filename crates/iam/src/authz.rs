@@ -6,24 +6,8 @@ use std::sync::{Arc, Mutex};
 use policy::{Context, Outcome, Policy, PolicySet};
 
 use crate::managed::aws_catalog;
-use crate::sts::SessionKind;
-use crate::{Holder, Iam, Session, State, Tag, User};
-
-/// An authenticated caller.
-#[derive(Debug, Clone)]
-pub enum Caller {
-    Root,
-    User(User),
-    Session(Session),
-}
-
-impl Caller {
-    /// The account's root user, or a session of it: allowed everything.
-    #[must_use]
-    pub fn is_root(&self) -> bool {
-        matches!(self, Caller::Root) || matches!(self, Caller::Session(s) if matches!(s.kind, SessionKind::Root))
-    }
-}
+use crate::principal::{Caller, SessionKind};
+use crate::{Holder, Iam, State, Tag};
 
 /// What the front door and condition keys need to know about a caller.
 #[derive(Debug, Clone)]

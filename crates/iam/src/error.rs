@@ -64,7 +64,13 @@ impl IamError {
 
 impl From<state::StoreError> for IamError {
     fn from(e: state::StoreError) -> Self {
-        IamError::ServiceFailure(format!("The request processing has failed because of an unknown error: {e}"))
+        match e {
+            // A record that does not decode is named as it is (on load).
+            state::StoreError::Corrupt { .. } => IamError::ServiceFailure(e.to_string()),
+            _ => {
+                IamError::ServiceFailure(format!("The request processing has failed because of an unknown error: {e}"))
+            }
+        }
     }
 }
 

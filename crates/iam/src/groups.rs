@@ -3,7 +3,7 @@
 use state::Op;
 
 use crate::page::{self, Page};
-use crate::{check_path, encode, path_or_root, Group, Holder, Iam, IamError, User, NS_GROUPS};
+use crate::{check_path, path_or_root, Group, Holder, Iam, IamError, User, NS_GROUPS};
 
 fn no_group(name: &str) -> IamError {
     IamError::NoSuchEntity(format!("The group with name {name} cannot be found."))
@@ -30,7 +30,7 @@ impl Iam {
             members: Vec::new(),
             policies: Holder::default(),
         };
-        self.persist(&[Op::put(NS_GROUPS, name.to_lowercase(), encode(&g))])?;
+        self.persist(&[Op::put_json(NS_GROUPS, name.to_lowercase(), &g)?])?;
         st.groups.insert(name.to_lowercase(), g.clone());
         Ok(g)
     }
@@ -83,7 +83,7 @@ impl Iam {
         let key = name.to_lowercase();
         let mut g = st.groups.get(&key).cloned().ok_or_else(|| no_group(name))?;
         f(&mut g, &st)?;
-        self.persist(&[Op::put(NS_GROUPS, key.clone(), encode(&g))])?;
+        self.persist(&[Op::put_json(NS_GROUPS, key.clone(), &g)?])?;
         st.groups.insert(key, g);
         Ok(())
     }

@@ -24,6 +24,7 @@ mod login;
 mod managed;
 mod page;
 mod policies;
+mod principal;
 mod roles;
 mod slr;
 mod sts;
@@ -37,15 +38,16 @@ use serde::{Deserialize, Serialize};
 use state::{Op, Store};
 
 pub use activity::{Access, AccessReport, EntityAccess, Granularity, Job, ServiceAccess, TrackedAction};
-pub use authz::{Caller, CallerIdentity, CallerPolicies};
+pub use authz::{CallerIdentity, CallerPolicies};
 pub use error::IamError;
 pub use login::{check_password_policy, LoginProfile, LoginProfileUpdate};
 pub use managed::{ManagedPolicy, PolicyScope, PolicyVersionRec};
 pub use page::Page;
 pub use policies::{EntityKind, PolicyUsage};
+pub use principal::{Caller, Session, SessionKind};
 pub use roles::{CreateRole, RoleUpdate};
 pub use slr::{DeletionStatus, DeletionTask, LinkedService, RoleUsage, ServiceUsage, DAX_SERVICE, DAX_SLR_NAME};
-pub use sts::{packed_policy_size, AssumeRole, Session, SessionKind, MIN_SESSION_SECONDS};
+pub use sts::{packed_policy_size, AssumeRole, MIN_SESSION_SECONDS};
 
 const NS_USERS: &str = "iam/users";
 const NS_KEYS: &str = "iam/access-keys";
@@ -172,7 +174,7 @@ pub struct KeyOwner {
     pub user: User,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 struct State {
     /// Keyed by the lower-cased name: IAM names are unique regardless of case.
     users: BTreeMap<String, User>,
@@ -200,22 +202,6 @@ pub struct Iam {
     /// Entity ARNs whose access records changed since the last flush.
     dirty_activity: Mutex<Vec<String>>,
     parsed: authz::PolicyCache,
-}
-
-fn encode<T: Serialize>(v: &T) -> Vec<u8> {
-    serde_json::to_vec(v).unwrap_or_default()
-}
-
-fn decode_all<T: for<'de> Deserialize<'de>>(store: &Store, ns: &str) -> Result<Vec<(String, T)>, IamError> {
-    store
-        .scan(ns)?
-        .into_iter()
-        .map(|(k, v)| {
-            serde_json::from_slice(&v)
-                .map(|t| (k.clone(), t))
-                .map_err(|e| IamError::ServiceFailure(format!("corrupt record {ns}/{k}: {e}")))
-        })
-        .collect()
 }
 
 /// Normalise a path: absent means `/`.
@@ -247,16 +233,16 @@ impl Iam {
     /// When the store cannot be read or holds a corrupt record.
     pub fn reload(&self) -> Result<(), IamError> {
         let mut fresh = State {
-            users: decode_all(&self.store, NS_USERS)?.into_iter().collect(),
-            keys: decode_all(&self.store, NS_KEYS)?.into_iter().collect(),
-            groups: decode_all(&self.store, NS_GROUPS)?.into_iter().collect(),
-            roles: decode_all(&self.store, NS_ROLES)?.into_iter().collect(),
-            policies: decode_all(&self.store, NS_POLICIES)?.into_iter().collect(),
-            sessions: decode_all(&self.store, NS_SESSIONS)?.into_iter().collect(),
-            tasks: decode_all(&self.store, NS_TASKS)?.into_iter().collect(),
-            activity: decode_all(&self.store, NS_ACTIVITY)?.into_iter().collect(),
-            jobs: decode_all(&self.store, NS_JOBS)?.into_iter().collect(),
-            login_profiles: decode_all(&self.store, NS_LOGIN)?.into_iter().collect(),
+            users: self.store.scan_json(NS_USERS)?.into_iter().collect(),
+            keys: self.store.scan_json(NS_KEYS)?.into_iter().collect(),
+            groups: self.store.scan_json(NS_GROUPS)?.into_iter().collect(),
+            roles: self.store.scan_json(NS_ROLES)?.into_iter().collect(),
+            policies: self.store.scan_json(NS_POLICIES)?.into_iter().collect(),
+            sessions: self.store.scan_json(NS_SESSIONS)?.into_iter().collect(),
+            tasks: self.store.scan_json(NS_TASKS)?.into_iter().collect(),
+            activity: self.store.scan_json(NS_ACTIVITY)?.into_iter().collect(),
+            jobs: self.store.scan_json(NS_JOBS)?.into_iter().collect(),
+            login_profiles: self.store.scan_json(NS_LOGIN)?.into_iter().collect(),
         };
         std::mem::swap(&mut *self.write(), &mut fresh);
         self.dirty_activity.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
@@ -328,3 +314,5 @@ fn merge_tags(existing: &[Tag], new: Vec<Tag>) -> Result<Vec<Tag>, IamError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod write_failures;

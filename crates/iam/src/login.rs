@@ -19,7 +19,7 @@ use argon2::Argon2;
 use serde::{Deserialize, Serialize};
 use state::Op;
 
-use crate::{encode, Iam, IamError, User, NS_LOGIN};
+use crate::{Iam, IamError, User, NS_LOGIN};
 
 /// The shortest password AWS's default policy accepts.
 pub const MIN_PASSWORD_LENGTH: usize = 8;
@@ -175,7 +175,7 @@ impl Iam {
             max_signin_session_duration,
             password: hash,
         };
-        self.persist(&[Op::put(NS_LOGIN, key.clone(), encode(&rec))])?;
+        self.persist(&[Op::put_json(NS_LOGIN, key.clone(), &rec)?])?;
         let out = rec.public();
         st.login_profiles.insert(key, rec);
         Ok(out)
@@ -221,7 +221,7 @@ impl Iam {
         } else if let Some(d) = update.max_signin_session_duration {
             rec.max_signin_session_duration = Some(d);
         }
-        self.persist(&[Op::put(NS_LOGIN, key.clone(), encode(&rec))])?;
+        self.persist(&[Op::put_json(NS_LOGIN, key.clone(), &rec)?])?;
         st.login_profiles.insert(key, rec);
         Ok(())
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use state::Op;
 
 use crate::page::{self, Page};
-use crate::{check_path, check_tags, encode, merge_tags, path_or_root, Iam, IamError, Tag, NS_POLICIES};
+use crate::{check_path, check_tags, merge_tags, path_or_root, Iam, IamError, Tag, NS_POLICIES};
 
 /// Versions a managed policy may have at once.
 pub const MAX_VERSIONS: usize = 5;
@@ -215,7 +215,7 @@ impl Iam {
             attachment_count: 0,
             boundary_usage_count: 0,
         };
-        self.persist(&[Op::put(NS_POLICIES, arn.clone(), encode(&p))])?;
+        self.persist(&[Op::put_json(NS_POLICIES, arn.clone(), &p)?])?;
         st.policies.insert(arn, p.clone());
         Ok(p)
     }
@@ -272,7 +272,7 @@ impl Iam {
         let mut st = self.write();
         let mut p = st.policies.get(arn).cloned().ok_or_else(|| no_policy(arn))?;
         f(&mut p)?;
-        self.persist(&[Op::put(NS_POLICIES, arn, encode(&p))])?;
+        self.persist(&[Op::put_json(NS_POLICIES, arn, &p)?])?;
         st.policies.insert(arn.to_owned(), p.clone());
         Ok(p)
     }

@@ -1,4 +1,9 @@
-//! IAM-style pagination: `Marker` / `MaxItems` in, `IsTruncated` / `Marker` out.
+//! IAM-style pagination: `Marker` / `MaxItems` in, `IsTruncated` / `Marker`
+//! out, over the shared walk of [`base::page`]. The marker is the sort key of
+//! the first item of the next page; `MaxItems` defaults to 100 and is at
+//! least 1.
+
+use base::page::TokenForm;
 
 use crate::IamError;
 
@@ -17,28 +22,14 @@ impl<T> Page<T> {
     }
 }
 
-/// Page through `(sort key, item)` pairs given in key order. The marker is
-/// the sort key of the first item of the next page.
+/// Page through `(sort key, item)` pairs given in key order.
 pub(crate) fn paginate<'a, T>(
     items: impl Iterator<Item = (&'a str, T)>,
     marker: Option<&str>,
     max_items: Option<usize>,
 ) -> Result<Page<T>, IamError> {
     let max = max_items.unwrap_or(100).max(1);
-    let mut out = Vec::new();
-    let mut next = None;
-    for (key, item) in items {
-        if marker.is_some_and(|m| key < m) {
-            continue;
-        }
-        if out.len() == max {
-            next = Some(key.to_owned());
-            break;
-        }
-        out.push(item);
-    }
-    if marker.is_some_and(str::is_empty) {
-        return Err(IamError::InvalidInput("Invalid Marker.".to_owned()));
-    }
-    Ok(Page { items: out, marker: next })
+    let page = base::page::paginate(items, marker, TokenForm::Key, max)
+        .map_err(|_| IamError::InvalidInput("Invalid Marker.".to_owned()))?;
+    Ok(Page { items: page.items, marker: page.next_token })
 }

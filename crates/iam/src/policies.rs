@@ -3,7 +3,7 @@
 use state::Op;
 
 use crate::managed::aws_catalog;
-use crate::{encode, Holder, Iam, IamError, State, MANAGED_POLICIES_PER_ENTITY, NS_GROUPS, NS_ROLES, NS_USERS};
+use crate::{Holder, Iam, IamError, State, MANAGED_POLICIES_PER_ENTITY, NS_GROUPS, NS_ROLES, NS_USERS};
 
 /// The three kinds of identity that carry policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,14 +61,14 @@ impl Iam {
             EntityKind::User => {
                 let mut u = st.users.get(&key).cloned().ok_or_else(|| no_entity(kind, name))?;
                 let out = f(&mut u.policies, None)?;
-                self.persist(&[Op::put(NS_USERS, key.clone(), encode(&u))])?;
+                self.persist(&[Op::put_json(NS_USERS, key.clone(), &u)?])?;
                 st.users.insert(key, u);
                 Ok(out)
             }
             EntityKind::Group => {
                 let mut g = st.groups.get(&key).cloned().ok_or_else(|| no_entity(kind, name))?;
                 let out = f(&mut g.policies, None)?;
-                self.persist(&[Op::put(NS_GROUPS, key.clone(), encode(&g))])?;
+                self.persist(&[Op::put_json(NS_GROUPS, key.clone(), &g)?])?;
                 st.groups.insert(key, g);
                 Ok(out)
             }
@@ -76,7 +76,7 @@ impl Iam {
                 let mut r = st.roles.get(&key).cloned().ok_or_else(|| no_entity(kind, name))?;
                 let linked = r.linked_service.clone();
                 let out = f(&mut r.policies, linked.as_deref())?;
-                self.persist(&[Op::put(NS_ROLES, key.clone(), encode(&r))])?;
+                self.persist(&[Op::put_json(NS_ROLES, key.clone(), &r)?])?;
                 st.roles.insert(key, r);
                 Ok(out)
             }

@@ -3,7 +3,7 @@
 use state::Op;
 
 use crate::page::{self, Page};
-use crate::{check_path, encode, merge_tags, path_or_root, Holder, Iam, IamError, LastUsed, Role, Tag, NS_ROLES};
+use crate::{check_path, merge_tags, path_or_root, Holder, Iam, IamError, LastUsed, Role, State, Tag, NS_ROLES};
 
 /// AWS's text for a change to a service-linked role.
 pub(crate) fn unmodifiable(name: &str) -> IamError {
@@ -77,7 +77,7 @@ impl Iam {
         if st.roles.contains_key(&key) {
             return Err(IamError::EntityAlreadyExists(format!("Role with name {} already exists.", role.name)));
         }
-        self.persist(&[Op::put(NS_ROLES, key.clone(), encode(&role))])?;
+        self.persist(&[Op::put_json(NS_ROLES, key.clone(), &role)?])?;
         st.roles.insert(key, role.clone());
         Ok(role)
     }
@@ -124,7 +124,7 @@ impl Iam {
         let key = name.to_lowercase();
         let mut role = st.roles.get(&key).cloned().ok_or_else(|| no_role(name))?;
         f(&mut role)?;
-        self.persist(&[Op::put(NS_ROLES, key.clone(), encode(&role))])?;
+        self.persist(&[Op::put_json(NS_ROLES, key.clone(), &role)?])?;
         st.roles.insert(key, role.clone());
         Ok(role)
     }
@@ -216,14 +216,8 @@ impl Iam {
 
     pub(crate) fn remove_role(&self, role: &Role) -> Result<(), IamError> {
         let mut st = self.write();
-        let key = role.name.to_lowercase();
-        let mut ops = vec![Op::delete(NS_ROLES, key.clone())];
-        if st.activity.contains_key(&role.arn) {
-            ops.push(Op::delete(crate::NS_ACTIVITY, role.arn.clone()));
-        }
-        self.persist(&ops)?;
-        st.roles.remove(&key);
-        st.activity.remove(&role.arn);
+        self.persist(&removal_ops(&st, role))?;
+        forget_role(&mut st, role);
         Ok(())
     }
 
@@ -251,6 +245,21 @@ impl Iam {
             self.mark_dirty(format!("role:{key}"));
         }
     }
+}
+
+/// The batch that removes `role` and its access records from the store.
+pub(crate) fn removal_ops(st: &State, role: &Role) -> Vec<Op> {
+    let mut ops = vec![Op::delete(NS_ROLES, role.name.to_lowercase())];
+    if st.activity.contains_key(&role.arn) {
+        ops.push(Op::delete(crate::NS_ACTIVITY, role.arn.clone()));
+    }
+    ops
+}
+
+/// Drop `role` and its access records from memory, once [`removal_ops`] is persisted.
+pub(crate) fn forget_role(st: &mut State, role: &Role) {
+    st.roles.remove(&role.name.to_lowercase());
+    st.activity.remove(&role.arn);
 }
 
 fn check_trust(document: &str) -> Result<(), IamError> {

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 use state::Op;
 
-use crate::roles::no_role;
-use crate::{encode, Holder, Iam, IamError, Role, NS_TASKS};
+use crate::roles::{self, no_role};
+use crate::{Holder, Iam, IamError, Role, NS_TASKS};
 
 /// The service principal of DAX.
 pub const DAX_SERVICE: &str = "dax.amazonaws.com";
@@ -189,7 +189,7 @@ impl Iam {
             reason: None,
             usage: Vec::new(),
         };
-        self.persist(&[Op::put(NS_TASKS, task.id.clone(), encode(&task))])?;
+        self.persist(&[Op::put_json(NS_TASKS, task.id.clone(), &task)?])?;
         st.tasks.insert(task.id.clone(), task.clone());
         Ok(task.id)
     }
@@ -211,10 +211,11 @@ impl Iam {
 
     /// Move every unfinished deletion task one step if `step_secs` have passed
     /// since its last change: `NOT_STARTED` → `IN_PROGRESS` → `SUCCEEDED`
-    /// (role deleted) or `FAILED` (the service still uses it).
+    /// (role deleted) or `FAILED` (the service still uses it). All the steps
+    /// of one call are persisted in one batch.
     ///
     /// # Errors
-    /// When the store cannot be written.
+    /// When the store cannot be written; nothing changes then.
     pub fn advance_deletion_tasks(&self, usage: &dyn ServiceUsage, step_secs: f64) -> Result<(), IamError> {
         let now = self.env.clock.epoch();
         let due: Vec<DeletionTask> = self
@@ -224,6 +225,8 @@ impl Iam {
             .filter(|t| !t.status.finished() && now - t.changed >= step_secs)
             .cloned()
             .collect();
+        let mut updated = Vec::with_capacity(due.len());
+        let mut removed = Vec::new();
         for mut task in due {
             match task.status {
                 DeletionStatus::NotStarted => task.status = DeletionStatus::InProgress,
@@ -241,7 +244,7 @@ impl Iam {
                     Ok(_) => {
                         // A role already gone needs no removal.
                         if let Ok(role) = self.get_role(&task.role_name) {
-                            self.remove_role(&role)?;
+                            removed.push(role);
                         }
                         task.status = DeletionStatus::Succeeded;
                     }
@@ -253,8 +256,22 @@ impl Iam {
                 DeletionStatus::Succeeded | DeletionStatus::Failed => continue,
             }
             task.changed = now;
-            let mut st = self.write();
-            self.persist(&[Op::put(NS_TASKS, task.id.clone(), encode(&task))])?;
+            updated.push(task);
+        }
+        if updated.is_empty() {
+            return Ok(());
+        }
+        // Every task's step and the roles it removes go in one batch.
+        let mut st = self.write();
+        let mut ops: Vec<Op> = removed.iter().flat_map(|r| roles::removal_ops(&st, r)).collect();
+        for task in &updated {
+            ops.push(Op::put_json(NS_TASKS, task.id.clone(), task)?);
+        }
+        self.persist(&ops)?;
+        for role in &removed {
+            roles::forget_role(&mut st, role);
+        }
+        for task in updated {
             st.tasks.insert(task.id.clone(), task);
         }
         Ok(())

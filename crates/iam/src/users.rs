@@ -4,7 +4,7 @@ use state::Op;
 
 use crate::page::{self, Page};
 use crate::{
-    check_path, check_tags, encode, merge_tags, path_or_root, AccessKey, Iam, IamError, KeyOwner, KeyStatus, Tag, User,
+    check_path, check_tags, merge_tags, path_or_root, AccessKey, Iam, IamError, KeyOwner, KeyStatus, Tag, User,
     ACCESS_KEYS_PER_USER, NS_KEYS, NS_USERS,
 };
 
@@ -50,7 +50,7 @@ impl Iam {
             permissions_boundary,
             policies: crate::Holder::default(),
         };
-        self.persist(&[Op::put(NS_USERS, name.to_lowercase(), encode(&user))])?;
+        self.persist(&[Op::put_json(NS_USERS, name.to_lowercase(), &user)?])?;
         st.users.insert(name.to_lowercase(), user.clone());
         Ok(user)
     }
@@ -162,7 +162,7 @@ impl Iam {
         let key = name.to_lowercase();
         let mut user = st.users.get(&key).cloned().ok_or_else(|| Self::no_user(name))?;
         f(&mut user)?;
-        self.persist(&[Op::put(NS_USERS, key.clone(), encode(&user))])?;
+        self.persist(&[Op::put_json(NS_USERS, key.clone(), &user)?])?;
         st.users.insert(key, user);
         Ok(())
     }
@@ -188,7 +188,7 @@ impl Iam {
             status: KeyStatus::Active,
             create_date: self.now(),
         };
-        self.persist(&[Op::put(NS_KEYS, key.id.clone(), encode(&key))])?;
+        self.persist(&[Op::put_json(NS_KEYS, key.id.clone(), &key)?])?;
         st.keys.insert(key.id.clone(), key.clone());
         Ok(key)
     }
@@ -229,7 +229,7 @@ impl Iam {
         let mut st = self.write();
         let mut key = Self::owned_key(&st, user, id)?;
         key.status = status;
-        self.persist(&[Op::put(NS_KEYS, id, encode(&key))])?;
+        self.persist(&[Op::put_json(NS_KEYS, id, &key)?])?;
         st.keys.insert(id.to_owned(), key);
         Ok(())
     }

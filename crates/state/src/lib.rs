@@ -9,13 +9,22 @@
 //! brings an older file forward when it is opened.
 //!
 //! It is not a query engine: domain crates keep their working set in
-//! memory and use this store to persist and to reload it.
+//! memory and use this store to persist and to reload it. Records are JSON:
+//! [`Op::put_json`], [`Store::get_json`] and [`Store::scan_json`] encode and
+//! decode them and fail instead of storing or returning something else.
+//!
+//! Tests can make a chosen [`Store::apply`] fail without writing
+//! ([`Store::fail_apply_after`]), to show that a failed write leaves a
+//! domain crate as it was.
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// Schema migrations, in order. Entry `i` takes a file from version `i` to
 /// version `i + 1`.
@@ -34,6 +43,15 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("state database is version {found}, newer than this daxd (version {supported})")]
     TooNew { found: i64, supported: i64 },
+    /// A value could not be serialized; nothing was stored.
+    #[error("cannot encode record {ns}/{key}: {source}")]
+    Encode { ns: String, key: String, source: serde_json::Error },
+    /// A stored record does not decode as the type asked for.
+    #[error("corrupt record {ns}/{key}: {source}")]
+    Corrupt { ns: String, key: String, source: serde_json::Error },
+    /// A write refused on purpose ([`Store::fail_apply_after`]).
+    #[error("state database: injected write failure")]
+    Injected,
 }
 
 /// One change in a batch.
@@ -51,11 +69,37 @@ impl Op {
     pub fn delete(ns: &str, key: impl Into<String>) -> Self {
         Op::Delete { ns: ns.to_owned(), key: key.into() }
     }
+
+    /// A put of `value` as JSON.
+    ///
+    /// # Errors
+    /// [`StoreError::Encode`] when `value` cannot be serialized, so that a
+    /// batch is never applied with a record it could not spell.
+    pub fn put_json<T: Serialize + ?Sized>(ns: &str, key: impl Into<String>, value: &T) -> Result<Self, StoreError> {
+        let key = key.into();
+        match serde_json::to_vec(value) {
+            Ok(bytes) => Ok(Op::Put { ns: ns.to_owned(), key, value: bytes }),
+            Err(source) => Err(StoreError::Encode { ns: ns.to_owned(), key, source }),
+        }
+    }
+}
+
+fn decode<T: DeserializeOwned>(ns: &str, key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        ns: ns.to_owned(),
+        key: key.to_owned(),
+        source,
+    })
 }
 
 /// The durable key-value store.
 pub struct Store {
     conn: Mutex<Connection>,
+    /// How many more non-empty batches succeed before one is refused;
+    /// negative when no failure is planned.
+    fail_after: AtomicI64,
+    /// Non-empty batches applied since the store was opened.
+    applied: AtomicU64,
 }
 
 impl Store {
@@ -96,7 +140,7 @@ impl Store {
             tx.pragma_update(None, "user_version", i + 1)?;
         }
         tx.commit()?;
-        Ok(Store { conn: Mutex::new(conn) })
+        Ok(Store { conn: Mutex::new(conn), fail_after: AtomicI64::new(-1), applied: AtomicU64::new(0) })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -119,6 +163,10 @@ impl Store {
         if ops.is_empty() {
             return Ok(());
         }
+        let planned = self.fail_after.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n >= 0).then(|| n - 1));
+        if planned == Ok(0) {
+            return Err(StoreError::Injected);
+        }
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         {
@@ -132,7 +180,26 @@ impl Store {
             }
         }
         tx.commit()?;
+        self.applied.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// Make a write fail, for tests of what a failed write leaves behind:
+    /// the next `n` non-empty batches apply, the one after them returns
+    /// [`StoreError::Injected`] and writes nothing, and later ones apply again.
+    pub fn fail_apply_after(&self, n: u32) {
+        self.fail_after.store(i64::from(n), Ordering::SeqCst);
+    }
+
+    /// [`Store::fail_apply_after`]`(0)`: the next non-empty batch fails.
+    pub fn fail_next_apply(&self) {
+        self.fail_apply_after(0);
+    }
+
+    /// How many non-empty batches this handle has applied.
+    #[must_use]
+    pub fn applied_batches(&self) -> u64 {
+        self.applied.load(Ordering::SeqCst)
     }
 
     /// One record.
@@ -155,6 +222,41 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached("SELECT key, value FROM kv WHERE ns = ?1 ORDER BY key")?;
         let rows = stmt.query_map(params![ns], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One record, decoded from JSON.
+    ///
+    /// # Errors
+    /// SQLite errors; [`StoreError::Corrupt`] when it does not decode as `T`.
+    pub fn get_json<T: DeserializeOwned>(&self, ns: &str, key: &str) -> Result<Option<T>, StoreError> {
+        self.get(ns, key)?.map(|bytes| decode(ns, key, &bytes)).transpose()
+    }
+
+    /// Every record of a namespace, in key order, decoded from JSON.
+    ///
+    /// # Errors
+    /// SQLite errors; [`StoreError::Corrupt`] for the first record that does
+    /// not decode as `T`.
+    pub fn scan_json<T: DeserializeOwned>(&self, ns: &str) -> Result<Vec<(String, T)>, StoreError> {
+        self.scan(ns)?
+            .into_iter()
+            .map(|(key, bytes)| {
+                let value = decode(ns, &key, &bytes)?;
+                Ok((key, value))
+            })
+            .collect()
+    }
+
+    /// Every record of every namespace, in `(ns, key)` order: what tests
+    /// compare to see that nothing was written.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn dump(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT ns, key, value FROM kv ORDER BY ns, key")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -203,5 +305,39 @@ mod tests {
             c.pragma_update(None, "user_version", 99).expect("pragma");
         }
         assert!(matches!(Store::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+    }
+
+    #[test]
+    fn json_records_round_trip_and_fail_loudly() {
+        let s = Store::in_memory().expect("store");
+        s.apply(&[Op::put_json("n", "a", &vec![1, 2]).expect("encode"), Op::put("n", "b", b"{".to_vec())])
+            .expect("apply");
+        assert_eq!(s.get_json::<Vec<u8>>("n", "a").expect("get"), Some(vec![1, 2]));
+        assert_eq!(s.get_json::<Vec<u8>>("n", "zz").expect("get"), None);
+        assert!(matches!(s.get_json::<Vec<u8>>("n", "b"), Err(StoreError::Corrupt { .. })));
+        let err = s.scan_json::<Vec<u8>>("n").expect_err("corrupt");
+        assert_eq!(err.to_string().split(':').next(), Some("corrupt record n/b"));
+        s.apply(&[Op::delete("n", "b")]).expect("apply");
+        assert_eq!(s.scan_json::<Vec<u8>>("n").expect("scan"), vec![("a".to_owned(), vec![1, 2])]);
+        // A map with non-string keys cannot be JSON: the put fails instead of storing nothing.
+        let bad: std::collections::BTreeMap<Vec<u8>, u8> = [(vec![1], 1)].into_iter().collect();
+        assert!(matches!(Op::put_json("n", "c", &bad), Err(StoreError::Encode { .. })));
+    }
+
+    #[test]
+    fn a_planned_failure_writes_nothing_once() {
+        let s = Store::in_memory().expect("store");
+        s.fail_apply_after(1);
+        s.apply(&[]).expect("an empty batch is not a write");
+        s.apply(&[Op::put("n", "a", b"1".to_vec())]).expect("first write applies");
+        let before = s.dump().expect("dump");
+        assert!(matches!(s.apply(&[Op::put("n", "b", b"2".to_vec())]), Err(StoreError::Injected)));
+        assert_eq!(s.dump().expect("dump"), before);
+        s.apply(&[Op::put("n", "b", b"2".to_vec())]).expect("later writes apply");
+        assert_eq!(s.applied_batches(), 2);
+        assert_eq!(s.dump().expect("dump").len(), 2);
+        s.fail_next_apply();
+        assert!(s.apply(&[Op::delete("n", "a")]).is_err());
+        assert_eq!(s.get("n", "a").expect("get"), Some(b"1".to_vec()));
     }
 }

@@ -4,6 +4,7 @@
 mod clusters;
 mod groups;
 mod misc;
+mod write_failures;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
