@@ -1,11 +1,17 @@
-//! HTML building blocks: escaping, the page layout, and the small
-//! components every page uses (alerts, tables, pagers, dialogs).
-
-use std::fmt::{self, Display, Write as _};
+//! HTML building blocks: the page layout and the small components every page
+//! uses (alerts, tables, pagers, dialogs), as maud templates.
+//!
+//! Every value a template interpolates is escaped by maud. Raw HTML
+//! (`PreEscaped`) is not used for anything but maud's own `DOCTYPE`, so no
+//! text from a request or an API answer can become markup. The only other
+//! escaping the console does is for URLs (`forms::encode`, `forms::query`),
+//! and those URLs then pass through the template's escaping too.
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
+use maud::DOCTYPE;
+pub use maud::{html, Markup};
 use serde_json::Value;
 
 use crate::forms::{encode, query};
@@ -13,22 +19,16 @@ use crate::host::ApiError;
 use crate::session::{Flash, Session};
 use crate::{Console, Principal, Req};
 
-/// Text escaped for HTML (element content and quoted attribute values).
-pub struct E<'a>(pub &'a str);
+/// Appending one template's output to markup assembled piece by piece (pages
+/// that render between API calls). Only `Markup` goes in, so the result is
+/// escaped as much as its parts are.
+pub trait Append {
+    fn push(&mut self, part: Markup);
+}
 
-impl Display for E<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
-            match c {
-                '&' => f.write_str("&amp;")?,
-                '<' => f.write_str("&lt;")?,
-                '>' => f.write_str("&gt;")?,
-                '"' => f.write_str("&quot;")?,
-                '\'' => f.write_str("&#39;")?,
-                c => f.write_char(c)?,
-            }
-        }
-        Ok(())
+impl Append for Markup {
+    fn push(&mut self, part: Markup) {
+        self.0.push_str(&part.0);
     }
 }
 
@@ -132,33 +132,34 @@ pub fn pretty_value(v: Option<&Value>) -> String {
 }
 
 /// A code block holding a document, as a figure named `label`.
-pub fn doc_block(text: &str, label: &str) -> String {
-    format!(
-        "<figure class=\"doc\"><figcaption class=\"visually-hidden\">{}</figcaption><pre class=\"doc\" tabindex=\"0\"><code>{}</code></pre></figure>",
-        E(label),
-        E(text)
-    )
+pub fn doc_block(text: &str, label: &str) -> Markup {
+    html! {
+        figure.doc {
+            figcaption.visually-hidden { (label) }
+            pre.doc tabindex="0" { code { (text) } }
+        }
+    }
 }
 
 /// An API error, as AWS words it.
-pub fn api_error(e: &ApiError) -> String {
+pub fn api_error(e: &ApiError) -> Markup {
     let title = if e.is_denial() { "Access denied" } else { "The request failed" };
-    format!(
-        "<div class=\"alert error\" role=\"alert\"><p><strong>{}</strong></p><p><code>{}</code>: {}</p></div>",
-        E(title),
-        E(&e.code),
-        E(&e.message)
-    )
+    html! {
+        div.alert.error role="alert" {
+            p { strong { (title) } }
+            p { code { (e.code) } ": " (e.message) }
+        }
+    }
 }
 
-/// A plain message box.
-pub fn note(kind: &str, html: &str) -> String {
+/// A message box of `kind` (`success`, `error`, `info`) around `content`.
+pub fn note(kind: &str, content: Markup) -> Markup {
     let role = if kind == "error" { "alert" } else { "status" };
-    format!("<div class=\"alert {kind}\" role=\"{role}\">{html}</div>")
+    html! { div class={ "alert " (kind) } role=(role) { (content) } }
 }
 
-fn flash_html(f: &Flash) -> String {
-    note(if f.ok { "success" } else { "error" }, &format!("<p>{}</p>", E(&f.text)))
+fn flash_html(f: &Flash) -> Markup {
+    note(if f.ok { "success" } else { "error" }, html! { p { (f.text) } })
 }
 
 /// `Some(string)` of a JSON member.
@@ -172,18 +173,27 @@ pub fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
 }
 
 /// The hidden CSRF field every POST form carries.
-pub fn csrf(s: &Session) -> String {
-    format!("<input type=\"hidden\" name=\"_csrf\" value=\"{}\">", E(&s.csrf))
+pub fn csrf(s: &Session) -> Markup {
+    html! { input type="hidden" name="_csrf" value=(s.csrf); }
+}
+
+/// Hidden form fields.
+fn hidden(fields: &[(&str, &str)]) -> Markup {
+    html! {
+        @for (k, v) in fields {
+            input type="hidden" name=(k) value=(v);
+        }
+    }
 }
 
 /// A small POST form with one button (and hidden fields).
-pub fn post_button(s: &Session, action: &str, fields: &[(&str, &str)], label: &str, class: &str) -> String {
-    let mut out = format!("<form method=\"post\" action=\"{}\" class=\"inline\">{}", E(action), csrf(s));
-    for (k, v) in fields {
-        let _ = write!(out, "<input type=\"hidden\" name=\"{}\" value=\"{}\">", E(k), E(v));
+pub fn post_button(s: &Session, action: &str, fields: &[(&str, &str)], label: &str, class: &str) -> Markup {
+    html! {
+        form method="post" action=(action) class="inline" {
+            (csrf(s)) (hidden(fields))
+            button type="submit" class=(class) { (label) }
+        }
     }
-    let _ = write!(out, "<button type=\"submit\" class=\"{class}\">{}</button></form>", E(label));
-    out
 }
 
 /// A confirmation box, open (rendered by the server so it works without
@@ -191,55 +201,61 @@ pub fn post_button(s: &Session, action: &str, fields: &[(&str, &str)], label: &s
 pub fn dialog(
     s: &Session,
     title: &str,
-    body_html: &str,
+    body: Markup,
     action: &str,
     fields: &[(&str, &str)],
     confirm: &str,
     cancel_href: &str,
-) -> String {
-    let mut hidden = csrf(s);
-    for (k, v) in fields {
-        let _ = write!(hidden, "<input type=\"hidden\" name=\"{}\" value=\"{}\">", E(k), E(v));
+) -> Markup {
+    html! {
+        dialog open class="confirm" aria-labelledby="dialog-title" aria-describedby="dialog-body" data-cancel=(cancel_href) {
+            h2 #dialog-title { (title) }
+            div #dialog-body { (body) }
+            form method="post" action=(action) {
+                (csrf(s)) (hidden(fields))
+                div.buttons {
+                    a.button href=(cancel_href) { "Cancel" }
+                    " "
+                    button type="submit" class="danger" autofocus { (confirm) }
+                }
+            }
+        }
     }
-    format!(
-        "<dialog open class=\"confirm\" aria-labelledby=\"dialog-title\" aria-describedby=\"dialog-body\" data-cancel=\"{cancel}\">\
-         <h2 id=\"dialog-title\">{title}</h2><div id=\"dialog-body\">{body_html}</div>\
-         <form method=\"post\" action=\"{action}\">{hidden}<div class=\"buttons\">\
-         <a class=\"button\" href=\"{cancel}\">Cancel</a> <button type=\"submit\" class=\"danger\" autofocus>{confirm}</button></div></form></dialog>",
-        cancel = E(cancel_href),
-        title = E(title),
-        action = E(action),
-        confirm = E(confirm),
-    )
 }
 
 /// "Next page" / "First page" links for a list.
-pub fn pager(base_href: &str, params: &[(&str, &str)], key: &str, next: Option<&str>, on_first_page: bool) -> String {
+pub fn pager(base_href: &str, params: &[(&str, &str)], key: &str, next: Option<&str>, on_first_page: bool) -> Markup {
     if next.is_none() && on_first_page {
-        return String::new();
+        return Markup::default();
     }
-    let mut out = String::from("<nav class=\"pager\" aria-label=\"Pages\">");
-    if !on_first_page {
-        let _ = write!(out, "<a href=\"{}{}\">First page</a> ", E(base_href), E(&query(params)));
-    }
-    if let Some(n) = next {
+    let next_query = next.map(|n| {
         let mut p: Vec<(&str, &str)> = params.to_vec();
         p.push((key, n));
-        let _ = write!(out, "<a href=\"{}{}\" rel=\"next\">Next page</a>", E(base_href), E(&query(&p)));
+        query(&p)
+    });
+    html! {
+        nav.pager aria-label="Pages" {
+            @if !on_first_page {
+                a href={ (base_href) (query(params)) } { "First page" }
+                " "
+            }
+            @if let Some(q) = next_query {
+                a href={ (base_href) (q) } rel="next" { "Next page" }
+            }
+        }
     }
-    out.push_str("</nav>");
-    out
 }
 
 /// A copyable value: a read-only field with a Copy button (the button needs
 /// the script; the field can always be selected).
-pub fn copyable(value: &str, label: &str) -> String {
-    format!(
-        "<span class=\"copy\"><input type=\"text\" readonly value=\"{v}\" aria-label=\"{l}\" size=\"{n}\"> <button type=\"button\" data-copy=\"{v}\" aria-label=\"Copy {l}\" hidden>Copy</button></span>",
-        v = E(value),
-        l = E(label),
-        n = value.chars().count().clamp(8, 60),
-    )
+pub fn copyable(value: &str, label: &str) -> Markup {
+    html! {
+        span.copy {
+            input type="text" readonly value=(value) aria-label=(label) size=(value.chars().count().clamp(8, 60));
+            " "
+            button type="button" data-copy=(value) aria-label={ "Copy " (label) } hidden { "Copy" }
+        }
+    }
 }
 
 /// The navigation sections.
@@ -264,99 +280,118 @@ pub struct Page<'a> {
     pub region: Option<&'a str>,
     /// The page follows a long operation: reload while it runs.
     pub refresh: bool,
-    pub body: String,
+    pub body: Markup,
     pub status: StatusCode,
 }
 
 impl Page<'_> {
-    pub fn new(title: impl Into<String>, nav: Nav, body: String) -> Self {
+    pub fn new(title: impl Into<String>, nav: Nav, body: Markup) -> Self {
         Page { title: title.into(), nav, region: None, refresh: false, body, status: StatusCode::OK }
     }
 }
 
-fn nav_link(c: &Console, out: &mut String, current: Nav, this: Nav, href: &str, label: &str) {
-    let cur = if current == this { " aria-current=\"page\"" } else { "" };
-    let _ = write!(out, "<li><a href=\"{}\"{cur}>{}</a></li>", E(&c.link(href)), E(label));
+fn nav_link(c: &Console, current: Nav, this: Nav, href: &str, label: &str) -> Markup {
+    html! { li { a href=(c.link(href)) aria-current=[(current == this).then_some("page")] { (label) } } }
+}
+
+/// The region selector of a regional page.
+fn region_form(c: &Console, r: &Req, current: &str) -> Markup {
+    let listed = REGIONS.contains(&current);
+    html! {
+        form method="get" action=(c.link(&r.path)) class="region" {
+            label for="region-select" { "Region" }
+            " "
+            select #region-select name="region" data-autosubmit {
+                @for rg in REGIONS {
+                    option value=(rg) selected[*rg == current] { (rg) }
+                }
+                @if !listed {
+                    option value=(current) selected { (current) }
+                }
+            }
+            " "
+            button type="submit" { "Switch" }
+        }
+    }
 }
 
 /// The whole document around a page body.
 pub fn render(c: &Console, r: &Req, session: &Session, principal: &Principal, page: Page) -> Response {
-    let flash = c.sessions.take_flash(&session.id).map(|f| flash_html(&f)).unwrap_or_default();
+    let flash = c.sessions.take_flash(&session.id).map(|f| flash_html(&f));
     let region_q = page.region.map(|rg| format!("?region={}", encode(rg))).unwrap_or_default();
-    let mut nav = String::new();
-    nav.push_str("<nav class=\"side\" aria-label=\"Services\"><h2>IAM</h2><ul>");
-    nav_link(c, &mut nav, page.nav, Nav::Users, "/iam/users", "Users");
-    nav_link(c, &mut nav, page.nav, Nav::Roles, "/iam/roles", "Roles");
-    nav_link(c, &mut nav, page.nav, Nav::Policies, "/iam/policies", "Policies");
-    nav.push_str("</ul><h2>DynamoDB</h2><ul>");
-    nav_link(c, &mut nav, page.nav, Nav::Tables, &format!("/dynamodb/tables{region_q}"), "Tables");
-    nav.push_str("</ul><h2 id=\"nav-dax\">DAX</h2><ul aria-labelledby=\"nav-dax\">");
-    nav_link(c, &mut nav, page.nav, Nav::Clusters, &format!("/dax/clusters{region_q}"), "Clusters");
-    nav_link(c, &mut nav, page.nav, Nav::SubnetGroups, &format!("/dax/subnet-groups{region_q}"), "Subnet groups");
-    nav_link(
-        c,
-        &mut nav,
-        page.nav,
-        Nav::ParameterGroups,
-        &format!("/dax/parameter-groups{region_q}"),
-        "Parameter groups",
-    );
-    nav_link(c, &mut nav, page.nav, Nav::Events, &format!("/dax/events{region_q}"), "Events");
-    nav.push_str("</ul></nav>");
-
-    let region_form = match page.region {
-        Some(current) => {
-            let mut opts = String::new();
-            let mut listed = false;
-            for rg in REGIONS {
-                let sel = if *rg == current {
-                    listed = true;
-                    " selected"
-                } else {
-                    ""
-                };
-                let _ = write!(opts, "<option value=\"{rg}\"{sel}>{rg}</option>");
+    let base = &c.config.base;
+    let cur = page.nav;
+    let body = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (page.title) " · daxd console" }
+                link rel="icon" href={ (base) "/assets/favicon.svg" } type="image/svg+xml";
+                link rel="stylesheet" href={ (base) "/assets/console.css" };
+                @if page.refresh {
+                    noscript { meta http-equiv="refresh" content="3"; }
+                }
+                script src={ (base) "/assets/console.js" } defer {}
             }
-            if !listed {
-                let _ = write!(opts, "<option value=\"{0}\" selected>{0}</option>", E(current));
+            body {
+                a.skip href="#content" { "Skip to content" }
+                header.top {
+                    a.brand href={ (base) "/" } { "daxd console" }
+                    @if let Some(current) = page.region { (region_form(c, r, current)) }
+                    div.who {
+                        span title=(principal.arn) {
+                            "Signed in as " strong { (principal.name) } " · account " (principal.account)
+                        }
+                        " "
+                        form method="post" action={ (base) "/signout" } class="inline" {
+                            (csrf(session))
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                div.frame {
+                    nav.side aria-label="Services" {
+                        h2 { "IAM" }
+                        ul {
+                            (nav_link(c, cur, Nav::Users, "/iam/users", "Users"))
+                            (nav_link(c, cur, Nav::Roles, "/iam/roles", "Roles"))
+                            (nav_link(c, cur, Nav::Policies, "/iam/policies", "Policies"))
+                        }
+                        h2 { "DynamoDB" }
+                        ul {
+                            (nav_link(c, cur, Nav::Tables, &format!("/dynamodb/tables{region_q}"), "Tables"))
+                        }
+                        h2 #nav-dax { "DAX" }
+                        ul aria-labelledby="nav-dax" {
+                            (nav_link(c, cur, Nav::Clusters, &format!("/dax/clusters{region_q}"), "Clusters"))
+                            (nav_link(c, cur, Nav::SubnetGroups, &format!("/dax/subnet-groups{region_q}"), "Subnet groups"))
+                            (nav_link(
+                                c,
+                                cur,
+                                Nav::ParameterGroups,
+                                &format!("/dax/parameter-groups{region_q}"),
+                                "Parameter groups"
+                            ))
+                            (nav_link(c, cur, Nav::Events, &format!("/dax/events{region_q}"), "Events"))
+                        }
+                    }
+                    main #content tabindex="-1" data-refresh-ms=[page.refresh.then_some("1500")] {
+                        @if let Some(f) = flash { (f) }
+                        h1 { (page.title) }
+                        (page.body)
+                    }
+                }
             }
-            format!(
-                "<form method=\"get\" action=\"{}\" class=\"region\"><label for=\"region-select\">Region</label> \
-                 <select id=\"region-select\" name=\"region\" data-autosubmit>{opts}</select> <button type=\"submit\">Switch</button></form>",
-                E(&c.link(&r.path))
-            )
         }
-        None => String::new(),
     };
-    let refresh_meta =
-        if page.refresh { "<noscript><meta http-equiv=\"refresh\" content=\"3\"></noscript>" } else { "" };
-    let refresh_attr = if page.refresh { " data-refresh-ms=\"1500\"" } else { "" };
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · daxd console</title>\
-         <link rel=\"icon\" href=\"{base}/assets/favicon.svg\" type=\"image/svg+xml\">\
-         <link rel=\"stylesheet\" href=\"{base}/assets/console.css\">{refresh_meta}\
-         <script src=\"{base}/assets/console.js\" defer></script></head><body>\
-         <a class=\"skip\" href=\"#content\">Skip to content</a>\
-         <header class=\"top\"><a class=\"brand\" href=\"{base}/\">daxd console</a>{region_form}\
-         <div class=\"who\"><span title=\"{arn}\">Signed in as <strong>{name}</strong> · account {account}</span> \
-         <form method=\"post\" action=\"{base}/signout\" class=\"inline\">{csrf}<button type=\"submit\">Sign out</button></form></div></header>\
-         <div class=\"frame\">{nav}<main id=\"content\" tabindex=\"-1\"{refresh_attr}>{flash}<h1>{title}</h1>{content}</main></div></body></html>",
-        title = E(&page.title),
-        base = E(&c.config.base),
-        arn = E(&principal.arn),
-        name = E(&principal.name),
-        account = E(&principal.account),
-        csrf = csrf(session),
-        content = page.body,
-    );
     document(page.status, body)
 }
 
 /// An HTML response with the console's security headers.
-pub fn document(status: StatusCode, body: String) -> Response {
-    let mut resp = Response::new(Body::from(body));
+pub fn document(status: StatusCode, body: Markup) -> Response {
+    let mut resp = Response::new(Body::from(body.into_string()));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
@@ -378,11 +413,13 @@ pub fn document(status: StatusCode, body: String) -> Response {
 pub fn plain(status: StatusCode, message: &str) -> Response {
     document(
         status,
-        format!(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>daxd console</title></head>\
-             <body><main><h1>daxd console</h1><p role=\"alert\">{}</p></main></body></html>",
-            E(message)
-        ),
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head { meta charset="utf-8"; title { "daxd console" } }
+                body { main { h1 { "daxd console" } p role="alert" { (message) } } }
+            }
+        },
     )
 }
 
@@ -401,9 +438,24 @@ pub fn redirect(location: &str) -> Response {
 mod tests {
     use super::*;
 
+    const EVIL: &str = "<script>alert(1)</script>\"'&";
+    const ESCAPED: &str = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;";
+
     #[test]
-    fn escaping_and_helpers() {
-        assert_eq!(E("<a href=\"x\">'&'</a>").to_string(), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    fn templates_escape_text_and_attributes() {
+        // maud always double-quotes attribute values, so `'` needs no escaping.
+        let m = html! { p title=(EVIL) { (EVIL) } }.into_string();
+        assert_eq!(m, format!("<p title=\"{ESCAPED}\">{ESCAPED}</p>"));
+        let d = doc_block(EVIL, EVIL).into_string();
+        assert!(!d.contains("<script>") && d.matches(ESCAPED).count() == 2, "{d}");
+        let e = api_error(&ApiError::new(400, EVIL, EVIL)).into_string();
+        assert!(!e.contains("<script>") && e.matches(ESCAPED).count() == 2, "{e}");
+        let c = copyable(EVIL, EVIL).into_string();
+        assert!(!c.contains("<script>") && c.matches(ESCAPED).count() == 4, "{c}");
+    }
+
+    #[test]
+    fn helpers() {
         assert_eq!(time(Some(&serde_json::json!(0))), "1970-01-01 00:00:00 UTC");
         assert_eq!(time(Some(&serde_json::json!(1_700_000_000.5))), "2023-11-14 22:13:20 UTC");
         assert_eq!(time(None), "—");
@@ -416,8 +468,14 @@ mod tests {
         for bad in ["", "us-east", "US-east-1", "us-east-1a", "u-east-1", "us--1", "us-east-1-2-3"] {
             assert!(!is_region(bad), "{bad}");
         }
-        let p = pager("/x", &[("region", "us-east-1")], "next", Some("a&b"), true);
-        assert!(p.contains("href=\"/x?region=us-east-1&amp;next=a%26b\""), "{p}");
-        assert_eq!(pager("/x", &[], "next", None, true), "");
+    }
+
+    #[test]
+    fn pager_links_are_url_encoded_then_html_escaped() {
+        let p = pager("/x", &[("region", "us-east-1")], "next", Some("a&b\"<"), true).into_string();
+        assert!(p.contains("href=\"/x?region=us-east-1&amp;next=a%26b%22%3C\""), "{p}");
+        assert_eq!(pager("/x", &[], "next", None, true).into_string(), "");
+        let first = pager("/x", &[("q", "a b")], "next", None, false).into_string();
+        assert_eq!(first, "<nav class=\"pager\" aria-label=\"Pages\"><a href=\"/x?q=a%20b\">First page</a> </nav>");
     }
 }

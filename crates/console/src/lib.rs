@@ -7,6 +7,10 @@
 //! signed-in principal* ([`Host::call`]), which the host authorizes exactly
 //! like a signed request. A denied action shows AWS's denial message.
 //!
+//! Pages are maud templates (`html.rs` has the layout and components), so
+//! every value a page shows is HTML-escaped unless marked otherwise; the
+//! only hand-made escaping is of URL components (`forms.rs`).
+//!
 //! Pages are semantic HTML with labelled controls and work without
 //! JavaScript; a small script (embedded, like the stylesheet) adds progress
 //! polling, copy buttons and modal dialogs. Nothing is fetched from the

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::sync::{Mutex, PoisonError};
 
 use crate::host::CacheCounters;
-use crate::html::{time_of, E};
+use crate::html::{html, time_of, Markup};
 
 /// Samples kept per cluster.
 pub const KEEP: usize = 240;
@@ -76,11 +76,12 @@ pub fn deltas(samples: &[Sample]) -> Vec<(f64, u64, u64)> {
 }
 
 /// The chart: an SVG with a title, axes, a legend and two lines.
-pub fn chart(samples: &[Sample]) -> String {
+pub fn chart(samples: &[Sample]) -> Markup {
     let d = deltas(samples);
     if d.is_empty() {
-        return "<p class=\"muted\">Collecting data: the chart appears after two samples of the cache counters.</p>"
-            .to_owned();
+        return html! {
+            p.muted { "Collecting data: the chart appears after two samples of the cache counters." }
+        };
     }
     let (w, h, left, bottom, top, right) = (640.0_f64, 220.0_f64, 48.0, 28.0, 12.0, 12.0);
     let max = d.iter().map(|(_, a, b)| (*a).max(*b)).max().unwrap_or(0).max(1);
@@ -102,31 +103,33 @@ pub fn chart(samples: &[Sample]) -> String {
     let misses = line(|p| p.2);
     let total_h: u64 = d.iter().map(|p| p.1).sum();
     let total_m: u64 = d.iter().map(|p| p.2).sum();
-    format!(
-        "<figure class=\"chart\"><svg viewBox=\"0 0 {w} {h}\" role=\"img\" aria-labelledby=\"chart-title chart-desc\" width=\"100%\">\
-         <title id=\"chart-title\">Cache hits and misses per sample interval</title>\
-         <desc id=\"chart-desc\">{n} intervals from {from} to {to}: {total_h} hits and {total_m} misses in all; the highest interval had {max}.</desc>\
-         <line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{yb}\" class=\"axis\"/>\
-         <line x1=\"{left}\" y1=\"{yb}\" x2=\"{xr}\" y2=\"{yb}\" class=\"axis\"/>\
-         <text x=\"{tx}\" y=\"{ty}\" class=\"tick\" text-anchor=\"end\">{max}</text>\
-         <text x=\"{tx}\" y=\"{yb}\" class=\"tick\" text-anchor=\"end\">0</text>\
-         <text x=\"{left}\" y=\"{yl}\" class=\"tick\">{from_short}</text>\
-         <text x=\"{xr}\" y=\"{yl}\" class=\"tick\" text-anchor=\"end\">{to_short}</text>\
-         <polyline points=\"{hits}\" class=\"hits\" fill=\"none\"/>\
-         <polyline points=\"{misses}\" class=\"misses\" fill=\"none\"/></svg>\
-         <figcaption><span class=\"key hits\">Cache hits</span> <span class=\"key misses\">Cache misses</span> \
-         (item, query and scan caches, per interval of the sampler)</figcaption></figure>",
-        n = d.len(),
-        from = E(&time_of(t0)),
-        to = E(&time_of(t1)),
-        from_short = E(time_of(t0).get(11..19).unwrap_or("")),
-        to_short = E(time_of(t1).get(11..19).unwrap_or("")),
-        yb = h - bottom,
-        xr = w - right,
-        tx = left - 4.0,
-        ty = top + 8.0,
-        yl = h - 8.0,
-    )
+    let (from, to) = (time_of(t0), time_of(t1));
+    let (yb, xr, tx, ty, yl) = (h - bottom, w - right, left - 4.0, top + 8.0, h - 8.0);
+    // SVG elements are written with closing tags: in HTML, `<line ...>` without
+    // `/>` or `</line>` would hold the next element.
+    html! {
+        figure.chart {
+            svg viewBox={ "0 0 " (w) " " (h) } role="img" aria-labelledby="chart-title chart-desc" width="100%" {
+                title #chart-title { "Cache hits and misses per sample interval" }
+                desc #chart-desc {
+                    (d.len()) " intervals from " (from) " to " (to) ": " (total_h) " hits and " (total_m)
+                    " misses in all; the highest interval had " (max) "."
+                }
+                line x1=(left) y1=(top) x2=(left) y2=(yb) class="axis" {}
+                line x1=(left) y1=(yb) x2=(xr) y2=(yb) class="axis" {}
+                text x=(tx) y=(ty) class="tick" text-anchor="end" { (max) }
+                text x=(tx) y=(yb) class="tick" text-anchor="end" { "0" }
+                text x=(left) y=(yl) class="tick" { (from.get(11..19).unwrap_or("")) }
+                text x=(xr) y=(yl) class="tick" text-anchor="end" { (to.get(11..19).unwrap_or("")) }
+                polyline points=(hits) class="hits" fill="none" {}
+                polyline points=(misses) class="misses" fill="none" {}
+            }
+            figcaption {
+                span.key.hits { "Cache hits" } " " span.key.misses { "Cache misses" }
+                " (item, query and scan caches, per interval of the sampler)"
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -164,12 +167,12 @@ mod tests {
 
     #[test]
     fn chart_renders_an_accessible_svg() {
-        assert!(chart(&[]).contains("Collecting data"));
+        assert!(chart(&[]).into_string().contains("Collecting data"));
         let h = History::default();
         h.record(0.0, vec![c("a", 0, 0)]);
         h.record(5.0, vec![c("a", 4, 1)]);
         h.record(10.0, vec![c("a", 4, 3)]);
-        let svg = chart(&h.of("us-east-1", "a").0);
+        let svg = chart(&h.of("us-east-1", "a").0).into_string();
         assert!(
             svg.contains("<svg")
                 && svg.contains("role=\"img\"")

@@ -16,6 +16,8 @@ use tower::ServiceExt;
 use crate::host::{ApiError, BoxFuture, CacheCounters, Host, Principal, Service, SignIn};
 use crate::{Config, Console};
 
+mod escaping;
+
 const ROOT: (&str, &str) = ("ROOTKEY", "ROOTSECRET");
 
 #[derive(Default)]

@@ -3,7 +3,6 @@
 //! (TTL editing) and events, per region.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -13,7 +12,7 @@ use serde_json::{json, Value};
 use super::field_of_error;
 use crate::forms::{self, encode};
 use crate::host::{ApiError, Service};
-use crate::html::{self, api_error, arr, note, redirect, s, time, Nav, Page, E};
+use crate::html::{self, api_error, arr, html, note, redirect, s, time, Append, Markup, Nav, Page};
 use crate::metrics;
 use crate::session::Session;
 use crate::{Console, Principal, Req};
@@ -37,7 +36,7 @@ fn page(
     title: &str,
     nav: Nav,
     region: &str,
-    body: String,
+    body: Markup,
     refresh: bool,
 ) -> Response {
     let mut pg = Page::new(title, nav, body);
@@ -64,9 +63,9 @@ fn endpoint_text(e: &Value) -> String {
     }
 }
 
-fn status_badge(status: &str) -> String {
+fn status_badge(status: &str) -> Markup {
     let class: String = status.chars().filter(char::is_ascii_alphanumeric).collect();
-    format!("<span class=\"status {class}\">{}</span>", E(status))
+    html! { span class={ "status " (class) } { (status) } }
 }
 
 fn busy(status: &str) -> bool {
@@ -79,34 +78,37 @@ pub async fn clusters(c: Arc<Console>, r: Req) -> Res {
     let (sess, p) = r.need_session(&c)?;
     let region = r.region(&c);
     let list_href = c.link("/dax/clusters");
-    let mut body = format!(
-        "<div class=\"actions\"><a class=\"button primary\" href=\"{}?{}\">Create cluster</a></div>",
-        E(&c.link("/dax/clusters/create")),
-        rq(&region)
-    );
+    let mut body = html! {
+        div.actions { a.button.primary href={ (c.link("/dax/clusters/create")) "?" (rq(&region)) } { "Create cluster" } }
+    };
     let mut input = json!({"MaxResults": max_results(&c)});
     if let Some(t) = r.q("next") {
         input["NextToken"] = json!(t);
     }
     let mut refresh = false;
     match dax(&c, &r, &region, "DescribeClusters", input).await {
-        Err(e) => body.push_str(&api_error(&e)),
+        Err(e) => body.push(api_error(&e)),
         Ok(v) => {
             let clusters = arr(&v, "Clusters");
             let selected = r.q("selected").unwrap_or_default();
             if r.q("action") == Some("delete") {
                 if selected.is_empty() {
-                    body.push_str(&note("error", "<p>Select a cluster first, then choose <strong>Actions</strong> → <strong>Delete</strong>.</p>"));
+                    body.push(note(
+                        "error",
+                        html! {
+                            p { "Select a cluster first, then choose " strong { "Actions" } " → " strong { "Delete" } "." }
+                        },
+                    ));
                 } else {
-                    let text = format!(
-                        "<p>Delete the cluster <strong>{}</strong> in {}? Its nodes and their cached data are removed. This cannot be undone.</p>",
-                        E(selected),
-                        E(&region)
-                    );
-                    body.push_str(&html::dialog(
+                    body.push(html::dialog(
                         &sess,
                         "Delete cluster",
-                        &text,
+                        html! {
+                            p {
+                                "Delete the cluster " strong { (selected) } " in " (region)
+                                "? Its nodes and their cached data are removed. This cannot be undone."
+                            }
+                        },
                         &c.link("/dax/clusters/delete"),
                         &[("name", selected), ("region", &region)],
                         "Delete",
@@ -114,43 +116,58 @@ pub async fn clusters(c: Arc<Console>, r: Req) -> Res {
                     ));
                 }
             }
-            let _ = write!(
-                body,
-                "<form method=\"get\" action=\"{}\" class=\"list\"><input type=\"hidden\" name=\"region\" value=\"{}\">\
-                 <div class=\"toolbar\"><details class=\"menu\"><summary>Actions</summary><div class=\"menu-items\">\
-                 <button type=\"submit\" name=\"action\" value=\"delete\">Delete</button></div></details></div>\
-                 <table><caption>Clusters in {}</caption><thead><tr><th scope=\"col\"><span class=\"visually-hidden\">Select</span></th>\
-                 <th scope=\"col\">Cluster name</th><th scope=\"col\">Status</th><th scope=\"col\">Node type</th><th scope=\"col\">Nodes</th>\
-                 <th scope=\"col\">Discovery endpoint</th><th scope=\"col\">Subnet group</th></tr></thead><tbody>",
-                E(&list_href),
-                E(&region),
-                E(&region)
-            );
-            if clusters.is_empty() {
-                body.push_str("<tr><td colspan=\"7\">No clusters in this region.</td></tr>");
-            }
-            for cl in clusters {
-                let name = s(cl, "ClusterName");
-                let status = s(cl, "Status");
-                refresh |= busy(status);
-                let endpoint = endpoint_text(&cl["ClusterDiscoveryEndpoint"]);
-                let _ = write!(
-                    body,
-                    "<tr data-cluster=\"{n}\"><td><input type=\"radio\" name=\"selected\" value=\"{n}\" id=\"sel-{n}\" aria-label=\"Select cluster {n}\"{}></td>\
-                     <th scope=\"row\"><a href=\"{}\">{n}</a></th><td>{}</td><td>{}</td><td>{} of {}</td><td>{}</td><td>{}</td></tr>",
-                    if selected == name { " checked" } else { "" },
-                    E(&cluster_href(&c, &region, name)),
-                    status_badge(status),
-                    E(s(cl, "NodeType")),
-                    cl.get("ActiveNodes").and_then(Value::as_u64).unwrap_or(0),
-                    cl.get("TotalNodes").and_then(Value::as_u64).unwrap_or(0),
-                    if endpoint.is_empty() || !endpoint.contains("://") { "<span class=\"muted\">—</span>".to_owned() } else { format!("<code>{}</code>", E(&endpoint)) },
-                    E(s(cl, "SubnetGroup")),
-                    n = E(name),
-                );
-            }
-            body.push_str("</tbody></table></form>");
-            body.push_str(&html::pager(
+            refresh = clusters.iter().any(|cl| busy(s(cl, "Status")));
+            body.push(html! {
+                form method="get" action=(list_href) class="list" {
+                    input type="hidden" name="region" value=(region);
+                    div.toolbar {
+                        details.menu {
+                            summary { "Actions" }
+                            div.menu-items { button type="submit" name="action" value="delete" { "Delete" } }
+                        }
+                    }
+                    table {
+                        caption { "Clusters in " (region) }
+                        thead {
+                            tr {
+                                th scope="col" { span.visually-hidden { "Select" } }
+                                th scope="col" { "Cluster name" } th scope="col" { "Status" } th scope="col" { "Node type" }
+                                th scope="col" { "Nodes" } th scope="col" { "Discovery endpoint" }
+                                th scope="col" { "Subnet group" }
+                            }
+                        }
+                        tbody {
+                            @if clusters.is_empty() { tr { td colspan="7" { "No clusters in this region." } } }
+                            @for cl in clusters {
+                                @let name = s(cl, "ClusterName");
+                                @let endpoint = endpoint_text(&cl["ClusterDiscoveryEndpoint"]);
+                                tr data-cluster=(name) {
+                                    td {
+                                        input type="radio" name="selected" value=(name) id={ "sel-" (name) }
+                                            aria-label={ "Select cluster " (name) } checked[selected == name];
+                                    }
+                                    th scope="row" { a href=(cluster_href(&c, &region, name)) { (name) } }
+                                    td { (status_badge(s(cl, "Status"))) }
+                                    td { (s(cl, "NodeType")) }
+                                    td {
+                                        (cl.get("ActiveNodes").and_then(Value::as_u64).unwrap_or(0)) " of "
+                                        (cl.get("TotalNodes").and_then(Value::as_u64).unwrap_or(0))
+                                    }
+                                    td {
+                                        @if endpoint.is_empty() || !endpoint.contains("://") {
+                                            span.muted { "—" }
+                                        } @else {
+                                            code { (endpoint) }
+                                        }
+                                    }
+                                    td { (s(cl, "SubnetGroup")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+            body.push(html::pager(
                 &list_href,
                 &[("region", &region)],
                 "next",
@@ -249,165 +266,146 @@ async fn create_page(
         Some((f, e)) => (f.clone(), Some(e)),
         None => (None, None),
     };
-    let field_error = |field: &str| -> String {
+    let field_error = |field: &str| -> Markup {
         match (&err_field, err) {
-            (Some(f), Some(e)) if f == field => {
-                format!(
-                    "<p class=\"field-error\" id=\"{field}-error\" role=\"alert\"><code>{}</code>: {}</p>",
-                    E(&e.code),
-                    E(&e.message)
-                )
-            }
-            _ => String::new(),
+            (Some(f), Some(e)) if f == field => html! {
+                p.field-error id={ (field) "-error" } role="alert" { code { (e.code) } ": " (e.message) }
+            },
+            _ => Markup::default(),
         }
     };
-    let described = |field: &str| -> String {
-        if err_field.as_deref() == Some(field) {
-            format!(" aria-invalid=\"true\" aria-describedby=\"{field}-error\"")
-        } else {
-            String::new()
-        }
-    };
-    let mut body = String::new();
-    if let (None, Some(e)) = (&err_field, err) {
-        body.push_str(&api_error(e));
-    }
-    let _ = write!(
-        body,
-        "<form method=\"post\" action=\"{}\" class=\"create\">{}<input type=\"hidden\" name=\"region\" value=\"{}\">",
-        E(&c.link("/dax/clusters/create")),
-        html::csrf(sess),
-        E(region)
-    );
-    // Cluster settings.
-    let mut types = String::new();
+    let invalid = |field: &str| err_field.as_deref() == Some(field);
+    let described = |field: &str| invalid(field).then(|| format!("{field}-error"));
+    let aria_invalid = |field: &str| invalid(field).then_some("true");
     let chosen_type = if form.v("node_type").is_empty() { "dax.t3.small" } else { form.v("node_type") };
-    let mut listed = false;
-    for t in NODE_TYPES {
-        let sel = if *t == chosen_type {
-            listed = true;
-            " selected"
-        } else {
-            ""
-        };
-        let _ = write!(types, "<option{sel}>{t}</option>");
-    }
-    if !listed {
-        let _ = write!(types, "<option selected>{}</option>", E(chosen_type));
-    }
-    let _ = write!(
-        body,
-        "<fieldset><legend>Cluster</legend>\
-         <p><label for=\"f-name\">Cluster name</label><input id=\"f-name\" name=\"name\" value=\"{}\"{}>{}</p>\
-         <p><label for=\"f-description\">Description</label><input id=\"f-description\" name=\"description\" value=\"{}\"{}>{}</p>\
-         <p><label for=\"f-node_type\">Node type</label><select id=\"f-node_type\" name=\"node_type\"{}>{types}</select>{}</p>\
-         <p><label for=\"f-replication\">Replication factor (number of nodes)</label><input id=\"f-replication\" name=\"replication\" inputmode=\"numeric\" value=\"{}\"{}>{}</p>\
-         </fieldset>",
-        E(form.v("name")),
-        described("name"),
-        field_error("name"),
-        E(form.v("description")),
-        described("description"),
-        field_error("description"),
-        described("node_type"),
-        field_error("node_type"),
-        E(if form.values.contains_key("replication") { form.v("replication") } else { "3" }),
-        described("replication"),
-        field_error("replication"),
-    );
-    // Access: the role DAX uses to reach DynamoDB.
-    let mut role_opts = String::new();
-    if let Ok((rs, _)) = &roles {
-        for ro in rs {
-            let _ = write!(role_opts, "<option value=\"{}\">{}</option>", E(s(ro, "Arn")), E(s(ro, "RoleName")));
-        }
-    }
-    let _ = write!(
-        body,
-        "<fieldset><legend>Access to DynamoDB</legend><p><label for=\"f-role\">IAM role ARN</label>\
-         <input id=\"f-role\" name=\"role\" list=\"dax-roles\" size=\"60\" value=\"{}\"{}><datalist id=\"dax-roles\">{role_opts}</datalist>{}</p>\
-         <p class=\"hint\">A role DAX may assume (its trust policy names <code>dax.amazonaws.com</code>). You need <code>iam:PassRole</code> on it.</p></fieldset>",
-        E(form.v("role")),
-        described("role"),
-        field_error("role"),
-    );
-    // Network.
-    let mut sg_opts = String::new();
     let chosen_sg = if form.v("subnet_group").is_empty() { "default" } else { form.v("subnet_group") };
-    match &subnet_groups {
-        Ok(v) => {
-            for g in arr(v, "SubnetGroups") {
-                let n = s(g, "SubnetGroupName");
-                let _ = write!(
-                    sg_opts,
-                    "<option value=\"{0}\"{1}>{0} ({2})</option>",
-                    E(n),
-                    if n == chosen_sg { " selected" } else { "" },
-                    E(s(g, "VpcId"))
-                );
-            }
-        }
-        Err(_) => {
-            let _ = write!(sg_opts, "<option selected>{}</option>", E(chosen_sg));
-        }
-    }
-    let mut secgroups = String::new();
-    match &sgs {
-        Ok(v) => {
-            for g in arr(v, "SecurityGroups") {
-                let id = s(g, "GroupId");
-                let checked = if form.security_groups.iter().any(|x| x == id) { " checked" } else { "" };
-                let _ = write!(
-                    secgroups,
-                    "<label class=\"check\"><input type=\"checkbox\" name=\"security_groups\" value=\"{0}\"{checked}> <code>{0}</code> {1} ({2})</label>",
-                    E(id),
-                    E(s(g, "GroupName")),
-                    E(s(g, "VpcId"))
-                );
-            }
-        }
-        Err(e) => secgroups.push_str(&api_error(e)),
-    }
-    let _ = write!(
-        body,
-        "<fieldset><legend>Network</legend><p><label for=\"f-subnet_group\">Subnet group</label><select id=\"f-subnet_group\" name=\"subnet_group\"{}>{sg_opts}</select>{}</p>\
-         <fieldset class=\"nested\"{}><legend>Security groups (none: the VPC's default)</legend>{secgroups}{}</fieldset></fieldset>",
-        described("subnet_group"),
-        field_error("subnet_group"),
-        described("security_groups"),
-        field_error("security_groups"),
-    );
-    // Parameters and encryption.
-    let mut pg_opts = String::new();
     let chosen_pg = if form.v("parameter_group").is_empty() { "default.dax1.0" } else { form.v("parameter_group") };
-    match &param_groups {
-        Ok(v) => {
-            for g in arr(v, "ParameterGroups") {
-                let n = s(g, "ParameterGroupName");
-                let _ = write!(pg_opts, "<option{}>{}</option>", if n == chosen_pg { " selected" } else { "" }, E(n));
+    let tls = form.v("encryption") == "TLS";
+    let body = html! {
+        @if let (None, Some(e)) = (&err_field, err) { (api_error(e)) }
+        form method="post" action=(c.link("/dax/clusters/create")) class="create" {
+            (html::csrf(sess))
+            input type="hidden" name="region" value=(region);
+            fieldset {
+                legend { "Cluster" }
+                p {
+                    label for="f-name" { "Cluster name" }
+                    input #f-name name="name" value=(form.v("name"))
+                        aria-invalid=[aria_invalid("name")] aria-describedby=[described("name")];
+                    (field_error("name"))
+                }
+                p {
+                    label for="f-description" { "Description" }
+                    input #f-description name="description" value=(form.v("description"))
+                        aria-invalid=[aria_invalid("description")] aria-describedby=[described("description")];
+                    (field_error("description"))
+                }
+                p {
+                    label for="f-node_type" { "Node type" }
+                    select #f-node_type name="node_type"
+                        aria-invalid=[aria_invalid("node_type")] aria-describedby=[described("node_type")] {
+                        @for t in NODE_TYPES { option selected[*t == chosen_type] { (t) } }
+                        @if !NODE_TYPES.contains(&chosen_type) { option selected { (chosen_type) } }
+                    }
+                    (field_error("node_type"))
+                }
+                p {
+                    label for="f-replication" { "Replication factor (number of nodes)" }
+                    input #f-replication name="replication" inputmode="numeric"
+                        value=(if form.values.contains_key("replication") { form.v("replication") } else { "3" })
+                        aria-invalid=[aria_invalid("replication")] aria-describedby=[described("replication")];
+                    (field_error("replication"))
+                }
+            }
+            // Access: the role DAX uses to reach DynamoDB.
+            fieldset {
+                legend { "Access to DynamoDB" }
+                p {
+                    label for="f-role" { "IAM role ARN" }
+                    input #f-role name="role" list="dax-roles" size="60" value=(form.v("role"))
+                        aria-invalid=[aria_invalid("role")] aria-describedby=[described("role")];
+                    datalist #dax-roles {
+                        @if let Ok((rs, _)) = &roles {
+                            @for ro in rs { option value=(s(ro, "Arn")) { (s(ro, "RoleName")) } }
+                        }
+                    }
+                    (field_error("role"))
+                }
+                p.hint {
+                    "A role DAX may assume (its trust policy names " code { "dax.amazonaws.com" } "). You need "
+                    code { "iam:PassRole" } " on it."
+                }
+            }
+            fieldset {
+                legend { "Network" }
+                p {
+                    label for="f-subnet_group" { "Subnet group" }
+                    select #f-subnet_group name="subnet_group"
+                        aria-invalid=[aria_invalid("subnet_group")] aria-describedby=[described("subnet_group")] {
+                        @match &subnet_groups {
+                            Ok(v) => {
+                                @for g in arr(v, "SubnetGroups") {
+                                    @let n = s(g, "SubnetGroupName");
+                                    option value=(n) selected[n == chosen_sg] { (n) " (" (s(g, "VpcId")) ")" }
+                                }
+                            }
+                            Err(_) => { option selected { (chosen_sg) } }
+                        }
+                    }
+                    (field_error("subnet_group"))
+                }
+                fieldset.nested aria-invalid=[aria_invalid("security_groups")]
+                    aria-describedby=[described("security_groups")] {
+                    legend { "Security groups (none: the VPC's default)" }
+                    @match &sgs {
+                        Ok(v) => {
+                            @for g in arr(v, "SecurityGroups") {
+                                @let id = s(g, "GroupId");
+                                label.check {
+                                    input type="checkbox" name="security_groups" value=(id)
+                                        checked[form.security_groups.iter().any(|x| x == id)];
+                                    " " code { (id) } " " (s(g, "GroupName")) " (" (s(g, "VpcId")) ")"
+                                }
+                            }
+                        }
+                        Err(e) => { (api_error(e)) }
+                    }
+                    (field_error("security_groups"))
+                }
+            }
+            fieldset {
+                legend { "Parameters and encryption" }
+                p {
+                    label for="f-parameter_group" { "Parameter group" }
+                    select #f-parameter_group name="parameter_group"
+                        aria-invalid=[aria_invalid("parameter_group")] aria-describedby=[described("parameter_group")] {
+                        @match &param_groups {
+                            Ok(v) => {
+                                @for g in arr(v, "ParameterGroups") {
+                                    @let n = s(g, "ParameterGroupName");
+                                    option selected[n == chosen_pg] { (n) }
+                                }
+                            }
+                            Err(_) => { option selected { (chosen_pg) } }
+                        }
+                    }
+                    (field_error("parameter_group"))
+                }
+                p { label.check { input type="checkbox" name="sse" value="1" checked[form.v("sse") == "1"]; " Encryption at rest" } }
+                p {
+                    label for="f-encryption" { "Endpoint encryption" }
+                    select #f-encryption name="encryption" {
+                        option value="NONE" selected[!tls] { "None (dax://)" }
+                        option value="TLS" selected[tls] { "TLS (daxs://)" }
+                    }
+                }
+            }
+            p {
+                button type="submit" class="primary" { "Create cluster" } " "
+                a href={ (c.link("/dax/clusters")) "?" (rq(region)) } { "Cancel" }
             }
         }
-        Err(_) => {
-            let _ = write!(pg_opts, "<option selected>{}</option>", E(chosen_pg));
-        }
-    }
-    let tls = form.v("encryption") == "TLS";
-    let _ = write!(
-        body,
-        "<fieldset><legend>Parameters and encryption</legend><p><label for=\"f-parameter_group\">Parameter group</label>\
-         <select id=\"f-parameter_group\" name=\"parameter_group\"{}>{pg_opts}</select>{}</p>\
-         <p><label class=\"check\"><input type=\"checkbox\" name=\"sse\" value=\"1\"{}> Encryption at rest</label></p>\
-         <p><label for=\"f-encryption\">Endpoint encryption</label><select id=\"f-encryption\" name=\"encryption\">\
-         <option value=\"NONE\"{}>None (dax://)</option><option value=\"TLS\"{}>TLS (daxs://)</option></select></p></fieldset>\
-         <p><button type=\"submit\" class=\"primary\">Create cluster</button> <a href=\"{}?{}\">Cancel</a></p></form>",
-        described("parameter_group"),
-        field_error("parameter_group"),
-        if form.v("sse") == "1" { " checked" } else { "" },
-        if tls { "" } else { " selected" },
-        if tls { " selected" } else { "" },
-        E(&c.link("/dax/clusters")),
-        rq(region),
-    );
+    };
     let mut pg = Page::new("Create cluster", Nav::Clusters, body);
     pg.region = Some(region);
     if error.is_some() {
@@ -493,119 +491,137 @@ pub async fn cluster_page(c: Arc<Console>, r: Req) -> Res {
     let cl = match dax(&c, &r, &region, "DescribeClusters", json!({"ClusterNames": [name]})).await {
         Ok(v) => arr(&v, "Clusters").first().cloned().unwrap_or(Value::Null),
         Err(e) => {
-            let body = format!(
-                "{}<p><a href=\"{}?{}\">All clusters</a></p>",
-                api_error(&e),
-                E(&c.link("/dax/clusters")),
-                rq(&region)
-            );
+            let body = html! {
+                (api_error(&e))
+                p { a href={ (c.link("/dax/clusters")) "?" (rq(&region)) } { "All clusters" } }
+            };
             return Ok(page(&c, &r, &sess, &p, &format!("Cluster {name}"), Nav::Clusters, &region, body, false));
         }
     };
     let status = s(&cl, "Status");
-    let mut body = String::new();
+    let mut body = Markup::default();
     if r.q("action") == Some("delete") {
-        body.push_str(&html::dialog(
+        body.push(html::dialog(
             &sess,
             "Delete cluster",
-            &format!(
-                "<p>Delete the cluster <strong>{}</strong> in {}? This cannot be undone.</p>",
-                E(&name),
-                E(&region)
-            ),
+            html! { p { "Delete the cluster " strong { (name) } " in " (region) "? This cannot be undone." } },
             &c.link("/dax/clusters/delete"),
             &[("name", &name), ("region", &region)],
             "Delete",
             &cluster_href(&c, &region, &name),
         ));
     }
-    let _ = write!(
-        body,
-        "<div class=\"actions\"><form method=\"get\" action=\"{}\"><input type=\"hidden\" name=\"region\" value=\"{}\">\
-         <details class=\"menu\"><summary>Actions</summary><div class=\"menu-items\"><button type=\"submit\" name=\"action\" value=\"delete\">Delete</button></div></details></form></div>",
-        E(&c.link(&format!("/dax/clusters/{}", encode(&name)))),
-        E(&region)
-    );
     let endpoint = endpoint_text(&cl["ClusterDiscoveryEndpoint"]);
-    let sgs: Vec<String> = arr(&cl, "SecurityGroups")
-        .iter()
-        .map(|g| format!("<code>{}</code> ({})", E(s(g, "SecurityGroupIdentifier")), E(s(g, "Status"))))
-        .collect();
-    let _ = write!(
-        body,
-        "<section aria-labelledby=\"c-summary\"><h2 id=\"c-summary\">Summary</h2><dl class=\"summary\">\
-         <dt>Status</dt><dd>{}</dd><dt>ARN</dt><dd><code>{}</code></dd><dt>Node type</dt><dd>{}</dd><dt>Nodes</dt><dd>{} active of {}</dd>\
-         <dt>Discovery endpoint</dt><dd>{}</dd><dt>Subnet group</dt><dd>{}</dd><dt>Security groups</dt><dd>{}</dd>\
-         <dt>IAM role</dt><dd><code>{}</code></dd><dt>Parameter group</dt><dd>{} ({})</dd><dt>Encryption at rest</dt><dd>{}</dd>\
-         <dt>Endpoint encryption</dt><dd>{}</dd><dt>Maintenance window</dt><dd>{}</dd><dt>Description</dt><dd>{}</dd></dl></section>",
-        status_badge(status),
-        E(s(&cl, "ClusterArn")),
-        E(s(&cl, "NodeType")),
-        cl.get("ActiveNodes").and_then(Value::as_u64).unwrap_or(0),
-        cl.get("TotalNodes").and_then(Value::as_u64).unwrap_or(0),
-        if endpoint.contains("://") { html::copyable(&endpoint, "Discovery endpoint") } else { "<span class=\"muted\">Not yet available</span>".to_owned() },
-        E(s(&cl, "SubnetGroup")),
-        if sgs.is_empty() { "—".to_owned() } else { sgs.join(", ") },
-        E(s(&cl, "IamRoleArn")),
-        E(s(&cl["ParameterGroup"], "ParameterGroupName")),
-        E(s(&cl["ParameterGroup"], "ParameterApplyStatus")),
-        E(s(&cl["SSEDescription"], "Status")),
-        E(s(&cl, "ClusterEndpointEncryptionType")),
-        E(s(&cl, "PreferredMaintenanceWindow")),
-        E(s(&cl, "Description")),
-    );
-    // Nodes.
-    body.push_str(
-        "<section aria-labelledby=\"c-nodes\"><h2 id=\"c-nodes\">Nodes</h2><table><caption class=\"visually-hidden\">Nodes of the cluster</caption><thead><tr><th scope=\"col\">Node ID</th>\
-         <th scope=\"col\">Status</th><th scope=\"col\">Availability zone</th><th scope=\"col\">Endpoint</th><th scope=\"col\">Created</th></tr></thead><tbody>",
-    );
+    let sgs = arr(&cl, "SecurityGroups");
     let nodes = arr(&cl, "Nodes");
-    if nodes.is_empty() {
-        body.push_str("<tr><td colspan=\"5\">No nodes yet.</td></tr>");
-    }
-    for n in nodes {
-        let id = s(n, "NodeId");
-        let ep = n.get("Endpoint").map(endpoint_text).unwrap_or_default();
-        let _ = write!(
-            body,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            E(id),
-            status_badge(s(n, "NodeStatus")),
-            E(s(n, "AvailabilityZone")),
-            if ep.is_empty() { "—".to_owned() } else { html::copyable(&ep, &format!("Endpoint of {id}")) },
-            time(n.get("NodeCreateTime")),
-        );
-    }
-    body.push_str("</tbody></table></section>");
+    body.push(html! {
+        div.actions {
+            form method="get" action=(c.link(&format!("/dax/clusters/{}", encode(&name)))) {
+                input type="hidden" name="region" value=(region);
+                details.menu {
+                    summary { "Actions" }
+                    div.menu-items { button type="submit" name="action" value="delete" { "Delete" } }
+                }
+            }
+        }
+        section aria-labelledby="c-summary" {
+            h2 #c-summary { "Summary" }
+            dl.summary {
+                dt { "Status" } dd { (status_badge(status)) }
+                dt { "ARN" } dd { code { (s(&cl, "ClusterArn")) } }
+                dt { "Node type" } dd { (s(&cl, "NodeType")) }
+                dt { "Nodes" }
+                dd {
+                    (cl.get("ActiveNodes").and_then(Value::as_u64).unwrap_or(0)) " active of "
+                    (cl.get("TotalNodes").and_then(Value::as_u64).unwrap_or(0))
+                }
+                dt { "Discovery endpoint" }
+                dd {
+                    @if endpoint.contains("://") {
+                        (html::copyable(&endpoint, "Discovery endpoint"))
+                    } @else {
+                        span.muted { "Not yet available" }
+                    }
+                }
+                dt { "Subnet group" } dd { (s(&cl, "SubnetGroup")) }
+                dt { "Security groups" }
+                dd {
+                    @if sgs.is_empty() { "—" }
+                    @for (i, g) in sgs.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        code { (s(g, "SecurityGroupIdentifier")) } " (" (s(g, "Status")) ")"
+                    }
+                }
+                dt { "IAM role" } dd { code { (s(&cl, "IamRoleArn")) } }
+                dt { "Parameter group" }
+                dd {
+                    (s(&cl["ParameterGroup"], "ParameterGroupName")) " ("
+                    (s(&cl["ParameterGroup"], "ParameterApplyStatus")) ")"
+                }
+                dt { "Encryption at rest" } dd { (s(&cl["SSEDescription"], "Status")) }
+                dt { "Endpoint encryption" } dd { (s(&cl, "ClusterEndpointEncryptionType")) }
+                dt { "Maintenance window" } dd { (s(&cl, "PreferredMaintenanceWindow")) }
+                dt { "Description" } dd { (s(&cl, "Description")) }
+            }
+        }
+        section aria-labelledby="c-nodes" {
+            h2 #c-nodes { "Nodes" }
+            table {
+                caption.visually-hidden { "Nodes of the cluster" }
+                thead {
+                    tr {
+                        th scope="col" { "Node ID" } th scope="col" { "Status" } th scope="col" { "Availability zone" }
+                        th scope="col" { "Endpoint" } th scope="col" { "Created" }
+                    }
+                }
+                tbody {
+                    @if nodes.is_empty() { tr { td colspan="5" { "No nodes yet." } } }
+                    @for n in nodes {
+                        @let id = s(n, "NodeId");
+                        @let ep = n.get("Endpoint").map(endpoint_text).unwrap_or_default();
+                        tr {
+                            th scope="row" { (id) }
+                            td { (status_badge(s(n, "NodeStatus"))) }
+                            td { (s(n, "AvailabilityZone")) }
+                            td {
+                                @if ep.is_empty() { "—" } @else { (html::copyable(&ep, &format!("Endpoint of {id}"))) }
+                            }
+                            td { (time(n.get("NodeCreateTime"))) }
+                        }
+                    }
+                }
+            }
+        }
+    });
     // Cache hits and misses.
     let (mut samples, mut latest) = c.metrics.of(&region, &name);
     if samples.is_empty() {
         c.sample();
         (samples, latest) = c.metrics.of(&region, &name);
     }
-    let _ = write!(
-        body,
-        "<section aria-labelledby=\"c-cache\" id=\"cache-chart\" data-refresh-ms=\"{}\"><h2 id=\"c-cache\">Cache hits and misses</h2>{}",
-        c.config.sample_every.as_millis().max(1000),
-        metrics::chart(&samples)
-    );
-    match latest {
-        Some(l) => {
-            let _ = write!(
-                body,
-                "<table class=\"counters\"><caption>Cache counters since the nodes started</caption><thead><tr><th scope=\"col\">Cache</th>\
-                 <th scope=\"col\">Hits</th><th scope=\"col\">Misses</th></tr></thead><tbody>\
-                 <tr><th scope=\"row\">Item cache</th><td>{}</td><td>{}</td></tr><tr><th scope=\"row\">Query cache</th><td>{}</td><td>{}</td></tr>\
-                 <tr><th scope=\"row\">Scan cache</th><td>{}</td><td>{}</td></tr></tbody></table><p>Requests served: {}.</p>",
-                l.item_hits, l.item_misses, l.query_hits, l.query_misses, l.scan_hits, l.scan_misses, l.total_requests
-            );
+    body.push(html! {
+        section aria-labelledby="c-cache" id="cache-chart" data-refresh-ms=(c.config.sample_every.as_millis().max(1000)) {
+            h2 #c-cache { "Cache hits and misses" }
+            (metrics::chart(&samples))
+            @match latest {
+                Some(l) => {
+                    table.counters {
+                        caption { "Cache counters since the nodes started" }
+                        thead { tr { th scope="col" { "Cache" } th scope="col" { "Hits" } th scope="col" { "Misses" } } }
+                        tbody {
+                            tr { th scope="row" { "Item cache" } td { (l.item_hits) } td { (l.item_misses) } }
+                            tr { th scope="row" { "Query cache" } td { (l.query_hits) } td { (l.query_misses) } }
+                            tr { th scope="row" { "Scan cache" } td { (l.scan_hits) } td { (l.scan_misses) } }
+                        }
+                    }
+                    p { "Requests served: " (l.total_requests) "." }
+                }
+                None => { p.muted { "No counters yet: the cluster's nodes are not serving." } }
+            }
         }
-        None => body.push_str("<p class=\"muted\">No counters yet: the cluster's nodes are not serving.</p>"),
-    }
-    body.push_str("</section>");
+    });
     // Events.
-    body.push_str("<section aria-labelledby=\"c-events\"><h2 id=\"c-events\">Events</h2>");
-    match dax(
+    let events = match dax(
         &c,
         &r,
         &region,
@@ -614,34 +630,31 @@ pub async fn cluster_page(c: Arc<Console>, r: Req) -> Res {
     )
     .await
     {
-        Ok(v) => body.push_str(&events_table(arr(&v, "Events"), "Events of the cluster in the last 14 days")),
-        Err(e) => body.push_str(&api_error(&e)),
-    }
-    body.push_str("</section>");
+        Ok(v) => events_table(arr(&v, "Events"), "Events of the cluster in the last 14 days"),
+        Err(e) => api_error(&e),
+    };
+    body.push(html! { section aria-labelledby="c-events" { h2 #c-events { "Events" } (events) } });
     Ok(page(&c, &r, &sess, &p, &format!("Cluster {name}"), Nav::Clusters, &region, body, busy(status)))
 }
 
-fn events_table(events: &[Value], caption: &str) -> String {
-    let mut out = format!(
-        "<table><caption>{}</caption><thead><tr><th scope=\"col\">Date</th><th scope=\"col\">Source</th><th scope=\"col\">Type</th>\
-         <th scope=\"col\">Message</th></tr></thead><tbody>",
-        E(caption)
-    );
-    if events.is_empty() {
-        out.push_str("<tr><td colspan=\"4\">No events.</td></tr>");
+fn events_table(events: &[Value], caption: &str) -> Markup {
+    html! {
+        table {
+            caption { (caption) }
+            thead {
+                tr { th scope="col" { "Date" } th scope="col" { "Source" } th scope="col" { "Type" } th scope="col" { "Message" } }
+            }
+            tbody {
+                @if events.is_empty() { tr { td colspan="4" { "No events." } } }
+                @for e in events {
+                    tr {
+                        td { (time(e.get("Date"))) } td { (s(e, "SourceName")) } td { (s(e, "SourceType")) }
+                        td { (s(e, "Message")) }
+                    }
+                }
+            }
+        }
     }
-    for e in events {
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            time(e.get("Date")),
-            E(s(e, "SourceName")),
-            E(s(e, "SourceType")),
-            E(s(e, "Message"))
-        );
-    }
-    out.push_str("</tbody></table>");
-    out
 }
 
 // ----- subnet groups -----
@@ -650,12 +663,12 @@ pub async fn subnet_groups(c: Arc<Console>, r: Req) -> Res {
     let (sess, p) = r.need_session(&c)?;
     let region = r.region(&c);
     let href = c.link("/dax/subnet-groups");
-    let mut body = String::new();
+    let mut body = Markup::default();
     if let Some(del) = r.q("delete") {
-        body.push_str(&html::dialog(
+        body.push(html::dialog(
             &sess,
             "Delete subnet group",
-            &format!("<p>Delete the subnet group <strong>{}</strong>?</p>", E(del)),
+            html! { p { "Delete the subnet group " strong { (del) } "?" } },
             &href,
             &[("op", "delete"), ("name", del), ("region", &region)],
             "Delete",
@@ -667,45 +680,43 @@ pub async fn subnet_groups(c: Arc<Console>, r: Req) -> Res {
         input["NextToken"] = json!(t);
     }
     match dax(&c, &r, &region, "DescribeSubnetGroups", input).await {
-        Err(e) => body.push_str(&api_error(&e)),
+        Err(e) => body.push(api_error(&e)),
         Ok(v) => {
-            let _ = write!(
-                body,
-                "<table><caption>Subnet groups in {}</caption><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Description</th>\
-                 <th scope=\"col\">VPC</th><th scope=\"col\">Subnets</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>",
-                E(&region)
-            );
             let groups = arr(&v, "SubnetGroups");
-            if groups.is_empty() {
-                body.push_str("<tr><td colspan=\"5\">No subnet groups.</td></tr>");
-            }
-            for g in groups {
-                let n = s(g, "SubnetGroupName");
-                let subnets: Vec<String> = arr(g, "Subnets")
-                    .iter()
-                    .map(|sn| {
-                        format!(
-                            "<li><code>{}</code> ({})</li>",
-                            E(s(sn, "SubnetIdentifier")),
-                            E(s(sn, "SubnetAvailabilityZone"))
-                        )
-                    })
-                    .collect();
-                let _ = write!(
-                    body,
-                    "<tr><th scope=\"row\">{}</th><td>{}</td><td><code>{}</code></td><td><ul class=\"compact\">{}</ul></td>\
-                     <td><a href=\"{}?{}&amp;delete={}\">Delete</a></td></tr>",
-                    E(n),
-                    E(s(g, "Description")),
-                    E(s(g, "VpcId")),
-                    subnets.join(""),
-                    E(&href),
-                    rq(&region),
-                    E(&encode(n)),
-                );
-            }
-            body.push_str("</tbody></table>");
-            body.push_str(&html::pager(
+            body.push(html! {
+                table {
+                    caption { "Subnet groups in " (region) }
+                    thead {
+                        tr {
+                            th scope="col" { "Name" } th scope="col" { "Description" } th scope="col" { "VPC" }
+                            th scope="col" { "Subnets" } th scope="col" { span.visually-hidden { "Actions" } }
+                        }
+                    }
+                    tbody {
+                        @if groups.is_empty() { tr { td colspan="5" { "No subnet groups." } } }
+                        @for g in groups {
+                            @let n = s(g, "SubnetGroupName");
+                            tr {
+                                th scope="row" { (n) }
+                                td { (s(g, "Description")) }
+                                td { code { (s(g, "VpcId")) } }
+                                td {
+                                    ul.compact {
+                                        @for sn in arr(g, "Subnets") {
+                                            li {
+                                                code { (s(sn, "SubnetIdentifier")) } " ("
+                                                (s(sn, "SubnetAvailabilityZone")) ")"
+                                            }
+                                        }
+                                    }
+                                }
+                                td { a href={ (href) "?" (rq(&region)) "&delete=" (encode(n)) } { "Delete" } }
+                            }
+                        }
+                    }
+                }
+            });
+            body.push(html::pager(
                 &href,
                 &[("region", &region)],
                 "next",
@@ -715,33 +726,33 @@ pub async fn subnet_groups(c: Arc<Console>, r: Req) -> Res {
         }
     }
     // Create: subnets of the region's VPCs, from EC2 as the signed-in principal.
-    let mut choices = String::new();
-    match c.call(&r, &region, Service::Ec2, "DescribeSubnets", json!({})).await {
-        Ok(v) => {
-            for sn in arr(&v, "Subnets") {
-                let _ = write!(
-                    choices,
-                    "<label class=\"check\"><input type=\"checkbox\" name=\"subnets\" value=\"{0}\"> <code>{0}</code> {1} {2} ({3})</label>",
-                    E(s(sn, "SubnetId")),
-                    E(s(sn, "AvailabilityZone")),
-                    E(s(sn, "CidrBlock")),
-                    E(s(sn, "VpcId"))
-                );
+    let choices = match c.call(&r, &region, Service::Ec2, "DescribeSubnets", json!({})).await {
+        Ok(v) => html! {
+            @for sn in arr(&v, "Subnets") {
+                @let id = s(sn, "SubnetId");
+                label.check {
+                    input type="checkbox" name="subnets" value=(id);
+                    " " code { (id) } " " (s(sn, "AvailabilityZone")) " " (s(sn, "CidrBlock")) " ("
+                    (s(sn, "VpcId")) ")"
+                }
+            }
+        },
+        Err(e) => api_error(&e),
+    };
+    body.push(html! {
+        details.panel {
+            summary { "Create subnet group" }
+            form method="post" action=(href) {
+                (html::csrf(&sess))
+                input type="hidden" name="op" value="create";
+                input type="hidden" name="region" value=(region);
+                p { label for="sg-name" { "Subnet group name" } input #sg-name name="name" required; }
+                p { label for="sg-desc" { "Description" } input #sg-desc name="description"; }
+                fieldset { legend { "Subnets" } (choices) }
+                p { button type="submit" { "Create subnet group" } }
             }
         }
-        Err(e) => choices.push_str(&api_error(&e)),
-    }
-    let _ = write!(
-        body,
-        "<details class=\"panel\"><summary>Create subnet group</summary><form method=\"post\" action=\"{}\">{}\
-         <input type=\"hidden\" name=\"op\" value=\"create\"><input type=\"hidden\" name=\"region\" value=\"{}\">\
-         <p><label for=\"sg-name\">Subnet group name</label><input id=\"sg-name\" name=\"name\" required></p>\
-         <p><label for=\"sg-desc\">Description</label><input id=\"sg-desc\" name=\"description\"></p>\
-         <fieldset><legend>Subnets</legend>{choices}</fieldset><p><button type=\"submit\">Create subnet group</button></p></form></details>",
-        E(&href),
-        html::csrf(&sess),
-        E(&region)
-    );
+    });
     Ok(page(&c, &r, &sess, &p, "Subnet groups", Nav::SubnetGroups, &region, body, false))
 }
 
@@ -773,12 +784,12 @@ pub async fn parameter_groups(c: Arc<Console>, r: Req) -> Res {
     let (sess, p) = r.need_session(&c)?;
     let region = r.region(&c);
     let href = c.link("/dax/parameter-groups");
-    let mut body = String::new();
+    let mut body = Markup::default();
     if let Some(del) = r.q("delete") {
-        body.push_str(&html::dialog(
+        body.push(html::dialog(
             &sess,
             "Delete parameter group",
-            &format!("<p>Delete the parameter group <strong>{}</strong>?</p>", E(del)),
+            html! { p { "Delete the parameter group " strong { (del) } "?" } },
             &href,
             &[("op", "delete"), ("name", del), ("region", &region)],
             "Delete",
@@ -790,31 +801,30 @@ pub async fn parameter_groups(c: Arc<Console>, r: Req) -> Res {
         input["NextToken"] = json!(t);
     }
     match dax(&c, &r, &region, "DescribeParameterGroups", input).await {
-        Err(e) => body.push_str(&api_error(&e)),
+        Err(e) => body.push(api_error(&e)),
         Ok(v) => {
-            let _ = write!(
-                body,
-                "<table><caption>Parameter groups in {}</caption><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Description</th>\
-                 <th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>",
-                E(&region)
-            );
-            for g in arr(&v, "ParameterGroups") {
-                let n = s(g, "ParameterGroupName");
-                let _ = write!(
-                    body,
-                    "<tr><th scope=\"row\"><a href=\"{}/{}?{}\">{}</a></th><td>{}</td><td><a href=\"{}?{}&amp;delete={}\">Delete</a></td></tr>",
-                    E(&href),
-                    E(&encode(n)),
-                    rq(&region),
-                    E(n),
-                    E(s(g, "Description")),
-                    E(&href),
-                    rq(&region),
-                    E(&encode(n))
-                );
-            }
-            body.push_str("</tbody></table>");
-            body.push_str(&html::pager(
+            body.push(html! {
+                table {
+                    caption { "Parameter groups in " (region) }
+                    thead {
+                        tr {
+                            th scope="col" { "Name" } th scope="col" { "Description" }
+                            th scope="col" { span.visually-hidden { "Actions" } }
+                        }
+                    }
+                    tbody {
+                        @for g in arr(&v, "ParameterGroups") {
+                            @let n = s(g, "ParameterGroupName");
+                            tr {
+                                th scope="row" { a href={ (href) "/" (encode(n)) "?" (rq(&region)) } { (n) } }
+                                td { (s(g, "Description")) }
+                                td { a href={ (href) "?" (rq(&region)) "&delete=" (encode(n)) } { "Delete" } }
+                            }
+                        }
+                    }
+                }
+            });
+            body.push(html::pager(
                 &href,
                 &[("region", &region)],
                 "next",
@@ -823,17 +833,19 @@ pub async fn parameter_groups(c: Arc<Console>, r: Req) -> Res {
             ));
         }
     }
-    let _ = write!(
-        body,
-        "<details class=\"panel\"><summary>Create parameter group</summary><form method=\"post\" action=\"{}\">{}\
-         <input type=\"hidden\" name=\"op\" value=\"create\"><input type=\"hidden\" name=\"region\" value=\"{}\">\
-         <p><label for=\"pg-name\">Parameter group name</label><input id=\"pg-name\" name=\"name\" required></p>\
-         <p><label for=\"pg-desc\">Description</label><input id=\"pg-desc\" name=\"description\"></p>\
-         <p><button type=\"submit\">Create parameter group</button></p></form></details>",
-        E(&href),
-        html::csrf(&sess),
-        E(&region)
-    );
+    body.push(html! {
+        details.panel {
+            summary { "Create parameter group" }
+            form method="post" action=(href) {
+                (html::csrf(&sess))
+                input type="hidden" name="op" value="create";
+                input type="hidden" name="region" value=(region);
+                p { label for="pg-name" { "Parameter group name" } input #pg-name name="name" required; }
+                p { label for="pg-desc" { "Description" } input #pg-desc name="description"; }
+                p { button type="submit" { "Create parameter group" } }
+            }
+        }
+    });
     Ok(page(&c, &r, &sess, &p, "Parameter groups", Nav::ParameterGroups, &region, body, false))
 }
 
@@ -863,28 +875,11 @@ pub async fn parameter_group_page(c: Arc<Console>, r: Req) -> Res {
     let (sess, p) = r.need_session(&c)?;
     let region = r.region(&c);
     let name = r.seg(2).to_owned();
-    let mut body = String::new();
+    let mut body = Markup::default();
     match dax(&c, &r, &region, "DescribeParameters", json!({"ParameterGroupName": name, "MaxResults": 100})).await {
-        Err(e) => body.push_str(&api_error(&e)),
+        Err(e) => body.push(api_error(&e)),
         Ok(v) => {
             let params = arr(&v, "Parameters");
-            body.push_str(
-                "<table><caption>Parameters</caption><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Value</th><th scope=\"col\">Allowed values</th>\
-                 <th scope=\"col\">Modifiable</th><th scope=\"col\">Change takes effect</th><th scope=\"col\">Description</th></tr></thead><tbody>",
-            );
-            for prm in params {
-                let _ = write!(
-                    body,
-                    "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    E(s(prm, "ParameterName")),
-                    E(s(prm, "ParameterValue")),
-                    E(s(prm, "AllowedValues")),
-                    E(s(prm, "IsModifiable")),
-                    E(s(prm, "ChangeType")),
-                    E(s(prm, "Description"))
-                );
-            }
-            body.push_str("</tbody></table>");
             let value = |n: &str| {
                 params
                     .iter()
@@ -892,26 +887,47 @@ pub async fn parameter_group_page(c: Arc<Console>, r: Req) -> Res {
                     .map(|x| s(x, "ParameterValue").to_owned())
                     .unwrap_or_default()
             };
-            let _ = write!(
-                body,
-                "<h2>Time to live</h2><form method=\"post\" action=\"{}\">{}<input type=\"hidden\" name=\"region\" value=\"{}\">\
-                 <p><label for=\"record-ttl\">Item cache TTL (record-ttl-millis)</label><input id=\"record-ttl\" name=\"record-ttl-millis\" inputmode=\"numeric\" value=\"{}\"></p>\
-                 <p><label for=\"query-ttl\">Query cache TTL (query-ttl-millis)</label><input id=\"query-ttl\" name=\"query-ttl-millis\" inputmode=\"numeric\" value=\"{}\"></p>\
-                 <p><button type=\"submit\">Save TTLs</button></p></form>",
-                E(&c.link(&format!("/dax/parameter-groups/{}", encode(&name)))),
-                html::csrf(&sess),
-                E(&region),
-                E(&value("record-ttl-millis")),
-                E(&value("query-ttl-millis")),
-            );
+            body.push(html! {
+                table {
+                    caption { "Parameters" }
+                    thead {
+                        tr {
+                            th scope="col" { "Name" } th scope="col" { "Value" } th scope="col" { "Allowed values" }
+                            th scope="col" { "Modifiable" } th scope="col" { "Change takes effect" }
+                            th scope="col" { "Description" }
+                        }
+                    }
+                    tbody {
+                        @for prm in params {
+                            tr {
+                                th scope="row" { code { (s(prm, "ParameterName")) } }
+                                td { (s(prm, "ParameterValue")) } td { (s(prm, "AllowedValues")) }
+                                td { (s(prm, "IsModifiable")) } td { (s(prm, "ChangeType")) }
+                                td { (s(prm, "Description")) }
+                            }
+                        }
+                    }
+                }
+                h2 { "Time to live" }
+                form method="post" action=(c.link(&format!("/dax/parameter-groups/{}", encode(&name)))) {
+                    (html::csrf(&sess))
+                    input type="hidden" name="region" value=(region);
+                    p {
+                        label for="record-ttl" { "Item cache TTL (record-ttl-millis)" }
+                        input #record-ttl name="record-ttl-millis" inputmode="numeric" value=(value("record-ttl-millis"));
+                    }
+                    p {
+                        label for="query-ttl" { "Query cache TTL (query-ttl-millis)" }
+                        input #query-ttl name="query-ttl-millis" inputmode="numeric" value=(value("query-ttl-millis"));
+                    }
+                    p { button type="submit" { "Save TTLs" } }
+                }
+            });
         }
     }
-    let _ = write!(
-        body,
-        "<p><a href=\"{}?{}\">All parameter groups</a></p>",
-        E(&c.link("/dax/parameter-groups")),
-        rq(&region)
-    );
+    body.push(html! {
+        p { a href={ (c.link("/dax/parameter-groups")) "?" (rq(&region)) } { "All parameter groups" } }
+    });
     Ok(page(&c, &r, &sess, &p, &format!("Parameter group {name}"), Nav::ParameterGroups, &region, body, false))
 }
 
@@ -948,21 +964,23 @@ pub async fn events(c: Arc<Console>, r: Req) -> Res {
         r.q("source_type").filter(|t| matches!(*t, "CLUSTER" | "PARAMETER_GROUP" | "SUBNET_GROUP")).unwrap_or("");
     let source = r.q("source").unwrap_or("").trim().to_owned();
     let duration = r.q("duration").and_then(|d| d.parse::<u32>().ok()).unwrap_or(1440);
-    let mut opts = String::from("<option value=\"\">All</option>");
-    for (v, l) in [("CLUSTER", "Clusters"), ("PARAMETER_GROUP", "Parameter groups"), ("SUBNET_GROUP", "Subnet groups")]
-    {
-        let _ = write!(opts, "<option value=\"{v}\"{}>{l}</option>", if v == source_type { " selected" } else { "" });
-    }
-    let mut body = format!(
-        "<form method=\"get\" action=\"{}\" class=\"filters\"><input type=\"hidden\" name=\"region\" value=\"{}\">\
-         <p><label for=\"ev-type\">Source type</label> <select id=\"ev-type\" name=\"source_type\">{opts}</select></p>\
-         <p><label for=\"ev-source\">Source name</label> <input id=\"ev-source\" name=\"source\" value=\"{}\"></p>\
-         <p><label for=\"ev-duration\">Last minutes</label> <input id=\"ev-duration\" name=\"duration\" inputmode=\"numeric\" value=\"{duration}\"></p>\
-         <p><button type=\"submit\">Show events</button></p></form>",
-        E(&href),
-        E(&region),
-        E(&source)
-    );
+    let mut body = html! {
+        form method="get" action=(href) class="filters" {
+            input type="hidden" name="region" value=(region);
+            p {
+                label for="ev-type" { "Source type" } " "
+                select #ev-type name="source_type" {
+                    option value="" { "All" }
+                    @for (v, l) in [("CLUSTER", "Clusters"), ("PARAMETER_GROUP", "Parameter groups"), ("SUBNET_GROUP", "Subnet groups")] {
+                        option value=(v) selected[v == source_type] { (l) }
+                    }
+                }
+            }
+            p { label for="ev-source" { "Source name" } " " input #ev-source name="source" value=(source); }
+            p { label for="ev-duration" { "Last minutes" } " " input #ev-duration name="duration" inputmode="numeric" value=(duration); }
+            p { button type="submit" { "Show events" } }
+        }
+    };
     let mut input = json!({"MaxResults": max_results(&c), "Duration": duration});
     if !source_type.is_empty() {
         input["SourceType"] = json!(source_type);
@@ -974,11 +992,11 @@ pub async fn events(c: Arc<Console>, r: Req) -> Res {
         input["NextToken"] = json!(t);
     }
     match dax(&c, &r, &region, "DescribeEvents", input).await {
-        Err(e) => body.push_str(&api_error(&e)),
+        Err(e) => body.push(api_error(&e)),
         Ok(v) => {
-            body.push_str(&events_table(arr(&v, "Events"), &format!("Events in {region}")));
+            body.push(events_table(arr(&v, "Events"), &format!("Events in {region}")));
             let d = duration.to_string();
-            body.push_str(&html::pager(
+            body.push(html::pager(
                 &href,
                 &[("region", &region), ("source_type", source_type), ("source", &source), ("duration", &d)],
                 "next",

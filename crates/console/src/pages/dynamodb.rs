@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::forms::encode;
 use crate::host::{ApiError, Service};
-use crate::html::{self, api_error, arr, note, redirect, s, time, Nav, Page, E};
+use crate::html::{self, api_error, arr, html, note, redirect, s, time, Append, Markup, Nav, Page};
 use crate::session::Session;
 use crate::{Console, Principal, Req};
 
@@ -35,7 +35,7 @@ fn page(
     p: &Principal,
     title: &str,
     region: &str,
-    body: String,
+    body: Markup,
     refresh: bool,
     status: StatusCode,
 ) -> Response {
@@ -77,16 +77,14 @@ pub async fn tables(c: Arc<Console>, r: Req) -> Res {
     let (sess, p) = r.need_session(&c)?;
     let region = r.region(&c);
     let href = c.link("/dynamodb/tables");
-    let mut body = String::new();
+    let mut body = Markup::default();
     if let Some(del) = r.q("delete") {
-        body.push_str(&html::dialog(
+        body.push(html::dialog(
             &sess,
             "Delete table",
-            &format!(
-                "<p>Delete the table <strong>{}</strong> in {} and all its items? This cannot be undone.</p>",
-                E(del),
-                E(&region)
-            ),
+            html! {
+                p { "Delete the table " strong { (del) } " in " (region) " and all its items? This cannot be undone." }
+            },
             &href,
             &[("op", "delete"), ("name", del), ("region", &region)],
             "Delete",
@@ -99,20 +97,11 @@ pub async fn tables(c: Arc<Console>, r: Req) -> Res {
     }
     let mut refresh = false;
     match ddb(&c, &r, &region, "ListTables", input).await {
-        Err(e) => body.push_str(&api_error(&e)),
+        Err(e) => body.push(api_error(&e)),
         Ok(v) => {
-            let _ = write!(
-                body,
-                "<table><caption>Tables in {}</caption><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Status</th>\
-                 <th scope=\"col\">Partition key</th><th scope=\"col\">Sort key</th><th scope=\"col\">Items</th><th scope=\"col\">Capacity mode</th>\
-                 <th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>",
-                E(&region)
-            );
             let names: Vec<String> =
                 arr(&v, "TableNames").iter().filter_map(Value::as_str).map(str::to_owned).collect();
-            if names.is_empty() {
-                body.push_str("<tr><td colspan=\"7\">No tables in this region.</td></tr>");
-            }
+            let mut rows = Markup::default();
             for n in &names {
                 let (status, pk, sk, items, mode) = match ddb(&c, &r, &region, "DescribeTable", json!({"TableName": n}))
                     .await
@@ -139,25 +128,36 @@ pub async fn tables(c: Arc<Console>, r: Req) -> Res {
                     Err(e) => (e.code, String::new(), String::new(), String::new(), String::new()),
                 };
                 refresh |= matches!(status.as_str(), "CREATING" | "DELETING" | "UPDATING");
-                let _ = write!(
-                    body,
-                    "<tr><th scope=\"row\"><a href=\"{}\">{}</a></th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-                     <td><a href=\"{}?{}&amp;delete={}\" aria-label=\"Delete table {}\">Delete</a></td></tr>",
-                    E(&table_href(&c, &region, n)),
-                    E(n),
-                    E(&status),
-                    E(&pk),
-                    E(&sk),
-                    E(&items),
-                    E(&mode),
-                    E(&href),
-                    rq(&region),
-                    E(&encode(n)),
-                    E(n)
-                );
+                rows.push(html! {
+                    tr {
+                        th scope="row" { a href=(table_href(&c, &region, n)) { (n) } }
+                        td { (status) } td { (pk) } td { (sk) } td { (items) } td { (mode) }
+                        td {
+                            a href={ (href) "?" (rq(&region)) "&delete=" (encode(n)) } aria-label={ "Delete table " (n) } {
+                                "Delete"
+                            }
+                        }
+                    }
+                });
             }
-            body.push_str("</tbody></table>");
-            body.push_str(&html::pager(
+            body.push(html! {
+                table {
+                    caption { "Tables in " (region) }
+                    thead {
+                        tr {
+                            th scope="col" { "Name" } th scope="col" { "Status" }
+                            th scope="col" { "Partition key" } th scope="col" { "Sort key" } th scope="col" { "Items" }
+                            th scope="col" { "Capacity mode" }
+                            th scope="col" { span.visually-hidden { "Actions" } }
+                        }
+                    }
+                    tbody {
+                        @if names.is_empty() { tr { td colspan="7" { "No tables in this region." } } }
+                        (rows)
+                    }
+                }
+            });
+            body.push(html::pager(
                 &href,
                 &[("region", &region)],
                 "start",
@@ -166,26 +166,46 @@ pub async fn tables(c: Arc<Console>, r: Req) -> Res {
             ));
         }
     }
-    let types =
-        "<option value=\"S\">String</option><option value=\"N\">Number</option><option value=\"B\">Binary</option>";
-    let _ = write!(
-        body,
-        "<details class=\"panel\"><summary>Create table</summary><form method=\"post\" action=\"{}\">{}\
-         <input type=\"hidden\" name=\"op\" value=\"create\"><input type=\"hidden\" name=\"region\" value=\"{}\">\
-         <p><label for=\"t-name\">Table name</label><input id=\"t-name\" name=\"name\" required></p>\
-         <fieldset><legend>Partition key</legend><p><label for=\"t-pk\">Partition key name</label><input id=\"t-pk\" name=\"pk\" required> \
-         <label for=\"t-pkt\">Partition key type</label><select id=\"t-pkt\" name=\"pk_type\">{types}</select></p></fieldset>\
-         <fieldset><legend>Sort key (optional)</legend><p><label for=\"t-sk\">Sort key name</label><input id=\"t-sk\" name=\"sk\"> \
-         <label for=\"t-skt\">Sort key type</label><select id=\"t-skt\" name=\"sk_type\">{types}</select></p></fieldset>\
-         <fieldset><legend>Capacity</legend><p><label class=\"check\"><input type=\"radio\" name=\"billing\" value=\"PAY_PER_REQUEST\" checked> On-demand</label> \
-         <label class=\"check\"><input type=\"radio\" name=\"billing\" value=\"PROVISIONED\"> Provisioned</label></p>\
-         <p><label for=\"t-rcu\">Read capacity units</label><input id=\"t-rcu\" name=\"rcu\" inputmode=\"numeric\" value=\"5\"> \
-         <label for=\"t-wcu\">Write capacity units</label><input id=\"t-wcu\" name=\"wcu\" inputmode=\"numeric\" value=\"5\"></p></fieldset>\
-         <p><button type=\"submit\">Create table</button></p></form></details>",
-        E(&href),
-        html::csrf(&sess),
-        E(&region)
-    );
+    let types = html! {
+        option value="S" { "String" } option value="N" { "Number" } option value="B" { "Binary" }
+    };
+    body.push(html! {
+        details.panel {
+            summary { "Create table" }
+            form method="post" action=(href) {
+                (html::csrf(&sess))
+                input type="hidden" name="op" value="create";
+                input type="hidden" name="region" value=(region);
+                p { label for="t-name" { "Table name" } input #t-name name="name" required; }
+                fieldset {
+                    legend { "Partition key" }
+                    p {
+                        label for="t-pk" { "Partition key name" } input #t-pk name="pk" required; " "
+                        label for="t-pkt" { "Partition key type" } select #t-pkt name="pk_type" { (types) }
+                    }
+                }
+                fieldset {
+                    legend { "Sort key (optional)" }
+                    p {
+                        label for="t-sk" { "Sort key name" } input #t-sk name="sk"; " "
+                        label for="t-skt" { "Sort key type" } select #t-skt name="sk_type" { (types) }
+                    }
+                }
+                fieldset {
+                    legend { "Capacity" }
+                    p {
+                        label.check { input type="radio" name="billing" value="PAY_PER_REQUEST" checked; " On-demand" } " "
+                        label.check { input type="radio" name="billing" value="PROVISIONED"; " Provisioned" }
+                    }
+                    p {
+                        label for="t-rcu" { "Read capacity units" } input #t-rcu name="rcu" inputmode="numeric" value="5"; " "
+                        label for="t-wcu" { "Write capacity units" } input #t-wcu name="wcu" inputmode="numeric" value="5";
+                    }
+                }
+                p { button type="submit" { "Create table" } }
+            }
+        }
+    });
     Ok(page(&c, &r, &sess, &p, "Tables", &region, body, refresh, StatusCode::OK))
 }
 
@@ -235,27 +255,23 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
     let region = r.region(&c);
     let name = r.seg(2).to_owned();
     let href = table_href(&c, &region, &name);
+    let all_tables = html! { p { a href={ (c.link("/dynamodb/tables")) "?" (rq(&region)) } { "All tables" } } };
     let table = match ddb(&c, &r, &region, "DescribeTable", json!({"TableName": name})).await {
         Ok(v) => v["Table"].clone(),
         Err(e) => {
-            let body = format!(
-                "{}<p><a href=\"{}?{}\">All tables</a></p>",
-                api_error(&e),
-                E(&c.link("/dynamodb/tables")),
-                rq(&region)
-            );
+            let body = html! { (api_error(&e)) (all_tables) };
             return Ok(page(&c, &r, &sess, &p, &format!("Table {name}"), &region, body, false, StatusCode::OK));
         }
     };
     let keys = key_schema(&table);
     let status = s(&table, "TableStatus").to_owned();
-    let mut body = String::new();
+    let mut body = Markup::default();
     let item_href = c.link(&format!("/dynamodb/tables/{}/item", encode(&name)));
     if let Some(k) = r.q("delete_key") {
-        body.push_str(&html::dialog(
+        body.push(html::dialog(
             &sess,
             "Delete item",
-            &format!("<p>Delete the item with key <code>{}</code>?</p>", E(k)),
+            html! { p { "Delete the item with key " code { (k) } "?" } },
             &item_href,
             &[("op", "delete"), ("key", k), ("region", &region)],
             "Delete",
@@ -267,37 +283,35 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
         .map(|(n, kt, ty)| format!("{} ({}, {})", n, if kt == "HASH" { "partition key" } else { "sort key" }, ty))
         .collect();
     // DynamoDB Streams: the stream's ARN and what its records carry, when it is on.
-    let stream = if table.pointer("/StreamSpecification/StreamEnabled").and_then(Value::as_bool) == Some(true) {
-        format!(
-            "<dt>Stream</dt><dd><code>{}</code> ({})</dd>",
-            E(s(&table, "LatestStreamArn")),
-            E(table.pointer("/StreamSpecification/StreamViewType").and_then(Value::as_str).unwrap_or_default()),
-        )
-    } else {
-        String::new()
-    };
-    let _ = write!(
-        body,
-        "<dl class=\"summary\"><dt>Status</dt><dd>{}</dd><dt>ARN</dt><dd><code>{}</code></dd><dt>Keys</dt><dd>{}</dd>\
-         <dt>Items (approximate)</dt><dd>{}</dd><dt>Created</dt><dd>{}</dd>{stream}</dl>",
-        E(&status),
-        E(s(&table, "TableArn")),
-        E(&key_text.join(", ")),
-        table.get("ItemCount").and_then(Value::as_u64).unwrap_or(0),
-        time(table.get("CreationDateTime")),
-    );
+    let streamed = table.pointer("/StreamSpecification/StreamEnabled").and_then(Value::as_bool) == Some(true);
+    body.push(html! {
+        dl.summary {
+            dt { "Status" } dd { (status) }
+            dt { "ARN" } dd { code { (s(&table, "TableArn")) } }
+            dt { "Keys" } dd { (key_text.join(", ")) }
+            dt { "Items (approximate)" } dd { (table.get("ItemCount").and_then(Value::as_u64).unwrap_or(0)) }
+            dt { "Created" } dd { (time(table.get("CreationDateTime"))) }
+            @if streamed {
+                dt { "Stream" }
+                dd {
+                    code { (s(&table, "LatestStreamArn")) }
+                    " (" (table.pointer("/StreamSpecification/StreamViewType").and_then(Value::as_str).unwrap_or_default()) ")"
+                }
+            }
+        }
+    });
     // The explorer.
     let mode = if r.q("mode") == Some("query") { "query" } else { "scan" };
     let pk = keys.iter().find(|k| k.1 == "HASH").cloned();
     let sk = keys.iter().find(|k| k.1 == "RANGE").cloned();
-    let _ = write!(
-        body,
-        "<section aria-labelledby=\"explore\"><h2 id=\"explore\">Explore items</h2>\
-         <nav class=\"tabs\" aria-label=\"Explorer mode\"><ul><li><a href=\"{h}&amp;mode=scan\"{}>Scan</a></li><li><a href=\"{h}&amp;mode=query\"{}>Query</a></li></ul></nav>",
-        if mode == "scan" { " aria-current=\"page\"" } else { "" },
-        if mode == "query" { " aria-current=\"page\"" } else { "" },
-        h = E(&href),
-    );
+    let mut explorer = html! {
+        nav.tabs aria-label="Explorer mode" {
+            ul {
+                li { a href={ (href) "&mode=scan" } aria-current=[(mode == "scan").then_some("page")] { "Scan" } }
+                li { a href={ (href) "&mode=query" } aria-current=[(mode == "query").then_some("page")] { "Query" } }
+            }
+        }
+    };
     let mut input = json!({"TableName": name, "Limit": c.config.page_size.clamp(1, 100)});
     let mut run = true;
     let mut params: Vec<(String, String)> = vec![("region".into(), region.clone()), ("mode".into(), mode.into())];
@@ -306,8 +320,7 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
         let skop = r.q("sk_op").unwrap_or("none").to_owned();
         let skv = r.q("sk").unwrap_or_default().to_owned();
         let skv2 = r.q("sk2").unwrap_or_default().to_owned();
-        let mut ops = String::new();
-        for (v, l) in [
+        const OPS: &[(&str, &str)] = &[
             ("none", "(any)"),
             ("=", "="),
             ("<", "<"),
@@ -316,31 +329,32 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
             (">=", ">="),
             ("begins_with", "begins with"),
             ("between", "between"),
-        ] {
-            let _ =
-                write!(ops, "<option value=\"{}\"{}>{}</option>", E(v), if v == skop { " selected" } else { "" }, E(l));
-        }
-        let _ = write!(
-            body,
-            "<form method=\"get\" action=\"{}\" class=\"filters\"><input type=\"hidden\" name=\"region\" value=\"{}\"><input type=\"hidden\" name=\"mode\" value=\"query\">\
-             <p><label for=\"q-pk\">{} (partition key)</label> <input id=\"q-pk\" name=\"pk\" value=\"{}\"></p>",
-            E(&c.link(&format!("/dynamodb/tables/{}", encode(&name)))),
-            E(&region),
-            E(pk.as_ref().map_or("", |k| k.0.as_str())),
-            E(&pkv)
-        );
-        if let Some(k) = &sk {
-            let _ = write!(
-                body,
-                "<p><label for=\"q-skop\">{} (sort key)</label> <select id=\"q-skop\" name=\"sk_op\">{ops}</select> \
-                 <label for=\"q-sk\" class=\"visually-hidden\">Sort key value</label><input id=\"q-sk\" name=\"sk\" value=\"{}\"> \
-                 <label for=\"q-sk2\">and (for between)</label> <input id=\"q-sk2\" name=\"sk2\" value=\"{}\"></p>",
-                E(&k.0),
-                E(&skv),
-                E(&skv2)
-            );
-        }
-        body.push_str("<p><button type=\"submit\">Run query</button></p></form>");
+        ];
+        explorer.push(html! {
+            form method="get" action=(c.link(&format!("/dynamodb/tables/{}", encode(&name)))) class="filters" {
+                input type="hidden" name="region" value=(region);
+                input type="hidden" name="mode" value="query";
+                p {
+                    label for="q-pk" { (pk.as_ref().map_or("", |k| k.0.as_str())) " (partition key)" } " "
+                    input #q-pk name="pk" value=(pkv);
+                }
+                @if let Some(k) = &sk {
+                    p {
+                        label for="q-skop" { (k.0) " (sort key)" } " "
+                        select #q-skop name="sk_op" {
+                            @for (v, l) in OPS { option value=(v) selected[*v == skop] { (l) } }
+                        }
+                        " "
+                        label for="q-sk" class="visually-hidden" { "Sort key value" }
+                        input #q-sk name="sk" value=(skv);
+                        " "
+                        label for="q-sk2" { "and (for between)" } " "
+                        input #q-sk2 name="sk2" value=(skv2);
+                    }
+                }
+                p { button type="submit" { "Run query" } }
+            }
+        });
         match (&pk, r.q("pk")) {
             (Some((pkn, _, pkt)), Some(_)) => {
                 let mut expr = "#pk = :pk".to_owned();
@@ -375,14 +389,14 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
     if let Some(start) = r.q("start") {
         match serde_json::from_str::<Value>(start) {
             Ok(v) if v.is_object() => input["ExclusiveStartKey"] = v,
-            _ => body.push_str(&note("error", "<p>The page marker is not valid DynamoDB JSON.</p>")),
+            _ => explorer.push(note("error", html! { p { "The page marker is not valid DynamoDB JSON." } })),
         }
     }
-    let _ = write!(body, "<p><a class=\"button\" href=\"{}?{}\">Create item</a></p>", E(&item_href), rq(&region));
+    explorer.push(html! { p { a.button href={ (item_href) "?" (rq(&region)) } { "Create item" } } });
     if run {
         let op = if mode == "query" { "Query" } else { "Scan" };
         match ddb(&c, &r, &region, op, input).await {
-            Err(e) => body.push_str(&api_error(&e)),
+            Err(e) => explorer.push(api_error(&e)),
             Ok(v) => {
                 let items = arr(&v, "Items");
                 let mut cols: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
@@ -395,51 +409,42 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
                         }
                     }
                 }
-                let _ = write!(
-                    body,
-                    "<table class=\"items\"><caption>{} result: {} items</caption><thead><tr>",
-                    op,
-                    items.len()
-                );
-                for col in &cols {
-                    let _ = write!(body, "<th scope=\"col\">{}</th>", E(col));
-                }
-                body.push_str(
-                    "<th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>",
-                );
-                if items.is_empty() {
-                    let _ = write!(body, "<tr><td colspan=\"{}\">No items.</td></tr>", cols.len() + 1);
-                }
-                for it in items {
+                let key_of = |it: &Value| {
                     let mut key = Map::new();
                     for (kn, _, _) in &keys {
                         if let Some(kv) = it.get(kn) {
                             key.insert(kn.clone(), kv.clone());
                         }
                     }
-                    let key_json = Value::Object(key).to_string();
-                    body.push_str("<tr>");
-                    for col in &cols {
-                        let _ = write!(
-                            body,
-                            "<td>{}</td>",
-                            it.get(col).map(|v| E(&compact(v)).to_string()).unwrap_or_default()
-                        );
+                    encode(&Value::Object(key).to_string())
+                };
+                explorer.push(html! {
+                    table.items {
+                        caption { (op) " result: " (items.len()) " items" }
+                        thead {
+                            tr {
+                                @for col in &cols { th scope="col" { (col) } }
+                                th scope="col" { span.visually-hidden { "Actions" } }
+                            }
+                        }
+                        tbody {
+                            @if items.is_empty() { tr { td colspan=(cols.len() + 1) { "No items." } } }
+                            @for it in items {
+                                @let key = key_of(it);
+                                tr {
+                                    @for col in &cols { td { @if let Some(v) = it.get(col) { (compact(v)) } } }
+                                    td {
+                                        a href={ (item_href) "?" (rq(&region)) "&key=" (key) } { "Edit" } " "
+                                        a href={ (href) "&delete_key=" (key) } { "Delete" }
+                                    }
+                                }
+                            }
+                        }
                     }
-                    let _ = write!(
-                        body,
-                        "<td><a href=\"{}?{}&amp;key={}\">Edit</a> <a href=\"{}&amp;delete_key={}\">Delete</a></td></tr>",
-                        E(&item_href),
-                        rq(&region),
-                        E(&encode(&key_json)),
-                        E(&href),
-                        E(&encode(&key_json))
-                    );
-                }
-                body.push_str("</tbody></table>");
+                });
                 let next = v.get("LastEvaluatedKey").map(Value::to_string);
                 let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                body.push_str(&html::pager(
+                explorer.push(html::pager(
                     &c.link(&format!("/dynamodb/tables/{}", encode(&name))),
                     &pairs,
                     "start",
@@ -449,8 +454,10 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
             }
         }
     }
-    body.push_str("</section>");
-    let _ = write!(body, "<p><a href=\"{}?{}\">All tables</a></p>", E(&c.link("/dynamodb/tables")), rq(&region));
+    body.push(html! {
+        section aria-labelledby="explore" { h2 #explore { "Explore items" } (explorer) }
+        (all_tables)
+    });
     let busy = matches!(status.as_str(), "CREATING" | "DELETING" | "UPDATING");
     Ok(page(&c, &r, &sess, &p, &format!("Table {name}"), &region, body, busy, StatusCode::OK))
 }
@@ -465,22 +472,27 @@ fn item_page(
     text: &str,
     error: Option<String>,
 ) -> Response {
-    let err_html = error
-        .as_ref()
-        .map(|e| format!("<p class=\"field-error\" id=\"item-error\" role=\"alert\">{}</p>", E(e)))
-        .unwrap_or_default();
-    let body = format!(
-        "<form method=\"post\" action=\"{}\">{}<input type=\"hidden\" name=\"op\" value=\"put\"><input type=\"hidden\" name=\"region\" value=\"{}\">\
-         <p><label for=\"item\">Item (DynamoDB JSON)</label><textarea id=\"item\" name=\"item\" rows=\"16\" spellcheck=\"false\"{}>{}</textarea>{err_html}</p>\
-         <p class=\"hint\">Each attribute is typed: <code>{{\"id\": {{\"S\": \"a\"}}, \"n\": {{\"N\": \"1\"}}}}</code>. Saving replaces the item with this key (PutItem).</p>\
-         <p><button type=\"submit\" class=\"primary\">Save item</button> <a href=\"{}\">Cancel</a></p></form>",
-        E(&c.link(&format!("/dynamodb/tables/{}/item", encode(table)))),
-        html::csrf(sess),
-        E(region),
-        if error.is_some() { " aria-invalid=\"true\" aria-describedby=\"item-error\"" } else { "" },
-        E(text),
-        E(&table_href(c, region, table)),
-    );
+    let body = html! {
+        form method="post" action=(c.link(&format!("/dynamodb/tables/{}/item", encode(table)))) {
+            (html::csrf(sess))
+            input type="hidden" name="op" value="put";
+            input type="hidden" name="region" value=(region);
+            p {
+                label for="item" { "Item (DynamoDB JSON)" }
+                textarea #item name="item" rows="16" spellcheck="false"
+                    aria-invalid=[error.is_some().then_some("true")]
+                    aria-describedby=[error.is_some().then_some("item-error")] { (text) }
+                @if let Some(e) = &error {
+                    p.field-error #item-error role="alert" { (e) }
+                }
+            }
+            p.hint {
+                "Each attribute is typed: " code { r#"{"id": {"S": "a"}, "n": {"N": "1"}}"# }
+                ". Saving replaces the item with this key (PutItem)."
+            }
+            p { button type="submit" class="primary" { "Save item" } " " a href=(table_href(c, region, table)) { "Cancel" } }
+        }
+    };
     let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     page(c, r, sess, p, &format!("Item of {table}"), region, body, false, status)
 }

@@ -6,7 +6,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use crate::host::SignIn;
-use crate::html::{self, document, redirect, Nav, Page, E};
+use maud::{html, Markup, DOCTYPE};
+
+use crate::html::{self, document, redirect, Nav, Page};
 use crate::session::{self, Session};
 use crate::{Console, Req};
 
@@ -43,44 +45,69 @@ fn form_page(
     info: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let mut msg = String::new();
-    if let Some(e) = error {
-        msg = html::note("error", &format!("<p>{}</p>", E(e)));
-    } else if let Some(i) = info {
-        msg = html::note("success", &format!("<p>{}</p>", E(i)));
-    }
+    let msg = match (error, info) {
+        (Some(e), _) => html::note("error", html! { p { (e) } }),
+        (None, Some(i)) => html::note("success", html! { p { (i) } }),
+        (None, None) => Markup::default(),
+    };
     let action = c.link("/signin");
-    let hidden = format!("{}<input type=\"hidden\" name=\"next\" value=\"{}\">", html::csrf(s), E(next));
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Sign in · daxd console</title>\
-         <link rel=\"icon\" href=\"{base}/assets/favicon.svg\" type=\"image/svg+xml\">\
-         <link rel=\"stylesheet\" href=\"{base}/assets/console.css\"></head><body class=\"signin\">\
-         <main id=\"content\"><h1>Sign in to the daxd console</h1>{msg}\
-         <div class=\"cards\">\
-         <section aria-labelledby=\"iam-title\" class=\"card\"><h2 id=\"iam-title\">IAM user</h2>\
-         <form method=\"post\" action=\"{action}\">{hidden}<input type=\"hidden\" name=\"mode\" value=\"password\">\
-         <p><label for=\"account\">Account ID</label><input id=\"account\" name=\"account\" inputmode=\"numeric\" autocomplete=\"organization\"></p>\
-         <p><label for=\"username\">IAM user name</label><input id=\"username\" name=\"username\" autocomplete=\"username\" required></p>\
-         <p><label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required></p>\
-         <p><button type=\"submit\">Sign in as IAM user</button></p></form></section>\
-         <section aria-labelledby=\"root-title\" class=\"card\"><h2 id=\"root-title\">Root user</h2>\
-         <p class=\"muted\">daxd has no root password: the root signs in with the account's root access key pair \
-         (<code>--root-access-key-id</code> / <code>--root-secret-access-key</code>, or <code>root-credentials.json</code>).</p>\
-         <form method=\"post\" action=\"{action}\">{hidden}<input type=\"hidden\" name=\"mode\" value=\"root\">\
-         <p><label for=\"root-key\">Root access key ID</label><input id=\"root-key\" name=\"access_key_id\" autocomplete=\"off\" required></p>\
-         <p><label for=\"root-secret\">Root secret access key</label><input id=\"root-secret\" name=\"secret_access_key\" type=\"password\" autocomplete=\"off\" required></p>\
-         <p><button type=\"submit\">Sign in as root user</button></p></form></section>\
-         <section aria-labelledby=\"keys-title\" class=\"card\"><h2 id=\"keys-title\">Access key</h2>\
-         <p class=\"muted\">An IAM user's access key pair, or temporary credentials with their session token.</p>\
-         <form method=\"post\" action=\"{action}\">{hidden}<input type=\"hidden\" name=\"mode\" value=\"keys\">\
-         <p><label for=\"key-id\">Access key ID</label><input id=\"key-id\" name=\"access_key_id\" autocomplete=\"off\" required></p>\
-         <p><label for=\"key-secret\">Secret access key</label><input id=\"key-secret\" name=\"secret_access_key\" type=\"password\" autocomplete=\"off\" required></p>\
-         <p><label for=\"key-token\">Session token (optional)</label><input id=\"key-token\" name=\"session_token\" autocomplete=\"off\"></p>\
-         <p><button type=\"submit\">Sign in with access key</button></p></form></section>\
-         </div></main></body></html>",
-        base = E(&c.config.base),
-    );
+    let base = &c.config.base;
+    let hidden = html! { (html::csrf(s)) input type="hidden" name="next" value=(next); };
+    let body = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Sign in · daxd console" }
+                link rel="icon" href={ (base) "/assets/favicon.svg" } type="image/svg+xml";
+                link rel="stylesheet" href={ (base) "/assets/console.css" };
+            }
+            body.signin {
+                main #content {
+                    h1 { "Sign in to the daxd console" }
+                    (msg)
+                    div.cards {
+                        section aria-labelledby="iam-title" class="card" {
+                            h2 #iam-title { "IAM user" }
+                            form method="post" action=(action) {
+                                (hidden) input type="hidden" name="mode" value="password";
+                                p { label for="account" { "Account ID" } input #account name="account" inputmode="numeric" autocomplete="organization"; }
+                                p { label for="username" { "IAM user name" } input #username name="username" autocomplete="username" required; }
+                                p { label for="password" { "Password" } input #password name="password" type="password" autocomplete="current-password" required; }
+                                p { button type="submit" { "Sign in as IAM user" } }
+                            }
+                        }
+                        section aria-labelledby="root-title" class="card" {
+                            h2 #root-title { "Root user" }
+                            p.muted {
+                                "daxd has no root password: the root signs in with the account's root access key pair ("
+                                code { "--root-access-key-id" } " / " code { "--root-secret-access-key" } ", or "
+                                code { "root-credentials.json" } ")."
+                            }
+                            form method="post" action=(action) {
+                                (hidden) input type="hidden" name="mode" value="root";
+                                p { label for="root-key" { "Root access key ID" } input #root-key name="access_key_id" autocomplete="off" required; }
+                                p { label for="root-secret" { "Root secret access key" } input #root-secret name="secret_access_key" type="password" autocomplete="off" required; }
+                                p { button type="submit" { "Sign in as root user" } }
+                            }
+                        }
+                        section aria-labelledby="keys-title" class="card" {
+                            h2 #keys-title { "Access key" }
+                            p.muted { "An IAM user's access key pair, or temporary credentials with their session token." }
+                            form method="post" action=(action) {
+                                (hidden) input type="hidden" name="mode" value="keys";
+                                p { label for="key-id" { "Access key ID" } input #key-id name="access_key_id" autocomplete="off" required; }
+                                p { label for="key-secret" { "Secret access key" } input #key-secret name="secret_access_key" type="password" autocomplete="off" required; }
+                                p { label for="key-token" { "Session token (optional)" } input #key-token name="session_token" autocomplete="off"; }
+                                p { button type="submit" { "Sign in with access key" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
     document(status, body)
 }
 
@@ -166,24 +193,35 @@ pub async fn signout(c: Arc<Console>, r: Req) -> Res {
 pub async fn home(c: Arc<Console>, r: Req) -> Res {
     let (s, p) = r.need_session(&c)?;
     let link = |path: &str, label: &str, what: &str| {
-        format!("<li><a href=\"{}\">{}</a> — {}</li>", E(&c.link(path)), E(label), E(what))
+        html! { li { a href=(c.link(path)) { (label) } " — " (what) } }
     };
-    let body = format!(
-        "<p>Signed in as <code>{arn}</code>. Every action here is an AWS API call made as this principal, \
-         and is allowed or denied exactly as that call would be.</p>\
-         <section aria-labelledby=\"svc-iam\"><h2 id=\"svc-iam\">IAM</h2><ul>{}{}{}</ul></section>\
-         <section aria-labelledby=\"svc-ddb\"><h2 id=\"svc-ddb\">DynamoDB</h2><ul>{}</ul></section>\
-         <section aria-labelledby=\"svc-dax\"><h2 id=\"svc-dax\">DAX</h2><ul>{}{}{}{}</ul></section>",
-        link("/iam/users", "Users", "users, access keys and console passwords"),
-        link("/iam/roles", "Roles", "roles, service-linked roles and Access Advisor"),
-        link("/iam/policies", "Policies", "managed policies and their documents"),
-        link("/dynamodb/tables", "Tables", "tables and their items"),
-        link("/dax/clusters", "Clusters", "DAX clusters, their nodes, events and cache metrics"),
-        link("/dax/subnet-groups", "Subnet groups", "where cluster nodes run"),
-        link("/dax/parameter-groups", "Parameter groups", "item and query cache TTLs"),
-        link("/dax/events", "Events", "what happened to clusters and groups"),
-        arn = E(&p.arn),
-    );
+    let body = html! {
+        p {
+            "Signed in as " code { (p.arn) } ". Every action here is an AWS API call made as this principal, \
+             and is allowed or denied exactly as that call would be."
+        }
+        section aria-labelledby="svc-iam" {
+            h2 #svc-iam { "IAM" }
+            ul {
+                (link("/iam/users", "Users", "users, access keys and console passwords"))
+                (link("/iam/roles", "Roles", "roles, service-linked roles and Access Advisor"))
+                (link("/iam/policies", "Policies", "managed policies and their documents"))
+            }
+        }
+        section aria-labelledby="svc-ddb" {
+            h2 #svc-ddb { "DynamoDB" }
+            ul { (link("/dynamodb/tables", "Tables", "tables and their items")) }
+        }
+        section aria-labelledby="svc-dax" {
+            h2 #svc-dax { "DAX" }
+            ul {
+                (link("/dax/clusters", "Clusters", "DAX clusters, their nodes, events and cache metrics"))
+                (link("/dax/subnet-groups", "Subnet groups", "where cluster nodes run"))
+                (link("/dax/parameter-groups", "Parameter groups", "item and query cache TTLs"))
+                (link("/dax/events", "Events", "what happened to clusters and groups"))
+            }
+        }
+    };
     Ok(html::render(&c, &r, &s, &p, Page::new("Console home", Nav::None, body)))
 }
 
@@ -198,7 +236,7 @@ pub async fn not_found(c: Arc<Console>, r: Req) -> Res {
     match r.signed_in() {
         Some((s, p)) => {
             let mut page =
-                Page::new("Page not found", Nav::None, format!("<p>Nothing lives at <code>{}</code>.</p>", E(&r.path)));
+                Page::new("Page not found", Nav::None, html! { p { "Nothing lives at " code { (r.path) } "." } });
             page.status = StatusCode::NOT_FOUND;
             Ok(html::render(&c, &r, s, p, page))
         }
