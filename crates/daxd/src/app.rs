@@ -11,6 +11,12 @@ use state::Store;
 
 use crate::config::{RootCredentials, ServeArgs};
 
+/// The DAX data plane, once it runs: the fleet of node listeners.
+pub struct DaxNodes {
+    pub fleet: Arc<dax_node::Fleet>,
+    pub advertise_host: String,
+}
+
 /// Shared by every request.
 pub struct App {
     pub account: String,
@@ -19,8 +25,8 @@ pub struct App {
     pub store: Arc<Store>,
     pub iam: Arc<Iam>,
     pub ec2: Arc<Ec2>,
-    pub dax: DaxControl,
-    pub dynamo: crate::api::dynamodb::DynamoService,
+    pub dax: Arc<DaxControl>,
+    pub dynamo: Arc<crate::api::dynamodb::DynamoService>,
     /// The embedded engine, when it is the backend (its TTL sweeper runs in the background).
     pub embedded: Option<dynamo::EmbeddedBackend>,
     pub signing_keys: sigv4::SigningKeyCache,
@@ -36,9 +42,9 @@ pub struct App {
     /// until the cluster is saved) against the deletion task's step that asks which
     /// clusters use the role and then deletes it (the writer): without it, a cluster
     /// created between that question and the deletion would be left without its role.
-    pub role_in_use: std::sync::RwLock<()>,
+    pub role_in_use: Arc<std::sync::RwLock<()>>,
     /// The DAX data plane (node listeners), set once the runtime runs (`dax_host::start`).
-    pub dax_nodes: std::sync::OnceLock<crate::dax_host::DaxNodes>,
+    pub dax_nodes: std::sync::OnceLock<DaxNodes>,
     /// What `dax-control` asks before it calls a node `available` (`dax_host::start` gives
     /// it the fleet).
     pub dax_readiness: Arc<crate::dax_deps::FleetReadiness>,
@@ -97,7 +103,7 @@ impl App {
         let policies = dynamo::ResourcePolicies::new(Arc::clone(&store), Arc::clone(&env.clock))
             .map_err(|e| e.to_string())?
             .for_account(&args.account_id);
-        let dynamo = crate::api::dynamodb::DynamoService::new(backend, policies);
+        let dynamo = Arc::new(crate::api::dynamodb::DynamoService::new(backend, policies));
         Ok(App {
             account: args.account_id.clone(),
             root,
@@ -105,7 +111,7 @@ impl App {
             store,
             iam,
             ec2,
-            dax,
+            dax: Arc::new(dax),
             dynamo,
             embedded,
             signing_keys: sigv4::SigningKeyCache::new(1024),
@@ -114,29 +120,10 @@ impl App {
             http_read_timeout: std::time::Duration::from_millis(args.http_read_timeout_ms.max(1)),
             console_secure_cookie: args.console_secure_cookie,
             step_secs: args.provisioning_delay_ms as f64 / 1000.0,
-            role_in_use: std::sync::RwLock::new(()),
+            role_in_use: Arc::new(std::sync::RwLock::new(())),
             dax_nodes: std::sync::OnceLock::new(),
             dax_readiness: readiness,
         })
-    }
-
-    /// One step of the background work. Errors are logged, and retried on
-    /// the next tick.
-    pub fn tick(&self) {
-        if let Err(e) = self.dax.tick() {
-            tracing::warn!(error = %e, "advancing DAX lifecycles");
-        }
-        {
-            let _deleting = self.role_in_use.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Err(e) = self.iam.advance_deletion_tasks(&crate::usage::Usage { app: self }, self.step_secs) {
-                tracing::warn!(error = %e, "advancing service-linked role deletion tasks");
-            }
-        }
-        if let Err(e) = self.iam.flush_activity() {
-            tracing::warn!(error = %e, "flushing access records");
-        }
-        // DAX data plane: node listeners follow the control plane's nodes.
-        crate::dax_host::reconcile(self);
     }
 
     /// DAX clusters (not fully deleted) per region: what still uses

@@ -8,7 +8,7 @@
 //! (`block_in_place` hands the worker's core to another thread, which it wakes). Here the
 //! bytes wake the thread that handles them, and the engine call runs in place: this
 //! thread is no async worker, so blocking it holds up this one connection only
-//! (docs/performance.md, "Session 7 runs: connection threads").
+//! (docs/performance.md, "Connection-thread runs (2026-11-27)").
 //!
 //! How: the connection's future (hyper's HTTP/1.1 over [`ThreadIo`]) is polled by a small
 //! executor on the thread. The socket is registered with a `mio::Poll` of the thread's

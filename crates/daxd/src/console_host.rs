@@ -8,7 +8,7 @@
 //!   constant time.
 //! * `call`: the signed-in principal is resolved again (a deleted user, a
 //!   deactivated key or an expired session stops working), then the call
-//!   takes `front::call_as`, the path of a signed API request: validation,
+//!   takes `exec::call_as`, the path of a signed API request: validation,
 //!   authorization, access records, dispatch. The console has no back door.
 //! * `cache_counters`: the DAX clusters' cache counters from the data plane.
 
@@ -190,7 +190,7 @@ impl console::Host for ConsoleHost {
                 ConsoleService::Dax => Service::Dax,
                 ConsoleService::DynamoDb => Service::DynamoDb,
             };
-            crate::front::call_as(&self.app, &caller, region, source_ip, secure, service, op, input)
+            crate::exec::call_as(&self.app, &caller, region, source_ip, secure, service, op, input)
                 .await
                 .map_err(|e| ApiError { status: e.status, code: e.code.to_string(), message: e.message.to_string() })
         })

@@ -26,15 +26,11 @@ use serde_json::Value;
 use wire::{AwsError, Protocol};
 
 use crate::api::Target;
-use crate::app::App;
+use crate::app::{App, DaxNodes};
 use crate::auth::{self, Authenticator, RequestFacts};
 use crate::config::ServeArgs;
-
-/// What `App` holds once the data plane runs.
-pub struct DaxNodes {
-    pub fleet: Arc<Fleet>,
-    pub advertise_host: String,
-}
+use crate::exec;
+use crate::services::Service;
 
 /// Where the TLS CA and node certificate of `daxs://` clusters live, under the data dir.
 pub const TLS_DIR: &str = "tls";
@@ -232,7 +228,7 @@ impl Host for DaxHost {
         let facts = RequestFacts { region: &cluster.region, source_ip: None, secure: tls, now: app.env.clock.now() };
         let ctx = auth::context(&app.iam, caller, &facts, &target);
         auth::authorize(&app.iam, caller, &target, &ctx, Protocol::Json10).map_err(node_error)?;
-        crate::front::record_access(&app, caller, "dax", action, &cluster.region);
+        exec::record_access(&app, caller, "dax", action, &cluster.region);
         Ok(())
     }
 
@@ -254,9 +250,9 @@ impl Host for DaxHost {
             // policies, table by table, and Access Advisor records the role's use.
             let caller = Caller::Session(Session::internal(&role, &format!("DAX-{}", cluster.name)));
             // AWS services call each other over HTTPS endpoints: `aws:SecureTransport` is true.
-            let facts =
-                RequestFacts { region: &cluster.region, source_ip: None, secure: true, now: app.env.clock.now() };
-            crate::front::dynamodb_call(&app, &caller, &facts, op, input).await.map_err(node_error)
+            let call =
+                exec::Call { caller: &caller, op, input, region: &cluster.region, source_ip: None, secure: true };
+            exec::execute(&app, Service::DynamoDb, call).await.map_err(node_error)
         })
     }
 

@@ -1,7 +1,7 @@
 //! The HTTP front door. Every AWS API request takes one path:
 //! read the body (bounded) → route to a service and operation → SigV4
 //! authentication → decode and validate the input against the model →
-//! authorize the principal → the service → encode the response.
+//! `exec::execute` (authorize the principal → the service) → encode the response.
 
 use std::sync::Arc;
 
@@ -14,10 +14,9 @@ use wire::query::{Flavor, Params};
 use wire::xml::XmlStyle;
 use wire::{AwsError, Protocol};
 
-use crate::api;
-use crate::api::Target;
 use crate::app::App;
-use crate::auth::{self, Authenticator, RequestFacts};
+use crate::auth::{self, Authenticator};
+use crate::exec;
 use crate::services::{self, def, Service, ServiceDef};
 
 /// What the router found: the service, the protocol its errors are
@@ -209,62 +208,26 @@ async fn process(
     let op = match route.op.take() {
         Some(op) if d.model.operation(&op).is_some() => op,
         other => {
-            return error_response(&unknown_op(d, other.as_deref(), route.params.as_ref()), d.protocol, ns, &request_id)
+            let version = route.params.as_ref().and_then(|p| p.get("Version"));
+            return error_response(&d.unknown_operation(other.as_deref(), version), d.protocol, ns, &request_id);
         }
     };
     let input = match decode_input(d, &op, route.params.as_ref(), &body) {
         Ok(v) => v,
         Err(e) => return error_response(&e, d.protocol, ns, &request_id),
     };
-    if let Err(e) = validate_for(&app, service, &op, &input) {
+    if let Err(e) = exec::validate(&app, service, &op, &input) {
         return error_response(&e, d.protocol, ns, &request_id);
     }
-    let caller = authed.caller;
     let region = authed.region;
-    if matches!(service, Service::DynamoDb | Service::DynamoDbStreams) {
-        let facts = RequestFacts { region: &region, source_ip: Some(source_ip), secure, now: app.env.clock.now() };
-        let result = if service == Service::DynamoDb {
-            dynamodb_call(&app, &caller, &facts, &op, input).await
-        } else {
-            streams_call(&app, &caller, &facts, &op, input).await
-        };
-        return match result {
-            Ok(out) => encode_output(d, &op, &out, &request_id),
-            Err(e) => error_response(&e, d.protocol, ns, &request_id),
-        };
-    }
-    let app2 = Arc::clone(&app);
-    let op2 = op.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let facts = RequestFacts { region: &region, source_ip: Some(source_ip), secure, now: app2.env.clock.now() };
-        dispatch(&app2, service, &caller, &facts, &op2, &input)
-    })
-    .await
-    .unwrap_or_else(|e| Err(AwsError::new(500, "InternalFailure", format!("The request processing has failed: {e}"))));
-    match result {
+    let call =
+        exec::Call { caller: &authed.caller, op: &op, input, region: &region, source_ip: Some(source_ip), secure };
+    match exec::execute(&app, service, call).await {
         Ok(out) => encode_output(d, &op, &out, &request_id),
         Err(e) => {
             tracing::debug!(request_id, op, code = e.code, "request failed");
             error_response(&e, d.protocol, ns, &request_id)
         }
-    }
-}
-
-fn unknown_op(d: &ServiceDef, op: Option<&str>, params: Option<&Params>) -> AwsError {
-    match (d.protocol, op) {
-        (Protocol::Json10 | Protocol::Json11, _) => AwsError::new(400, "UnknownOperationException", ""),
-        (_, None) => AwsError::new(400, "MissingAction", "Missing Action"),
-        (Protocol::Ec2, Some(op)) => {
-            AwsError::new(400, "InvalidAction", format!("The action {op} is not valid for this web service."))
-        }
-        (_, Some(op)) => AwsError::new(
-            400,
-            "InvalidAction",
-            format!(
-                "Could not find operation {op} for version {}",
-                params.and_then(|p| p.get("Version")).unwrap_or("NO_VERSION_SPECIFIED")
-            ),
-        ),
     }
 }
 
@@ -310,229 +273,6 @@ fn decode_input(d: &ServiceDef, op: &str, params: Option<&Params>, body: &[u8]) 
         }
     };
     Ok(value)
-}
-
-/// Model validation of a decoded input, unless the service validates it
-/// itself: DynamoDB operations that the backend checks with DynamoDB's own
-/// words and order (the embedded engine, a remote DynamoDB) reach it
-/// unvalidated, so a fault is reported once, as DynamoDB reports it.
-///
-/// One check stays here for the embedded engine: a value of the wrong JSON
-/// type. DynamoDB's reader refuses it first, in a `SerializationException`
-/// worded after the JSON token and the Java type (the engine's own server
-/// does this in a pre-pass its library API lacks); attribute values are left
-/// to the engine, whose reader words their faults as DynamoDB does.
-fn validate_for(app: &App, service: Service, op: &str, input: &Value) -> Result<(), AwsError> {
-    if service != Service::DynamoDb || !app.dynamo.validates(op) {
-        return validate_input(def(service), op, input);
-    }
-    if !app.dynamo.checks_json_types(op) {
-        let d = def(service);
-        if let Some(shape) = d.model.operation(op).and_then(|o| o.input.as_ref()) {
-            if let Some(message) = wire::validate::serialization_fault(&d.model, &shape.shape, input, DYNAMODB_OPAQUE) {
-                return Err(AwsError::new(400, "SerializationException", message));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// DynamoDB shapes whose values the embedded engine reads (and words the
-/// faults of) itself: attribute values and the maps of them.
-const DYNAMODB_OPAQUE: &[&str] = &["AttributeValue", "AttributeValueList"];
-
-/// Check an operation's input against the model's constraints, with AWS's messages.
-fn validate_input(d: &ServiceDef, op: &str, value: &Value) -> Result<(), AwsError> {
-    let shape = d.model.operation(op).and_then(|o| o.input.as_ref()).map(|r| r.shape.as_str());
-    if let Some(shape) = shape {
-        let errors = wire::validate::validate(&d.model, shape, value).map_err(|m| {
-            let code = if d.protocol.is_json() { "SerializationException" } else { d.validation_code };
-            AwsError::new(400, code, format!("Value at '{}' is not a valid {}.", m.path, m.expected))
-        })?;
-        if !errors.is_empty() {
-            return Err(AwsError::new(400, d.validation_code, wire::validate::message(&errors)));
-        }
-    }
-    Ok(())
-}
-
-/// A call made for the web console: `op` of `service` as the signed-in
-/// `caller`, in `region`, with `input` shaped as the model's JSON. The
-/// input is validated against the model like a decoded request, then the
-/// call takes exactly the path of a signed API request — authorization of
-/// the caller (with the request's condition keys), the access record,
-/// CreateCluster's preflight, DynamoDB's per-table asynchronous path — so
-/// the console has no back door. `secure` is `aws:SecureTransport`: the
-/// console's request came over TLS.
-///
-/// # Errors
-/// The AWS error the API would answer.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn call_as(
-    app: &Arc<App>,
-    caller: &iam::Caller,
-    region: &str,
-    source_ip: Option<std::net::IpAddr>,
-    secure: bool,
-    service: Service,
-    op: &str,
-    input: Value,
-) -> Result<Value, AwsError> {
-    let d = def(service);
-    if !base::is_region(region) {
-        return Err(auth::error(
-            d.protocol,
-            &auth::Failure::WrongScope("Credential should be scoped to a valid region. ".to_owned()),
-        ));
-    }
-    if d.model.operation(op).is_none() {
-        return Err(unknown_op(d, Some(op), None));
-    }
-    if !input.is_object() {
-        return Err(AwsError::new(
-            400,
-            "SerializationException",
-            "Start of structure or map found where not expected.",
-        ));
-    }
-    validate_for(app, service, op, &input)?;
-    if service == Service::DynamoDb {
-        let facts = RequestFacts { region, source_ip, secure, now: app.env.clock.now() };
-        return dynamodb_call(app, caller, &facts, op, input).await;
-    }
-    if service == Service::DynamoDbStreams {
-        let facts = RequestFacts { region, source_ip, secure, now: app.env.clock.now() };
-        return streams_call(app, caller, &facts, op, input).await;
-    }
-    let (app2, caller, region, op) = (Arc::clone(app), caller.clone(), region.to_owned(), op.to_owned());
-    tokio::task::spawn_blocking(move || {
-        let facts = RequestFacts { region: &region, source_ip, secure, now: app2.env.clock.now() };
-        dispatch(&app2, service, &caller, &facts, &op, &input)
-    })
-    .await
-    .unwrap_or_else(|e| Err(AwsError::new(500, "InternalFailure", format!("The request processing has failed: {e}"))))
-}
-
-/// Authorize the caller for the operation, record the access, and call the service.
-fn dispatch(
-    app: &App,
-    service: Service,
-    caller: &iam::Caller,
-    facts: &RequestFacts,
-    op: &str,
-    input: &Value,
-) -> Result<Value, AwsError> {
-    let d = def(service);
-    let target = match service {
-        Service::Iam => api::iam::target(&app.iam, caller, op, input),
-        Service::Sts => api::sts::target(op, input),
-        Service::Ec2 => api::ec2::target(&app.account, facts.region, op, input),
-        Service::Dax => api::dax::target(&app.account, facts.region, op, input),
-        Service::DynamoDb | Service::DynamoDbStreams => Target::new(d.signing_name, op, "*"),
-    };
-    let ctx = auth::context(&app.iam, caller, facts, &target);
-    let self_authorized = service == Service::Sts && api::sts::self_authorized(op);
-    if !self_authorized {
-        auth::authorize(&app.iam, caller, &target, &ctx, d.protocol)?;
-    }
-    record_access(app, caller, d.signing_name, op, facts.region);
-    match service {
-        Service::Iam => api::iam::call(&app.iam, caller, op, input),
-        Service::Sts => api::sts::call(&app.iam, caller, op, input, &ctx),
-        Service::Ec2 => api::ec2::call(&app.ec2, facts.region, op, input),
-        Service::Dax => {
-            if op == "CreateCluster" {
-                // Hold off the role's deletion from the check that it exists until the
-                // cluster that uses it is saved (see `App::role_in_use`).
-                let _using = app.role_in_use.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-                dax_preflight(app, caller, facts, input)?;
-                return api::dax::call(&app.dax, facts.region, op, input);
-            }
-            api::dax::call(&app.dax, facts.region, op, input)
-        }
-        Service::DynamoDb | Service::DynamoDbStreams => {
-            Err(AwsError::new(500, "InternalFailure", "DynamoDB calls take the asynchronous path"))
-        }
-    }
-}
-
-/// A DynamoDB call by `caller`: authorized table by table (with each table's
-/// resource policy), recorded, then run on the backend. DAX nodes call this
-/// too, as their cluster's role.
-pub(crate) async fn dynamodb_call(
-    app: &App,
-    caller: &iam::Caller,
-    facts: &RequestFacts<'_>,
-    op: &str,
-    input: Value,
-) -> Result<Value, AwsError> {
-    // The root user is allowed everything (`Iam::authorize`): no need to
-    // work out the tables and condition keys of its request.
-    if !caller.is_root() {
-        for target in app.dynamo.targets(&app.account, facts.region, op, &input).await {
-            let ctx = auth::context(&app.iam, caller, facts, &target);
-            auth::authorize(&app.iam, caller, &target, &ctx, Protocol::Json10)?;
-        }
-    }
-    record_access(app, caller, "dynamodb", op, facts.region);
-    app.dynamo.call(facts.region, op, input).await
-}
-
-/// A DynamoDB Streams call by `caller`: authorized on the stream (its ARN, or
-/// the one its shard iterator names), recorded for Access Advisor under
-/// `dynamodb`, then run on the backend's streams path with the input whole.
-pub(crate) async fn streams_call(
-    app: &App,
-    caller: &iam::Caller,
-    facts: &RequestFacts<'_>,
-    op: &str,
-    input: Value,
-) -> Result<Value, AwsError> {
-    if !caller.is_root() {
-        let target = api::dynamodbstreams::target(&app.dynamo, op, &input);
-        let ctx = auth::context(&app.iam, caller, facts, &target);
-        auth::authorize(&app.iam, caller, &target, &ctx, Protocol::Json10)?;
-    }
-    record_access(app, caller, "dynamodb", op, facts.region);
-    api::dynamodbstreams::call(&app.dynamo, facts.region, op, input).await
-}
-
-/// What `CreateCluster` checks before DAX acts (api-and-peers.md B.5): the
-/// caller may pass the cluster's role to DAX, and `AWSServiceRoleForDAX`
-/// exists, or the caller may have DAX create it on its behalf.
-fn dax_preflight(app: &App, caller: &iam::Caller, facts: &RequestFacts, input: &Value) -> Result<(), AwsError> {
-    let role_arn = input.get("IamRoleArn").and_then(Value::as_str).unwrap_or_default();
-    let mut pass = Target::new("iam", "PassRole", role_arn);
-    pass.context.push(("iam:PassedToService".into(), iam::DAX_SERVICE.into()));
-    let ctx = auth::context(&app.iam, caller, facts, &pass);
-    auth::authorize(&app.iam, caller, &pass, &ctx, wire::Protocol::Json11)?;
-    if app.iam.service_linked_role(iam::DAX_SERVICE).is_ok() {
-        return Ok(());
-    }
-    let service = iam::Iam::linked_service(iam::DAX_SERVICE)
-        .ok_or_else(|| AwsError::new(500, "InternalFailure", "DAX is missing from the service-linked role catalog"))?;
-    let mut create = Target::new("iam", "CreateServiceLinkedRole", &app.iam.slr_arn(service, None));
-    create.context.push(("iam:AWSServiceName".into(), iam::DAX_SERVICE.into()));
-    let ctx = auth::context(&app.iam, caller, facts, &create);
-    auth::authorize(&app.iam, caller, &create, &ctx, wire::Protocol::Json11)?;
-    match app.iam.create_service_linked_role(iam::DAX_SERVICE, None, None) {
-        Ok(_) => Ok(()),
-        // Created meanwhile by another request: what matters is that it exists.
-        Err(_) if app.iam.service_linked_role(iam::DAX_SERVICE).is_ok() => Ok(()),
-        Err(e) => Err(AwsError::new(500, "InternalFailure", e.to_string())),
-    }
-}
-
-/// Last activity: Access Advisor's records and a role's `RoleLastUsed`.
-pub(crate) fn record_access(app: &App, caller: &iam::Caller, service: &str, op: &str, region: &str) {
-    if matches!(caller, iam::Caller::Root) {
-        return;
-    }
-    let who = app.iam.identity(caller);
-    app.iam.record_access(&who.entity_arn, service, op, region);
-    if matches!(caller, iam::Caller::Session(s) if s.is_role()) {
-        app.iam.stamp_role_used(&who.entity_arn, region);
-    }
 }
 
 fn encode_output(d: &ServiceDef, op: &str, out: &Value, request_id: &str) -> Response {

@@ -9,8 +9,10 @@ mod conn_thread;
 mod console_host;
 mod dax_deps;
 mod dax_host;
+mod exec;
 mod front;
 mod services;
+mod tick;
 mod usage;
 
 use std::process::ExitCode;
@@ -32,7 +34,7 @@ use crate::config::{Cli, Command, ServeArgs};
 /// every allocating thread takes. Under glibc's malloc (held to two arenas, below) about a
 /// tenth of daxd's CPU at 50 HTTP connections went to waiting for and waking the arenas'
 /// locks; jemalloc takes 10–25% less server CPU per GetItem there (docs/performance.md,
-/// session 8). mimalloc did as well on CPU but held about twice the memory after load. The
+/// "Latest runs: jemalloc (2026-11-27)"). mimalloc did as well on CPU but held about twice the memory after load. The
 /// DAX item cache weighs its entries by jemalloc's size classes (dax-node's
 /// `cache::block`). SQLite, which is C, still allocates with glibc's malloc: hence the
 /// two functions below.
@@ -203,7 +205,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     serve_http(listeners, router, limits, shutdown_signal(signals)).await;
     ticker.abort();
     let app2 = Arc::clone(&app);
-    let _ = tokio::task::spawn_blocking(move || app2.tick()).await;
+    let _ = tokio::task::spawn_blocking(move || tick::tick(&app2)).await;
     println!("daxd stopped");
     Ok(())
 }
@@ -521,7 +523,7 @@ async fn background(app: Arc<App>) {
     loop {
         interval.tick().await;
         let app2 = Arc::clone(&app);
-        let _ = tokio::task::spawn_blocking(move || app2.tick()).await;
+        let _ = tokio::task::spawn_blocking(move || tick::tick(&app2)).await;
     }
 }
 

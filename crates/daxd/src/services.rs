@@ -1,11 +1,11 @@
 //! The AWS services daxd answers on its one HTTP endpoint, and how a
-//! request is routed to one of them (api-and-peers.md A.1): by
+//! request is routed to one of them: by
 //! `X-Amz-Target` for the JSON protocols, then by the form's `Version`,
 //! then by the service named in the credential scope.
 
 use std::sync::OnceLock;
 
-use wire::{Model, Protocol};
+use wire::{AwsError, Model, Protocol};
 
 /// Which service a request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,6 +57,26 @@ impl ServiceDef {
             model.metadata.xml_namespace.clone()
         };
         ServiceDef { model, protocol, signing_name, namespace, validation_code, url_encoded_shapes }
+    }
+}
+
+impl ServiceDef {
+    /// The error for an operation the model does not have (or a missing one), in
+    /// the service's words; `version` is the request's query-protocol `Version`.
+    #[must_use]
+    pub fn unknown_operation(&self, op: Option<&str>, version: Option<&str>) -> AwsError {
+        match (self.protocol, op) {
+            (Protocol::Json10 | Protocol::Json11, _) => AwsError::new(400, "UnknownOperationException", ""),
+            (_, None) => AwsError::new(400, "MissingAction", "Missing Action"),
+            (Protocol::Ec2, Some(op)) => {
+                AwsError::new(400, "InvalidAction", format!("The action {op} is not valid for this web service."))
+            }
+            (_, Some(op)) => AwsError::new(
+                400,
+                "InvalidAction",
+                format!("Could not find operation {op} for version {}", version.unwrap_or("NO_VERSION_SPECIFIED")),
+            ),
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! DAX control-plane operations (AmazonDAXV3, JSON 1.1).
 
+use std::sync::{Arc, PoisonError, RwLock};
+
 use dax_control::{
     Cluster, CreateClusterInput, CreateSubnetGroupInput, DaxControl, DaxError, DecreaseReplicationFactorInput,
     DescribeClustersInput, DescribeEventsInput, EncryptionType, Endpoint, IncreaseReplicationFactorInput, NetworkType,
@@ -9,8 +11,22 @@ use dax_control::{
 use serde_json::{json, Map, Value};
 use wire::AwsError;
 
+use iam::Iam;
+
+use super::handler::{operations, Grant, Handler, Operation, Principal};
 use super::input::In;
 use super::Target;
+use crate::services::Service;
+
+operations! {
+    /// The DAX control-plane operations daxd serves.
+    pub enum DaxOp {
+        CreateCluster, CreateParameterGroup, CreateSubnetGroup, DecreaseReplicationFactor, DeleteCluster,
+        DeleteParameterGroup, DeleteSubnetGroup, DescribeClusters, DescribeDefaultParameters, DescribeEvents,
+        DescribeParameterGroups, DescribeParameters, DescribeSubnetGroups, IncreaseReplicationFactor, ListTags,
+        RebootNode, TagResource, UntagResource, UpdateCluster, UpdateParameterGroup, UpdateSubnetGroup,
+    }
+}
 
 pub fn err(e: &DaxError) -> AwsError {
     AwsError::new(e.status(), e.code(), e.message())
@@ -18,14 +34,14 @@ pub fn err(e: &DaxError) -> AwsError {
 
 /// What a DAX action is authorized on: the cluster ARN for operations that
 /// name a cluster (the tag operations name it by ARN), else `*`.
-pub fn target(account: &str, region: &str, op: &str, input: &Value) -> Target {
+pub fn target(account: &str, region: &str, op: DaxOp, input: &Value) -> Target {
     let i = In(input);
     let resource = match (i.o("ClusterName"), i.o("ResourceName")) {
         (Some(name), _) => format!("arn:aws:dax:{region}:{account}:cache/{}", name.to_lowercase()),
         (None, Some(arn)) => arn,
         (None, None) => "*".to_owned(),
     };
-    let mut t = Target::new("dax", op, &resource);
+    let mut t = Target::new("dax", op.name(), &resource);
     for tag in i.items("Tags") {
         let (Some(k), v) = (tag.get("Key").and_then(Value::as_str), tag.get("Value").and_then(Value::as_str)) else {
             continue;
@@ -357,5 +373,71 @@ pub fn call(dax: &DaxControl, region: &str, op: &str, raw: &Value) -> Result<Val
             Ok(page("Tags", &p, |t| json!({"Key": t.key, "Value": t.value})))
         }
         _ => Err(super::not_served("dax", op)),
+    }
+}
+
+/// What `CreateCluster` checks before DAX acts: the caller may pass the
+/// cluster's role to DAX, and `AWSServiceRoleForDAX` exists, or the caller
+/// may have DAX create it on its behalf.
+fn preflight(iam: &Iam, input: &Value, grant: &Grant<'_>) -> Result<(), AwsError> {
+    let role_arn = input.get("IamRoleArn").and_then(Value::as_str).unwrap_or_default();
+    let mut pass = Target::new("iam", "PassRole", role_arn);
+    pass.context.push(("iam:PassedToService".into(), iam::DAX_SERVICE.into()));
+    (grant.authorize)(&pass)?;
+    if iam.service_linked_role(iam::DAX_SERVICE).is_ok() {
+        return Ok(());
+    }
+    let service = Iam::linked_service(iam::DAX_SERVICE)
+        .ok_or_else(|| AwsError::new(500, "InternalFailure", "DAX is missing from the service-linked role catalog"))?;
+    let mut create = Target::new("iam", "CreateServiceLinkedRole", &iam.slr_arn(service, None));
+    create.context.push(("iam:AWSServiceName".into(), iam::DAX_SERVICE.into()));
+    (grant.authorize)(&create)?;
+    match iam.create_service_linked_role(iam::DAX_SERVICE, None, None) {
+        Ok(_) => Ok(()),
+        // Created meanwhile by another request: what matters is that it exists.
+        Err(_) if iam.service_linked_role(iam::DAX_SERVICE).is_ok() => Ok(()),
+        Err(e) => Err(AwsError::new(500, "InternalFailure", e.to_string())),
+    }
+}
+
+/// The DAX control plane's handler. Its impl comes after `call` (the
+/// input-member walk of `tests/repo/input_members.rs` reads the first `fn call`
+/// of this file).
+pub struct DaxApi {
+    pub dax: Arc<DaxControl>,
+    /// For CreateCluster's checks on `AWSServiceRoleForDAX`.
+    pub iam: Arc<Iam>,
+    /// `App::role_in_use`: CreateCluster reads it from its role check until the cluster is saved.
+    pub role_in_use: Arc<RwLock<()>>,
+}
+
+impl Handler for DaxApi {
+    type Op = DaxOp;
+    const SERVICE: Service = Service::Dax;
+    const BLOCKING: bool = true;
+
+    async fn targets(&self, op: DaxOp, input: &Value, who: &Principal<'_>) -> Vec<Target> {
+        vec![target(who.account, who.region, op, input)]
+    }
+
+    async fn call(&self, op: DaxOp, input: Value, who: &Principal<'_>, grant: &Grant<'_>) -> Result<Value, AwsError> {
+        if op == DaxOp::CreateCluster {
+            // Hold off the role's deletion from the check that it exists until the
+            // cluster that uses it is saved (see `App::role_in_use`).
+            let _using = self.role_in_use.read().unwrap_or_else(PoisonError::into_inner);
+            preflight(&self.iam, &input, grant)?;
+            return call(&self.dax, who.region, op.name(), &input);
+        }
+        call(&self.dax, who.region, op.name(), &input)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_the_models() {
+        assert_eq!(super::super::handler::tests::check_operations::<DaxApi>(), 21);
     }
 }

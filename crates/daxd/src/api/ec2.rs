@@ -1,6 +1,8 @@
 //! EC2 operations (the network subset DAX uses): wire values in, domain
 //! calls, wire values out.
 
+use std::sync::Arc;
+
 use ec2::{
     Ec2, Ec2Error, Filter, GroupPair, GroupRef, IpPermission, IpRange, NetworkInterface, NetworkInterfaceAttribute,
     NewNetworkInterface, Paging, Peer, SecurityGroup, SecurityGroupRule, Subnet, Tag, Vpc,
@@ -8,8 +10,20 @@ use ec2::{
 use serde_json::{json, Map, Value};
 use wire::AwsError;
 
+use super::handler::{operations, Grant, Handler, Operation, Principal};
 use super::input::In;
 use super::Target;
+use crate::services::Service;
+
+operations! {
+    /// The EC2 operations daxd serves (the network subset DAX uses).
+    pub enum Ec2Op {
+        AuthorizeSecurityGroupIngress, CreateNetworkInterface, CreateSecurityGroup, CreateSubnet, CreateVpc,
+        DeleteNetworkInterface, DeleteSecurityGroup, DeleteSubnet, DeleteVpc, DescribeAvailabilityZones,
+        DescribeNetworkInterfaces, DescribeSecurityGroups, DescribeSubnets, DescribeVpcs,
+        ModifyNetworkInterfaceAttribute, RevokeSecurityGroupIngress,
+    }
+}
 
 fn err(e: Ec2Error) -> AwsError {
     AwsError::new(e.status(), e.code(), e.to_string())
@@ -362,14 +376,15 @@ fn page_out(list_key: &str, items: Vec<Value>, next_token: Option<String>) -> Va
 // ----- authorization -----
 
 /// The resource type and id an operation acts on, when it names one.
-fn resource_of(op: &str, i: In) -> Option<(&'static str, String)> {
+fn resource_of(op: Ec2Op, i: In) -> Option<(&'static str, String)> {
+    use Ec2Op as O;
     let (kind, key) = match op {
-        "DeleteVpc" => ("vpc", "VpcId"),
-        "DeleteSubnet" => ("subnet", "SubnetId"),
-        "DeleteSecurityGroup" | "AuthorizeSecurityGroupIngress" | "RevokeSecurityGroupIngress" => {
+        O::DeleteVpc => ("vpc", "VpcId"),
+        O::DeleteSubnet => ("subnet", "SubnetId"),
+        O::DeleteSecurityGroup | O::AuthorizeSecurityGroupIngress | O::RevokeSecurityGroupIngress => {
             ("security-group", "GroupId")
         }
-        "DeleteNetworkInterface" | "ModifyNetworkInterfaceAttribute" => ("network-interface", "NetworkInterfaceId"),
+        O::DeleteNetworkInterface | O::ModifyNetworkInterfaceAttribute => ("network-interface", "NetworkInterfaceId"),
         _ => return None,
     };
     i.o(key).filter(|id| !id.is_empty()).map(|id| (kind, id))
@@ -378,13 +393,13 @@ fn resource_of(op: &str, i: In) -> Option<(&'static str, String)> {
 /// What an EC2 action is authorized on: the ARN of the resource it names
 /// (deletes, modifications, rule changes), else `*` (describes, creates),
 /// with `aws:RequestTag/*` and `aws:TagKeys` from `TagSpecifications`.
-pub fn target(account: &str, region: &str, op: &str, input: &Value) -> Target {
+pub fn target(account: &str, region: &str, op: Ec2Op, input: &Value) -> Target {
     let i = In(input);
     let resource = match resource_of(op, i) {
         Some((kind, id)) => format!("arn:aws:ec2:{region}:{account}:{kind}/{id}"),
         None => "*".to_owned(),
     };
-    let mut t = Target::new("ec2", op, &resource);
+    let mut t = Target::new("ec2", op.name(), &resource);
     for spec in i.items("TagSpecifications") {
         for tag in tag_list(&spec) {
             t.context.push((format!("aws:RequestTag/{}", tag.key), tag.value));
@@ -695,5 +710,35 @@ fn modify_attribute(i: In) -> Result<NetworkInterfaceAttribute, AwsError> {
             "Fields for multiple attribute types specified: {}",
             named.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
         ))),
+    }
+}
+
+/// EC2's handler. Its impl comes after `call` (the input-member walk of
+/// `tests/repo/input_members.rs` reads the first `fn call` of this file).
+pub struct Ec2Api {
+    pub ec2: Arc<Ec2>,
+}
+
+impl Handler for Ec2Api {
+    type Op = Ec2Op;
+    const SERVICE: Service = Service::Ec2;
+    const BLOCKING: bool = true;
+
+    async fn targets(&self, op: Ec2Op, input: &Value, who: &Principal<'_>) -> Vec<Target> {
+        vec![target(who.account, who.region, op, input)]
+    }
+
+    async fn call(&self, op: Ec2Op, input: Value, who: &Principal<'_>, _grant: &Grant<'_>) -> Result<Value, AwsError> {
+        call(&self.ec2, who.region, op.name(), &input)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_the_models() {
+        assert_eq!(super::super::handler::tests::check_operations::<Ec2Api>(), 16);
     }
 }

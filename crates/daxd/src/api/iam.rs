@@ -1,5 +1,7 @@
 //! IAM operations: wire values in, domain calls, wire values out.
 
+use std::sync::Arc;
+
 use iam::{
     AccessKey, Caller, CreateRole, EntityKind, Granularity, Group, Iam, IamError, ManagedPolicy, PolicyScope,
     PolicyUsage, Role, RoleUpdate, Tag, User,
@@ -7,6 +9,7 @@ use iam::{
 use serde_json::{json, Value};
 use wire::AwsError;
 
+use super::handler::{operations, Grant, Handler, Operation, Principal};
 use super::input::In;
 use super::{domain_error, Target};
 use crate::services::{def, Service};
@@ -160,15 +163,110 @@ fn must_name_user() -> AwsError {
     )
 }
 
+operations! {
+    /// The IAM operations daxd serves.
+    pub enum IamOp {
+        AddRoleToInstanceProfile, AddUserToGroup, AttachGroupPolicy, AttachRolePolicy, AttachUserPolicy,
+        CreateAccessKey, CreateGroup, CreateLoginProfile, CreatePolicy, CreatePolicyVersion, CreateRole,
+        CreateServiceLinkedRole, CreateUser, DeleteAccessKey, DeleteGroup, DeleteGroupPolicy, DeleteLoginProfile,
+        DeletePolicy, DeletePolicyVersion, DeleteRole, DeleteRolePermissionsBoundary, DeleteRolePolicy,
+        DeleteServiceLinkedRole, DeleteUser, DeleteUserPermissionsBoundary, DeleteUserPolicy, DetachGroupPolicy,
+        DetachRolePolicy, DetachUserPolicy, GenerateServiceLastAccessedDetails, GetGroup, GetGroupPolicy,
+        GetLoginProfile, GetPolicy, GetPolicyVersion, GetRole, GetRolePolicy, GetServiceLastAccessedDetails,
+        GetServiceLastAccessedDetailsWithEntities, GetServiceLinkedRoleDeletionStatus, GetUser, GetUserPolicy,
+        ListAccessKeys, ListAttachedGroupPolicies, ListAttachedRolePolicies, ListAttachedUserPolicies,
+        ListEntitiesForPolicy, ListGroupPolicies, ListGroups, ListGroupsForUser, ListPolicies, ListPolicyTags,
+        ListPolicyVersions, ListRolePolicies, ListRoleTags, ListRoles, ListUserPolicies, ListUserTags, ListUsers,
+        PutGroupPolicy, PutRolePermissionsBoundary, PutRolePolicy, PutUserPermissionsBoundary, PutUserPolicy,
+        RemoveRoleFromInstanceProfile, RemoveUserFromGroup, SetDefaultPolicyVersion, SimulateCustomPolicy,
+        SimulatePrincipalPolicy, TagPolicy, TagRole, TagUser, UntagPolicy, UntagRole, UntagUser, UpdateAccessKey,
+        UpdateAssumeRolePolicy, UpdateLoginProfile, UpdateRole, UpdateRoleDescription,
+    }
+}
+
+/// The kind of entity an operation names by its `UserName`, `GroupName` or `RoleName`.
+fn named_entity(op: IamOp) -> Option<EntityKind> {
+    use IamOp as O;
+    match op {
+        O::AddUserToGroup
+        | O::AttachGroupPolicy
+        | O::CreateGroup
+        | O::DeleteGroup
+        | O::DeleteGroupPolicy
+        | O::DetachGroupPolicy
+        | O::GetGroup
+        | O::GetGroupPolicy
+        | O::ListAttachedGroupPolicies
+        | O::ListGroupPolicies
+        | O::PutGroupPolicy
+        | O::RemoveUserFromGroup => Some(EntityKind::Group),
+        O::AttachRolePolicy
+        | O::CreateRole
+        | O::DeleteRole
+        | O::DeleteRolePermissionsBoundary
+        | O::DeleteRolePolicy
+        | O::DeleteServiceLinkedRole
+        | O::DetachRolePolicy
+        | O::GetRole
+        | O::GetRolePolicy
+        | O::ListAttachedRolePolicies
+        | O::ListRolePolicies
+        | O::ListRoleTags
+        | O::PutRolePermissionsBoundary
+        | O::PutRolePolicy
+        | O::TagRole
+        | O::UntagRole
+        | O::UpdateAssumeRolePolicy
+        | O::UpdateRole
+        | O::UpdateRoleDescription => Some(EntityKind::Role),
+        O::AttachUserPolicy
+        | O::CreateAccessKey
+        | O::CreateLoginProfile
+        | O::CreateUser
+        | O::DeleteAccessKey
+        | O::DeleteLoginProfile
+        | O::DeleteUser
+        | O::DeleteUserPermissionsBoundary
+        | O::DeleteUserPolicy
+        | O::DetachUserPolicy
+        | O::GetLoginProfile
+        | O::GetUser
+        | O::GetUserPolicy
+        | O::ListAccessKeys
+        | O::ListAttachedUserPolicies
+        | O::ListUserPolicies
+        | O::ListUserTags
+        | O::PutUserPermissionsBoundary
+        | O::PutUserPolicy
+        | O::TagUser
+        | O::UntagUser
+        | O::UpdateAccessKey
+        | O::UpdateLoginProfile => Some(EntityKind::User),
+        _ => None,
+    }
+}
+
+/// Operations on a user that act on the calling user when the request names none.
+fn defaults_to_calling_user(op: IamOp) -> bool {
+    use IamOp as O;
+    matches!(
+        op,
+        O::CreateAccessKey
+            | O::DeleteAccessKey
+            | O::ListAccessKeys
+            | O::UpdateAccessKey
+            | O::GetUser
+            | O::ListUserTags
+            | O::CreateLoginProfile
+            | O::GetLoginProfile
+            | O::UpdateLoginProfile
+            | O::DeleteLoginProfile
+    )
+}
+
 /// The entity kind and name an operation names, by its parameter.
-fn entity(op: &str, i: In) -> Option<(EntityKind, String)> {
-    let kind = if op.contains("Group") {
-        EntityKind::Group
-    } else if op.contains("Role") {
-        EntityKind::Role
-    } else {
-        EntityKind::User
-    };
+fn entity(op: IamOp, i: In) -> Option<(EntityKind, String)> {
+    let kind = named_entity(op)?;
     let key = match kind {
         EntityKind::User => "UserName",
         EntityKind::Group => "GroupName",
@@ -179,20 +277,21 @@ fn entity(op: &str, i: In) -> Option<(EntityKind, String)> {
 
 /// What an IAM action is authorized on: the ARN of the entity it names, with
 /// the condition keys the request makes knowable.
-pub fn target(iam: &Iam, caller: &Caller, op: &str, input: &Value) -> Target {
+pub fn target(iam: &Iam, caller: &Caller, op: IamOp, input: &Value) -> Target {
+    use IamOp as O;
     let i = In(input);
     let account = iam.account();
-    let mut t = Target::new("iam", op, "*");
+    let mut t = Target::new("iam", op.name(), "*");
     let user_arn = |name: &str| {
         iam.get_user(name).map_or_else(|_| iam.user_arn(i.o("Path").as_deref().unwrap_or("/"), name), |u| u.arn)
     };
     t.resource = match op {
-        "ListUsers" => format!("arn:aws:iam::{account}:user/"),
-        "ListRoles" => format!("arn:aws:iam::{account}:role/"),
-        "ListGroups" => format!("arn:aws:iam::{account}:group/"),
-        "ListPolicies" => format!("arn:aws:iam::{account}:policy/"),
-        "CreatePolicy" => iam.policy_arn(i.o("Path").as_deref().unwrap_or("/"), &i.s("PolicyName")),
-        "CreateServiceLinkedRole" => {
+        O::ListUsers => format!("arn:aws:iam::{account}:user/"),
+        O::ListRoles => format!("arn:aws:iam::{account}:role/"),
+        O::ListGroups => format!("arn:aws:iam::{account}:group/"),
+        O::ListPolicies => format!("arn:aws:iam::{account}:policy/"),
+        O::CreatePolicy => iam.policy_arn(i.o("Path").as_deref().unwrap_or("/"), &i.s("PolicyName")),
+        O::CreateServiceLinkedRole => {
             let svc = i.s("AWSServiceName");
             t.context.push(("iam:AWSServiceName".into(), svc.clone()));
             match Iam::linked_service(&svc) {
@@ -200,22 +299,22 @@ pub fn target(iam: &Iam, caller: &Caller, op: &str, input: &Value) -> Target {
                 None => format!("arn:aws:iam::{account}:role/aws-service-role/{svc}/*"),
             }
         }
-        "GenerateServiceLastAccessedDetails" => i.s("Arn"),
-        "SimulatePrincipalPolicy" => i.s("PolicySourceArn"),
-        "AddRoleToInstanceProfile" | "RemoveRoleFromInstanceProfile" => {
+        O::GenerateServiceLastAccessedDetails => i.s("Arn"),
+        O::SimulatePrincipalPolicy => i.s("PolicySourceArn"),
+        O::AddRoleToInstanceProfile | O::RemoveRoleFromInstanceProfile => {
             format!("arn:aws:iam::{account}:instance-profile/{}", i.s("InstanceProfileName"))
         }
-        "GetPolicy"
-        | "DeletePolicy"
-        | "GetPolicyVersion"
-        | "CreatePolicyVersion"
-        | "SetDefaultPolicyVersion"
-        | "DeletePolicyVersion"
-        | "ListPolicyVersions"
-        | "ListEntitiesForPolicy"
-        | "TagPolicy"
-        | "UntagPolicy"
-        | "ListPolicyTags" => i.s("PolicyArn"),
+        O::GetPolicy
+        | O::DeletePolicy
+        | O::GetPolicyVersion
+        | O::CreatePolicyVersion
+        | O::SetDefaultPolicyVersion
+        | O::DeletePolicyVersion
+        | O::ListPolicyVersions
+        | O::ListEntitiesForPolicy
+        | O::TagPolicy
+        | O::UntagPolicy
+        | O::ListPolicyTags => i.s("PolicyArn"),
         _ => match entity(op, i) {
             Some((EntityKind::User, name)) => user_arn(&name),
             Some((EntityKind::Group, name)) => iam.get_group(&name).map_or_else(
@@ -226,28 +325,36 @@ pub fn target(iam: &Iam, caller: &Caller, op: &str, input: &Value) -> Target {
                 |_| format!("arn:aws:iam::{account}:role{}{name}", i.o("Path").as_deref().unwrap_or("/")),
                 |r| r.arn,
             ),
-            None if op.contains("AccessKey")
-                || op == "GetUser"
-                || op.contains("UserTags")
-                || op.contains("LoginProfile") =>
-            {
-                match caller {
-                    Caller::User(u) => u.arn.clone(),
-                    _ => "*".to_owned(),
-                }
-            }
+            None if defaults_to_calling_user(op) => match caller {
+                Caller::User(u) => u.arn.clone(),
+                _ => "*".to_owned(),
+            },
             None => "*".to_owned(),
         },
     };
-    if let Some(arn) = i.o("PolicyArn").filter(|_| op.starts_with("Attach") || op.starts_with("Detach")) {
+    let attaches = matches!(
+        op,
+        O::AttachUserPolicy
+            | O::AttachGroupPolicy
+            | O::AttachRolePolicy
+            | O::DetachUserPolicy
+            | O::DetachGroupPolicy
+            | O::DetachRolePolicy
+    );
+    if let Some(arn) = i.o("PolicyArn").filter(|_| attaches) {
         t.context.push(("iam:PolicyARN".into(), arn));
     }
+    request_tags(&mut t, i);
+    t
+}
+
+/// `aws:RequestTag/*` and `aws:TagKeys` of the request's `Tags` and `TagKeys`.
+fn request_tags(t: &mut Target, i: In) {
     for tag in i.tags("Tags") {
         t.context.push((format!("aws:RequestTag/{}", tag.key), tag.value.clone()));
         t.tag_keys.push(tag.key);
     }
     t.tag_keys.extend(i.list("TagKeys"));
-    t
 }
 
 #[allow(clippy::too_many_lines)]
@@ -695,36 +802,95 @@ fn is_policy_op(op: &str) -> bool {
 }
 
 fn policy_op(iam: &Iam, op: &str, i: In) -> Result<Value, AwsError> {
-    let Some((kind, name)) = entity(op, i) else { return Err(super::not_served("iam", op)) };
+    use IamOp as O;
+    let Some(served) = IamOp::parse(op) else { return Err(super::not_served("iam", op)) };
+    let Some((kind, name)) = entity(served, i) else { return Err(super::not_served("iam", op)) };
     let name_key = match kind {
         EntityKind::User => "UserName",
         EntityKind::Group => "GroupName",
         EntityKind::Role => "RoleName",
     };
-    let verb = op.trim_end_matches("Policy").trim_end_matches("Policies");
-    let verb = verb.trim_end_matches("User").trim_end_matches("Group").trim_end_matches("Role");
-    match verb {
-        "Put" => iam
+    match served {
+        O::PutUserPolicy | O::PutGroupPolicy | O::PutRolePolicy => iam
             .put_inline_policy(kind, &name, &i.s("PolicyName"), &i.s("PolicyDocument"))
             .map_err(err)
             .map(|()| json!({})),
-        "Get" => {
+        O::GetUserPolicy | O::GetGroupPolicy | O::GetRolePolicy => {
             let doc = iam.inline_policy(kind, &name, &i.s("PolicyName")).map_err(err)?;
             Ok(json!({name_key: name, "PolicyName": i.s("PolicyName"), "PolicyDocument": doc}))
         }
-        "List" => Ok(page_out(
+        O::ListUserPolicies | O::ListGroupPolicies | O::ListRolePolicies => Ok(page_out(
             "PolicyNames",
             iam.inline_policy_names(kind, &name).map_err(err)?.into_iter().map(Value::String).collect(),
             None,
         )),
-        "Delete" => iam.delete_inline_policy(kind, &name, &i.s("PolicyName")).map_err(err).map(|()| json!({})),
-        "Attach" => iam.attach_policy(kind, &name, &i.s("PolicyArn")).map_err(err).map(|()| json!({})),
-        "Detach" => iam.detach_policy(kind, &name, &i.s("PolicyArn")).map_err(err).map(|()| json!({})),
-        "ListAttached" => {
+        O::DeleteUserPolicy | O::DeleteGroupPolicy | O::DeleteRolePolicy => {
+            iam.delete_inline_policy(kind, &name, &i.s("PolicyName")).map_err(err).map(|()| json!({}))
+        }
+        O::AttachUserPolicy | O::AttachGroupPolicy | O::AttachRolePolicy => {
+            iam.attach_policy(kind, &name, &i.s("PolicyArn")).map_err(err).map(|()| json!({}))
+        }
+        O::DetachUserPolicy | O::DetachGroupPolicy | O::DetachRolePolicy => {
+            iam.detach_policy(kind, &name, &i.s("PolicyArn")).map_err(err).map(|()| json!({}))
+        }
+        O::ListAttachedUserPolicies | O::ListAttachedGroupPolicies | O::ListAttachedRolePolicies => {
             let list = iam.attached_policies(kind, &name, i.o("PathPrefix").as_deref()).map_err(err)?;
             let items = list.into_iter().map(|(n, a)| json!({"PolicyName": n, "PolicyArn": a})).collect();
             Ok(page_out("AttachedPolicies", items, None))
         }
         _ => Err(super::not_served("iam", op)),
+    }
+}
+
+/// IAM's handler. Its impl comes after `call` (the input-member walk of
+/// `tests/repo/input_members.rs` reads the first `fn call` of this file).
+pub struct IamApi {
+    pub iam: Arc<Iam>,
+}
+
+impl Handler for IamApi {
+    type Op = IamOp;
+    const SERVICE: Service = Service::Iam;
+    const BLOCKING: bool = true;
+
+    async fn targets(&self, op: IamOp, input: &Value, who: &Principal<'_>) -> Vec<Target> {
+        vec![target(&self.iam, who.caller, op, input)]
+    }
+
+    fn not_served_target(&self, name: &str, input: &Value) -> Target {
+        let mut t = Target::new("iam", name, "*");
+        request_tags(&mut t, In(input));
+        t
+    }
+
+    async fn call(&self, op: IamOp, input: Value, who: &Principal<'_>, _grant: &Grant<'_>) -> Result<Value, AwsError> {
+        call(&self.iam, who.caller, op.name(), &input)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_the_models() {
+        assert_eq!(super::super::handler::tests::check_operations::<IamApi>(), 80);
+    }
+
+    #[test]
+    fn every_operation_with_an_entity_name_has_its_kind() {
+        // The name member of each kind is in the operation's input shape.
+        let model = &crate::services::def(Service::Iam).model;
+        for op in IamOp::ALL {
+            let Some(kind) = named_entity(*op) else { continue };
+            let key = match kind {
+                EntityKind::User => "UserName",
+                EntityKind::Group => "GroupName",
+                EntityKind::Role => "RoleName",
+            };
+            let shape = model.operation(op.name()).and_then(|o| o.input.as_ref()).map(|r| r.shape.clone());
+            let shape = shape.and_then(|s| model.shapes.get(&s));
+            assert!(shape.is_some_and(|s| s.members.get(key).is_some()), "{}: no {key}", op.name());
+        }
     }
 }

@@ -3,8 +3,10 @@
 
 pub mod dax;
 pub mod dynamodb;
+pub mod dynamodb_handler;
 pub mod dynamodbstreams;
 pub mod ec2;
+pub mod handler;
 pub mod iam;
 pub mod input;
 pub mod simulate;
@@ -60,7 +62,7 @@ pub(crate) fn not_served(service: &str, op: &str) -> AwsError {
 
 /// The error for an input member daxd refuses because it does not implement
 /// what the member asks (the only alternative to honouring it: a member is
-/// never silently dropped, `tests/input_members.rs`).
+/// never silently dropped, `tests/repo/input_members.rs`).
 pub(crate) fn member_not_served(service: &str, op: &str, member: &str) -> AwsError {
     AwsError::new(
         501,
