@@ -196,6 +196,33 @@ def test_pass_role_and_role_checks(daxd):
     assert dax.describe_clusters()["Clusters"] == []
 
 
+def test_refused_input_creates_nothing(daxd):
+    """A CreateCluster refused for its own input leaves no trace: not even the
+    AWSServiceRoleForDAX it would have created on the caller's behalf."""
+    iam, dax = daxd.client("iam"), daxd.client("dax")
+    iam.create_role(RoleName="DAXtoDynamoDB", AssumeRolePolicyDocument=DAX_TRUST)
+    base = dict(ClusterName="c", NodeType="dax.t3.small", ReplicationFactor=1, IamRoleArn=ROLE_ARN)
+    faults = [
+        (dict(IamRoleArn="DAXAccessRole"), "ARNs must start with 'arn:'"),
+        (dict(ClusterName="1bad"), "Cluster ID specified is not a valid identifier"),
+        (dict(NodeType="t3.small"), "Invalid node type: t3.small"),
+        (dict(ReplicationFactor=2, AvailabilityZones=["us-east-1a"]), ""),
+        (dict(PreferredMaintenanceWindow="someday"), ""),
+    ]
+    for kwargs, text in faults:
+        with pytest.raises(ClientError) as e:
+            dax.create_cluster(**{**base, **kwargs})
+        code, status, message = err(e)
+        assert (code, status) == ("InvalidParameterValueException", 400), (kwargs, message)
+        assert text in message, (kwargs, message)
+        with pytest.raises(ClientError) as e:
+            iam.get_role(RoleName=SLR)
+        assert err(e)[0] == "NoSuchEntity", kwargs
+    assert dax.describe_clusters()["Clusters"] == []
+    dax.create_cluster(**base)
+    assert iam.get_role(RoleName=SLR)["Role"]["Arn"] == SLR_ARN
+
+
 def test_validation_errors(daxd):
     iam, dax = daxd.client("iam"), daxd.client("dax")
     iam.create_role(RoleName="DAXtoDynamoDB", AssumeRolePolicyDocument=DAX_TRUST)

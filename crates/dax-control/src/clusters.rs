@@ -234,6 +234,19 @@ impl DaxControl {
         err
     }
 
+    /// The faults of a CreateCluster request in its own values (the role
+    /// ARN's form, the name, node type, replication factor, zones, tags and
+    /// maintenance window), found without looking anything up. The caller
+    /// checks these before acting for the request elsewhere (creating
+    /// `AWSServiceRoleForDAX`), so a request refused for its input creates
+    /// nothing; [`DaxControl::create_cluster`] makes the same checks first.
+    ///
+    /// # Errors
+    /// The fault, as CreateCluster reports it.
+    pub fn check_create_cluster(&self, input: &CreateClusterInput) -> Result<(), DaxError> {
+        checked_create(input).map(|_| ())
+    }
+
     /// `CreateCluster`. The service-linked role must exist already (the
     /// binary makes it). The cluster is `creating` for the provisioning delay,
     /// and then until every node's listener serves ([`crate::Readiness`]).
@@ -246,19 +259,8 @@ impl DaxControl {
     /// `SubnetGroupNotFoundFault`, `InvalidVPCNetworkStateFault`, and whatever
     /// [`crate::Network`] or [`crate::Ports`] fail with.
     pub fn create_cluster(&self, region: &str, input: CreateClusterInput) -> Result<Cluster, DaxError> {
-        validate::arn_parts(&input.iam_role_arn).map_err(DaxError::InvalidParameterValueException)?;
-        let name = validate::cluster_name(&input.cluster_name)?;
-        validate::node_type(&input.node_type)?;
-        let rf = replication_factor(input.replication_factor, "ReplicationFactor")?;
+        let (name, rf) = checked_create(&input)?;
         let requested_azs = input.availability_zones.as_deref().filter(|a| !a.is_empty());
-        if let Some(azs) = requested_azs {
-            if azs.len() != rf {
-                return Err(invalid(format!(
-                    "The number of Availability Zones ({}) must equal the ReplicationFactor ({rf}).",
-                    azs.len()
-                )));
-            }
-        }
         let tags = crate::events::merge_tags(Vec::new(), input.tags)?;
         let window = match &input.preferred_maintenance_window {
             Some(w) => validate::maintenance_window(w)?,
@@ -614,4 +616,26 @@ impl DaxControl {
             let _ = self.deps.network.modify_node_interface_groups(region, eni, groups);
         }
     }
+}
+
+/// The input checks of CreateCluster: its cluster name (lowercased) and
+/// replication factor when every value is well formed.
+fn checked_create(input: &CreateClusterInput) -> Result<(String, usize), DaxError> {
+    validate::arn_parts(&input.iam_role_arn).map_err(DaxError::InvalidParameterValueException)?;
+    let name = validate::cluster_name(&input.cluster_name)?;
+    validate::node_type(&input.node_type)?;
+    let rf = replication_factor(input.replication_factor, "ReplicationFactor")?;
+    if let Some(azs) = input.availability_zones.as_deref().filter(|a| !a.is_empty()) {
+        if azs.len() != rf {
+            return Err(invalid(format!(
+                "The number of Availability Zones ({}) must equal the ReplicationFactor ({rf}).",
+                azs.len()
+            )));
+        }
+    }
+    crate::events::merge_tags(Vec::new(), input.tags.clone())?;
+    if let Some(w) = &input.preferred_maintenance_window {
+        validate::maintenance_window(w)?;
+    }
+    Ok((name, rf))
 }

@@ -425,6 +425,8 @@ impl Handler for DaxApi {
             // Hold off the role's deletion from the check that it exists until the
             // cluster that uses it is saved (see `App::role_in_use`).
             let _using = self.role_in_use.read().unwrap_or_else(PoisonError::into_inner);
+            // A request refused for its input creates nothing, AWSServiceRoleForDAX included.
+            self.dax.check_create_cluster(&create_input(In(&input))?).map_err(|x| err(&x))?;
             preflight(&self.iam, &input, grant)?;
             return call(&self.dax, who.region, op.name(), &input);
         }
