@@ -47,7 +47,7 @@ pub async fn execute(app: &Arc<App>, service: Service, call: Call<'_>) -> Result
             };
             run(app, handler, call).await
         }
-        Service::DynamoDb => run(app, api::dynamodb_handler::DynamoApi { dynamo: Arc::clone(&app.dynamo) }, call).await,
+        Service::DynamoDb => run(app, api::dynamodb::DynamoApi { dynamo: Arc::clone(&app.dynamo) }, call).await,
         Service::DynamoDbStreams => {
             run(app, api::dynamodbstreams::StreamsApi { dynamo: Arc::clone(&app.dynamo) }, call).await
         }

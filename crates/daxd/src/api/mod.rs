@@ -3,7 +3,6 @@
 
 pub mod dax;
 pub mod dynamodb;
-pub mod dynamodb_handler;
 pub mod dynamodbstreams;
 pub mod ec2;
 pub mod handler;
