@@ -27,9 +27,32 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 const dirs = [];
 after(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
 
+// axe-core (pinned in package.json), evaluated in the page through the
+// driver, so the console's Content-Security-Policy needs no exception.
+const AXE = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/** axe-core's findings on the page at the serious and critical levels (none expected). */
+async function axeCheck(page, name) {
+  await page.evaluate(AXE);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
+  });
+  assert.deepEqual(found, [], `axe-core on ${name}`);
+}
+
+/** The page is no wider than the window: nothing pushes it sideways. */
+async function noOverflow(page, name) {
+  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(scroll <= width, `${name}: the page is ${scroll} px wide in a ${width} px window`);
+}
+
 let shot = 0;
+/** A screenshot of the page, after checking it with axe-core. */
 async function snap(page, name) {
   shot += 1;
+  await axeCheck(page, name);
   const file = path.join(ART, `${String(shot).padStart(2, '0')}-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
 }
@@ -46,6 +69,8 @@ async function browse(name, fn) {
   page.setDefaultTimeout(15000);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  // A refused form comes back as a page (200): the browser logs no error for it.
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
   // The console needs no network beyond daxd: refuse anything else.
   await ctx.route('**/*', (route) => (route.request().url().startsWith(new URL(CONSOLE).origin) ? route.continue() : route.abort()));
   try {
@@ -125,6 +150,15 @@ test('a user without permissions sees the denial, not the data', async () => {
     for (const data of ['Creation date', 'Maximum session duration', 'Role ID', 'Permissions', 'Access Advisor']) {
       assert.ok(!denied.includes(data), `no ${data} for a denied GetRole`);
     }
+    // The create form: every list the user may not read is treated alike, and said.
+    await page.goto(`${CONSOLE}/dax/clusters/create?region=us-east-1`);
+    const form = await mainText(page);
+    for (const [what, action] of [['subnet groups', 'dax:DescribeSubnetGroups'], ['parameter groups', 'dax:DescribeParameterGroups'],
+      ['security groups', 'ec2:DescribeSecurityGroups'], ['roles', 'iam:ListRoles']]) {
+      assert.match(form, new RegExp(action), `the denial of ${action} shows`);
+      assert.match(form, new RegExp(`You may not list ${what}`), `the form says what listing ${what} being denied means`);
+    }
+    await snap(page, 'denied-create-cluster');
   });
 });
 
@@ -195,14 +229,19 @@ test('DynamoDB tables: create, put / edit / query / delete items, delete the tab
     await page.getByRole('link', { name: 'console-items', exact: true }).click();
     await page.getByRole('heading', { name: 'Table console-items' }).waitFor();
     await page.getByRole('link', { name: 'Create item' }).click();
+    await page.getByRole('heading', { name: 'New item in console-items' }).waitFor();
     await page.getByLabel('Item (DynamoDB JSON)').fill('{"id": {"S": "a1"}, "qty": {"N": "3"}');
+    const refused = page.waitForResponse((resp) => resp.request().method() === 'POST' && resp.url().includes('/item'));
     await page.getByRole('button', { name: 'Save item' }).click();
+    assert.equal((await refused).status(), 200, 'a refused form is a page, not a 400');
     await page.getByText(/Not valid JSON/).waitFor();
     await page.getByLabel('Item (DynamoDB JSON)').fill('{"id": {"S": "a1"}, "qty": {"N": "3"}}');
     await page.getByRole('button', { name: 'Save item' }).click();
     await page.getByText('Item saved.').waitFor();
     await page.getByRole('cell', { name: 'a1', exact: true }).waitFor();
-    await page.getByRole('link', { name: 'Edit' }).click();
+    // Each item's links are named after its key.
+    await page.getByRole('link', { name: 'Edit item id = a1' }).click();
+    await page.getByRole('heading', { name: 'Item id = a1 in console-items' }).waitFor();
     const text = await page.getByLabel('Item (DynamoDB JSON)').inputValue();
     assert.match(text, /"a1"/);
     await page.getByLabel('Item (DynamoDB JSON)').fill(text.replace('"3"', '"4"'));
@@ -212,9 +251,9 @@ test('DynamoDB tables: create, put / edit / query / delete items, delete the tab
     await page.getByRole('link', { name: 'Query', exact: true }).click();
     await page.getByLabel('id (partition key)').fill('a1');
     await page.getByRole('button', { name: 'Run query' }).click();
-    await page.getByText('Query result: 1 items').waitFor();
+    await page.getByText('Query result: 1 item', { exact: true }).waitFor();
     await snap(page, 'table-query');
-    await page.getByRole('link', { name: 'Delete', exact: true }).click();
+    await page.getByRole('link', { name: 'Delete item id = a1' }).click();
     const dlg = page.getByRole('dialog', { name: 'Delete item' });
     await dlg.getByRole('button', { name: 'Delete' }).click();
     await page.getByText('Item deleted.').waitFor();
@@ -261,21 +300,35 @@ test('the create-cluster form shows the API validation errors next to the fields
     await page.getByRole('link', { name: 'Create cluster' }).click();
     await page.getByLabel('Cluster name').fill('console-new');
     await page.getByLabel('Replication factor (number of nodes)').fill('0');
-    await page.getByLabel('IAM role ARN').fill(ROLE_ARN);
+    // A role picker: roles by name, their ARNs sent.
+    const picker = page.getByLabel('IAM role', { exact: true });
+    assert.equal(await picker.evaluate((el) => el.tagName), 'SELECT');
+    await picker.selectOption({ label: 'DAXtoDynamoDB' });
+    assert.equal(await picker.inputValue(), ROLE_ARN);
+    const refused = page.waitForResponse((resp) => resp.request().method() === 'POST' && resp.url().includes('/dax/clusters/create'));
     await page.getByRole('button', { name: 'Create cluster' }).click();
+    assert.equal((await refused).status(), 200, 'a refused form is a page, not a 400');
     const rf = page.locator('#replication-error');
     await rf.waitFor();
+    // In words a person reads, with the API's code and message for reference.
+    assert.match(await rf.innerText(), /Enter the number of nodes: a whole number from 1 to 10/);
     assert.match(await rf.innerText(), /InvalidParameterValueException: ReplicationFactor must be at least 1/);
+    assert.equal(await picker.inputValue(), ROLE_ARN, 'the chosen role is kept');
     assert.equal(await page.getByLabel('Replication factor (number of nodes)').getAttribute('aria-invalid'), 'true');
     await snap(page, 'create-cluster-error');
     await page.getByLabel('Replication factor (number of nodes)').fill('1');
     await page.getByLabel('Cluster name').fill('bad--name');
     await page.getByRole('button', { name: 'Create cluster' }).click();
     await page.locator('#name-error').filter({ hasText: 'Cluster ID specified is not a valid identifier' }).waitFor();
+    assert.match(await page.locator('#name-error').innerText(), /starting with a letter/);
     await page.getByLabel('Cluster name').fill('console-new');
-    await page.getByLabel('IAM role ARN').fill('not-an-arn');
+    await picker.selectOption({ label: 'Choose a role' });
     await page.getByRole('button', { name: 'Create cluster' }).click();
-    await page.locator('#role-error').filter({ hasText: "ARNs must start with 'arn:'" }).waitFor();
+    const roleError = page.locator('#role-error');
+    await roleError.waitFor();
+    assert.match(await roleError.innerText(), /Choose a role/);
+    assert.match(await roleError.innerText(), /The API's answer: \w+/);
+    assert.equal(await picker.getAttribute('aria-invalid'), 'true');
   });
 });
 
@@ -324,6 +377,40 @@ test('seed: IAM → Roles → AWSServiceRoleForDAX → Access Advisor shows ec2 
   });
 });
 
+test('a read-only user sees the actions it may not take, marked, with the reason on hover', async () => {
+  await browse('read-only', async (page) => {
+    await signInWithPassword(page, env('READER_USER'), env('READER_PASSWORD'));
+    await nav(page, 'Tables').click();
+    const delTable = page.getByRole('link', { name: 'Delete table console-cache' });
+    assert.equal(await delTable.getAttribute('aria-disabled'), 'true');
+    assert.match(await delTable.getAttribute('title'), /Not permitted: .*dynamodb:DeleteTable/);
+    assert.equal(await delTable.getAttribute('href'), null, 'no way to follow it');
+    await delTable.hover();
+    await snap(page, 'read-only-tables');
+    await page.getByRole('link', { name: 'console-cache', exact: true }).click();
+    const edit = page.getByRole('link', { name: 'Edit item id = k0' });
+    assert.equal(await edit.getAttribute('aria-disabled'), 'true');
+    assert.match(await edit.getAttribute('title'), /dynamodb:PutItem/);
+    assert.match(await page.getByRole('link', { name: 'Delete item id = k0' }).getAttribute('title'), /dynamodb:DeleteItem/);
+    assert.equal(await page.getByRole('link', { name: 'Create item' }).getAttribute('aria-disabled'), 'true');
+    await snap(page, 'read-only-items');
+    await page.goto(`${CONSOLE}/iam/roles/${SLR}`);
+    const del = page.getByRole('link', { name: 'Delete', exact: true });
+    assert.equal(await del.getAttribute('aria-disabled'), 'true');
+    assert.match(await del.getAttribute('title'), /iam:DeleteServiceLinkedRole/);
+    const editDescription = page.getByRole('link', { name: 'Edit description' });
+    assert.equal(await editDescription.getAttribute('aria-disabled'), 'true');
+    assert.match(await editDescription.getAttribute('title'), /iam:UpdateRoleDescription/);
+    await snap(page, 'read-only-role');
+  });
+  // The administrator's are plain links.
+  await browse('admin-rights', async (page) => {
+    await admin(page);
+    await nav(page, 'Tables').click();
+    assert.equal(await page.getByRole('link', { name: 'Delete table console-cache' }).getAttribute('aria-disabled'), null);
+  });
+});
+
 test('the cluster page: nodes with endpoints, events, cache hits and misses', async () => {
   await browse('cluster-page', async (page) => {
     await admin(page);
@@ -342,8 +429,73 @@ test('the cluster page: nodes with endpoints, events, cache hits and misses', as
     // misses at most once on each node, so at least 3 misses and 6 hits show.
     const [, hits, misses] = desc.match(/(\d+) hits and (\d+) misses in all/) || [];
     assert.ok(Number(hits) >= 6 && Number(misses) >= 3, `the chart shows the fixture's traffic: ${desc}`);
+    // Stored samples at once, on readable axes: gridlines, five y ticks, time labels, units, a read-out on hover.
+    const chart = page.locator('#cache-chart svg');
+    assert.ok(await chart.locator('line.grid').count() >= 7, 'gridlines');
+    assert.equal(await chart.locator('text.tick').filter({ hasText: /^\d+$/ }).count(), 5, 'five y-axis ticks');
+    assert.ok(await chart.locator('text.tick').filter({ hasText: /^\d\d:\d\d/ }).count() >= 3, 'time labels');
+    assert.match(await page.locator('#cache-chart figcaption').innerText(), /per \d+-second interval/);
+    assert.doesNotMatch(desc, /\b1 intervals\b/);
+    const readout = await chart.locator('rect.band title').allTextContents();
+    assert.ok(readout.some((r) => /UTC: [1-9]\d* hits?, \d+ miss(es)?$/.test(r)), `a read-out per interval: ${readout.slice(0, 3)}`);
     assert.match(await page.getByRole('table', { name: /Cache counters/ }).innerText(), /Item cache/);
     await snap(page, 'cluster');
+  });
+});
+
+/** Identifiers and dates in tables stay on one line (they scroll with their table instead). */
+async function unwrapped(page, name) {
+  const wrapped = await page.evaluate(() => {
+    const out = [];
+    for (const cell of document.querySelectorAll('main td, main th')) {
+      const text = cell.innerText.trim();
+      if (!text || text.length > 80 || cell.querySelector('ul, table, input, textarea')) continue;
+      const identifier = !/\s/.test(text) || /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/.test(text);
+      if (!identifier) continue;
+      const range = document.createRange();
+      range.selectNodeContents(cell);
+      const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (lines.size > 1) out.push(text);
+    }
+    return out;
+  });
+  assert.deepEqual(wrapped, [], `${name}: identifiers wrapped`);
+}
+
+/** Read-only identifier boxes show their whole value when there is room. */
+async function untruncated(page, name) {
+  const cut = await page.evaluate(() => [...document.querySelectorAll('main .copy textarea')]
+    .filter((i) => i.scrollWidth > i.clientWidth + 1 || i.scrollHeight > i.clientHeight + 1).map((i) => i.value));
+  assert.deepEqual(cut, [], `${name}: identifiers cut off`);
+}
+
+test('layout at 390, 1024 and 1440 px: no overflow, no wrapped or cut identifier, checked by axe', async () => {
+  await browse('layout', async (page) => {
+    await admin(page);
+    const pages = [
+      ['clusters', '/dax/clusters?region=us-east-1'],
+      ['cluster', '/dax/clusters/console-a?region=us-east-1'],
+      ['create-cluster', '/dax/clusters/create?region=us-east-1'],
+      ['roles', '/iam/roles'],
+      ['role', `/iam/roles/${SLR}`],
+      ['access-advisor', `/iam/roles/${SLR}?tab=advisor`],
+      ['users', '/iam/users'],
+      ['tables', '/dynamodb/tables?region=us-east-1'],
+      ['table', '/dynamodb/tables/console-cache?region=us-east-1&mode=scan&run=1'],
+      ['events', '/dax/events?region=us-east-1'],
+    ];
+    for (const width of [390, 1024, 1440]) {
+      await page.setViewportSize({ width, height: 900 });
+      for (const [name, url] of pages) {
+        await page.goto(`${CONSOLE}${url}`);
+        await page.locator('main h1').waitFor();
+        const label = `${name} at ${width} px`;
+        await noOverflow(page, label);
+        await unwrapped(page, label);
+        await untruncated(page, label);
+        await snap(page, `w${width}-${name}`);
+      }
+    }
   });
 });
 
@@ -354,8 +506,16 @@ test('seed: DAX → Clusters → Actions → Delete → confirm → the cluster 
     await page.getByRole('heading', { name: 'Clusters' }).waitFor();
     await page.locator('tr[data-cluster="console-a"]').waitFor();
     await snap(page, 'clusters');
+    // "Create cluster" and "Actions" share one line.
+    const actions = page.getByRole('button', { name: 'Actions' });
+    const create = page.getByRole('link', { name: 'Create cluster' });
+    const [a, c] = [await actions.boundingBox(), await create.boundingBox()];
+    assert.ok(Math.abs(a.y - c.y) < 8, `Actions and Create cluster on one line: ${JSON.stringify([a, c])}`);
     await page.getByRole('radio', { name: 'Select cluster console-a' }).check();
-    await page.locator('summary', { hasText: 'Actions' }).click();
+    // A real button that says whether its menu is open.
+    assert.equal(await actions.getAttribute('aria-expanded'), 'false');
+    await actions.click();
+    assert.equal(await actions.getAttribute('aria-expanded'), 'true');
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete cluster' });
     await dialog.waitFor();
@@ -368,6 +528,10 @@ test('seed: DAX → Clusters → Actions → Delete → confirm → the cluster 
     // The page follows the deletion until the cluster is gone.
     await row.waitFor({ state: 'detached', timeout: 30000 });
     await page.getByText('No clusters in this region.').waitFor();
+    // Said, not just gone.
+    await page.getByRole('status').filter({ hasText: 'Cluster console-a has been deleted.' }).waitFor();
+    // Nothing to act on: no Actions menu.
+    assert.equal(await page.getByRole('button', { name: 'Actions' }).count(), 0);
     await snap(page, 'cluster-gone');
   });
 });
@@ -387,6 +551,12 @@ test('seed: deleting the role fails while a cluster remains in another region, n
     assert.match(text, /eu-west-1/);
     assert.match(text, new RegExp(`arn:aws:dax:eu-west-1:${ACCOUNT}:cache/console-eu`));
     assert.doesNotMatch(text, /us-east-1/, 'the deleted cluster no longer counts');
+    // The right singular, and each cluster linked in its own region.
+    await page.getByText('it is still used by 1 resource in 1 region.').waitFor();
+    const regionLink = page.getByRole('link', { name: 'DAX clusters in eu-west-1' });
+    assert.match(await regionLink.getAttribute('href'), /\/dax\/clusters\?region=eu-west-1$/);
+    const clusterLink = usage.getByRole('link', { name: new RegExp('cache/console-eu') });
+    assert.match(await clusterLink.getAttribute('href'), /\/dax\/clusters\/console-eu\?region=eu-west-1$/);
     await snap(page, 'role-deletion-failed');
   });
 });
@@ -403,7 +573,7 @@ test('seed: with the last cluster deleted (by keyboard), the role deletion succe
     // Keyboard only: select, open Actions, choose Delete, confirm.
     await page.getByRole('radio', { name: 'Select cluster console-eu' }).focus();
     await page.keyboard.press('Space');
-    await page.locator('summary', { hasText: 'Actions' }).focus();
+    await page.getByRole('button', { name: 'Actions' }).focus();
     await page.keyboard.press('Enter');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');

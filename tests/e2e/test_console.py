@@ -1,6 +1,6 @@
 """Issue 7: the web console, in a real browser. The real daxd serves it; the
 state is prepared with boto3 (a DAX role, clusters in two regions through the
-DAX API, DAX traffic for the cache chart, IAM users with console passwords);
+DAX API, DAX traffic for the cache chart, IAM users with console passwords: an administrator, a user with no permissions and a read-only user);
 then headless Chromium, driven by playwright-core (tests/console), walks the
 seed's console procedures and the rest of the console. Screenshots of every
 page land in artifacts/console/.
@@ -30,6 +30,7 @@ DAX_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "dax.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 ADMIN = ("console-admin", "Console-Admin-1")
 VIEWER = ("viewer", "Viewer-Pass-1")
+READER = ("reader", "Reader-Pass-1")
 
 
 def missing():
@@ -99,6 +100,10 @@ def prepared():
         iam.create_login_profile(UserName=ADMIN[0], Password=ADMIN[1])
         iam.create_user(UserName=VIEWER[0])
         iam.create_login_profile(UserName=VIEWER[0], Password=VIEWER[1])
+        # A read-only user: sees everything, may change nothing.
+        iam.create_user(UserName=READER[0])
+        iam.attach_user_policy(UserName=READER[0], PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+        iam.create_login_profile(UserName=READER[0], Password=READER[1])
         # A couple of counter samples first, then traffic: the chart shows it.
         time.sleep(2.5)
         cache_traffic(daxd, cluster)
@@ -116,6 +121,7 @@ def test_console_in_chromium(prepared):
         CONSOLE_URL=f"{daxd.endpoint}/console",
         ROOT_KEY=daxd.root[0], ROOT_SECRET=daxd.root[1], ACCOUNT=ACCOUNT, ROLE_ARN=role_arn,
         ADMIN_USER=ADMIN[0], ADMIN_PASSWORD=ADMIN[1], VIEWER_USER=VIEWER[0], VIEWER_PASSWORD=VIEWER[1],
+        READER_USER=READER[0], READER_PASSWORD=READER[1],
         ARTIFACTS=str(ARTIFACTS), CHROMIUM=CHROMIUM,
     )
     proc = subprocess.run(

@@ -15,10 +15,10 @@
       var done = function () { btn.textContent = "Copied"; setTimeout(function () { btn.textContent = "Copy"; }, 1500); };
       if (navigator.clipboard && navigator.clipboard.writeText) {
         navigator.clipboard.writeText(text).then(done, function () {
-          var input = btn.parentNode.querySelector("input"); if (input) { input.select(); }
+          var input = btn.parentNode.querySelector("textarea, input"); if (input) { input.select(); }
         });
       } else {
-        var input = btn.parentNode.querySelector("input"); if (input) { input.select(); document.execCommand("copy"); done(); }
+        var input = btn.parentNode.querySelector("textarea, input"); if (input) { input.select(); document.execCommand("copy"); done(); }
       }
     });
   });
@@ -33,13 +33,28 @@
     });
   });
 
-  // Actions menus close on Escape and on a click elsewhere.
+  // Actions menus: the button shows and hides the items; Escape and a click
+  // elsewhere close them.
+  function setMenu(btn, open) {
+    btn.setAttribute("aria-expanded", open ? "true" : "false");
+    var items = document.getElementById(btn.getAttribute("aria-controls"));
+    if (items) { items.hidden = !open; }
+  }
+  function initMenus(root) {
+    root.querySelectorAll("button[data-menu]").forEach(function (btn) {
+      setMenu(btn, false);
+      btn.addEventListener("click", function () { setMenu(btn, btn.getAttribute("aria-expanded") !== "true"); });
+    });
+  }
+  initMenus(document);
   document.addEventListener("click", function (ev) {
-    document.querySelectorAll("details.menu[open]").forEach(function (d) { if (!d.contains(ev.target)) { d.open = false; } });
+    document.querySelectorAll("button[data-menu][aria-expanded='true']").forEach(function (b) {
+      if (!b.parentNode.contains(ev.target)) { setMenu(b, false); }
+    });
   });
   document.addEventListener("keydown", function (ev) {
     if (ev.key !== "Escape") { return; }
-    document.querySelectorAll("details.menu[open]").forEach(function (d) { d.open = false; d.querySelector("summary").focus(); });
+    document.querySelectorAll("button[data-menu][aria-expanded='true']").forEach(function (b) { setMenu(b, false); b.focus(); });
   });
 
   // Progress: elements with data-refresh-ms are fetched again and replaced
@@ -63,6 +78,7 @@
           el.replaceWith(fresh);
           if (active) { var a = document.getElementById(active); if (a) { a.focus(); } }
           fresh.querySelectorAll("button[data-copy]").forEach(function (b) { b.hidden = false; });
+          initMenus(fresh);
           if (fresh.hasAttribute("data-refresh-ms")) { refresh(fresh); }
         })
         .catch(function () { refresh(el); });

@@ -246,12 +246,44 @@ pub fn pager(base_href: &str, params: &[(&str, &str)], key: &str, next: Option<&
     }
 }
 
+/// An "Actions" menu: a button that shows and hides its items (a
+/// disclosure, so assistive technology hears a button and whether it is
+/// expanded). The items are shown as rendered until the script takes the
+/// menu over, so it works without JavaScript too.
+pub fn actions_menu(id: &str, items: Markup) -> Markup {
+    html! {
+        div.menu {
+            button type="button" aria-expanded="true" aria-controls=(id) data-menu { "Actions" }
+            div.menu-items id=(id) { (items) }
+        }
+    }
+}
+
+/// A link the signed-in principal may not follow: still shown where it would
+/// be, marked as not permitted, with the reason on hover (and for assistive
+/// technology, as its description).
+pub fn not_permitted(label: Markup, action: &str) -> Markup {
+    html! {
+        span.not-permitted role="link" aria-disabled="true" tabindex="0"
+            title={ "Not permitted: your policies do not allow " (action) "." } {
+            (label)
+        }
+    }
+}
+
+/// `n` and the noun, singular for one (`1 item`, `2 items`).
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
 /// A copyable value: a read-only field with a Copy button (the button needs
-/// the script; the field can always be selected).
+/// the script; the field can always be selected). The field is as wide as
+/// its value where there is room and wraps where there is not.
 pub fn copyable(value: &str, label: &str) -> Markup {
     html! {
         span.copy {
-            input type="text" readonly value=(value) aria-label=(label) size=(value.chars().count().clamp(8, 60));
+            // A text area, so a long identifier wraps instead of being cut off.
+            textarea readonly rows="1" spellcheck="false" aria-label=(label) { (value) }
             " "
             button type="button" data-copy=(value) aria-label={ "Copy " (label) } hidden { "Copy" }
         }
@@ -462,6 +494,9 @@ mod tests {
         assert_eq!(time(Some(&serde_json::json!(1e300))), "—");
         assert_eq!(pretty_doc("%7B%22a%22%3A1%7D"), "{\n  \"a\": 1\n}");
         assert_eq!(pretty_doc("not json"), "not json");
+        assert_eq!(count(1, "item", "items"), "1 item");
+        assert_eq!(count(0, "item", "items"), "0 items");
+        assert_eq!(count(2, "region", "regions"), "2 regions");
         for ok in ["us-east-1", "eu-west-3", "us-gov-west-1"] {
             assert!(is_region(ok), "{ok}");
         }

@@ -1,7 +1,9 @@
 //! The DAX cache-counter history behind the cluster page's chart: the
-//! host's cumulative counters sampled now and then, kept for the last
-//! [`KEEP`] samples per cluster, and drawn as an SVG line chart of hits and
-//! misses per interval (rendered on the server, so it needs no script).
+//! host's cumulative counters sampled now and then (from the server's start),
+//! kept for the last [`WINDOW`] seconds (at most [`KEEP`] samples) per
+//! cluster, and drawn as an SVG line chart of hits and misses per interval
+//! over that last hour, with gridlines, labelled axes and a read-out of each
+//! interval on hover (rendered on the server, so it needs no script).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -10,8 +12,11 @@ use std::sync::{Mutex, PoisonError};
 use crate::host::CacheCounters;
 use crate::html::{html, time_of, Markup};
 
-/// Samples kept per cluster.
-pub const KEEP: usize = 240;
+/// Seconds of history kept per cluster, and shown by the chart.
+pub const WINDOW: f64 = 3600.0;
+
+/// Samples kept per cluster at most (a sample a second for the whole window).
+pub const KEEP: usize = 3600;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
@@ -51,7 +56,7 @@ impl History {
                 q.clear();
             }
             q.push_back((s, c));
-            while q.len() > KEEP {
+            while q.len() > KEEP || q.front().is_some_and(|(f, _)| f.t <= now - WINDOW) {
                 q.pop_front();
             }
         }
@@ -75,23 +80,42 @@ pub fn deltas(samples: &[Sample]) -> Vec<(f64, u64, u64)> {
         .collect()
 }
 
-/// The chart: an SVG with a title, axes, a legend and two lines.
-pub fn chart(samples: &[Sample]) -> Markup {
-    let d = deltas(samples);
-    if d.is_empty() {
-        return html! {
-            p.muted { "Collecting data: the chart appears after two samples of the cache counters." }
-        };
+/// A round upper bound for the y axis (1, 2 or 5 times a power of ten) and
+/// its step between gridlines.
+fn scale(max: u64) -> (u64, u64) {
+    let mut unit = 1u64;
+    loop {
+        for m in [1u64, 2, 5] {
+            let step = m.saturating_mul(unit);
+            if step.saturating_mul(4) >= max {
+                return (step.saturating_mul(4), step);
+            }
+        }
+        unit = unit.saturating_mul(10);
     }
-    let (w, h, left, bottom, top, right) = (640.0_f64, 220.0_f64, 48.0, 28.0, 12.0, 12.0);
-    let max = d.iter().map(|(_, a, b)| (*a).max(*b)).max().unwrap_or(0).max(1);
+}
+
+/// `n` and the noun, singular for one.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The chart: an SVG of the last hour with a title, gridlines, labelled axes,
+/// a legend, two lines, and a read-out of each interval on hover.
+pub fn chart(samples: &[Sample], now: f64) -> Markup {
+    let d = deltas(samples);
+    let (w, h, left, bottom, top, right) = (720.0_f64, 260.0_f64, 56.0, 40.0, 14.0, 16.0);
+    // The last hour, or as much of it as there are samples for (at least a
+    // minute), so a young cluster's chart is not a line against the edge.
+    let t1 = samples.last().map_or(now, |s| s.t).max(now);
+    let t0 = samples.first().map_or(t1 - 60.0, |s| s.t).clamp(t1 - WINDOW, t1 - 60.0);
+    let max = d.iter().map(|(_, a, b)| (*a).max(*b)).max().unwrap_or(0);
+    let (ymax, ystep) = scale(max);
     #[allow(clippy::cast_precision_loss)]
-    let maxf = max as f64;
-    let t0 = d.first().map_or(0.0, |x| x.0);
-    let t1 = d.last().map_or(1.0, |x| x.0).max(t0 + 1.0);
+    let ymaxf = ymax as f64;
     let x = |t: f64| left + (t - t0) / (t1 - t0) * (w - left - right);
     #[allow(clippy::cast_precision_loss)]
-    let y = |v: u64| top + (1.0 - v as f64 / maxf) * (h - top - bottom);
+    let y = |v: u64| top + (1.0 - v as f64 / ymaxf) * (h - top - bottom);
     let line = |pick: fn(&(f64, u64, u64)) -> u64| -> String {
         let mut pts = String::new();
         for p in &d {
@@ -103,30 +127,71 @@ pub fn chart(samples: &[Sample]) -> Markup {
     let misses = line(|p| p.2);
     let total_h: u64 = d.iter().map(|p| p.1).sum();
     let total_m: u64 = d.iter().map(|p| p.2).sum();
-    let (from, to) = (time_of(t0), time_of(t1));
-    let (yb, xr, tx, ty, yl) = (h - bottom, w - right, left - 4.0, top + 8.0, h - 8.0);
+    // The sampling interval, for the unit of the y axis.
+    let every = samples.windows(2).map(|w| w[1].t - w[0].t).fold(f64::NAN, f64::min);
+    let unit = if every.is_finite() { format!("per {:.0}-second interval", every.max(1.0)) } else { String::new() };
+    let yticks: Vec<u64> = (0..=4).map(|i| i * ystep).collect();
+    // Time gridlines on round clock times, at most seven of them.
+    let span = t1 - t0;
+    let tstep = [10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0].into_iter().find(|s| span / s <= 7.0).unwrap_or(600.0);
+    let first = (t0 / tstep).ceil() * tstep;
+    let xticks: Vec<f64> = (0..8).map(|i| first + f64::from(i) * tstep).filter(|t| *t <= t1).collect();
+    let (yb, xr) = (h - bottom, w - right);
+    let clock = |t: f64| time_of(t).get(11..if tstep < 60.0 { 19 } else { 16 }).unwrap_or("").to_owned();
+    let desc = if d.is_empty() {
+        "No interval yet: the first point appears after the next sample of the counters.".to_owned()
+    } else {
+        format!(
+            "{} from {} to {}: {} and {} in all; the highest interval had {}.",
+            count(d.len() as u64, "interval", "intervals"),
+            time_of(d[0].0),
+            time_of(t1),
+            count(total_h, "hit", "hits"),
+            count(total_m, "miss", "misses"),
+            max
+        )
+    };
     // SVG elements are written with closing tags: in HTML, `<line ...>` without
     // `/>` or `</line>` would hold the next element.
     html! {
-        figure.chart {
+        // Focusable: on a narrow screen the chart keeps a readable size and scrolls.
+        figure.chart tabindex="0" {
             svg viewBox={ "0 0 " (w) " " (h) } role="img" aria-labelledby="chart-title chart-desc" width="100%" {
-                title #chart-title { "Cache hits and misses per sample interval" }
-                desc #chart-desc {
-                    (d.len()) " intervals from " (from) " to " (to) ": " (total_h) " hits and " (total_m)
-                    " misses in all; the highest interval had " (max) "."
+                title #chart-title { "Cache hits and misses in the last hour" }
+                desc #chart-desc { (desc) }
+                @for v in &yticks {
+                    line x1=(left) y1=(y(*v)) x2=(xr) y2=(y(*v)) class="grid" {}
+                    text x=(left - 6.0) y=(y(*v) + 4.0) class="tick" text-anchor="end" { (v) }
+                }
+                @for t in &xticks {
+                    line x1=(x(*t)) y1=(top) x2=(x(*t)) y2=(yb) class="grid" {}
+                    text x=(x(*t)) y=(yb + 16.0) class="tick" text-anchor="middle" { (clock(*t)) }
                 }
                 line x1=(left) y1=(top) x2=(left) y2=(yb) class="axis" {}
                 line x1=(left) y1=(yb) x2=(xr) y2=(yb) class="axis" {}
-                text x=(tx) y=(ty) class="tick" text-anchor="end" { (max) }
-                text x=(tx) y=(yb) class="tick" text-anchor="end" { "0" }
-                text x=(left) y=(yl) class="tick" { (from.get(11..19).unwrap_or("")) }
-                text x=(xr) y=(yl) class="tick" text-anchor="end" { (to.get(11..19).unwrap_or("")) }
+                text x=(left + (xr - left) / 2.0) y=(h - 4.0) class="tick" text-anchor="middle" { "Time (UTC)" }
+                text x="12" y=(top + (yb - top) / 2.0) class="tick" text-anchor="middle"
+                    transform={ "rotate(-90 12 " (top + (yb - top) / 2.0) ")" } { "Requests" }
                 polyline points=(hits) class="hits" fill="none" {}
                 polyline points=(misses) class="misses" fill="none" {}
+                @if d.is_empty() {
+                    text x=(left + (xr - left) / 2.0) y=(top + (yb - top) / 2.0) class="empty" text-anchor="middle" {
+                        "No interval yet: the first point appears after the next sample."
+                    }
+                }
+                // The read-out: each interval's band names its time and counts on hover.
+                @for (i, p) in d.iter().enumerate() {
+                    @let from = if i == 0 { p.0 - every.max(1.0) } else { d[i - 1].0 };
+                    rect.band x=(x(from.max(t0))) y=(top) width=((x(p.0) - x(from.max(t0))).max(1.0)) height=(yb - top) {
+                        title {
+                            (time_of(p.0)) ": " (count(p.1, "hit", "hits")) ", " (count(p.2, "miss", "misses"))
+                        }
+                    }
+                }
             }
             figcaption {
                 span.key.hits { "Cache hits" } " " span.key.misses { "Cache misses" }
-                " (item, query and scan caches, per interval of the sampler)"
+                " (item, query and scan caches, " (unit) "; hover over the chart for each interval's counts)"
             }
         }
     }
@@ -163,16 +228,24 @@ mod tests {
             h.record(20.0 + i as f64, vec![c("a", i as u64, 0)]);
         }
         assert_eq!(h.of("us-east-1", "a").0.len(), KEEP);
+        // Older than the window: gone, however few samples there are.
+        h.record(20.0 + WINDOW * 3.0, vec![c("a", KEEP as u64 + 20, 0)]);
+        assert_eq!(h.of("us-east-1", "a").0.len(), 1);
     }
 
     #[test]
     fn chart_renders_an_accessible_svg() {
-        assert!(chart(&[]).into_string().contains("Collecting data"));
+        let empty = chart(&[], 100.0).into_string();
+        assert!(empty.contains("role=\"img\"") && empty.contains("No interval yet"), "axes even without data: {empty}");
+        assert_eq!(scale(0), (4, 1));
+        assert_eq!(scale(7), (8, 2));
+        assert_eq!(scale(13), (20, 5));
+        assert_eq!(scale(41), (80, 20));
         let h = History::default();
         h.record(0.0, vec![c("a", 0, 0)]);
         h.record(5.0, vec![c("a", 4, 1)]);
         h.record(10.0, vec![c("a", 4, 3)]);
-        let svg = chart(&h.of("us-east-1", "a").0).into_string();
+        let svg = chart(&h.of("us-east-1", "a").0, 10.0).into_string();
         assert!(
             svg.contains("<svg")
                 && svg.contains("role=\"img\"")
@@ -180,5 +253,7 @@ mod tests {
                 && svg.contains("class=\"misses\"")
         );
         assert!(svg.contains("4 hits and 3 misses"), "{svg}");
+        assert!(svg.contains("2 intervals") && svg.contains("class=\"grid\""), "{svg}");
+        assert!(svg.contains("0 hits, 2 misses</title>"), "a read-out per interval: {svg}");
     }
 }

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
@@ -78,19 +77,27 @@ pub async fn clusters(c: Arc<Console>, r: Req) -> Res {
     let (sess, p) = r.need_session(&c)?;
     let region = r.region(&c);
     let list_href = c.link("/dax/clusters");
-    let mut body = html! {
-        div.actions { a.button.primary href={ (c.link("/dax/clusters/create")) "?" (rq(&region)) } { "Create cluster" } }
+    let create = html! {
+        a.button.primary href={ (c.link("/dax/clusters/create")) "?" (rq(&region)) } { "Create cluster" }
     };
+    let mut body = Markup::default();
     let mut input = json!({"MaxResults": max_results(&c)});
     if let Some(t) = r.q("next") {
         input["NextToken"] = json!(t);
     }
     let mut refresh = false;
     match dax(&c, &r, &region, "DescribeClusters", input).await {
-        Err(e) => body.push(api_error(&e)),
+        Err(e) => {
+            body.push(html! { div.toolbar { (create) } });
+            body.push(api_error(&e));
+        }
         Ok(v) => {
             let clusters = arr(&v, "Clusters");
             let selected = r.q("selected").unwrap_or_default();
+            // Followed after Actions → Delete: say so once the cluster is gone.
+            if let Some(gone) = r.q("deleted").filter(|n| !clusters.iter().any(|cl| s(cl, "ClusterName") == *n)) {
+                body.push(note("success", html! { p { "Cluster " strong { (gone) } " has been deleted." } }));
+            }
             if r.q("action") == Some("delete") {
                 if selected.is_empty() {
                     body.push(note(
@@ -121,46 +128,51 @@ pub async fn clusters(c: Arc<Console>, r: Req) -> Res {
                 form method="get" action=(list_href) class="list" {
                     input type="hidden" name="region" value=(region);
                     div.toolbar {
-                        details.menu {
-                            summary { "Actions" }
-                            div.menu-items { button type="submit" name="action" value="delete" { "Delete" } }
+                        @if !clusters.is_empty() {
+                            (html::actions_menu(
+                                "cluster-actions",
+                                html! { button type="submit" name="action" value="delete" { "Delete" } }
+                            ))
                         }
+                        (create)
                     }
-                    table {
-                        caption { "Clusters in " (region) }
-                        thead {
-                            tr {
-                                th scope="col" { span.visually-hidden { "Select" } }
-                                th scope="col" { "Cluster name" } th scope="col" { "Status" } th scope="col" { "Node type" }
-                                th scope="col" { "Nodes" } th scope="col" { "Discovery endpoint" }
-                                th scope="col" { "Subnet group" }
+                    div.scroll tabindex="0" {
+                        table {
+                            caption { "Clusters in " (region) }
+                            thead {
+                                tr {
+                                    th scope="col" { span.visually-hidden { "Select" } }
+                                    th scope="col" { "Cluster name" } th scope="col" { "Status" } th scope="col" { "Node type" }
+                                    th scope="col" { "Nodes" } th scope="col" { "Discovery endpoint" }
+                                    th scope="col" { "Subnet group" }
+                                }
                             }
-                        }
-                        tbody {
-                            @if clusters.is_empty() { tr { td colspan="7" { "No clusters in this region." } } }
-                            @for cl in clusters {
-                                @let name = s(cl, "ClusterName");
-                                @let endpoint = endpoint_text(&cl["ClusterDiscoveryEndpoint"]);
-                                tr data-cluster=(name) {
-                                    td {
-                                        input type="radio" name="selected" value=(name) id={ "sel-" (name) }
-                                            aria-label={ "Select cluster " (name) } checked[selected == name];
-                                    }
-                                    th scope="row" { a href=(cluster_href(&c, &region, name)) { (name) } }
-                                    td { (status_badge(s(cl, "Status"))) }
-                                    td { (s(cl, "NodeType")) }
-                                    td {
-                                        (cl.get("ActiveNodes").and_then(Value::as_u64).unwrap_or(0)) " of "
-                                        (cl.get("TotalNodes").and_then(Value::as_u64).unwrap_or(0))
-                                    }
-                                    td {
-                                        @if endpoint.is_empty() || !endpoint.contains("://") {
-                                            span.muted { "—" }
-                                        } @else {
-                                            code { (endpoint) }
+                            tbody {
+                                @if clusters.is_empty() { tr { td colspan="7" { "No clusters in this region." } } }
+                                @for cl in clusters {
+                                    @let name = s(cl, "ClusterName");
+                                    @let endpoint = endpoint_text(&cl["ClusterDiscoveryEndpoint"]);
+                                    tr data-cluster=(name) {
+                                        td {
+                                            input type="radio" name="selected" value=(name) id={ "sel-" (name) }
+                                                aria-label={ "Select cluster " (name) } checked[selected == name];
                                         }
+                                        th scope="row" { a href=(cluster_href(&c, &region, name)) { (name) } }
+                                        td { (status_badge(s(cl, "Status"))) }
+                                        td { (s(cl, "NodeType")) }
+                                        td {
+                                            (cl.get("ActiveNodes").and_then(Value::as_u64).unwrap_or(0)) " of "
+                                            (cl.get("TotalNodes").and_then(Value::as_u64).unwrap_or(0))
+                                        }
+                                        td {
+                                            @if endpoint.is_empty() || !endpoint.contains("://") {
+                                                span.muted { "—" }
+                                            } @else {
+                                                code { (endpoint) }
+                                            }
+                                        }
+                                        td { (s(cl, "SubnetGroup")) }
                                     }
-                                    td { (s(cl, "SubnetGroup")) }
                                 }
                             }
                         }
@@ -185,11 +197,14 @@ pub async fn delete_cluster(c: Arc<Console>, r: Req) -> Res {
     let name = r.f("name").unwrap_or_default().to_owned();
     match dax(&c, &r, &region, "DeleteCluster", json!({"ClusterName": name})).await {
         Ok(v) => {
-            c.flash(&r, true, format!("Deleting cluster {name}: its status is now {}.", s(&v["Cluster"], "Status")))
+            c.flash(&r, true, format!("Deleting cluster {name}: its status is now {}.", s(&v["Cluster"], "Status")));
+            Ok(redirect(&format!("{}?{}&deleted={}", c.link("/dax/clusters"), rq(&region), encode(&name))))
         }
-        Err(e) => c.flash(&r, false, format!("{}: {}", e.code, e.message)),
+        Err(e) => {
+            c.flash(&r, false, format!("{}: {}", e.code, e.message));
+            Ok(redirect(&format!("{}?{}", c.link("/dax/clusters"), rq(&region))))
+        }
     }
-    Ok(redirect(&format!("{}?{}", c.link("/dax/clusters"), rq(&region))))
 }
 
 const NODE_TYPES: &[&str] = &[
@@ -269,7 +284,10 @@ async fn create_page(
     let field_error = |field: &str| -> Markup {
         match (&err_field, err) {
             (Some(f), Some(e)) if f == field => html! {
-                p.field-error id={ (field) "-error" } role="alert" { code { (e.code) } ": " (e.message) }
+                div.field-error id={ (field) "-error" } role="alert" {
+                    p { (explain(field, e)) }
+                    p.api-code { "The API's answer: " code { (e.code) } ": " (e.message) }
+                }
             },
             _ => Markup::default(),
         }
@@ -320,16 +338,40 @@ async fn create_page(
             // Access: the role DAX uses to reach DynamoDB.
             fieldset {
                 legend { "Access to DynamoDB" }
-                p {
-                    label for="f-role" { "IAM role ARN" }
-                    input #f-role name="role" list="dax-roles" size="60" value=(form.v("role"))
-                        aria-invalid=[aria_invalid("role")] aria-describedby=[described("role")];
-                    datalist #dax-roles {
-                        @if let Ok((rs, _)) = &roles {
-                            @for ro in rs { option value=(s(ro, "Arn")) { (s(ro, "RoleName")) } }
+                @match &roles {
+                    // A picker: the role by name; its ARN is what is sent.
+                    Ok((rs, _)) => {
+                        p {
+                            label for="f-role" { "IAM role" }
+                            select #f-role name="role"
+                                aria-invalid=[aria_invalid("role")] aria-describedby=[described("role")] {
+                                option value="" selected[form.v("role").is_empty()] { "Choose a role" }
+                                @for ro in rs {
+                                    @let arn = s(ro, "Arn");
+                                    option value=(arn) selected[form.v("role") == arn] { (s(ro, "RoleName")) }
+                                }
+                                @if !form.v("role").is_empty() && !rs.iter().any(|ro| s(ro, "Arn") == form.v("role")) {
+                                    option value=(form.v("role")) selected { (form.v("role")) }
+                                }
+                            }
+                            (field_error("role"))
+                        }
+                        @if rs.is_empty() {
+                            p.hint { "No role in this account may be assumed by DAX yet: create one under IAM → Roles." }
                         }
                     }
-                    (field_error("role"))
+                    // Without iam:ListRoles nothing can be listed: the ARN is typed.
+                    Err(e) => {
+                        (api_error(e))
+                        p {
+                            label for="f-role" { "IAM role ARN" }
+                            input #f-role name="role" size="60" value=(form.v("role"))
+                                placeholder="arn:aws:iam::123456789012:role/DAXtoDynamoDB"
+                                aria-invalid=[aria_invalid("role")] aria-describedby=[described("role")];
+                            (field_error("role"))
+                        }
+                        p.hint { "You may not list roles, so enter the role's ARN." }
+                    }
                 }
                 p.hint {
                     "A role DAX may assume (its trust policy names " code { "dax.amazonaws.com" } "). You need "
@@ -354,6 +396,7 @@ async fn create_page(
                     }
                     (field_error("subnet_group"))
                 }
+                @if let Err(e) = &subnet_groups { (not_listed(e, "subnet groups", chosen_sg)) }
                 fieldset.nested aria-invalid=[aria_invalid("security_groups")]
                     aria-describedby=[described("security_groups")] {
                     legend { "Security groups (none: the VPC's default)" }
@@ -368,7 +411,7 @@ async fn create_page(
                                 }
                             }
                         }
-                        Err(e) => { (api_error(e)) }
+                        Err(e) => { (not_listed(e, "security groups", "the VPC's default")) }
                     }
                     (field_error("security_groups"))
                 }
@@ -391,6 +434,7 @@ async fn create_page(
                     }
                     (field_error("parameter_group"))
                 }
+                @if let Err(e) = &param_groups { (not_listed(e, "parameter groups", chosen_pg)) }
                 p { label.check { input type="checkbox" name="sse" value="1" checked[form.v("sse") == "1"]; " Encryption at rest" } }
                 p {
                     label for="f-encryption" { "Endpoint encryption" }
@@ -406,12 +450,47 @@ async fn create_page(
             }
         }
     };
+    // A refused form comes back with its errors as a page (200), as the AWS
+    // console answers; the API's own status stays the API's.
     let mut pg = Page::new("Create cluster", Nav::Clusters, body);
     pg.region = Some(region);
-    if error.is_some() {
-        pg.status = StatusCode::BAD_REQUEST;
-    }
     html::render(c, r, sess, p, pg)
+}
+
+/// A choice the principal may not list: the denial, and what the cluster gets
+/// instead, said on the form (the same for every such list).
+fn not_listed(e: &ApiError, what: &str, fallback: &str) -> Markup {
+    html! {
+        (api_error(e))
+        p.hint { "You may not list " (what) ", so none can be offered; the cluster gets " strong { (fallback) } "." }
+    }
+}
+
+/// A validation error of the create form in words a person reads (the API's
+/// code and message are shown next to it for reference).
+fn explain(field: &str, e: &ApiError) -> String {
+    let m = e.message.to_lowercase();
+    let said = match field {
+        "role" if m.contains("arn") && m.contains("arn:") => {
+            "This is not a role ARN. Choose a role from the list (its ARN starts with arn:aws:iam::)."
+        }
+        "role" => "DAX cannot use this role. Choose a role that DAX may assume and that you may pass.",
+        "replication" if m.contains("at least") || m.contains("greater than") || m.contains("less than") => {
+            "Enter the number of nodes: a whole number from 1 to 10 (3 or more for production)."
+        }
+        "replication" => "Enter the number of nodes as a whole number from 1 to 10.",
+        "name" if e.code == "ClusterAlreadyExistsFault" => "A cluster with this name already exists in this region.",
+        "name" => {
+            "Use 1 to 20 letters, digits or hyphens, starting with a letter, without two hyphens in a row and not \
+             ending with a hyphen."
+        }
+        "subnet_group" => "Choose a subnet group that exists in this region.",
+        "parameter_group" => "Choose a parameter group that exists in this region.",
+        "security_groups" => "Choose security groups of the subnet group's VPC.",
+        "node_type" => "Choose another node type.",
+        _ => return e.message.clone(),
+    };
+    said.to_owned()
 }
 
 pub async fn create_form(c: Arc<Console>, r: Req) -> Res {
@@ -518,10 +597,10 @@ pub async fn cluster_page(c: Arc<Console>, r: Req) -> Res {
         div.actions {
             form method="get" action=(c.link(&format!("/dax/clusters/{}", encode(&name)))) {
                 input type="hidden" name="region" value=(region);
-                details.menu {
-                    summary { "Actions" }
-                    div.menu-items { button type="submit" name="action" value="delete" { "Delete" } }
-                }
+                (html::actions_menu(
+                    "cluster-actions",
+                    html! { button type="submit" name="action" value="delete" { "Delete" } }
+                ))
             }
         }
         section aria-labelledby="c-summary" {
@@ -566,27 +645,29 @@ pub async fn cluster_page(c: Arc<Console>, r: Req) -> Res {
         }
         section aria-labelledby="c-nodes" {
             h2 #c-nodes { "Nodes" }
-            table {
-                caption.visually-hidden { "Nodes of the cluster" }
-                thead {
-                    tr {
-                        th scope="col" { "Node ID" } th scope="col" { "Status" } th scope="col" { "Availability zone" }
-                        th scope="col" { "Endpoint" } th scope="col" { "Created" }
-                    }
-                }
-                tbody {
-                    @if nodes.is_empty() { tr { td colspan="5" { "No nodes yet." } } }
-                    @for n in nodes {
-                        @let id = s(n, "NodeId");
-                        @let ep = n.get("Endpoint").map(endpoint_text).unwrap_or_default();
+            div.scroll tabindex="0" {
+                table {
+                    caption.visually-hidden { "Nodes of the cluster" }
+                    thead {
                         tr {
-                            th scope="row" { (id) }
-                            td { (status_badge(s(n, "NodeStatus"))) }
-                            td { (s(n, "AvailabilityZone")) }
-                            td {
-                                @if ep.is_empty() { "—" } @else { (html::copyable(&ep, &format!("Endpoint of {id}"))) }
+                            th scope="col" { "Node ID" } th scope="col" { "Status" } th scope="col" { "Availability zone" }
+                            th scope="col" { "Endpoint" } th scope="col" { "Created" }
+                        }
+                    }
+                    tbody {
+                        @if nodes.is_empty() { tr { td colspan="5" { "No nodes yet." } } }
+                        @for n in nodes {
+                            @let id = s(n, "NodeId");
+                            @let ep = n.get("Endpoint").map(endpoint_text).unwrap_or_default();
+                            tr {
+                                th scope="row" { (id) }
+                                td { (status_badge(s(n, "NodeStatus"))) }
+                                td { (s(n, "AvailabilityZone")) }
+                                td {
+                                    @if ep.is_empty() { "—" } @else { (html::copyable(&ep, &format!("Endpoint of {id}"))) }
+                                }
+                                td { (time(n.get("NodeCreateTime"))) }
                             }
-                            td { (time(n.get("NodeCreateTime"))) }
                         }
                     }
                 }
@@ -602,16 +683,18 @@ pub async fn cluster_page(c: Arc<Console>, r: Req) -> Res {
     body.push(html! {
         section aria-labelledby="c-cache" id="cache-chart" data-refresh-ms=(c.config.sample_every.as_millis().max(1000)) {
             h2 #c-cache { "Cache hits and misses" }
-            (metrics::chart(&samples))
+            (metrics::chart(&samples, c.now()))
             @match latest {
                 Some(l) => {
-                    table.counters {
-                        caption { "Cache counters since the nodes started" }
-                        thead { tr { th scope="col" { "Cache" } th scope="col" { "Hits" } th scope="col" { "Misses" } } }
-                        tbody {
-                            tr { th scope="row" { "Item cache" } td { (l.item_hits) } td { (l.item_misses) } }
-                            tr { th scope="row" { "Query cache" } td { (l.query_hits) } td { (l.query_misses) } }
-                            tr { th scope="row" { "Scan cache" } td { (l.scan_hits) } td { (l.scan_misses) } }
+                    div.scroll tabindex="0" {
+                        table.counters {
+                            caption { "Cache counters since the nodes started" }
+                            thead { tr { th scope="col" { "Cache" } th scope="col" { "Hits" } th scope="col" { "Misses" } } }
+                            tbody {
+                                tr { th scope="row" { "Item cache" } td { (l.item_hits) } td { (l.item_misses) } }
+                                tr { th scope="row" { "Query cache" } td { (l.query_hits) } td { (l.query_misses) } }
+                                tr { th scope="row" { "Scan cache" } td { (l.scan_hits) } td { (l.scan_misses) } }
+                            }
                         }
                     }
                     p { "Requests served: " (l.total_requests) "." }
@@ -639,17 +722,19 @@ pub async fn cluster_page(c: Arc<Console>, r: Req) -> Res {
 
 fn events_table(events: &[Value], caption: &str) -> Markup {
     html! {
-        table {
-            caption { (caption) }
-            thead {
-                tr { th scope="col" { "Date" } th scope="col" { "Source" } th scope="col" { "Type" } th scope="col" { "Message" } }
-            }
-            tbody {
-                @if events.is_empty() { tr { td colspan="4" { "No events." } } }
-                @for e in events {
-                    tr {
-                        td { (time(e.get("Date"))) } td { (s(e, "SourceName")) } td { (s(e, "SourceType")) }
-                        td { (s(e, "Message")) }
+        div.scroll tabindex="0" {
+            table {
+                caption { (caption) }
+                thead {
+                    tr { th scope="col" { "Date" } th scope="col" { "Source" } th scope="col" { "Type" } th scope="col" { "Message" } }
+                }
+                tbody {
+                    @if events.is_empty() { tr { td colspan="4" { "No events." } } }
+                    @for e in events {
+                        tr {
+                            td { (time(e.get("Date"))) } td { (s(e, "SourceName")) } td { (s(e, "SourceType")) }
+                            td { (s(e, "Message")) }
+                        }
                     }
                 }
             }
@@ -684,33 +769,35 @@ pub async fn subnet_groups(c: Arc<Console>, r: Req) -> Res {
         Ok(v) => {
             let groups = arr(&v, "SubnetGroups");
             body.push(html! {
-                table {
-                    caption { "Subnet groups in " (region) }
-                    thead {
-                        tr {
-                            th scope="col" { "Name" } th scope="col" { "Description" } th scope="col" { "VPC" }
-                            th scope="col" { "Subnets" } th scope="col" { span.visually-hidden { "Actions" } }
-                        }
-                    }
-                    tbody {
-                        @if groups.is_empty() { tr { td colspan="5" { "No subnet groups." } } }
-                        @for g in groups {
-                            @let n = s(g, "SubnetGroupName");
+                div.scroll tabindex="0" {
+                    table {
+                        caption { "Subnet groups in " (region) }
+                        thead {
                             tr {
-                                th scope="row" { (n) }
-                                td { (s(g, "Description")) }
-                                td { code { (s(g, "VpcId")) } }
-                                td {
-                                    ul.compact {
-                                        @for sn in arr(g, "Subnets") {
-                                            li {
-                                                code { (s(sn, "SubnetIdentifier")) } " ("
-                                                (s(sn, "SubnetAvailabilityZone")) ")"
+                                th scope="col" { "Name" } th scope="col" { "Description" } th scope="col" { "VPC" }
+                                th scope="col" { "Subnets" } th scope="col" { span.visually-hidden { "Actions" } }
+                            }
+                        }
+                        tbody {
+                            @if groups.is_empty() { tr { td colspan="5" { "No subnet groups." } } }
+                            @for g in groups {
+                                @let n = s(g, "SubnetGroupName");
+                                tr {
+                                    th scope="row" { (n) }
+                                    td { (s(g, "Description")) }
+                                    td { code { (s(g, "VpcId")) } }
+                                    td {
+                                        ul.compact {
+                                            @for sn in arr(g, "Subnets") {
+                                                li {
+                                                    code { (s(sn, "SubnetIdentifier")) } " ("
+                                                    (s(sn, "SubnetAvailabilityZone")) ")"
+                                                }
                                             }
                                         }
                                     }
+                                    td { a href={ (href) "?" (rq(&region)) "&delete=" (encode(n)) } { "Delete" } }
                                 }
-                                td { a href={ (href) "?" (rq(&region)) "&delete=" (encode(n)) } { "Delete" } }
                             }
                         }
                     }
@@ -804,21 +891,23 @@ pub async fn parameter_groups(c: Arc<Console>, r: Req) -> Res {
         Err(e) => body.push(api_error(&e)),
         Ok(v) => {
             body.push(html! {
-                table {
-                    caption { "Parameter groups in " (region) }
-                    thead {
-                        tr {
-                            th scope="col" { "Name" } th scope="col" { "Description" }
-                            th scope="col" { span.visually-hidden { "Actions" } }
-                        }
-                    }
-                    tbody {
-                        @for g in arr(&v, "ParameterGroups") {
-                            @let n = s(g, "ParameterGroupName");
+                div.scroll tabindex="0" {
+                    table {
+                        caption { "Parameter groups in " (region) }
+                        thead {
                             tr {
-                                th scope="row" { a href={ (href) "/" (encode(n)) "?" (rq(&region)) } { (n) } }
-                                td { (s(g, "Description")) }
-                                td { a href={ (href) "?" (rq(&region)) "&delete=" (encode(n)) } { "Delete" } }
+                                th scope="col" { "Name" } th scope="col" { "Description" }
+                                th scope="col" { span.visually-hidden { "Actions" } }
+                            }
+                        }
+                        tbody {
+                            @for g in arr(&v, "ParameterGroups") {
+                                @let n = s(g, "ParameterGroupName");
+                                tr {
+                                    th scope="row" { a href={ (href) "/" (encode(n)) "?" (rq(&region)) } { (n) } }
+                                    td { (s(g, "Description")) }
+                                    td { a href={ (href) "?" (rq(&region)) "&delete=" (encode(n)) } { "Delete" } }
+                                }
                             }
                         }
                     }
@@ -888,22 +977,24 @@ pub async fn parameter_group_page(c: Arc<Console>, r: Req) -> Res {
                     .unwrap_or_default()
             };
             body.push(html! {
-                table {
-                    caption { "Parameters" }
-                    thead {
-                        tr {
-                            th scope="col" { "Name" } th scope="col" { "Value" } th scope="col" { "Allowed values" }
-                            th scope="col" { "Modifiable" } th scope="col" { "Change takes effect" }
-                            th scope="col" { "Description" }
-                        }
-                    }
-                    tbody {
-                        @for prm in params {
+                div.scroll tabindex="0" {
+                    table {
+                        caption { "Parameters" }
+                        thead {
                             tr {
-                                th scope="row" { code { (s(prm, "ParameterName")) } }
-                                td { (s(prm, "ParameterValue")) } td { (s(prm, "AllowedValues")) }
-                                td { (s(prm, "IsModifiable")) } td { (s(prm, "ChangeType")) }
-                                td { (s(prm, "Description")) }
+                                th scope="col" { "Name" } th scope="col" { "Value" } th scope="col" { "Allowed values" }
+                                th scope="col" { "Modifiable" } th scope="col" { "Change takes effect" }
+                                th scope="col" { "Description" }
+                            }
+                        }
+                        tbody {
+                            @for prm in params {
+                                tr {
+                                    th scope="row" { code { (s(prm, "ParameterName")) } }
+                                    td { (s(prm, "ParameterValue")) } td { (s(prm, "AllowedValues")) }
+                                    td { (s(prm, "IsModifiable")) } td { (s(prm, "ChangeType")) }
+                                    td { (s(prm, "Description")) }
+                                }
                             }
                         }
                     }

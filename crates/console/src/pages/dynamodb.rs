@@ -60,6 +60,19 @@ fn key_schema(table: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// An item named by its key attributes: `id = a1`, `pk = a, sk = 2`.
+fn item_key_text<'a>(item: &Value, names: impl Iterator<Item = &'a str>) -> String {
+    names.filter_map(|n| item.get(n).map(|v| format!("{n} = {}", compact(v)))).collect::<Vec<_>>().join(", ")
+}
+
+/// The title of an item's page: its key when known.
+fn item_title(table: &str, key: Option<&str>) -> String {
+    match key {
+        Some(k) if !k.is_empty() => format!("Item {k} in {table}"),
+        _ => format!("New item in {table}"),
+    }
+}
+
 /// An attribute value, briefly.
 fn compact(v: &Value) -> String {
     let Some((kind, inner)) = v.as_object().and_then(|o| o.iter().next()) else { return v.to_string() };
@@ -103,11 +116,13 @@ pub async fn tables(c: Arc<Console>, r: Req) -> Res {
                 arr(&v, "TableNames").iter().filter_map(Value::as_str).map(str::to_owned).collect();
             let mut rows = Markup::default();
             for n in &names {
+                let mut arn = String::new();
                 let (status, pk, sk, items, mode) = match ddb(&c, &r, &region, "DescribeTable", json!({"TableName": n}))
                     .await
                 {
                     Ok(d) => {
                         let t = &d["Table"];
+                        s(t, "TableArn").clone_into(&mut arn);
                         let keys = key_schema(t);
                         let key = |kt: &str| {
                             keys.iter().find(|k| k.1 == kt).map(|k| format!("{} ({})", k.0, k.2)).unwrap_or_default()
@@ -128,32 +143,43 @@ pub async fn tables(c: Arc<Console>, r: Req) -> Res {
                     Err(e) => (e.code, String::new(), String::new(), String::new(), String::new()),
                 };
                 refresh |= matches!(status.as_str(), "CREATING" | "DELETING" | "UPDATING");
+                let may_delete =
+                    arn.is_empty() || super::not_permitted(&c, &r, &["dynamodb:DeleteTable"], &arn).await.is_empty();
                 rows.push(html! {
                     tr {
                         th scope="row" { a href=(table_href(&c, &region, n)) { (n) } }
                         td { (status) } td { (pk) } td { (sk) } td { (items) } td { (mode) }
                         td {
-                            a href={ (href) "?" (rq(&region)) "&delete=" (encode(n)) } aria-label={ "Delete table " (n) } {
-                                "Delete"
+                            @if may_delete {
+                                a href={ (href) "?" (rq(&region)) "&delete=" (encode(n)) } aria-label={ "Delete table " (n) } {
+                                    "Delete"
+                                }
+                            } @else {
+                                (html::not_permitted(
+                                    html! { "Delete" span.visually-hidden { " table " (n) } },
+                                    "dynamodb:DeleteTable"
+                                ))
                             }
                         }
                     }
                 });
             }
             body.push(html! {
-                table {
-                    caption { "Tables in " (region) }
-                    thead {
-                        tr {
-                            th scope="col" { "Name" } th scope="col" { "Status" }
-                            th scope="col" { "Partition key" } th scope="col" { "Sort key" } th scope="col" { "Items" }
-                            th scope="col" { "Capacity mode" }
-                            th scope="col" { span.visually-hidden { "Actions" } }
+                div.scroll tabindex="0" {
+                    table {
+                        caption { "Tables in " (region) }
+                        thead {
+                            tr {
+                                th scope="col" { "Name" } th scope="col" { "Status" }
+                                th scope="col" { "Partition key" } th scope="col" { "Sort key" } th scope="col" { "Items" }
+                                th scope="col" { "Capacity mode" }
+                                th scope="col" { span.visually-hidden { "Actions" } }
+                            }
                         }
-                    }
-                    tbody {
-                        @if names.is_empty() { tr { td colspan="7" { "No tables in this region." } } }
-                        (rows)
+                        tbody {
+                            @if names.is_empty() { tr { td colspan="7" { "No tables in this region." } } }
+                            (rows)
+                        }
                     }
                 }
             });
@@ -265,6 +291,10 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
     };
     let keys = key_schema(&table);
     let status = s(&table, "TableStatus").to_owned();
+    let denied =
+        super::not_permitted(&c, &r, &["dynamodb:PutItem", "dynamodb:DeleteItem"], s(&table, "TableArn")).await;
+    let may_put = !denied.iter().any(|a| a == "dynamodb:PutItem");
+    let may_delete = !denied.iter().any(|a| a == "dynamodb:DeleteItem");
     let mut body = Markup::default();
     let item_href = c.link(&format!("/dynamodb/tables/{}/item", encode(&name)));
     if let Some(k) = r.q("delete_key") {
@@ -392,7 +422,15 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
             _ => explorer.push(note("error", html! { p { "The page marker is not valid DynamoDB JSON." } })),
         }
     }
-    explorer.push(html! { p { a.button href={ (item_href) "?" (rq(&region)) } { "Create item" } } });
+    explorer.push(html! {
+        p {
+            @if may_put {
+                a.button href={ (item_href) "?" (rq(&region)) } { "Create item" }
+            } @else {
+                (html::not_permitted(html! { "Create item" }, "dynamodb:PutItem"))
+            }
+        }
+    });
     if run {
         let op = if mode == "query" { "Query" } else { "Scan" };
         match ddb(&c, &r, &region, op, input).await {
@@ -419,23 +457,37 @@ pub async fn table_page(c: Arc<Console>, r: Req) -> Res {
                     encode(&Value::Object(key).to_string())
                 };
                 explorer.push(html! {
-                    table.items {
-                        caption { (op) " result: " (items.len()) " items" }
-                        thead {
-                            tr {
-                                @for col in &cols { th scope="col" { (col) } }
-                                th scope="col" { span.visually-hidden { "Actions" } }
-                            }
-                        }
-                        tbody {
-                            @if items.is_empty() { tr { td colspan=(cols.len() + 1) { "No items." } } }
-                            @for it in items {
-                                @let key = key_of(it);
+                    div.scroll tabindex="0" {
+                        table.items {
+                            caption { (op) " result: " (html::count(items.len(), "item", "items")) }
+                            thead {
                                 tr {
-                                    @for col in &cols { td { @if let Some(v) = it.get(col) { (compact(v)) } } }
-                                    td {
-                                        a href={ (item_href) "?" (rq(&region)) "&key=" (key) } { "Edit" } " "
-                                        a href={ (href) "&delete_key=" (key) } { "Delete" }
+                                    @for col in &cols { th scope="col" { (col) } }
+                                    th scope="col" { span.visually-hidden { "Actions" } }
+                                }
+                            }
+                            tbody {
+                                @if items.is_empty() { tr { td colspan=(cols.len() + 1) { "No items." } } }
+                                @for it in items {
+                                    @let key = key_of(it);
+                                    @let named = item_key_text(it, keys.iter().map(|k| k.0.as_str()));
+                                    tr {
+                                        @for col in &cols { td { @if let Some(v) = it.get(col) { (compact(v)) } } }
+                                        td {
+                                            @let edit = html! { "Edit" span.visually-hidden { " item " (named) } };
+                                            @let delete = html! { "Delete" span.visually-hidden { " item " (named) } };
+                                            @if may_put {
+                                                a href={ (item_href) "?" (rq(&region)) "&key=" (key) } { (edit) }
+                                            } @else {
+                                                (html::not_permitted(edit, "dynamodb:PutItem"))
+                                            }
+                                            " "
+                                            @if may_delete {
+                                                a href={ (href) "&delete_key=" (key) } { (delete) }
+                                            } @else {
+                                                (html::not_permitted(delete, "dynamodb:DeleteItem"))
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -469,6 +521,7 @@ fn item_page(
     p: &Principal,
     region: &str,
     table: &str,
+    key: Option<&str>,
     text: &str,
     error: Option<String>,
 ) -> Response {
@@ -477,6 +530,7 @@ fn item_page(
             (html::csrf(sess))
             input type="hidden" name="op" value="put";
             input type="hidden" name="region" value=(region);
+            @if let Some(k) = key { input type="hidden" name="key_name" value=(k); }
             p {
                 label for="item" { "Item (DynamoDB JSON)" }
                 textarea #item name="item" rows="16" spellcheck="false"
@@ -493,8 +547,9 @@ fn item_page(
             p { button type="submit" class="primary" { "Save item" } " " a href=(table_href(c, region, table)) { "Cancel" } }
         }
     };
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    page(c, r, sess, p, &format!("Item of {table}"), region, body, false, status)
+    // A refused form is shown again with its error, as a page (200), like the
+    // AWS console: the API's own status belongs to the API.
+    page(c, r, sess, p, &item_title(table, key), region, body, false, StatusCode::OK)
 }
 
 pub async fn item_form(c: Arc<Console>, r: Req) -> Res {
@@ -503,6 +558,7 @@ pub async fn item_form(c: Arc<Console>, r: Req) -> Res {
     let table = r.seg(2).to_owned();
     let text = match r.q("key").map(serde_json::from_str::<Value>) {
         Some(Ok(key)) if key.is_object() => {
+            let named = item_key_text(&key, key.as_object().into_iter().flat_map(|o| o.keys().map(String::as_str)));
             match ddb(&c, &r, &region, "GetItem", json!({"TableName": table, "Key": key})).await {
                 Ok(v) => match v.get("Item") {
                     Some(item) => serde_json::to_string_pretty(item).unwrap_or_default(),
@@ -514,6 +570,7 @@ pub async fn item_form(c: Arc<Console>, r: Req) -> Res {
                             &p,
                             &region,
                             &table,
+                            Some(&named),
                             &serde_json::to_string_pretty(&key).unwrap_or_default(),
                             Some("No item has this key.".into()),
                         ))
@@ -525,7 +582,7 @@ pub async fn item_form(c: Arc<Console>, r: Req) -> Res {
                         &r,
                         &sess,
                         &p,
-                        &format!("Item of {table}"),
+                        &item_title(&table, Some(&named)),
                         &region,
                         api_error(&e),
                         false,
@@ -542,6 +599,7 @@ pub async fn item_form(c: Arc<Console>, r: Req) -> Res {
                 &p,
                 &region,
                 &table,
+                None,
                 "{}",
                 Some("The key is not valid DynamoDB JSON.".into()),
             ))
@@ -557,7 +615,11 @@ pub async fn item_form(c: Arc<Console>, r: Req) -> Res {
             serde_json::to_string_pretty(&Value::Object(tpl)).unwrap_or_default()
         }
     };
-    Ok(item_page(&c, &r, &sess, &p, &region, &table, &text, None))
+    let named = match r.q("key").map(serde_json::from_str::<Value>) {
+        Some(Ok(key)) => item_key_text(&key, key.as_object().into_iter().flat_map(|o| o.keys().map(String::as_str))),
+        _ => String::new(),
+    };
+    Ok(item_page(&c, &r, &sess, &p, &region, &table, Some(&named), &text, None))
 }
 
 pub async fn item_post(c: Arc<Console>, r: Req) -> Res {
@@ -573,6 +635,8 @@ pub async fn item_post(c: Arc<Console>, r: Req) -> Res {
         return Ok(redirect(&table_href(&c, &region, &table)));
     }
     let text = r.f("item").unwrap_or_default().to_owned();
+    let named = r.f("key_name").map(str::to_owned);
+    let named = named.as_deref();
     let item = match serde_json::from_str::<Value>(&text) {
         Ok(v) if v.is_object() => v,
         Ok(_) => {
@@ -583,12 +647,23 @@ pub async fn item_post(c: Arc<Console>, r: Req) -> Res {
                 &p,
                 &region,
                 &table,
+                named,
                 &text,
                 Some("The item must be a JSON object of typed attributes.".into()),
             ))
         }
         Err(e) => {
-            return Ok(item_page(&c, &r, &sess, &p, &region, &table, &text, Some(format!("Not valid JSON: {e}"))))
+            return Ok(item_page(
+                &c,
+                &r,
+                &sess,
+                &p,
+                &region,
+                &table,
+                named,
+                &text,
+                Some(format!("Not valid JSON: {e}")),
+            ))
         }
     };
     match ddb(&c, &r, &region, "PutItem", json!({"TableName": table, "Item": item})).await {
@@ -596,6 +671,8 @@ pub async fn item_post(c: Arc<Console>, r: Req) -> Res {
             c.flash(&r, true, "Item saved.");
             Ok(redirect(&table_href(&c, &region, &table)))
         }
-        Err(e) => Ok(item_page(&c, &r, &sess, &p, &region, &table, &text, Some(format!("{}: {}", e.code, e.message)))),
+        Err(e) => {
+            Ok(item_page(&c, &r, &sess, &p, &region, &table, named, &text, Some(format!("{}: {}", e.code, e.message))))
+        }
     }
 }

@@ -72,6 +72,31 @@ pub async fn iam_list(
     Ok((out, api_marker.map(|m| format_marker(0, Some(&m)))))
 }
 
+/// The actions among `actions` on `resource` the signed-in principal may not
+/// take, as IAM's policy simulator answers for it (the AWS console asks the
+/// same way). Empty when that cannot be told (no right to simulate, or not an
+/// IAM user): then everything is offered and the API has the last word.
+pub async fn not_permitted(c: &Console, r: &Req, actions: &[&str], resource: &str) -> Vec<String> {
+    let Some(arn) = r.signed_in().map(|(_, p)| p.arn.clone()) else { return Vec::new() };
+    if !arn.contains(":user/") {
+        return Vec::new();
+    }
+    let input = json!({"PolicySourceArn": arn, "ActionNames": actions, "ResourceArns": [resource]});
+    match c.call(r, GLOBAL, Service::Iam, "SimulatePrincipalPolicy", input).await {
+        Ok(v) => v
+            .get("EvaluationResults")
+            .and_then(Value::as_array)
+            .map(|rs| {
+                rs.iter()
+                    .filter(|e| e.get("EvalDecision").and_then(Value::as_str) != Some("allowed"))
+                    .filter_map(|e| e.get("EvalActionName").and_then(Value::as_str).map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Which form field an AWS validation message is about: the first of
 /// `fields` (model member names) the message names, in any case.
 pub fn field_of_error(message: &str, code: &str, fields: &[(&str, &[&str])]) -> Option<String> {

@@ -178,7 +178,9 @@ pub async fn submit(c: Arc<Console>, r: Req) -> Res {
         }
         Err(()) => {
             let s = r.session.clone().unwrap_or_else(|| c.sessions.create_anonymous(c.now(), "us-east-1"));
-            Ok(form_page(&c, &s, &next, Some(FAILED), None, StatusCode::UNAUTHORIZED))
+            // Shown again with the message as a page (200), as the AWS console
+            // does: a browser logs any 4xx document as an error.
+            Ok(form_page(&c, &s, &next, Some(FAILED), None, StatusCode::OK))
         }
     }
 }

@@ -285,7 +285,7 @@ async fn each_kind_of_value_is_escaped_where_it_shows() {
     let user = page(&format!("/console/iam/users/{e}"));
     assert!(user.contains(&format!("<h1>User {ESCAPED}</h1>")), "{user}");
     let policy = page(&format!("/console/iam/policy?arn={e}"));
-    assert!(policy.contains(&format!("readonly value=\"{ESCAPED}\"")), "a copyable ARN: {policy}");
+    assert!(policy.contains(&format!("aria-label=\"Policy ARN\">{ESCAPED}</textarea>")), "a copyable ARN: {policy}");
     assert!(policy.contains(&format!("<li>Group {ESCAPED}</li>")), "{policy}");
     // A table name, an attribute name and an attribute value.
     let table = page(&format!("/console/dynamodb/tables/{e}?start"));
@@ -311,7 +311,7 @@ async fn each_kind_of_value_is_escaped_where_it_shows() {
     // Field errors of the cluster form.
     let create = pages.iter().rev().find(|(u, _, _)| u == "/console/dax/clusters/create").unwrap();
     assert!(
-        create.2.contains(&format!("role=\"alert\"><code>ValidationException</code>: Value '{ESCAPED}'")),
+        create.2.contains(&format!("The API's answer: <code>ValidationException</code>: Value '{ESCAPED}'")),
         "{}",
         create.2
     );

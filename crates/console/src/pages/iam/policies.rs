@@ -34,23 +34,25 @@ pub async fn policies_list(c: Arc<Console>, r: Req) -> Res {
         Err(e) => body.push(api_error(&e)),
         Ok((pols, next)) => {
             body.push(html! {
-                table {
-                    caption { "Policies" }
-                    thead {
-                        tr {
-                            th scope="col" { "Policy name" } th scope="col" { "Type" } th scope="col" { "Attachments" }
-                            th scope="col" { "Description" }
-                        }
-                    }
-                    tbody {
-                        @if pols.is_empty() { tr { td colspan="4" { "No policies." } } }
-                        @for pol in &pols {
-                            @let arn = s(pol, "Arn");
+                div.scroll tabindex="0" {
+                    table {
+                        caption { "Policies" }
+                        thead {
                             tr {
-                                th scope="row" { a href=(policy_href(&c, arn)) { (s(pol, "PolicyName")) } }
-                                td { @if arn.starts_with("arn:aws:iam::aws:") { "AWS managed" } @else { "Customer managed" } }
-                                td { (pol.get("AttachmentCount").and_then(Value::as_u64).unwrap_or(0)) }
-                                td { (s(pol, "Description")) }
+                                th scope="col" { "Policy name" } th scope="col" { "Type" } th scope="col" { "Attachments" }
+                                th scope="col" { "Description" }
+                            }
+                        }
+                        tbody {
+                            @if pols.is_empty() { tr { td colspan="4" { "No policies." } } }
+                            @for pol in &pols {
+                                @let arn = s(pol, "Arn");
+                                tr {
+                                    th scope="row" { a href=(policy_href(&c, arn)) { (s(pol, "PolicyName")) } }
+                                    td { @if arn.starts_with("arn:aws:iam::aws:") { "AWS managed" } @else { "Customer managed" } }
+                                    td { (pol.get("AttachmentCount").and_then(Value::as_u64).unwrap_or(0)) }
+                                    td { (s(pol, "Description")) }
+                                }
                             }
                         }
                     }

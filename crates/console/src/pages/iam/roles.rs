@@ -109,17 +109,19 @@ pub async fn roles_list(c: Arc<Console>, r: Req) -> Res {
                 });
             }
             body.push(html! {
-                table {
-                    caption { "Roles" @if !search.is_empty() { " matching “" (search) "”" } }
-                    thead {
-                        tr {
-                            th scope="col" { "Role name" } th scope="col" { "Path" } th scope="col" { "Trusted entities" }
-                            th scope="col" { "Last activity" } th scope="col" { "Created" }
+                div.scroll tabindex="0" {
+                    table {
+                        caption { "Roles" @if !search.is_empty() { " matching “" (search) "”" } }
+                        thead {
+                            tr {
+                                th scope="col" { "Role name" } th scope="col" { "Path" } th scope="col" { "Trusted entities" }
+                                th scope="col" { "Last activity" } th scope="col" { "Created" }
+                            }
                         }
-                    }
-                    tbody {
-                        @if roles.is_empty() { tr { td colspan="5" { "No roles." } } }
-                        (rows)
+                        tbody {
+                            @if roles.is_empty() { tr { td colspan="5" { "No roles." } } }
+                            (rows)
+                        }
                     }
                 }
             });
@@ -242,10 +244,22 @@ pub async fn role_page(c: Arc<Console>, r: Req) -> Res {
             html
         }
         "tags" => tags_tab(&c, &sess, &role, slr.is_some()),
-        _ => summary_tab(&c, &r, &sess, &role),
+        _ => {
+            let may_edit =
+                crate::pages::not_permitted(&c, &r, &["iam:UpdateRoleDescription"], s(&role, "Arn")).await.is_empty();
+            summary_tab(&c, &r, &sess, &role, may_edit)
+        }
     };
+    let delete_action = if slr.is_some() { "iam:DeleteServiceLinkedRole" } else { "iam:DeleteRole" };
+    let may_delete = crate::pages::not_permitted(&c, &r, &[delete_action], s(&role, "Arn")).await.is_empty();
     body.push(html! {
-        div.actions { a.button.danger href={ (href) "?tab=" (tab) "&confirm=delete" } { "Delete" } }
+        div.actions {
+            @if may_delete {
+                a.button.danger href={ (href) "?tab=" (tab) "&confirm=delete" } { "Delete" }
+            } @else {
+                (html::not_permitted(html! { "Delete" }, delete_action))
+            }
+        }
         nav.tabs aria-label="Role details" {
             ul {
                 @for (k, label) in TABS {
@@ -263,7 +277,7 @@ pub async fn role_page(c: Arc<Console>, r: Req) -> Res {
     Ok(html::render(&c, &r, &sess, &p, pg))
 }
 
-fn summary_tab(c: &Console, r: &Req, sess: &Session, role: &Value) -> Markup {
+fn summary_tab(c: &Console, r: &Req, sess: &Session, role: &Value, may_edit: bool) -> Markup {
     let name = s(role, "RoleName");
     let href = role_href(c, name);
     let last = match role.get("RoleLastUsed").and_then(|l| l.get("LastUsedDate")) {
@@ -293,7 +307,14 @@ fn summary_tab(c: &Console, r: &Req, sess: &Session, role: &Value) -> Markup {
                 } @else {
                     @if desc.is_empty() { span.muted { "No description" } } @else { (desc) }
                     " "
-                    a href={ (href) "?tab=summary&edit=description" } aria-label="Edit description" { "Edit" }
+                    @if may_edit {
+                        a href={ (href) "?tab=summary&edit=description" } aria-label="Edit description" { "Edit" }
+                    } @else {
+                        (html::not_permitted(
+                            html! { "Edit" span.visually-hidden { " description" } },
+                            "iam:UpdateRoleDescription"
+                        ))
+                    }
                 }
             }
             dt { "Creation date" } dd { (time(role.get("CreateDate"))) }
@@ -425,22 +446,24 @@ fn tags_tab(c: &Console, sess: &Session, role: &Value, slr: bool) -> Markup {
     let tags_action = format!("{href}/tags");
     let tags = arr(role, "Tags");
     html! {
-        table {
-            caption { "Tags" }
-            thead {
-                tr {
-                    th scope="col" { "Key" } th scope="col" { "Value" }
-                    @if !slr { th scope="col" { span.visually-hidden { "Actions" } } }
-                }
-            }
-            tbody {
-                @if tags.is_empty() { tr { td colspan=(if slr { 2 } else { 3 }) { "No tags." } } }
-                @for t in tags {
-                    @let key = s(t, "Key");
+        div.scroll tabindex="0" {
+            table {
+                caption { "Tags" }
+                thead {
                     tr {
-                        td { (key) } td { (s(t, "Value")) }
-                        @if !slr {
-                            td { (post_button(sess, &tags_action, &[("op", "remove"), ("key", key)], "Remove", "secondary")) }
+                        th scope="col" { "Key" } th scope="col" { "Value" }
+                        @if !slr { th scope="col" { span.visually-hidden { "Actions" } } }
+                    }
+                }
+                tbody {
+                    @if tags.is_empty() { tr { td colspan=(if slr { 2 } else { 3 }) { "No tags." } } }
+                    @for t in tags {
+                        @let key = s(t, "Key");
+                        tr {
+                            td { (key) } td { (s(t, "Value")) }
+                            @if !slr {
+                                td { (post_button(sess, &tags_action, &[("op", "remove"), ("key", key)], "Remove", "secondary")) }
+                            }
                         }
                     }
                 }
@@ -539,17 +562,19 @@ async fn advisor_tab(c: &Console, r: &Req, role: &Value) -> (Markup, bool) {
             "Services this role's permissions allow, and when it last used each (report generated "
             (time(details.get("JobCompletionDate"))) ")."
         }
-        table.advisor {
-            caption { "Access Advisor" }
-            thead {
-                tr {
-                    th scope="col" { "Service" } th scope="col" { "Namespace" } th scope="col" { "Last accessed" }
-                    th scope="col" { "Region" } th scope="col" { "Entity" } th scope="col" { "Actions used" }
+        div.scroll tabindex="0" {
+            table.advisor {
+                caption { "Access Advisor" }
+                thead {
+                    tr {
+                        th scope="col" { "Service" } th scope="col" { "Namespace" } th scope="col" { "Last accessed" }
+                        th scope="col" { "Region" } th scope="col" { "Entity" } th scope="col" { "Actions used" }
+                    }
                 }
-            }
-            tbody {
-                @if services.is_empty() { tr { td colspan="6" { "The role's policies allow no service." } } }
-                (rows)
+                tbody {
+                    @if services.is_empty() { tr { td colspan="6" { "The role's policies allow no service." } } }
+                    (rows)
+                }
             }
         }
     };
@@ -702,6 +727,18 @@ pub async fn role_delete(c: Arc<Console>, r: Req) -> Res {
     Ok(page(&c, &r, &sess, &p, &format!("Deleting role {name}"), Nav::Roles, body))
 }
 
+/// The console page of a resource named in a role's usage list (a DAX
+/// cluster, in its own region), when the console has one.
+fn resource_href(c: &Console, arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "dax", region, _, res] if html::is_region(region) => res
+            .strip_prefix("cache/")
+            .map(|name| c.link(&format!("/dax/clusters/{}?region={}", encode(name), encode(region)))),
+        _ => None,
+    }
+}
+
 /// The progress of a service-linked role's deletion.
 pub async fn role_deletion(c: Arc<Console>, r: Req) -> Res {
     let (sess, p) = r.need_session(&c)?;
@@ -721,25 +758,39 @@ pub async fn role_deletion(c: Arc<Console>, r: Req) -> Res {
                 "FAILED" => {
                     let reason = &v["Reason"];
                     let usage = arr(reason, "RoleUsageList");
+                    let resources: usize = usage.iter().map(|u| arr(u, "Resources").len()).sum();
                     body.push(note(
                         "error",
                         html! {
                             p {
-                                "Status: " strong { "FAILED" } ". The role " (name) " was not deleted: "
-                                (s(reason, "Reason"))
+                                "Status: " strong { "FAILED" } ". The role " (name) " was not deleted"
+                                @if usage.is_empty() { ": " (s(reason, "Reason")) } @else {
+                                    ": it is still used by " (html::count(resources, "resource", "resources")) " in "
+                                    (html::count(usage.len(), "region", "regions")) "."
+                                }
                             }
                             @if !usage.is_empty() {
-                                table {
-                                    caption { "Regions and resources still using the role" }
-                                    thead { tr { th scope="col" { "Region" } th scope="col" { "Resources" } } }
-                                    tbody {
-                                        @for u in usage {
-                                            tr {
-                                                th scope="row" { (s(u, "Region")) }
-                                                td {
-                                                    ul.compact {
-                                                        @for x in arr(u, "Resources").iter().filter_map(Value::as_str) {
-                                                            li { code { (x) } }
+                                p.hint { "The API's reason: " (s(reason, "Reason")) }
+                            }
+                            @if !usage.is_empty() {
+                                div.scroll tabindex="0" {
+                                    table {
+                                        caption { "Regions and resources still using the role" }
+                                        thead { tr { th scope="col" { "Region" } th scope="col" { "Resources" } } }
+                                        tbody {
+                                            @for u in usage {
+                                                tr {
+                                                    th scope="row" { (s(u, "Region")) }
+                                                    td {
+                                                        ul.compact {
+                                                            @for x in arr(u, "Resources").iter().filter_map(Value::as_str) {
+                                                                li {
+                                                                    @match resource_href(&c, x) {
+                                                                        Some(h) => { a href=(h) { code { (x) } } }
+                                                                        None => { code { (x) } }
+                                                                    }
+                                                                }
+                                                            }
                                                         }
                                                     }
                                                 }
@@ -748,8 +799,14 @@ pub async fn role_deletion(c: Arc<Console>, r: Req) -> Res {
                                     }
                                 }
                                 p {
-                                    "Delete these resources (for DAX, every cluster in each region listed — see "
-                                    a href=(c.link("/dax/clusters")) { "DAX clusters" } "), then delete the role again."
+                                    "Delete these resources (for DAX, every cluster listed, each in its own region: "
+                                    @for (i, u) in usage.iter().enumerate() {
+                                        @if i > 0 { ", " }
+                                        a href={ (c.link("/dax/clusters")) "?region=" (encode(s(u, "Region"))) } {
+                                            "DAX clusters in " (s(u, "Region"))
+                                        }
+                                    }
+                                    "), then delete the role again."
                                 }
                             }
                         },

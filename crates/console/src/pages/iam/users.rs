@@ -25,23 +25,25 @@ pub async fn users_list(c: Arc<Console>, r: Req) -> Res {
         Err(e) => body.push(api_error(&e)),
         Ok((users, next)) => {
             body.push(html! {
-                table {
-                    caption { "Users" }
-                    thead {
-                        tr {
-                            th scope="col" { "User name" } th scope="col" { "Path" } th scope="col" { "ARN" }
-                            th scope="col" { "Created" }
-                        }
-                    }
-                    tbody {
-                        @if users.is_empty() { tr { td colspan="4" { "No users." } } }
-                        @for u in &users {
-                            @let name = s(u, "UserName");
+                div.scroll tabindex="0" {
+                    table {
+                        caption { "Users" }
+                        thead {
                             tr {
-                                th scope="row" { a href=(user_href(&c, name)) { (name) } }
-                                td { (s(u, "Path")) }
-                                td { code { (s(u, "Arn")) } }
-                                td { (time(u.get("CreateDate"))) }
+                                th scope="col" { "User name" } th scope="col" { "Path" } th scope="col" { "ARN" }
+                                th scope="col" { "Created" }
+                            }
+                        }
+                        tbody {
+                            @if users.is_empty() { tr { td colspan="4" { "No users." } } }
+                            @for u in &users {
+                                @let name = s(u, "UserName");
+                                tr {
+                                    th scope="row" { a href=(user_href(&c, name)) { (name) } }
+                                    td { (s(u, "Path")) }
+                                    td { code { (s(u, "Arn")) } }
+                                    td { (time(u.get("CreateDate"))) }
+                                }
                             }
                         }
                     }
@@ -167,33 +169,35 @@ pub async fn user_page(c: Arc<Console>, r: Req) -> Res {
         Ok(v) => {
             let keys = arr(&v, "AccessKeyMetadata");
             html! {
-                table {
-                    caption { "Access keys" }
-                    thead {
-                        tr {
-                            th scope="col" { "Access key ID" } th scope="col" { "Status" } th scope="col" { "Created" }
-                            th scope="col" { span.visually-hidden { "Actions" } }
-                        }
-                    }
-                    tbody {
-                        @if keys.is_empty() { tr { td colspan="4" { "No access keys." } } }
-                        @for k in keys {
-                            @let id = s(k, "AccessKeyId");
-                            @let active = s(k, "Status") == "Active";
+                div.scroll tabindex="0" {
+                    table {
+                        caption { "Access keys" }
+                        thead {
                             tr {
-                                td { code { (id) } }
-                                td { (s(k, "Status")) }
-                                td { (time(k.get("CreateDate"))) }
-                                td {
-                                    (post_button(
-                                        &sess,
-                                        &keys_action,
-                                        &[("op", if active { "deactivate" } else { "activate" }), ("id", id)],
-                                        if active { "Deactivate" } else { "Activate" },
-                                        "secondary"
-                                    ))
-                                    " "
-                                    (post_button(&sess, &keys_action, &[("op", "delete"), ("id", id)], "Delete", "secondary"))
+                                th scope="col" { "Access key ID" } th scope="col" { "Status" } th scope="col" { "Created" }
+                                th scope="col" { span.visually-hidden { "Actions" } }
+                            }
+                        }
+                        tbody {
+                            @if keys.is_empty() { tr { td colspan="4" { "No access keys." } } }
+                            @for k in keys {
+                                @let id = s(k, "AccessKeyId");
+                                @let active = s(k, "Status") == "Active";
+                                tr {
+                                    td { code { (id) } }
+                                    td { (s(k, "Status")) }
+                                    td { (time(k.get("CreateDate"))) }
+                                    td {
+                                        (post_button(
+                                            &sess,
+                                            &keys_action,
+                                            &[("op", if active { "deactivate" } else { "activate" }), ("id", id)],
+                                            if active { "Deactivate" } else { "Activate" },
+                                            "secondary"
+                                        ))
+                                        " "
+                                        (post_button(&sess, &keys_action, &[("op", "delete"), ("id", id)], "Delete", "secondary"))
+                                    }
                                 }
                             }
                         }
