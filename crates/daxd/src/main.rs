@@ -129,8 +129,49 @@ fn parse_cli() -> Cli {
     let command = command
         .after_long_help(format!("daxd serve:\n\n{serve_help}"))
         .after_help(format!("daxd serve:\n\n{serve_help}"));
-    let matches = command.get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    let mut command = command;
+    let matches = match command.try_get_matches_from_mut(std::env::args_os()) {
+        Ok(matches) => matches,
+        Err(e) => match value_error_line(&command, &e, &std::env::args().collect::<Vec<_>>()) {
+            Some(line) => {
+                eprintln!("{line}");
+                std::process::exit(2);
+            }
+            None => e.exit(),
+        },
+    };
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match cli.command {
+        Command::Serve(args) => Cli { command: Command::Serve(args.with_aws_credentials_from_env()) },
+    }
+}
+
+/// A refused flag value as one line naming the flag, its `DAXD_` variable and what the
+/// flag allows, and whether the value came from the command line or the variable (which
+/// clap's own message does not say). `None` for the other errors, which clap reports.
+fn value_error_line(command: &clap::Command, e: &clap::Error, argv: &[String]) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue) {
+        return None;
+    }
+    let ContextValue::String(arg) = e.get(ContextKind::InvalidArg)? else { return None };
+    let ContextValue::String(value) = e.get(ContextKind::InvalidValue)? else { return None };
+    let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+    let flag = command
+        .get_subcommands()
+        .chain(std::iter::once(command))
+        .flat_map(clap::Command::get_arguments)
+        .find(|a| a.get_long() == Some(long))?;
+    let var = flag.get_env()?.to_string_lossy().into_owned();
+    let allowed = std::error::Error::source(e).map_or_else(|| "see daxd serve --help".to_owned(), ToString::to_string);
+    let on_command_line =
+        argv.iter().skip(1).any(|a| a == &format!("--{long}") || a.starts_with(&format!("--{long}=")));
+    let from_var = !on_command_line && std::env::var(&var).is_ok_and(|v| &v == value);
+    Some(if from_var {
+        format!("daxd: invalid value '{value}' in {var} (the variable of --{long}): {allowed}")
+    } else {
+        format!("daxd: invalid value '{value}' for --{long} (or {var}): {allowed}")
+    })
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
