@@ -97,6 +97,17 @@ impl Metrics {
         }
     }
 
+    /// A counter's value, with `FailedRequestCount` (any error) as the sum of the
+    /// user errors (`ErrorRequestCount`, DAX throttling included) and the faults
+    /// (`FaultRequestCount`): every error is counted under exactly one of them.
+    fn failed_or(&self, c: Counter) -> u64 {
+        if c == Counter::FailedRequestCount {
+            self.get(Counter::ErrorRequestCount) + self.get(Counter::FaultRequestCount)
+        } else {
+            self.get(c)
+        }
+    }
+
     /// Open client connections.
     #[must_use]
     pub fn connections(&self) -> i64 {
@@ -157,7 +168,7 @@ impl Snapshot {
     pub(crate) fn of(labels: Vec<(&'static str, String)>, m: &Metrics, size: u64, entries: u64) -> Self {
         Snapshot {
             labels,
-            counters: Counter::ALL.iter().map(|c| (c.name(), m.get(*c))).collect(),
+            counters: Counter::ALL.iter().map(|c| (c.name(), m.failed_or(*c))).collect(),
             client_connections: m.connections(),
             estimated_db_size: size,
             cached_entries: entries,

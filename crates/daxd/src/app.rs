@@ -26,6 +26,10 @@ pub struct App {
     pub iam: Arc<Iam>,
     pub ec2: Arc<Ec2>,
     pub dax: Arc<DaxControl>,
+    /// CloudWatch, per region: the `AWS/DAX` metrics and their alarms.
+    pub cloudwatch: Arc<crate::api::cloudwatch::CloudWatches>,
+    /// The DAX node counters at the last minute's CloudWatch recording.
+    pub dax_metrics: std::sync::Mutex<crate::dax_host::MetricsRecorder>,
     pub dynamo: Arc<crate::api::dynamodb::DynamoService>,
     /// The embedded engine, when it is the backend (its TTL sweeper runs in the background).
     pub embedded: Option<dynamo::EmbeddedBackend>,
@@ -104,6 +108,11 @@ impl App {
             .map_err(|e| e.to_string())?
             .for_account(&args.account_id);
         let dynamo = Arc::new(crate::api::dynamodb::DynamoService::new(backend, policies));
+        let cloudwatch = Arc::new(crate::api::cloudwatch::CloudWatches::new(
+            Arc::clone(&env.clock),
+            Arc::clone(&store),
+            &args.account_id,
+        ));
         Ok(App {
             account: args.account_id.clone(),
             root,
@@ -112,6 +121,8 @@ impl App {
             iam,
             ec2,
             dax: Arc::new(dax),
+            cloudwatch,
+            dax_metrics: std::sync::Mutex::default(),
             dynamo,
             embedded,
             signing_keys: sigv4::SigningKeyCache::new(1024),
@@ -146,6 +157,7 @@ impl App {
         self.iam.reload().map_err(|e| e.to_string())?;
         self.ec2.reload().map_err(|e| e.to_string())?;
         self.dax.reload().map_err(|e| e.to_string())?;
+        self.cloudwatch.reset();
         self.dynamo.policies.reset().map_err(|e| e.to_string())?;
         self.signing_keys.clear();
         Ok(())

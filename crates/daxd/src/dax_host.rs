@@ -263,3 +263,220 @@ impl Host for DaxHost {
             .unwrap_or((dax_control::DEFAULT_TTL_MS, dax_control::DEFAULT_TTL_MS))
     }
 }
+
+/// What the DAX nodes' counters were at the last recording, to publish each
+/// minute's increase as CloudWatch datapoints (docs/metrics.md).
+#[derive(Default)]
+pub struct MetricsRecorder {
+    /// The minute (epoch second) recorded last.
+    last_minute: Option<i64>,
+    /// Counter values at the last recording, by (region, cluster, node or "").
+    previous: BTreeMap<(String, String, String), BTreeMap<&'static str, u64>>,
+}
+
+/// The datapoints of one snapshot: each counter's increase since the last
+/// recording, and the gauges; only non-zero values, as DAX publishes them.
+fn snapshot_data(
+    snapshot: &dax_node::Snapshot,
+    previous: Option<&BTreeMap<&'static str, u64>>,
+    utilization: Option<f64>,
+    dimensions: Vec<cloudwatch::Dimension>,
+    timestamp: f64,
+) -> Vec<cloudwatch::Datum> {
+    let metric = |name: &str| cloudwatch::MetricId::new("AWS/DAX", name, dimensions.clone());
+    let datum = |name: &str, value: f64, unit: &str| cloudwatch::Datum {
+        metric: metric(name),
+        timestamp,
+        value: cloudwatch::DatumValue::Value(value),
+        unit: unit.to_owned(),
+    };
+    let mut out = Vec::new();
+    for (name, now) in &snapshot.counters {
+        // A counter below its last value belongs to a node that restarted: all of it is new.
+        let before = previous.and_then(|p| p.get(name)).copied().filter(|b| b <= now).unwrap_or(0);
+        let increase = now - before;
+        if increase > 0 {
+            let unit = if *name == "EvictedSize" { "Bytes" } else { "Count" };
+            #[allow(clippy::cast_precision_loss)]
+            out.push(datum(name, increase as f64, unit));
+        }
+    }
+    if snapshot.client_connections > 0 {
+        #[allow(clippy::cast_precision_loss)]
+        out.push(datum("ClientConnections", snapshot.client_connections as f64, "Count"));
+    }
+    if snapshot.estimated_db_size > 0 {
+        #[allow(clippy::cast_precision_loss)]
+        out.push(datum("EstimatedDbSize", snapshot.estimated_db_size as f64, "Bytes"));
+    }
+    if let Some(u) = utilization.filter(|u| *u > 0.0) {
+        out.push(datum("CacheMemoryUtilization", u, "Percent"));
+    }
+    out
+}
+
+/// Once a minute, publish the DAX nodes' metrics of the minute that ended to
+/// CloudWatch, per node (`ClusterId`, `NodeId`) and per cluster (`ClusterId`).
+pub fn record_metrics(app: &App) {
+    let Some(nodes) = app.dax_nodes.get() else { return };
+    let now = app.env.clock.now().unix_timestamp();
+    let minute = now.div_euclid(60) * 60;
+    let mut recorder = app.dax_metrics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if recorder.last_minute == Some(minute) {
+        return;
+    }
+    let (node_snaps, cluster_snaps) = nodes.fleet.metrics();
+    let label = |s: &dax_node::Snapshot, k: &str| {
+        s.labels.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).unwrap_or_default()
+    };
+    // The minute that just ended.
+    #[allow(clippy::cast_precision_loss)]
+    let timestamp = (minute - 60) as f64;
+    let mut by_region: BTreeMap<String, Vec<cloudwatch::Datum>> = BTreeMap::new();
+    let mut utilizations: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    let mut seen: BTreeMap<(String, String, String), BTreeMap<&'static str, u64>> = BTreeMap::new();
+    for s in &node_snaps {
+        let (region, cluster, node) = (label(s, "region"), label(s, "cluster"), label(s, "node"));
+        let arn = format!("arn:aws:dax:{region}:{}:cache/{cluster}", app.account);
+        #[allow(clippy::cast_precision_loss)]
+        let utilization = nodes
+            .fleet
+            .node_cache_capacity(&arn, &node)
+            .filter(|c| *c > 0)
+            .map(|c| s.estimated_db_size as f64 * 100.0 / c as f64);
+        if let Some(u) = utilization {
+            utilizations.entry((region.clone(), cluster.clone())).or_default().push(u);
+        }
+        let key = (region.clone(), cluster.clone(), node.clone());
+        let dims = vec![cloudwatch::Dimension::new("ClusterId", &cluster), cloudwatch::Dimension::new("NodeId", &node)];
+        by_region.entry(region).or_default().extend(snapshot_data(
+            s,
+            recorder.previous.get(&key),
+            utilization,
+            dims,
+            timestamp,
+        ));
+        seen.insert(key, s.counters.iter().copied().collect());
+    }
+    for s in &cluster_snaps {
+        let (region, cluster) = (label(s, "region"), label(s, "cluster"));
+        let key = (region.clone(), cluster.clone(), String::new());
+        #[allow(clippy::cast_precision_loss)]
+        let utilization = utilizations
+            .get(&(region.clone(), cluster.clone()))
+            .filter(|u| !u.is_empty())
+            .map(|u| u.iter().sum::<f64>() / u.len() as f64);
+        let dims = vec![cloudwatch::Dimension::new("ClusterId", &cluster)];
+        by_region.entry(region).or_default().extend(snapshot_data(
+            s,
+            recorder.previous.get(&key),
+            utilization,
+            dims,
+            timestamp,
+        ));
+        seen.insert(key, s.counters.iter().copied().collect());
+    }
+    let mut all_written = true;
+    for (region, data) in by_region {
+        let written = if data.is_empty() {
+            Ok(())
+        } else {
+            app.cloudwatch.region(&region).and_then(|cw| cw.put_metric_data(&data))
+        };
+        match written {
+            // A region's baseline moves only once its datapoints are stored, so that
+            // nothing is counted twice or lost.
+            Ok(()) => recorder
+                .previous
+                .extend(seen.iter().filter(|(k, _)| k.0 == region).map(|(k, v)| (k.clone(), v.clone()))),
+            Err(e) => {
+                // The region's minute is tried again on the next tick, from the same baseline.
+                tracing::warn!(error = %e, %region, "recording DAX metrics in CloudWatch");
+                all_written = false;
+            }
+        }
+    }
+    if all_written {
+        // Nodes that are gone leave the baseline.
+        recorder.previous.retain(|k, _| seen.contains_key(k));
+        recorder.last_minute = Some(minute);
+    }
+}
+
+#[cfg(test)]
+mod metrics_tests {
+    use super::*;
+
+    fn snapshot(counters: &[(&'static str, u64)], connections: i64, size: u64) -> dax_node::Snapshot {
+        dax_node::Snapshot {
+            labels: Vec::new(),
+            counters: counters.to_vec(),
+            client_connections: connections,
+            estimated_db_size: size,
+            cached_entries: 0,
+        }
+    }
+
+    fn values(data: &[cloudwatch::Datum]) -> Vec<(String, f64, String)> {
+        data.iter()
+            .map(|d| match d.value {
+                cloudwatch::DatumValue::Value(v) => (d.metric.name.clone(), v, d.unit.clone()),
+                cloudwatch::DatumValue::Set { .. } => unreachable!("the recorder writes single values"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_minute_is_the_increase_of_each_counter_and_the_gauges() {
+        let dims = vec![cloudwatch::Dimension::new("ClusterId", "c")];
+        let previous: BTreeMap<&'static str, u64> =
+            [("GetItemRequestCount", 10), ("ItemCacheHits", 4), ("EvictedSize", 500)].into_iter().collect();
+        // (counters now, baseline, connections, size, utilization, expected datapoints)
+        type Case<'a> = (
+            &'a [(&'static str, u64)],
+            Option<&'a BTreeMap<&'static str, u64>>,
+            i64,
+            u64,
+            Option<f64>,
+            Vec<(&'a str, f64, &'a str)>,
+        );
+        let cases: Vec<Case<'_>> = vec![
+            // Increases only; unchanged counters write nothing.
+            (
+                &[("GetItemRequestCount", 15), ("ItemCacheHits", 4), ("EvictedSize", 700)],
+                Some(&previous),
+                0,
+                0,
+                None,
+                vec![("GetItemRequestCount", 5.0, "Count"), ("EvictedSize", 200.0, "Bytes")],
+            ),
+            // A node that restarted: its counters start again from zero.
+            (&[("GetItemRequestCount", 3)], Some(&previous), 0, 0, None, vec![("GetItemRequestCount", 3.0, "Count")]),
+            // No baseline: everything counted since the node started.
+            (&[("TotalRequestCount", 7)], None, 0, 0, None, vec![("TotalRequestCount", 7.0, "Count")]),
+            // Gauges, when not zero.
+            (
+                &[],
+                None,
+                2,
+                4096,
+                Some(12.5),
+                vec![
+                    ("ClientConnections", 2.0, "Count"),
+                    ("EstimatedDbSize", 4096.0, "Bytes"),
+                    ("CacheMemoryUtilization", 12.5, "Percent"),
+                ],
+            ),
+            (&[], None, 0, 0, Some(0.0), vec![]),
+        ];
+        for (counters, baseline, connections, size, utilization, want) in cases {
+            let got = snapshot_data(&snapshot(counters, connections, size), baseline, utilization, dims.clone(), 60.0);
+            let want: Vec<(String, f64, String)> =
+                want.into_iter().map(|(n, v, u)| (n.to_owned(), v, u.to_owned())).collect();
+            assert_eq!(values(&got), want, "{counters:?}");
+            assert!(got
+                .iter()
+                .all(|d| d.timestamp == 60.0 && d.metric.namespace == "AWS/DAX" && d.metric.dimensions == dims));
+        }
+    }
+}

@@ -51,6 +51,7 @@ pub async fn execute(app: &Arc<App>, service: Service, call: Call<'_>) -> Result
         Service::DynamoDbStreams => {
             run(app, api::dynamodbstreams::StreamsApi { dynamo: Arc::clone(&app.dynamo) }, call).await
         }
+        Service::CloudWatch => run(app, api::cloudwatch::CloudWatchApi { cw: Arc::clone(&app.cloudwatch) }, call).await,
     }
 }
 
@@ -97,9 +98,9 @@ async fn pipeline<H: Handler>(app: &App, handler: &H, call: Call<'_>) -> Result<
         }
         context.get_or_insert(ctx);
     }
-    record_access(app, caller, d.signing_name, call.op, call.region);
+    record_access(app, caller, d.action_prefix, call.op, call.region);
     // An operation of the model daxd does not serve is authorized like any other, then refused.
-    let Some(op) = op else { return Err(api::not_served(d.signing_name, call.op)) };
+    let Some(op) = op else { return Err(api::not_served(d.action_prefix, call.op)) };
     let context = context.unwrap_or_default();
     let authorize = |target: &Target| {
         let ctx = auth::context(&app.iam, caller, &facts, target);

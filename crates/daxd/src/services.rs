@@ -18,14 +18,19 @@ pub enum Service {
     /// DynamoDB Streams: its own model and target prefix, DynamoDB's signing
     /// name and IAM action prefix.
     DynamoDbStreams,
+    /// CloudWatch: signing name `monitoring`, IAM action prefix `cloudwatch`.
+    CloudWatch,
 }
 
 /// Everything about a service that the front door needs.
 pub struct ServiceDef {
     pub model: Model,
     pub protocol: Protocol,
-    /// The SigV4 signing name and IAM action prefix (`iam`, `dynamodb`, ...).
+    /// The SigV4 signing name (`iam`, `dynamodb`, `monitoring`, ...).
     pub signing_name: &'static str,
+    /// The IAM action prefix and Access Advisor's service namespace: the
+    /// signing name, but for CloudWatch (`cloudwatch`).
+    pub action_prefix: &'static str,
     /// XML namespace (query protocols) or `__type` prefix (JSON protocols).
     pub namespace: Option<String>,
     /// The error code for input that breaks the model's constraints.
@@ -47,7 +52,11 @@ impl ServiceDef {
                 Service::DynamoDb | Service::DynamoDbStreams => {
                     ("dynamodb", "ValidationException", &[], Some("com.amazonaws.dynamodb.v20120810"))
                 }
+                // The model is awsQueryCompatible: a JSON error's `__type` is the Query
+                // code, the code boto3 names the modelled exceptions by.
+                Service::CloudWatch => ("monitoring", "InvalidParameterValue", &[], None),
             };
+        let action_prefix = if service == Service::CloudWatch { "cloudwatch" } else { signing_name };
         let namespace = if protocol.is_json() {
             json_prefix.map(str::to_owned)
         } else if service == Service::Ec2 {
@@ -56,7 +65,7 @@ impl ServiceDef {
         } else {
             model.metadata.xml_namespace.clone()
         };
-        ServiceDef { model, protocol, signing_name, namespace, validation_code, url_encoded_shapes }
+        ServiceDef { model, protocol, signing_name, action_prefix, namespace, validation_code, url_encoded_shapes }
     }
 }
 
@@ -82,7 +91,7 @@ impl ServiceDef {
 
 /// The embedded service models, parsed once.
 pub fn def(service: Service) -> &'static ServiceDef {
-    static DEFS: OnceLock<[ServiceDef; 6]> = OnceLock::new();
+    static DEFS: OnceLock<[ServiceDef; 7]> = OnceLock::new();
     let defs = DEFS.get_or_init(|| {
         [
             ServiceDef::load(Service::Iam, include_str!("../../../models/iam.json")),
@@ -91,6 +100,7 @@ pub fn def(service: Service) -> &'static ServiceDef {
             ServiceDef::load(Service::Dax, include_str!("../../../models/dax.json")),
             ServiceDef::load(Service::DynamoDb, include_str!("../../../models/dynamodb.json")),
             ServiceDef::load(Service::DynamoDbStreams, include_str!("../../../models/dynamodbstreams.json")),
+            ServiceDef::load(Service::CloudWatch, include_str!("../../../models/monitoring.json")),
         ]
     });
     match service {
@@ -100,6 +110,7 @@ pub fn def(service: Service) -> &'static ServiceDef {
         Service::Dax => &defs[3],
         Service::DynamoDb => &defs[4],
         Service::DynamoDbStreams => &defs[5],
+        Service::CloudWatch => &defs[6],
     }
 }
 
@@ -111,6 +122,7 @@ pub fn by_target(target: &str) -> Option<(Service, &str)> {
         "DynamoDB_20120810" => Service::DynamoDb,
         "DynamoDBStreams_20120810" => Service::DynamoDbStreams,
         "AmazonDAXV3" => Service::Dax,
+        "GraniteServiceVersion20100801" => Service::CloudWatch,
         _ => return None,
     };
     Some((service, op))
@@ -136,6 +148,7 @@ pub fn by_signing_name(name: &str) -> Option<Service> {
         "ec2" => Some(Service::Ec2),
         "dax" => Some(Service::Dax),
         "dynamodb" => Some(Service::DynamoDb),
+        "monitoring" => Some(Service::CloudWatch),
         _ => None,
     }
 }
@@ -152,6 +165,7 @@ mod tests {
             (Service::Ec2, Protocol::Ec2, "ec2"),
             (Service::Dax, Protocol::Json11, "dax"),
             (Service::DynamoDb, Protocol::Json10, "dynamodb"),
+            (Service::CloudWatch, Protocol::Json10, "monitoring"),
         ];
         for (s, p, name) in cases {
             assert_eq!(def(s).protocol, p, "{s:?}");
@@ -171,6 +185,8 @@ mod tests {
         assert_eq!(by_target("DynamoDB_20120810.GetItem"), Some((Service::DynamoDb, "GetItem")));
         assert_eq!(by_target("AmazonDAXV3.DescribeClusters"), Some((Service::Dax, "DescribeClusters")));
         assert_eq!(by_target("DynamoDBStreams_20120810.GetRecords"), Some((Service::DynamoDbStreams, "GetRecords")));
+        assert_eq!(by_target("GraniteServiceVersion20100801.ListMetrics"), Some((Service::CloudWatch, "ListMetrics")));
+        assert_eq!(def(Service::CloudWatch).action_prefix, "cloudwatch");
         assert_eq!(by_target("Nope.X"), None);
         assert_eq!(by_target("garbage"), None);
         assert_eq!(by_version("2010-05-08"), Some(Service::Iam));

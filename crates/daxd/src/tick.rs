@@ -1,6 +1,7 @@
 //! The clock-driven work of the background task (`main.rs`): DAX lifecycles
 //! advance, service-linked role deletion tasks advance, access records are
-//! flushed, and the DAX node listeners follow the control plane. It lives
+//! flushed, the DAX node listeners follow the control plane, and once a
+//! minute the DAX metrics are recorded in CloudWatch and its alarms evaluated. It lives
 //! apart from `App` so that the state shared by requests does not depend on
 //! the data plane that depends on it.
 
@@ -23,4 +24,16 @@ pub fn tick(app: &App) {
     }
     // DAX data plane: node listeners follow the control plane's nodes.
     crate::dax_host::reconcile(app);
+    // CloudWatch: the minute's DAX metrics, then the alarms on them.
+    crate::dax_host::record_metrics(app);
+    match app.cloudwatch.opened() {
+        Ok(regions) => {
+            for cw in regions {
+                if let Err(e) = cw.tick() {
+                    tracing::warn!(error = %e, "evaluating CloudWatch alarms");
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "opening CloudWatch's regions"),
+    }
 }

@@ -4,11 +4,13 @@
 //! operation's input, validates it against the model's constraints, and
 //! turns an output value or an error back into the bytes each protocol
 //! expects: `awsQuery` (IAM, STS), `ec2Query` (EC2) and `awsJson1_0` /
-//! `awsJson1_1` (DynamoDB, DAX).
+//! `awsJson1_1` (DynamoDB, DAX, CloudWatch), and the CBOR bodies of
+//! `smithy-rpc-v2-cbor` ([`cbor`]).
 //!
 //! It is not an HTTP server and knows nothing of authentication or of any
 //! service's behaviour; it is pure functions over bytes and values.
 
+pub mod cbor;
 pub mod error;
 pub mod model;
 pub mod query;

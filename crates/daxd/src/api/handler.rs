@@ -101,7 +101,7 @@ pub trait Handler: Send + Sync + 'static {
     /// What an operation of the model that daxd does not serve is authorized for
     /// before the answer says so.
     fn not_served_target(&self, name: &str, _input: &Value) -> Target {
-        Target::new(def(Self::SERVICE).signing_name, name, "*")
+        Target::new(def(Self::SERVICE).action_prefix, name, "*")
     }
 
     /// Operations whose authorization the service does itself (or that need none).

@@ -1,6 +1,7 @@
 //! Translation between the wire (JSON values shaped by the service models)
 //! and the domain crates. This is the only place that knows both.
 
+pub mod cloudwatch;
 pub mod dax;
 pub mod dynamodb;
 pub mod dynamodbstreams;
