@@ -402,12 +402,46 @@ test('a read-only user sees the actions it may not take, marked, with the reason
     assert.equal(await editDescription.getAttribute('aria-disabled'), 'true');
     assert.match(await editDescription.getAttribute('title'), /iam:UpdateRoleDescription/);
     await snap(page, 'read-only-role');
+    // DAX: Actions → Delete, on the list and on the cluster page.
+    const markedDelete = async () => {
+      await page.getByRole('button', { name: 'Actions' }).click();
+      const d = page.locator('#cluster-actions').getByRole('link', { name: 'Delete', exact: true });
+      assert.equal(await d.getAttribute('aria-disabled'), 'true');
+      assert.match(await d.getAttribute('title'), /Not permitted: .*dax:DeleteCluster/);
+      assert.equal(await page.locator('#cluster-actions').getByRole('button', { name: 'Delete' }).count(), 0);
+    };
+    await page.goto(`${CONSOLE}/dax/clusters?region=us-east-1`);
+    await markedDelete();
+    await page.goto(`${CONSOLE}/dax/clusters/console-a?region=us-east-1`);
+    await markedDelete();
+    await snap(page, 'read-only-cluster');
+    // Users: Create user, and on a user's page Delete user, the password and access key actions.
+    await nav(page, 'Users').click();
+    assert.match(await page.getByRole('link', { name: 'Create user' }).getAttribute('title'), /iam:CreateUser/);
+    await page.goto(`${CONSOLE}/iam/users/${env('ADMIN_USER')}`);
+    for (const [name, action] of [['Delete user', 'iam:DeleteUser'], ['Change password', 'iam:UpdateLoginProfile'],
+      ['Remove console password', 'iam:DeleteLoginProfile'], ['Create access key', 'iam:CreateAccessKey']]) {
+      const l = page.getByRole('link', { name, exact: true });
+      assert.equal(await l.getAttribute('aria-disabled'), 'true', name);
+      assert.match(await l.getAttribute('title'), new RegExp(`Not permitted: .*${action}`), name);
+    }
+    assert.equal(await page.getByRole('button', { name: 'Create access key' }).count(), 0);
+    await snap(page, 'read-only-user');
+    // Alarms: the list is readable, Create alarm is marked.
+    await page.goto(`${CONSOLE}/dax/alarms?region=us-east-1`);
+    await page.getByRole('table', { name: 'Alarms in us-east-1' }).waitFor();
+    assert.match(await page.getByRole('link', { name: 'Create alarm' }).getAttribute('title'), /cloudwatch:PutMetricAlarm/);
+    assert.equal(await page.getByLabel('Alarm name').count(), 0, 'no form to fill in');
+    await snap(page, 'read-only-alarms');
   });
-  // The administrator's are plain links.
+  // The administrator's are plain links and buttons.
   await browse('admin-rights', async (page) => {
     await admin(page);
     await nav(page, 'Tables').click();
     assert.equal(await page.getByRole('link', { name: 'Delete table console-cache' }).getAttribute('aria-disabled'), null);
+    await page.goto(`${CONSOLE}/iam/users/${env('READER_USER')}`);
+    assert.equal(await page.getByRole('link', { name: 'Delete user' }).getAttribute('aria-disabled'), null);
+    assert.equal(await page.getByRole('button', { name: 'Create access key' }).count(), 1);
   });
 });
 
@@ -483,6 +517,9 @@ test('layout at 390, 1024 and 1440 px: no overflow, no wrapped or cut identifier
       ['tables', '/dynamodb/tables?region=us-east-1'],
       ['table', '/dynamodb/tables/console-cache?region=us-east-1&mode=scan&run=1'],
       ['events', '/dax/events?region=us-east-1'],
+      ['cluster-metrics', '/dax/clusters/console-a?region=us-east-1&tab=metrics&metric=ItemCacheHits&range=3h'],
+      ['alarms', '/dax/alarms?region=us-east-1'],
+      ['user', `/iam/users/${env('ADMIN_USER')}`],
     ];
     for (const width of [390, 1024, 1440]) {
       await page.setViewportSize({ width, height: 900 });
@@ -496,6 +533,87 @@ test('layout at 390, 1024 and 1440 px: no overflow, no wrapped or cut identifier
         await snap(page, `w${width}-${name}`);
       }
     }
+  });
+});
+
+test('CloudWatch: the Metrics tab charts a metric per cluster and per node; alarms are created and deleted', async () => {
+  await browse('cloudwatch', async (page) => {
+    await admin(page);
+    await page.goto(`${CONSOLE}/dax/clusters/console-a?region=us-east-1`);
+    await page.getByRole('navigation', { name: 'Cluster details' }).getByRole('link', { name: 'Metrics' }).click();
+    await page.getByRole('heading', { name: 'Metrics', exact: true }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Metrics' }).getAttribute('aria-current'), 'page');
+    // Every range of the console, and every node of the cluster.
+    assert.deepEqual(await page.getByLabel('Time range').locator('option').allTextContents(),
+      ['1 hour', '3 hours', '12 hours', '1 day', '1 week']);
+    assert.deepEqual(await page.getByLabel('Cluster or node').locator('option').allTextContents(),
+      ['Whole cluster', 'Node console-a-a', 'Node console-a-b']);
+    // The fixture's 12 GetItem requests are recorded for the minute they were sent, once
+    // that minute has ended (daxd's clock): by now it usually has; else wait for it.
+    const show = async (metric, range, node) => {
+      await page.getByLabel('Metric', { exact: true }).selectOption(metric);
+      await page.getByLabel('Time range').selectOption({ label: range });
+      await page.getByLabel('Cluster or node').selectOption({ label: node });
+      await page.getByRole('button', { name: 'Show' }).click();
+      await page.getByRole('heading', { name: 'Metrics', exact: true }).waitFor();
+      return page.locator('#metrics desc').textContent();
+    };
+    let desc = await show('GetItemRequestCount', '3 hours', 'Whole cluster');
+    for (let i = 0; i < 40 && /No datapoints/.test(desc); i += 1) {
+      await page.waitForTimeout(2000);
+      await page.reload();
+      desc = await page.locator('#metrics desc').textContent();
+    }
+    assert.match(await page.locator('#metrics svg title').first().textContent(), /GetItemRequestCount of cluster console-a, last 3 hours/);
+    const sum = (d) => Number((d.match(/\(sum (\d+(?:\.\d+)?)\)/) || [])[1]);
+    assert.equal(sum(desc), 12, `the cluster's GetItem requests: ${desc}`);
+    assert.ok(await page.locator('#metrics svg circle title').count() >= 1, 'a read-out per datapoint');
+    assert.ok(await page.locator('#metrics svg line.grid').count() >= 7, 'gridlines');
+    await snap(page, 'metrics-cluster');
+    // Per node: the two nodes' requests add up to the cluster's.
+    const a = sum(await show('GetItemRequestCount', '1 day', 'Node console-a-a'));
+    assert.match(await page.locator('#metrics svg title').first().textContent(), /of node console-a-a, last 1 day/);
+    await snap(page, 'metrics-node');
+    const b = sum(await show('GetItemRequestCount', '1 week', 'Node console-a-b'));
+    assert.equal((a || 0) + (b || 0), 12, `per node: ${a} + ${b}`);
+    // A metric without datapoints still draws its axes and says so.
+    desc = await show('ThrottledRequestCount', '1 hour', 'Whole cluster');
+    assert.match(desc, /No datapoints/);
+    assert.equal(await page.locator('#metrics svg text.empty').textContent(), 'No datapoints in this period.');
+
+    // Alarms: create one on a DAX metric, see its state, delete it.
+    await page.getByRole('navigation', { name: 'Services' }).getByRole('link', { name: 'Alarms' }).click();
+    await page.getByRole('heading', { name: 'Alarms' }).waitFor();
+    await page.getByText('No alarms in this region.').waitFor();
+    await page.getByLabel('Alarm name').fill('console-throttled');
+    await page.getByLabel('Metric').selectOption('ThrottledRequestCount');
+    await page.getByLabel('Cluster', { exact: true }).selectOption('console-a');
+    await page.getByLabel('Condition').selectOption('GreaterThanThreshold');
+    await page.getByLabel('Threshold').fill('0');
+    await page.getByRole('button', { name: 'Create alarm' }).click();
+    await page.getByRole('status').filter({ hasText: 'Alarm console-throttled created.' }).waitFor();
+    const row = page.locator('tr[data-alarm="console-throttled"]');
+    assert.match(await row.innerText(), /(INSUFFICIENT_DATA|OK|ALARM)/);
+    assert.match(await row.innerText(), /ThrottledRequestCount/);
+    assert.match(await row.innerText(), /ClusterId=console-a/);
+    await snap(page, 'alarms');
+    // A refused alarm says why, in AWS's words.
+    await page.getByLabel('Alarm name').fill('console-bad');
+    await page.getByLabel('Threshold').fill('0');
+    await page.getByLabel('Evaluation periods').fill('0');
+    await page.getByRole('button', { name: 'Create alarm' }).click();
+    await page.getByRole('alert').filter({ hasText: /EvaluationPeriods|evaluationPeriods/ }).waitFor();
+    assert.equal(await page.locator('tr[data-alarm="console-bad"]').count(), 0);
+    assert.equal(await page.getByLabel('Alarm name').inputValue(), 'console-bad', 'the form as it was filled in');
+    assert.equal(await page.getByLabel('Evaluation periods').inputValue(), '0');
+    await row.getByRole('link', { name: 'Delete alarm console-throttled' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete alarm' });
+    await dialog.waitFor();
+    await snap(page, 'alarm-delete-dialog');
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('status').filter({ hasText: 'Alarm console-throttled deleted.' }).waitFor();
+    assert.equal(await row.count(), 0);
+    await page.getByText('No alarms in this region.').waitFor();
   });
 });
 

@@ -20,6 +20,8 @@ pub enum Service {
     Ec2,
     Dax,
     DynamoDb,
+    /// CloudWatch (`monitoring`): the DAX metrics and their alarms.
+    CloudWatch,
 }
 
 /// How someone signs in.

@@ -302,6 +302,7 @@ pub enum Nav {
     SubnetGroups,
     ParameterGroups,
     Events,
+    Alarms,
 }
 
 /// What one page shows.
@@ -407,6 +408,7 @@ pub fn render(c: &Console, r: &Req, session: &Session, principal: &Principal, pa
                                 "Parameter groups"
                             ))
                             (nav_link(c, cur, Nav::Events, &format!("/dax/events{region_q}"), "Events"))
+                            (nav_link(c, cur, Nav::Alarms, &format!("/dax/alarms{region_q}"), "Alarms"))
                         }
                     }
                     main #content tabindex="-1" data-refresh-ms=[page.refresh.then_some("1500")] {

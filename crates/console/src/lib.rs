@@ -123,7 +123,7 @@ impl Console {
     }
 
     fn inner_router(self: &Arc<Self>) -> Router<Arc<Console>> {
-        use pages::{dax, dynamodb, iam, signin};
+        use pages::{cloudwatch, dax, dynamodb, iam, signin};
         Router::new()
             .route("/assets/{file}", get(assets))
             .route("/", get(route!(signin::home)))
@@ -158,6 +158,7 @@ impl Console {
                 get(route!(dax::parameter_group_page)).post(route!(dax::parameter_group_update)),
             )
             .route("/dax/events", get(route!(dax::events)))
+            .route("/dax/alarms", get(route!(cloudwatch::alarms)).post(route!(cloudwatch::alarm_post)))
             .route("/dynamodb", get(route!(dynamodb::tables)))
             .route("/dynamodb/tables", get(route!(dynamodb::tables)).post(route!(dynamodb::table_post)))
             .route("/dynamodb/tables/{name}", get(route!(dynamodb::table_page)))

@@ -3,7 +3,10 @@
 //! kept for the last [`WINDOW`] seconds (at most [`KEEP`] samples) per
 //! cluster, and drawn as an SVG line chart of hits and misses per interval
 //! over that last hour, with gridlines, labelled axes and a read-out of each
-//! interval on hover (rendered on the server, so it needs no script).
+//! interval on hover (rendered on the server, so it needs no script). The
+//! minutes CloudWatch recorded before the first sample are drawn before the
+//! samples, so the hour before a restart still shows. [`series_chart`] draws
+//! CloudWatch datapoints the same way, for the Metrics tab.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -101,14 +104,25 @@ fn count(n: u64, one: &str, many: &str) -> String {
 }
 
 /// The chart: an SVG of the last hour with a title, gridlines, labelled axes,
-/// a legend, two lines, and a read-out of each interval on hover.
-pub fn chart(samples: &[Sample], now: f64) -> Markup {
-    let d = deltas(samples);
+/// a legend, two lines, and a read-out of each interval on hover. `recorded`
+/// holds the CloudWatch datapoints (minute start, hits, misses): those of the
+/// minutes before the first sample are drawn first, so the hour before a
+/// restart of the server still shows.
+pub fn chart(samples: &[Sample], recorded: &[(f64, u64, u64)], now: f64) -> Markup {
+    let first_sample = samples.first().map_or(f64::INFINITY, |s| s.t);
+    let mut d: Vec<(f64, u64, u64)> = recorded
+        .iter()
+        .filter(|(t, _, _)| *t + 60.0 <= first_sample && *t + 60.0 > now - WINDOW)
+        .map(|(t, h, m)| (t + 60.0, *h, *m))
+        .collect();
+    let earlier = d.len();
+    d.extend(deltas(samples));
     let (w, h, left, bottom, top, right) = (720.0_f64, 260.0_f64, 56.0, 40.0, 14.0, 16.0);
     // The last hour, or as much of it as there are samples for (at least a
     // minute), so a young cluster's chart is not a line against the edge.
     let t1 = samples.last().map_or(now, |s| s.t).max(now);
-    let t0 = samples.first().map_or(t1 - 60.0, |s| s.t).clamp(t1 - WINDOW, t1 - 60.0);
+    let start = d.first().filter(|_| earlier > 0).map_or(samples.first().map(|s| s.t), |p| Some(p.0 - 60.0));
+    let t0 = start.unwrap_or(t1 - 60.0).clamp(t1 - WINDOW, t1 - 60.0);
     let max = d.iter().map(|(_, a, b)| (*a).max(*b)).max().unwrap_or(0);
     let (ymax, ystep) = scale(max);
     #[allow(clippy::cast_precision_loss)]
@@ -129,7 +143,13 @@ pub fn chart(samples: &[Sample], now: f64) -> Markup {
     let total_m: u64 = d.iter().map(|p| p.2).sum();
     // The sampling interval, for the unit of the y axis.
     let every = samples.windows(2).map(|w| w[1].t - w[0].t).fold(f64::NAN, f64::min);
-    let unit = if every.is_finite() { format!("per {:.0}-second interval", every.max(1.0)) } else { String::new() };
+    let unit = match (every.is_finite(), earlier > 0) {
+        (true, false) => format!("per {:.0}-second interval", every.max(1.0)),
+        (true, true) => format!("recorded per minute, then per {:.0}-second interval", every.max(1.0)),
+        (false, true) => "recorded per minute".to_owned(),
+        (false, false) => String::new(),
+    };
+    let every = if every.is_finite() { every } else { 60.0 };
     let yticks: Vec<u64> = (0..=4).map(|i| i * ystep).collect();
     // Time gridlines on round clock times, at most seven of them.
     let span = t1 - t0;
@@ -181,7 +201,7 @@ pub fn chart(samples: &[Sample], now: f64) -> Markup {
                 }
                 // The read-out: each interval's band names its time and counts on hover.
                 @for (i, p) in d.iter().enumerate() {
-                    @let from = if i == 0 { p.0 - every.max(1.0) } else { d[i - 1].0 };
+                    @let from = if i == 0 || i == earlier { p.0 - if i < earlier { 60.0 } else { every.max(1.0) } } else { d[i - 1].0 };
                     rect.band x=(x(from.max(t0))) y=(top) width=((x(p.0) - x(from.max(t0))).max(1.0)) height=(yb - top) {
                         title {
                             (time_of(p.0)) ": " (count(p.1, "hit", "hits")) ", " (count(p.2, "miss", "misses"))
@@ -192,6 +212,131 @@ pub fn chart(samples: &[Sample], now: f64) -> Markup {
             figcaption {
                 span.key.hits { "Cache hits" } " " span.key.misses { "Cache misses" }
                 " (item, query and scan caches, " (unit) "; hover over the chart for each interval's counts)"
+            }
+        }
+    }
+}
+
+/// One line of a [`series_chart`]: its CSS class, its name in the legend and
+/// read-out, and its points (Unix seconds, value).
+pub struct Line<'a> {
+    pub class: &'a str,
+    pub label: &'a str,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A round upper bound and gridline step for fractional values.
+fn scale_f(max: f64) -> (f64, f64) {
+    if max <= 0.0 || !max.is_finite() {
+        return (4.0, 1.0);
+    }
+    let mut unit = 10f64.powf(max.log10().floor() - 1.0);
+    loop {
+        for m in [1.0, 2.0, 5.0] {
+            if m * unit * 4.0 >= max {
+                return (m * unit * 4.0, m * unit);
+            }
+        }
+        unit *= 10.0;
+    }
+}
+
+/// A value as a short label: whole numbers without decimals.
+pub fn num(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// A line chart of datapoints from `t0` to `t1` (Unix seconds), drawn like
+/// [`chart`]: gridlines, labelled axes, a legend and a read-out of each
+/// datapoint on hover. `id` makes its title and description ids unique.
+pub fn series_chart(id: &str, title: &str, unit: &str, lines: &[Line<'_>], t0: f64, t1: f64) -> Markup {
+    let (w, h, left, bottom, top, right) = (720.0_f64, 260.0_f64, 56.0, 40.0, 14.0, 16.0);
+    let t1 = if t1 > t0 { t1 } else { t0 + 60.0 };
+    let max = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).fold(0.0_f64, f64::max);
+    let (ymax, ystep) = scale_f(max);
+    let x = |t: f64| left + (t - t0) / (t1 - t0) * (w - left - right);
+    let y = |v: f64| top + (1.0 - v / ymax) * (h - top - bottom);
+    let (yb, xr) = (h - bottom, w - right);
+    let yticks: Vec<f64> = (0..=4).map(|i| f64::from(i) * ystep).collect();
+    let span = t1 - t0;
+    let tstep = [60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0, 43200.0, 86400.0]
+        .into_iter()
+        .find(|s| span / s <= 7.0)
+        .unwrap_or(86400.0);
+    let first = (t0 / tstep).ceil() * tstep;
+    let xticks: Vec<f64> = (0..8).map(|i| first + f64::from(i) * tstep).filter(|t| *t <= t1).collect();
+    let clock = |t: f64| {
+        let s = time_of(t);
+        if span > 86400.0 {
+            s.get(5..16).unwrap_or("").replace('T', " ")
+        } else {
+            s.get(11..16).unwrap_or("").to_owned()
+        }
+    };
+    let n: usize = lines.iter().map(|l| l.points.len()).sum();
+    let desc = if n == 0 {
+        format!("No datapoints from {} to {}.", time_of(t0), time_of(t1))
+    } else {
+        let parts: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                let sum: f64 = l.points.iter().map(|p| p.1).sum();
+                format!("{}: {} (sum {})", l.label, count(l.points.len() as u64, "datapoint", "datapoints"), num(sum))
+            })
+            .collect();
+        format!("From {} to {}. {}.", time_of(t0), time_of(t1), parts.join("; "))
+    };
+    let pts = |l: &Line<'_>| {
+        let mut s = String::new();
+        for p in &l.points {
+            let _ = write!(s, "{:.1},{:.1} ", x(p.0), y(p.1));
+        }
+        s
+    };
+    let title_id = format!("{id}-title");
+    let desc_id = format!("{id}-desc");
+    html! {
+        figure.chart tabindex="0" {
+            svg viewBox={ "0 0 " (w) " " (h) } role="img" aria-labelledby={ (title_id) " " (desc_id) } width="100%" {
+                title id=(title_id) { (title) }
+                desc id=(desc_id) { (desc) }
+                @for v in &yticks {
+                    line x1=(left) y1=(y(*v)) x2=(xr) y2=(y(*v)) class="grid" {}
+                    text x=(left - 6.0) y=(y(*v) + 4.0) class="tick" text-anchor="end" { (num(*v)) }
+                }
+                @for t in &xticks {
+                    line x1=(x(*t)) y1=(top) x2=(x(*t)) y2=(yb) class="grid" {}
+                    text x=(x(*t)) y=(yb + 16.0) class="tick" text-anchor="middle" { (clock(*t)) }
+                }
+                line x1=(left) y1=(top) x2=(left) y2=(yb) class="axis" {}
+                line x1=(left) y1=(yb) x2=(xr) y2=(yb) class="axis" {}
+                text x=(left + (xr - left) / 2.0) y=(h - 4.0) class="tick" text-anchor="middle" { "Time (UTC)" }
+                text x="12" y=(top + (yb - top) / 2.0) class="tick" text-anchor="middle"
+                    transform={ "rotate(-90 12 " (top + (yb - top) / 2.0) ")" } { (unit) }
+                @for l in lines {
+                    polyline points=(pts(l)) class=(l.class) fill="none" {}
+                    @for p in &l.points {
+                        circle cx=(format!("{:.1}", x(p.0))) cy=(format!("{:.1}", y(p.1))) r="3" class=(l.class) {
+                            title { (time_of(p.0)) ": " (l.label) " " (num(p.1)) }
+                        }
+                    }
+                }
+                @if n == 0 {
+                    text x=(left + (xr - left) / 2.0) y=(top + (yb - top) / 2.0) class="empty" text-anchor="middle" {
+                        "No datapoints in this period."
+                    }
+                }
+            }
+            figcaption {
+                @for (i, l) in lines.iter().enumerate() {
+                    @if i > 0 { " " }
+                    span class={ "key " (l.class) } { (l.label) }
+                }
+                " (" (unit) "; hover over a point for its value)"
             }
         }
     }
@@ -235,7 +380,7 @@ mod tests {
 
     #[test]
     fn chart_renders_an_accessible_svg() {
-        let empty = chart(&[], 100.0).into_string();
+        let empty = chart(&[], &[], 100.0).into_string();
         assert!(empty.contains("role=\"img\"") && empty.contains("No interval yet"), "axes even without data: {empty}");
         assert_eq!(scale(0), (4, 1));
         assert_eq!(scale(7), (8, 2));
@@ -245,7 +390,7 @@ mod tests {
         h.record(0.0, vec![c("a", 0, 0)]);
         h.record(5.0, vec![c("a", 4, 1)]);
         h.record(10.0, vec![c("a", 4, 3)]);
-        let svg = chart(&h.of("us-east-1", "a").0, 10.0).into_string();
+        let svg = chart(&h.of("us-east-1", "a").0, &[], 10.0).into_string();
         assert!(
             svg.contains("<svg")
                 && svg.contains("role=\"img\"")
@@ -255,5 +400,34 @@ mod tests {
         assert!(svg.contains("4 hits and 3 misses"), "{svg}");
         assert!(svg.contains("2 intervals") && svg.contains("class=\"grid\""), "{svg}");
         assert!(svg.contains("0 hits, 2 misses</title>"), "a read-out per interval: {svg}");
+    }
+
+    #[test]
+    fn recorded_minutes_come_before_the_samples() {
+        let samples = [
+            Sample { t: 200.0, hits: 0, misses: 0, item_hits: 0, item_misses: 0, query_hits: 0, query_misses: 0 },
+            Sample { t: 205.0, hits: 1, misses: 0, item_hits: 1, item_misses: 0, query_hits: 0, query_misses: 0 },
+        ];
+        // The minute at 180 overlaps the samples: left out, not counted twice.
+        let svg = chart(&samples, &[(60.0, 4, 2), (120.0, 3, 0), (180.0, 9, 9)], 205.0).into_string();
+        assert!(svg.contains("3 intervals") && svg.contains("8 hits and 2 misses in all"), "{svg}");
+        assert!(svg.contains("recorded per minute, then per 5-second interval"), "{svg}");
+        let only = chart(&[], &[(60.0, 4, 2)], 300.0).into_string();
+        assert!(
+            only.contains("1 interval ") && only.contains("recorded per minute"),
+            "never blank after a restart: {only}"
+        );
+    }
+
+    #[test]
+    fn series_chart_scales_and_reads_out() {
+        assert_eq!(scale_f(0.0), (4.0, 1.0));
+        assert_eq!(scale_f(7.0), (8.0, 2.0));
+        assert_eq!(scale_f(0.3), (0.4, 0.1));
+        let empty = series_chart("m", "T", "Count", &[], 0.0, 3600.0).into_string();
+        assert!(empty.contains("No datapoints in this period") && empty.contains("class=\"grid\""), "{empty}");
+        let l = Line { class: "hits", label: "Sum", points: vec![(60.0, 3.0), (120.0, 1.5)] };
+        let svg = series_chart("m", "T", "Count", &[l], 0.0, 3600.0).into_string();
+        assert!(svg.contains("Sum: 2 datapoints (sum 4.50)") && svg.contains("Sum 1.50</title>"), "{svg}");
     }
 }

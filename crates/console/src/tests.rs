@@ -106,6 +106,13 @@ impl Host for Fake {
                     )
                 }
                 "DescribeClusters" => Ok(json!({"Clusters": []})),
+                "DescribeAlarms" => Ok(json!({"MetricAlarms": [{
+                    "AlarmName": "busy <b>", "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:busy <b>",
+                    "StateValue": "ALARM", "StateReason": "Threshold Crossed", "MetricName": "ThrottledRequestCount",
+                    "Dimensions": [{"Name": "ClusterId", "Value": "c1"}], "Statistic": "Sum",
+                    "ComparisonOperator": "GreaterThanThreshold", "Threshold": 0.0, "Period": 60, "EvaluationPeriods": 1}]})),
+                "GetMetricStatistics" => Ok(json!({"Label": input["MetricName"], "Datapoints": [
+                    {"Timestamp": 960.0, "Sum": 2.0, "Unit": "Count"}, {"Timestamp": 900.0, "Sum": 5.0, "Unit": "Count"}]})),
                 "DescribeTable" if input["TableName"] == "streamed" => Ok(json!({"Table": {
                     "TableName": "streamed", "TableStatus": "ACTIVE", "TableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/streamed",
                     "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}], "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
@@ -540,4 +547,55 @@ fn factored_request_parsers() {
         assert_eq!(next_target("/console", Some(bad)), None, "{bad}");
     }
     assert_eq!(next_target("/console", None), None);
+}
+
+#[tokio::test]
+async fn the_metrics_tab_and_the_alarms_page_call_cloudwatch() {
+    let t = T::new(0);
+    let (id, csrf) = t.sign_in("alice").await;
+    let (status, _, body, _) =
+        t.get("/console/dax/clusters/c1?region=us-east-1&tab=metrics&metric=ItemCacheHits&range=3h", Some(&id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("ItemCacheHits of cluster c1, last 3 hours"), "{body}");
+    assert!(body.contains("Sum per minute: 2 datapoints (sum 7)"), "{body}");
+    {
+        let calls = t.host.calls.lock().unwrap();
+        let get = calls.iter().rev().find(|c| c.3 == "GetMetricStatistics").expect("a GetMetricStatistics call");
+        assert_eq!(get.2, Service::CloudWatch);
+        assert_eq!(get.4["Dimensions"], json!([{"Name": "ClusterId", "Value": "c1"}]));
+        assert_eq!(get.4["Period"], json!(60));
+        assert_eq!(get.4["EndTime"].as_f64().unwrap() - get.4["StartTime"].as_f64().unwrap(), 10800.0);
+    }
+    // The details tab's cache chart reads the same datapoints.
+    let (_, _, body, _) = t.get("/console/dax/clusters/c1?region=us-east-1", Some(&id)).await;
+    assert!(body.contains("2 intervals") && body.contains("21 hits and 21 misses in all"), "recorded minutes: {body}");
+
+    let (status, _, body, _) = t.get("/console/dax/alarms?region=us-east-1", Some(&id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("busy &lt;b&gt;") && body.contains("ALARM") && body.contains("ClusterId=c1"), "{body}");
+    let form = format!(
+        "_csrf={csrf}&op=create&region=us-east-1&name=hot&metric=ThrottledRequestCount&cluster=c1&node=&comparison=GreaterThanThreshold&threshold=2.5&period=60&evaluation_periods=x"
+    );
+    let (status, _, _, location) = t.post("/console/dax/alarms", Some(&id), &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some("/console/dax/alarms?region=us-east-1"));
+    let put = t.host.calls.lock().unwrap().last().unwrap().clone();
+    assert_eq!((put.2, put.3.as_str()), (Service::CloudWatch, "PutMetricAlarm"));
+    assert_eq!(put.4["Threshold"], json!(2.5));
+    assert_eq!(put.4["Period"], json!(60));
+    assert_eq!(put.4["EvaluationPeriods"], json!("x"), "what does not parse goes to the API's validation as sent");
+    assert_eq!(put.4["Dimensions"], json!([{"Name": "ClusterId", "Value": "c1"}]));
+    // A refused creation: the page again (200), the reason, the form as filled in.
+    let (mid, mcsrf) = t.sign_in("mallory").await;
+    let form =
+        format!("_csrf={mcsrf}&op=create&region=us-east-1&name=mine&metric=ScanCacheHits&cluster=c9&threshold=7");
+    let (status, _, body, _) = t.post("/console/dax/alarms", Some(&mid), &form).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("role=\"alert\"") && body.contains("iam:PutMetricAlarm"), "{body}");
+    assert!(body.contains("value=\"mine\"") && body.contains("value=\"7\""), "{body}");
+    assert!(body.contains("<option value=\"ScanCacheHits\" selected>"), "{body}");
+    let form = format!("_csrf={csrf}&op=delete&region=us-east-1&name=hot");
+    t.post("/console/dax/alarms", Some(&id), &form).await;
+    let del = t.host.calls.lock().unwrap().last().unwrap().clone();
+    assert_eq!((del.3.as_str(), del.4.clone()), ("DeleteAlarms", json!({"AlarmNames": ["hot"]})));
 }

@@ -189,6 +189,7 @@ impl console::Host for ConsoleHost {
                 ConsoleService::Ec2 => Service::Ec2,
                 ConsoleService::Dax => Service::Dax,
                 ConsoleService::DynamoDb => Service::DynamoDb,
+                ConsoleService::CloudWatch => Service::CloudWatch,
             };
             crate::exec::call_as(&self.app, &caller, region, source_ip, secure, service, op, input)
                 .await

@@ -1,5 +1,5 @@
 //! DynamoDB → DAX: clusters (list, Actions → Delete, create, detail with
-//! nodes, events and the cache chart), subnet groups, parameter groups
+//! nodes, events and the cache chart, and a Metrics tab from `cloudwatch.rs`), subnet groups, parameter groups
 //! (TTL editing) and events, per region.
 
 use std::collections::BTreeMap;
@@ -124,6 +124,14 @@ pub async fn clusters(c: Arc<Console>, r: Req) -> Res {
                 }
             }
             refresh = clusters.iter().any(|cl| busy(s(cl, "Status")));
+            // Delete is marked not permitted when no listed cluster may be deleted.
+            let mut may_delete = clusters.is_empty();
+            for cl in clusters {
+                if super::not_permitted(&c, &r, &["dax:DeleteCluster"], s(cl, "ClusterArn")).await.is_empty() {
+                    may_delete = true;
+                    break;
+                }
+            }
             body.push(html! {
                 form method="get" action=(list_href) class="list" {
                     input type="hidden" name="region" value=(region);
@@ -131,7 +139,13 @@ pub async fn clusters(c: Arc<Console>, r: Req) -> Res {
                         @if !clusters.is_empty() {
                             (html::actions_menu(
                                 "cluster-actions",
-                                html! { button type="submit" name="action" value="delete" { "Delete" } }
+                                html! {
+                                    @if may_delete {
+                                        button type="submit" name="action" value="delete" { "Delete" }
+                                    } @else {
+                                        (html::not_permitted(html! { "Delete" }, "dax:DeleteCluster"))
+                                    }
+                                }
                             ))
                         }
                         (create)
@@ -593,16 +607,38 @@ pub async fn cluster_page(c: Arc<Console>, r: Req) -> Res {
     let endpoint = endpoint_text(&cl["ClusterDiscoveryEndpoint"]);
     let sgs = arr(&cl, "SecurityGroups");
     let nodes = arr(&cl, "Nodes");
+    let may_delete = super::not_permitted(&c, &r, &["dax:DeleteCluster"], s(&cl, "ClusterArn")).await.is_empty();
+    let href = cluster_href(&c, &region, &name);
+    let tab = if r.q("tab") == Some("metrics") { "metrics" } else { "details" };
     body.push(html! {
         div.actions {
             form method="get" action=(c.link(&format!("/dax/clusters/{}", encode(&name)))) {
                 input type="hidden" name="region" value=(region);
                 (html::actions_menu(
                     "cluster-actions",
-                    html! { button type="submit" name="action" value="delete" { "Delete" } }
+                    html! {
+                        @if may_delete {
+                            button type="submit" name="action" value="delete" { "Delete" }
+                        } @else {
+                            (html::not_permitted(html! { "Delete" }, "dax:DeleteCluster"))
+                        }
+                    }
                 ))
             }
         }
+        nav.tabs aria-label="Cluster details" {
+            ul {
+                li { a href=(href) aria-current=[(tab == "details").then_some("page")] { "Details" } }
+                li { a href={ (href) "&tab=metrics" } aria-current=[(tab == "metrics").then_some("page")] { "Metrics" } }
+            }
+        }
+    });
+    if tab == "metrics" {
+        let ids: Vec<String> = nodes.iter().map(|n| s(n, "NodeId").to_owned()).collect();
+        body.push(super::cloudwatch::metrics_tab(&c, &r, &region, &name, &ids).await);
+        return Ok(page(&c, &r, &sess, &p, &format!("Cluster {name}"), Nav::Clusters, &region, body, false));
+    }
+    body.push(html! {
         section aria-labelledby="c-summary" {
             h2 #c-summary { "Summary" }
             dl.summary {
@@ -680,10 +716,13 @@ pub async fn cluster_page(c: Arc<Console>, r: Req) -> Res {
         c.sample();
         (samples, latest) = c.metrics.of(&region, &name);
     }
+    // The minutes recorded before the samples (those outlive a restart), then the samples.
+    let recorded = super::cloudwatch::cache_minutes(&c, &r, &region, &name).await;
+    let cache_chart = metrics::chart(&samples, &recorded, c.now());
     body.push(html! {
         section aria-labelledby="c-cache" id="cache-chart" data-refresh-ms=(c.config.sample_every.as_millis().max(1000)) {
             h2 #c-cache { "Cache hits and misses" }
-            (metrics::chart(&samples, c.now()))
+            (cache_chart)
             @match latest {
                 Some(l) => {
                     div.scroll tabindex="0" {

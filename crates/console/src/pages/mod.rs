@@ -1,6 +1,7 @@
 //! The console's pages, one module per area. Every page function takes the
 //! console and the parsed request and answers with a page or a redirect.
 
+pub mod cloudwatch;
 pub mod dax;
 pub mod dynamodb;
 pub mod iam;

@@ -13,6 +13,17 @@ use crate::html::{
 use crate::pages::iam_list;
 use crate::{Console, Req};
 
+/// The actions of the user page's controls, asked of the policy simulator at once.
+const USER_ACTIONS: &[&str] = &[
+    "iam:DeleteUser",
+    "iam:CreateLoginProfile",
+    "iam:UpdateLoginProfile",
+    "iam:DeleteLoginProfile",
+    "iam:CreateAccessKey",
+    "iam:UpdateAccessKey",
+    "iam:DeleteAccessKey",
+];
+
 pub async fn users_list(c: Arc<Console>, r: Req) -> Res {
     let (sess, p) = r.need_session(&c)?;
     let search = r.q("search").unwrap_or("").trim().to_owned();
@@ -57,6 +68,15 @@ pub async fn users_list(c: Arc<Console>, r: Req) -> Res {
                 r.q("marker").is_none(),
             ));
         }
+    }
+    let account = &p.account;
+    let may_create =
+        crate::pages::not_permitted(&c, &r, &["iam:CreateUser"], &format!("arn:aws:iam::{account}:user/*"))
+            .await
+            .is_empty();
+    if !may_create {
+        body.push(html! { p { (html::not_permitted(html! { "Create user" }, "iam:CreateUser")) } });
+        return Ok(page(&c, &r, &sess, &p, "Users", Nav::Users, body));
     }
     body.push(html! {
         details.panel {
@@ -110,6 +130,17 @@ pub async fn user_page(c: Arc<Console>, r: Req) -> Res {
         Err(e) => return Ok(page(&c, &r, &sess, &p, &format!("User {name}"), Nav::Users, api_error(&e))),
     };
     let csrf = html::csrf(&sess);
+    // What the signed-in user may not do to this user: marked, not hidden.
+    let denied = crate::pages::not_permitted(&c, &r, USER_ACTIONS, s(&user, "Arn")).await;
+    let may = |a: &str| !denied.iter().any(|d| d == a);
+    // A POST button, or its label marked not permitted.
+    let button = |action: &str, href: &str, fields: &[(&str, &str)], label: &str, class: &str| -> Markup {
+        if may(action) {
+            post_button(&sess, href, fields, label, class)
+        } else {
+            html::not_permitted(html! { (label) }, action)
+        }
+    };
     let mut body = Markup::default();
     if r.q("confirm") == Some("delete") {
         body.push(html::dialog(
@@ -128,7 +159,13 @@ pub async fn user_page(c: Arc<Console>, r: Req) -> Res {
         ));
     }
     body.push(html! {
-        div.actions { a.button.danger href={ (href) "?confirm=delete" } { "Delete user" } }
+        div.actions {
+            @if may("iam:DeleteUser") {
+                a.button.danger href={ (href) "?confirm=delete" } { "Delete user" }
+            } @else {
+                (html::not_permitted(html! { "Delete user" }, "iam:DeleteUser"))
+            }
+        }
         section aria-labelledby="u-summary" {
             h2 #u-summary { "Summary" }
             dl.summary {
@@ -151,13 +188,21 @@ pub async fn user_page(c: Arc<Console>, r: Req) -> Res {
                     @if reset { "; a reset is required" }
                     ")."
                 }
-                (password_form(&pw_action, &csrf, "update", "New password", "Change password"))
-                (post_button(&sess, &pw_action, &[("op", "delete")], "Remove console password", "secondary"))
+                @if may("iam:UpdateLoginProfile") {
+                    (password_form(&pw_action, &csrf, "update", "New password", "Change password"))
+                } @else {
+                    p { (html::not_permitted(html! { "Change password" }, "iam:UpdateLoginProfile")) }
+                }
+                (button("iam:DeleteLoginProfile", &pw_action, &[("op", "delete")], "Remove console password", "secondary"))
             }
         }
         Err(e) if e.code == "NoSuchEntity" => html! {
             p { "The user has no console password." }
-            (password_form(&pw_action, &csrf, "create", "Password", "Create console password"))
+            @if may("iam:CreateLoginProfile") {
+                (password_form(&pw_action, &csrf, "create", "Password", "Create console password"))
+            } @else {
+                p { (html::not_permitted(html! { "Create console password" }, "iam:CreateLoginProfile")) }
+            }
         },
         Err(e) => api_error(&e),
     };
@@ -188,22 +233,28 @@ pub async fn user_page(c: Arc<Console>, r: Req) -> Res {
                                     td { (s(k, "Status")) }
                                     td { (time(k.get("CreateDate"))) }
                                     td {
-                                        (post_button(
-                                            &sess,
+                                        (button(
+                                            "iam:UpdateAccessKey",
                                             &keys_action,
                                             &[("op", if active { "deactivate" } else { "activate" }), ("id", id)],
                                             if active { "Deactivate" } else { "Activate" },
                                             "secondary"
                                         ))
                                         " "
-                                        (post_button(&sess, &keys_action, &[("op", "delete"), ("id", id)], "Delete", "secondary"))
+                                        (button(
+                                            "iam:DeleteAccessKey",
+                                            &keys_action,
+                                            &[("op", "delete"), ("id", id)],
+                                            "Delete",
+                                            "secondary"
+                                        ))
                                     }
                                 }
                             }
                         }
                     }
                 }
-                (post_button(&sess, &keys_action, &[("op", "create")], "Create access key", ""))
+                (button("iam:CreateAccessKey", &keys_action, &[("op", "create")], "Create access key", ""))
             }
         }
     };
