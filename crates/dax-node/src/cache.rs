@@ -443,6 +443,11 @@ impl NodeCache {
         self.cache.insert(k, Arc::new(Entry { value, written: self.now(), seq: 0, weight }));
     }
 
+    /// Drop every entry (a replica that missed replication updates).
+    pub(crate) fn clear(&self) {
+        self.cache.invalidate_all();
+    }
+
     /// Bytes held now (after pending maintenance).
     pub(crate) fn weighted_size(&self) -> u64 {
         self.cache.run_pending_tasks();

@@ -77,6 +77,9 @@ where
                     match event {
                         Event::Preamble(_) => {}
                         Event::Frame(Frame::Request(req)) => {
+                            if !node.faults.is_clear() {
+                                node.faults.before_answer().await;
+                            }
                             if let Some(answer) = node.handle(&mut session, req).await {
                                 out.extend_from_slice(&answer);
                                 // Pipelined requests are answered together, but never more

@@ -13,6 +13,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::FleetConfig;
 use crate::conn;
+use crate::faults::{Fault, FaultError, FaultKind};
 use crate::host::{Host, NodeError, NodeSpec};
 use crate::metrics::{render_prometheus, Snapshot};
 use crate::node::{Cluster, Node, Shared};
@@ -74,6 +75,10 @@ fn now_ms() -> i64 {
 async fn connection(node: Arc<Node>, stream: TcpStream, tls: Option<TlsAcceptor>) {
     let _ = stream.set_nodelay(true);
     let Ok(local) = stream.local_addr() else { return };
+    if node.faults.has(FaultKind::Stall) {
+        // A stalled node does not even finish a TLS handshake.
+        node.faults.before_answer().await;
+    }
     let Some(acceptor) = tls else {
         conn::serve(node, stream, local.ip(), false).await;
         return;
@@ -109,12 +114,31 @@ const SHED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 async fn accept_loop(node: Arc<Node>, listener: TcpListener, tls: Option<TlsAcceptor>, accepting: Arc<AtomicBool>) {
     let mut conns = JoinSet::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(node.shared.config.max_connections.max(1)));
+    let mut faults = node.faults.subscribe();
+    let Ok(addr) = listener.local_addr() else { return };
+    let mut listener = Some(listener);
     // The socket is bound and listening (connections queue in its backlog) and this loop
     // now takes them: the node serves.
     accepting.store(true, Ordering::Release);
     loop {
+        if *faults.borrow_and_update() & STOP_BIT != 0 {
+            // A stopped node: the listening socket closes (new connections are refused,
+            // those in its backlog reset) and so does every open connection.
+            drop(listener.take());
+            conns.abort_all();
+            while conns.join_next().await.is_some() {}
+            if faults.wait_for(|m| m & STOP_BIT == 0).await.is_err() {
+                return;
+            }
+            listener = Some(rebind(addr, &mut faults).await);
+            continue;
+        }
+        let Some(l) = listener.as_ref() else {
+            listener = Some(rebind(addr, &mut faults).await);
+            continue;
+        };
         tokio::select! {
-            r = listener.accept() => match r {
+            r = l.accept() => match r {
                 Ok((stream, _)) => match Arc::clone(&slots).try_acquire_owned() {
                     Ok(slot) => {
                         let (node, tls) = (Arc::clone(&node), tls.clone());
@@ -133,7 +157,27 @@ async fn accept_loop(node: Arc<Node>, listener: TcpListener, tls: Option<TlsAcce
                 }
             },
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            r = faults.changed() => if r.is_err() { return },
         }
+    }
+}
+
+const STOP_BIT: u32 = 1 << (FaultKind::Stop as u32);
+
+/// Listen again on `addr` after a stop fault ended, retrying while the address is not
+/// free yet (or while the node is stopped again meanwhile).
+async fn rebind(addr: std::net::SocketAddr, faults: &mut tokio::sync::watch::Receiver<u32>) -> TcpListener {
+    loop {
+        if *faults.borrow() & STOP_BIT == 0 {
+            match std::net::TcpListener::bind(addr)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .and_then(TcpListener::from_std)
+            {
+                Ok(l) => return l,
+                Err(e) => tracing::debug!(%addr, error = %e, "cannot listen again yet"),
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 
@@ -269,6 +313,106 @@ impl Fleet {
         let task = self.handle.spawn(accept_loop(Arc::clone(&node), listener, tls, accepting));
         *node.task.lock().unwrap_or_else(PoisonError::into_inner) = Some(task);
         Ok(node)
+    }
+
+    /// The running node `node_id` of the cluster `cluster_arn`.
+    fn node(&self, cluster_arn: &str, node_id: &str) -> Result<Arc<Node>, FaultError> {
+        let state = self
+            .clusters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(cluster_arn)
+            .cloned()
+            .ok_or_else(|| FaultError::ClusterNotFound(cluster_arn.to_owned()))?;
+        state.nodes().into_iter().find(|n| n.id == node_id).ok_or_else(|| FaultError::NodeNotFound(node_id.to_owned()))
+    }
+
+    /// Put a running node in `fault` (a fault of the same kind already active takes the
+    /// new parameter). It lasts until [`Fleet::clear`], or until the node stops or
+    /// reboots: a node starts with no fault, so nothing outlives a restart of daxd.
+    ///
+    /// # Errors
+    /// An unknown cluster or node, or a parameter out of range.
+    pub fn inject(&self, cluster_arn: &str, node_id: &str, fault: Fault) -> Result<(), FaultError> {
+        fault.validate()?;
+        let node = self.node(cluster_arn, node_id)?;
+        tracing::info!(node = %node_id, ?fault, "fault injected");
+        node.faults.set(fault);
+        Ok(())
+    }
+
+    /// End a node's fault of `kind`; whether it was active. A stopped node listens again,
+    /// stalled requests are answered, and a replica that missed replication updates during
+    /// a pause drops its caches (it refills from DynamoDB rather than serve what it missed).
+    ///
+    /// # Errors
+    /// An unknown cluster or node.
+    pub fn clear(&self, cluster_arn: &str, node_id: &str, kind: FaultKind) -> Result<bool, FaultError> {
+        let node = self.node(cluster_arn, node_id)?;
+        let was = node.faults.clear(kind);
+        if kind == FaultKind::PauseReplication && node.faults.take_missed() {
+            node.cache.clear();
+        }
+        if was {
+            tracing::info!(node = %node_id, ?kind, "fault cleared");
+        }
+        Ok(was)
+    }
+
+    /// End every fault of every running node of a cluster (a stopped experiment).
+    ///
+    /// # Errors
+    /// An unknown cluster.
+    pub fn clear_cluster(&self, cluster_arn: &str) -> Result<(), FaultError> {
+        let state = self
+            .clusters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(cluster_arn)
+            .cloned()
+            .ok_or_else(|| FaultError::ClusterNotFound(cluster_arn.to_owned()))?;
+        for n in state.nodes() {
+            for kind in FaultKind::ALL {
+                self.clear(cluster_arn, &n.id, kind)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A node's active faults.
+    ///
+    /// # Errors
+    /// An unknown cluster or node.
+    pub fn faults(&self, cluster_arn: &str, node_id: &str) -> Result<Vec<Fault>, FaultError> {
+        Ok(self.node(cluster_arn, node_id)?.faults.active())
+    }
+
+    /// Force a primary failover: the next running node after the primary (in creation
+    /// order, wrapping, skipping stopped nodes) takes the writes, under a new leader
+    /// session id; `endpoints` reports it at once. The new primary's id.
+    ///
+    /// # Errors
+    /// An unknown cluster, or one with no other running node that is not stopped.
+    pub fn failover(&self, cluster_arn: &str) -> Result<String, FaultError> {
+        let state = self
+            .clusters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(cluster_arn)
+            .cloned()
+            .ok_or_else(|| FaultError::ClusterNotFound(cluster_arn.to_owned()))?;
+        let mut roster = state.roster_mut();
+        let at = roster.leader.as_ref().and_then(|l| roster.nodes.iter().position(|n| &n.id == l)).unwrap_or(0);
+        let count = roster.nodes.len();
+        let next = (1..count)
+            .map(|i| &roster.nodes[(at + i) % count])
+            .find(|n| !n.faults.has(FaultKind::Stop))
+            .map(|n| n.id.clone())
+            .ok_or_else(|| FaultError::NoFailoverTarget(cluster_arn.to_owned()))?;
+        tracing::info!(cluster = %cluster_arn, leader = %next, "forced primary failover");
+        roster.leader = Some(next.clone());
+        roster.leader_session_id = now_ms().max(roster.leader_session_id.saturating_add(1));
+        Ok(next)
     }
 
     /// Stop every listener (shutdown).

@@ -13,6 +13,9 @@
 //! cluster's role, and the parameter group's TTLs. The binary tells the [`Fleet`] which
 //! nodes should run ([`Fleet::reconcile`]) from its background tick.
 //!
+//! Faults can be injected into any running node on command ([`Fleet::inject`],
+//! [`Fleet::clear`], [`Fleet::failover`]): what daxd's fault-injection experiments drive.
+//!
 //! TLS (`daxs://`) clusters are served with rustls when the fleet has a [`NodeTls`]: a CA
 //! of daxd's own in the data dir and a node certificate it signs ([`tls`]). Without one,
 //! their nodes are not started.
@@ -24,6 +27,7 @@ mod cluster;
 mod config;
 mod conn;
 mod convert;
+mod faults;
 mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -41,6 +45,7 @@ pub use cache::Clock as CacheClock;
 pub use config::{
     FleetConfig, DEFAULT_CACHE_BYTES, DEFAULT_FRAME_BUFFER_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT,
 };
+pub use faults::{Fault, FaultError, FaultKind, MAX_FAULT_LATENCY_MS};
 pub use fleet::{node_type_memory, Fleet, RosterEntry};
 pub use host::{BoxFuture, ClusterInfo, Host, NodeError, NodeSpec, Principal};
 pub use metrics::{render_prometheus, Counter, Metrics, Snapshot};

@@ -26,6 +26,7 @@ use crate::cache::NodeCache;
 use crate::cluster::{ClusterState, Member};
 use crate::config::FleetConfig;
 use crate::convert::{self, put_opt};
+use crate::faults::NodeFaults;
 use crate::host::{ClusterInfo, Host, NodeError, NodeSpec, Principal};
 use crate::metrics::{Counter, Meter};
 use crate::projection;
@@ -68,6 +69,8 @@ pub(crate) struct Node {
     pub cache: NodeCache,
     pub meter: Meter,
     pub shared: Arc<Shared>,
+    /// Faults injected on command ([`crate::Fleet::inject`]).
+    pub faults: NodeFaults,
     in_flight: AtomicUsize,
     pub(crate) task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -133,6 +136,17 @@ pub(crate) fn node_number(node_id: &str) -> u64 {
     n.saturating_sub(1)
 }
 
+/// The seed of a node's fault share draws: FNV-1a of its cluster and id, so a node hits
+/// the same requests of a share in every run.
+fn fault_seed(cluster_arn: &str, node_id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in cluster_arn.bytes().chain(std::iter::once(0)).chain(node_id.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 fn rcc_json(r: ReturnConsumedCapacity) -> Option<Value> {
     (r != ReturnConsumedCapacity::None).then(|| Value::String(r.as_str().to_owned()))
 }
@@ -170,6 +184,7 @@ impl Node {
             cluster,
             meter,
             shared,
+            faults: NodeFaults::new(fault_seed(&spec.cluster.arn, &spec.node_id)),
             in_flight: AtomicUsize::new(0),
             task: Mutex::new(None),
         }
@@ -256,6 +271,17 @@ impl Node {
         if let Some(c) = Counter::request_count(method) {
             self.meter.inc(c);
         }
+        if !self.faults.is_clear() {
+            if let Some(e) = self.faults.refusal(&self.id) {
+                if e.status >= 500 {
+                    self.meter.inc(Counter::FaultRequestCount);
+                } else {
+                    self.meter.inc(Counter::ThrottledRequestCount);
+                    self.meter.inc(Counter::ErrorRequestCount);
+                }
+                return error_frame(&e, None);
+            }
+        }
         let max = self.shared.config.max_in_flight;
         if self.in_flight.fetch_add(1, Ordering::AcqRel) >= max {
             self.in_flight.fetch_sub(1, Ordering::AcqRel);
@@ -333,6 +359,9 @@ impl Node {
     // ---- helpers ---------------------------------------------------------------------------
 
     async fn ddb(&self, info: &ClusterInfo, op: &str, input: Value) -> Result<Value, NodeError> {
+        if !self.faults.is_clear() {
+            self.faults.before_backend().await?;
+        }
         self.shared.host.dynamodb(info, op, input).await
     }
 
@@ -440,7 +469,12 @@ impl Node {
     /// Apply `f` to this node's cache now and, asynchronously, to every other node's.
     fn everywhere(&self, f: impl Fn(&NodeCache) + Send + 'static) {
         f(&self.cache);
-        let others: Vec<Arc<Node>> = self.cluster.nodes().into_iter().filter(|n| n.id != self.id).collect();
+        let others: Vec<Arc<Node>> = self
+            .cluster
+            .nodes()
+            .into_iter()
+            .filter(|n| n.id != self.id && (n.faults.is_clear() || !n.faults.skips_replication()))
+            .collect();
         if others.is_empty() {
             return;
         }

@@ -1258,3 +1258,222 @@ mod model {
         }
     }
 }
+
+// ---- injected faults -------------------------------------------------------------------
+
+use crate::{Fault, FaultError, FaultKind};
+
+fn name_of(a: &Answer) -> &str {
+    match a {
+        Answer::Err(_, name) => name,
+        Answer::Ok(_) => "",
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_node_refuses_and_closes_then_listens_again() {
+    let s = setup(1, FleetConfig::default());
+    let arn = cluster().arn;
+    let mut c = Client::authed(s.ports[0]).await;
+    assert_eq!(c.call(&get("a")).await, EMPTY());
+    s.fleet.inject(&arn, "c-a", Fault::Stop).unwrap();
+    assert_eq!(s.fleet.faults(&arn, "c-a").unwrap(), [Fault::Stop]);
+    assert!(c.closed().await, "an open connection closes");
+    eventually("connections refused", || async {
+        TcpStream::connect(("127.0.0.1", s.ports[0])).await.is_err().then_some(())
+    })
+    .await;
+    // Still in the roster: clients find out by themselves, as with a node that fails.
+    assert_eq!(s.fleet.roster(&arn).unwrap().0.len(), 1);
+    assert!(s.fleet.clear(&arn, "c-a", FaultKind::Stop).unwrap());
+    assert!(!s.fleet.clear(&arn, "c-a", FaultKind::Stop).unwrap());
+    eventually("listening again", || async { TcpStream::connect(("127.0.0.1", s.ports[0])).await.ok().map(|_| ()) })
+        .await;
+    let mut c = Client::authed(s.ports[0]).await;
+    assert_eq!(c.call(&get("a")).await, EMPTY());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_node_accepts_but_answers_only_when_released() {
+    let s = setup(1, FleetConfig::default());
+    let arn = cluster().arn;
+    let mut c = Client::authed(s.ports[0]).await;
+    assert_eq!(c.call(&get("a")).await, EMPTY());
+    s.fleet.inject(&arn, "c-a", Fault::Stall).unwrap();
+    c.stream.write_all(&get("a").encode()).await.unwrap();
+    assert!(tokio::time::timeout(Duration::from_millis(300), c.read(1)).await.is_err(), "no answer while stalled");
+    // New connections are accepted, and not answered either.
+    let mut d = Client::authed(s.ports[0]).await;
+    d.stream.write_all(&Request::Endpoints.encode()).await.unwrap();
+    assert!(tokio::time::timeout(Duration::from_millis(200), d.read(1)).await.is_err());
+    // Released: the held requests are answered, in order.
+    s.fleet.clear(&arn, "c-a", FaultKind::Stall).unwrap();
+    assert_eq!(c.read(1).await, EMPTY());
+    assert!(matches!(d.read(1).await, Answer::Ok(_)));
+    assert_eq!(c.call(&get("b")).await, EMPTY());
+    // A stall ended by a stop: the held connections close.
+    s.fleet.inject(&arn, "c-a", Fault::Stall).unwrap();
+    c.stream.write_all(&get("a").encode()).await.unwrap();
+    s.fleet.inject(&arn, "c-a", Fault::Stop).unwrap();
+    assert!(c.closed().await);
+    s.fleet.clear_cluster(&arn).unwrap();
+    assert!(s.fleet.faults(&arn, "c-a").unwrap().is_empty());
+    eventually("listening again", || async { TcpStream::connect(("127.0.0.1", s.ports[0])).await.ok().map(|_| ()) })
+        .await;
+    let mut c = Client::authed(s.ports[0]).await;
+    assert_eq!(c.call(&get("a")).await, EMPTY());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_throttles_and_failures_follow_their_shares() {
+    let s = setup(1, FleetConfig::default());
+    let arn = cluster().arn;
+    let mut c = Client::authed(s.ports[0]).await;
+    assert_eq!(c.call(&get("a")).await, EMPTY());
+    s.fleet.inject(&arn, "c-a", Fault::Latency { millis: 200 }).unwrap();
+    let t = std::time::Instant::now();
+    assert_eq!(c.call(&get("a")).await, EMPTY());
+    assert!(t.elapsed() >= Duration::from_millis(200));
+    s.fleet.clear(&arn, "c-a", FaultKind::Latency).unwrap();
+    let t = std::time::Instant::now();
+    assert_eq!(c.call(&get("a")).await, EMPTY());
+    assert!(t.elapsed() < Duration::from_millis(200));
+    // All throttled, as DAX words it; control methods still answered.
+    s.fleet.inject(&arn, "c-a", Fault::Throttle { percent: 100 }).unwrap();
+    assert_eq!(c.call(&get("a")).await, Answer::Err(vec![4, 37, 38, 39, 50], "ThrottlingException".into()));
+    assert!(matches!(c.call(&Request::Endpoints).await, Answer::Ok(_)));
+    assert_eq!(counter(&s.fleet, "c-a", "ThrottledRequestCount"), 1);
+    // Half of them: the seeded draws hit about half, the same ones every run.
+    s.fleet.inject(&arn, "c-a", Fault::Throttle { percent: 50 }).unwrap();
+    let mut hits = 0;
+    for _ in 0..200 {
+        if c.call(&get("a")).await != EMPTY() {
+            hits += 1;
+        }
+    }
+    assert!((60..=140).contains(&hits), "{hits} of 200 throttled");
+    assert_eq!(counter(&s.fleet, "c-a", "ThrottledRequestCount"), 1 + hits);
+    s.fleet.clear(&arn, "c-a", FaultKind::Throttle).unwrap();
+    // Failures: a 5xx-style fault, counted as one.
+    s.fleet.inject(&arn, "c-a", Fault::Fail { percent: 100 }).unwrap();
+    let a = c.call(&get("a")).await;
+    assert_eq!(name_of(&a), "InternalServerError");
+    assert_eq!(counter(&s.fleet, "c-a", "FaultRequestCount"), 1);
+    s.fleet.clear(&arn, "c-a", FaultKind::Fail).unwrap();
+    assert_eq!(c.call(&get("a")).await, EMPTY());
+    // Refused commands.
+    assert!(matches!(
+        s.fleet.inject(&arn, "c-a", Fault::Throttle { percent: 101 }),
+        Err(FaultError::InvalidParameter(_))
+    ));
+    assert!(matches!(s.fleet.inject(&arn, "c-z", Fault::Stop), Err(FaultError::NodeNotFound(_))));
+    assert!(matches!(s.fleet.inject("arn:nope", "c-a", Fault::Stop), Err(FaultError::ClusterNotFound(_))));
+    assert!(matches!(s.fleet.failover(&arn), Err(FaultError::NoFailoverTarget(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_faults_reach_misses_and_writes_not_hits() {
+    let s = setup(1, FleetConfig::default());
+    let arn = cluster().arn;
+    let mut c = Client::authed(s.ports[0]).await;
+    assert_eq!(put(&mut c, "h", "1").await, EMPTY());
+    let want = expect_item(&mut c, Some(json!({"pk": {"S": "h"}, "v": {"S": "1"}}))).await;
+    s.fleet.inject(&arn, "c-a", Fault::BackendFail { percent: 100 }).unwrap();
+    assert_eq!(c.call(&get("h")).await, want, "a hit never reaches DynamoDB");
+    assert_eq!(name_of(&c.call(&get("miss")).await), "InternalServerError");
+    assert_eq!(name_of(&put(&mut c, "h", "2").await), "InternalServerError");
+    assert_eq!(s.host.count("PutItem"), 1, "the failed call never reached DynamoDB");
+    // (A write failing server side drops the key's entry: its next read is a miss.)
+    s.fleet.clear(&arn, "c-a", FaultKind::BackendFail).unwrap();
+    s.fleet.inject(&arn, "c-a", Fault::BackendLatency { millis: 150 }).unwrap();
+    let t = std::time::Instant::now();
+    assert_eq!(c.call(&get("miss")).await, EMPTY());
+    assert!(t.elapsed() >= Duration::from_millis(150));
+    let t = std::time::Instant::now();
+    assert_eq!(c.call(&get("miss")).await, EMPTY());
+    assert!(t.elapsed() < Duration::from_millis(150), "a hit (of the negative entry) is not delayed");
+    assert_eq!(c.call(&get("h")).await, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replication_pause_serves_stale_reads_until_it_ends() {
+    let s = setup(2, FleetConfig::default());
+    let arn = cluster().arn;
+    let mut a = Client::authed(s.ports[0]).await;
+    let mut b = Client::authed(s.ports[1]).await;
+    assert_eq!(put(&mut a, "r", "1").await, EMPTY());
+    eventually("the write in both caches", || async { (cached(&s.fleet, "c-b") >= 1).then_some(()) }).await;
+    let old = expect_item(&mut b, Some(json!({"pk": {"S": "r"}, "v": {"S": "1"}}))).await;
+    s.fleet.inject(&arn, "c-b", Fault::PauseReplication).unwrap();
+    assert_eq!(put(&mut a, "r", "2").await, EMPTY());
+    let new = expect_item(&mut a, Some(json!({"pk": {"S": "r"}, "v": {"S": "2"}}))).await;
+    assert_eq!(a.call(&get("r")).await, new);
+    // Given time to replicate, the replica still serves the old value.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(b.call(&get("r")).await, old);
+    assert_eq!(s.host.count("GetItem"), 0);
+    s.fleet.clear(&arn, "c-b", FaultKind::PauseReplication).unwrap();
+    assert_eq!(b.call(&get("r")).await, new);
+    assert_eq!(s.host.count("GetItem"), 1, "the replica refilled from DynamoDB");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_failover_moves_the_writes() {
+    let s = setup(3, FleetConfig::default());
+    let arn = cluster().arn;
+    let (_, session) = s.fleet.roster(&arn).unwrap();
+    assert_eq!(s.fleet.failover(&arn).unwrap(), "c-b");
+    let (roster, session2) = s.fleet.roster(&arn).unwrap();
+    assert_eq!(
+        roster.iter().map(|r| (r.node_id.as_str(), r.leader)).collect::<Vec<_>>(),
+        [("c-a", false), ("c-b", true), ("c-c", false)]
+    );
+    assert!(session2 > session);
+    // The endpoints answer names the new primary.
+    let mut a = Client::authed(s.ports[0]).await;
+    let Answer::Ok(ep) = a.call(&Request::Endpoints).await else { panic!("endpoints failed") };
+    let mut full = vec![0x80];
+    full.extend_from_slice(&ep);
+    let endpoints = encode_endpoints(&[
+        Endpoint {
+            node_id: 0,
+            hostname: "127.0.0.1".into(),
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: s.ports[0],
+            role: NodeRole::Replica,
+            availability_zone: "us-east-1a".into(),
+            leader_session_id: session2,
+        },
+        Endpoint {
+            node_id: 1,
+            hostname: "127.0.0.1".into(),
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: s.ports[1],
+            role: NodeRole::Leader,
+            availability_zone: "us-east-1b".into(),
+            leader_session_id: session2,
+        },
+        Endpoint {
+            node_id: 2,
+            hostname: "127.0.0.1".into(),
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: s.ports[2],
+            role: NodeRole::Replica,
+            availability_zone: "us-east-1c".into(),
+            leader_session_id: session2,
+        },
+    ]);
+    assert_eq!(full, endpoints);
+    // A write at the old primary is made by the new one (whose backend fails, to tell).
+    s.fleet.inject(&arn, "c-b", Fault::BackendFail { percent: 100 }).unwrap();
+    assert_eq!(name_of(&put(&mut a, "w", "1").await), "InternalServerError");
+    s.fleet.clear(&arn, "c-b", FaultKind::BackendFail).unwrap();
+    assert_eq!(put(&mut a, "w", "1").await, EMPTY());
+    // A stopped node is skipped; the order wraps.
+    s.fleet.inject(&arn, "c-c", Fault::Stop).unwrap();
+    assert_eq!(s.fleet.failover(&arn).unwrap(), "c-a");
+    // A reconcile keeps the forced primary.
+    s.fleet.reconcile(&s.ports.iter().enumerate().map(|(i, p)| spec(i, *p, true)).collect::<Vec<_>>());
+    let (roster, _) = s.fleet.roster(&arn).unwrap();
+    assert!(roster[0].leader);
+}
