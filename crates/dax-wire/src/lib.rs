@@ -1,5 +1,6 @@
 //! `dax-wire`: a pure, sans-IO codec for the Amazon DynamoDB Accelerator (DAX)
-//! client-to-node wire protocol, as documented in `shared/docs/dax-protocol.md`.
+//! client-to-node wire protocol, as described by the protocol notes it was written from
+//! (kept outside this repository; the section numbers cited in this crate are theirs).
 //!
 //! What it is:
 //!

@@ -7,11 +7,13 @@
 //! * `inproc`: the same operations on `dynamo::EmbeddedBackend` in this process.
 //! * `prepare`: create the table and load items over HTTP; `call`: one signed AWS call
 //!   (used by `scripts/bench` to set up IAM roles and DAX clusters); `report`: the
-//!   comparison table of a bench run.
+//!   comparison table of a bench run; `frames`: recorded DAX connections cut into frames
+//!   by `dax-wire` (for `scripts/fuzz-seeds`).
 //!
 //! Every run is bounded in time and count (at most 300 s and 512 connections).
 
 mod dax;
+mod frames;
 mod http;
 mod inproc;
 mod load;
@@ -115,6 +117,9 @@ enum Cmd {
     },
     /// Print the comparison table of a results file (JSON lines).
     Report { file: PathBuf },
+    /// Cut recorded DAX client connections (stdin: a JSON array of hex strings) into their
+    /// preamble and frames with dax-wire's decoder; prints them as JSON.
+    Frames,
 }
 
 #[derive(Args, Clone)]
@@ -388,6 +393,12 @@ fn real_main(cli: Cli) -> Result<(), String> {
         Cmd::Report { file } => {
             let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             print!("{}", report::render(&text));
+            Ok(())
+        }
+        Cmd::Frames => {
+            let mut input = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut input).map_err(|e| format!("stdin: {e}"))?;
+            println!("{}", frames::cut(&input)?);
             Ok(())
         }
     }

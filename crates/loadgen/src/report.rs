@@ -1,5 +1,5 @@
-//! The side-by-side table of a `scripts/bench` run and the ratios against the targets of
-//! issues 5 and 6, from the JSON lines the runs appended (one object per run, keyed by
+//! The side-by-side table of a `scripts/bench` run and the ratios against the performance
+//! targets of daxd's DynamoDB API and DAX data plane, from the JSON lines the runs appended (one object per run, keyed by
 //! `label`). A label run several times (rounds) is summarised by the median of each figure.
 
 use std::collections::BTreeMap;
@@ -44,7 +44,7 @@ const CHECKS: &[Check] = &[
         metric: "server_cpu_us_per_req",
         goal: Goal::Info,
     },
-    // Issue 5: daxd's DynamoDB HTTP API against the engine's own server.
+    // The DynamoDB API's targets: daxd's DynamoDB HTTP API against the engine's own server.
     Check {
         what: "daxd HTTP GetItem p50 / dynoxide serve (c=1)",
         num: "daxd-http.get.c1",
@@ -108,7 +108,7 @@ const CHECKS: &[Check] = &[
         metric: "rps",
         goal: Goal::Info,
     },
-    // Issue 6: the DAX data plane against Redis and against daxd's own HTTP GetItem.
+    // The DAX data plane's targets: the DAX data plane against Redis and against daxd's own HTTP GetItem.
     Check {
         what: "DAX cache-hit GetItem p50 / Redis GET p50 (c=1)",
         num: "dax.get-hit.c1",

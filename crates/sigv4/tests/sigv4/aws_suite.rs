@@ -6,11 +6,9 @@
 //! `documented_examples` hard-codes a few of AWS's published examples so the
 //! suite never depends on the registry alone.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{suite_time, OwnedRequest, SUITE_SECRET};
+use crate::common::{suite_time, OwnedRequest, SUITE_SECRET};
 use sigv4::{
     canonical_request, canonical_request_with_payload_hash, hmac_sha256, parse, sha256_hex, signing_key,
     string_to_sign, verify, AuthError,

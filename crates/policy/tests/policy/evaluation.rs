@@ -4,11 +4,9 @@
 //! DynamoDB / DAX access-control pages and the DAX service-linked role.
 //! Denied rows also pin the exact AWS denial tail.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::*;
+use crate::common::*;
 use time::macros::datetime;
 
 const BOB: &str = "arn:aws:iam::123456789012:user/bob";

@@ -1,10 +1,8 @@
 //! Behavioural tests of `parse` / `verify`: time windows, payload hashes,
 //! session tokens, presigned URLs and every malformed-request mapping.
 
-mod common;
-
-use common::aws_oracle::{at, oracle_sign, Oracle, Unsigned, AKID, SECRET};
-use common::OwnedRequest;
+use crate::common::aws_oracle::{at, oracle_sign, Oracle, Unsigned, AKID, SECRET};
+use crate::common::OwnedRequest;
 use sigv4::{
     canonical_request, hmac_sha256, parse, sign, signing_key, string_to_sign, verify, verify_with_cache, AuthError,
     Parsed, SigningKeyCache,

@@ -177,7 +177,7 @@ fn valid_managed() -> Vec<String> {
 /// colon is the one inside `${aws:`, so the IAM resource path is
 /// `PrincipalAccount}:user/x` and is rejected. Other services' ARNs accept such
 /// text, and the entry then matches no resource (the `variables` rows of
-/// tests/evaluation.rs).
+/// `evaluation.rs`).
 #[test]
 fn variable_before_the_fifth_colon_is_plain_field_text() {
     let path = "IAM resource path must either be \"*\", root, or start with user/, federated-user/, role/, group/, instance-profile/, mfa/, server-certificate/, policy/, sms-mfa/, saml-provider/, oidc-provider/, report/, access-report/.";

@@ -1,10 +1,8 @@
 //! Resource-based policies in front of the embedded backend.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{ok, simple_table, ACCOUNT, REGION};
+use crate::common::{ok, simple_table, ACCOUNT, REGION};
 use dynamo::{DynamoError, EmbeddedBackend, ResourcePolicies};
 use serde_json::{json, Value};
 

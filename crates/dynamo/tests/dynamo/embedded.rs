@@ -1,11 +1,9 @@
 //! The embedded backend through its `Backend` interface.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::{err, music_table, ok, simple_table, ACCOUNT, REGION};
+use crate::common::{err, music_table, ok, simple_table, ACCOUNT, REGION};
 use dynamo::{Backend, EmbeddedBackend};
 use serde_json::{json, Value};
 
@@ -538,7 +536,7 @@ async fn acknowledged_writes_survive_kill_9() {
         ok(&b, REGION, "CreateTable", simple_table("Kill")).await;
     }
     let mut child = Command::new(std::env::current_exe().expect("exe"))
-        .args(["--exact", "kill_9_child", "--nocapture", "--test-threads=1"])
+        .args(["--exact", "embedded::kill_9_child", "--nocapture", "--test-threads=1"])
         .env("DYNAMO_KILL9_DIR", dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

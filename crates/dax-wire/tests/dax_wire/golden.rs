@@ -1,4 +1,5 @@
-//! Every byte sequence shown in `shared/docs/dax-protocol.md`, decoded and re-encoded.
+//! Every byte sequence shown in the DAX protocol description dax-wire was written from (kept
+//! outside this repository), decoded and re-encoded.
 
 use dax_wire::*;
 use std::collections::BTreeMap;

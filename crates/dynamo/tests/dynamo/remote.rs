@@ -1,7 +1,5 @@
 //! The remote backend against a small fake DynamoDB written here with hyper.
 
-mod common;
-
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -3,19 +3,19 @@
 
 use dax_wire::*;
 
-const SESSION: &[u8] = include_bytes!("fixtures/py_session.bin");
-const PREAMBLE: &[u8] = include_bytes!("fixtures/py_preamble.bin");
-const GET: &[u8] = include_bytes!("fixtures/py_get_item.bin");
-const GET_PROJ: &[u8] = include_bytes!("fixtures/py_get_item_projection.bin");
-const PUT: &[u8] = include_bytes!("fixtures/py_put_item.bin");
-const QUERY: &[u8] = include_bytes!("fixtures/py_query.bin");
-const UPDATE: &[u8] = include_bytes!("fixtures/py_update_item.bin");
-const DELETE: &[u8] = include_bytes!("fixtures/py_delete_item.bin");
-const SCAN: &[u8] = include_bytes!("fixtures/py_scan.bin");
-const BATCH_GET: &[u8] = include_bytes!("fixtures/py_batch_get_item.bin");
-const BATCH_WRITE: &[u8] = include_bytes!("fixtures/py_batch_write_item.bin");
-const TRANSACT_GET: &[u8] = include_bytes!("fixtures/py_transact_get_items.bin");
-const TRANSACT_WRITE: &[u8] = include_bytes!("fixtures/py_transact_write_items.bin");
+const SESSION: &[u8] = include_bytes!("../fixtures/py_session.bin");
+const PREAMBLE: &[u8] = include_bytes!("../fixtures/py_preamble.bin");
+const GET: &[u8] = include_bytes!("../fixtures/py_get_item.bin");
+const GET_PROJ: &[u8] = include_bytes!("../fixtures/py_get_item_projection.bin");
+const PUT: &[u8] = include_bytes!("../fixtures/py_put_item.bin");
+const QUERY: &[u8] = include_bytes!("../fixtures/py_query.bin");
+const UPDATE: &[u8] = include_bytes!("../fixtures/py_update_item.bin");
+const DELETE: &[u8] = include_bytes!("../fixtures/py_delete_item.bin");
+const SCAN: &[u8] = include_bytes!("../fixtures/py_scan.bin");
+const BATCH_GET: &[u8] = include_bytes!("../fixtures/py_batch_get_item.bin");
+const BATCH_WRITE: &[u8] = include_bytes!("../fixtures/py_batch_write_item.bin");
+const TRANSACT_GET: &[u8] = include_bytes!("../fixtures/py_transact_get_items.bin");
+const TRANSACT_WRITE: &[u8] = include_bytes!("../fixtures/py_transact_write_items.bin");
 
 fn lim() -> Limits {
     Limits::default()

@@ -2,9 +2,7 @@
 //! when a statement that takes in the request (action, resource, and principal in
 //! resource policies) tests it and neither the context nor the principal supplies it.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use policy::{missing_context_keys, parse, parse_resource_policy, Context, PolicySet, Request};
 
 const TABLE: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/Books";

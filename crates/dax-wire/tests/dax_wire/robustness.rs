@@ -3,7 +3,7 @@
 
 use dax_wire::*;
 
-const SESSION: &[u8] = include_bytes!("fixtures/py_session.bin");
+const SESSION: &[u8] = include_bytes!("../fixtures/py_session.bin");
 
 /// Small deterministic PRNG (xorshift64*), so failures reproduce.
 struct Rng(u64);

@@ -2,12 +2,10 @@
 //! our `parse` + `verify` must accept, and tampering must be rejected. Our own
 //! `sign` must produce exactly the `Authorization` header `aws-sigv4` does.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::aws_oracle::{at, oracle_sign, Oracle, Unsigned, AKID, SECRET};
-use common::OwnedRequest;
+use crate::common::aws_oracle::{at, oracle_sign, Oracle, Unsigned, AKID, SECRET};
+use crate::common::OwnedRequest;
 use proptest::prelude::*;
 use sigv4::{parse, verify, AuthError};
 
