@@ -12,7 +12,7 @@ import gzip, json, os, sys
 import botocore
 
 DATA = os.path.join(os.path.dirname(botocore.__file__), "data")
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
+OUT = os.environ.get("TRIM_MODELS_OUT") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 
 EC2_OPS = [
     "DescribeAvailabilityZones", "DescribeVpcs", "DescribeSubnets", "DescribeSecurityGroups",
@@ -29,7 +29,10 @@ SERVICES = {
     "dynamodb": ("2012-08-10", None),
     "dynamodbstreams": ("2012-08-10", None),
     "ec2": ("2016-11-15", EC2_OPS),
+    "cloudwatch": ("2010-08-01", None),
 }
+# botocore's directory name -> daxd's file name (the service's endpoint prefix).
+FILE_NAME = {"cloudwatch": "monitoring"}
 DROP = {"documentation", "documentationUrl", "deprecatedMessage", "examples"}
 
 
@@ -78,7 +81,7 @@ def main():
             "shapes": strip({k: v for k, v in model["shapes"].items() if k in seen}),
             "botocore": botocore.__version__,
         }
-        path = os.path.join(OUT, f"{svc}.json")
+        path = os.path.join(OUT, f"{FILE_NAME.get(svc, svc)}.json")
         with open(path, "w") as f:
             json.dump(out, f, separators=(",", ":"))
             f.write("\n")

@@ -1,7 +1,9 @@
 //! The AWS services daxd answers on its one HTTP endpoint, and how a
-//! request is routed to one of them: by
+//! request is routed to one of them: by the `smithy-rpc-v2-cbor` path, by
 //! `X-Amz-Target` for the JSON protocols, then by the form's `Version`,
-//! then by the service named in the credential scope.
+//! then by the service named in the credential scope. A service may speak
+//! several protocols (CloudWatch: JSON 1.0, Query and CBOR); the route picks
+//! the request's.
 
 use std::sync::OnceLock;
 
@@ -25,7 +27,21 @@ pub enum Service {
 /// Everything about a service that the front door needs.
 pub struct ServiceDef {
     pub model: Model,
+    /// The protocol the pinned botocore sends, and the one a request answered
+    /// outside the HTTP front door (the console, the DAX port) is worded in.
     pub protocol: Protocol,
+    /// Every protocol the service is served over (`protocol` first), but
+    /// `smithy-rpc-v2-cbor`, which [`ServiceDef::cbor_service`] marks.
+    pub protocols: Vec<Protocol>,
+    /// The Smithy service's absolute ID when the service speaks
+    /// `smithy-rpc-v2-cbor`: its namespace prefixes the `__type` of CBOR errors,
+    /// and its name (bare or qualified) is the path's service segment.
+    pub cbor_service: Option<(&'static str, &'static str)>,
+    /// The JSON and CBOR errors carry the Query code in `x-amzn-query-error`.
+    pub query_compatible: bool,
+    /// The XML namespace of the Query protocol, for a service whose
+    /// `protocol` is a JSON one but which also speaks Query.
+    pub query_namespace: Option<String>,
     /// The SigV4 signing name (`iam`, `dynamodb`, `monitoring`, ...).
     pub signing_name: &'static str,
     /// The IAM action prefix and Access Advisor's service namespace: the
@@ -43,6 +59,12 @@ impl ServiceDef {
     fn load(service: Service, text: &str) -> Self {
         let model = Model::from_json(text).unwrap_or_else(|e| panic!("embedded model for {service:?} is invalid: {e}"));
         let protocol = Protocol::of(&model);
+        let protocols = Protocol::all_of(&model);
+        let cbor_service = (service == Service::CloudWatch
+            && model.metadata.protocols.iter().any(|p| p == "smithy-rpc-v2-cbor"))
+        .then_some(("com.amazonaws.cloudwatch", "GraniteServiceVersion20100801"));
+        let query_compatible = model.metadata.aws_query_compatible.is_some();
+        let query_namespace = model.metadata.xml_namespace.clone();
         let (signing_name, validation_code, url_encoded_shapes, json_prefix): (_, _, &'static [&'static str], _) =
             match service {
                 Service::Iam => ("iam", "ValidationError", &["policyDocumentType"], None),
@@ -65,7 +87,31 @@ impl ServiceDef {
         } else {
             model.metadata.xml_namespace.clone()
         };
-        ServiceDef { model, protocol, signing_name, action_prefix, namespace, validation_code, url_encoded_shapes }
+        ServiceDef {
+            model,
+            protocol,
+            protocols,
+            cbor_service,
+            query_compatible,
+            query_namespace,
+            signing_name,
+            action_prefix,
+            namespace,
+            validation_code,
+            url_encoded_shapes,
+        }
+    }
+
+    /// The XML namespace (Query, EC2) or `__type` prefix (JSON) of responses in `protocol`.
+    #[must_use]
+    pub fn namespace_in(&self, protocol: Protocol) -> Option<&str> {
+        if protocol.is_json() == self.protocol.is_json() {
+            self.namespace.as_deref()
+        } else if protocol.is_json() {
+            None
+        } else {
+            self.query_namespace.as_deref()
+        }
     }
 }
 
@@ -74,7 +120,13 @@ impl ServiceDef {
     /// the service's words; `version` is the request's query-protocol `Version`.
     #[must_use]
     pub fn unknown_operation(&self, op: Option<&str>, version: Option<&str>) -> AwsError {
-        match (self.protocol, op) {
+        Self::unknown_operation_in(self.protocol, op, version)
+    }
+
+    /// [`ServiceDef::unknown_operation`] in the words of `protocol`.
+    #[must_use]
+    pub fn unknown_operation_in(protocol: Protocol, op: Option<&str>, version: Option<&str>) -> AwsError {
+        match (protocol, op) {
             (Protocol::Json10 | Protocol::Json11, _) => AwsError::new(400, "UnknownOperationException", ""),
             (_, None) => AwsError::new(400, "MissingAction", "Missing Action"),
             (Protocol::Ec2, Some(op)) => {
@@ -128,6 +180,18 @@ pub fn by_target(target: &str) -> Option<(Service, &str)> {
     Some((service, op))
 }
 
+/// The service for a `smithy-rpc-v2-cbor` path's service segment: the Smithy
+/// service's name, bare or with its namespace.
+#[must_use]
+pub fn by_cbor_service(segment: &str) -> Option<Service> {
+    let all = [Service::CloudWatch];
+    all.into_iter().find(|s| {
+        def(*s).cbor_service.is_some_and(|(ns, name)| {
+            segment == name || segment.strip_prefix(ns).and_then(|r| r.strip_prefix('.')) == Some(name)
+        })
+    })
+}
+
 /// The service for a query-protocol `Version`.
 #[must_use]
 pub fn by_version(version: &str) -> Option<Service> {
@@ -135,6 +199,7 @@ pub fn by_version(version: &str) -> Option<Service> {
         "2010-05-08" => Some(Service::Iam),
         "2011-06-15" => Some(Service::Sts),
         "2016-11-15" => Some(Service::Ec2),
+        "2010-08-01" => Some(Service::CloudWatch),
         _ => None,
     }
 }
@@ -191,5 +256,27 @@ mod tests {
         assert_eq!(by_target("garbage"), None);
         assert_eq!(by_version("2010-05-08"), Some(Service::Iam));
         assert_eq!(by_version("2099-01-01"), None);
+        assert_eq!(by_version("2010-08-01"), Some(Service::CloudWatch));
+        assert_eq!(by_cbor_service("GraniteServiceVersion20100801"), Some(Service::CloudWatch));
+        assert_eq!(
+            by_cbor_service("com.amazonaws.cloudwatch.GraniteServiceVersion20100801"),
+            Some(Service::CloudWatch)
+        );
+        assert_eq!(by_cbor_service("DynamoDB_20120810"), None);
+    }
+
+    #[test]
+    fn cloudwatch_speaks_json_query_and_cbor_and_the_others_one_protocol() {
+        let cw = def(Service::CloudWatch);
+        assert_eq!(cw.protocols, [Protocol::Json10, Protocol::Query]);
+        assert!(cw.cbor_service.is_some() && cw.query_compatible);
+        assert_eq!(cw.namespace_in(Protocol::Json10), None);
+        assert_eq!(cw.namespace_in(Protocol::Query), Some("http://monitoring.amazonaws.com/doc/2010-08-01/"));
+        for s in [Service::Iam, Service::Sts, Service::Ec2, Service::Dax, Service::DynamoDb, Service::DynamoDbStreams] {
+            let d = def(s);
+            assert_eq!(d.protocols, [d.protocol], "{s:?}");
+            assert!(d.cbor_service.is_none() && !d.query_compatible, "{s:?}");
+            assert_eq!(d.namespace_in(d.protocol), d.namespace.as_deref());
+        }
     }
 }

@@ -313,6 +313,38 @@ pub fn encode(model: &Model, shape: Option<&str>, value: &Value) -> Vec<u8> {
     out
 }
 
+/// The body of an error on `smithy-rpc-v2-cbor`: `__type` is the absolute
+/// shape ID of the model's error whose wire code is `code` (`namespace#Shape`;
+/// the code itself when the model has no such shape), and the message goes in
+/// the member that shape names it by (`message`, or `Message` on a few).
+#[must_use]
+pub fn error_body(model: &Model, namespace: &str, code: &str, message: &str) -> Vec<u8> {
+    // Several shapes may share a code (CloudWatch's `ResourceNotFound` and
+    // `DashboardNotFoundError`): the shape named by the code wins, else the first by name.
+    let found = model.shapes.get_key_value(code).filter(|(_, s)| s.exception).or_else(|| {
+        let mut all: Vec<_> = model
+            .shapes
+            .iter()
+            .filter(|(name, s)| {
+                s.exception && s.error.as_ref().and_then(|e| e.code.as_deref()).unwrap_or(name.as_str()) == code
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        all.into_iter().next()
+    });
+    let (name, member) = match found {
+        Some((name, s)) if s.members.get("Message").is_some() => (name.as_str(), "Message"),
+        Some((name, _)) => (name.as_str(), "message"),
+        None => (code, "message"),
+    };
+    let mut body = Map::new();
+    body.insert("__type".into(), Value::String(format!("{namespace}#{name}")));
+    if !message.is_empty() {
+        body.insert(member.into(), Value::String(message.to_owned()));
+    }
+    encode(model, None, &Value::Object(body))
+}
+
 fn write(model: &Model, shape: Option<&str>, value: &Value, out: &mut Vec<u8>) {
     let s = shape.and_then(|n| model.shape(n));
     match (s.map(|s| s.kind), value) {
@@ -396,6 +428,32 @@ mod tests {
               "Tl":{"type":"list","member":{"shape":"Ts"}}}}"#,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn errors_name_the_shape_of_their_query_code() {
+        let m = Model::from_json(
+            r#"{"metadata":{"apiVersion":"1","endpointPrefix":"x","protocol":"json","serviceId":"X"},
+            "operations":{},
+            "shapes":{"BadValue":{"type":"structure","members":{"message":{"shape":"S"}},"exception":true,
+              "error":{"code":"InvalidParameterValue","httpStatusCode":400,"senderFault":true}},
+              "NotFound":{"type":"structure","members":{"message":{"shape":"S"}},"exception":true,
+              "error":{"code":"Gone","httpStatusCode":404,"senderFault":true}},
+              "Gone":{"type":"structure","members":{"message":{"shape":"S"}},"exception":true,
+              "error":{"code":"Gone","httpStatusCode":404,"senderFault":true}},
+              "Fault":{"type":"structure","members":{"Message":{"shape":"S"}},"exception":true,
+              "error":{"code":"InternalServiceError","httpStatusCode":500}},
+              "S":{"type":"string"}}}"#,
+        )
+        .unwrap();
+        let v = decode_cbor(&error_body(&m, "ns.x", "InvalidParameterValue", "bad")).unwrap();
+        assert_eq!(v, json!({"__type": "ns.x#BadValue", "message": "bad"}));
+        let v = decode_cbor(&error_body(&m, "ns.x", "InternalServiceError", "boom")).unwrap();
+        assert_eq!(v, json!({"__type": "ns.x#Fault", "Message": "boom"}));
+        let v = decode_cbor(&error_body(&m, "ns.x", "Gone", "g")).unwrap();
+        assert_eq!(v, json!({"__type": "ns.x#Gone", "message": "g"}));
+        let v = decode_cbor(&error_body(&m, "ns.x", "AccessDeniedException", "")).unwrap();
+        assert_eq!(v, json!({"__type": "ns.x#AccessDeniedException"}));
     }
 
     #[test]

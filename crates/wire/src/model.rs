@@ -23,6 +23,14 @@ pub struct Metadata {
     pub api_version: String,
     pub endpoint_prefix: String,
     pub protocol: String,
+    /// Every protocol the service speaks (botocore's `protocols`), when the
+    /// model lists more than `protocol`.
+    #[serde(default)]
+    pub protocols: Vec<String>,
+    /// Present when the JSON and CBOR protocols carry the Query protocol's
+    /// error codes in `x-amzn-query-error`.
+    #[serde(default)]
+    pub aws_query_compatible: Option<serde_json::Value>,
     #[serde(default)]
     pub target_prefix: Option<String>,
     #[serde(default)]
