@@ -142,7 +142,7 @@ GET_ITEM = bytes.fromhex("011a0fb0cc6a")
 
 
 def authorize_frame(key, secret, region=REGION, when=None):
-    """authorizeConnection as the DAX clients sign it (dax-protocol.md §2.2)."""
+    """authorizeConnection as the DAX clients sign it (the string-to-sign the clients build; dax-wire parses it in `auth.rs`)."""
     t = time.gmtime(when if when is not None else time.time())
     amzdate, date = time.strftime("%Y%m%dT%H%M%SZ", t), time.strftime("%Y%m%d", t)
     empty = hashlib.sha256(b"").hexdigest()

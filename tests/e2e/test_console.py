@@ -1,4 +1,4 @@
-"""Issue 7: the web console, in a real browser. The real daxd serves it; the
+"""The web console, in a real browser. The real daxd serves it; the
 state is prepared with boto3 (a DAX role, clusters in two regions through the
 DAX API, DAX traffic for the cache chart, IAM users with console passwords: an administrator, a user with no permissions and a read-only user);
 then headless Chromium, driven by playwright-core (tests/console), walks the

@@ -1,4 +1,4 @@
-"""Issue 8 part 3: crash safety. daxd is killed with SIGKILL at a random moment of a mixed
+"""Crash safety. daxd is killed with SIGKILL at a random moment of a mixed
 workload — IAM changes, DAX clusters created and deleted, service-linked role deletion
 tasks, DynamoDB writes through the API and through DAX — then restarted on the same data
 dir, CRASH_CYCLES times (8 by default; the full run uses 50, see docs/reliability.md).

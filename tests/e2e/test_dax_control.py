@@ -1,4 +1,4 @@
-"""Issue 4: the DAX control plane and the EC2 subset, acting through
+"""The DAX control plane and the EC2 subset, acting through
 AWSServiceRoleForDAX in every region — the seed's whole story, told with
 the real AWS CLI and boto3 against the real daxd binary."""
 import json

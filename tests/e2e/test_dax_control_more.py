@@ -1,4 +1,4 @@
-"""Issue 19, item 6: DAX control-plane calls that had no end-to-end test with a real
+"""DAX control-plane calls that had no end-to-end test with a real
 client: UpdateCluster, DescribeSubnetGroups, UpdateSubnetGroup, DescribeParameterGroups,
 DescribeEvents with its filters, RebootNode with what it must show, and removing a chosen
 middle node. boto3 against the real daxd binary; shapes and codes from botocore's dax

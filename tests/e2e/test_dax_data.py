@@ -1,4 +1,4 @@
-"""Issue 6: the DAX data plane, driven by the OFFICIAL Python DAX client
+"""The DAX data plane, driven by the OFFICIAL Python DAX client
 (amazon-dax-client 2.1.0, `amazondax`) against clusters created through daxd's
 control plane, with writes made around DAX through daxd's DynamoDB API (boto3)
 to show the cache semantics."""

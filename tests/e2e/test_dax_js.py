@@ -1,4 +1,4 @@
-"""Issue 6: the DAX data plane driven by the OFFICIAL JavaScript DAX clients,
+"""The DAX data plane driven by the OFFICIAL JavaScript DAX clients,
 `@amazon-dax-sdk/client-dax` 3.1.0 (AWS SDK v3) and `amazon-dax-client` 1.2.10
 (AWS SDK v2), pinned in tests/dax-js/package-lock.json.
 

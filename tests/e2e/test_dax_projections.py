@@ -1,4 +1,4 @@
-"""Issue 19, item 2: projections read through a DAX node answer what DynamoDB answers.
+"""Projections read through a DAX node answer what DynamoDB answers.
 
 A differential test: random items (every type, nested maps and lists) and random
 projection expressions (list indexes in and out of range, nested paths, repeated and

@@ -1,4 +1,4 @@
-"""Issue 19, item 1: `available` means the nodes answer. The OFFICIAL Python DAX client
+"""`available` means the nodes answer. The OFFICIAL Python DAX client
 (`amazondax`) connects the moment DescribeClusters says a cluster or node is `available`
 (no sleep, no retry) and reads, after CreateCluster, IncreaseReplicationFactor (through the
 new node only), RebootNode and a restart of daxd: not one attempt may fail."""

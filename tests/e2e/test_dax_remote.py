@@ -1,4 +1,4 @@
-"""Issue 19, item 6: DAX on the remote backend beyond GetItem and PutItem. daxd runs with
+"""DAX on the remote backend beyond GetItem and PutItem. daxd runs with
 `--dynamodb-endpoint` pointed at dynalite; the official Python DAX client reads and writes
 through a cluster with every data operation, and each answer is compared with daxd's own
 DynamoDB API (which forwards to the same dynalite), the reference for what a node returns.

@@ -1,4 +1,4 @@
-"""Issue 19, item 3: a table DynamoDB refuses (a bad name, a table that does not exist)
+"""A table DynamoDB refuses (a bad name, a table that does not exist)
 gets, through a DAX node, the error of the operation the client called, as daxd's
 DynamoDB API answers that operation (the reference for what a node returns), not the
 error of the node's own DescribeTable. The official Python DAX client against boto3."""

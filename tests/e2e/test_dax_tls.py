@@ -1,4 +1,4 @@
-"""Issue 6, TLS: a `ClusterEndpointEncryptionType=TLS` cluster served over TLS (rustls)
+"""A `ClusterEndpointEncryptionType=TLS` cluster served over TLS (rustls)
 with a certificate signed by the CA daxd makes in its data dir, used by the OFFICIAL
 Python DAX client (amazon-dax-client 2.1.0) through the `daxs://` URL exactly as
 DescribeClusters returns it, trusting that CA the way the README shows (SSL_CERT_FILE:

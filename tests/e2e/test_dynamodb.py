@@ -1,4 +1,4 @@
-"""Issue 5: the DynamoDB API behind IAM, with boto3 and the AWS CLI, run
+"""The DynamoDB API behind IAM, with boto3 and the AWS CLI, run
 twice: on the embedded engine, and in front of dynalite (a DynamoDB server
 daxd did not write) through the remote backend."""
 import http.client

@@ -1,4 +1,4 @@
-"""Issue 19, item 4: DynamoDB's answers through daxd are the engine's answers.
+"""DynamoDB's answers through daxd are the engine's answers.
 
 Every request of the corpus is sent, as raw JSON over HTTP signed with SigV4
 (so no client-side validation interferes), to daxd as root and to the

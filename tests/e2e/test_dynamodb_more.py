@@ -1,4 +1,4 @@
-"""Issue 19, item 6: DynamoDB features that had no end-to-end test with boto3: PartiQL
+"""DynamoDB features that had no end-to-end test with boto3: PartiQL
 (ExecuteStatement, BatchExecuteStatement, ExecuteTransaction), TTL, table tags, and table
 resource policies with a Deny and with a principal of another account. Behaviour from the
 DynamoDB developer guide ("Using resource-based policies", "PartiQL", "Time to Live").

@@ -1,4 +1,4 @@
-"""Issue 19, item 5: the DynamoDB Streams API (`DynamoDBStreams_20120810`, signing name
+"""The DynamoDB Streams API (`DynamoDBStreams_20120810`, signing name
 `dynamodb`) on daxd's one endpoint, driven by boto3's `dynamodbstreams` client: the four
 StreamViewTypes, the four iterator types, paging with Limit/NextShardIterator, malformed
 iterators, IAM on stream ARNs (with Access Advisor), a write made through a DAX cluster
@@ -6,7 +6,7 @@ iterators, IAM on stream ARNs (with Access Advisor), a write made through a DAX 
 JavaScript v3's `@aws-sdk/client-dynamodb-streams` (tests/dax-js/dynamodb-streams.test.mjs).
 
 Iterator expiry (15 minutes) and 24-hour retention run on daxd's clock; they are tested
-with a manual clock in crates/dynamo/tests/embedded.rs."""
+with a manual clock in crates/dynamo/tests/dynamo/embedded.rs."""
 import json
 import os
 import shutil

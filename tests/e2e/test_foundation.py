@@ -1,4 +1,4 @@
-"""Issue 2: one AWS endpoint, SigV4 authentication, IAM users and keys,
+"""One AWS endpoint, SigV4 authentication, IAM users and keys,
 durable state. Everything here drives the real daxd binary with the real
 AWS CLI and boto3."""
 import datetime

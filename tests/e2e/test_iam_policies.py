@@ -1,4 +1,4 @@
-"""Issue 3: managed and inline policies, groups, and their enforcement on
+"""Managed and inline policies, groups, and their enforcement on
 every request, through boto3 and the AWS CLI against the real daxd."""
 import json
 

@@ -1,4 +1,4 @@
-"""Issue 3: the seed's IAM story for AWSServiceRoleForDAX, walked with the
+"""The seed's IAM story for AWSServiceRoleForDAX, walked with the
 real AWS CLI and boto3 against the real daxd binary."""
 import json
 import time

@@ -1,4 +1,4 @@
-"""Issue 8 part 4: overload and faults. Thousands of DAX connections, slow HTTP clients
+"""Overload and faults. Thousands of DAX connections, slow HTTP clients
 that trickle bytes, frames and bodies over the limits, and a remote DynamoDB backend that
 is down, slow, hanging or answering errors (a fault-injecting proxy in front of
 dynalite). Throughout, a background probe asks GET /health: it answers every probe in time,

@@ -1,4 +1,4 @@
-"""Issue 8, part 2: daxd's policy evaluator, differentially tested.
+"""daxd's policy evaluator, differentially tested.
 
 Random identity policies and random requests, judged three ways:
 

@@ -1,9 +1,9 @@
-"""Issue 18, part 2: the four over-grants, on real API calls.
+"""The four over-grants, on real API calls.
 
 A user tagged team=eng, with no `dept` tag, calls dynamodb:GetItem on
 table/Orders with boto3. Each policy below is one the independent evaluator
-(checked against AWS's documentation) denies and daxd used to allow. The
-evaluation table in crates/policy/tests/evaluation.rs holds the same cases
+(checked against AWS's documentation) denies; each was once allowed by daxd. The
+evaluation table in crates/policy/tests/policy/evaluation.rs holds the same cases
 for the evaluator alone; here they go through SigV4, the front door and
 DynamoDB's per-table authorization. Sources:
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html

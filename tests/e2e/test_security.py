@@ -1,4 +1,4 @@
-"""Issue 8 part 6: the security review. Each point of docs/security.md has its test here:
+"""The security review. Each point of docs/security.md has its test here:
 no path to state without authentication (AWS APIs, the console, /metrics, the reset
 endpoint, DAX data methods before authorizeConnection); secrets stored 0600, never logged,
 compared in constant time; iam:PassRole wherever a role is passed, with no confused deputy

@@ -1,11 +1,11 @@
-"""Issue 18, part 1: AssumeRole honours every input member, or refuses it.
+"""AssumeRole honours every input member, or refuses it.
 
 Managed session policies (`PolicyArns`) scope a session down like the inline
 `Policy`; session tags become `aws:PrincipalTag/*` and need `sts:TagSession`
 in the trust policy; transitive tags follow role chaining; `SourceIdentity`
 needs `sts:SetSourceIdentity`; MFA and trusted-context inputs, which daxd
 cannot check, are refused. Also the IAM listings whose paging or filters were
-dropped before (`tests/input_members.rs` found them). Sources: the STS API
+dropped before (`crates/daxd/tests/repo/input_members.rs` found them). Sources: the STS API
 reference for AssumeRole and GetSessionToken, and the IAM User Guide pages
 "Session policies", "Passing session tags in AWS STS" and "Monitor and
 control actions taken with assumed roles" (source identity).

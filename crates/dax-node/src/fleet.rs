@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
@@ -63,10 +62,6 @@ pub fn node_type_memory(node_type: &str) -> Option<u64> {
         "xlarge" => Some(32 * GIB),
         s => s.strip_suffix("xlarge")?.parse::<u64>().ok().map(|n| n * 32 * GIB),
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// One accepted connection: the TLS handshake first on a TLS node (bounded in time; a
@@ -265,7 +260,8 @@ impl Fleet {
             if !leader_ok {
                 roster.leader = roster.nodes.first().map(|n| n.id.clone());
                 if roster.leader.is_some() {
-                    roster.leader_session_id = now_ms().max(roster.leader_session_id.saturating_add(1));
+                    roster.leader_session_id =
+                        self.shared.host.now_ms().max(roster.leader_session_id.saturating_add(1));
                 }
             }
         }
@@ -411,7 +407,7 @@ impl Fleet {
             .ok_or_else(|| FaultError::NoFailoverTarget(cluster_arn.to_owned()))?;
         tracing::info!(cluster = %cluster_arn, leader = %next, "forced primary failover");
         roster.leader = Some(next.clone());
-        roster.leader_session_id = now_ms().max(roster.leader_session_id.saturating_add(1));
+        roster.leader_session_id = self.shared.host.now_ms().max(roster.leader_session_id.saturating_add(1));
         Ok(next)
     }
 

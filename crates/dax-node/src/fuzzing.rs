@@ -285,6 +285,10 @@ impl Host for MemoryHost {
     fn ttls(&self, _cluster: &ClusterInfo) -> (u64, u64) {
         (60_000, 60_000)
     }
+
+    fn now_ms(&self) -> i64 {
+        1
+    }
 }
 
 fn cluster_info() -> ClusterInfo {

@@ -114,6 +114,10 @@ pub trait Host: Send + Sync + 'static {
 
     /// `(record-ttl-millis, query-ttl-millis)` of the cluster's parameter group, now.
     fn ttls(&self, cluster: &ClusterInfo) -> (u64, u64);
+
+    /// Milliseconds since the epoch on daxd's clock. A new primary's leader session id is
+    /// taken from it, so the id clients compare grows across restarts of daxd too.
+    fn now_ms(&self) -> i64;
 }
 
 /// An error as DAX reports it: a DynamoDB exception name, its message, HTTP status, and

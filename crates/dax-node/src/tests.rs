@@ -193,6 +193,12 @@ impl Host for FakeHost {
     fn ttls(&self, _c: &ClusterInfo) -> (u64, u64) {
         *self.ttls.lock().unwrap()
     }
+
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
 }
 
 // ---- fixtures --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ pub struct App {
     /// CloudWatch, per region: the `AWS/DAX` metrics and their alarms.
     pub cloudwatch: Arc<crate::api::cloudwatch::CloudWatches>,
     /// The DAX node counters at the last minute's CloudWatch recording.
-    pub dax_metrics: std::sync::Mutex<crate::dax_host::MetricsRecorder>,
+    pub dax_metrics: std::sync::Mutex<crate::dax_metrics::MetricsRecorder>,
     pub dynamo: Arc<crate::api::dynamodb::DynamoService>,
     /// The embedded engine, when it is the backend (its TTL sweeper runs in the background).
     pub embedded: Option<dynamo::EmbeddedBackend>,

@@ -9,6 +9,7 @@ mod conn_thread;
 mod console_host;
 mod dax_deps;
 mod dax_host;
+mod dax_metrics;
 mod exec;
 mod front;
 mod services;

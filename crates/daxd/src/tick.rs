@@ -5,7 +5,10 @@
 //! apart from `App` so that the state shared by requests does not depend on
 //! the data plane that depends on it.
 
+use std::collections::BTreeMap;
+
 use crate::app::App;
+use crate::dax_metrics::snapshot_data;
 use crate::usage::Usage;
 
 /// One step of the background work. Errors are logged, and retried on the next tick.
@@ -25,7 +28,7 @@ pub fn tick(app: &App) {
     // DAX data plane: node listeners follow the control plane's nodes.
     crate::dax_host::reconcile(app);
     // CloudWatch: the minute's DAX metrics, then the alarms on them.
-    crate::dax_host::record_metrics(app);
+    record_metrics(app);
     match app.cloudwatch.opened() {
         Ok(regions) => {
             for cw in regions {
@@ -35,5 +38,93 @@ pub fn tick(app: &App) {
             }
         }
         Err(e) => tracing::warn!(error = %e, "opening CloudWatch's regions"),
+    }
+}
+
+/// Once a minute, publish the DAX nodes' metrics of the minute that ended to
+/// CloudWatch, per node (`ClusterId`, `NodeId`) and per cluster (`ClusterId`).
+pub fn record_metrics(app: &App) {
+    let Some(nodes) = app.dax_nodes.get() else { return };
+    let now = app.env.clock.now().unix_timestamp();
+    let minute = now.div_euclid(60) * 60;
+    let mut recorder = app.dax_metrics.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if recorder.last_minute == Some(minute) {
+        return;
+    }
+    let (node_snaps, cluster_snaps) = nodes.fleet.metrics();
+    let label = |s: &dax_node::Snapshot, k: &str| {
+        s.labels.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).unwrap_or_default()
+    };
+    // The minute that just ended.
+    #[allow(clippy::cast_precision_loss)]
+    let timestamp = (minute - 60) as f64;
+    let mut by_region: BTreeMap<String, Vec<cloudwatch::Datum>> = BTreeMap::new();
+    let mut utilizations: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    let mut seen: BTreeMap<(String, String, String), BTreeMap<&'static str, u64>> = BTreeMap::new();
+    for s in &node_snaps {
+        let (region, cluster, node) = (label(s, "region"), label(s, "cluster"), label(s, "node"));
+        let arn = format!("arn:aws:dax:{region}:{}:cache/{cluster}", app.account);
+        #[allow(clippy::cast_precision_loss)]
+        let utilization = nodes
+            .fleet
+            .node_cache_capacity(&arn, &node)
+            .filter(|c| *c > 0)
+            .map(|c| s.estimated_db_size as f64 * 100.0 / c as f64);
+        if let Some(u) = utilization {
+            utilizations.entry((region.clone(), cluster.clone())).or_default().push(u);
+        }
+        let key = (region.clone(), cluster.clone(), node.clone());
+        let dims = vec![cloudwatch::Dimension::new("ClusterId", &cluster), cloudwatch::Dimension::new("NodeId", &node)];
+        by_region.entry(region).or_default().extend(snapshot_data(
+            s,
+            recorder.previous.get(&key),
+            utilization,
+            dims,
+            timestamp,
+        ));
+        seen.insert(key, s.counters.iter().copied().collect());
+    }
+    for s in &cluster_snaps {
+        let (region, cluster) = (label(s, "region"), label(s, "cluster"));
+        let key = (region.clone(), cluster.clone(), String::new());
+        #[allow(clippy::cast_precision_loss)]
+        let utilization = utilizations
+            .get(&(region.clone(), cluster.clone()))
+            .filter(|u| !u.is_empty())
+            .map(|u| u.iter().sum::<f64>() / u.len() as f64);
+        let dims = vec![cloudwatch::Dimension::new("ClusterId", &cluster)];
+        by_region.entry(region).or_default().extend(snapshot_data(
+            s,
+            recorder.previous.get(&key),
+            utilization,
+            dims,
+            timestamp,
+        ));
+        seen.insert(key, s.counters.iter().copied().collect());
+    }
+    let mut all_written = true;
+    for (region, data) in by_region {
+        let written = if data.is_empty() {
+            Ok(())
+        } else {
+            app.cloudwatch.region(&region).and_then(|cw| cw.put_metric_data(&data))
+        };
+        match written {
+            // A region's baseline moves only once its datapoints are stored, so that
+            // nothing is counted twice or lost.
+            Ok(()) => recorder
+                .previous
+                .extend(seen.iter().filter(|(k, _)| k.0 == region).map(|(k, v)| (k.clone(), v.clone()))),
+            Err(e) => {
+                // The region's minute is tried again on the next tick, from the same baseline.
+                tracing::warn!(error = %e, %region, "recording DAX metrics in CloudWatch");
+                all_written = false;
+            }
+        }
+    }
+    if all_written {
+        // Nodes that are gone leave the baseline.
+        recorder.previous.retain(|k, _| seen.contains_key(k));
+        recorder.last_minute = Some(minute);
     }
 }

@@ -14,6 +14,8 @@
 //! * `cited_files_exist`: a file a doc or comment names is in the repository.
 //! * `comments_say_why_not_when`: no doc or comment dates itself by a numbered session,
 //!   issue, period or phase of past work; a measurement is named by its date and commit.
+//! * `no_import_circles_between_files`: within a crate, no file imports (through `crate::`
+//!   or `super::` paths, directly or through other files) a file that imports it.
 //!
 //! Each test collects every finding and fails once, with the whole list.
 
@@ -62,7 +64,7 @@ fn fail_if_any(what: &str, findings: &[String]) {
 /// The crates whose code is a service's domain (ARCHITECTURE.md, the codemap). The rest of
 /// `crates/` are libraries (`base`, `state`, `policy`, `wire`, `sigv4`, `dax-wire`), the
 /// binary (`daxd`) and a tool (`loadgen`).
-const DOMAIN: &[&str] = &["iam", "ec2", "dax-control", "dax-node", "dynamo", "console", "cloudwatch"];
+const DOMAIN: &[&str] = &["iam", "ec2", "dax-control", "dax-node", "dynamo", "console", "cloudwatch", "fis"];
 
 /// Dependencies no domain crate may have: wire formats and HTTP stacks.
 const WIRE_AND_HTTP: &[&str] =
@@ -662,4 +664,104 @@ fn comments_say_why_not_when() {
          code is as it is, not which numbered period of work made it)",
         &findings,
     );
+}
+
+/// A file's module path within its crate: the crate root (`lib.rs`, `main.rs`) is empty;
+/// otherwise the file's path without its extension, a `mod` file standing for its
+/// directory.
+fn module_of(src_rel: &str) -> Vec<String> {
+    let path = src_rel.trim_end_matches(".rs");
+    let mut parts: Vec<String> = path.split('/').map(str::to_owned).collect();
+    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+        parts.pop();
+    }
+    parts
+}
+
+/// The `crate::…` and `super::…` paths of one line of code, as module paths from the
+/// crate root (`use crate::{a, b::c}` gives `a` and `b::c`).
+fn imported_paths(code: &str, module: &[String]) -> Vec<Vec<String>> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = Vec::new();
+    // `super` is the parent of the file's module (for a `mod` file, of its directory's).
+    let parent = module[..module.len().saturating_sub(1)].to_vec();
+    for (start, base) in [("crate::", Vec::new()), ("super::", parent)] {
+        let mut rest = code;
+        while let Some(at) = rest.find(start) {
+            let before = rest[..at].chars().next_back();
+            rest = &rest[at + start.len()..];
+            if before.is_some_and(|c| ident(c) || c == ':') {
+                continue;
+            }
+            let tails: Vec<String> = if let Some(group) = rest.strip_prefix('{') {
+                let end = group.find('}').unwrap_or(group.len());
+                group[..end].split(',').map(|s| s.trim().to_owned()).collect()
+            } else {
+                vec![rest.chars().take_while(|c| ident(*c) || *c == ':').collect()]
+            };
+            for tail in tails {
+                let mut path = base.clone();
+                path.extend(tail.split("::").filter(|s| !s.is_empty() && s.chars().all(ident)).map(str::to_owned));
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// No file of a crate imports, directly or through others, a file that imports it (the
+/// files that mostly re-export, `lib.rs` and `main.rs`, and a file's own child modules,
+/// which are part of it, do not count). Edges are read from `crate::` and `super::` paths
+/// in non-test code.
+#[test]
+fn no_import_circles_between_files() {
+    let files = repo_files();
+    let mut findings = Vec::new();
+    let crates: BTreeSet<String> = files
+        .iter()
+        .filter_map(|f| f.strip_prefix("crates/")?.split_once("/src/").map(|(c, _)| c.to_owned()))
+        .collect();
+    for krate in crates {
+        let prefix = format!("crates/{krate}/src/");
+        let sources = crate_sources(&files, &krate);
+        let modules: BTreeMap<Vec<String>, String> =
+            sources.iter().map(|f| (module_of(&f[prefix.len()..]), f.clone())).collect();
+        let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for file in &sources {
+            let rel = &file[prefix.len()..];
+            let module = module_of(rel);
+            if module.is_empty() {
+                continue;
+            }
+            for (_, code) in non_test_code(&read(file)) {
+                for path in imported_paths(&code, &module) {
+                    // The longest prefix of the path that is a file's module.
+                    let Some(target) = (1..=path.len()).rev().find_map(|n| modules.get(&path[..n])) else { continue };
+                    let target_module = module_of(&target[prefix.len()..]);
+                    let is_child = target_module.len() > module.len() && target_module.starts_with(&module);
+                    let is_parent = module.starts_with(&target_module);
+                    if target != file && !is_child && !is_parent {
+                        edges.entry(file.clone()).or_default().insert(target.clone());
+                    }
+                }
+            }
+        }
+        // A file on a cycle reaches itself.
+        for start in edges.keys() {
+            let mut seen = BTreeSet::new();
+            let mut stack: Vec<(String, Vec<String>)> = vec![(start.clone(), vec![start.clone()])];
+            while let Some((at, trail)) = stack.pop() {
+                for next in edges.get(&at).into_iter().flatten() {
+                    if next == start {
+                        findings.push(trail.iter().chain([start]).cloned().collect::<Vec<_>>().join(" → "));
+                    } else if seen.insert(next.clone()) {
+                        stack.push((next.clone(), trail.iter().chain([next]).cloned().collect()));
+                    }
+                }
+            }
+        }
+    }
+    findings.sort();
+    findings.dedup();
+    fail_if_any("files import each other (move what both need into a third file, or behind a trait)", &findings);
 }
