@@ -11,6 +11,12 @@
 //!
 //! Expressions are read with the same tokenizer as the request checks
 //! (`expr.rs`); PartiQL statements only as far as their verb and table.
+//!
+//! The DAX nodes keep key schemas of their own, per cluster: a node describes
+//! a table *as its cluster's role*, so a role that may not describe the table
+//! gets that error through DAX, and it needs the whole schema with types. The
+//! cache here holds partition key names only, looked up as daxd for the
+//! authorizer; sharing one would skip the role's authorization of the lookup.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
