@@ -142,6 +142,20 @@ def test_policy_variables_scope_a_user_to_itself(daxd, iam, user_key):
     denied(mine.list_access_keys, UserName="other")
 
 
+def test_operations_naming_a_user_are_authorized_on_it(daxd, iam, user_key):
+    """ListGroupsForUser acts on the user it names: a Deny on that user applies, though an
+    Allow on every resource lets the caller list the groups of anyone else."""
+    name, key = user_key
+    iam.create_user(UserName="other")
+    iam.put_user_policy(UserName=name, PolicyName="groups", PolicyDocument=doc(
+        allow("iam:ListGroupsForUser"),
+        deny("iam:ListGroupsForUser", f"arn:aws:iam::{ACCOUNT}:user/other")))
+    mine = daxd.client("iam", key=key)
+    assert mine.list_groups_for_user(UserName=name)["Groups"] == []
+    message = denied(mine.list_groups_for_user, UserName="other")
+    assert f"on resource: arn:aws:iam::{ACCOUNT}:user/other" in message
+
+
 def test_conditions_on_requests(daxd, iam, user_key):
     name, key = user_key
     iam.put_user_policy(UserName=name, PolicyName="cond", PolicyDocument=doc(

@@ -234,6 +234,7 @@ fn named_entity(op: IamOp) -> Option<EntityKind> {
         | O::GetUserPolicy
         | O::ListAccessKeys
         | O::ListAttachedUserPolicies
+        | O::ListGroupsForUser
         | O::ListUserPolicies
         | O::ListUserTags
         | O::PutUserPermissionsBoundary
@@ -891,6 +892,23 @@ mod tests {
             let shape = model.operation(op.name()).and_then(|o| o.input.as_ref()).map(|r| r.shape.clone());
             let shape = shape.and_then(|s| model.shapes.get(&s));
             assert!(shape.is_some_and(|s| s.members.get(key).is_some()), "{}: no {key}", op.name());
+        }
+    }
+
+    #[test]
+    fn every_operation_naming_an_entity_is_authorized_on_it() {
+        // An operation whose input names a user, group or role is authorized on that
+        // entity's ARN, never on `*` (where a Deny on the entity would not apply), unless
+        // AWS authorizes it on another resource: the instance profile a role joins or leaves.
+        const ON_ANOTHER_RESOURCE: &[IamOp] = &[IamOp::AddRoleToInstanceProfile, IamOp::RemoveRoleFromInstanceProfile];
+        let model = &crate::services::def(Service::Iam).model;
+        for op in IamOp::ALL {
+            let shape = model.operation(op.name()).and_then(|o| o.input.as_ref()).map(|r| r.shape.clone());
+            let Some(shape) = shape.and_then(|s| model.shapes.get(&s)) else { continue };
+            let names_one = ["UserName", "GroupName", "RoleName"].iter().any(|k| shape.members.get(k).is_some());
+            if names_one && !ON_ANOTHER_RESOURCE.contains(op) {
+                assert!(named_entity(*op).is_some(), "{} names an entity but is not authorized on it", op.name());
+            }
         }
     }
 }
