@@ -137,6 +137,8 @@ def test_seed_story(slow):
         "us-east-1": [f"arn:aws:dax:us-east-1:{ACCOUNT}:cache/seed"],
         "eu-west-1": [f"arn:aws:dax:eu-west-1:{ACCOUNT}:cache/seed-eu"],
     }
+    assert status["Reason"]["Reason"] == (
+        "The role is in use by 2 resources of dax.amazonaws.com in 2 regions. Delete them before deleting the role.")
 
     # 7. RoleLastUsed and Access Advisor show DAX's EC2 work.
     last = iam.get_role(RoleName=SLR)["Role"]["RoleLastUsed"]

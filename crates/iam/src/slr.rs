@@ -233,11 +233,13 @@ impl Iam {
                 DeletionStatus::InProgress => match usage.usage(&task.service, &task.role_arn) {
                     Ok(used) if used.iter().any(|u| !u.resources.is_empty()) => {
                         task.status = DeletionStatus::Failed;
+                        let resources: usize = used.iter().map(|u| u.resources.len()).sum();
+                        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
                         task.reason = Some(format!(
-                            "The role is in use by {} resources of {} in {} region(s). Delete them before deleting the role.",
-                            used.iter().map(|u| u.resources.len()).sum::<usize>(),
+                            "The role is in use by {} of {} in {}. Delete them before deleting the role.",
+                            plural(resources, "resource"),
                             task.service,
-                            used.len()
+                            plural(used.len(), "region"),
                         ));
                         task.usage = used;
                     }
