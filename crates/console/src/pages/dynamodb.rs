@@ -637,42 +637,18 @@ pub async fn item_post(c: Arc<Console>, r: Req) -> Res {
     let text = r.f("item").unwrap_or_default().to_owned();
     let named = r.f("key_name").map(str::to_owned);
     let named = named.as_deref();
+    // The form again, with what was typed and why it was refused.
+    let refused = |why: String| Ok(item_page(&c, &r, &sess, &p, &region, &table, named, &text, Some(why)));
     let item = match serde_json::from_str::<Value>(&text) {
         Ok(v) if v.is_object() => v,
-        Ok(_) => {
-            return Ok(item_page(
-                &c,
-                &r,
-                &sess,
-                &p,
-                &region,
-                &table,
-                named,
-                &text,
-                Some("The item must be a JSON object of typed attributes.".into()),
-            ))
-        }
-        Err(e) => {
-            return Ok(item_page(
-                &c,
-                &r,
-                &sess,
-                &p,
-                &region,
-                &table,
-                named,
-                &text,
-                Some(format!("Not valid JSON: {e}")),
-            ))
-        }
+        Ok(_) => return refused("The item must be a JSON object of typed attributes.".into()),
+        Err(e) => return refused(format!("Not valid JSON: {e}")),
     };
     match ddb(&c, &r, &region, "PutItem", json!({"TableName": table, "Item": item})).await {
         Ok(_) => {
             c.flash(&r, true, "Item saved.");
             Ok(redirect(&table_href(&c, &region, &table)))
         }
-        Err(e) => {
-            Ok(item_page(&c, &r, &sess, &p, &region, &table, named, &text, Some(format!("{}: {}", e.code, e.message))))
-        }
+        Err(e) => refused(format!("{}: {}", e.code, e.message)),
     }
 }
