@@ -61,6 +61,12 @@ pub fn record_metrics(app: &App) {
     let mut by_region: BTreeMap<String, Vec<cloudwatch::Datum>> = BTreeMap::new();
     let mut utilizations: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
     let mut seen: BTreeMap<(String, String, String), BTreeMap<&'static str, u64>> = BTreeMap::new();
+    // One snapshot's datapoints, against its baseline, and the counters that become the next one.
+    let mut add = |s: &dax_node::Snapshot, key: (String, String, String), utilization, dims| {
+        let data = snapshot_data(s, recorder.previous.get(&key), utilization, dims, timestamp);
+        by_region.entry(key.0.clone()).or_default().extend(data);
+        seen.insert(key, s.counters.iter().copied().collect());
+    };
     for s in &node_snaps {
         let (region, cluster, node) = (label(s, "region"), label(s, "cluster"), label(s, "node"));
         let arn = format!("arn:aws:dax:{region}:{}:cache/{cluster}", app.account);
@@ -75,14 +81,7 @@ pub fn record_metrics(app: &App) {
         }
         let key = (region.clone(), cluster.clone(), node.clone());
         let dims = vec![cloudwatch::Dimension::new("ClusterId", &cluster), cloudwatch::Dimension::new("NodeId", &node)];
-        by_region.entry(region).or_default().extend(snapshot_data(
-            s,
-            recorder.previous.get(&key),
-            utilization,
-            dims,
-            timestamp,
-        ));
-        seen.insert(key, s.counters.iter().copied().collect());
+        add(s, key, utilization, dims);
     }
     for s in &cluster_snaps {
         let (region, cluster) = (label(s, "region"), label(s, "cluster"));
@@ -93,14 +92,7 @@ pub fn record_metrics(app: &App) {
             .filter(|u| !u.is_empty())
             .map(|u| u.iter().sum::<f64>() / u.len() as f64);
         let dims = vec![cloudwatch::Dimension::new("ClusterId", &cluster)];
-        by_region.entry(region).or_default().extend(snapshot_data(
-            s,
-            recorder.previous.get(&key),
-            utilization,
-            dims,
-            timestamp,
-        ));
-        seen.insert(key, s.counters.iter().copied().collect());
+        add(s, key, utilization, dims);
     }
     let mut all_written = true;
     for (region, data) in by_region {
