@@ -151,6 +151,40 @@ def test_a_daxd_configured_only_by_environment_serves_dax():
             assert post_reset(endpoint) == 200
 
 
+def test_nodes_listen_on_the_bind_host_and_advertise_the_advertise_host():
+    """DAXD_DAX_BIND_HOST (a container's 0.0.0.0; here another loopback address, as tests
+    bind loopback only) is where the nodes listen; the endpoints still name the advertise host."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="daxd-bind-") as data:
+        env = clean_env(
+            DAXD_LISTEN=f"127.0.0.1:{port}",
+            DAXD_DATA_DIR=data,
+            DAXD_DAX_PORTS="27720-27739",
+            DAXD_DAX_ADVERTISE_HOST="127.0.0.2",
+            DAXD_DAX_BIND_HOST="127.0.0.3",
+            DAXD_PROVISIONING_DELAY_MS="0",
+            DAXD_ROOT_ACCESS_KEY_ID=KEY[0],
+            DAXD_ROOT_SECRET_ACCESS_KEY=KEY[1],
+        )
+        with daxd(env) as (endpoint, _lines):
+            iam = client(endpoint, "iam")
+            iam.create_role(RoleName="dax", AssumeRolePolicyDocument=DAX_TRUST)
+            role_arn = iam.get_role(RoleName="dax")["Role"]["Arn"]
+            dax = client(endpoint, "dax")
+            dax.create_cluster(ClusterName="bind", NodeType="dax.t3.small", ReplicationFactor=1, IamRoleArn=role_arn)
+
+            def available():
+                c = dax.describe_clusters(ClusterNames=["bind"])["Clusters"][0]
+                nodes = c.get("Nodes", [])
+                return c if c["Status"] == "available" and nodes and all(
+                    n["NodeStatus"] == "available" for n in nodes) else None
+            c = wait_for(available, 1.5)
+            node = c["Nodes"][0]["Endpoint"]
+            assert c["ClusterDiscoveryEndpoint"]["Address"] == "127.0.0.2" and node["Address"] == "127.0.0.2"
+            wait_for(lambda: not refused_at("127.0.0.3", node["Port"]), 5)
+            assert refused_at("127.0.0.2", node["Port"])
+
+
 def test_flags_win_over_variables():
     env_port, flag_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as env_data, tempfile.TemporaryDirectory() as flag_data:

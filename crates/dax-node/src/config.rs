@@ -32,8 +32,11 @@ pub struct FleetConfig {
     pub frame_buffer_bytes: u64,
     /// The TLS material of `daxs://` nodes; `None`: TLS nodes are not started.
     pub tls: Option<NodeTls>,
-    /// Where the nodes' caches take the time from (TTLs): the system clock, or a manual
-    /// one in tests.
+    /// The address every node listens on (`0.0.0.0` in a container whose ports are
+    /// published); `None`: each node's own host, the advertise host.
+    pub bind_host: Option<String>,
+    /// Where the nodes take the time from, for their caches' TTLs and for the busy time
+    /// behind `CPUUtilization`: the system's monotonic clock, or a manual one in tests.
     pub clock: CacheClock,
 }
 
@@ -46,6 +49,7 @@ impl Default for FleetConfig {
             limits: dax_wire::Limits::DEFAULT,
             frame_buffer_bytes: DEFAULT_FRAME_BUFFER_BYTES,
             tls: None,
+            bind_host: None,
             clock: CacheClock::system(),
         }
     }

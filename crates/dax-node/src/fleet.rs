@@ -293,7 +293,8 @@ impl Fleet {
     }
 
     fn start(&self, state: &Arc<Cluster>, s: &NodeSpec) -> std::io::Result<Arc<Node>> {
-        let std_listener = std::net::TcpListener::bind((s.host.as_str(), s.port))?;
+        let bind = self.shared.config.bind_host.as_deref().unwrap_or(&s.host);
+        let std_listener = std::net::TcpListener::bind((bind, s.port))?;
         std_listener.set_nonblocking(true)?;
         let _rt = self.handle.enter();
         let listener = TcpListener::from_std(std_listener)?;

@@ -80,6 +80,11 @@ pub struct ServeArgs {
     #[arg(long, env = "DAXD_DAX_ADVERTISE_HOST", default_value = "127.0.0.1")]
     pub dax_advertise_host: String,
 
+    /// The address DAX nodes listen on, e.g. `0.0.0.0` in a container whose DAX ports are
+    /// published. Default: the address the advertise host resolves to.
+    #[arg(long, env = "DAXD_DAX_BIND_HOST")]
+    pub dax_bind_host: Option<String>,
+
     /// Forward DynamoDB to this DynamoDB-compatible endpoint (AWS DynamoDB, ScyllaDB Alternator,
     /// dynalite) instead of the embedded engine, e.g. `http://127.0.0.1:4567`.
     #[arg(long, env = "DAXD_DYNAMODB_ENDPOINT")]

@@ -62,6 +62,7 @@ pub fn start(app: &Arc<App>, args: &ServeArgs, tls: Option<NodeTls>) {
         limits: dax_wire::Limits::DEFAULT,
         frame_buffer_bytes: args.node_frame_buffer_bytes,
         tls,
+        bind_host: args.dax_bind_host.clone(),
         clock: dax_node::CacheClock::system(),
     };
     // The node listeners run on a runtime of their own, so that a flood of DAX traffic
