@@ -103,7 +103,7 @@ def metrics(daxd):
     for line in text.splitlines():
         if line and not line.startswith("#"):
             name, value = line.rsplit(" ", 1)
-            out[name] = int(value)
+            out[name] = float(value)
     return out
 
 

@@ -2,15 +2,26 @@
 //! [`StreamDecoder`] under the fleet's [`dax_wire::Limits`], one answer per request, in
 //! order. Framing errors are answered, then the connection is closed. The stream is a
 //! plain TCP stream, or a TLS stream over one for `daxs://` nodes.
+//!
+//! What the node's metrics measure here, with a few atomic adds and no lock, allocation or
+//! system call of their own: the bytes and the reads/writes that move data on the socket
+//! ([`Counted`]), and the time the connection's task spends being polled ([`timed`]), two
+//! reads of the monotonic clock per wake-up: one pair per batch of requests a read brings,
+//! on the cache-hit path.
 
+use std::future::Future;
+use std::io;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use dax_wire::{Event, Frame, Method, StreamDecoder};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
+use crate::cache::Clock;
 use crate::host::NodeError;
-use crate::metrics::Counter;
+use crate::metrics::{Counter, Meter};
 use crate::node::{error_frame, is_data, Node};
 use crate::session::Session;
 
@@ -53,14 +64,120 @@ impl Drop for Drawn<'_> {
     }
 }
 
+/// A node's socket, counted: each read that brings bytes adds them to `NetworkBytesIn` and
+/// one to `NetworkPacketsIn`, each write that takes bytes to `NetworkBytesOut` and
+/// `NetworkPacketsOut` (socket operations, not IP packets).
+pub(crate) struct Counted<S> {
+    inner: S,
+    meter: Meter,
+}
+
+impl<S> Counted<S> {
+    pub(crate) fn new(inner: S, meter: Meter) -> Self {
+        Counted { inner, meter }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let n = buf.filled().len().saturating_sub(before);
+        if n > 0 {
+            self.meter.received(n);
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = r {
+            if n > 0 {
+                self.meter.sent(n);
+            }
+        }
+        r
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = r {
+            if n > 0 {
+                self.meter.sent(n);
+            }
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A future whose polls are timed into the node's busy time.
+struct Timed<'a, F> {
+    work: Pin<&'a mut F>,
+    meter: &'a Meter,
+    clock: &'a Clock,
+}
+
+impl<F: Future> Future for Timed<'_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let polled = self.clock.now();
+        let r = self.work.as_mut().poll(cx);
+        self.meter.busy(self.clock.now().saturating_duration_since(polled));
+        r
+    }
+}
+
+/// Run `work`, adding the time spent polling it (the node's work on the thread, not the
+/// time it waits for the socket, DynamoDB or a timer) to the node's busy time, measured on
+/// the fleet's monotonic clock ([`crate::FleetConfig::clock`]).
+pub(crate) async fn timed<F: Future>(meter: &Meter, clock: &Clock, work: F) -> F::Output {
+    let work = std::pin::pin!(work);
+    Timed { work, meter, clock }.await
+}
+
 /// Serve one connection until the client closes it, the stream breaks, or the node stops.
 /// `local_ip` is the address the client reached (what `endpoints` reports); `tls`, whether
-/// `stream` is a TLS stream.
-pub(crate) async fn serve<S>(node: Arc<Node>, mut stream: S, local_ip: IpAddr, tls: bool)
+/// `stream` is a TLS stream. The time the connection is polled counts as the node's busy
+/// time; a plain stream is the socket, and is [`Counted`] here. A TLS stream's socket is
+/// counted beneath the TLS layer, by whoever wraps it in [`Counted`] before the handshake
+/// (what crosses the socket is the TLS records, not the requests).
+pub(crate) async fn serve<S>(node: Arc<Node>, stream: S, local_ip: IpAddr, tls: bool)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let _guard = node.meter.connection();
+    let (meter, clock) = (node.meter.clone(), node.shared.config.clock.clone());
+    if tls {
+        timed(&meter, &clock, answer(node, stream, local_ip, tls)).await;
+    } else {
+        timed(&meter, &clock, answer(node, Counted::new(stream, meter.clone()), local_ip, tls)).await;
+    }
+}
+
+/// Answer the requests of one connection (see [`serve`]).
+async fn answer<S>(node: Arc<Node>, mut stream: S, local_ip: IpAddr, tls: bool)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _guard = node.meter.connection(node.shared.host.now_ms());
     let limits = node.shared.config.limits;
     let mut decoder = StreamDecoder::new(limits);
     let mut session = Session::new(local_ip, tls);

@@ -78,7 +78,10 @@ async fn connection(node: Arc<Node>, stream: TcpStream, tls: Option<TlsAcceptor>
         conn::serve(node, stream, local.ip(), false).await;
         return;
     };
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+    // What crosses the socket is counted beneath TLS: the handshake and the records.
+    let (meter, clock) = (node.meter.clone(), node.shared.config.clock.clone());
+    let handshake = conn::timed(&meter, &clock, acceptor.accept(conn::Counted::new(stream, meter.clone())));
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(tls_stream)) => conn::serve(node, tls_stream, local.ip(), true).await,
         Ok(Err(e)) => tracing::debug!(node = %node.id, error = %e, "TLS handshake failed"),
         Err(_) => tracing::debug!(node = %node.id, "TLS handshake timed out"),
@@ -435,38 +438,46 @@ impl Fleet {
         ))
     }
 
-    /// Metrics of every running node and of every cluster.
-    #[must_use]
     /// KiB of the frame budget not drawn now (tests wait on it).
     #[cfg(test)]
     pub(crate) fn frame_budget_available_kib(&self) -> usize {
         self.shared.frame_budget.available_permits()
     }
 
+    /// Metrics of every running node and of every cluster. Reading them is what advances
+    /// each node's per-minute figures, at the first reading of each minute of daxd's clock
+    /// (the background tick reads them at every minute's start).
+    #[must_use]
     pub fn metrics(&self) -> (Vec<Snapshot>, Vec<Snapshot>) {
         let clusters: Vec<Arc<Cluster>> =
             self.clusters.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+        let now_ms = self.shared.host.now_ms();
         let mut nodes = Vec::new();
         let mut totals = Vec::new();
         for c in clusters {
             let info = c.info();
-            let (mut size, mut entries) = (0, 0);
+            let node_type = crate::metrics::node_type(&info.node_type);
+            let (mut size, mut entries, mut figures) = (0, 0, Vec::new());
             for n in c.nodes() {
                 let (s, e) = (n.cache.weighted_size(), n.cache.entry_count());
                 size += s;
                 entries += e;
+                let minute = n.meter.node.minute_figures(now_ms, node_type.as_ref());
                 nodes.push(Snapshot::of(
                     vec![("region", info.region.clone()), ("cluster", info.name.clone()), ("node", n.id.clone())],
                     &n.meter.node,
                     s,
                     e,
+                    minute.clone(),
                 ));
+                figures.push(minute);
             }
             totals.push(Snapshot::of(
                 vec![("region", info.region.clone()), ("cluster", info.name.clone())],
                 &c.metrics,
                 size,
                 entries,
+                crate::metrics::cluster_figures(&figures),
             ));
         }
         (nodes, totals)

@@ -1483,3 +1483,291 @@ async fn a_forced_failover_moves_the_writes() {
     let (roster, _) = s.fleet.roster(&arn).unwrap();
     assert!(roster[0].leader);
 }
+
+// ---- socket, CPU and credit metrics ----------------------------------------------------
+
+mod node_metrics {
+    use super::*;
+    use crate::conn::Counted;
+    use crate::metrics::{cluster_figures, node_type, Burst, Credits, Ledger, Meter, Metrics, Reading};
+    use crate::Counter;
+
+    fn figures_of(f: &[(&'static str, f64)]) -> BTreeMap<&'static str, f64> {
+        f.iter().copied().collect()
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    /// The test host, with daxd's clock moved on at will.
+    struct Later {
+        host: Arc<FakeHost>,
+        offset_ms: std::sync::atomic::AtomicI64,
+    }
+
+    impl Host for Later {
+        fn authenticate(&self, a: &AuthorizeConnection, c: &ClusterInfo) -> Result<Principal, NodeError> {
+            self.host.authenticate(a, c)
+        }
+
+        fn authorize(
+            &self,
+            who: &Principal,
+            action: &str,
+            c: &ClusterInfo,
+            enclosing: Option<&str>,
+            tls: bool,
+        ) -> Result<(), NodeError> {
+            self.host.authorize(who, action, c, enclosing, tls)
+        }
+
+        fn dynamodb<'a>(
+            &'a self,
+            c: &'a ClusterInfo,
+            op: &'a str,
+            input: Value,
+        ) -> BoxFuture<'a, Result<Value, NodeError>> {
+            self.host.dynamodb(c, op, input)
+        }
+
+        fn ttls(&self, c: &ClusterInfo) -> (u64, u64) {
+            self.host.ttls(c)
+        }
+
+        fn now_ms(&self) -> i64 {
+            self.host.now_ms() + self.offset_ms.load(std::sync::atomic::Ordering::Relaxed)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn socket_bytes_reads_writes_and_busy_time_are_counted() {
+        let later = Arc::new(Later { host: FakeHost::new(), offset_ms: 0.into() });
+        let fleet = Fleet::new(later.clone(), FleetConfig::default());
+        let port = free_port();
+        fleet.reconcile(&[spec(0, port, true)]);
+        let s = Setup { host: Arc::clone(&later.host), fleet, ports: vec![port] };
+        // The client counts its own side of the socket with the same wrapper.
+        let mine = Meter { node: Arc::new(Metrics::default()), cluster: Arc::new(Metrics::default()) };
+        let stream = TcpStream::connect(("127.0.0.1", s.ports[0])).await.unwrap();
+        let mut c = Client::over(Box::new(Counted::new(stream, mine.clone()))).await;
+        c.auth("good").await;
+        assert_eq!(put(&mut c, "k", "v").await, EMPTY());
+        let requests = 6;
+        for _ in 1..requests {
+            assert!(matches!(c.call(&get("k")).await, Answer::Ok(_)));
+        }
+        let sent = mine.node.get(Counter::NetworkBytesOut);
+        let received = mine.node.get(Counter::NetworkBytesIn);
+        // What the client wrote the node read, and what the node wrote the client read.
+        eventually("the node's byte counts", || async {
+            let (nodes, _) = s.fleet.metrics();
+            let ok = nodes[0].counter("NetworkBytesIn") == Some(sent)
+                && nodes[0].counter("NetworkBytesOut") == Some(received);
+            ok.then_some(())
+        })
+        .await;
+        // The node's first minute ends (a minute later on daxd's clock): its figures come.
+        later.offset_ms.store(60_000, std::sync::atomic::Ordering::Relaxed);
+        let (nodes, clusters) = s.fleet.metrics();
+        let (n, cl) = (&nodes[0], &clusters[0]);
+        // Each request came in its own write (the client waits for each answer), so in at
+        // least one read; each answer went out in at least one write.
+        assert!(n.counter("NetworkPacketsIn").unwrap() >= requests, "{n:?}");
+        assert!(n.counter("NetworkPacketsIn").unwrap() <= mine.node.get(Counter::NetworkPacketsOut));
+        assert!(n.counter("NetworkPacketsOut").unwrap() >= requests - 1, "{n:?}");
+        for name in ["NetworkBytesIn", "NetworkBytesOut", "NetworkPacketsIn", "NetworkPacketsOut"] {
+            assert_eq!(cl.counter(name), n.counter(name), "{name}");
+        }
+        // The node was polled for some time, and its first minute's figures are there
+        // (dax.t3.small: CPU, network and credits).
+        let f = figures_of(&n.minute);
+        assert!(f["CPUUtilization"] > 0.0 && f["CPUUtilization"] <= 100.0, "{f:?}");
+        assert!(f["BaselineNetworkBytesInUtilization"] > 0.0, "{f:?}");
+        assert!(close(f["CPUCreditUsage"], f["CPUUtilization"] / 100.0 * 2.0), "{f:?}");
+        assert!(f["CPUCreditBalance"] > 0.0 && f["CPUCreditBalance"] <= 576.0, "{f:?}");
+        assert!(cl.figure("CPUCreditBalance").is_none() && cl.figure("CPUUtilization") == Some(f["CPUUtilization"]));
+        let text = s.fleet.render_prometheus();
+        assert!(text.contains(&format!(
+            "dax_node_NetworkBytesIn{{region=\"us-east-1\",cluster=\"c\",node=\"c-a\"}} {}",
+            n.counter("NetworkBytesIn").unwrap()
+        )));
+        assert!(text.contains("# TYPE dax_cluster_NetworkPacketsOut counter"), "{text}");
+    }
+
+    /// What a TLS listener needs to count what crosses the socket: the TCP stream wrapped
+    /// in [`Counted`] before the handshake. Both ends count, and agree, handshake included.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn beneath_tls_the_records_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let tls = crate::NodeTls::load_or_create(dir.path(), "127.0.0.1").unwrap();
+        let acceptor = tls.acceptor();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let node = Meter { node: Arc::new(Metrics::default()), cluster: Arc::new(Metrics::default()) };
+        let client = Meter { node: Arc::new(Metrics::default()), cluster: Arc::new(Metrics::default()) };
+        let server = {
+            let node = node.clone();
+            tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let mut s = acceptor.accept(Counted::new(tcp, node)).await.unwrap();
+                let mut buf = [0u8; 5];
+                s.read_exact(&mut buf).await.unwrap();
+                s.write_all(b"world").await.unwrap();
+                s.flush().await.unwrap();
+                s
+            })
+        };
+        let tcp = Counted::new(TcpStream::connect(("127.0.0.1", port)).await.unwrap(), client.clone());
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1".to_owned()).unwrap();
+        let config = client_config(Some(tls.ca_pem()), &[&rustls::version::TLS13]);
+        let mut c = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.unwrap();
+        c.write_all(b"hello").await.unwrap();
+        c.flush().await.unwrap();
+        let mut buf = [0u8; 5];
+        c.read_exact(&mut buf).await.unwrap();
+        let _open = server.await.unwrap();
+        let get = |m: &Meter, c: Counter| m.node.get(c);
+        assert_eq!(get(&node, Counter::NetworkBytesIn), get(&client, Counter::NetworkBytesOut));
+        assert_eq!(get(&node, Counter::NetworkBytesOut), get(&client, Counter::NetworkBytesIn));
+        // The handshake and the records, not the 5 bytes of plaintext each way.
+        assert!(get(&node, Counter::NetworkBytesIn) > 5 + 200 && get(&node, Counter::NetworkBytesOut) > 5 + 500);
+        assert!(get(&node, Counter::NetworkPacketsIn) >= 2 && get(&node, Counter::NetworkPacketsOut) >= 2);
+    }
+
+    #[test]
+    fn node_types_follow_their_ec2_instances() {
+        // (node type, vCPUs, baseline Mbit/s, credits per hour, max balance, launch, unlimited)
+        type Row = (&'static str, u32, Option<u32>, Option<(f64, f64, f64, bool)>);
+        let rows: &[Row] = &[
+            ("dax.t2.small", 1, None, Some((12.0, 288.0, 30.0, false))),
+            ("dax.t2.medium", 2, None, Some((24.0, 576.0, 60.0, false))),
+            ("dax.t3.small", 2, Some(128), Some((24.0, 576.0, 0.0, true))),
+            ("dax.t3.medium", 2, Some(256), Some((24.0, 576.0, 0.0, true))),
+            ("dax.r4.large", 2, Some(750), None),
+            ("dax.r4.16xlarge", 64, Some(25000), None),
+            ("dax.r5.12xlarge", 48, Some(12000), None),
+            ("dax.r5.24xlarge", 96, Some(25000), None),
+        ];
+        for (name, vcpus, mbps, burst) in rows {
+            let t = node_type(name).unwrap();
+            assert_eq!((t.vcpus, t.baseline_mbps), (*vcpus, *mbps), "{name}");
+            let got = t.burst.map(|b| (b.per_hour, b.max, b.launch, b.unlimited));
+            assert_eq!(got, *burst, "{name}");
+            if let Some(b) = t.burst {
+                // EC2: 20% baseline per vCPU earns 12 credits an hour per vCPU, and the
+                // balance holds a day of them.
+                assert!(close(b.per_hour, 0.2 * f64::from(t.vcpus) * 60.0) && close(b.max, 24.0 * b.per_hour));
+            }
+        }
+        assert_eq!(node_type("dax.x9.large"), None);
+    }
+
+    #[test]
+    fn credits_follow_the_ec2_burst_rules() {
+        let standard = Burst { per_hour: 12.0, max: 288.0, launch: 30.0, unlimited: false };
+        let unlimited = Burst { per_hour: 24.0, max: 576.0, launch: 0.0, unlimited: true };
+        // (rules, state before, earned, used, state after (launch, earned, surplus), charged)
+        type Case = (Burst, (f64, f64, f64), f64, f64, (f64, f64, f64), f64);
+        let cases: &[Case] = &[
+            // Launch credits are spent first; what is earned accrues meanwhile.
+            (standard, (30.0, 0.0, 0.0), 0.2, 1.0, (29.0, 0.2, 0.0), 0.0),
+            (standard, (0.5, 2.0, 0.0), 0.2, 1.0, (0.0, 1.7, 0.0), 0.0),
+            // Earned credits stop at the cap; launch credits sit outside it.
+            (standard, (30.0, 288.0, 0.0), 0.2, 0.0, (30.0, 288.0, 0.0), 0.0),
+            // Standard: the balance stops at zero (the instance is held to its baseline).
+            (standard, (0.0, 0.1, 0.0), 0.2, 5.0, (0.0, 0.0, 0.0), 0.0),
+            // Unlimited: a spend beyond the balance is surplus...
+            (unlimited, (0.0, 0.1, 0.0), 0.4, 1.5, (0.0, 0.0, 1.0), 0.0),
+            // ...paid back first by what is earned...
+            (unlimited, (0.0, 0.0, 1.0), 0.4, 0.0, (0.0, 0.0, 0.6), 0.0),
+            (unlimited, (0.0, 0.0, 0.1), 0.4, 0.0, (0.0, 0.3, 0.0), 0.0),
+            // ...and charged beyond a day's earning.
+            (unlimited, (0.0, 0.0, 575.5), 0.4, 2.4, (0.0, 0.0, 576.0), 1.5),
+        ];
+        for (rules, (launch, earned, surplus), e, u, want, charged) in cases {
+            let mut c = Credits { launch: *launch, earned: *earned, surplus: *surplus };
+            let got = c.step(rules, *e, *u);
+            let after = (c.launch, c.earned, c.surplus);
+            assert!(
+                close(got, *charged) && close(after.0, want.0) && close(after.1, want.1) && close(after.2, want.2),
+                "{rules:?} {launch} {earned} {surplus} +{e} -{u}: {after:?} charged {got}"
+            );
+            assert!(close(c.balance(), c.launch + c.earned));
+        }
+    }
+
+    #[test]
+    fn a_minute_figure_is_the_busy_time_and_bytes_of_the_minute_over_the_node_type() {
+        let t3 = node_type("dax.t3.small").unwrap();
+        let r5 = node_type("dax.r5.large").unwrap();
+        let t2 = node_type("dax.t2.small").unwrap();
+        let minute = 29_000_000;
+        // A node started in the minute before `minute`.
+        let reading = |m: i64, busy_s: f64, bytes_in: u64, bytes_out: u64| Reading {
+            minute: m,
+            start_minute: minute - 1,
+            busy_ns: (busy_s * 1e9) as u64,
+            bytes_in,
+            bytes_out,
+        };
+        // A t3.small node: 2 vCPUs, 16 MB/s baseline, 24 credits an hour.
+        let mut l = Ledger::default();
+        // The first reading: everything since the node started, over its first minute.
+        let f = figures_of(l.advance(reading(minute, 12.0, 1_600_000, 480_000), Some(&t3)));
+        assert!(close(f["CPUUtilization"], 10.0), "{f:?}"); // 12 s / (60 s × 2)
+        assert!(close(f["BaselineNetworkBytesInUtilization"], 100.0 * 1_600_000.0 / 60.0 / 16e6), "{f:?}");
+        assert!(close(f["BaselineNetworkBytesOutUtilization"], 100.0 * 480_000.0 / 60.0 / 16e6), "{f:?}");
+        assert!(close(f["CPUCreditUsage"], 0.2) && close(f["CPUCreditBalance"], 0.2), "{f:?}"); // 0.4 earned
+        assert!(close(f["CPUSurplusCreditBalance"], 0.0) && close(f["CPUSurplusCreditsCharged"], 0.0));
+        // Another reading in the same minute changes nothing.
+        let same = figures_of(l.advance(reading(minute, 99.0, 9, 9), Some(&t3)));
+        assert_eq!(same, f);
+        // Next minute: only the increase counts; both vCPUs fully busy spend 2 credits.
+        let f = figures_of(l.advance(reading(minute + 1, 12.0 + 120.0, 1_600_000, 480_000), Some(&t3)));
+        assert!(close(f["CPUUtilization"], 100.0) && close(f["CPUCreditUsage"], 2.0), "{f:?}");
+        assert!(close(f["CPUCreditBalance"], 0.0) && close(f["CPUSurplusCreditBalance"], 1.4), "{f:?}");
+        assert_eq!(f.get("BaselineNetworkBytesInUtilization"), Some(&0.0));
+        // Three minutes later, idle: the window is three minutes; 1.2 credits earned
+        // pay the 1.4 surplus back in part.
+        let f = figures_of(l.advance(reading(minute + 4, 132.0, 1_600_000, 480_000), Some(&t3)));
+        assert!(close(f["CPUUtilization"], 0.0) && close(f["CPUSurplusCreditBalance"], 0.2), "{f:?}");
+        // More busy time than the vCPUs have (daxd's host has more cores): at most 100%.
+        let f = figures_of(l.advance(reading(minute + 5, 132.0 + 500.0, 0, 0), Some(&t3)));
+        assert!(close(f["CPUUtilization"], 100.0) && close(f["CPUCreditUsage"], 2.0), "{f:?}");
+        // A fixed-performance type has no credits; a T2 has no published baseline bandwidth;
+        // an unknown type has no figures.
+        let f = figures_of(Ledger::default().advance(reading(minute, 6.0, 750, 0), Some(&r5)));
+        assert_eq!(
+            f.keys().copied().collect::<Vec<_>>(),
+            ["BaselineNetworkBytesInUtilization", "BaselineNetworkBytesOutUtilization", "CPUUtilization"]
+        );
+        assert!(
+            close(f["CPUUtilization"], 5.0)
+                && close(f["BaselineNetworkBytesInUtilization"], 100.0 * 750.0 / 60.0 / 93.75e6)
+        );
+        let f = figures_of(Ledger::default().advance(reading(minute, 6.0, 750, 0), Some(&t2)));
+        assert!(!f.contains_key("BaselineNetworkBytesInUtilization") && close(f["CPUCreditBalance"], 30.0 - 0.1 + 0.2));
+        assert!(Ledger::default().advance(reading(minute, 6.0, 750, 0), None).is_empty());
+        // Read first in the minute it started, a node's first window stays open until the
+        // minute ends; read first three minutes after, its first window is three minutes.
+        let mut l = Ledger::default();
+        let early = Reading { start_minute: minute, ..reading(minute, 6.0, 750, 0) };
+        assert!(l.advance(early, Some(&r5)).is_empty());
+        let f = figures_of(l.advance(reading(minute + 1, 12.0, 750, 0), Some(&r5)));
+        assert!(close(f["CPUUtilization"], 10.0), "{f:?}");
+        let late = Reading { start_minute: minute - 3, ..reading(minute, 36.0, 0, 0) };
+        let f = figures_of(Ledger::default().advance(late, Some(&r5)));
+        assert!(close(f["CPUUtilization"], 10.0), "{f:?}");
+    }
+
+    #[test]
+    fn a_cluster_averages_utilization_and_sums_credits() {
+        let a = vec![("CPUUtilization", 10.0), ("CPUCreditUsage", 0.2), ("CPUCreditBalance", 5.0)];
+        let b = vec![("CPUUtilization", 30.0), ("CPUCreditUsage", 0.6), ("CPUCreditBalance", 7.0)];
+        let f = figures_of(&cluster_figures(&[a, b, Vec::new()]));
+        assert_eq!(f.keys().copied().collect::<Vec<_>>(), ["CPUCreditUsage", "CPUUtilization"]);
+        assert!(close(f["CPUUtilization"], 20.0) && close(f["CPUCreditUsage"], 0.8), "{f:?}");
+        assert!(cluster_figures(&[]).is_empty());
+    }
+}

@@ -15,7 +15,8 @@ pub struct MetricsRecorder {
 }
 
 /// The datapoints of one snapshot: each counter's increase since the last
-/// recording, and the gauges; only non-zero values, as DAX publishes them.
+/// recording, the gauges, and the figures the node derived for the minute (CPU and
+/// network utilization, CPU credits); only non-zero values, as DAX publishes them.
 pub(crate) fn snapshot_data(
     snapshot: &dax_node::Snapshot,
     previous: Option<&BTreeMap<&'static str, u64>>,
@@ -36,7 +37,8 @@ pub(crate) fn snapshot_data(
         let before = previous.and_then(|p| p.get(name)).copied().filter(|b| b <= now).unwrap_or(0);
         let increase = now - before;
         if increase > 0 {
-            let unit = if *name == "EvictedSize" { "Bytes" } else { "Count" };
+            let unit =
+                if matches!(*name, "EvictedSize" | "NetworkBytesIn" | "NetworkBytesOut") { "Bytes" } else { "Count" };
             #[allow(clippy::cast_precision_loss)]
             out.push(datum(name, increase as f64, unit));
         }
@@ -52,6 +54,11 @@ pub(crate) fn snapshot_data(
     if let Some(u) = utilization.filter(|u| *u > 0.0) {
         out.push(datum("CacheMemoryUtilization", u, "Percent"));
     }
+    // The figures the node derived for the minute (CPU and network utilization, credits).
+    for (name, value) in snapshot.minute.iter().filter(|(_, v)| *v > 0.0) {
+        let unit = if name.ends_with("Utilization") { "Percent" } else { "Count" };
+        out.push(datum(name, *value, unit));
+    }
     out
 }
 
@@ -66,6 +73,7 @@ mod metrics_tests {
             client_connections: connections,
             estimated_db_size: size,
             cached_entries: 0,
+            minute: Vec::new(),
         }
     }
 
@@ -130,5 +138,30 @@ mod metrics_tests {
                 .iter()
                 .all(|d| d.timestamp == 60.0 && d.metric.namespace == "AWS/DAX" && d.metric.dimensions == dims));
         }
+    }
+
+    #[test]
+    fn socket_counters_and_the_nodes_minute_figures_have_their_units() {
+        let mut s = snapshot(&[("NetworkBytesIn", 900), ("NetworkPacketsIn", 3), ("NetworkBytesOut", 0)], 0, 0);
+        s.minute = vec![
+            ("CPUUtilization", 12.5),
+            ("BaselineNetworkBytesInUtilization", 0.01),
+            ("BaselineNetworkBytesOutUtilization", 0.0),
+            ("CPUCreditUsage", 0.25),
+            ("CPUCreditBalance", 3.5),
+            ("CPUSurplusCreditBalance", 0.0),
+        ];
+        let got = snapshot_data(&s, None, None, Vec::new(), 0.0);
+        let want = [
+            ("NetworkBytesIn", 900.0, "Bytes"),
+            ("NetworkPacketsIn", 3.0, "Count"),
+            ("CPUUtilization", 12.5, "Percent"),
+            ("BaselineNetworkBytesInUtilization", 0.01, "Percent"),
+            ("CPUCreditUsage", 0.25, "Count"),
+            ("CPUCreditBalance", 3.5, "Count"),
+        ];
+        let want: Vec<(String, f64, String)> =
+            want.into_iter().map(|(n, v, u)| (n.to_owned(), v, u.to_owned())).collect();
+        assert_eq!(values(&got), want);
     }
 }
