@@ -14,6 +14,7 @@ import sys
 
 NAMES = [
     "DAXServiceRolePolicy",
+    "AmazonFISServiceRolePolicy",
     "AmazonDynamoDBFullAccess",
     "AmazonDynamoDBReadOnlyAccess",
     "AdministratorAccess",

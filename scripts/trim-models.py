@@ -22,6 +22,14 @@ EC2_OPS = [
     "CreateNetworkInterface", "DeleteNetworkInterface", "DescribeNetworkInterfaces",
     "ModifyNetworkInterfaceAttribute",
 ]
+FIS_OPS = [
+    "CreateExperimentTemplate", "GetExperimentTemplate", "UpdateExperimentTemplate",
+    "DeleteExperimentTemplate", "ListExperimentTemplates",
+    "StartExperiment", "GetExperiment", "ListExperiments", "StopExperiment",
+    "ListActions", "GetAction", "ListTargetResourceTypes", "GetTargetResourceType",
+    "ListExperimentResolvedTargets",
+    "TagResource", "UntagResource", "ListTagsForResource",
+]
 SERVICES = {
     "iam": ("2010-05-08", None),
     "sts": ("2011-06-15", None),
@@ -30,6 +38,7 @@ SERVICES = {
     "dynamodbstreams": ("2012-08-10", None),
     "ec2": ("2016-11-15", EC2_OPS),
     "cloudwatch": ("2010-08-01", None),
+    "fis": ("2020-12-01", FIS_OPS),
 }
 # botocore's directory name -> daxd's file name (the service's endpoint prefix).
 FILE_NAME = {"cloudwatch": "monitoring"}

@@ -26,7 +26,7 @@ use base::page::{paginate, TokenForm};
 use base::{Clock, Page};
 use state::{Op, Store};
 
-pub use alarms::{Alarm, AlarmState, Comparison, HistoryItem, MissingData};
+pub use alarms::{Alarm, AlarmFilter, AlarmState, Comparison, HistoryItem, MissingData};
 pub use error::CwError;
 pub use metrics::{Datum, DatumValue, Dimension, MetricId};
 pub use stats::{Bucket, Stat, Statistic};

@@ -47,8 +47,11 @@ pub struct App {
     /// clusters use the role and then deletes it (the writer): without it, a cluster
     /// created between that question and the deletion would be left without its role.
     pub role_in_use: Arc<std::sync::RwLock<()>>,
-    /// The DAX data plane (node listeners), set once the runtime runs (`dax_host::start`).
-    pub dax_nodes: std::sync::OnceLock<DaxNodes>,
+    /// The DAX data plane (node listeners), set once the runtime runs (`dax_host::start`);
+    /// shared with the Fault Injection Service's actions, which act on its nodes.
+    pub dax_nodes: Arc<std::sync::OnceLock<DaxNodes>>,
+    /// The Fault Injection Service: templates and experiments, advanced by the tick.
+    pub fis: Arc<fis::Fis>,
     /// What `dax-control` asks before it calls a node `available` (`dax_host::start` gives
     /// it the fleet).
     pub dax_readiness: Arc<crate::dax_deps::FleetReadiness>,
@@ -113,6 +116,26 @@ impl App {
             Arc::clone(&store),
             &args.account_id,
         ));
+        let dax = Arc::new(dax);
+        let dax_nodes: Arc<std::sync::OnceLock<DaxNodes>> = Arc::new(std::sync::OnceLock::new());
+        let nodes = Arc::clone(&dax_nodes);
+        let fleet: crate::fis_deps::FleetHandle = Arc::new(move || nodes.get().map(|n| Arc::clone(&n.fleet)));
+        let fis = Arc::new(fis::Fis::new(
+            Arc::clone(&store),
+            env.clone(),
+            Arc::new(crate::fis_deps::FisTargets {
+                dax: Arc::clone(&dax),
+                ec2: Arc::clone(&ec2),
+                fleet: Arc::clone(&fleet),
+            }),
+            Arc::new(crate::fis_deps::FisAlarms { cloudwatch: Arc::clone(&cloudwatch) }),
+            Arc::new(crate::fis_deps::FisActions {
+                iam: Arc::clone(&iam),
+                dax: Arc::clone(&dax),
+                ec2: Arc::clone(&ec2),
+                fleet,
+            }),
+        ));
         Ok(App {
             account: args.account_id.clone(),
             root,
@@ -120,7 +143,7 @@ impl App {
             store,
             iam,
             ec2,
-            dax: Arc::new(dax),
+            dax,
             cloudwatch,
             dax_metrics: std::sync::Mutex::default(),
             dynamo,
@@ -132,7 +155,8 @@ impl App {
             console_secure_cookie: args.console_secure_cookie,
             step_secs: args.provisioning_delay_ms as f64 / 1000.0,
             role_in_use: Arc::new(std::sync::RwLock::new(())),
-            dax_nodes: std::sync::OnceLock::new(),
+            dax_nodes,
+            fis,
             dax_readiness: readiness,
         })
     }
@@ -153,6 +177,8 @@ impl App {
     /// # Errors
     /// When the store cannot be wiped.
     pub fn reset(&self) -> Result<(), String> {
+        // Running experiments end first: their faults are on the live node listeners.
+        self.fis.recover().map_err(|e| e.to_string())?;
         self.store.wipe().map_err(|e| e.to_string())?;
         self.iam.reload().map_err(|e| e.to_string())?;
         self.ec2.reload().map_err(|e| e.to_string())?;

@@ -52,6 +52,7 @@ pub async fn execute(app: &Arc<App>, service: Service, call: Call<'_>) -> Result
             run(app, api::dynamodbstreams::StreamsApi { dynamo: Arc::clone(&app.dynamo) }, call).await
         }
         Service::CloudWatch => run(app, api::cloudwatch::CloudWatchApi { cw: Arc::clone(&app.cloudwatch) }, call).await,
+        Service::Fis => run(app, api::fis::FisApi { fis: Arc::clone(&app.fis), iam: Arc::clone(&app.iam) }, call).await,
     }
 }
 

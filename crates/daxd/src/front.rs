@@ -2,8 +2,9 @@
 //! read the body (bounded) → route to a service, operation and protocol →
 //! SigV4 authentication → decode and validate the input against the model →
 //! `exec::execute` (authorize the principal → the service) → encode the
-//! response in the request's protocol (JSON, Query/EC2 XML, or
-//! `smithy-rpc-v2-cbor` for a service that speaks it).
+//! response in the request's protocol (JSON, Query/EC2 XML,
+//! `smithy-rpc-v2-cbor` for a service that speaks it, or `rest-json` for FIS,
+//! whose requests route by method and path).
 
 use std::sync::Arc;
 
@@ -89,6 +90,9 @@ fn route(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: &[
             },
         };
     }
+    if let Some(route) = rest_route(method, path, query, headers) {
+        return route;
+    }
     if let Some(protocol) = json_protocol_of(headers) {
         return Route { service: None, protocol, cbor: false, op: None, params: None };
     }
@@ -106,6 +110,42 @@ fn route(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: &[
     let protocol = service.and_then(|s| form_protocol(def(s))).unwrap_or(Protocol::Query);
     let op = params.remove("Action");
     Route { service, protocol, cbor: false, op, params: Some(params) }
+}
+
+/// A `rest-json` request (FIS): signed for the service, or, unsigned, to a path of its
+/// model (so that an unsigned call is refused in its words). The operation is the one
+/// whose method and `requestUri` template match; `None` when none does.
+fn rest_route(method: &Method, path: &str, query: &str, headers: &HeaderMap) -> Option<Route> {
+    let service = Service::Fis;
+    let rest = def(service).rest_json.as_ref()?;
+    let scoped = scope_service(query, headers);
+    let ours = match scoped.as_deref() {
+        Some(name) => services::by_signing_name(name) == Some(service),
+        None => rest.knows_path(path),
+    };
+    if !ours {
+        return None;
+    }
+    let op = rest.route(method.as_str(), path, query).map(|r| r.op.name.clone());
+    Some(Route { service: Some(service), protocol: def(service).protocol, cbor: false, op, params: None })
+}
+
+/// A `rest-json` error: the code in `x-amzn-ErrorType`, `{"message": …}` as the body.
+/// Authentication and authorization failures are 403s on rest-json services.
+fn rest_error(err: &AwsError, request_id: &str) -> Response {
+    const FORBIDDEN: &[&str] = &[
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "MissingAuthenticationTokenException",
+        "ExpiredTokenException",
+    ];
+    let status = if FORBIDDEN.contains(&err.code.as_str()) { 403 } else { err.status };
+    let mut response = respond(status, "application/json", wire::restjson::error_body(err), request_id);
+    if let Ok(v) = HeaderValue::from_str(&err.code) {
+        response.headers_mut().insert("x-amzn-ErrorType", v);
+    }
+    response
 }
 
 /// The form-encoded protocol (Query or EC2) a service speaks, if any.
@@ -152,6 +192,9 @@ fn respond_cbor(status: u16, body: Vec<u8>, request_id: &str) -> Response {
 /// service's JSON and CBOR errors also carry `x-amzn-query-error: <Code>;<Sender|Receiver>`,
 /// from which the SDKs take the Query code their modelled exceptions are named by.
 fn service_error(err: &AwsError, d: &ServiceDef, protocol: Protocol, cbor: bool, request_id: &str) -> Response {
+    if d.rest_json.is_some() {
+        return rest_error(err, request_id);
+    }
     let mut response = match d.cbor_service {
         Some((namespace, _)) if cbor => {
             respond_cbor(err.status, wire::cbor::error_body(&d.model, namespace, &err.code, &err.message), request_id)
@@ -279,12 +322,24 @@ async fn process(
     };
     let op = match route.op.take() {
         Some(op) if d.model.operation(&op).is_some() => op,
+        None if d.rest_json.is_some() => {
+            let err = AwsError::new(
+                404,
+                "UnknownOperationException",
+                format!("No operation of {} matches {} {}", d.signing_name, parts.method, parts.uri.path()),
+            );
+            return fail(&err);
+        }
         other => {
             let version = route.params.as_ref().and_then(|p| p.get("Version"));
             return fail(&ServiceDef::unknown_operation_in(protocol, other.as_deref(), version));
         }
     };
-    let input = match decode_input(d, &op, protocol, cbor, route.params.as_ref(), &body) {
+    let decoded = match &d.rest_json {
+        Some(rest) => decode_rest(d, rest, &parts.method, parts.uri.path(), &query, &pairs, &body),
+        None => decode_input(d, &op, protocol, cbor, route.params.as_ref(), &body),
+    };
+    let input = match decoded {
         Ok(v) => v,
         Err(e) => return fail(&e),
     };
@@ -295,12 +350,36 @@ async fn process(
     let call =
         exec::Call { caller: &authed.caller, op: &op, input, region: &region, source_ip: Some(source_ip), secure };
     match exec::execute(&app, service, call).await {
+        Ok(out) if d.rest_json.is_some() => {
+            let status =
+                d.rest_json.as_ref().and_then(|r| r.ops.iter().find(|o| o.name == op)).map_or(200, |o| o.response_code);
+            respond(status, "application/json", out.to_string(), &request_id)
+        }
         Ok(out) => encode_output(d, &op, protocol, cbor, &out, &request_id),
         Err(e) => {
             tracing::debug!(request_id, op, code = e.code, "request failed");
             fail(&e)
         }
     }
+}
+
+/// A `rest-json` request's input: the path's labels, the query string's members, the
+/// headers' and the JSON body's, each as its shape's JSON type.
+fn decode_rest(
+    d: &ServiceDef,
+    rest: &wire::restjson::RestJson,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &[(&str, &[u8])],
+    body: &[u8],
+) -> Result<Value, AwsError> {
+    let routed = rest.route(method.as_str(), path, query).ok_or_else(|| {
+        AwsError::new(404, "UnknownOperationException", format!("No operation matches {method} {path}"))
+    })?;
+    let headers: Vec<(&str, &str)> =
+        headers.iter().filter_map(|(k, v)| std::str::from_utf8(v).ok().map(|v| (*k, v))).collect();
+    wire::restjson::decode_request(&d.model, &routed, query, &headers, body)
 }
 
 /// What a `smithy-rpc-v2-cbor` request's headers get wrong: the protocol forbids
@@ -480,6 +559,43 @@ mod tests {
         assert_eq!((r.service, r.protocol), (Some(Service::Iam), Protocol::Query));
         let r = route(&Method::POST, "/", "", &h, b"Action=ListTables&Version=2012-08-10");
         assert_eq!(r.service, None);
+    }
+
+    #[test]
+    fn fis_routes_by_method_and_path_and_answers_rest_json_errors() {
+        let scope = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/fis/aws4_request, \
+            SignedHeaders=host;x-amz-date, Signature=00";
+        let signed = headers(&[
+            ("authorization", scope),
+            ("x-amz-date", "20260101T000000Z"),
+            ("content-type", "application/json"),
+        ]);
+        let r = route(&Method::GET, "/experiments/EXP1/resolvedTargets", "maxResults=5", &signed, b"");
+        assert_eq!((r.service, r.op.as_deref()), (Some(Service::Fis), Some("ListExperimentResolvedTargets")));
+        // Signed for FIS but matching no template: FIS's, with no operation.
+        let r = route(&Method::PUT, "/experiments", "", &signed, b"");
+        assert_eq!((r.service, r.op), (Some(Service::Fis), None));
+        // Unsigned, a path of FIS's model is FIS's (so the refusal is in its words); `/` is not.
+        let r = route(&Method::GET, "/actions", "", &HeaderMap::new(), b"");
+        assert_eq!(r.service, Some(Service::Fis));
+        let r = route(&Method::POST, "/", "", &HeaderMap::new(), b"Action=ListUsers&Version=2010-05-08");
+        assert_eq!(r.service, Some(Service::Iam));
+
+        let d = def(Service::Fis);
+        let rest = d.rest_json.as_ref().unwrap();
+        let input =
+            decode_rest(d, rest, &Method::GET, "/experiments/EXP1/resolvedTargets", "maxResults=5", &[], b"").unwrap();
+        assert_eq!(input, json!({"experimentId": "EXP1", "maxResults": 5}));
+
+        let resp = service_error(&AwsError::new(404, "ResourceNotFoundException", "gone"), d, d.protocol, false, "r");
+        assert_eq!(resp.status(), 404);
+        assert_eq!(resp.headers()["x-amzn-ErrorType"], "ResourceNotFoundException");
+        assert_eq!(resp.headers()["content-type"], "application/json");
+        let body: Value = serde_json::from_slice(&body_of(resp)).unwrap();
+        assert_eq!(body, json!({"message": "gone"}));
+        // Authentication and authorization failures are 403s on rest-json.
+        let denied = crate::auth::denied(d.protocol, "no".into());
+        assert_eq!(service_error(&denied, d, d.protocol, false, "r").status(), 403);
     }
 
     #[test]

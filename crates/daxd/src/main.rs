@@ -11,6 +11,7 @@ mod dax_deps;
 mod dax_host;
 mod dax_metrics;
 mod exec;
+mod fis_deps;
 mod front;
 mod services;
 mod tick;
@@ -198,6 +199,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         listeners.push((listener, Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))));
     }
     dax_host::start(&app, &args, tls);
+    // What a previous run left running ends now: its faults died with that process, and
+    // its experiments are marked failed (`fis::Fis::recover`).
+    let app2 = Arc::clone(&app);
+    match tokio::task::spawn_blocking(move || app2.fis.recover()).await {
+        Ok(Ok(n)) if n > 0 => tracing::warn!(experiments = n, "FIS experiments interrupted by a restart failed"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "recovering FIS experiments"),
+        _ => {}
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

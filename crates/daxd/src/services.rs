@@ -22,6 +22,8 @@ pub enum Service {
     DynamoDbStreams,
     /// CloudWatch: signing name `monitoring`, IAM action prefix `cloudwatch`.
     CloudWatch,
+    /// The AWS Fault Injection Service: `rest-json`, routed by method and path.
+    Fis,
 }
 
 /// Everything about a service that the front door needs.
@@ -53,13 +55,24 @@ pub struct ServiceDef {
     pub validation_code: &'static str,
     /// Shapes whose values are URL-encoded in responses.
     pub url_encoded_shapes: &'static [&'static str],
+    /// The HTTP bindings of a `rest-json` service (FIS): requests route by method and
+    /// path, errors go in `x-amzn-ErrorType`. Its `protocol` is then the JSON protocol
+    /// whose words its authentication and authorization errors take.
+    pub rest_json: Option<wire::restjson::RestJson>,
 }
 
 impl ServiceDef {
     fn load(service: Service, text: &str) -> Self {
         let model = Model::from_json(text).unwrap_or_else(|e| panic!("embedded model for {service:?} is invalid: {e}"));
-        let protocol = Protocol::of(&model);
-        let protocols = Protocol::all_of(&model);
+        let rest_json = (model.metadata.protocol == "rest-json").then(|| {
+            wire::restjson::RestJson::from_model_json(text)
+                .unwrap_or_else(|e| panic!("embedded model for {service:?} has invalid HTTP bindings: {e}"))
+        });
+        let (protocol, protocols) = if rest_json.is_some() {
+            (Protocol::Json11, Vec::new())
+        } else {
+            (Protocol::of(&model), Protocol::all_of(&model))
+        };
         let cbor_service = (service == Service::CloudWatch
             && model.metadata.protocols.iter().any(|p| p == "smithy-rpc-v2-cbor"))
         .then_some(("com.amazonaws.cloudwatch", "GraniteServiceVersion20100801"));
@@ -77,6 +90,7 @@ impl ServiceDef {
                 // The model is awsQueryCompatible: a JSON error's `__type` is the Query
                 // code, the code boto3 names the modelled exceptions by.
                 Service::CloudWatch => ("monitoring", "InvalidParameterValue", &[], None),
+                Service::Fis => ("fis", "ValidationException", &[], None),
             };
         let action_prefix = if service == Service::CloudWatch { "cloudwatch" } else { signing_name };
         let namespace = if protocol.is_json() {
@@ -99,6 +113,7 @@ impl ServiceDef {
             namespace,
             validation_code,
             url_encoded_shapes,
+            rest_json,
         }
     }
 
@@ -143,7 +158,7 @@ impl ServiceDef {
 
 /// The embedded service models, parsed once.
 pub fn def(service: Service) -> &'static ServiceDef {
-    static DEFS: OnceLock<[ServiceDef; 7]> = OnceLock::new();
+    static DEFS: OnceLock<[ServiceDef; 8]> = OnceLock::new();
     let defs = DEFS.get_or_init(|| {
         [
             ServiceDef::load(Service::Iam, include_str!("../../../models/iam.json")),
@@ -153,6 +168,7 @@ pub fn def(service: Service) -> &'static ServiceDef {
             ServiceDef::load(Service::DynamoDb, include_str!("../../../models/dynamodb.json")),
             ServiceDef::load(Service::DynamoDbStreams, include_str!("../../../models/dynamodbstreams.json")),
             ServiceDef::load(Service::CloudWatch, include_str!("../../../models/monitoring.json")),
+            ServiceDef::load(Service::Fis, include_str!("../../../models/fis.json")),
         ]
     });
     match service {
@@ -163,6 +179,7 @@ pub fn def(service: Service) -> &'static ServiceDef {
         Service::DynamoDb => &defs[4],
         Service::DynamoDbStreams => &defs[5],
         Service::CloudWatch => &defs[6],
+        Service::Fis => &defs[7],
     }
 }
 
@@ -214,6 +231,7 @@ pub fn by_signing_name(name: &str) -> Option<Service> {
         "dax" => Some(Service::Dax),
         "dynamodb" => Some(Service::DynamoDb),
         "monitoring" => Some(Service::CloudWatch),
+        "fis" => Some(Service::Fis),
         _ => None,
     }
 }
@@ -277,6 +295,31 @@ mod tests {
             assert_eq!(d.protocols, [d.protocol], "{s:?}");
             assert!(d.cbor_service.is_none() && !d.query_compatible, "{s:?}");
             assert_eq!(d.namespace_in(d.protocol), d.namespace.as_deref());
+            assert!(d.rest_json.is_none(), "{s:?}");
         }
+    }
+
+    #[test]
+    fn fis_is_rest_json_routed_by_method_and_path() {
+        let d = def(Service::Fis);
+        assert_eq!((d.signing_name, d.action_prefix), ("fis", "fis"));
+        assert_eq!(by_signing_name("fis"), Some(Service::Fis));
+        // No form protocol: a form signed for `fis` is not taken as a Query request.
+        assert!(d.protocols.is_empty());
+        let rest = d.rest_json.as_ref().expect("rest-json bindings");
+        let cases = [
+            ("POST", "/experimentTemplates", "CreateExperimentTemplate"),
+            ("GET", "/experimentTemplates", "ListExperimentTemplates"),
+            ("PATCH", "/experimentTemplates/EXT1", "UpdateExperimentTemplate"),
+            ("DELETE", "/experiments/EXP1", "StopExperiment"),
+            ("GET", "/experiments/EXP1/resolvedTargets", "ListExperimentResolvedTargets"),
+            ("GET", "/actions/daxd%3Adax%3Astall-node", "GetAction"),
+            ("GET", "/targetResourceTypes/aws%3Aec2%3Asubnet", "GetTargetResourceType"),
+            ("DELETE", "/tags/arn%3Aaws%3Afis%3Aus-east-1%3A1%3Aexperiment%2FX", "UntagResource"),
+        ];
+        for (method, path, op) in cases {
+            assert_eq!(rest.route(method, path, "").map(|r| r.op.name.clone()).as_deref(), Some(op), "{method} {path}");
+        }
+        assert!(rest.route("PUT", "/experiments", "").is_none());
     }
 }

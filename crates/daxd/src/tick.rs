@@ -1,6 +1,7 @@
 //! The clock-driven work of the background task (`main.rs`): DAX lifecycles
 //! advance, service-linked role deletion tasks advance, access records are
-//! flushed, the DAX node listeners follow the control plane, and once a
+//! flushed, the DAX node listeners follow the control plane, fault injection
+//! experiments advance, and once a
 //! minute the DAX metrics are recorded in CloudWatch and its alarms evaluated. It lives
 //! apart from `App` so that the state shared by requests does not depend on
 //! the data plane that depends on it.
@@ -27,6 +28,10 @@ pub fn tick(app: &App) {
     }
     // DAX data plane: node listeners follow the control plane's nodes.
     crate::dax_host::reconcile(app);
+    // Fault injection: experiments advance on the clock (actions start and end).
+    if let Err(e) = app.fis.tick() {
+        tracing::warn!(error = %e, "advancing FIS experiments");
+    }
     // CloudWatch: the minute's DAX metrics, then the alarms on them.
     record_metrics(app);
     match app.cloudwatch.opened() {

@@ -803,6 +803,22 @@ impl Fis {
         }
     }
 
+    /// The regions with experiments that have not finished, and those experiments' ARNs:
+    /// what blocks deleting `AWSServiceRoleForFIS` (AWS deletes it only when no experiment
+    /// is running).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub fn active_experiments(&self) -> Result<Vec<(String, Vec<String>)>, FisError> {
+        let mut by_region: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (_, rec) in self.store.scan_json::<StoredExperiment>(EXPERIMENTS)? {
+            if !terminal(&rec.experiment.state.status) {
+                by_region.entry(rec.region).or_default().push(rec.experiment.arn);
+            }
+        }
+        Ok(by_region.into_iter().collect())
+    }
+
     /// End what was running when daxd last stopped: see the module docs. Call once, at start.
     ///
     /// # Errors

@@ -360,6 +360,13 @@ fn an_experiment_runs_its_actions_in_order_for_their_durations() {
         if i > 0 {
             step(&t, *secs);
         }
+        // An experiment not finished is what keeps AWSServiceRoleForFIS in use.
+        let active = t.fis.active_experiments().unwrap();
+        if *exp == "completed" {
+            assert!(active.is_empty(), "step {i}");
+        } else {
+            assert_eq!(active, [(REGION.to_owned(), vec![e.arn.clone()])], "step {i}");
+        }
         let (s, actions) = status(&t, &e.id);
         assert_eq!(
             (s.as_str(), actions["wait"].as_str(), actions["stall"].as_str()),

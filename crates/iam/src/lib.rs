@@ -46,7 +46,10 @@ pub use page::Page;
 pub use policies::{EntityKind, PolicyUsage};
 pub use principal::{Caller, Session, SessionKind};
 pub use roles::{CreateRole, RoleUpdate};
-pub use slr::{DeletionStatus, DeletionTask, LinkedService, RoleUsage, ServiceUsage, DAX_SERVICE, DAX_SLR_NAME};
+pub use slr::{
+    DeletionStatus, DeletionTask, LinkedService, RoleUsage, ServiceUsage, DAX_SERVICE, DAX_SLR_NAME, FIS_SERVICE,
+    FIS_SLR_NAME,
+};
 pub use sts::{packed_policy_size, AssumeRole, MIN_SESSION_SECONDS};
 
 const NS_USERS: &str = "iam/users";

@@ -22,15 +22,27 @@ pub struct LinkedService {
     pub suffix_allowed: bool,
 }
 
-/// The linked services daxd knows. Each entry is exact for its service;
-/// services whose permissions policy daxd does not ship are left out rather
-/// than approximated.
-pub const CATALOG: &[LinkedService] = &[LinkedService {
-    principal: DAX_SERVICE,
-    role_name: DAX_SLR_NAME,
-    policies: &["arn:aws:iam::aws:policy/aws-service-role/DAXServiceRolePolicy"],
-    suffix_allowed: false,
-}];
+/// The service principal of the AWS Fault Injection Service.
+pub const FIS_SERVICE: &str = "fis.amazonaws.com";
+/// The name of FIS's service-linked role, which its first StartExperiment creates.
+pub const FIS_SLR_NAME: &str = "AWSServiceRoleForFIS";
+
+/// The linked services daxd knows: each role's name, trust (its service principal) and
+/// the AWS managed policy AWS attaches to it, exactly as AWS documents them.
+pub const CATALOG: &[LinkedService] = &[
+    LinkedService {
+        principal: DAX_SERVICE,
+        role_name: DAX_SLR_NAME,
+        policies: &["arn:aws:iam::aws:policy/aws-service-role/DAXServiceRolePolicy"],
+        suffix_allowed: false,
+    },
+    LinkedService {
+        principal: FIS_SERVICE,
+        role_name: FIS_SLR_NAME,
+        policies: &["arn:aws:iam::aws:policy/aws-service-role/AmazonFISServiceRolePolicy"],
+        suffix_allowed: false,
+    },
+];
 
 /// Where a linked service still uses a role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,5 +311,22 @@ fn slr_name(service: &LinkedService, suffix: Option<&str>) -> String {
     match suffix {
         Some(s) => format!("{}_{s}", service.role_name),
         None => service.role_name.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_linked_service_ships_the_policies_aws_attaches() {
+        for s in CATALOG {
+            assert_eq!(Iam::linked_service(s.principal), Some(s));
+            for p in s.policies {
+                let shipped = crate::managed::aws_catalog().get(*p);
+                assert!(shipped.is_some(), "{}: {p} is not in data/aws-managed-policies.json", s.role_name);
+            }
+        }
+        assert_eq!(Iam::linked_service(FIS_SERVICE).map(|s| s.role_name), Some(FIS_SLR_NAME));
     }
 }

@@ -14,6 +14,7 @@ pub mod cbor;
 pub mod error;
 pub mod model;
 pub mod query;
+pub mod restjson;
 pub mod timestamp;
 pub mod validate;
 pub mod xml;

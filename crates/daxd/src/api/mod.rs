@@ -6,6 +6,7 @@ pub mod dax;
 pub mod dynamodb;
 pub mod dynamodbstreams;
 pub mod ec2;
+pub mod fis;
 pub mod handler;
 pub mod iam;
 pub mod input;
