@@ -84,3 +84,26 @@ print(nodes[0]["Endpoint"]["Port"] if ok else "")')
   echo "cluster $1 did not come up" >&2
   exit 1
 }
+
+# The IAM user `benchuser` with a realistic identity policy (several statements, one with
+# conditions), for the runs that measure what IAM evaluation costs: root requests skip the
+# evaluation. Sets USER_KEY and USER_SECRET, the user's new access key.
+create_bench_user() {
+  local POLICY
+  POLICY='{"Version":"2012-10-17","Statement":[
+   {"Sid":"Read","Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:BatchGetItem","dynamodb:Query"],"Resource":["arn:aws:dynamodb:*:*:table/bench","arn:aws:dynamodb:*:*:table/bench/index/*"],
+    "Condition":{"StringEquals":{"aws:RequestedRegion":["us-east-1","eu-west-1"]},"Bool":{"aws:SecureTransport":"false"}}},
+   {"Sid":"Write","Effect":"Allow","Action":["dynamodb:PutItem","dynamodb:UpdateItem"],"Resource":"arn:aws:dynamodb:*:*:table/bench",
+    "Condition":{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["w*","k*"]}}},
+   {"Sid":"NoDeletes","Effect":"Deny","Action":["dynamodb:DeleteItem","dynamodb:DeleteTable"],"Resource":"*"},
+   {"Sid":"Describe","Effect":"Allow","Action":["dynamodb:Describe*","dynamodb:List*"],"Resource":"*"}]}'
+  "$LG" call --endpoint "$DAXD_URL" --service iam --accept-error EntityAlreadyExists \
+    --body "Action=CreateUser&Version=2010-05-08&UserName=benchuser" > /dev/null
+  "$LG" call --endpoint "$DAXD_URL" --service iam \
+    --body "Action=PutUserPolicy&Version=2010-05-08&UserName=benchuser&PolicyName=bench&PolicyDocument=$(urlenc "$POLICY")" > /dev/null
+  read -r USER_KEY USER_SECRET < <("$LG" call --endpoint "$DAXD_URL" --service iam \
+    --body "Action=CreateAccessKey&Version=2010-05-08&UserName=benchuser" | python3 -c '
+import re, sys
+x = sys.stdin.read()
+print(re.search(r"<AccessKeyId>([^<]+)", x).group(1), re.search(r"<SecretAccessKey>([^<]+)", x).group(1))')
+}
