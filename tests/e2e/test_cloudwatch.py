@@ -5,6 +5,7 @@ from the nodes, and alarms evaluated on them.
 Metrics are recorded once a minute on the real clock, for the minute that ended, so
 the tests that read them wait for a minute boundary."""
 import json
+import re
 import threading
 import time
 from datetime import datetime, timezone
@@ -117,6 +118,64 @@ def _lists(cw):
         return False
 
 
+def _math_metrics(cluster="c"):
+    dims = [{"Name": "ClusterId", "Value": cluster}]
+    stat = lambda i, name: {"Id": i, "ReturnData": False, "MetricStat": {
+        "Metric": {"Namespace": "AWS/DAX", "MetricName": name, "Dimensions": dims}, "Period": 60, "Stat": "Sum"}}
+    return [stat("h", "ItemCacheHits"), stat("m", "ItemCacheMisses"),
+            {"Id": "miss_rate", "Expression": "100 * m / (h + m)", "Label": "miss rate", "ReturnData": True}]
+
+
+def test_alarms_on_metric_math(daxd, cw):
+    common = dict(AlarmName="miss-rate", EvaluationPeriods=2, Threshold=50.0,
+                  ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+    cw.put_metric_alarm(Metrics=_math_metrics(), **common)
+    a = cw.describe_alarms(AlarmNames=["miss-rate"])["MetricAlarms"][0]
+    assert [q["Id"] for q in a["Metrics"]] == ["h", "m", "miss_rate"]
+    assert a["Metrics"][2]["Expression"] == "100 * m / (h + m)" and a["Metrics"][2]["ReturnData"] is True
+    assert a["Metrics"][0]["MetricStat"]["Metric"]["MetricName"] == "ItemCacheHits"
+    assert "MetricName" not in a and "Statistic" not in a and "Period" not in a
+    # DescribeAlarmsForMetric leaves alarms on expressions out, as AWS does.
+    assert cw.describe_alarms_for_metric(Namespace="AWS/DAX", MetricName="ItemCacheHits",
+                                         Dimensions=[{"Name": "ClusterId", "Value": "c"}])["MetricAlarms"] == []
+    # No data: the expression's two missing datapoints are not breaching.
+    assert wait_for(lambda: cw.describe_alarms(AlarmNames=["miss-rate"])["MetricAlarms"][0]["StateValue"] == "OK",
+                    65, 0.5)
+    assert cw.describe_alarms(AlarmNames=["miss-rate"])["MetricAlarms"][0]["StateReason"] == \
+        "Threshold Crossed: no datapoints were received for 2 periods and 2 missing datapoints were treated as " \
+        "[NonBreaching]."
+
+    # AWS's checks of Metrics.
+    two = _math_metrics()
+    two[0]["ReturnData"] = True
+    with pytest.raises(ClientError) as e:
+        cw.put_metric_alarm(Metrics=two, **common)
+    assert (code_of(e), e.value.response["Error"]["Message"]) == \
+        ("ValidationError", "Exactly one element of the metrics list should return data.")
+    with pytest.raises(cw.exceptions.InvalidParameterCombinationException):
+        cw.put_metric_alarm(Metrics=_math_metrics(), Period=60, **common)
+    bad = _math_metrics()
+    bad[2]["Expression"] = "100 * m / nope"
+    with pytest.raises(ClientError) as e:
+        cw.put_metric_alarm(Metrics=bad, **common)
+    assert code_of(e) == "ValidationError"
+
+
+def test_get_metric_data_dynamic_labels(daxd, cw):
+    now = int(time.time()) // 60 * 60
+    dims = [{"Name": "ClusterId", "Value": "c9"}]
+    r = cw.get_metric_data(StartTime=now - 600, EndTime=now, MetricDataQueries=[
+        {"Id": "h", "Label": "${PROP('Dim.ClusterId')} ${PROP('MetricName')} ${PROP('Namespace')} "
+                             "${PROP('Stat')}/${PROP('Period')}s n=${DATAPOINT_COUNT} avg=${AVG} ${NOPE}",
+         "MetricStat": {"Metric": {"Namespace": "AWS/DAX", "MetricName": "ItemCacheHits", "Dimensions": dims},
+                        "Period": 300, "Stat": "Sum"}},
+        {"Id": "e", "Expression": "h * 2", "Label": "${LABEL} in ${PROP('Region')} of ${PROP('AccountId')}"},
+    ])["MetricDataResults"]
+    # No datapoint: the statistics have nothing to stand for and stay as written.
+    assert r[0]["Label"] == "c9 ItemCacheHits AWS/DAX Sum/300s n=0 avg=${AVG} ${NOPE}"
+    assert r[1]["Label"] == "e in us-east-1 of 123456789012"
+
+
 # ---------------------------------------------------------------------------------------
 # The DAX metrics, from a workload of known size through the official DAX client.
 
@@ -199,18 +258,23 @@ def test_dax_metrics_alarm_and_restart(dax_env):
     assert all(0 <= v <= 100 for v in by_id["rate"]["Values"]) and by_id["rate"]["StatusCode"] == "Complete"
 
     # The throttle alarm (OK while no datapoint came: missing data is not breaching) goes to
-    # ALARM, then back to OK once a minute passes without throttling.
+    # ALARM, then back to OK once the throttled minute has left the evaluation range (the
+    # last EvaluationPeriods + 2 minutes): while a real datapoint is in range, it decides.
     assert wait_for(lambda: cw.describe_alarms(AlarmNames=["cwm-throttled"])["MetricAlarms"][0]["StateValue"]
                     == "ALARM", 10, 0.5)
+    # (From OK when an evaluation came before the workload's minute, else from INSUFFICIENT_DATA.)
     reason = cw.describe_alarms(AlarmNames=["cwm-throttled"])["MetricAlarms"][0]["StateReason"]
-    assert reason.startswith("Threshold Crossed: 1 out of the last 1 datapoints [") and "was greater than the " \
-        "threshold (0.0) (minimum 1 datapoint for OK -> ALARM transition)." in reason
+    assert re.fullmatch(r"Threshold Crossed: 1 out of the last 1 datapoints \[\d+\.\d+ \(\S+ \S+\)\] was greater "
+                        r"than the threshold \(0\.0\) \(minimum 1 datapoint for (OK|INSUFFICIENT_DATA) -> ALARM "
+                        r"transition\)\.", reason), reason
     wait_next_minute()
+    assert cw.describe_alarms(AlarmNames=["cwm-throttled"])["MetricAlarms"][0]["StateValue"] == "ALARM"
     assert wait_for(lambda: cw.describe_alarms(AlarmNames=["cwm-throttled"])["MetricAlarms"][0]["StateValue"]
-                    == "OK", 10, 0.5)
+                    == "OK", 190, 1)
     history = cw.describe_alarm_history(AlarmName="cwm-throttled", HistoryItemType="StateUpdate")
-    assert [h["HistorySummary"] for h in history["AlarmHistoryItems"]][:2] == \
-        ["Alarm updated from ALARM to OK", "Alarm updated from OK to ALARM"]
+    summaries = [h["HistorySummary"] for h in history["AlarmHistoryItems"]]
+    assert summaries[0] == "Alarm updated from ALARM to OK"
+    assert summaries[1] in ("Alarm updated from OK to ALARM", "Alarm updated from INSUFFICIENT_DATA to ALARM")
 
     # A restart keeps the datapoints and the alarms.
     before = cli_sum("GetItemRequestCount")

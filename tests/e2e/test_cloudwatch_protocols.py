@@ -6,6 +6,7 @@ boto3 makes the JSON calls; the test builds the Query and CBOR requests itself,
 signs them with botocore's SigV4Auth, and reads the answers with botocore's own
 parsers for those protocols, so that the same request through each protocol must
 give the same answer."""
+import json
 import time
 import urllib.error
 import urllib.request
@@ -28,10 +29,10 @@ CBOR_PATH = "/service/GraniteServiceVersion20100801/operation/"
 MODEL = botocore.session.get_session().get_service_model("cloudwatch")
 
 
-def post(daxd, path, body, headers):
+def post(daxd, path, body, headers, key=ROOT_KEY):
     """A SigV4-signed (signing name `monitoring`) POST: (status, headers, body)."""
     req = botocore.awsrequest.AWSRequest(method="POST", url=daxd.endpoint + path, data=body, headers=headers)
-    botocore.auth.SigV4Auth(botocore.credentials.Credentials(*ROOT_KEY), "monitoring", REGION).add_auth(req)
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials(*key), "monitoring", REGION).add_auth(req)
     raw = urllib.request.Request(daxd.endpoint + path, data=body, headers=dict(req.headers.items()), method="POST")
     try:
         with urllib.request.urlopen(raw, timeout=30) as r:
@@ -77,18 +78,25 @@ def parse(protocol, op, status, headers, body):
     return parsed
 
 
-def via_query(daxd, op, params):
+def via_query(daxd, op, params, key=ROOT_KEY):
     body = urlencode({"Action": op, "Version": "2010-08-01", **form(params)}).encode()
     status, headers, raw = post(daxd, "/", body,
-                                {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+                                {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, key)
     return status, headers, raw
 
 
-def via_cbor(daxd, op, params):
+def via_cbor(daxd, op, params, key=ROOT_KEY):
     body = cbor2.dumps(cbor_value(params))
     headers = {"Content-Type": "application/cbor", "Accept": "application/cbor",
                "Smithy-Protocol": "rpc-v2-cbor", "x-amzn-query-mode": "true"}
-    return post(daxd, CBOR_PATH + op, body, headers)
+    return post(daxd, CBOR_PATH + op, body, headers, key)
+
+
+def via_json(daxd, op, params, key=ROOT_KEY):
+    body = json.dumps(params).encode()
+    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-query-mode": "true",
+               "X-Amz-Target": f"GraniteServiceVersion20100801.{op}"}
+    return post(daxd, "/", body, headers, key)
 
 
 def normal(v):
@@ -228,3 +236,38 @@ def test_protocol_level_refusals(daxd):
         urllib.request.urlopen(raw, timeout=30)
     assert e.value.headers["content-type"] == "application/cbor"
     assert "__type" in cbor2.loads(e.value.read())
+
+
+def test_denials_are_worded_in_each_protocol(daxd, iam, user_key):
+    """A denied request: `AccessDenied` (403, an XML ErrorResponse) on the Query
+    protocol; `AccessDeniedException` with the Query protocol's 403 on JSON and CBOR."""
+    _, key = user_key
+    params = {"Namespace": "AWS/DAX"}
+    status, headers, raw = via_query(daxd, "ListMetrics", params, key)
+    assert status == 403, raw
+    assert headers["content-type"].startswith("text/xml")
+    assert "x-amzn-query-error" not in headers
+    assert f'<ErrorResponse xmlns="{NAMESPACE}">'.encode() in raw, raw
+    q = botocore.parsers.create_parser("query").parse(
+        {"status_code": status, "headers": headers, "body": raw}, MODEL.operation_model("ListMetrics").output_shape)
+    assert (q["Error"]["Code"], q["Error"]["Type"]) == ("AccessDenied", "Sender")
+    assert "is not authorized to perform: cloudwatch:ListMetrics" in q["Error"]["Message"]
+
+    status, headers, raw = via_json(daxd, "ListMetrics", params, key)
+    assert status == 403, raw
+    body = json.loads(raw)
+    assert body["__type"] == "AccessDeniedException"
+    assert body["message"] == q["Error"]["Message"]
+    assert headers["x-amzn-query-error"] == "AccessDenied;Sender"
+
+    status, headers, raw = via_cbor(daxd, "ListMetrics", params, key)
+    assert status == 403, raw
+    assert cbor2.loads(raw)["__type"] == "com.amazonaws.cloudwatch#AccessDeniedException"
+    assert headers["x-amzn-query-error"] == "AccessDenied;Sender"
+
+    # IAM's own denials on the Query protocol are unchanged.
+    alice = daxd.client("iam", key=key)
+    with pytest.raises(alice.exceptions.ClientError) as e:
+        alice.list_users()
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

@@ -20,7 +20,8 @@ use state::Op;
 use time::OffsetDateTime;
 
 use crate::metrics::{floor, Dimension};
-use crate::{CloudWatch, CwError, Inner, MetricId, Stat};
+use crate::query::DataQuery;
+use crate::{CloudWatch, CwError, Inner, MetricId, Stat, Statistic};
 
 /// Alarms per account and region.
 pub const MAX_ALARMS: usize = 5_000;
@@ -32,6 +33,13 @@ pub const MAX_TAGS: usize = 50;
 pub const HISTORY_RETENTION_SECS: i64 = 14 * 86_400;
 /// The longest HistoryData.
 pub const MAX_HISTORY_DATA: usize = 4_095;
+/// How many periods before the last EvaluationPeriods an evaluation also reads
+/// (its evaluation range). AWS says the number depends on the period and the
+/// resolution and shows 5 for 3 evaluation periods; daxd reads two more always.
+pub const EVALUATION_RANGE_EXTRA: i64 = 2;
+/// Queries in an alarm's `Metrics`, and of them MetricStats and expressions.
+pub const MAX_ALARM_QUERIES: usize = 20;
+pub const MAX_ALARM_METRICS: usize = 10;
 
 /// The comparison operators of anomaly-detection alarms, which need a band.
 pub const ANOMALY_OPERATORS: [&str; 3] =
@@ -171,6 +179,12 @@ pub struct Alarm {
     pub state_transitioned: f64,
     pub configuration_updated: f64,
     pub tags: BTreeMap<String, String>,
+    /// The queries of an alarm on a metric-math expression (`Metrics`), the one
+    /// with ReturnData the watched one; empty for an alarm on one metric. An
+    /// alarm on `Metrics` has no `metric`, `stat` or `unit` of its own: `metric`
+    /// is then empty and `stat` unused, and `period` is its metrics' period.
+    #[serde(default)]
+    pub metrics: Vec<DataQuery>,
 }
 
 pub(crate) type AlarmRec = Alarm;
@@ -198,6 +212,8 @@ pub struct PutAlarm {
     pub treat_missing_data: Option<String>,
     pub evaluate_low_sample_count_percentile: Option<String>,
     pub tags: Vec<(String, String)>,
+    /// `Metrics`: an alarm on a metric-math expression.
+    pub metrics: Vec<DataQuery>,
 }
 
 /// One alarm history item.
@@ -319,24 +335,31 @@ impl CloudWatch {
     /// The validation errors of the request; `LimitExceeded`.
     pub fn put_metric_alarm(&self, req: &PutAlarm) -> Result<(), CwError> {
         let missing = |m: &str| CwError::MissingParameter(format!("The parameter {m} is required."));
-        let namespace = req.namespace.as_deref().ok_or_else(|| missing("Namespace"))?;
-        let metric_name = req.metric_name.as_deref().ok_or_else(|| missing("MetricName"))?;
-        let period = req.period.ok_or_else(|| missing("Period"))?;
-        let stat = match (&req.statistic, &req.extended_statistic) {
-            (Some(s), None) => match crate::Statistic::of(s) {
-                Some(s) => Stat::Standard(s),
-                None => {
-                    return Err(CwError::InvalidParameterValue(format!(
-                        "The value {s} for parameter Statistic is not supported."
-                    )))
+        let (metric, stat, period) = if req.metrics.is_empty() {
+            let namespace = req.namespace.as_deref().ok_or_else(|| missing("Namespace"))?;
+            let metric_name = req.metric_name.as_deref().ok_or_else(|| missing("MetricName"))?;
+            let period = req.period.ok_or_else(|| missing("Period"))?;
+            let stat = match (&req.statistic, &req.extended_statistic) {
+                (Some(s), None) => match Statistic::of(s) {
+                    Some(s) => Stat::Standard(s),
+                    None => {
+                        return Err(CwError::InvalidParameterValue(format!(
+                            "The value {s} for parameter Statistic is not supported."
+                        )))
+                    }
+                },
+                (None, Some(e)) => Stat::Percentile(crate::stats::percentile_of(e)?),
+                _ => {
+                    return Err(CwError::InvalidParameterCombination(
+                        "Exactly one of Statistic or ExtendedStatistic must be specified.".to_owned(),
+                    ))
                 }
-            },
-            (None, Some(e)) => Stat::Percentile(crate::stats::percentile_of(e)?),
-            _ => {
-                return Err(CwError::InvalidParameterCombination(
-                    "Exactly one of Statistic or ExtendedStatistic must be specified.".to_owned(),
-                ))
-            }
+            };
+            (MetricId::new(namespace, metric_name, req.dimensions.clone()), stat, period)
+        } else {
+            let period = self.check_alarm_metrics(req)?;
+            // Unused on an alarm on `Metrics` (see [`Alarm::metrics`]).
+            (MetricId::new("", "", Vec::new()), Stat::Standard(Statistic::Average), period)
         };
         if !(period > 0 && (period % 60 == 0 || [10, 20, 30].contains(&period))) {
             return Err(CwError::InvalidParameterValue(
@@ -426,7 +449,7 @@ impl CloudWatch {
             ok_actions: req.ok_actions.clone(),
             alarm_actions: req.alarm_actions.clone(),
             insufficient_data_actions: req.insufficient_data_actions.clone(),
-            metric: MetricId::new(namespace, metric_name, req.dimensions.clone()),
+            metric,
             stat,
             period,
             unit: req.unit.clone(),
@@ -446,6 +469,7 @@ impl CloudWatch {
             configuration_updated: now,
             // Tags given on an update are ignored, as PutMetricAlarm's reference says.
             tags: old.as_ref().map_or_else(|| req.tags.iter().cloned().collect(), |o| o.tags.clone()),
+            metrics: req.metrics.clone(),
         };
         let item = match &old {
             None => Self::item(
@@ -468,6 +492,75 @@ impl CloudWatch {
         inner.alarms.insert(req.name.clone(), alarm);
         inner.history.insert(hkey, hitem);
         Ok(())
+    }
+
+    /// The checks of PutMetricAlarm's `Metrics`: none of the single-metric
+    /// members beside it; at most 20 queries, 10 of them MetricStats and 10
+    /// expressions; exactly one returning data, giving one time series; every
+    /// metric on one period, which is the alarm's.
+    ///
+    /// # Errors
+    /// `InvalidParameterCombination`, `ValidationError`, `InvalidParameterValue`.
+    fn check_alarm_metrics(&self, req: &PutAlarm) -> Result<i64, CwError> {
+        let beside = [
+            ("Namespace", req.namespace.is_some()),
+            ("MetricName", req.metric_name.is_some()),
+            ("Dimensions", !req.dimensions.is_empty()),
+            ("Period", req.period.is_some()),
+            ("Unit", req.unit.is_some()),
+            ("Statistic", req.statistic.is_some()),
+            ("ExtendedStatistic", req.extended_statistic.is_some()),
+        ];
+        if let Some((member, _)) = beside.iter().find(|(_, given)| *given) {
+            return Err(CwError::InvalidParameterCombination(format!(
+                "The parameter {member} cannot be used with Metrics: the metrics of an alarm on Metrics, with their \
+                 periods, units and statistics, are given in Metrics."
+            )));
+        }
+        let stats = req.metrics.iter().filter(|q| q.metric_stat.is_some()).count();
+        if req.metrics.len() > MAX_ALARM_QUERIES
+            || stats > MAX_ALARM_METRICS
+            || req.metrics.len() - stats > MAX_ALARM_METRICS
+        {
+            return Err(CwError::ValidationError(format!(
+                "The Metrics of an alarm may hold at most {MAX_ALARM_QUERIES} queries: at most {MAX_ALARM_METRICS} \
+                 with a MetricStat and {MAX_ALARM_METRICS} with an Expression."
+            )));
+        }
+        let returning: Vec<&DataQuery> = req.metrics.iter().filter(|q| q.return_data != Some(false)).collect();
+        let [watched] = returning.as_slice() else {
+            return Err(CwError::ValidationError(
+                "Exactly one element of the metrics list should return data.".to_owned(),
+            ));
+        };
+        let parsed = crate::query::check_queries(&req.metrics)?;
+        let mut periods: Vec<i64> =
+            req.metrics.iter().filter_map(|q| q.metric_stat.as_ref().map(|m| m.period)).collect();
+        periods.sort_unstable();
+        periods.dedup();
+        let period = match periods.as_slice() {
+            [p] => *p,
+            [] => {
+                return Err(CwError::ValidationError(
+                    "The Metrics of an alarm must retrieve at least one metric with a MetricStat.".to_owned(),
+                ))
+            }
+            _ => {
+                return Err(CwError::ValidationError(
+                    "All metrics in an alarm's Metrics must use the same period.".to_owned(),
+                ))
+            }
+        };
+        // The expression must evaluate, to one time series.
+        let end = floor(self.now(), period);
+        let evaluated = Self::evaluate_queries(&self.lock(), &req.metrics, &parsed, end - period, end)?;
+        if evaluated.lists.contains_key(&watched.id) {
+            return Err(CwError::ValidationError(format!(
+                "The expression of {} returns an array of time series; an alarm must watch a single time series.",
+                watched.id
+            )));
+        }
+        Ok(period)
     }
 
     /// DescribeAlarms: the alarms matching `filter`, in name order, paged.
@@ -517,7 +610,9 @@ impl CloudWatch {
             .alarms
             .values()
             .filter(|a| {
-                a.metric == *metric
+                // Alarms on metric-math expressions are left out, as AWS leaves them out.
+                a.metrics.is_empty()
+                    && a.metric == *metric
                     && stat.is_none_or(|s| a.stat == s)
                     && period.is_none_or(|p| a.period == p)
                     && unit.is_none_or(|u| a.unit.as_deref() == Some(u))
@@ -668,28 +763,65 @@ impl CloudWatch {
         Ok(())
     }
 
-    /// What an alarm's data says at `now`.
+    /// The datapoints of an alarm in `[start, end)`, one per period slot, oldest
+    /// first: the value (`None` when missing) and, for a single metric, the
+    /// slot's sample count.
+    fn points(inner: &Inner, a: &Alarm, start: i64, end: i64) -> Vec<(i64, Option<f64>, Option<f64>)> {
+        let slots: Vec<i64> = (0..).map(|k| start + k * a.period).take_while(|t| *t < end).collect();
+        if a.metrics.is_empty() {
+            let (buckets, _) = Self::slots(inner, &a.metric, a.unit.as_deref(), start, end, a.period);
+            return slots
+                .iter()
+                .map(|t| {
+                    let b = buckets.get(t);
+                    (*t, b.and_then(|b| a.stat.value(b)), b.map(|b| b.count))
+                })
+                .collect();
+        }
+        // The expression was checked when the alarm was put: a failure here leaves no data.
+        let values = crate::query::check_queries(&a.metrics)
+            .and_then(|parsed| Self::evaluate_queries(inner, &a.metrics, &parsed, start, end))
+            .ok()
+            .and_then(|e| {
+                let id = &a.metrics.iter().find(|q| q.return_data != Some(false))?.id;
+                e.series.get(id).cloned()
+            })
+            .unwrap_or_default();
+        slots.iter().map(|t| (*t, values.get(t).copied(), None)).collect()
+    }
+
+    /// What an alarm's data says at `now`, as CloudWatch evaluates it
+    /// ("How alarm state is evaluated when data is missing"): over an evaluation
+    /// range of [`EVALUATION_RANGE_EXTRA`] more periods than EvaluationPeriods (N),
+    /// - with N or more real datapoints, the newest N decide and TreatMissingData
+    ///   plays no part;
+    /// - with fewer, every real one counts, and the N - r missing ones are filled
+    ///   by TreatMissingData (`breaching`, `notBreaching`), or, under `missing` and
+    ///   `ignore`, stay unknown: then DatapointsToAlarm (M) breaching points give
+    ///   `ALARM`; a non-breaching one gives `OK`; breaching points only, the oldest
+    ///   at least M periods old, give `ALARM` (`missing`); anything else is
+    ///   `INSUFFICIENT_DATA` (`missing`) or the state kept (`ignore`);
+    /// - with none, `missing` gives `INSUFFICIENT_DATA`, `ignore` keeps the state,
+    ///   `breaching` `ALARM` and `notBreaching` `OK`.
+    ///
+    /// `None` keeps the state as it is.
+    #[allow(clippy::too_many_lines)]
     fn verdict(inner: &Inner, a: &Alarm, now: f64) -> Option<Verdict> {
         #[allow(clippy::cast_possible_truncation)]
         let end = floor(now.floor() as i64, a.period);
         let n = usize::try_from(a.evaluation_periods).unwrap_or(1);
-        let start = end - a.period * a.evaluation_periods;
-        let (slots, _) = Self::slots(inner, &a.metric, a.unit.as_deref(), start, end, a.period);
-        // Oldest first.
-        let window: Vec<(i64, Option<f64>, f64)> = (0..a.evaluation_periods)
-            .map(|k| {
-                let t = start + k * a.period;
-                let b = slots.get(&t);
-                (t, b.and_then(|b| a.stat.value(b)), b.map_or(0.0, |b| b.count))
-            })
-            .collect();
-        let real: Vec<(i64, f64, f64)> = window.iter().filter_map(|(t, v, c)| v.map(|v| (*t, v, *c))).collect();
+        let range_start = end - a.period * (a.evaluation_periods + EVALUATION_RANGE_EXTRA);
+        let points = Self::points(inner, a, range_start, end);
+        // The real datapoints, oldest first.
+        let real: Vec<(i64, f64, Option<f64>)> = points.iter().filter_map(|(t, v, c)| v.map(|v| (*t, v, *c))).collect();
         let m = usize::try_from(a.datapoints_to_alarm.unwrap_or(a.evaluation_periods)).unwrap_or(1);
         let treat = a.treat_missing_data.unwrap_or(MissingData::Missing);
-        let missing = n - real.len();
+        let evaluated: Vec<(i64, f64, Option<f64>)> = real[real.len().saturating_sub(n)..].to_vec();
+        let fills = n - evaluated.len();
+        let window_start = end - a.period * a.evaluation_periods;
         #[allow(clippy::cast_precision_loss)]
-        let start_f = start as f64;
-        let data = |shown: &[(i64, f64, f64)]| {
+        let start_f = evaluated.first().map_or(window_start, |p| p.0.min(window_start)) as f64;
+        let data = |shown: &[(i64, f64, Option<f64>)]| {
             let mut d = json!({
                 "version": "1.0",
                 "queryDate": reason_date(now),
@@ -700,18 +832,25 @@ impl CloudWatch {
                 "evaluatedDatapoints": shown.iter().rev().map(|(t, v, c)| {
                     #[allow(clippy::cast_precision_loss)]
                     let at = *t as f64;
-                    json!({"timestamp": reason_date(at), "sampleCount": c, "value": v})
+                    let mut p = json!({"timestamp": reason_date(at), "value": v});
+                    if let Some(c) = c {
+                        p["sampleCount"] = json!(c);
+                    }
+                    p
                 }).collect::<Vec<_>>(),
             });
-            match a.stat {
-                Stat::Standard(s) => d["statistic"] = json!(s.name()),
-                Stat::Percentile(_) => d["extendedStatistic"] = json!(a.stat.name()),
-            }
-            if let Some(u) = &a.unit {
-                d["unit"] = json!(u);
+            if a.metrics.is_empty() {
+                match a.stat {
+                    Stat::Standard(s) => d["statistic"] = json!(s.name()),
+                    Stat::Percentile(_) => d["extendedStatistic"] = json!(a.stat.name()),
+                }
+                if let Some(u) = &a.unit {
+                    d["unit"] = json!(u);
+                }
             }
             d.to_string()
         };
+        let treated = |state: AlarmState| if state == AlarmState::Alarm { "Breaching" } else { "NonBreaching" };
         if real.is_empty() {
             let state = match treat {
                 MissingData::Missing => AlarmState::InsufficientData,
@@ -724,10 +863,10 @@ impl CloudWatch {
                     format!("Insufficient Data: {} unknown.", plural(n, "datapoint was", "datapoints were"))
                 }
                 _ => format!(
-                    "Threshold Crossed: no datapoints were received for {}, and {} treated as {}.",
+                    "Threshold Crossed: no datapoints were received for {} and {} treated as [{}].",
                     plural(n, "period", "periods"),
-                    if n == 1 { "it is" } else { "they are" },
-                    if state == AlarmState::Alarm { "Breaching" } else { "NonBreaching" }
+                    plural(n, "missing datapoint was", "missing datapoints were"),
+                    treated(state)
                 ),
             };
             return Some(Verdict { state, reason, data: data(&[]) });
@@ -737,26 +876,57 @@ impl CloudWatch {
         // 10 / (1 - p) samples (1,000 for p99).
         if let (Stat::Percentile(p), Some("ignore")) = (a.stat, a.evaluate_low_sample_count_percentile.as_deref()) {
             let needed = 10.0 / (1.0 - p / 100.0);
-            if real.iter().any(|(_, _, count)| *count < needed) {
+            if a.metrics.is_empty() && evaluated.iter().any(|(_, _, count)| count.unwrap_or(0.0) < needed) {
                 return None;
             }
         }
-        let breaching: Vec<(i64, f64, f64)> =
-            real.iter().copied().filter(|(_, v, _)| a.comparison.breaches(*v, a.threshold)).collect();
-        let count = breaching.len() + if treat == MissingData::Breaching { missing } else { 0 };
-        let (state, shown, k, not, min) = if count >= m {
-            (AlarmState::Alarm, breaching.clone(), count, "", m)
-        } else {
-            let ok: Vec<_> = real.iter().copied().filter(|(_, v, _)| !a.comparison.breaches(*v, a.threshold)).collect();
-            let k = ok.len() + if treat == MissingData::NotBreaching { missing } else { 0 };
-            (AlarmState::Ok, ok, k, "not ", n - m + 1)
+        let breaches = |v: f64| a.comparison.breaches(v, a.threshold);
+        let breaching: Vec<(i64, f64, Option<f64>)> = evaluated.iter().copied().filter(|p| breaches(p.1)).collect();
+        let not_breaching: Vec<(i64, f64, Option<f64>)> =
+            evaluated.iter().copied().filter(|p| !breaches(p.1)).collect();
+        // Missing datapoints filled by the treatment, counted towards a state.
+        let (filled_breaching, filled_ok) = match treat {
+            MissingData::Breaching => (fills, 0),
+            MissingData::NotBreaching => (0, fills),
+            MissingData::Missing | MissingData::Ignore => (0, 0),
         };
+        let state = if breaching.len() + filled_breaching >= m {
+            AlarmState::Alarm
+        } else if fills == 0 || filled_ok > 0 || filled_breaching > 0 || !not_breaching.is_empty() {
+            AlarmState::Ok
+        } else {
+            // `missing` or `ignore`, fewer than M real datapoints, all breaching.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let age = breaching.first().map_or(0, |p| ((end - p.0) / a.period) as usize);
+            match treat {
+                MissingData::Missing if age >= m => AlarmState::Alarm,
+                MissingData::Missing => {
+                    let reason =
+                        format!("Insufficient Data: {} unknown.", plural(fills, "datapoint was", "datapoints were"));
+                    return Some(Verdict { state: AlarmState::InsufficientData, reason, data: data(&evaluated) });
+                }
+                _ => return None,
+            }
+        };
+        let (shown, not, min) =
+            if state == AlarmState::Alarm { (breaching, "", m) } else { (not_breaching, "not ", n - m + 1) };
+        let filled = filled_breaching + filled_ok;
+        let k = shown.len();
         let old = inner.alarms.get(&a.name).map_or(AlarmState::InsufficientData, |x| x.state);
-        let points: Vec<String> = shown.iter().rev().map(|(t, v, _)| format!("{v:?} ({})", reason_time(*t))).collect();
+        let values: Vec<String> = shown.iter().rev().map(|(t, v, _)| format!("{v:?} ({})", reason_time(*t))).collect();
+        let fill_words = if filled > 0 {
+            format!(
+                " and {} treated as [{}]",
+                plural(filled, "missing datapoint was", "missing datapoints were"),
+                treated(if filled_breaching > 0 { AlarmState::Alarm } else { AlarmState::Ok })
+            )
+        } else {
+            String::new()
+        };
         let reason = format!(
-            "Threshold Crossed: {k} out of the last {} [{}] {} {not}{} the threshold ({:?}) (minimum {} for {} -> {} transition).",
+            "Threshold Crossed: {k} out of the last {} [{}] {} {not}{} the threshold ({:?}){fill_words} (minimum {} for {} -> {} transition).",
             plural(n, "datapoints", "datapoints"),
-            points.join(", "),
+            values.join(", "),
             if k == 1 { "was" } else { "were" },
             a.comparison.words(),
             a.threshold,
@@ -764,7 +934,7 @@ impl CloudWatch {
             old.name(),
             state.name()
         );
-        Some(Verdict { state, reason, data: data(&real) })
+        Some(Verdict { state, reason, data: data(&evaluated) })
     }
 
     /// Evaluate every alarm against its data; a change of state is one
@@ -931,6 +1101,37 @@ fn summary_json(a: &Alarm) -> serde_json::Value {
     }
     if let Some(m) = a.datapoints_to_alarm {
         o["datapointsToAlarm"] = json!(m);
+    }
+    if !a.metrics.is_empty() {
+        if let Some(m) = o.as_object_mut() {
+            for k in ["namespace", "metricName", "statistic"] {
+                m.remove(k);
+            }
+        }
+        o["metrics"] = json!(a.metrics.iter().map(query_json).collect::<Vec<_>>());
+    }
+    o
+}
+
+/// A MetricDataQuery as history items show it.
+fn query_json(q: &DataQuery) -> serde_json::Value {
+    let mut o = json!({"id": q.id, "returnData": q.return_data.unwrap_or(true)});
+    if let Some(ms) = &q.metric_stat {
+        o["metricStat"] = json!({
+            "metric": {
+                "namespace": ms.metric.namespace,
+                "metricName": ms.metric.name,
+                "dimensions": ms.metric.dimensions.iter().map(|d| json!({"name": d.name, "value": d.value})).collect::<Vec<_>>(),
+            },
+            "period": ms.period,
+            "stat": ms.stat,
+        });
+    }
+    if let Some(e) = &q.expression {
+        o["expression"] = json!(e);
+    }
+    if let Some(l) = &q.label {
+        o["label"] = json!(l);
     }
     o
 }

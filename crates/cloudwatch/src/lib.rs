@@ -15,6 +15,7 @@
 pub mod alarms;
 mod error;
 pub mod expr;
+pub mod labels;
 pub mod metrics;
 pub mod query;
 pub mod stats;
@@ -132,13 +133,16 @@ impl CloudWatch {
         if store.get(NS_REGIONS, region)?.is_none() {
             store.apply(&[Op::put(NS_REGIONS, region, Vec::new())])?;
         }
+        // The first evaluation is at the next minute, as for a service running all along:
+        // a SetAlarmState made just after opening lasts until then.
+        let minute = floor(clock.now().unix_timestamp(), 60);
         Ok(CloudWatch {
             clock,
             store,
             account: account.to_owned(),
             region: region.to_owned(),
             ns,
-            inner: Mutex::new(Inner { series, alarms, history, history_seq, last_minute: None }),
+            inner: Mutex::new(Inner { series, alarms, history, history_seq, last_minute: Some(minute) }),
         })
     }
 

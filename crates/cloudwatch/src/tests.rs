@@ -393,6 +393,10 @@ fn history_state_changes_actions_and_tags() {
     clock.advance_secs(60);
     cw.tick().unwrap();
     assert_eq!(state_of(&cw, "t").state, AlarmState::Alarm);
+    // The datapoint decides while it is in the evaluation range (1 + 2 periods).
+    clock.advance_secs(120);
+    cw.tick().unwrap();
+    assert_eq!(state_of(&cw, "t").state, AlarmState::Alarm);
     clock.advance_secs(60);
     cw.tick().unwrap();
     assert_eq!(state_of(&cw, "t").state, AlarmState::Ok);
@@ -511,4 +515,202 @@ fn low_sample_percentiles_can_be_ignored() {
         cw.tick().unwrap();
         assert_eq!(state_of(&cw, "p").state, want, "{mode}");
     }
+}
+
+#[test]
+fn missing_data_over_the_evaluation_range_as_aws_documents() {
+    // AWS's tables ("How alarm state is evaluated when data is missing"): five datapoints
+    // of the evaluation range, oldest first (0 not breaching, X breaching, - missing), M,
+    // and the state under missing, ignore, breaching and notBreaching (None: kept).
+    use AlarmState::{Alarm as A, InsufficientData as I, Ok as O};
+    type Case<'a> = (&'a str, i64, [Option<AlarmState>; 4]);
+    let cases: &[Case<'_>] = &[
+        ("0 - X - X", 3, [Some(O), Some(O), Some(O), Some(O)]),
+        ("0 - - - -", 3, [Some(O), Some(O), Some(O), Some(O)]),
+        ("- - - - -", 3, [Some(I), None, Some(A), Some(O)]),
+        ("0 X X - X", 3, [Some(A), Some(A), Some(A), Some(A)]),
+        ("- - - - X", 3, [Some(I), None, Some(A), Some(O)]),
+        ("X - - - -", 3, [Some(A), None, Some(A), Some(O)]),
+        ("- - X - -", 3, [Some(A), None, Some(A), Some(O)]),
+        ("0 - X - X", 2, [Some(A), Some(A), Some(A), Some(A)]),
+        ("0 0 X 0 X", 2, [Some(A), Some(A), Some(A), Some(A)]),
+        ("0 - X - -", 2, [Some(O), Some(O), Some(A), Some(O)]),
+        ("- - - - 0", 2, [Some(O), Some(O), Some(A), Some(O)]),
+        ("- - - - X", 2, [Some(I), None, Some(A), Some(O)]),
+    ];
+    for (points, m_of, wants) in cases {
+        for (treat, want) in ["missing", "ignore", "breaching", "notBreaching"].into_iter().zip(wants) {
+            let (clock, _, cw) = service();
+            let m = metric("CPUUtilization", "c");
+            cw.put_metric_alarm(&alarm("a", &m, "GreaterThanThreshold", 5.0, 3, Some(*m_of), Some(treat))).unwrap();
+            for (k, p) in points.split(' ').enumerate() {
+                let t = T0 + 60 * i64::try_from(k).unwrap();
+                match p {
+                    "0" => put(&cw, &m, t, 1.0),
+                    "X" => put(&cw, &m, t, 9.0),
+                    _ => {}
+                }
+            }
+            clock.advance_secs(300);
+            // A state no row gives on its own: a kept state shows as this one.
+            cw.set_alarm_state("a", AlarmState::Ok, "set", None).unwrap();
+            let kept = state_of(&cw, "a").state_reason;
+            cw.tick().unwrap();
+            let a = state_of(&cw, "a");
+            match want {
+                Some(s) => assert_eq!(a.state, *s, "{points} M={m_of} {treat}: {}", a.state_reason),
+                None => assert_eq!((a.state, a.state_reason), (AlarmState::Ok, kept), "{points} M={m_of} {treat}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn state_reasons_name_the_filled_datapoints() {
+    let (clock, _, cw) = service();
+    let m = metric("CPUUtilization", "c");
+    cw.put_metric_alarm(&alarm("a", &m, "GreaterThanThreshold", 5.0, 3, Some(1), Some("notBreaching"))).unwrap();
+    put(&cw, &m, T0 + 240, 9.0);
+    clock.advance_secs(300);
+    cw.tick().unwrap();
+    assert_eq!(
+        state_of(&cw, "a").state_reason,
+        "Threshold Crossed: 1 out of the last 3 datapoints [9.0 (01/01/26 00:04:00)] was greater than the threshold \
+         (5.0) and 2 missing datapoints were treated as [NonBreaching] (minimum 1 datapoint for INSUFFICIENT_DATA -> \
+         ALARM transition)."
+    );
+    let (clock, _, cw) = service();
+    cw.put_metric_alarm(&alarm("b", &m, "GreaterThanThreshold", 5.0, 2, None, Some("breaching"))).unwrap();
+    clock.advance_secs(300);
+    cw.tick().unwrap();
+    assert_eq!(
+        state_of(&cw, "b").state_reason,
+        "Threshold Crossed: no datapoints were received for 2 periods and 2 missing datapoints were treated as \
+         [Breaching]."
+    );
+    let (clock, _, cw) = service();
+    cw.put_metric_alarm(&alarm("c", &m, "GreaterThanThreshold", 5.0, 3, None, None)).unwrap();
+    put(&cw, &m, T0 + 240, 9.0);
+    clock.advance_secs(300);
+    cw.set_alarm_state("c", AlarmState::Ok, "set", None).unwrap();
+    cw.tick().unwrap();
+    let c = state_of(&cw, "c");
+    assert_eq!(
+        (c.state, c.state_reason.as_str()),
+        (AlarmState::InsufficientData, "Insufficient Data: 2 datapoints were unknown.")
+    );
+}
+
+fn math_alarm(name: &str, queries: Vec<DataQuery>) -> PutAlarm {
+    PutAlarm {
+        name: name.into(),
+        evaluation_periods: 2,
+        threshold: Some(50.0),
+        comparison: "GreaterThanThreshold".into(),
+        metrics: queries,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn alarms_on_metric_math() {
+    let (clock, _, cw) = service();
+    let hits = metric("ItemCacheHits", "c");
+    let misses = metric("ItemCacheMisses", "c");
+    let queries =
+        vec![q("h", Some(&hits), None), q("m", Some(&misses), None), q("miss_rate", None, Some("100 * m / (h + m)"))];
+    cw.put_metric_alarm(&math_alarm("rate", queries.clone())).unwrap();
+    let a = state_of(&cw, "rate");
+    assert_eq!((a.period, a.metrics.len(), a.metric.name.as_str()), (60, 3, ""));
+    // A 75% miss rate in both minutes: ALARM.
+    for k in 0..2 {
+        put(&cw, &hits, T0 + 60 * k, 1.0);
+        put(&cw, &misses, T0 + 60 * k, 3.0);
+    }
+    clock.advance_secs(120);
+    cw.tick().unwrap();
+    let a = state_of(&cw, "rate");
+    assert_eq!(a.state, AlarmState::Alarm, "{}", a.state_reason);
+    assert!(a
+        .state_reason
+        .starts_with("Threshold Crossed: 2 out of the last 2 datapoints [75.0 (01/01/26 00:01:00), 75.0"));
+    let data: serde_json::Value = serde_json::from_str(a.state_reason_data.as_deref().unwrap()).unwrap();
+    assert!(data.get("statistic").is_none());
+    assert_eq!(data["recentDatapoints"], serde_json::json!([75.0, 75.0]));
+    // Then 10%: OK.
+    for k in 2..4 {
+        put(&cw, &hits, T0 + 60 * k, 9.0);
+        put(&cw, &misses, T0 + 60 * k, 1.0);
+    }
+    clock.advance_secs(120);
+    cw.tick().unwrap();
+    assert_eq!(state_of(&cw, "rate").state, AlarmState::Ok);
+    // DescribeAlarmsForMetric leaves alarms on expressions out.
+    assert!(cw.describe_alarms_for_metric(&hits, None, None, None).is_empty());
+
+    // (request, code, message start)
+    let mut two_returning = queries.clone();
+    two_returning[0].return_data = None;
+    let mut periods = queries.clone();
+    periods[1].metric_stat.as_mut().unwrap().period = 300;
+    let mut unknown = queries.clone();
+    unknown[2].expression = Some("h / nope".into());
+    let mut array = queries.clone();
+    array[2].expression = Some("METRICS()".into());
+    let many: Vec<DataQuery> = (0..11).map(|k| q(&format!("m{k}"), Some(&hits), None)).collect();
+    let cases = [
+        (
+            math_alarm("x", two_returning),
+            "ValidationError",
+            "Exactly one element of the metrics list should return data.",
+        ),
+        (
+            PutAlarm { period: Some(60), ..math_alarm("x", queries.clone()) },
+            "InvalidParameterCombination",
+            "The parameter Period",
+        ),
+        (
+            PutAlarm { metric_name: Some("X".into()), ..math_alarm("x", queries.clone()) },
+            "InvalidParameterCombination",
+            "The parameter MetricName",
+        ),
+        (math_alarm("x", periods), "ValidationError", "All metrics"),
+        (math_alarm("x", unknown), "ValidationError", "Error in expression 'miss_rate'"),
+        (math_alarm("x", array), "ValidationError", "The expression of miss_rate returns an array"),
+        (math_alarm("x", many), "ValidationError", "The Metrics of an alarm may hold at most 20"),
+    ];
+    for (req, code, start) in cases {
+        let e = cw.put_metric_alarm(&req).unwrap_err();
+        assert_eq!(e.code(), code, "{e:?}");
+        assert!(e.message().starts_with(start), "{e:?}");
+    }
+}
+
+#[test]
+fn get_metric_data_labels_are_dynamic() {
+    let (clock, _, cw) = service();
+    clock.advance_secs(600);
+    let hits = metric("ItemCacheHits", "c1");
+    for (k, v) in [2.0, 6.0, 4.0].into_iter().enumerate() {
+        put(&cw, &hits, T0 + 60 * i64::try_from(k).unwrap(), v);
+    }
+    let mut h = q("h", Some(&hits), None);
+    h.return_data = None;
+    h.label = Some("${PROP('Dim.ClusterId')} ${PROP('MetricName')} avg ${AVG} max ${MAX} last ${LAST} ${PROP('Period')}s ${PROP('Stat')} ${UNKNOWN}".into());
+    let mut e = q("e", None, Some("h * 2"));
+    e.label = Some("${LABEL}: sum ${SUM}, first ${FIRST}, min ${MIN}".into());
+    #[allow(clippy::cast_precision_loss)]
+    let req = DataRequest {
+        queries: vec![h, e],
+        start: T0 as f64,
+        end: (T0 + 300) as f64,
+        next_token: None,
+        ascending: false,
+        max_datapoints: Some(1),
+        timezone: None,
+    };
+    let a = cw.get_metric_data(&req).unwrap();
+    // The statistics are of the whole time range, not of the page.
+    assert_eq!(a.results[0].label, "c1 ItemCacheHits avg 4 max 6 last 4 60s Sum ${UNKNOWN}");
+    assert_eq!(a.results[1].label, "e: sum 24, first 4, min 4");
 }

@@ -302,9 +302,8 @@ impl Node {
                 } else {
                     self.meter.inc(Counter::ErrorRequestCount);
                 }
-                if f.err.code == "ThrottlingException" || f.err.code == "ProvisionedThroughputExceededException" {
-                    self.meter.inc(Counter::ThrottledRequestCount);
-                }
+                // DynamoDB's own throttles are errors, not `ThrottledRequestCount`, which counts
+                // what DAX throttles ("throttled by DAX (not by DynamoDB)").
                 tracing::debug!(node = %self.id, method = method.name(), error = %f.err, "request failed");
                 error_frame(&f.err, f.reasons.as_deref())
             }

@@ -203,6 +203,30 @@ pub fn denied(protocol: Protocol, message: String) -> AwsError {
     }
 }
 
+/// [`authorize`] for a call to `def` that came in over `protocol`. A
+/// query-compatible service (CloudWatch) denies in the words of the request's
+/// protocol: `AccessDenied` (403, an XML `ErrorResponse`) on Query, and
+/// `AccessDeniedException` with the Query protocol's 403 on JSON and CBOR (the
+/// status a query-compatible service keeps from its Query protocol).
+///
+/// # Errors
+/// The protocol's access-denied error with AWS's text.
+pub fn authorize_in(
+    iam: &Iam,
+    caller: &Caller,
+    target: &Target,
+    ctx: &Context,
+    def: &ServiceDef,
+    protocol: Protocol,
+) -> Result<(), AwsError> {
+    authorize(iam, caller, target, ctx, protocol).map_err(|mut e| {
+        if def.query_compatible && protocol.is_json() {
+            e.status = 403;
+        }
+        e
+    })
+}
+
 /// Authorize `caller` for `target` with IAM's policy engine.
 ///
 /// # Errors

@@ -251,8 +251,15 @@ impl Host for DaxHost {
             // policies, table by table, and Access Advisor records the role's use.
             let caller = Caller::Session(Session::internal(&role, &format!("DAX-{}", cluster.name)));
             // AWS services call each other over HTTPS endpoints: `aws:SecureTransport` is true.
-            let call =
-                exec::Call { caller: &caller, op, input, region: &cluster.region, source_ip: None, secure: true };
+            let call = exec::Call {
+                caller: &caller,
+                op,
+                input,
+                region: &cluster.region,
+                source_ip: None,
+                secure: true,
+                protocol: crate::services::def(Service::DynamoDb).protocol,
+            };
             exec::execute(&app, Service::DynamoDb, call).await.map_err(node_error)
         })
     }

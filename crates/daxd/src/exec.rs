@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use iam::Caller;
 use serde_json::Value;
-use wire::AwsError;
+use wire::{AwsError, Protocol};
 
 use crate::api::handler::{Grant, Handler, Operation, Principal};
 use crate::api::{self, Target};
@@ -28,6 +28,11 @@ pub struct Call<'a> {
     pub source_ip: Option<IpAddr>,
     /// `aws:SecureTransport`.
     pub secure: bool,
+    /// The protocol the call came in, whose words a denial takes (CloudWatch's
+    /// Query requests are denied as `AccessDenied`, its JSON and CBOR ones as
+    /// `AccessDeniedException`); the service's default protocol for calls made
+    /// outside the HTTP front door.
+    pub protocol: Protocol,
 }
 
 /// Run `call` on `service`: authorize, record, call.
@@ -64,10 +69,10 @@ async fn run<H: Handler>(app: &Arc<App>, handler: H, call: Call<'_>) -> Result<V
     }
     let app = Arc::clone(app);
     let (caller, op, region) = (call.caller.clone(), call.op.to_owned(), call.region.to_owned());
-    let (input, source_ip, secure) = (call.input, call.source_ip, call.secure);
+    let (input, source_ip, secure, protocol) = (call.input, call.source_ip, call.secure, call.protocol);
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let call = Call { caller: &caller, op: &op, input, region: &region, source_ip, secure };
+        let call = Call { caller: &caller, op: &op, input, region: &region, source_ip, secure, protocol };
         // A blocking handler's futures never wait: this only runs them to their end here.
         runtime.block_on(pipeline(&app, &handler, call))
     })
@@ -95,7 +100,7 @@ async fn pipeline<H: Handler>(app: &App, handler: &H, call: Call<'_>) -> Result<
     for target in &targets {
         let ctx = auth::context(&app.iam, caller, &facts, target);
         if !self_authorized {
-            auth::authorize(&app.iam, caller, target, &ctx, d.protocol)?;
+            auth::authorize_in(&app.iam, caller, target, &ctx, d, call.protocol)?;
         }
         context.get_or_insert(ctx);
     }
@@ -103,9 +108,10 @@ async fn pipeline<H: Handler>(app: &App, handler: &H, call: Call<'_>) -> Result<
     // An operation of the model daxd does not serve is authorized like any other, then refused.
     let Some(op) = op else { return Err(api::not_served(d.action_prefix, call.op)) };
     let context = context.unwrap_or_default();
+    let protocol = call.protocol;
     let authorize = |target: &Target| {
         let ctx = auth::context(&app.iam, caller, &facts, target);
-        auth::authorize(&app.iam, caller, target, &ctx, d.protocol)
+        auth::authorize_in(&app.iam, caller, target, &ctx, d, protocol)
     };
     handler.call(op, call.input, &who, &Grant { context: &context, authorize: &authorize }).await
 }
@@ -207,5 +213,5 @@ pub async fn call_as(
         ));
     }
     validate(app, service, op, &input)?;
-    execute(app, service, Call { caller, op, input, region, source_ip, secure }).await
+    execute(app, service, Call { caller, op, input, region, source_ip, secure, protocol: d.protocol }).await
 }

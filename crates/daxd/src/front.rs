@@ -203,7 +203,9 @@ fn service_error(err: &AwsError, d: &ServiceDef, protocol: Protocol, cbor: bool,
     };
     if d.query_compatible && (cbor || protocol.is_json()) {
         let fault = if err.status >= 500 { "Receiver" } else { "Sender" };
-        if let Ok(v) = HeaderValue::from_str(&format!("{};{fault}", err.code)) {
+        // A denial's JSON code is `AccessDeniedException`; its Query code, `AccessDenied`.
+        let code = if err.code == "AccessDeniedException" { "AccessDenied" } else { err.code.as_str() };
+        if let Ok(v) = HeaderValue::from_str(&format!("{code};{fault}")) {
             response.headers_mut().insert("x-amzn-query-error", v);
         }
     }
@@ -347,8 +349,15 @@ async fn process(
         return fail(&e);
     }
     let region = authed.region;
-    let call =
-        exec::Call { caller: &authed.caller, op: &op, input, region: &region, source_ip: Some(source_ip), secure };
+    let call = exec::Call {
+        caller: &authed.caller,
+        op: &op,
+        input,
+        region: &region,
+        source_ip: Some(source_ip),
+        secure,
+        protocol,
+    };
     match exec::execute(&app, service, call).await {
         Ok(out) if d.rest_json.is_some() => {
             let status =

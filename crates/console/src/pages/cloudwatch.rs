@@ -277,13 +277,13 @@ async fn alarms_page(c: &Console, r: &Req, refused: Option<ApiError>) -> Res {
                     tr data-alarm=(name) {
                         th scope="row" { (name) }
                         td { span class={ "status alarm-" (class.to_lowercase()) } { (state) } }
-                        td { (s(a, "MetricName")) }
+                        td { (alarm_metric(a)) }
                         td { (dims_text(a)) }
                         td {
                             (s(a, "Statistic")) " " (comparison_text(s(a, "ComparisonOperator"))) " "
                             (a.get("Threshold").and_then(Value::as_f64).map(metrics::num).unwrap_or_default())
                             " for " (a.get("EvaluationPeriods").and_then(Value::as_i64).unwrap_or(0)) " × "
-                            (a.get("Period").and_then(Value::as_i64).unwrap_or(0)) " s"
+                            (alarm_period(a)) " s"
                         }
                         td {
                             @if may_delete {
@@ -416,4 +416,52 @@ pub async fn alarm_post(c: Arc<Console>, r: Req) -> Res {
         Err(e) => c.flash(&r, false, format!("{}: {}", e.code, e.message)),
     }
     Ok(redirect(&format!("{}?region={}", c.link("/dax/alarms"), encode(&region))))
+}
+
+/// What an alarm watches: its metric, or for a metric-math alarm the expression whose
+/// result it evaluates.
+fn alarm_metric(a: &Value) -> String {
+    if let Some(name) = a.get("MetricName").and_then(Value::as_str) {
+        return name.to_owned();
+    }
+    let queries = a.get("Metrics").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let watched = queries.iter().find(|q| q.get("ReturnData").and_then(Value::as_bool) == Some(true));
+    watched.and_then(|q| q.get("Expression")).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+/// An alarm's period: its own, or for a metric-math alarm its metrics' (one period for all).
+fn alarm_period(a: &Value) -> i64 {
+    a.get("Period").and_then(Value::as_i64).unwrap_or_else(|| {
+        a.get("Metrics")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find_map(|q| q.pointer("/MetricStat/Period").and_then(Value::as_i64))
+            .unwrap_or(0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{alarm_metric, alarm_period};
+
+    #[test]
+    fn an_alarm_shows_its_metric_or_its_expression() {
+        let cases = [
+            (json!({"MetricName": "ThrottledRequestCount", "Period": 60}), "ThrottledRequestCount", 60),
+            (
+                json!({"Metrics": [
+                    {"Id": "m1", "MetricStat": {"Period": 300}, "ReturnData": false},
+                    {"Id": "e1", "Expression": "m1 * 2", "ReturnData": true}]}),
+                "m1 * 2",
+                300,
+            ),
+            (json!({}), "", 0),
+        ];
+        for (alarm, metric, period) in cases {
+            assert_eq!((alarm_metric(&alarm).as_str(), alarm_period(&alarm)), (metric, period), "{alarm}");
+        }
+    }
 }

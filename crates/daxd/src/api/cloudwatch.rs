@@ -125,6 +125,58 @@ fn tags_in(i: In) -> Vec<(String, String)> {
         .collect()
 }
 
+/// MetricDataQuery structures (GetMetricData's queries, an alarm's `Metrics`).
+/// A query on another account's metrics is refused: daxd holds one account.
+fn queries_in(op: &str, member: &str, account: &str, items: &[Value]) -> Result<Vec<DataQuery>, AwsError> {
+    let mut queries = Vec::new();
+    for q in items {
+        let qi = In(q);
+        if qi.o("AccountId").is_some_and(|a| a != account) {
+            return Err(refuse(op, &format!("{member}.AccountId")));
+        }
+        let metric_stat = q.get("MetricStat").map(|ms| {
+            let mi = In(ms);
+            MetricStat {
+                metric: metric(ms.get("Metric").unwrap_or(&Value::Null)),
+                period: ms.get("Period").and_then(Value::as_i64).unwrap_or_default(),
+                stat: mi.s("Stat"),
+                unit: mi.o("Unit"),
+            }
+        });
+        queries.push(DataQuery {
+            id: qi.s("Id"),
+            metric_stat,
+            expression: qi.o("Expression"),
+            label: qi.o("Label"),
+            return_data: qi.bool("ReturnData"),
+            period: q.get("Period").and_then(Value::as_i64),
+        });
+    }
+    Ok(queries)
+}
+
+/// A MetricDataQuery as DescribeAlarms answers it.
+fn query_out(q: &DataQuery) -> Value {
+    let mut v = json!({"Id": q.id, "ReturnData": q.return_data.unwrap_or(true)});
+    if let Some(ms) = &q.metric_stat {
+        let mut stat = json!({"Metric": metric_out(&ms.metric), "Period": ms.period, "Stat": ms.stat});
+        if let Some(u) = &ms.unit {
+            stat["Unit"] = json!(u);
+        }
+        v["MetricStat"] = stat;
+    }
+    if let Some(e) = &q.expression {
+        v["Expression"] = json!(e);
+    }
+    if let Some(l) = &q.label {
+        v["Label"] = json!(l);
+    }
+    if let Some(p) = q.period {
+        v["Period"] = json!(p);
+    }
+    v
+}
+
 fn alarm_out(a: &Alarm) -> Value {
     let mut v = json!({
         "AlarmName": a.name,
@@ -167,6 +219,15 @@ fn alarm_out(a: &Alarm) -> Value {
     }
     if let Some(e) = &a.evaluate_low_sample_count_percentile {
         v["EvaluateLowSampleCountPercentile"] = json!(e);
+    }
+    if !a.metrics.is_empty() {
+        // An alarm on a metric-math expression names its metrics in `Metrics` only.
+        if let Some(o) = v.as_object_mut() {
+            for k in ["MetricName", "Namespace", "Period", "Statistic", "ExtendedStatistic"] {
+                o.remove(k);
+            }
+        }
+        v["Metrics"] = json!(a.metrics.iter().map(query_out).collect::<Vec<_>>());
     }
     v
 }
@@ -269,30 +330,7 @@ pub fn call(cw: &CloudWatch, account: &str, op: &str, raw: &Value) -> Result<Val
             Ok(json!({"Label": req.metric.name, "Datapoints": datapoints}))
         }
         "GetMetricData" => {
-            let mut queries = Vec::new();
-            for q in i.items("MetricDataQueries") {
-                let qi = In(&q);
-                if qi.o("AccountId").is_some_and(|a| a != account) {
-                    return Err(refuse(op, "MetricDataQueries.AccountId"));
-                }
-                let metric_stat = q.get("MetricStat").map(|ms| {
-                    let mi = In(ms);
-                    MetricStat {
-                        metric: metric(ms.get("Metric").unwrap_or(&Value::Null)),
-                        period: ms.get("Period").and_then(Value::as_i64).unwrap_or_default(),
-                        stat: mi.s("Stat"),
-                        unit: mi.o("Unit"),
-                    }
-                });
-                queries.push(DataQuery {
-                    id: qi.s("Id"),
-                    metric_stat,
-                    expression: qi.o("Expression"),
-                    label: qi.o("Label"),
-                    return_data: qi.bool("ReturnData"),
-                    period: q.get("Period").and_then(Value::as_i64),
-                });
-            }
+            let queries = queries_in(op, "MetricDataQueries", account, &i.items("MetricDataQueries"))?;
             let ascending = match i.o("ScanBy").as_deref() {
                 None | Some("TimestampDescending") => false,
                 Some(_) => true,
@@ -326,7 +364,6 @@ pub fn call(cw: &CloudWatch, account: &str, op: &str, raw: &Value) -> Result<Val
         }
         "PutMetricAlarm" => {
             for member in [
-                "Metrics",
                 "ThresholdMetricId",
                 "EvaluationWindow",
                 "WarmUpConfiguration",
@@ -363,6 +400,7 @@ pub fn call(cw: &CloudWatch, account: &str, op: &str, raw: &Value) -> Result<Val
                 treat_missing_data: i.o("TreatMissingData"),
                 evaluate_low_sample_count_percentile: i.o("EvaluateLowSampleCountPercentile"),
                 tags: tags_in(i),
+                metrics: queries_in(op, "Metrics", account, &i.items("Metrics"))?,
             };
             cw.put_metric_alarm(&req).map_err(e)?;
             Ok(json!({}))
