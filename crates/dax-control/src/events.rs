@@ -1,8 +1,8 @@
 //! DescribeEvents, and the cluster tags (TagResource, UntagResource, ListTags).
 
 use crate::{
-    not_found_cluster, page, validate, ClusterStatus, DaxControl, DaxError, DescribeEventsInput, Event, Page, Paging,
-    State, Tag, MAX_TAGS,
+    not_found_cluster, page, validate, ClusterStatus, DaxControl, DaxError, DescribeEventsInput, Event, NewEvent, Page,
+    Paging, SourceType, State, Tag, MAX_TAGS,
 };
 
 /// The default `DescribeEvents` window, in minutes (24 hours).
@@ -80,6 +80,32 @@ impl DaxControl {
             .collect();
         items.sort_by(|a, b| a.0.cmp(&b.0));
         page::paginate(items, &input.paging)
+    }
+
+    /// Record an event on a cluster (by ARN), dated now on the clock: what happens to a
+    /// cluster outside its control-plane lifecycle, such as a fault injected into its nodes
+    /// (a primary failover, a node that stops and recovers). The event is listed by
+    /// `DescribeEvents` like the lifecycle's, with `SourceType` `CLUSTER`.
+    ///
+    /// # Errors
+    /// `ClusterNotFoundFault` when no cluster of the account has this ARN; a store failure
+    /// (nothing is recorded then).
+    pub fn record_cluster_event(&self, cluster_arn: &str, message: &str) -> Result<(), DaxError> {
+        let (mut st, now) = self.writable()?;
+        let (region, name) = st
+            .regions
+            .iter()
+            .find_map(|(region, r)| r.clusters.values().find(|c| c.arn == cluster_arn).map(|c| (region, &c.name)))
+            .map(|(r, n)| (r.clone(), n.clone()))
+            .ok_or_else(not_found_cluster)?;
+        let event = NewEvent {
+            region,
+            source_type: SourceType::Cluster,
+            source_name: name,
+            message: message.to_owned(),
+            date: now,
+        };
+        self.commit(&mut st, Vec::new(), vec![event])
     }
 
     /// The stored name of the cluster a tagging `ResourceName` (a cluster
@@ -160,5 +186,58 @@ impl DaxControl {
         let tags = st.cluster(region, &name).map(|c| c.tags.clone()).unwrap_or_default();
         let paging = Paging { max_results: None, next_token: next_token.map(str::to_owned) };
         page::paginate(tags.into_iter().enumerate().map(|(i, t)| (format!("{i:04}"), t)), &paging)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use state::Store;
+
+    use crate::tests::{arn, code, Fixture, R1, R2};
+    use crate::{DescribeEventsInput, SourceType};
+
+    #[test]
+    fn a_recorded_cluster_event_is_dated_by_the_clock_and_written_in_one_batch() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(&dir.path().join("state.db")).expect("store"));
+        let f = Fixture::on(Arc::clone(&store), 0);
+        f.create(R1, "c1", 3).expect("c1");
+        f.describe(R1, "c1").expect("available");
+        f.advance(90);
+        let before = f.dax.describe_events(R1, &DescribeEventsInput::default()).expect("events").items;
+
+        // A failed write records nothing.
+        store.fail_next_apply();
+        assert!(f.dax.record_cluster_event(&arn(R1, "c1"), "m").is_err());
+        assert_eq!(f.dax.describe_events(R1, &DescribeEventsInput::default()).expect("events").items, before);
+
+        let batches = store.applied_batches();
+        let message = "Failover from primary node c1-a to replica node c1-b completed";
+        f.dax.record_cluster_event(&arn(R1, "c1"), message).expect("record");
+        assert_eq!(store.applied_batches(), batches + 1);
+        let input = DescribeEventsInput {
+            source_name: Some("c1".to_owned()),
+            source_type: Some(SourceType::Cluster),
+            ..DescribeEventsInput::default()
+        };
+        let events = f.dax.describe_events(R1, &input).expect("events").items;
+        assert_eq!(events.len(), before.len() + 1);
+        assert_eq!(events[0].message, message);
+        assert!((events[0].date - before[0].date - 90.0).abs() < 1e-6, "{} {}", events[0].date, before[0].date);
+
+        // Another region's cluster, or none, is not found; nothing is recorded.
+        assert_eq!(code(f.dax.record_cluster_event(&arn(R2, "c1"), "m")), "ClusterNotFoundFault");
+        assert_eq!(code(f.dax.record_cluster_event("arn:aws:dax:us-east-1:1:cache/c1", "m")), "ClusterNotFoundFault");
+        assert_eq!(
+            f.dax.describe_events(R1, &DescribeEventsInput::default()).expect("events").items.len(),
+            events.len()
+        );
+
+        // Durable: a control plane reopened on the store lists it.
+        let g = Fixture::on(Arc::clone(&store), 0);
+        g.advance(90);
+        assert_eq!(g.dax.describe_events(R1, &input).expect("events").items[0].message, message);
     }
 }

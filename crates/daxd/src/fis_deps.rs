@@ -3,7 +3,8 @@
 //! state of a stop condition's CloudWatch alarm, and the faults themselves: each action is
 //! authorized as the experiment's role (which must trust `fis.amazonaws.com`) through IAM's
 //! policy engine, like any role session, then made to happen on the fleet of DAX node
-//! listeners.
+//! listeners. A stopped node and a forced failover are recorded in the cluster's events
+//! (DescribeEvents), where AWS would record the real thing.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -160,7 +161,7 @@ fn node_fault(run: &ActionRun) -> Option<Fault> {
     let number = |k: &str| run.parameters.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     let percent = || u8::try_from(number("percentage").min(100)).unwrap_or(100);
     Some(match run.action_id.as_str() {
-        "daxd:dax:stop-node" => Fault::Stop,
+        STOP_NODE => Fault::Stop,
         "daxd:dax:stall-node" => Fault::Stall,
         "daxd:dax:add-latency" => Fault::Latency { millis: number("latencyMilliseconds") },
         "daxd:dax:throttle-requests" => Fault::Throttle { percent: percent() },
@@ -189,7 +190,7 @@ pub fn permissions(run: &ActionRun) -> Vec<(String, String)> {
     match run.action_id.as_str() {
         "aws:fis:wait" => Vec::new(),
         // Stopping a node is what DAX's own RebootNode does to it, on its cluster.
-        "daxd:dax:stop-node" => {
+        STOP_NODE => {
             let mut clusters: Vec<String> = targets.iter().map(|a| cluster_of(a)).collect();
             clusters.dedup();
             on("dax:RebootNode", clusters)
@@ -215,7 +216,45 @@ pub fn permissions(run: &ActionRun) -> Vec<(String, String)> {
     }
 }
 
+const STOP_NODE: &str = "daxd:dax:stop-node";
+
+// The events a fault leaves in DescribeEvents, as AWS would record the real thing. AWS
+// publishes no DAX event message for a failover or a node's recovery; these are
+// ElastiCache's, verified in its API reference (TestFailover lists the events to look
+// for: "Failover from primary node <primary-node-id> to replica node <node-id> completed",
+// "Recovering cache nodes <node-id>", "Finished recovery for cache nodes <node-id>").
+// That DAX words them the same is **unverified**.
+
+/// A forced primary failover, from `old` (when the cluster had a primary) to `new`. With no
+/// primary before, the verified wording's `from primary node …` part is left out (daxd's
+/// own shortening).
+fn failover_message(old: Option<&str>, new: &str) -> String {
+    match old {
+        Some(old) => format!("Failover from primary node {old} to replica node {new} completed"),
+        None => format!("Failover to replica node {new} completed"),
+    }
+}
+
+/// A node stopped by `daxd:dax:stop-node`: DAX recovers a node that stops answering.
+fn recovering_message(node: &str) -> String {
+    format!("Recovering cache nodes {node}")
+}
+
+/// The stopped node listens again.
+fn recovered_message(node: &str) -> String {
+    format!("Finished recovery for cache nodes {node}")
+}
+
 impl FisActions {
+    /// Record `message` on the cluster's events, dated by daxd's clock. The fault has
+    /// happened whether or not the event could be written: a failure is logged, not
+    /// returned.
+    fn event(&self, cluster_arn: &str, message: &str) {
+        if let Err(e) = self.dax.record_cluster_event(cluster_arn, message) {
+            tracing::warn!(cluster = %cluster_arn, %message, error = %e, "recording a DAX event of an FIS action");
+        }
+    }
+
     fn fleet(&self) -> Result<Arc<Fleet>, String> {
         (self.fleet)().ok_or_else(|| "The DAX data plane is not running.".to_owned())
     }
@@ -313,7 +352,11 @@ impl fis::Actions for FisActions {
             "daxd:dax:failover-primary" => {
                 let fleet = self.fleet()?;
                 for cluster in run.targets.values().flatten() {
-                    fleet.failover(cluster).map_err(|e| e.to_string())?;
+                    let old = fleet
+                        .roster(cluster)
+                        .and_then(|(nodes, _)| nodes.into_iter().find(|n| n.leader).map(|n| n.node_id));
+                    let new = fleet.failover(cluster).map_err(|e| e.to_string())?;
+                    self.event(cluster, &failover_message(old.as_deref(), &new));
                 }
                 Ok(())
             }
@@ -330,6 +373,11 @@ impl fis::Actions for FisActions {
                         return Err(e.to_string());
                     }
                 }
+                if run.action_id == STOP_NODE {
+                    for (cluster, node) in &nodes {
+                        self.event(cluster, &recovering_message(node));
+                    }
+                }
                 Ok(())
             }
         }
@@ -339,9 +387,12 @@ impl fis::Actions for FisActions {
         let Some(kind) = node_fault(run).map(|f| f.kind()) else { return };
         let Ok(fleet) = self.fleet() else { return };
         for (cluster, node) in self.nodes_of(run) {
-            // A node gone since (deleted, or daxd restarted) has no fault left to end.
-            if let Err(e) = fleet.clear(&cluster, &node, kind) {
-                tracing::debug!(%cluster, %node, error = %e, "ending an FIS fault");
+            match fleet.clear(&cluster, &node, kind) {
+                // The stopped node listens again: DAX would have recovered it.
+                Ok(true) if run.action_id == STOP_NODE => self.event(&cluster, &recovered_message(&node)),
+                Ok(_) => {}
+                // A node gone since (deleted, or daxd restarted) has no fault left to end.
+                Err(e) => tracing::debug!(%cluster, %node, error = %e, "ending an FIS fault"),
             }
         }
     }
@@ -395,5 +446,16 @@ mod tests {
         assert_eq!(node_fault(&r), Some(Fault::Stall));
         assert_eq!(split_node(NODE), Some(("arn:aws:dax:us-east-1:123456789012:cache/c1", "c1-a")));
         assert_eq!(split_node("arn:aws:ec2:us-east-1:1:subnet/s-1"), None);
+    }
+
+    #[test]
+    fn fault_events_use_elasticaches_wording() {
+        assert_eq!(
+            failover_message(Some("c1-a"), "c1-b"),
+            "Failover from primary node c1-a to replica node c1-b completed"
+        );
+        assert_eq!(failover_message(None, "c1-b"), "Failover to replica node c1-b completed");
+        assert_eq!(recovering_message("c1-c"), "Recovering cache nodes c1-c");
+        assert_eq!(recovered_message("c1-c"), "Finished recovery for cache nodes c1-c");
     }
 }
