@@ -6,6 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -519,6 +520,8 @@ test('layout at 390, 1024 and 1440 px: no overflow, no wrapped or cut identifier
       ['events', '/dax/events?region=us-east-1'],
       ['cluster-metrics', '/dax/clusters/console-a?region=us-east-1&tab=metrics&metric=ItemCacheHits&range=3h'],
       ['alarms', '/dax/alarms?region=us-east-1'],
+      ['resilience', '/resilience?region=us-east-1'],
+      ['fis-template', `/resilience/templates/${env('FIS_TEMPLATE_ID')}?region=us-east-1`],
       ['user', `/iam/users/${env('ADMIN_USER')}`],
     ];
     for (const width of [390, 1024, 1440]) {
@@ -614,6 +617,100 @@ test('CloudWatch: the Metrics tab charts a metric per cluster and per node; alar
     await page.getByRole('status').filter({ hasText: 'Alarm console-throttled deleted.' }).waitFor();
     assert.equal(await row.count(), 0);
     await page.getByText('No alarms in this region.').waitFor();
+  });
+});
+
+/** Whether a TCP connection to 127.0.0.1:`port` is accepted. */
+function accepts(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    sock.setTimeout(2000);
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('error', () => resolve(false));
+    sock.once('timeout', () => { sock.destroy(); resolve(false); });
+  });
+}
+
+async function until(what, check, timeout = 20000) {
+  const end = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('Resilience: the template is listed, started, its stop-node action runs, Stop ends it', async () => {
+  const tid = env('FIS_TEMPLATE_ID');
+  const port = Number(env('FIS_NODE_PORT'));
+  await browse('resilience', async (page) => {
+    await admin(page);
+    await nav(page, 'Resilience').click();
+    await page.getByRole('heading', { name: 'Resilience', level: 1 }).waitFor();
+    assert.equal(await nav(page, 'Resilience').getAttribute('aria-current'), 'page');
+    // The template as the python side created it: description, action, target, role.
+    const row = page.getByRole('table', { name: 'Experiment templates in us-east-1' }).locator(`tr[data-template="${tid}"]`);
+    const text = await row.innerText();
+    for (const want of ['Stop one node of console-a', 'stop: daxd:dax:stop-node', 'node: daxd:dax:node', env('FIS_ROLE_ARN')]) {
+      assert.ok(text.includes(want), `the template row shows ${want}: ${text}`);
+    }
+    await page.getByText('No experiments in this region.').waitFor();
+    await snap(page, 'resilience');
+    assert.ok(await accepts(port), 'the node listens before the experiment');
+
+    // Start: the experiment's page, its stop-node action running, the node's port closed.
+    await row.getByRole('button', { name: `Start experiment from template ${tid}` }).click();
+    await page.getByRole('heading', { name: /^Experiment EXP/ }).waitFor();
+    const eid = (await page.locator('main h1').innerText()).replace('Experiment ', '');
+    await page.getByRole('status').filter({ hasText: `Experiment ${eid} started from template ${tid}.` }).waitFor();
+    const action = page.getByRole('table', { name: 'Actions of the experiment' }).locator('tr[data-action="stop"]');
+    // The page refreshes itself (no reload here) while the experiment runs.
+    await page.waitForFunction(() => /\brunning\b/.test(document.querySelector('tr[data-action="stop"] .status')?.textContent || ''), null, { timeout: 20000 });
+    assert.match(await action.innerText(), /daxd:dax:stop-node/);
+    assert.match(await action.innerText(), /duration=PT5M/);
+    assert.match(await page.locator('dl.summary .status').innerText(), /running/);
+    assert.match(await page.getByRole('table', { name: 'Targets of the experiment' }).innerText(), new RegExp(`cache/console-a/${env('FIS_NODE_ID')}`));
+    await until('the node to stop listening', async () => !(await accepts(port)));
+    await snap(page, 'experiment-running');
+    for (const width of [390, 1024, 1440]) {
+      await page.setViewportSize({ width, height: 900 });
+      const label = `experiment at ${width} px`;
+      await noOverflow(page, label);
+      await unwrapped(page, label);
+      await snap(page, `w${width}-experiment`);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    // Stop, confirmed in a dialog (a CSRF-protected form).
+    await page.getByRole('link', { name: 'Stop experiment' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Stop experiment' });
+    await dialog.waitFor();
+    assert.equal(await dialog.locator('input[name="_csrf"]').count(), 1);
+    await snap(page, 'experiment-stop-dialog');
+    await dialog.getByRole('button', { name: 'Stop experiment' }).click();
+    await page.getByRole('status').filter({ hasText: `Stopping experiment ${eid}.` }).waitFor();
+    await page.waitForFunction(() => document.querySelector('dl.summary .status')?.textContent === 'stopped', null, { timeout: 20000 });
+    assert.match(await action.locator('.status').innerText(), /^stopped$/);
+    assert.equal(await page.getByRole('link', { name: 'Stop experiment' }).count(), 0, 'no Stop once it has ended');
+    assert.equal(await page.locator('main[data-refresh-ms]').count(), 0, 'no refresh once it has ended');
+    await until('the node to listen again', () => accepts(port), 5000);
+    await snap(page, 'experiment-stopped');
+
+    // The list: the experiment, stopped, with its reason and times.
+    await nav(page, 'Resilience').click();
+    const exp = page.getByRole('table', { name: 'Experiments in us-east-1' }).locator(`tr[data-experiment="${eid}"]`);
+    assert.match(await exp.innerText(), /stopped/);
+    assert.ok((await exp.innerText()).includes(tid));
+    assert.equal((await exp.innerText()).match(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/g)?.length, 2, 'started and ended');
+    await snap(page, 'resilience-after');
+  });
+  // A user with no permissions sees FIS's denial.
+  await browse('resilience-denied', async (page) => {
+    await signInWithPassword(page, env('VIEWER_USER'), env('VIEWER_PASSWORD'));
+    await nav(page, 'Resilience').click();
+    await page.getByRole('alert').filter({ hasText: 'Access denied' }).first().waitFor();
+    assert.match(await mainText(page), new RegExp(`User: arn:aws:iam::${ACCOUNT}:user/${env('VIEWER_USER')} is not authorized to perform: fis:ListExperimentTemplates`));
+    assert.ok(!(await mainText(page)).includes(tid), 'no template shown');
+    await snap(page, 'resilience-denied');
   });
 });
 

@@ -1,6 +1,7 @@
 """The web console, in a real browser. The real daxd serves it; the
 state is prepared with boto3 (a DAX role, clusters in two regions through the
-DAX API, DAX traffic for the cache chart, IAM users with console passwords: an administrator, a user with no permissions and a read-only user);
+DAX API, DAX traffic for the cache chart, IAM users with console passwords: an administrator, a user with no permissions and a read-only user,
+and a FIS experiment template that stops one node of a cluster);
 then headless Chromium, driven by playwright-core (tests/console), walks the
 seed's console procedures and the rest of the console. Screenshots of every
 page land in artifacts/console/.
@@ -28,6 +29,8 @@ ACCOUNT = "123456789012"
 SLR = "AWSServiceRoleForDAX"
 DAX_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "dax.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+FIS_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 ADMIN = ("console-admin", "Console-Admin-1")
 VIEWER = ("viewer", "Viewer-Pass-1")
 READER = ("reader", "Reader-Pass-1")
@@ -104,6 +107,20 @@ def prepared():
         iam.create_user(UserName=READER[0])
         iam.attach_user_policy(UserName=READER[0], PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
         iam.create_login_profile(UserName=READER[0], Password=READER[1])
+        # A FIS experiment template that stops the second node of console-a for five
+        # minutes, as a role that may reboot DAX nodes (the Resilience page starts and stops it).
+        fis_role = iam.create_role(RoleName="FisConsole", AssumeRolePolicyDocument=FIS_TRUST)["Role"]["Arn"]
+        iam.put_role_policy(RoleName="FisConsole", PolicyName="reboot", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dax:RebootNode", "Resource": "*"}]}))
+        node = cluster["Nodes"][1]
+        fis_template = daxd.client("fis").create_experiment_template(
+            description="Stop one node of console-a", roleArn=fis_role, stopConditions=[{"source": "none"}],
+            targets={"node": {"resourceType": "daxd:dax:node", "selectionMode": "ALL",
+                              "resourceArns": [f"{cluster['ClusterArn']}/{node['NodeId']}"]}},
+            actions={"stop": {"actionId": "daxd:dax:stop-node", "parameters": {"duration": "PT5M"},
+                              "targets": {"Nodes": "node"}}})["experimentTemplate"]
+        daxd.fis = {"FIS_TEMPLATE_ID": fis_template["id"], "FIS_ROLE_ARN": fis_role,
+                    "FIS_NODE_ID": node["NodeId"], "FIS_NODE_PORT": str(node["Endpoint"]["Port"])}
         # A couple of counter samples first, then traffic: the chart shows it.
         time.sleep(2.5)
         cache_traffic(daxd, cluster)
@@ -122,7 +139,7 @@ def test_console_in_chromium(prepared):
         ROOT_KEY=daxd.root[0], ROOT_SECRET=daxd.root[1], ACCOUNT=ACCOUNT, ROLE_ARN=role_arn,
         ADMIN_USER=ADMIN[0], ADMIN_PASSWORD=ADMIN[1], VIEWER_USER=VIEWER[0], VIEWER_PASSWORD=VIEWER[1],
         READER_USER=READER[0], READER_PASSWORD=READER[1],
-        ARTIFACTS=str(ARTIFACTS), CHROMIUM=CHROMIUM,
+        ARTIFACTS=str(ARTIFACTS), CHROMIUM=CHROMIUM, **daxd.fis,
     )
     proc = subprocess.run(
         ["node", "--test", "--test-concurrency=1", "--test-reporter=spec", "console.test.mjs"],
@@ -141,6 +158,10 @@ def test_console_in_chromium(prepared):
     assert daxd.client("dax", region="eu-west-1").describe_clusters()["Clusters"] == []
     assert iam.get_login_profile(UserName="carol")["LoginProfile"]["UserName"] == "carol"
     assert "Used by DAX" not in json.dumps(iam.list_roles()["Roles"], default=str)
+    # The experiment the browser started from the template, and stopped.
+    experiments = daxd.client("fis").list_experiments()["experiments"]
+    assert [(e["experimentTemplateId"], e["state"]["status"]) for e in experiments] == [
+        (daxd.fis["FIS_TEMPLATE_ID"], "stopped")], experiments
     shots = sorted(p.name for p in ARTIFACTS.glob("*.png"))
     assert len(shots) >= 20 and not any(s.startswith("FAILED") for s in shots), shots
 

@@ -22,6 +22,8 @@ pub enum Service {
     DynamoDb,
     /// CloudWatch (`monitoring`): the DAX metrics and their alarms.
     CloudWatch,
+    /// The Fault Injection Service: experiment templates and experiments.
+    Fis,
 }
 
 /// How someone signs in.

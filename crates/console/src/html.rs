@@ -303,6 +303,7 @@ pub enum Nav {
     ParameterGroups,
     Events,
     Alarms,
+    Resilience,
 }
 
 /// What one page shows.
@@ -409,6 +410,10 @@ pub fn render(c: &Console, r: &Req, session: &Session, principal: &Principal, pa
                             ))
                             (nav_link(c, cur, Nav::Events, &format!("/dax/events{region_q}"), "Events"))
                             (nav_link(c, cur, Nav::Alarms, &format!("/dax/alarms{region_q}"), "Alarms"))
+                        }
+                        h2 #nav-fis { "FIS" }
+                        ul aria-labelledby="nav-fis" {
+                            (nav_link(c, cur, Nav::Resilience, &format!("/resilience{region_q}"), "Resilience"))
                         }
                     }
                     main #content tabindex="-1" data-refresh-ms=[page.refresh.then_some("1500")] {

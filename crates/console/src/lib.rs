@@ -1,5 +1,5 @@
 //! The web console of daxd: server-rendered pages for IAM, the DAX control
-//! plane and DynamoDB tables, served at `/console` on daxd's one HTTP
+//! plane, DynamoDB tables, CloudWatch alarms and FIS experiments, served at `/console` on daxd's one HTTP
 //! endpoint.
 //!
 //! The console has no back door. It asks its [`Host`] to check sign-in
@@ -123,7 +123,7 @@ impl Console {
     }
 
     fn inner_router(self: &Arc<Self>) -> Router<Arc<Console>> {
-        use pages::{cloudwatch, dax, dynamodb, iam, signin};
+        use pages::{cloudwatch, dax, dynamodb, iam, resilience, signin};
         Router::new()
             .route("/assets/{file}", get(assets))
             .route("/", get(route!(signin::home)))
@@ -163,6 +163,12 @@ impl Console {
             .route("/dynamodb/tables", get(route!(dynamodb::tables)).post(route!(dynamodb::table_post)))
             .route("/dynamodb/tables/{name}", get(route!(dynamodb::table_page)))
             .route("/dynamodb/tables/{name}/item", get(route!(dynamodb::item_form)).post(route!(dynamodb::item_post)))
+            .route("/resilience", get(route!(resilience::list)).post(route!(resilience::post)))
+            .route("/resilience/templates/{id}", get(route!(resilience::template_page)))
+            .route(
+                "/resilience/experiments/{id}",
+                get(route!(resilience::experiment_page)).post(route!(resilience::experiment_post)),
+            )
             .fallback(route!(signin::not_found))
     }
 

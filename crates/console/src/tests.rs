@@ -17,6 +17,7 @@ use crate::host::{ApiError, BoxFuture, CacheCounters, Host, Principal, Service, 
 use crate::{Config, Console};
 
 mod escaping;
+mod resilience;
 
 const ROOT: (&str, &str) = ("ROOTKEY", "ROOTSECRET");
 

@@ -190,6 +190,7 @@ impl console::Host for ConsoleHost {
                 ConsoleService::Dax => Service::Dax,
                 ConsoleService::DynamoDb => Service::DynamoDb,
                 ConsoleService::CloudWatch => Service::CloudWatch,
+                ConsoleService::Fis => Service::Fis,
             };
             crate::exec::call_as(&self.app, &caller, region, source_ip, secure, service, op, input)
                 .await
