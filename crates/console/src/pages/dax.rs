@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::field_of_error;
+use super::{field_of_error, regional_page as page};
 use crate::forms::{self, encode};
 use crate::host::{ApiError, Service};
 use crate::html::{self, api_error, arr, html, note, redirect, s, time, Append, Markup, Nav, Page};
@@ -25,23 +25,6 @@ fn max_results(c: &Console) -> usize {
 
 async fn dax(c: &Console, r: &Req, region: &str, op: &str, input: Value) -> Result<Value, ApiError> {
     c.call(r, region, Service::Dax, op, input).await
-}
-
-fn page(
-    c: &Console,
-    r: &Req,
-    s: &Session,
-    p: &Principal,
-    title: &str,
-    nav: Nav,
-    region: &str,
-    body: Markup,
-    refresh: bool,
-) -> Response {
-    let mut pg = Page::new(title, nav, body);
-    pg.region = Some(region);
-    pg.refresh = refresh;
-    html::render(c, r, s, p, pg)
 }
 
 fn rq(region: &str) -> String {

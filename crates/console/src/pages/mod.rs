@@ -126,6 +126,26 @@ pub fn field_of_error(message: &str, code: &str, fields: &[(&str, &[&str])]) -> 
     None
 }
 
+/// A regional page (the region selector shown), reloading while `refresh` (a long
+/// operation runs).
+#[allow(clippy::too_many_arguments)]
+fn regional_page(
+    c: &Console,
+    r: &Req,
+    s: &crate::session::Session,
+    p: &crate::Principal,
+    title: &str,
+    nav: crate::html::Nav,
+    region: &str,
+    body: crate::html::Markup,
+    refresh: bool,
+) -> axum::response::Response {
+    let mut pg = crate::html::Page::new(title, nav, body);
+    pg.region = Some(region);
+    pg.refresh = refresh;
+    crate::html::render(c, r, s, p, pg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,11 +10,12 @@ use std::sync::Arc;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
+use super::regional_page as page;
 use crate::forms::encode;
 use crate::host::{ApiError, Service};
-use crate::html::{self, api_error, arr, html, note, redirect, s, time, Append, Markup, Nav, Page};
+use crate::html::{self, api_error, arr, html, note, redirect, s, time, Append, Markup, Nav};
 use crate::session::{random_token, Session};
-use crate::{Console, Principal, Req};
+use crate::{Console, Req};
 
 type Res = Result<Response, Response>;
 
@@ -50,22 +51,6 @@ fn experiment_href(c: &Console, region: &str, id: &str) -> String {
 
 fn fis_arn(region: &str, account: &str, kind: &str, id: &str) -> String {
     format!("arn:aws:fis:{region}:{account}:{kind}/{id}")
-}
-
-fn page(
-    c: &Console,
-    r: &Req,
-    s: &Session,
-    p: &Principal,
-    title: &str,
-    region: &str,
-    body: Markup,
-    refresh: bool,
-) -> Response {
-    let mut pg = Page::new(title, Nav::Resilience, body);
-    pg.region = Some(region);
-    pg.refresh = refresh;
-    html::render(c, r, s, p, pg)
 }
 
 /// An experiment's or action's state, as FIS names it.
@@ -381,7 +366,7 @@ async fn list_page(c: &Console, r: &Req, refused: Option<Markup>) -> Res {
             }
         }
     });
-    Ok(page(c, r, &sess, &p, "Resilience", &region, body, false))
+    Ok(page(c, r, &sess, &p, "Resilience", Nav::Resilience, &region, body, false))
 }
 
 /// Starts an experiment, deletes a template or creates one.
@@ -453,7 +438,7 @@ pub async fn template_page(c: Arc<Console>, r: Req) -> Res {
                 (api_error(&e))
                 p { a href=(list_href(&c, &region)) { "All templates and experiments" } }
             };
-            return Ok(page(&c, &r, &sess, &p, &title, &region, body, false));
+            return Ok(page(&c, &r, &sess, &p, &title, Nav::Resilience, &region, body, false));
         }
     };
     let href = template_href(&c, &region, &id);
@@ -582,7 +567,7 @@ pub async fn template_page(c: Arc<Console>, r: Req) -> Res {
         }
     };
     body.push(html! { section aria-labelledby="t-experiments" { h2 #t-experiments { "Experiments" } (list) } });
-    Ok(page(&c, &r, &sess, &p, &title, &region, body, refresh))
+    Ok(page(&c, &r, &sess, &p, &title, Nav::Resilience, &region, body, refresh))
 }
 
 /// One experiment: its state, its actions' progress and its targets; Stop
@@ -599,7 +584,7 @@ pub async fn experiment_page(c: Arc<Console>, r: Req) -> Res {
                 (api_error(&err))
                 p { a href=(list_href(&c, &region)) { "All templates and experiments" } }
             };
-            return Ok(page(&c, &r, &sess, &p, &title, &region, body, false));
+            return Ok(page(&c, &r, &sess, &p, &title, Nav::Resilience, &region, body, false));
         }
     };
     let href = experiment_href(&c, &region, &id);
@@ -721,7 +706,7 @@ pub async fn experiment_page(c: Arc<Console>, r: Req) -> Res {
             }
         }
     });
-    Ok(page(&c, &r, &sess, &p, &title, &region, body, !terminal(&status)))
+    Ok(page(&c, &r, &sess, &p, &title, Nav::Resilience, &region, body, !terminal(&status)))
 }
 
 /// Stops an experiment, then back to its page.
