@@ -72,6 +72,12 @@ pub struct ServeArgs {
     #[arg(long, env = "DAXD_PROVISIONING_DELAY_MS", default_value_t = 2000, value_parser = whole_u64)]
     pub provisioning_delay_ms: u64,
 
+    /// For tests: every duration of a FIS experiment (an action's `duration`, `aws:fis:wait`
+    /// included) lasts F times as long on daxd's clock: PT1M lasts 3 s at 0.05. Timestamps
+    /// stay true. From 0.001 to 1.
+    #[arg(long, env = "DAXD_FIS_TIME_SCALE", value_name = "F", default_value_t = 1.0, value_parser = fis_time_scale)]
+    pub fis_time_scale: f64,
+
     /// Ports handed to DAX cluster nodes, as FIRST-LAST; each node keeps its port across restarts.
     #[arg(long, env = "DAXD_DAX_PORTS", default_value = "8111-8999", value_parser = parse_port_range)]
     pub dax_ports: std::ops::RangeInclusive<u16>,
@@ -280,6 +286,14 @@ fn whole_usize(text: &str) -> Result<usize, String> {
     whole(text, usize::MAX)
 }
 
+fn fis_time_scale(text: &str) -> Result<f64, String> {
+    let (lo, hi) = (fis::TIME_SCALE_RANGE.start(), fis::TIME_SCALE_RANGE.end());
+    match text.trim().parse::<f64>() {
+        Ok(f) if fis::TIME_SCALE_RANGE.contains(&f) => Ok(f),
+        _ => Err(format!("expected a number from {lo} to {hi}, e.g. 0.05 (PT1M lasts 3 s)")),
+    }
+}
+
 /// A switch's value, as given by its variable (`DAXD_ENABLE_RESET=true`).
 fn boolish(text: &str) -> Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
@@ -342,6 +356,16 @@ mod tests {
             flags += 1;
         }
         assert!(flags > 20);
+    }
+
+    #[test]
+    fn the_fis_time_scale_is_a_number_from_a_thousandth_to_one() {
+        assert_eq!(serve(&[]).unwrap().fis_time_scale, 1.0);
+        assert_eq!(serve(&["--fis-time-scale", "0.05"]).unwrap().fis_time_scale, 0.05);
+        assert_eq!(serve(&["--fis-time-scale", "0.001"]).unwrap().fis_time_scale, 0.001);
+        for bad in ["0", "0.0001", "1.5", "-1", "NaN", "inf", "fast", ""] {
+            assert!(serve(&["--fis-time-scale", bad]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! state of a stop condition's alarm) and [`Actions`] (authorize an action as the
 //! experiment's role and make the fault happen, then end it). Time comes from the
 //! [`base::Clock`] and experiments advance in [`Fis::tick`], so tests run minutes of an
-//! experiment in milliseconds with a manual clock.
+//! experiment in milliseconds with a manual clock; [`Fis::with_time_scale`] makes an
+//! experiment's durations shorter on a real clock (daxd's `--fis-time-scale`).
 //!
 //! Records and the API's JSON shapes are the same serde types ([`Template`],
 //! [`Experiment`]), camel-cased as botocore's `fis` model spells them; timestamps are epoch
@@ -31,7 +32,7 @@ pub use model::{
     TemplateInput, TemplateUpdate,
 };
 pub use selection::{parse_selection_mode, SelectionMode};
-pub use service::{Actions, Alarms, Fis, Targets};
+pub use service::{Actions, Alarms, Fis, Targets, TIME_SCALE_RANGE};
 
 /// An error the API answers with: AWS's code, message and HTTP status.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -99,9 +99,14 @@ pub struct Fis {
     targets: Arc<dyn Targets>,
     alarms: Arc<dyn Alarms>,
     actions: Arc<dyn Actions>,
+    /// How long an experiment's second lasts, in seconds of the clock (1 but in tests).
+    time_scale: f64,
     /// Serializes changes (each is one read-modify-apply).
     lock: Mutex<()>,
 }
+
+/// The smallest and largest [`Fis::with_time_scale`]: `PT1M` lasts 60 ms to 60 s.
+pub const TIME_SCALE_RANGE: std::ops::RangeInclusive<f64> = 0.001..=1.0;
 
 fn epoch(t: OffsetDateTime) -> f64 {
     #[allow(clippy::cast_precision_loss)]
@@ -388,7 +393,34 @@ impl Fis {
         alarms: Arc<dyn Alarms>,
         actions: Arc<dyn Actions>,
     ) -> Self {
-        Fis { store, env, targets, alarms, actions, lock: Mutex::new(()) }
+        Fis { store, env, targets, alarms, actions, time_scale: 1.0, lock: Mutex::new(()) }
+    }
+
+    /// Make experiment time run faster, for tests: every duration an experiment measures
+    /// (its actions' `duration`, `aws:fis:wait` among them) lasts `scale` times as long on
+    /// the clock, so `PT1M` lasts 3 s at 0.05. Everything else stays on the clock as it
+    /// is: timestamps (`creationTime`, `startTime`, `endTime`) are the clock's, and stop
+    /// conditions are checked at every [`Fis::tick`].
+    ///
+    /// # Errors
+    /// `ValidationException` for a scale outside [`TIME_SCALE_RANGE`] (or not a number).
+    pub fn with_time_scale(mut self, scale: f64) -> Result<Self, FisError> {
+        if !TIME_SCALE_RANGE.contains(&scale) {
+            return Err(FisError::validation(format!(
+                "The FIS time scale must be from {} to {}, not {scale}",
+                TIME_SCALE_RANGE.start(),
+                TIME_SCALE_RANGE.end()
+            )));
+        }
+        self.time_scale = scale;
+        Ok(self)
+    }
+
+    /// Milliseconds on the clock of `ms` milliseconds of experiment time.
+    fn scaled(&self, ms: u64) -> i64 {
+        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+        let scaled = (ms as f64 * self.time_scale).round() as i64;
+        scaled.max(0)
     }
 
     fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -984,7 +1016,7 @@ impl Fis {
                 match (spec.is_some_and(|s| s.lasts), duration) {
                     (true, Some(ms)) => {
                         a.state = State::new("running", "Action is running.");
-                        rec.ends_at.insert(name.clone(), now_ms.saturating_add(i64::try_from(ms).unwrap_or(i64::MAX)));
+                        rec.ends_at.insert(name.clone(), now_ms.saturating_add(self.scaled(ms)));
                     }
                     _ => {
                         a.state = State::new("completed", "Action was completed.");

@@ -577,3 +577,43 @@ fn tags_on_templates_and_experiments() {
     let other = format!("arn:aws:fis:{REGION}:999999999999:experiment/{}", e.id);
     assert_eq!(t.fis.list_tags(ACCT, REGION, &other).unwrap_err().code, "ResourceNotFoundException");
 }
+
+#[test]
+fn a_time_scale_shortens_durations_but_not_the_clock() {
+    for bad in [0.0, 0.0009, 1.01, -1.0, f64::NAN, f64::INFINITY] {
+        let t = setup();
+        let e = t.fis.with_time_scale(bad).err().expect("refused");
+        assert_eq!(e.code, "ValidationException", "{bad}");
+    }
+    let mut t = setup();
+    // At 0.05 the PT2M wait lasts 6 s of the clock, the PT1M stall 3 s.
+    t.fis = t.fis.with_time_scale(0.05).unwrap();
+    let tpl = t.fis.create_template(ACCT, REGION, input("x")).unwrap();
+    let e = t.fis.start_experiment(ACCT, REGION, "s", &tpl.id, BTreeMap::new()).unwrap();
+    assert_eq!(e.creation_time, 1_700_000_000.0);
+    let lifecycle: &[(i64, &str, &str, &str)] = &[
+        (1, "initiating", "pending", "pending"),
+        (1, "running", "running", "pending"),
+        (5, "running", "running", "pending"),
+        (1, "running", "completed", "running"),
+        (2, "running", "completed", "running"),
+        (1, "completed", "completed", "completed"),
+    ];
+    for (i, (secs, exp, wait, stall)) in lifecycle.iter().enumerate() {
+        step(&t, *secs);
+        let (s, actions) = status(&t, &e.id);
+        assert_eq!(
+            (s.as_str(), actions["wait"].as_str(), actions["stall"].as_str()),
+            (*exp, *wait, *stall),
+            "step {i}"
+        );
+    }
+    // The timestamps are the clock's: the experiment ran 9 s, its wait 6 s.
+    let done = t.fis.get_experiment(ACCT, REGION, &e.id).unwrap();
+    assert_eq!(done.start_time, Some(1_700_000_002.0));
+    assert_eq!(done.end_time, Some(1_700_000_011.0));
+    let wait = &done.actions["wait"];
+    assert_eq!(wait.end_time.unwrap() - wait.start_time.unwrap(), 6.0);
+    assert_eq!(done.actions["stall"].start_time, wait.end_time);
+    assert_eq!(log(&t).len(), 4);
+}
