@@ -120,26 +120,25 @@ impl App {
         let dax_nodes: Arc<std::sync::OnceLock<DaxNodes>> = Arc::new(std::sync::OnceLock::new());
         let nodes = Arc::clone(&dax_nodes);
         let fleet: crate::fis_deps::FleetHandle = Arc::new(move || nodes.get().map(|n| Arc::clone(&n.fleet)));
-        let fis = Arc::new(
-            fis::Fis::new(
-                Arc::clone(&store),
-                env.clone(),
-                Arc::new(crate::fis_deps::FisTargets {
-                    dax: Arc::clone(&dax),
-                    ec2: Arc::clone(&ec2),
-                    fleet: Arc::clone(&fleet),
-                }),
-                Arc::new(crate::fis_deps::FisAlarms { cloudwatch: Arc::clone(&cloudwatch) }),
-                Arc::new(crate::fis_deps::FisActions {
-                    iam: Arc::clone(&iam),
-                    dax: Arc::clone(&dax),
-                    ec2: Arc::clone(&ec2),
-                    fleet,
-                }),
-            )
-            .with_time_scale(args.fis_time_scale)
-            .map_err(|e| e.message)?,
-        );
+        let fis = fis::Fis::new(
+            Arc::clone(&store),
+            env.clone(),
+            Arc::new(crate::fis_deps::FisTargets {
+                dax: Arc::clone(&dax),
+                ec2: Arc::clone(&ec2),
+                fleet: Arc::clone(&fleet),
+            }),
+            Arc::new(crate::fis_deps::FisAlarms { cloudwatch: Arc::clone(&cloudwatch) }),
+            Arc::new(crate::fis_deps::FisActions {
+                iam: Arc::clone(&iam),
+                dax: Arc::clone(&dax),
+                ec2: Arc::clone(&ec2),
+                fleet,
+            }),
+        )
+        .with_time_scale(args.fis_time_scale)
+        .map_err(|e| e.message)?;
+        let fis = Arc::new(fis);
         Ok(App {
             account: args.account_id.clone(),
             root,
