@@ -211,6 +211,7 @@ def test_the_python_client_retries_throttles_as_its_source_says(env, retries):
 @pytest.mark.parametrize("retries", [None, 0], ids=["default", "no-retries"])
 def test_the_js_client_retries_throttles_as_its_source_says(env, retries, tmp_path):
     n = JS_DEFAULT_RETRIES if retries is None else retries
+    took = []  # how long each run of the script's reads took, ms
 
     def js_reads(requests, parallel):
         out = tmp_path / f"{requests}.json"
@@ -227,6 +228,7 @@ def test_the_js_client_retries_throttles_as_its_source_says(env, retries, tmp_pa
             assert proc.returncode == 0, f"node fis-retries.test.mjs failed:\n{proc.stdout}\n{proc.stderr}"
             seen = json.loads(out.read_text())
             assert seen["requests"] == requests, seen
+            took.append(seen["ms"])
             return requests, seen["failures"]
 
         return run
@@ -242,7 +244,7 @@ def test_the_js_client_retries_throttles_as_its_source_says(env, retries, tmp_pa
     finally:
         end(env, eid)
     print(f"js client, {n} retries: at 100 % {all_throttled}, at 50 % (requests, failures, attempts, "
-          f"throttled) = {half}")
+          f"throttled) = {half} in {took[-1] / 1000:.1f} s")
     check(*all_throttled, n, 1)
     check(*half, n, 0.5)
 
