@@ -41,8 +41,8 @@ NODE = shutil.which("node")
 # ThrottlingException by default.
 PY_DEFAULT_RETRIES = 2
 JS_DEFAULT_RETRIES = 1
-# How far from its mean a count may fall, in standard deviations (a false failure about
-# once in 1.7 million runs).
+# How far from its mean a count may fall, in standard deviations (in the normal
+# approximation, each check fails by chance about once in 1.7 million runs).
 Z = 5
 
 
