@@ -25,7 +25,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from daxd import ROOT, Daxd, refused, wait_for
+from daxd import BIN, ROOT, Daxd, refused, wait_for
 from test_fis import allow, node_target, role, template, wait_state
 
 REGION = "us-east-1"
@@ -301,3 +301,15 @@ def test_a_wait_of_a_minute_then_a_fault_of_two_on_the_scaled_clock(env):
     assert before - 2 <= ts(e["creationTime"]) <= before + 2, (before, e["creationTime"])
     assert abs(ts(e["endTime"]) - time.time()) < 3, e["endTime"]
     assert not refused(port)
+
+
+@pytest.mark.parametrize("how", ["flag", "variable"])
+def test_a_time_scale_out_of_range_is_refused_at_start(tmp_path, how):
+    args, env = [BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path)], dict(os.environ)
+    if how == "flag":
+        args += ["--fis-time-scale", "0"]
+    else:
+        env["DAXD_FIS_TIME_SCALE"] = "2"
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=30)
+    assert proc.returncode == 2, proc
+    assert "--fis-time-scale" in proc.stderr and "expected a number from 0.001 to 1" in proc.stderr, proc.stderr
