@@ -14,11 +14,11 @@
 //! * Time to live is measured from an entry's stamp (reads never extend it): for a read's
 //!   answer, when the read was sent to DynamoDB; for a write, when DynamoDB took it. With
 //!   the parameter group's current TTLs, every read checks the entry's age against the TTL
-//!   in force *now*, so a shorter TTL applies at once to everything cached, and moka's
-//!   per-entry expiry (set from the TTL when the entry is written, recomputed on each
-//!   access) frees expired entries. A longer TTL applies to entries written after the
-//!   change; those cached before it may still expire by the old one, which only makes
-//!   reads fresher. `record-ttl-millis = 0` means items never expire by time;
+//!   in force *now*, so a TTL change applies at once to everything cached. An expired
+//!   entry is dropped by the read that finds it, or evicted as the least recently used;
+//!   until then it holds its bytes (and counts in `EstimatedDbSize`). The cache keeps no
+//!   per-entry timer: moka's would cost every read and every entry (measured in
+//!   docs/performance.md). `record-ttl-millis = 0` means items never expire by time;
 //!   `query-ttl-millis = 0` means results are not cached. Time comes from a [`Clock`]
 //!   (the system's, or a manual one in tests).
 //! * Negative entries: an item that does not exist is cached as such; an empty result set
@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use moka::notification::RemovalCause;
 use moka::ops::compute::Op;
-use moka::policy::{EvictionPolicy, Expiry};
+use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 use moka::Equivalent;
 
@@ -188,12 +188,11 @@ fn block(n: usize) -> usize {
 }
 
 /// Fixed bytes per entry besides the key's and the value's blocks: moka's bookkeeping
-/// (hash-table bucket and its node, entry info, the LRU deque node, the timer-wheel node
-/// of the per-entry expiry, the `Arc`ed key it keeps), and our `Arc<Entry>` block.
-/// Measured: the process RSS per cached 1 KiB item (`scripts/bench`'s memory figure,
-/// see docs/performance.md: 1 712 and 1 713 bytes under jemalloc) less the key's and
-/// value's blocks (32 and 1 280 bytes).
-pub(crate) const ENTRY_OVERHEAD: usize = 400;
+/// (hash-table bucket and its node, entry info, the LRU deque node, the `Arc`ed key it
+/// keeps), and our `Arc<Entry>` block. Measured: the process RSS per cached 1 KiB item
+/// (`scripts/bench`'s memory figure, see docs/performance.md: 1 659 bytes under jemalloc)
+/// less the key's and value's blocks (32 and 1 280 bytes).
+pub(crate) const ENTRY_OVERHEAD: usize = 347;
 
 /// What an entry costs in memory, as weighed against the bound.
 fn weight_of(key: &CacheKey, value: &Cached) -> u32 {
@@ -266,41 +265,6 @@ impl Ttls {
             Some(Duration::from_millis(self.query_ms.load(Ordering::Relaxed)))
         }
     }
-
-    /// Time left to an entry now, by the cache's clock.
-    fn remaining(&self, key: &CacheKey, entry: &Entry) -> Option<Duration> {
-        let now = self.clock.now();
-        self.ttl(key.is_item()).map(|ttl| (entry.written + ttl).saturating_duration_since(now))
-    }
-}
-
-struct TtlExpiry(Arc<Ttls>);
-
-impl Expiry<CacheKey, Arc<Entry>> for TtlExpiry {
-    fn expire_after_create(&self, key: &CacheKey, value: &Arc<Entry>, _created_at: Instant) -> Option<Duration> {
-        self.0.remaining(key, value)
-    }
-
-    fn expire_after_read(
-        &self,
-        key: &CacheKey,
-        value: &Arc<Entry>,
-        _read_at: Instant,
-        _until: Option<Duration>,
-        _modified: Instant,
-    ) -> Option<Duration> {
-        self.0.remaining(key, value)
-    }
-
-    fn expire_after_update(
-        &self,
-        key: &CacheKey,
-        value: &Arc<Entry>,
-        _updated_at: Instant,
-        _until: Option<Duration>,
-    ) -> Option<Duration> {
-        self.0.remaining(key, value)
-    }
 }
 
 /// Slots of the evicted-entries table (8 bytes each).
@@ -345,7 +309,6 @@ impl NodeCache {
             .max_capacity(capacity_bytes)
             .eviction_policy(EvictionPolicy::lru())
             .weigher(|_k: &CacheKey, v: &Arc<Entry>| v.weight)
-            .expire_after(TtlExpiry(Arc::clone(&ttls)))
             .eviction_listener(move |k: Arc<CacheKey>, v: Arc<Entry>, cause| {
                 if cause == RemovalCause::Size {
                     meter.add(Counter::EvictedSize, u64::from(v.weight));
@@ -476,10 +439,8 @@ mod tests {
     //!   when the newest put is a drop, or is expired, or there is none;
     //! * after every step the bytes held stay within the bound.
     //!
-    //! TTLs and clock steps are whole minutes, so that moka's own (real-time) expiry, set
-    //! from the time left by the manual clock, never fires while a case runs; TTL changes
-    //! only shorten it (a longer TTL is allowed to leave older entries expiring by the old
-    //! one, which the node tests cover).
+    //! TTLs and clock steps are whole minutes; TTL changes only shorten it (the node tests
+    //! cover a longer one).
 
     use std::collections::HashMap;
     use std::sync::Arc;
