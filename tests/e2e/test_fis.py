@@ -300,6 +300,8 @@ def test_a_role_lacking_the_permission_fails_the_experiment_and_leaves_no_fault(
     reason = failed["state"]["reason"]
     assert "is not authorized to perform: dax:RebootNode" in reason, reason
     assert "assumed-role/FisNothing/" in reason, reason
+    # The experiment's error: AWS's code for a permission error, the action, the account.
+    assert failed["state"]["error"] == {"accountId": ACCOUNT, "code": "AuthorizationFailure", "location": "stop"}
     assert failed["actions"]["stop"]["state"]["status"] == "failed"
     assert not refused(env.ports[node])
 
@@ -322,6 +324,7 @@ def test_a_role_lacking_the_permission_fails_the_experiment_and_leaves_no_fault(
     e = fis.start_experiment(experimentTemplateId=t["id"])["experiment"]
     failed = wait_state(fis, e["id"], "failed")
     assert "cannot be assumed by fis.amazonaws.com" in failed["state"]["reason"]
+    assert failed["state"]["error"]["code"] == "AuthorizationFailure"
     assert not refused(env.ports[node])
 
 
@@ -421,6 +424,7 @@ def test_a_stop_condition_in_alarm_stops_the_experiment(env):
     e = fis.start_experiment(experimentTemplateId=t["id"])["experiment"]
     failed = wait_state(fis, e["id"], "failed")
     assert alarm in failed["state"]["reason"]
+    assert failed["state"]["error"] == {"accountId": ACCOUNT, "code": "ConfigurationFailure"}
     assert failed["actions"]["stop"]["state"]["status"] == "cancelled"
     cw.delete_alarms(AlarmNames=["fis-guard"])
 
@@ -631,6 +635,7 @@ def test_a_restart_fails_the_running_experiment_and_leaves_no_fault(env):
     env.restart()
     fis = env.client("fis")
     after = experiment(fis, e["id"])
-    assert after["state"] == {"status": "failed", "reason": "Experiment was interrupted by a restart of daxd."}
+    assert after["state"] == {"status": "failed", "reason": "Experiment was interrupted by a restart of daxd.",
+                              "error": {"accountId": ACCOUNT, "code": "InternalFailure"}}
     assert after["actions"]["stop"]["state"]["status"] == "stopped"
     wait_for(lambda: not refused(env.ports[node]), 10)

@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use base::page::Paging;
 use dax_control::{DaxControl, DescribeClustersInput};
-use dax_node::{Fault, Fleet};
+use dax_node::{Fault, FaultError, Fleet};
 use ec2::Ec2;
 use fis::catalog::{DAX_CLUSTER, DAX_NODE, EC2_SUBNET};
-use fis::{ActionRun, Resource};
+use fis::{ActionFailure, ActionRun, ErrorCode, Resource};
 use iam::{Caller, Iam, Session};
 use policy::Context;
 
@@ -344,25 +344,39 @@ impl FisActions {
     }
 }
 
+/// An action the data plane refused, as the experiment's error: a target gone is an
+/// `InvalidTarget`, a parameter or a cluster that cannot take the fault a
+/// `ConfigurationFailure`.
+fn fault_failure(e: &FaultError) -> ActionFailure {
+    let code = match e {
+        FaultError::ClusterNotFound(_) | FaultError::NodeNotFound(_) => ErrorCode::InvalidTarget,
+        FaultError::InvalidParameter(_) | FaultError::NoFailoverTarget(_) => ErrorCode::ConfigurationFailure,
+    };
+    ActionFailure::new(code, e.to_string())
+}
+
 impl fis::Actions for FisActions {
-    fn start(&self, run: &ActionRun) -> Result<(), String> {
-        self.authorize(run)?;
+    fn start(&self, run: &ActionRun) -> Result<(), ActionFailure> {
+        self.authorize(run).map_err(|reason| ActionFailure::new(ErrorCode::AuthorizationFailure, reason))?;
+        let internal = |reason: String| ActionFailure::new(ErrorCode::InternalFailure, reason);
         match run.action_id.as_str() {
             "aws:fis:wait" => Ok(()),
             "daxd:dax:failover-primary" => {
-                let fleet = self.fleet()?;
+                let fleet = self.fleet().map_err(internal)?;
                 for cluster in run.targets.values().flatten() {
                     let old = fleet
                         .roster(cluster)
                         .and_then(|(nodes, _)| nodes.into_iter().find(|n| n.leader).map(|n| n.node_id));
-                    let new = fleet.failover(cluster).map_err(|e| e.to_string())?;
+                    let new = fleet.failover(cluster).map_err(|e| fault_failure(&e))?;
                     self.event(cluster, &failover_message(old.as_deref(), &new));
                 }
                 Ok(())
             }
             _ => {
-                let fault = node_fault(run).ok_or_else(|| format!("daxd cannot run {}", run.action_id))?;
-                let fleet = self.fleet()?;
+                let fault = node_fault(run).ok_or_else(|| {
+                    ActionFailure::new(ErrorCode::ConfigurationFailure, format!("daxd cannot run {}", run.action_id))
+                })?;
+                let fleet = self.fleet().map_err(internal)?;
                 let nodes = self.nodes_of(run);
                 for (i, (cluster, node)) in nodes.iter().enumerate() {
                     if let Err(e) = fleet.inject(cluster, node, fault) {
@@ -370,7 +384,7 @@ impl fis::Actions for FisActions {
                         for (c, n) in &nodes[..i] {
                             let _ = fleet.clear(c, n, fault.kind());
                         }
-                        return Err(e.to_string());
+                        return Err(fault_failure(&e));
                     }
                 }
                 if run.action_id == STOP_NODE {

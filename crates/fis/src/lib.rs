@@ -28,8 +28,8 @@ mod tests;
 
 pub use duration::parse_duration;
 pub use model::{
-    ActionInput, ActionRun, Experiment, ExperimentAction, Filter, Resource, State, StopCondition, Target, Template,
-    TemplateInput, TemplateUpdate,
+    ActionFailure, ActionInput, ActionRun, ErrorCode, Experiment, ExperimentAction, ExperimentError, Filter, Resource,
+    State, StopCondition, Target, Template, TemplateInput, TemplateUpdate,
 };
 pub use selection::{parse_selection_mode, SelectionMode};
 pub use service::{Actions, Alarms, Fis, Targets, TIME_SCALE_RANGE};

@@ -112,11 +112,66 @@ pub struct Template {
 pub struct State {
     pub status: String,
     pub reason: String,
+    /// Why a `failed` experiment failed, as a code (an experiment's state only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ExperimentError>,
 }
 
 impl State {
     pub(crate) fn new(status: &str, reason: &str) -> Self {
-        State { status: status.to_owned(), reason: reason.to_owned() }
+        State { status: status.to_owned(), reason: reason.to_owned(), error: None }
+    }
+}
+
+/// The error of a failed experiment (`ExperimentError`): the first failure's code, the part
+/// of the template it happened in, and the account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExperimentError {
+    pub account_id: String,
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+/// The codes of AWS FIS's experiment errors ("Troubleshooting AWS FIS", Error codes) that
+/// daxd's failures fall under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The role lacks a permission the action needs, or cannot be assumed.
+    AuthorizationFailure,
+    /// A target resolved to nothing, or its resource is gone when the action starts.
+    InvalidTarget,
+    /// An action, target or experiment is configured in a way that cannot run.
+    ConfigurationFailure,
+    /// Something went wrong inside the service (daxd restarted during the experiment).
+    InternalFailure,
+}
+
+impl ErrorCode {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::AuthorizationFailure => "AuthorizationFailure",
+            ErrorCode::InvalidTarget => "InvalidTarget",
+            ErrorCode::ConfigurationFailure => "ConfigurationFailure",
+            ErrorCode::InternalFailure => "InternalFailure",
+        }
+    }
+}
+
+/// Why an action could not start, as [`crate::Actions::start`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionFailure {
+    pub code: ErrorCode,
+    /// The action's (and the experiment's) state reason.
+    pub reason: String,
+}
+
+impl ActionFailure {
+    #[must_use]
+    pub fn new(code: ErrorCode, reason: impl Into<String>) -> Self {
+        ActionFailure { code, reason: reason.into() }
     }
 }
 

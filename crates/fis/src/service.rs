@@ -20,8 +20,8 @@ use time::OffsetDateTime;
 
 use crate::catalog::{self, ActionSpec};
 use crate::model::{
-    ActionInput, ActionRun, Experiment, ExperimentAction, Resource, State, StopCondition, Target, Template,
-    TemplateInput, TemplateUpdate,
+    ActionFailure, ActionInput, ActionRun, ErrorCode, Experiment, ExperimentAction, ExperimentError, Resource, State,
+    StopCondition, Target, Template, TemplateInput, TemplateUpdate,
 };
 use crate::selection::parse_selection_mode;
 use crate::{parse_duration, FisError};
@@ -44,8 +44,8 @@ pub trait Actions: Send + Sync {
     ///
     /// # Errors
     /// Why it could not start (a denial, a target gone): the action and the experiment
-    /// fail with this as their reason.
-    fn start(&self, run: &ActionRun) -> Result<(), String>;
+    /// fail with its reason, and the experiment's error carries its code.
+    fn start(&self, run: &ActionRun) -> Result<(), ActionFailure>;
 
     /// End what [`Actions::start`] started (idempotent: it may be asked after a restart).
     fn stop(&self, run: &ActionRun);
@@ -107,6 +107,12 @@ pub struct Fis {
 
 /// The smallest and largest [`Fis::with_time_scale`]: `PT1M` lasts 60 ms to 60 s.
 pub const TIME_SCALE_RANGE: std::ops::RangeInclusive<f64> = 0.001..=1.0;
+
+/// The error of an experiment that failed with `code`, in the template's part `at` (an
+/// action's or a target's name).
+fn error(rec: &StoredExperiment, code: ErrorCode, at: Option<&str>) -> ExperimentError {
+    ExperimentError { account_id: rec.account.clone(), code: code.as_str().to_owned(), location: at.map(str::to_owned) }
+}
 
 fn epoch(t: OffsetDateTime) -> f64 {
     #[allow(clippy::cast_precision_loss)]
@@ -865,6 +871,7 @@ impl Fis {
             }
             self.end_actions(&mut rec, now, "stopped", "Action was stopped by a restart of daxd.");
             rec.experiment.state = State::new("failed", "Experiment was interrupted by a restart of daxd.");
+            rec.experiment.state.error = Some(error(&rec, ErrorCode::InternalFailure, None));
             rec.experiment.end_time = Some(epoch(now));
             self.save_experiment(&rec)?;
             n += 1;
@@ -893,9 +900,11 @@ impl Fis {
         Ok(())
     }
 
-    fn fail(&self, rec: &mut StoredExperiment, now: OffsetDateTime, reason: &str) {
+    /// End the experiment as `failed`, with the first failure's reason and error.
+    fn fail(&self, rec: &mut StoredExperiment, now: OffsetDateTime, reason: &str, code: ErrorCode, at: Option<&str>) {
         self.end_actions(rec, now, "stopped", "Action was stopped because the experiment failed.");
         rec.experiment.state = State::new("failed", reason);
+        rec.experiment.state.error = Some(error(rec, code, at));
         rec.experiment.end_time = Some(epoch(now));
     }
 
@@ -909,10 +918,13 @@ impl Fis {
             .find(|arn| self.alarms.state(arn).as_deref() == Some("ALARM"))
     }
 
-    fn resolve(&self, rec: &StoredExperiment) -> Result<BTreeMap<String, Vec<String>>, String> {
+    /// Every target's resources; `Err((code, target, reason))` for the first that cannot be
+    /// resolved.
+    fn resolve(&self, rec: &StoredExperiment) -> Result<BTreeMap<String, Vec<String>>, (ErrorCode, String, String)> {
         let mut out = BTreeMap::new();
         for (name, t) in &rec.experiment.targets {
-            let mode = parse_selection_mode(&t.selection_mode).map_err(|e| e.message)?;
+            let mode = parse_selection_mode(&t.selection_mode)
+                .map_err(|e| (ErrorCode::ConfigurationFailure, name.clone(), e.message))?;
             let mut found: Vec<Resource> = self.targets.resources(&rec.account, &rec.region, &t.resource_type);
             found.sort_by(|a, b| a.arn.cmp(&b.arn));
             let matching: Vec<String> = found
@@ -925,7 +937,8 @@ impl Fis {
                 .map(|r| r.arn)
                 .collect();
             if matching.is_empty() {
-                return Err(format!("Target resolution returned empty set for target {name}."));
+                let reason = format!("Target resolution returned empty set for target {name}.");
+                return Err((ErrorCode::InvalidTarget, name.clone(), reason));
             }
             out.insert(name.clone(), mode.choose(&matching, seed_of(&[&rec.experiment.id, name])));
         }
@@ -937,7 +950,8 @@ impl Fis {
             "pending" => rec.experiment.state = State::new("initiating", "Experiment is initiating."),
             "initiating" => {
                 if let Some(arn) = self.stop_condition_fired(rec) {
-                    self.fail(rec, now, &format!("Stop condition {arn} was in ALARM when the experiment started."));
+                    let reason = format!("Stop condition {arn} was in ALARM when the experiment started.");
+                    self.fail(rec, now, &reason, ErrorCode::ConfigurationFailure, None);
                     return;
                 }
                 match self.resolve(rec) {
@@ -947,7 +961,7 @@ impl Fis {
                         rec.experiment.start_time = Some(epoch(now));
                         self.run_actions(rec, now);
                     }
-                    Err(reason) => self.fail(rec, now, &reason),
+                    Err((code, target, reason)) => self.fail(rec, now, &reason, code, Some(&target)),
                 }
             }
             "running" => {
@@ -1003,12 +1017,13 @@ impl Fis {
                 let spec = catalog::action(&a.action_id);
                 let duration =
                     a.parameters.as_ref().and_then(|p| p.get("duration")).and_then(|d| parse_duration(d).ok());
-                if let Err(reason) = self.actions.start(&self.run(rec, name)) {
+                if let Err(failure) = self.actions.start(&self.run(rec, name)) {
                     let a = rec.experiment.actions.get_mut(name).expect("listed");
-                    a.state = State::new("failed", &reason);
+                    a.state = State::new("failed", &failure.reason);
                     a.start_time = Some(epoch(now));
                     a.end_time = Some(epoch(now));
-                    self.fail(rec, now, &format!("Action {name} failed: {reason}"));
+                    let reason = format!("Action {name} failed: {}", failure.reason);
+                    self.fail(rec, now, &reason, failure.code, Some(name));
                     return;
                 }
                 let a = rec.experiment.actions.get_mut(name).expect("listed");

@@ -10,8 +10,8 @@ use serde_json::json;
 use state::Store;
 
 use crate::{
-    ActionInput, ActionRun, Actions, Alarms, Fis, FisError, Resource, StopCondition, Target, Targets, TemplateInput,
-    TemplateUpdate,
+    ActionFailure, ActionInput, ActionRun, Actions, Alarms, ErrorCode, Fis, FisError, Resource, StopCondition, Target,
+    Targets, TemplateInput, TemplateUpdate,
 };
 
 const ACCT: &str = "123456789012";
@@ -40,9 +40,9 @@ impl Alarms for Fake {
 }
 
 impl Actions for Fake {
-    fn start(&self, run: &ActionRun) -> Result<(), String> {
+    fn start(&self, run: &ActionRun) -> Result<(), ActionFailure> {
         if let Some(reason) = self.deny.lock().unwrap().clone() {
-            return Err(reason);
+            return Err(ActionFailure::new(ErrorCode::AuthorizationFailure, reason));
         }
         let targets: Vec<String> = run.targets.values().flatten().cloned().collect();
         self.log.lock().unwrap().push(format!("start {} {}", run.action_name, targets.join(",")));
@@ -427,6 +427,8 @@ fn targets_are_chosen_by_mode_tags_and_filters() {
     let e = t.fis.get_experiment(ACCT, REGION, &e.id).unwrap();
     assert_eq!(e.state.status, "failed");
     assert_eq!(e.state.reason, "Target resolution returned empty set for target n.");
+    let error = e.state.error.clone().expect("a failed experiment carries its error");
+    assert_eq!((error.code.as_str(), error.location.as_deref()), ("InvalidTarget", Some("n")));
     assert!(log(&t).is_empty(), "no action started");
 }
 
@@ -492,6 +494,13 @@ fn a_denied_action_fails_the_experiment_with_its_reason() {
     assert_eq!(e.actions["wait"].state.status, "failed");
     assert_eq!(e.actions["wait"].state.reason, reason);
     assert_eq!(e.actions["stall"].state.status, "cancelled");
+    // The first failure's code, where in the template, and the account.
+    let error = e.state.error.expect("a failed experiment carries its error");
+    assert_eq!(
+        (error.code.as_str(), error.location.as_deref(), error.account_id.as_str()),
+        ("AuthorizationFailure", Some("wait"), ACCT)
+    );
+    assert!(e.actions["wait"].state.error.is_none());
 }
 
 #[test]
@@ -552,6 +561,7 @@ fn a_restart_ends_what_was_running() {
     let x = fis.get_experiment(ACCT, REGION, &e.id).unwrap();
     assert_eq!(x.state.status, "failed");
     assert_eq!(x.state.reason, "Experiment was interrupted by a restart of daxd.");
+    assert_eq!(x.state.error.as_ref().map(|e| e.code.as_str()), Some("InternalFailure"));
     assert_eq!(x.actions["stall"].state.status, "stopped");
     assert_eq!(x.actions["wait"].state.status, "completed");
     assert_eq!(fis.recover().unwrap(), 0);
