@@ -1,12 +1,15 @@
 """Node hosts (docs/node-hosts.md): `daxd node-host` processes join a control daxd over
 HTTPS with IAM credentials, show as active, become unreachable when killed and leave on
 SIGTERM; bad credentials, a missing permission and plain HTTP are refused."""
+import http.client
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -41,6 +44,33 @@ def call(d, op, body, key=None):
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"{}")
+
+
+def console_page(d, key, path):
+    """`path` of the console, signed in with `key`: the page's HTML."""
+    host, port = d.endpoint.split("//", 1)[1].split(":")
+
+    def request(method, url, body=None, headers=None):
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request(method, url, body=body, headers=headers or {})
+        r = conn.getresponse()
+        out = (r.status, r.read().decode(), r.headers.get_all("Set-Cookie") or [])
+        conn.close()
+        return out
+
+    def cookie(set_cookies):
+        return next(m.group(1) for c in set_cookies if (m := re.match(r"daxd_console=([^;]*)", c)))
+
+    _, body, set_cookies = request("GET", "/console/signin")
+    csrf = re.search(r'name="_csrf" value="([0-9a-f]+)"', body).group(1)
+    form = urllib.parse.urlencode({"_csrf": csrf, "next": path, "mode": "keys",
+                                   "access_key_id": key[0], "secret_access_key": key[1]})
+    status, _, set_cookies = request("POST", "/console/signin", form, {
+        "Cookie": f"daxd_console={cookie(set_cookies)}", "Content-Type": "application/x-www-form-urlencoded"})
+    assert status in (302, 303)
+    status, body, _ = request("GET", path, headers={"Cookie": f"daxd_console={cookie(set_cookies)}"})
+    assert status == 200
+    return body
 
 
 def hosts(d):
@@ -127,13 +157,17 @@ def test_hosts_join_heartbeat_and_leave(d):
         assert host["PrincipalArn"] == "arn:aws:iam::123456789012:user/host"
         assert host["NodeHostArn"] == f"arn:aws:daxd:us-east-1:123456789012:node-host/{host['NodeHostId']}"
     assert any("node host " + listed["127.0.0.2"]["NodeHostId"] + " joined us-east-1" in l for l in d.output)
+    # The console lists them through DescribeNodeHosts, as the signed-in principal.
+    page = console_page(d, d.keys["reader"], "/console/dax/node-hosts")
+    for host in listed.values():
+        row = page.split(f'data-node-host="{host["NodeHostId"]}"', 1)[1].split("</tr>", 1)[0]
+        assert host["AvailabilityZone"] in row and host["AdvertiseHost"] in row and "active" in row, row
+    page = console_page(d, d.keys["host"], "/console/dax/node-hosts")
+    assert "is not authorized to perform: daxd:DescribeNodeHosts" in page
 
     # Heartbeats keep them active past the timeout.
     first = listed["127.0.0.3"]["LastHeartbeatTime"]
-    try:
-        wait_for(lambda: hosts(d)["127.0.0.3"]["LastHeartbeatTime"] > first, TIMEOUT_SECS + 2)
-    except AssertionError:
-        raise AssertionError("\n".join(b.output + d.output[-20:]))
+    wait_for(lambda: hosts(d)["127.0.0.3"]["LastHeartbeatTime"] > first, TIMEOUT_SECS + 2)
     # Only the principal that joined may heartbeat for a host, even one IAM allows everything.
     status, out = call(d, "SendNodeHostHeartbeat", {"NodeHostId": listed["127.0.0.3"]["NodeHostId"]})
     assert (status, out["__type"]) == (400, "AccessDeniedException"), out
