@@ -24,6 +24,8 @@ pub enum Service {
     CloudWatch,
     /// The Fault Injection Service: experiment templates and experiments.
     Fis,
+    /// daxd's own node-host service (`DaxdNodeHost`): the hosts that joined.
+    NodeHost,
 }
 
 /// How someone signs in.

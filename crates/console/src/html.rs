@@ -302,6 +302,7 @@ pub enum Nav {
     SubnetGroups,
     ParameterGroups,
     Events,
+    NodeHosts,
     Alarms,
     Resilience,
 }
@@ -410,6 +411,7 @@ pub fn render(c: &Console, r: &Req, session: &Session, principal: &Principal, pa
                             ))
                             (nav_link(c, cur, Nav::Events, &format!("/dax/events{region_q}"), "Events"))
                             (nav_link(c, cur, Nav::Alarms, &format!("/dax/alarms{region_q}"), "Alarms"))
+                            (nav_link(c, cur, Nav::NodeHosts, &format!("/dax/node-hosts{region_q}"), "Node hosts"))
                         }
                         h2 #nav-fis { "FIS" }
                         ul aria-labelledby="nav-fis" {

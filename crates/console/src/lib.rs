@@ -158,6 +158,7 @@ impl Console {
                 get(route!(dax::parameter_group_page)).post(route!(dax::parameter_group_update)),
             )
             .route("/dax/events", get(route!(dax::events)))
+            .route("/dax/node-hosts", get(route!(pages::node_hosts::list)))
             .route("/dax/alarms", get(route!(cloudwatch::alarms)).post(route!(cloudwatch::alarm_post)))
             .route("/dynamodb", get(route!(dynamodb::tables)))
             .route("/dynamodb/tables", get(route!(dynamodb::tables)).post(route!(dynamodb::table_post)))

@@ -26,6 +26,7 @@ mod deps;
 mod error;
 mod events;
 mod groups;
+mod hosts;
 mod model;
 mod page;
 mod records;
@@ -41,6 +42,10 @@ use state::{Op, Store};
 pub use deps::{Deps, Identity, Network, NodeListener, Ports, Readiness, SgInfo, SubnetInfo};
 pub use error::DaxError;
 pub use groups::{QUERY_TTL, RECORD_TTL};
+pub use hosts::{
+    place, zone_of_region, Candidate, HostChange, HostError, HostState, JoinInput, NodeHost, NodeHosts,
+    DEFAULT_TIMEOUT as DEFAULT_NODE_HOST_TIMEOUT, LEFT_RETENTION_SECS, MAX_HOSTS_PER_REGION, MAX_PORTS_PER_HOST,
+};
 pub use model::*;
 pub use page::MAX_RESULTS;
 

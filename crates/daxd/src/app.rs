@@ -26,6 +26,8 @@ pub struct App {
     pub iam: Arc<Iam>,
     pub ec2: Arc<Ec2>,
     pub dax: Arc<DaxControl>,
+    /// The node hosts that joined (`daxd node-host`, docs/node-hosts.md).
+    pub node_hosts: Arc<dax_control::NodeHosts>,
     /// CloudWatch, per region: the `AWS/DAX` metrics and their alarms.
     pub cloudwatch: Arc<crate::api::cloudwatch::CloudWatches>,
     /// The DAX node counters at the last minute's CloudWatch recording.
@@ -81,6 +83,13 @@ impl App {
         let dax = DaxControl::open(&args.account_id, env.clone(), Arc::clone(&store), deps, config)
             .map_err(|e| e.to_string())?;
         ports.mark_used(dax.node_ports().into_iter().map(|n| n.port));
+        let node_hosts = dax_control::NodeHosts::open(
+            &args.account_id,
+            env.clone(),
+            Arc::clone(&store),
+            std::time::Duration::from_secs(args.node_host_timeout_secs.max(1)),
+        )
+        .map_err(|e| e.to_string())?;
         sweep_orphan_interfaces(&ec2, &dax);
         let mut embedded = None;
         let backend: Arc<dyn dynamo::Backend> = match &args.dynamodb_endpoint {
@@ -147,6 +156,7 @@ impl App {
             iam,
             ec2,
             dax,
+            node_hosts: Arc::new(node_hosts),
             cloudwatch,
             dax_metrics: std::sync::Mutex::default(),
             dynamo,
@@ -186,6 +196,7 @@ impl App {
         self.iam.reload().map_err(|e| e.to_string())?;
         self.ec2.reload().map_err(|e| e.to_string())?;
         self.dax.reload().map_err(|e| e.to_string())?;
+        self.node_hosts.reload().map_err(|e| e.to_string())?;
         self.cloudwatch.reset();
         self.dynamo.policies.reset().map_err(|e| e.to_string())?;
         self.signing_keys.clear();

@@ -25,10 +25,47 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start: the size of the larger variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every service in one process.
     Serve(ServeArgs),
+    /// Join a control daxd as a node host (docs/node-hosts.md): heartbeat until SIGTERM or
+    /// SIGINT, then leave. This slice runs no DAX nodes on the host yet.
+    NodeHost(NodeHostArgs),
+}
+
+/// The flags of `daxd node-host`; each can also be set by its `DAXD_` variable. The IAM
+/// credentials it signs with come from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+/// `AWS_SESSION_TOKEN`.
+#[derive(Debug, Args, Clone)]
+pub struct NodeHostArgs {
+    /// The control daxd's HTTPS endpoint (its --tls-listen), e.g. https://10.0.0.1:8443.
+    /// Plain http:// is refused.
+    #[arg(long, env = "DAXD_CONTROL")]
+    pub control: String,
+
+    /// The control's CA certificate (its data dir's tls/ca.pem): the only root the
+    /// control's certificate is checked against.
+    #[arg(long, env = "DAXD_CONTROL_CA", value_name = "FILE")]
+    pub control_ca: PathBuf,
+
+    /// The region the host joins (the credential scope of its requests).
+    #[arg(long, env = "DAXD_REGION", default_value = "us-east-1")]
+    pub region: String,
+
+    /// The availability zone of this host, a zone of --region (us-east-1b).
+    #[arg(long, env = "DAXD_AVAILABILITY_ZONE")]
+    pub availability_zone: String,
+
+    /// The host name or address DAX clients reach this host's nodes at.
+    #[arg(long, env = "DAXD_ADVERTISE_HOST")]
+    pub advertise_host: String,
+
+    /// The ports this host offers DAX nodes, as FIRST-LAST.
+    #[arg(long, env = "DAXD_DAX_PORTS", default_value = "9111-9199", value_parser = parse_port_range)]
+    pub dax_ports: std::ops::RangeInclusive<u16>,
 }
 
 /// The flags of `daxd serve`. Each one can also be set by an environment variable, `DAXD_`
@@ -77,6 +114,11 @@ pub struct ServeArgs {
     /// stay true. From 0.001 to 1.
     #[arg(long, env = "DAXD_FIS_TIME_SCALE", value_name = "F", default_value_t = 1.0, value_parser = fis_time_scale)]
     pub fis_time_scale: f64,
+
+    /// Seconds without a heartbeat after which a node host (`daxd node-host`) is shown
+    /// unreachable; hosts heartbeat every third of it (docs/node-hosts.md).
+    #[arg(long, env = "DAXD_NODE_HOST_TIMEOUT_SECS", default_value_t = 30, value_parser = whole_u64)]
+    pub node_host_timeout_secs: u64,
 
     /// Ports handed to DAX cluster nodes, as FIRST-LAST; each node keeps its port across restarts.
     #[arg(long, env = "DAXD_DAX_PORTS", default_value = "8111-8999", value_parser = parse_port_range)]
@@ -309,7 +351,7 @@ mod tests {
 
     fn serve(args: &[&str]) -> Result<ServeArgs, clap::Error> {
         let cli = Cli::try_parse_from(["daxd", "serve"].iter().chain(args))?;
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else { panic!("daxd serve parsed as another command") };
         Ok(args)
     }
 

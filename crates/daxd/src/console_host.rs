@@ -191,6 +191,7 @@ impl console::Host for ConsoleHost {
                 ConsoleService::DynamoDb => Service::DynamoDb,
                 ConsoleService::CloudWatch => Service::CloudWatch,
                 ConsoleService::Fis => Service::Fis,
+                ConsoleService::NodeHost => Service::NodeHost,
             };
             crate::exec::call_as(&self.app, &caller, region, source_ip, secure, service, op, input)
                 .await

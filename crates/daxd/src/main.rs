@@ -13,6 +13,7 @@ mod dax_metrics;
 mod exec;
 mod fis_deps;
 mod front;
+mod node_host;
 mod services;
 mod tick;
 mod usage;
@@ -119,6 +120,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::NodeHost(args) => node_host::run(&args),
     }
 }
 
@@ -145,6 +147,7 @@ fn parse_cli() -> Cli {
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.command {
         Command::Serve(args) => Cli { command: Command::Serve(args.with_aws_credentials_from_env()) },
+        command @ Command::NodeHost(_) => Cli { command },
     }
 }
 

@@ -24,6 +24,9 @@ pub enum Service {
     CloudWatch,
     /// The AWS Fault Injection Service: `rest-json`, routed by method and path.
     Fis,
+    /// daxd's own node-host service (docs/node-hosts.md): JSON 1.1, target prefix
+    /// `DaxdNodeHost`, signing name and IAM action prefix `daxd`.
+    NodeHost,
 }
 
 /// Everything about a service that the front door needs.
@@ -91,6 +94,7 @@ impl ServiceDef {
                 // code, the code boto3 names the modelled exceptions by.
                 Service::CloudWatch => ("monitoring", "InvalidParameterValue", &[], None),
                 Service::Fis => ("fis", "ValidationException", &[], None),
+                Service::NodeHost => ("daxd", "InvalidParameterValueException", &[], None),
             };
         let action_prefix = if service == Service::CloudWatch { "cloudwatch" } else { signing_name };
         let namespace = if protocol.is_json() {
@@ -158,7 +162,7 @@ impl ServiceDef {
 
 /// The embedded service models, parsed once.
 pub fn def(service: Service) -> &'static ServiceDef {
-    static DEFS: OnceLock<[ServiceDef; 8]> = OnceLock::new();
+    static DEFS: OnceLock<[ServiceDef; 9]> = OnceLock::new();
     let defs = DEFS.get_or_init(|| {
         [
             ServiceDef::load(Service::Iam, include_str!("../../../models/iam.json")),
@@ -169,6 +173,7 @@ pub fn def(service: Service) -> &'static ServiceDef {
             ServiceDef::load(Service::DynamoDbStreams, include_str!("../../../models/dynamodbstreams.json")),
             ServiceDef::load(Service::CloudWatch, include_str!("../../../models/monitoring.json")),
             ServiceDef::load(Service::Fis, include_str!("../../../models/fis.json")),
+            ServiceDef::load(Service::NodeHost, include_str!("../../../models/daxd-nodehost.json")),
         ]
     });
     match service {
@@ -180,6 +185,7 @@ pub fn def(service: Service) -> &'static ServiceDef {
         Service::DynamoDbStreams => &defs[5],
         Service::CloudWatch => &defs[6],
         Service::Fis => &defs[7],
+        Service::NodeHost => &defs[8],
     }
 }
 
@@ -192,6 +198,7 @@ pub fn by_target(target: &str) -> Option<(Service, &str)> {
         "DynamoDBStreams_20120810" => Service::DynamoDbStreams,
         "AmazonDAXV3" => Service::Dax,
         "GraniteServiceVersion20100801" => Service::CloudWatch,
+        "DaxdNodeHost" => Service::NodeHost,
         _ => return None,
     };
     Some((service, op))
@@ -232,6 +239,7 @@ pub fn by_signing_name(name: &str) -> Option<Service> {
         "dynamodb" => Some(Service::DynamoDb),
         "monitoring" => Some(Service::CloudWatch),
         "fis" => Some(Service::Fis),
+        "daxd" => Some(Service::NodeHost),
         _ => None,
     }
 }
@@ -249,6 +257,7 @@ mod tests {
             (Service::Dax, Protocol::Json11, "dax"),
             (Service::DynamoDb, Protocol::Json10, "dynamodb"),
             (Service::CloudWatch, Protocol::Json10, "monitoring"),
+            (Service::NodeHost, Protocol::Json11, "daxd"),
         ];
         for (s, p, name) in cases {
             assert_eq!(def(s).protocol, p, "{s:?}");
@@ -270,6 +279,8 @@ mod tests {
         assert_eq!(by_target("DynamoDBStreams_20120810.GetRecords"), Some((Service::DynamoDbStreams, "GetRecords")));
         assert_eq!(by_target("GraniteServiceVersion20100801.ListMetrics"), Some((Service::CloudWatch, "ListMetrics")));
         assert_eq!(def(Service::CloudWatch).action_prefix, "cloudwatch");
+        assert_eq!(by_target("DaxdNodeHost.JoinNodeHost"), Some((Service::NodeHost, "JoinNodeHost")));
+        assert_eq!(def(Service::NodeHost).action_prefix, "daxd");
         assert_eq!(by_target("Nope.X"), None);
         assert_eq!(by_target("garbage"), None);
         assert_eq!(by_version("2010-05-08"), Some(Service::Iam));

@@ -17,6 +17,7 @@ pub fn tick(app: &App) {
     if let Err(e) = app.dax.tick() {
         tracing::warn!(error = %e, "advancing DAX lifecycles");
     }
+    node_host_health(app);
     {
         let _deleting = app.role_in_use.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Err(e) = app.iam.advance_deletion_tasks(&Usage { app }, app.step_secs) {
@@ -43,6 +44,30 @@ pub fn tick(app: &App) {
             }
         }
         Err(e) => tracing::warn!(error = %e, "opening CloudWatch's regions"),
+    }
+}
+
+/// Node hosts whose heartbeats stopped become `unreachable`; those that left long ago
+/// are forgotten. Each change is logged.
+fn node_host_health(app: &App) {
+    match app.node_hosts.tick() {
+        Ok(changes) => {
+            for change in changes {
+                match change {
+                    dax_control::HostChange::Unreachable(h) => crate::api::nodehost::announce(&format!(
+                        "node host {} of {} is unreachable: no heartbeat for {} s",
+                        h.id,
+                        h.region,
+                        app.node_hosts.timeout().as_secs_f64()
+                    )),
+                    dax_control::HostChange::Forgotten(h) => crate::api::nodehost::announce(&format!(
+                        "node host {} of {} forgotten, an hour after it left",
+                        h.id, h.region
+                    )),
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "advancing node host health"),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod cloudwatch;
 pub mod dax;
 pub mod dynamodb;
 pub mod iam;
+pub mod node_hosts;
 pub mod resilience;
 pub mod signin;
 

@@ -10,6 +10,7 @@ pub mod fis;
 pub mod handler;
 pub mod iam;
 pub mod input;
+pub mod nodehost;
 pub mod simulate;
 pub mod sts;
 

@@ -184,9 +184,15 @@ fn every_input_member_is_read_or_refused() {
     let mut unread = Vec::new();
     let mut served_total = 0;
     // (handler file in `api/`, model file in `models/`): CloudWatch's model is named by its endpoint prefix.
-    for (service, model_file) in
-        [("iam", "iam"), ("sts", "sts"), ("ec2", "ec2"), ("dax", "dax"), ("cloudwatch", "monitoring"), ("fis", "fis")]
-    {
+    for (service, model_file) in [
+        ("iam", "iam"),
+        ("sts", "sts"),
+        ("ec2", "ec2"),
+        ("dax", "dax"),
+        ("cloudwatch", "monitoring"),
+        ("fis", "fis"),
+        ("nodehost", "daxd-nodehost"),
+    ] {
         let model: Value = serde_json::from_str(&read(&format!("models/{model_file}.json"))).expect("model");
         let file = read(&format!("crates/daxd/src/api/{service}.rs"));
         let call = function(&file, "call").into_iter().next().expect("a call function");

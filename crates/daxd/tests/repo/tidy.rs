@@ -765,3 +765,24 @@ fn no_import_circles_between_files() {
     findings.dedup();
     fail_if_any("files import each other (move what both need into a third file, or behind a trait)", &findings);
 }
+
+/// The files of `models/` are botocore's models trimmed by `scripts/trim-models.py` (they
+/// carry the `botocore` version they came from), never edited by hand. The one exception
+/// is `models/daxd-nodehost.json`, daxd's own node-host service (docs/node-hosts.md),
+/// written in botocore's format and marked by a `daxd` member instead.
+#[test]
+fn models_are_trimmed_botocore_but_daxds_own() {
+    const OWN: &str = "models/daxd-nodehost.json";
+    let mut wrong = Vec::new();
+    for f in repo_files().into_iter().filter(|f| f.starts_with("models/") && f.ends_with(".json")) {
+        let model: serde_json::Value = serde_json::from_str(&read(&f)).unwrap_or_default();
+        let (botocore, own) = (model.get("botocore").is_some(), model.get("daxd").is_some());
+        let fine = if f == OWN { own && !botocore } else { botocore && !own };
+        if !fine {
+            wrong.push(format!("{f}: botocore {botocore}, daxd {own}"));
+        }
+    }
+    fail_if_any("models neither trimmed from botocore nor daxd's own node-host model", &wrong);
+    let script = read("scripts/trim-models.py");
+    assert!(!script.contains("daxd-nodehost"), "scripts/trim-models.py must not write daxd's own model");
+}

@@ -1,0 +1,210 @@
+//! daxd's own node-host service (`DaxdNodeHost`, JSON 1.1, `models/daxd-nodehost.json`):
+//! the machines running `daxd node-host` join, heartbeat, leave, and are listed and
+//! removed (docs/node-hosts.md). IAM authorizes each call as `daxd:<Operation>` on the
+//! host's ARN like any AWS service; heartbeat and leave must also come from the principal
+//! that joined (the registry checks it). Joins, leaves, removals and a host coming back
+//! are logged here; the tick logs hosts going unreachable.
+
+use std::sync::Arc;
+
+use dax_control::{HostError, HostState, JoinInput, NodeHost, NodeHosts, Paging};
+use iam::Iam;
+use serde_json::{json, Map, Value};
+use wire::AwsError;
+
+use super::handler::{operations, Grant, Handler, Operation, Principal};
+use super::input::In;
+use super::Target;
+use crate::services::Service;
+
+operations! {
+    /// The node-host operations: all of the model's.
+    pub enum NodeHostOp {
+        DescribeNodeHosts, JoinNodeHost, LeaveNodeHost, RemoveNodeHost, SendNodeHostHeartbeat,
+    }
+}
+
+/// A registry error: HTTP 400 (an `AccessDeniedException` too, as IAM's denials of JSON 1.1
+/// services are), 500 for a store failure.
+fn err(e: &HostError) -> AwsError {
+    let status = if matches!(e, HostError::InternalFailure(_)) { 500 } else { 400 };
+    AwsError::new(status, e.code(), e.message())
+}
+
+/// Say a node host's change in daxd's output (stdout, beside its start-up lines) and its
+/// log. What is said names hosts, zones, addresses and principals, never keys.
+pub fn announce(line: &str) {
+    println!("daxd: {line}");
+    tracing::info!("{line}");
+}
+
+/// The condition key `JoinNodeHost` sets: the zone the host joins.
+pub const ZONE_KEY: &str = "daxd:AvailabilityZone";
+
+/// What a node-host action is authorized on: the host's ARN for operations that name
+/// one, `node-host/*` for a join, else `*`. `daxd:AvailabilityZone` is the zone the join
+/// asks, or the zone of the named host (`zone_of`), so that a policy limiting hosts to
+/// zones allows their heartbeats and leaving too.
+#[must_use]
+pub fn target(
+    account: &str,
+    region: &str,
+    op: NodeHostOp,
+    input: &Value,
+    zone_of: impl Fn(&str) -> Option<String>,
+) -> Target {
+    let i = In(input);
+    let resource = match op {
+        NodeHostOp::JoinNodeHost => format!("arn:aws:daxd:{region}:{account}:node-host/*"),
+        NodeHostOp::DescribeNodeHosts => "*".to_owned(),
+        NodeHostOp::LeaveNodeHost | NodeHostOp::RemoveNodeHost | NodeHostOp::SendNodeHostHeartbeat => {
+            format!("arn:aws:daxd:{region}:{account}:node-host/{}", i.s("NodeHostId"))
+        }
+    };
+    let mut t = Target::new("daxd", op.name(), &resource);
+    let zone = match op {
+        NodeHostOp::JoinNodeHost => Some(i.s("AvailabilityZone")),
+        NodeHostOp::DescribeNodeHosts => None,
+        _ => zone_of(&i.s("NodeHostId")),
+    };
+    if let Some(zone) = zone {
+        t.context.push((ZONE_KEY.to_owned(), zone));
+    }
+    t
+}
+
+/// A host as the model's `NodeHost` shape.
+#[must_use]
+pub fn host_out(h: &NodeHost) -> Value {
+    let mut o = Map::new();
+    o.insert("NodeHostId".into(), json!(h.id));
+    o.insert("NodeHostArn".into(), json!(h.arn));
+    o.insert("AvailabilityZone".into(), json!(h.availability_zone));
+    o.insert("AdvertiseHost".into(), json!(h.advertise_host));
+    o.insert("PortRangeStart".into(), json!(h.port_start));
+    o.insert("PortRangeEnd".into(), json!(h.port_end));
+    o.insert("PrincipalArn".into(), json!(h.principal_arn));
+    o.insert("Status".into(), json!(h.state.as_str()));
+    o.insert("JoinTime".into(), json!(h.joined));
+    o.insert("LastHeartbeatTime".into(), json!(h.last_heartbeat));
+    if let Some(t) = h.left {
+        o.insert("LeaveTime".into(), json!(t));
+    }
+    Value::Object(o)
+}
+
+/// Run an authorized node-host operation for `principal_arn` (the caller's entity ARN).
+///
+/// # Errors
+/// The registry's errors, as the model names them.
+pub fn call(hosts: &NodeHosts, region: &str, principal_arn: &str, op: &str, raw: &Value) -> Result<Value, AwsError> {
+    let i = In(raw);
+    let e = |x: HostError| err(&x);
+    let id = || i.s("NodeHostId");
+    match op {
+        "JoinNodeHost" => {
+            let input = JoinInput {
+                availability_zone: i.s("AvailabilityZone"),
+                advertise_host: i.s("AdvertiseHost"),
+                port_start: raw.get("PortRangeStart").and_then(Value::as_i64).unwrap_or(0),
+                port_end: raw.get("PortRangeEnd").and_then(Value::as_i64).unwrap_or(0),
+                principal_arn: principal_arn.to_owned(),
+            };
+            let h = hosts.join(region, input).map_err(e)?;
+            announce(&format!(
+                "node host {} joined {region}: zone {}, address {}, ports {}-{}, principal {}",
+                h.id, h.availability_zone, h.advertise_host, h.port_start, h.port_end, h.principal_arn
+            ));
+            Ok(json!({"NodeHost": host_out(&h), "HeartbeatIntervalSeconds": hosts.heartbeat_interval_secs()}))
+        }
+        "SendNodeHostHeartbeat" => {
+            let (h, before) = hosts.heartbeat(region, &id(), principal_arn).map_err(e)?;
+            if before == HostState::Unreachable {
+                announce(&format!("node host {} of {region} is active again", h.id));
+            }
+            Ok(json!({"NodeHost": host_out(&h)}))
+        }
+        "LeaveNodeHost" => {
+            let h = hosts.leave(region, &id(), principal_arn).map_err(e)?;
+            announce(&format!("node host {} left {region}", h.id));
+            Ok(json!({"NodeHost": host_out(&h)}))
+        }
+        "RemoveNodeHost" => {
+            let h = hosts.remove(region, &id()).map_err(e)?;
+            announce(&format!("node host {} of {region} removed by {principal_arn}", h.id));
+            Ok(json!({"NodeHost": host_out(&h)}))
+        }
+        "DescribeNodeHosts" => {
+            let ids = raw.get("NodeHostIds").map(|_| i.list("NodeHostIds"));
+            let paging =
+                Paging { max_results: raw.get("MaxResults").and_then(Value::as_i64), next_token: i.o("NextToken") };
+            let page = hosts.describe(region, ids.as_deref(), &paging).map_err(e)?;
+            let mut out = json!({"NodeHosts": page.items.iter().map(host_out).collect::<Vec<_>>()});
+            if let Some(t) = page.next_token {
+                out["NextToken"] = json!(t);
+            }
+            Ok(out)
+        }
+        _ => Err(super::not_served("daxd", op)),
+    }
+}
+
+/// The node-host handler. Its impl comes after `call` (the input-member walk of
+/// `tests/repo/input_members.rs` reads the first `fn call` of this file).
+pub struct NodeHostApi {
+    pub hosts: Arc<NodeHosts>,
+    /// Who the caller is: heartbeats and leaves must come from the principal that joined.
+    pub iam: Arc<Iam>,
+}
+
+impl Handler for NodeHostApi {
+    type Op = NodeHostOp;
+    const SERVICE: Service = Service::NodeHost;
+    const BLOCKING: bool = true;
+
+    async fn targets(&self, op: NodeHostOp, input: &Value, who: &Principal<'_>) -> Vec<Target> {
+        vec![target(who.account, who.region, op, input, |id| {
+            self.hosts.get(who.region, id).map(|h| h.availability_zone)
+        })]
+    }
+
+    async fn call(
+        &self,
+        op: NodeHostOp,
+        input: Value,
+        who: &Principal<'_>,
+        _grant: &Grant<'_>,
+    ) -> Result<Value, AwsError> {
+        let principal = self.iam.identity(who.caller).entity_arn;
+        call(&self.hosts, who.region, &principal, op.name(), &input)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_the_models() {
+        let served = super::super::handler::tests::check_operations::<NodeHostApi>();
+        assert_eq!(served, crate::services::def(Service::NodeHost).model.operations.len());
+    }
+
+    #[test]
+    fn targets() {
+        let zones = |id: &str| (id == "nh-1").then(|| "us-east-1c".to_owned());
+        let input = json!({"AvailabilityZone": "us-east-1b"});
+        let t = target("1", "us-east-1", NodeHostOp::JoinNodeHost, &input, zones);
+        assert_eq!(
+            (t.action.as_str(), t.resource.as_str()),
+            ("daxd:JoinNodeHost", "arn:aws:daxd:us-east-1:1:node-host/*")
+        );
+        assert_eq!(t.context, vec![(ZONE_KEY.to_owned(), "us-east-1b".to_owned())]);
+        let t = target("1", "us-east-1", NodeHostOp::SendNodeHostHeartbeat, &json!({"NodeHostId": "nh-1"}), zones);
+        assert_eq!(t.resource, "arn:aws:daxd:us-east-1:1:node-host/nh-1");
+        assert_eq!(t.context, vec![(ZONE_KEY.to_owned(), "us-east-1c".to_owned())]);
+        let t = target("1", "us-east-1", NodeHostOp::LeaveNodeHost, &json!({"NodeHostId": "nh-2"}), zones);
+        assert!(t.context.is_empty(), "an unknown host has no zone");
+        assert_eq!(target("1", "r", NodeHostOp::DescribeNodeHosts, &json!({}), zones).resource, "*");
+    }
+}

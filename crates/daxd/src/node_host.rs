@@ -1,0 +1,324 @@
+//! `daxd node-host` (docs/node-hosts.md): join a control daxd over HTTPS, heartbeat on the
+//! interval the control asks, leave on SIGTERM or SIGINT. Every request is a SigV4-signed
+//! `DaxdNodeHost` call (`crates/sigv4`) with the IAM credentials of the environment, sent
+//! with hyper over rustls; the control's certificate is checked against `--control-ca`
+//! only. This slice runs no DAX nodes on the host.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, Method, Request, Uri};
+use base::Clock as _;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+
+use crate::config::NodeHostArgs;
+
+/// How long one exchange with the control may take, connection and TLS included.
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest answer read from the control.
+const MAX_RESPONSE_BYTES: usize = 1 << 20;
+/// The JSON 1.1 content type of the `DaxdNodeHost` API.
+const JSON_1_1: &str = "application/x-amz-json-1.1";
+
+/// The IAM credentials requests are signed with.
+struct Credentials {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+    }
+}
+
+/// What a call to the control came back with, when not a success.
+#[derive(Debug)]
+enum CallError {
+    /// The control answered with an AWS error.
+    Aws { status: u16, code: String, message: String },
+    /// No answer: connection, TLS, timeout or an unreadable response.
+    Transport(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Aws { status, code, message } => write!(f, "{code} (HTTP {status}): {message}"),
+            CallError::Transport(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The control, as this host reaches it.
+struct Control {
+    /// `host:port` to connect to, and the `Host` header.
+    authority: String,
+    server_name: ServerName<'static>,
+    path: String,
+    tls: tokio_rustls::TlsConnector,
+    credentials: Credentials,
+    region: String,
+}
+
+/// Check the `--control` URL: `https://host[:port][/path]`, never plain HTTP.
+fn control_url(url: &str) -> Result<(String, ServerName<'static>, String), String> {
+    let uri: Uri = url.parse().map_err(|e| format!("--control {url:?} is not a URL: {e}"))?;
+    match uri.scheme_str() {
+        Some("https") => {}
+        Some("http") => {
+            return Err(format!(
+                "--control {url} is plain http://: a node host talks to the control over TLS only (use its --tls-listen address, https://)"
+            ))
+        }
+        _ => return Err(format!("--control {url} must be an https:// URL")),
+    }
+    let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| format!("--control {url} names no host"))?;
+    let port = uri.port_u16().unwrap_or(443);
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let server_name = ServerName::try_from(bare.to_owned())
+        .map_err(|e| format!("--control {url}: {host} is not a host name: {e}"))?;
+    let path = match uri.path() {
+        "" => "/".to_owned(),
+        p => p.to_owned(),
+    };
+    Ok((format!("{host}:{port}"), server_name, path))
+}
+
+/// A TLS client that trusts only the certificates of `ca_pem`.
+fn tls_connector(ca_pem: &[u8]) -> Result<tokio_rustls::TlsConnector, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem) {
+        let cert = cert.map_err(|e| format!("--control-ca holds an unreadable certificate: {e}"))?;
+        roots.add(cert).map_err(|e| format!("--control-ca holds an unusable certificate: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err("--control-ca holds no certificate".to_owned());
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| format!("TLS set-up: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// The credentials of the environment, as an AWS SDK takes them.
+fn credentials_from(var: impl Fn(&str) -> Option<String>) -> Result<Credentials, String> {
+    let get = |n: &str| var(n).filter(|v| !v.is_empty());
+    match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
+        (Some(access_key_id), Some(secret_access_key)) => {
+            Ok(Credentials { access_key_id, secret_access_key, session_token: get("AWS_SESSION_TOKEN") })
+        }
+        _ => Err("no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones) to an IAM principal allowed daxd:JoinNodeHost".to_owned()),
+    }
+}
+
+/// An AWS JSON error body's code and message.
+fn aws_error(status: u16, error_type: Option<&str>, body: &[u8]) -> CallError {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let code = v
+        .get("__type")
+        .and_then(Value::as_str)
+        .or(error_type)
+        .map(|c| c.rsplit('#').next().unwrap_or(c).split(':').next().unwrap_or(c).to_owned())
+        .unwrap_or_else(|| format!("HTTP{status}"));
+    let message =
+        ["message", "Message"].iter().find_map(|k| v.get(*k).and_then(Value::as_str)).unwrap_or_default().to_owned();
+    CallError::Aws { status, code, message }
+}
+
+impl Control {
+    /// One signed `DaxdNodeHost.<op>` call on a fresh TLS connection.
+    async fn call(&self, op: &str, input: &Value) -> Result<Value, CallError> {
+        tokio::time::timeout(EXCHANGE_TIMEOUT, self.exchange(op, input))
+            .await
+            .map_err(|_| CallError::Transport(format!("no answer from the control within {EXCHANGE_TIMEOUT:?}")))?
+    }
+
+    async fn exchange(&self, op: &str, input: &Value) -> Result<Value, CallError> {
+        let transport = |what: &str, e: &dyn std::fmt::Display| CallError::Transport(format!("{what}: {e}"));
+        let body = input.to_string();
+        let target = format!("DaxdNodeHost.{op}");
+        let signed = sigv4::sign(
+            "POST",
+            &self.authority,
+            &self.path,
+            "",
+            &[("content-type", JSON_1_1), ("x-amz-target", &target)],
+            body.as_bytes(),
+            &self.credentials.access_key_id,
+            &self.credentials.secret_access_key,
+            self.credentials.session_token.as_deref(),
+            &self.region,
+            "daxd",
+            base::SystemClock.now(),
+        );
+        let tcp = tokio::net::TcpStream::connect(&self.authority)
+            .await
+            .map_err(|e| transport(&format!("connecting to the control at {}", self.authority), &e))?;
+        let tls = self
+            .tls
+            .connect(self.server_name.clone(), tcp)
+            .await
+            .map_err(|e| transport("TLS with the control (is --control-ca the control's tls/ca.pem?)", &e))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| transport("HTTP with the control", &e))?;
+        tokio::spawn(conn);
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(self.path.as_str())
+            .header(header::HOST, &self.authority)
+            .header(header::CONTENT_TYPE, JSON_1_1)
+            .header("x-amz-target", &target);
+        for (name, value) in &signed {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let request = request.body(body).map_err(|e| transport("building the request", &e))?;
+        let response =
+            sender.send_request(request).await.map_err(|e| transport("the exchange with the control", &e))?;
+        let status = response.status().as_u16();
+        let error_type = response.headers().get("x-amzn-errortype").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let bytes = axum::body::to_bytes(axum::body::Body::new(response.into_body()), MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| transport("reading the control's answer", &e))?;
+        if status != 200 {
+            return Err(aws_error(status, error_type.as_deref(), &bytes));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| transport("the control's answer is not JSON", &e))
+    }
+}
+
+/// Run `daxd node-host` to its end: the exit code.
+pub fn run(args: &NodeHostArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("daxd node-host: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(host(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("daxd node-host: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn host(args: &NodeHostArgs) -> Result<(), String> {
+    let (authority, server_name, path) = control_url(&args.control)?;
+    let ca = std::fs::read(&args.control_ca)
+        .map_err(|e| format!("cannot read --control-ca {}: {e}", args.control_ca.display()))?;
+    let control = Control {
+        authority,
+        server_name,
+        path,
+        tls: tls_connector(&ca)?,
+        credentials: credentials_from(|n| std::env::var(n).ok())?,
+        region: args.region.clone(),
+    };
+    // Listen for SIGINT and SIGTERM before joining, so that a signal right after the join leaves.
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+    let join = json!({
+        "AvailabilityZone": args.availability_zone,
+        "AdvertiseHost": args.advertise_host,
+        "PortRangeStart": args.dax_ports.start(),
+        "PortRangeEnd": args.dax_ports.end(),
+    });
+    let joined =
+        control.call("JoinNodeHost", &join).await.map_err(|e| format!("joining {} failed: {e}", args.control))?;
+    let id = joined["NodeHost"]["NodeHostId"].as_str().unwrap_or_default().to_owned();
+    let interval = Duration::from_secs(joined["HeartbeatIntervalSeconds"].as_u64().unwrap_or(10).max(1));
+    println!(
+        "daxd node-host ready: joined {} as {id} in {} (address {}, ports {}-{}); heartbeat every {} s; runs no DAX nodes yet (placement on hosts is not built)",
+        args.control,
+        args.availability_zone,
+        args.advertise_host,
+        args.dax_ports.start(),
+        args.dax_ports.end(),
+        interval.as_secs()
+    );
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    loop {
+        tokio::select! {
+            _ = int.recv() => break,
+            _ = term.recv() => break,
+            _ = ticker.tick() => {
+                match control.call("SendNodeHostHeartbeat", &json!({"NodeHostId": id})).await {
+                    Ok(_) => {}
+                    // The control forgot or refuses this host: it cannot serve as one any more.
+                    Err(e @ CallError::Aws { status: 400..=499, .. }) => {
+                        return Err(format!("heartbeat refused, node host {id} stops: {e}"));
+                    }
+                    // The control may be restarting: keep trying on the interval.
+                    Err(e) => eprintln!("daxd node-host: heartbeat of {id} failed, retrying: {e}"),
+                }
+            }
+        }
+    }
+    control.call("LeaveNodeHost", &json!({"NodeHostId": id})).await.map_err(|e| format!("leaving failed: {e}"))?;
+    println!("daxd node-host: {id} left {}", args.control);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_control_urls() {
+        let (authority, _, path) = control_url("https://10.0.0.1:8443").expect("https");
+        assert_eq!((authority.as_str(), path.as_str()), ("10.0.0.1:8443", "/"));
+        let (authority, _, _) = control_url("https://control.example").expect("default port");
+        assert_eq!(authority, "control.example:443");
+        assert!(control_url("http://10.0.0.1:8000").unwrap_err().contains("TLS only"));
+        assert!(control_url("ftp://x").unwrap_err().contains("https://"));
+        assert!(control_url("not a url").is_err());
+        assert!(control_url("https://[::1]:8443").is_ok());
+    }
+
+    #[test]
+    fn credentials_come_from_the_aws_variables_and_are_not_printed() {
+        let env = |n: &str| match n {
+            "AWS_ACCESS_KEY_ID" => Some("AKIAEXAMPLE".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some("very-secret".to_owned()),
+            _ => None,
+        };
+        let c = credentials_from(env).expect("credentials");
+        assert_eq!(c.session_token, None);
+        assert!(!format!("{c:?}").contains("very-secret"));
+        assert!(credentials_from(|_| None).is_err());
+    }
+
+    #[test]
+    fn errors_are_read_as_aws_words_them() {
+        let e = aws_error(400, None, br#"{"__type":"com.amazon.coral#UnrecognizedClientException","message":"bad"}"#);
+        assert!(
+            matches!(e, CallError::Aws { status: 400, ref code, ref message } if code == "UnrecognizedClientException" && message == "bad")
+        );
+        let e = aws_error(403, Some("AccessDeniedException:http://x"), b"{\"Message\":\"no\"}");
+        assert!(
+            matches!(e, CallError::Aws { ref code, ref message, .. } if code == "AccessDeniedException" && message == "no")
+        );
+        let e = aws_error(500, None, b"garbage");
+        assert!(matches!(e, CallError::Aws { ref code, .. } if code == "HTTP500"));
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_refused() {
+        let refused = tls_connector(b"nothing here").err().unwrap_or_default();
+        assert!(refused.contains("no certificate"), "{refused}");
+    }
+}
