@@ -693,4 +693,24 @@ mod tests {
         // Key: tag, length, "bench", 9 key bytes = 19 → 32; value: 16 + 1015 → 1280.
         assert_eq!(cache.weighted_size(), (32 + 1280 + ENTRY_OVERHEAD) as u64);
     }
+
+    #[test]
+    fn a_ttl_change_applies_to_what_is_cached_and_an_expired_entry_goes_when_read() {
+        let clock = Clock::manual();
+        let meter = Meter { node: Arc::default(), cluster: Arc::default() };
+        let cache = NodeCache::with_clock(1 << 20, meter, clock.clone(), super::EVICTED_SLOTS);
+        cache.set_ttls(100, 100);
+        cache.put_item("t", b"a", Some(vec![1u8].into()), 1, cache.now());
+        clock.advance(Duration::from_millis(150));
+        // Expired by the TTL it was written under, fresh again by a longer one set later.
+        cache.set_ttls(60_000, 60_000);
+        assert!(cache.get_item("t", b"a").is_some());
+        // Expired by a shorter one: a miss, and the read drops the entry.
+        cache.set_ttls(100, 100);
+        cache.cache.run_pending_tasks();
+        assert_eq!(cache.entry_count(), 1);
+        assert!(cache.get_item("t", b"a").is_none());
+        cache.cache.run_pending_tasks();
+        assert_eq!((cache.entry_count(), cache.weighted_size()), (0, 0));
+    }
 }
