@@ -62,17 +62,7 @@ def env():
     iam = daxd.client("iam")
     dax_role = role(iam, "DaxRole", "dax.amazonaws.com", allow("dynamodb:*"))
     dax = daxd.client("dax")
-    dax.create_cluster(ClusterName="fis", NodeType="dax.t3.small", ReplicationFactor=3, IamRoleArn=dax_role,
-                       Tags=[{"Key": "env", "Value": "fis"}])
-
-    def available():
-        c = dax.describe_clusters(ClusterNames=["fis"])["Clusters"][0]
-        nodes = c.get("Nodes", [])
-        ok = c["Status"] == "available" and len(nodes) == 3 and all(n["NodeStatus"] == "available" for n in nodes)
-        return c if ok else None
-
-    cluster = wait_for(available, 30)
-    wait_for(lambda: not any(refused(n["Endpoint"]["Port"]) for n in cluster["Nodes"]), 10)
+    cluster = available_cluster(dax, "fis", dax_role, Tags=[{"Key": "env", "Value": "fis"}])
     daxd.cluster = cluster
     daxd.ports = {n["NodeId"]: n["Endpoint"]["Port"] for n in cluster["Nodes"]}
     daxd.full_role = role(iam, "FisFull", "fis.amazonaws.com", allow([
@@ -639,3 +629,18 @@ def test_a_restart_fails_the_running_experiment_and_leaves_no_fault(env):
                               "error": {"accountId": ACCOUNT, "code": "InternalFailure"}}
     assert after["actions"]["stop"]["state"]["status"] == "stopped"
     wait_for(lambda: not refused(env.ports[node]), 10)
+
+
+def available_cluster(dax, name, dax_role, **kwargs):
+    """Create a 3-node dax.t3.small cluster; return it once every node is available and listens."""
+    dax.create_cluster(ClusterName=name, NodeType="dax.t3.small", ReplicationFactor=3, IamRoleArn=dax_role, **kwargs)
+
+    def available():
+        c = dax.describe_clusters(ClusterNames=[name])["Clusters"][0]
+        nodes = c.get("Nodes", [])
+        ok = c["Status"] == "available" and len(nodes) == 3 and all(n["NodeStatus"] == "available" for n in nodes)
+        return c if ok else None
+
+    cluster = wait_for(available, 30)
+    wait_for(lambda: not any(refused(n["Endpoint"]["Port"]) for n in cluster["Nodes"]), 10)
+    return cluster

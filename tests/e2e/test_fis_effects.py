@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from daxd import ROOT, Daxd, refused, wait_for
-from test_fis import allow, node_target, role, template, wait_state
+from test_fis import allow, available_cluster, node_target, role, template, wait_state
 
 REGION = "us-east-1"
 # Ports from a range the other suites do not use.
@@ -41,16 +41,7 @@ def env():
         TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
     dax = daxd.client("dax")
-    dax.create_cluster(ClusterName=CLUSTER, NodeType="dax.t3.small", ReplicationFactor=3, IamRoleArn=dax_role)
-
-    def available():
-        c = dax.describe_clusters(ClusterNames=[CLUSTER])["Clusters"][0]
-        nodes = c.get("Nodes", [])
-        ok = c["Status"] == "available" and len(nodes) == 3 and all(n["NodeStatus"] == "available" for n in nodes)
-        return c if ok else None
-
-    cluster = wait_for(available, 30)
-    wait_for(lambda: not any(refused(n["Endpoint"]["Port"]) for n in cluster["Nodes"]), 10)
+    cluster = available_cluster(dax, CLUSTER, dax_role)
     daxd.cluster = cluster
     daxd.node_of = {n["Endpoint"]["Port"]: n["NodeId"] for n in cluster["Nodes"]}
     daxd.fis_role = role(iam, "FisFull", "fis.amazonaws.com", allow(["dax:RebootNode", "daxd:*"]))

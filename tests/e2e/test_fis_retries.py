@@ -25,8 +25,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from daxd import BIN, ROOT, Daxd, refused, wait_for
-from test_fis import allow, node_target, role, template, wait_state
+from daxd import BIN, ROOT, Daxd, refused
+from test_fis import allow, available_cluster, node_target, role, template, wait_state
 
 REGION = "us-east-1"
 SCALE = 0.05
@@ -57,16 +57,7 @@ def env():
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
     ddb.put_item(TableName=TABLE, Item={"id": {"S": KEY}, "v": {"N": "1"}})
     dax = daxd.client("dax")
-    dax.create_cluster(ClusterName=CLUSTER, NodeType="dax.t3.small", ReplicationFactor=3, IamRoleArn=dax_role)
-
-    def available():
-        c = dax.describe_clusters(ClusterNames=[CLUSTER])["Clusters"][0]
-        nodes = c.get("Nodes", [])
-        ok = c["Status"] == "available" and len(nodes) == 3 and all(n["NodeStatus"] == "available" for n in nodes)
-        return c if ok else None
-
-    cluster = wait_for(available, 30)
-    wait_for(lambda: not any(refused(n["Endpoint"]["Port"]) for n in cluster["Nodes"]), 10)
+    cluster = available_cluster(dax, CLUSTER, dax_role)
     daxd.cluster = cluster
     daxd.fis_role = role(iam, "FisFull", "fis.amazonaws.com", allow(["dax:RebootNode", "daxd:*"]))
     yield daxd
