@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use dax_wire::{
-    encode_key, encode_value_bytes, AttributeValue, AuthorizeConnection, Comparator, ConditionExpression, DocumentPath,
-    Expr, GetItemRequest, Item, KeySchema, KeyType, Preamble, PutItemRequest, QueryRequest, Request, SessionId,
+    encode_key, encode_value_bytes, AttributeValue, AuthorizeConnection, BatchGetItemRequest, BatchGetTable, Comparator,
+    ConditionExpression, DocumentPath, Expr, GetItemRequest, Item, KeySchema, KeyType, Number, Preamble,
+    PutItemRequest, QueryRequest, Request, SessionId,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -117,6 +118,43 @@ fn frame(buf: &[u8], items: usize) -> Result<Option<(Answer, usize)>, String> {
     }
 }
 
+/// How many items a successful answer's result carries (`result`: the bytes after `0x80`):
+/// a Query's `Count` (result key 8), or the items a BatchGetItem returned over all tables
+/// and whether it left keys unprocessed.
+fn result_items(op: Op, result: &[u8]) -> Result<(u64, bool), String> {
+    let err = |e: minicbor::decode::Error| format!("malformed {} answer: {e}", op.name());
+    let mut d = minicbor::Decoder::new(result);
+    match op {
+        Op::Query => {
+            let n = d.map().map_err(err)?.ok_or("indefinite Query result map")?;
+            for _ in 0..n {
+                if d.u64().map_err(err)? == dax_wire::result_key::COUNT {
+                    return Ok((d.u64().map_err(err)?, false));
+                }
+                d.skip().map_err(err)?;
+            }
+            Err("Query answer without Count".into())
+        }
+        Op::BatchGet => {
+            d.array().map_err(err)?;
+            let tables = d.map().map_err(err)?.ok_or("indefinite BatchGetItem responses")?;
+            let mut items = 0;
+            for _ in 0..tables {
+                d.str().map_err(err)?;
+                // Unprojected tables: key and value bytes, flat.
+                let flat = d.array().map_err(err)?.ok_or("indefinite BatchGetItem items")?;
+                items += flat / 2;
+                for _ in 0..flat {
+                    d.skip().map_err(err)?;
+                }
+            }
+            let unprocessed = d.map().map_err(err)?.ok_or("indefinite UnprocessedKeys")?;
+            Ok((items, unprocessed > 0))
+        }
+        Op::Get | Op::Put => Ok((u64::from(!matches!(result.first(), None | Some(0xa0 | 0xf6))), false)),
+    }
+}
+
 /// One authorized DAX connection.
 pub struct Conn {
     stream: TcpStream,
@@ -184,6 +222,8 @@ pub struct DaxWorker {
     schema: KeySchema,
     /// Attribute-list id of `["v"]` (PutItem).
     list_id: u64,
+    /// Result items of a full answer: 1, a Query's items per partition, a batch's keys.
+    want: u64,
 }
 
 impl DaxWorker {
@@ -191,15 +231,45 @@ impl DaxWorker {
         let mut conn = Conn::open(t).await?;
         // Also proves the connection is authorized before the run starts.
         let list_id = conn.attribute_list_id(&["v"]).await?;
-        Ok(DaxWorker { conn, data, op, schema: KeySchema::hash_only("pk", KeyType::S), list_id })
+        Ok(Self::new(conn, data, op, list_id))
+    }
+
+    fn new(conn: Conn, data: Arc<Data>, op: Op, list_id: u64) -> Self {
+        let schema = if data.sort_keys > 0 {
+            KeySchema::hash_range("pk", KeyType::S, "sk", KeyType::N)
+        } else {
+            KeySchema::hash_only("pk", KeyType::S)
+        };
+        let want = match op {
+            Op::Query => data.per_partition(),
+            Op::BatchGet => data.batch,
+            Op::Get | Op::Put => 1,
+        };
+        DaxWorker { conn, data, op, schema, list_id, want }
+    }
+
+    /// The key bytes of partition `key` (sort key 0 when the table has one).
+    fn key_bytes(&self, key: u64) -> Result<Vec<u8>, String> {
+        let mut item = Item::new();
+        item.insert("pk".into(), AttributeValue::S(self.data.key(key)));
+        if self.data.sort_keys > 0 {
+            item.insert("sk".into(), AttributeValue::N(Number::from_i128(0).map_err(|e| e.to_string())?));
+        }
+        encode_key(&item, &self.schema).map_err(|e| e.to_string())
     }
 
     fn request(&self, key: u64) -> Result<Vec<u8>, String> {
         let k = self.data.key(key);
         let table = self.data.table.clone();
-        let mut item = Item::new();
-        item.insert("pk".into(), AttributeValue::S(k.clone()));
-        let key_bytes = encode_key(&item, &self.schema).map_err(|e| e.to_string())?;
+        if self.op == Op::BatchGet {
+            let keys = self.data.batch_keys(key).map(|j| self.key_bytes(j)).collect::<Result<Vec<_>, _>>()?;
+            return Ok(Request::BatchGetItem(BatchGetItemRequest {
+                tables: vec![BatchGetTable { table_name: table, keys, ..Default::default() }],
+                ..Default::default()
+            })
+            .encode());
+        }
+        let key_bytes = self.key_bytes(key)?;
         Ok(match self.op {
             Op::Get => {
                 Request::GetItem(GetItemRequest { table_name: table, key: key_bytes, ..Default::default() }).encode()
@@ -227,6 +297,7 @@ impl DaxWorker {
                 ..Default::default()
             })
             .encode(),
+            Op::BatchGet => unreachable!("answered above"),
         })
     }
 }
@@ -238,15 +309,22 @@ impl Worker for DaxWorker {
                 Ok(r) => r,
                 Err(e) => return (Outcome::Error, Some(e)),
             };
-            match self.conn.call(&req, 1).await {
-                Ok((Answer::Success { empty, .. }, bytes)) => {
-                    let empty = match self.op {
-                        Op::Get => empty,
-                        // Count 0: `8: 0` in the result map.
-                        Op::Query => !bytes.windows(2).any(|w| w == [0x08, 0x01]),
-                        Op::Put => false,
-                    };
-                    (if empty { Outcome::Empty } else { Outcome::Ok }, None)
+            let frame_items = if self.op == Op::BatchGet { 2 } else { 1 };
+            match self.conn.call(&req, frame_items).await {
+                Ok((Answer::Success { result_start, .. }, bytes)) => {
+                    if self.op == Op::Put {
+                        return (Outcome::Ok, None);
+                    }
+                    match result_items(self.op, &bytes[result_start..]) {
+                        // Everything asked for came back.
+                        Ok((n, false)) if n == self.want => (Outcome::Ok, None),
+                        Ok((n, unprocessed)) => (
+                            Outcome::Empty,
+                            (self.op != Op::Get)
+                                .then(|| format!("{} returned {n} of {} items (unprocessed: {unprocessed})", self.op.name(), self.want)),
+                        ),
+                        Err(e) => (Outcome::Error, Some(e)),
+                    }
                 }
                 Ok((Answer::Error(e), _)) => (Outcome::Error, Some(e)),
                 Err(e) => (Outcome::Error, Some(e)),
