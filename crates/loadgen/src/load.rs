@@ -201,7 +201,8 @@ pub fn clock_ticks() -> f64 {
 /// Resident set size of process `pid` in bytes (`VmRSS` of `/proc/<pid>/status`).
 pub fn rss_bytes(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib = s.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse::<u64>().ok()?;
+    let kib =
+        s.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse::<u64>().ok()?;
     Some(kib * 1024)
 }
 
@@ -312,7 +313,13 @@ pub async fn run<W: Worker>(plan: Plan, workers: Vec<W>) -> Summary {
 
 /// The figures of a run from its tally: `seconds` measured, `client_cpu_us` used by this
 /// process over them, the server's CPU per request.
-fn summarise(all: Tally, seconds: f64, client_cpu_us: f64, server_cpu: Option<f64>, first_error: Option<String>) -> Summary {
+fn summarise(
+    all: Tally,
+    seconds: f64,
+    client_cpu_us: f64,
+    server_cpu: Option<f64>,
+    first_error: Option<String>,
+) -> Summary {
     let mut s = all.samples_ns;
     s.sort_unstable();
     let n = s.len();
@@ -440,4 +447,70 @@ pub async fn run_open<W: Worker>(plan: OpenPlan, workers: Vec<W>) -> (Summary, O
     let fe = first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     let summary = summarise(all, plan.duration.as_secs_f64(), cpu1 - cpu0, server_cpu, fe);
     (summary, OpenExtra { late: late.load(Ordering::Relaxed) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers after `delay`; every `fail_every`-th request is an error.
+    struct Fake {
+        delay: Duration,
+        calls: u64,
+        fail_every: u64,
+    }
+
+    impl Worker for Fake {
+        fn exec(&mut self, _key: u64) -> BoxFut<'_, (Outcome, Option<String>)> {
+            Box::pin(async move {
+                tokio::time::sleep(self.delay).await;
+                self.calls += 1;
+                if self.fail_every > 0 && self.calls % self.fail_every == 0 {
+                    (Outcome::Error, Some("boom".into()))
+                } else {
+                    (Outcome::Ok, None)
+                }
+            })
+        }
+    }
+
+    #[test]
+    fn open_loop_sends_one_request_per_interval_per_connection() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let plan = OpenPlan {
+            interval: Duration::from_millis(50),
+            warmup: Duration::from_millis(100),
+            duration: Duration::from_millis(500),
+            keys: 10,
+            key_offset: 0,
+            server_pid: Some(std::process::id()),
+        };
+        let workers: Vec<Fake> = (0..20)
+            .map(|i| Fake { delay: Duration::from_millis(1), calls: 0, fail_every: if i == 0 { 5 } else { 0 } })
+            .collect();
+        let (s, extra) = rt.block_on(run_open(plan, workers));
+        // 20 connections x 10 intervals in the measured half second.
+        assert_eq!(s.requests, 200, "{s:?}");
+        assert_eq!(s.errors, 2, "{s:?}");
+        assert_eq!(s.ok, 198);
+        assert!(s.p50_us >= 1000.0 && s.p50_us < 50_000.0, "{s:?}");
+        assert!((s.rps - 400.0).abs() < 1.0, "{s:?}");
+        assert_eq!(extra.late, 0);
+        assert!(s.server_cpu_us_per_req.is_some());
+    }
+
+    #[test]
+    fn random_keys_stay_in_range_and_spread() {
+        let keys = 1000;
+        let seen: std::collections::HashSet<u64> = (0..10_000).map(|i| mix(i) % keys).collect();
+        assert!(seen.len() > 990, "{}", seen.len());
+        assert_ne!(mix(0), mix(1));
+    }
+
+    #[test]
+    fn own_process_figures() {
+        assert!(clock_ticks() > 0.0);
+        assert!(rss_bytes(std::process::id()).is_some_and(|b| b > 0));
+        assert!(process_cpu_us() >= 0.0);
+    }
 }

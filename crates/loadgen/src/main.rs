@@ -260,13 +260,11 @@ impl LoadArgs {
     }
 
     fn data(&self) -> Arc<Data> {
-        Arc::new(
-            Data::new(&self.table, &self.key_prefix, self.item_bytes).with_sort_keys(self.sort_keys).with_batch(
-                self.batch,
-                self.key_offset,
-                self.keys,
-            ),
-        )
+        Arc::new(Data::new(&self.table, &self.key_prefix, self.item_bytes).with_sort_keys(self.sort_keys).with_batch(
+            self.batch,
+            self.key_offset,
+            self.keys,
+        ))
     }
 }
 
@@ -289,10 +287,11 @@ fn emit(mode: &str, target: &str, load: &LoadArgs, s: &Summary) -> Result<(), St
 fn emit_with(mode: &str, target: &str, load: &LoadArgs, s: &Summary, extra: Vec<(&str, Value)>) -> Result<(), String> {
     let label =
         load.label.clone().unwrap_or_else(|| format!("{mode}.{:?}.c{}", load.op, load.connections).to_lowercase());
+    let op_name = if mode == "redis" { redis::op_name(load.op) } else { load.op.name() };
     println!(
         "{label}: {} {} c={} n={} errors={} empty={} p50={:.1}µs p90={:.1}µs p99={:.1}µs p99.9={:.1}µs mean={:.1}µs max={:.0}µs {:.0} req/s over {:.2}s (CPU/req: client {:.1}µs{}){}",
         mode,
-        load.op.name(),
+        op_name,
         load.connections,
         s.requests,
         s.errors,
@@ -319,7 +318,7 @@ fn emit_with(mode: &str, target: &str, load: &LoadArgs, s: &Summary, extra: Vec<
             m.insert("label".into(), json!(label));
             m.insert("mode".into(), json!(mode));
             m.insert("target".into(), json!(target));
-            m.insert("op".into(), json!(load.op.name()));
+            m.insert("op".into(), json!(op_name));
             m.insert("connections".into(), json!(load.connections));
             m.insert("item_bytes".into(), json!(load.item_bytes));
             m.insert("unique_keys".into(), json!(load.unique_keys));

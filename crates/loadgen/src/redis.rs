@@ -135,6 +135,15 @@ pub fn target_addr(s: &str) -> Result<SocketAddr, String> {
     Ok(addr)
 }
 
+/// The Redis command `op` sends.
+pub fn op_name(op: Op) -> &'static str {
+    match op {
+        Op::Get | Op::Query => "GET",
+        Op::BatchGet => "MGET",
+        Op::Put => "SET",
+    }
+}
+
 /// A load worker on one Redis connection.
 pub struct RedisWorker {
     stream: TcpStream,
@@ -250,7 +259,14 @@ mod tests {
             (b"*0\r\n", Some((Reply::Array(Some(vec![])), 4))),
             (
                 b"*3\r\n$1\r\na\r\n$-1\r\n*1\r\n:1\r\n",
-                Some((Reply::Array(Some(vec![Reply::Bulk(Some(1)), Reply::Bulk(None), Reply::Array(Some(vec![Reply::Int(1)]))])), 24)),
+                Some((
+                    Reply::Array(Some(vec![
+                        Reply::Bulk(Some(1)),
+                        Reply::Bulk(None),
+                        Reply::Array(Some(vec![Reply::Int(1)])),
+                    ])),
+                    24,
+                )),
             ),
             // Incomplete: more bytes needed.
             (b"", None),

@@ -183,28 +183,28 @@ const CHECKS: &[Check] = &[
     // (`daxd-loadgen redis`, 1 KiB values) in the same run: server CPU per request from
     // /proc/<pid>/stat of daxd and of redis-server.
     Check {
-        what: "DAX cache-hit GetItem server CPU per request / Redis GET (c=50)",
+        what: "DAX cache-hit GetItem server CPU per request / Redis GET, same load code (c=50)",
         num: "dax.get-hit.c50",
         den: "redis-lg.get.c50",
         metric: "server_cpu_us_per_req",
         goal: Goal::AtMost(1.0),
     },
     Check {
-        what: "DAX cache-hit GetItem throughput / Redis GET (c=50)",
+        what: "DAX cache-hit GetItem throughput / Redis GET, same load code (c=50)",
         num: "dax.get-hit.c50",
         den: "redis-lg.get.c50",
         metric: "rps",
         goal: Goal::AtLeast(1.0),
     },
     Check {
-        what: "DAX cache-hit GetItem p50 / Redis GET p50 (c=1)",
+        what: "DAX cache-hit GetItem p50 / Redis GET p50, same load code (c=1)",
         num: "dax.get-hit.c1",
         den: "redis-lg.get.c1",
         metric: "p50_us",
         goal: Goal::AtMost(1.05),
     },
     Check {
-        what: "DAX cache-hit GetItem server CPU per request / Redis GET (c=1)",
+        what: "DAX cache-hit GetItem server CPU per request / Redis GET, same load code (c=1)",
         num: "dax.get-hit.c1",
         den: "redis-lg.get.c1",
         metric: "server_cpu_us_per_req",
@@ -271,6 +271,13 @@ const CHECKS: &[Check] = &[
         what: "pinned: DAX cache-hit GetItem p50 / Redis GET p50",
         num: "pinned.dax.get-hit.c1",
         den: "pinned.redis.get.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "pinned: DAX cache-hit GetItem p50 / Redis GET p50, same load code",
+        num: "pinned.dax.get-hit.c1",
+        den: "pinned.redis-lg.get.c1",
         metric: "p50_us",
         goal: Goal::Info,
     },
@@ -425,13 +432,31 @@ fn conns_lines(out: &mut String, order: &[String], runs: &BTreeMap<String, Value
         let errors = num(v, "errors").unwrap_or(0.0);
         let p99 = num(v, "p99_us").unwrap_or(0.0);
         let ok = |b: bool| if b { "yes" } else { "**no**" };
-        let _ = writeln!(out, "| {label}: {conns} connections, errors | count | {} | = 0 | {} |", format_num(errors), ok(errors == 0.0));
-        let _ = writeln!(out, "| {label}: {conns} connections, p99 | µs | {} | ≤ 5000 | {} |", format_num(p99), ok(p99 <= 5000.0));
+        let _ = writeln!(
+            out,
+            "| {label}: {conns} connections, errors | count | {} | = 0 | {} |",
+            format_num(errors),
+            ok(errors == 0.0)
+        );
+        let _ = writeln!(
+            out,
+            "| {label}: {conns} connections, p99 | µs | {} | ≤ 5000 | {} |",
+            format_num(p99),
+            ok(p99 <= 5000.0)
+        );
         if let Some(rss) = num(v, "rss_per_idle_conn_bytes") {
-            let _ = writeln!(out, "| {label}: server RSS per idle connection | bytes | {} | (measured) | |", format_num(rss));
+            let _ = writeln!(
+                out,
+                "| {label}: server RSS per idle connection | bytes | {} | (measured) | |",
+                format_num(rss)
+            );
         }
         if let Some(late) = num(v, "late_sends") {
-            let _ = writeln!(out, "| {label}: requests sent over an interval late | count | {} | (load generator kept up if 0) | |", format_num(late));
+            let _ = writeln!(
+                out,
+                "| {label}: requests sent over an interval late | count | {} | (load generator kept up if 0) | |",
+                format_num(late)
+            );
         }
     }
 }
@@ -439,10 +464,8 @@ fn conns_lines(out: &mut String, order: &[String], runs: &BTreeMap<String, Value
 /// The cache-size sweep's checks: the largest size's hit p50 (1 connection) and server CPU
 /// per request (50 connections) against the smallest's (`sweep.<items>.get-hit.c1/c50`).
 fn sweep_checks(runs: &BTreeMap<String, Value>) -> Vec<Check> {
-    let mut sizes: Vec<u64> = runs
-        .keys()
-        .filter_map(|l| l.strip_prefix("sweep.")?.strip_suffix(".get-hit.c1")?.parse().ok())
-        .collect();
+    let mut sizes: Vec<u64> =
+        runs.keys().filter_map(|l| l.strip_prefix("sweep.")?.strip_suffix(".get-hit.c1")?.parse().ok()).collect();
     sizes.sort_unstable();
     let (Some(&small), Some(&large)) = (sizes.first(), sizes.last()) else {
         return Vec::new();
@@ -460,7 +483,9 @@ fn sweep_checks(runs: &BTreeMap<String, Value>) -> Vec<Check> {
             goal: Goal::AtMost(1.2),
         },
         Check {
-            what: leak(format!("cache-size sweep: hit server CPU per request at {large} items / at {small} items (c=50)")),
+            what: leak(format!(
+                "cache-size sweep: hit server CPU per request at {large} items / at {small} items (c=50)"
+            )),
             num: leak(format!("sweep.{large}.get-hit.c50")),
             den: leak(format!("sweep.{small}.get-hit.c50")),
             metric: "server_cpu_us_per_req",
@@ -494,5 +519,33 @@ mod tests {
             "{r}"
         );
         assert!(r.contains("| 1500 | ≤ 2048 | yes |"), "{r}");
+    }
+
+    #[test]
+    fn new_targets_sweep_and_many_connections() {
+        let text = r#"{"label":"dax.get-hit.c50","connections":50,"p50_us":900,"rps":40000,"server_cpu_us_per_req":9}
+{"label":"redis-lg.get.c50","connections":50,"p50_us":800,"rps":50000,"server_cpu_us_per_req":10}
+{"label":"dax.batch-get100.c50","connections":50,"server_cpu_us_per_req":120}
+{"label":"redis-lg.mget100.c50","connections":50,"server_cpu_us_per_req":100}
+{"label":"sweep.10000.get-hit.c1","connections":1,"p50_us":20,"server_cpu_us_per_req":10}
+{"label":"sweep.5000000.get-hit.c1","connections":1,"p50_us":23,"server_cpu_us_per_req":10}
+{"label":"sweep.10000.get-hit.c50","connections":50,"p50_us":20,"server_cpu_us_per_req":10}
+{"label":"sweep.5000000.get-hit.c50","connections":50,"p50_us":20,"server_cpu_us_per_req":13}
+{"label":"sweep.5000000.memory","items":1000,"item_bytes":1024,"rss_delta_bytes":1800000,"estimated_db_size_delta":1200000}
+{"label":"conns.10000","mode":"dax-open","connections":10000,"errors":0,"p99_us":6000,"rss_per_idle_conn_bytes":33000,"late_sends":0}"#;
+        let r = render(text);
+        for want in [
+            "| DAX cache-hit GetItem server CPU per request / Redis GET, same load code (c=50) | server_cpu_us_per_req | 0.90× (9 / 10) | ≤ 1× | yes |",
+            "| DAX cache-hit GetItem throughput / Redis GET, same load code (c=50) | rps | 0.80× (40000 / 50000) | ≥ 1× | **no** |",
+            "| DAX BatchGetItem of 100 cached keys, server CPU per request / Redis MGET of 100 (c=50) | server_cpu_us_per_req | 1.20× (120 / 100) | ≤ 1× | **no** |",
+            "| cache-size sweep: hit p50 at 5000000 items / at 10000 items (c=1) | p50_us | 1.15× (23 / 20) | ≤ 1.2× | yes |",
+            "| cache-size sweep: hit server CPU per request at 5000000 items / at 10000 items (c=50) | server_cpu_us_per_req | 1.30× (13 / 10) | ≤ 1.2× | **no** |",
+            "| 1800 | ≤ 1700 | **no** |",
+            "| conns.10000: 10000 connections, errors | count | 0 | = 0 | yes |",
+            "| conns.10000: 10000 connections, p99 | µs | 6000 | ≤ 5000 | **no** |",
+            "| conns.10000: server RSS per idle connection | bytes | 33000 | (measured) | |",
+        ] {
+            assert!(r.contains(want), "missing {want}\n{r}");
+        }
     }
 }

@@ -212,4 +212,46 @@ mod tests {
         let body: Value = serde_json::from_str(&d.body(Op::Query, 7)).unwrap();
         assert_eq!(body, d.value(Op::Query, 7));
     }
+
+    #[test]
+    fn batches_wrap_within_the_key_range() {
+        let cases: &[(u64, u64, u64, u64, &[u64])] = &[
+            // (batch, key_offset, keys, first key, the batch's keys)
+            (3, 0, 10, 0, &[0, 1, 2]),
+            (3, 0, 10, 8, &[8, 9, 0]),
+            (2, 100, 5, 104, &[104, 100]),
+            (1, 0, 1, 0, &[0]),
+        ];
+        for &(batch, offset, keys, first, want) in cases {
+            let d = Data::new("t", "k", 1024).with_batch(batch, offset, keys);
+            assert_eq!(d.batch_keys(first).collect::<Vec<_>>(), want, "{batch} {offset} {keys} {first}");
+        }
+        let d = Data::new("t", "k", 1024).with_batch(2, 0, 10);
+        let v = d.value(Op::BatchGet, 9);
+        assert_eq!(
+            v,
+            json!({"RequestItems": {"t": {"Keys": [{"pk": {"S": "k000000009"}}, {"pk": {"S": "k000000000"}}]}}})
+        );
+        assert_eq!(serde_json::from_str::<Value>(&d.body(Op::BatchGet, 9)).unwrap(), v);
+    }
+
+    #[test]
+    fn sort_key_tables_hold_partitions_of_items() {
+        let d = Data::new("q", "k", 1024).with_sort_keys(10);
+        assert_eq!(d.per_partition(), 10);
+        // Item 23: partition 2, sort key 3, still 1024 bytes (a number below 100 is 2 bytes).
+        let item = d.item(23);
+        assert_eq!(item["pk"], json!({"S": "k000000002"}));
+        assert_eq!(item["sk"], json!({"N": "3"}));
+        let v = item["v"]["S"].as_str().unwrap();
+        assert_eq!(2 + 10 + 2 + SMALL_NUMBER_BYTES + 1 + v.len(), 1024);
+        assert_eq!(d.create_table()["KeySchema"][1], json!({"AttributeName": "sk", "KeyType": "RANGE"}));
+        assert_eq!(d.value(Op::Get, 4)["Key"], json!({"pk": {"S": "k000000004"}, "sk": {"N": "0"}}));
+        assert_eq!(serde_json::from_str::<Value>(&d.body(Op::Get, 4)).unwrap(), d.value(Op::Get, 4));
+        // 25 items a BatchWriteItem: two and a half partitions.
+        let w = d.batch_write(0, 25);
+        assert_eq!(w["RequestItems"]["q"].as_array().unwrap().len(), 25);
+        assert!(json_has_item(Op::BatchGet, br#"{"Responses":{},"UnprocessedKeys":{}}"#));
+        assert!(!json_has_item(Op::BatchGet, br#"{"Responses":{},"UnprocessedKeys":{"t":{"Keys":[]}}}"#));
+    }
 }
