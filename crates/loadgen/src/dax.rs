@@ -376,7 +376,9 @@ mod tests {
                 ..Default::default()
             })
         };
-        let cases: Vec<(Op, Vec<u8>, usize, (u64, bool))> = vec![
+        // (operation, answer frame, its result items, (items, unprocessed))
+        type Case = (Op, Vec<u8>, usize, (u64, bool));
+        let cases: Vec<Case> = vec![
             (Op::Query, query(10, Some(full(10))), 1, (10, false)),
             (Op::Query, query(0, Some(vec![])), 1, (0, false)),
             (Op::Query, query(3, None), 1, (3, false)),

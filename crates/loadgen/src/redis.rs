@@ -247,7 +247,8 @@ mod tests {
 
     #[test]
     fn replies_parse_whole_or_ask_for_more() {
-        let cases: &[(&[u8], Option<(Reply, usize)>)] = &[
+        type Case<'a> = (&'a [u8], Option<(Reply, usize)>);
+        let cases: &[Case] = &[
             (b"+OK\r\n", Some((Reply::Simple("OK".into()), 5))),
             (b"+PONG\r\nextra", Some((Reply::Simple("PONG".into()), 7))),
             (b"-ERR wrong\r\n", Some((Reply::Error("ERR wrong".into()), 12))),

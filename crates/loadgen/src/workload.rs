@@ -149,11 +149,11 @@ impl Data {
 
     /// Item number `j` (partition `j / sort_keys`, sort key `j % sort_keys`).
     pub fn item(&self, j: u64) -> Value {
-        if self.sort_keys > 0 {
-            let (p, s) = (j / self.sort_keys, j % self.sort_keys);
-            json!({"pk": {"S": self.key(p)}, "sk": {"N": s.to_string()}, "v": {"S": self.payload}})
-        } else {
-            json!({"pk": {"S": self.key(j)}, "v": {"S": self.payload}})
+        match (j.checked_div(self.sort_keys), j.checked_rem(self.sort_keys)) {
+            (Some(p), Some(s)) => {
+                json!({"pk": {"S": self.key(p)}, "sk": {"N": s.to_string()}, "v": {"S": self.payload}})
+            }
+            _ => json!({"pk": {"S": self.key(j)}, "v": {"S": self.payload}}),
         }
     }
 
