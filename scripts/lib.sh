@@ -39,6 +39,10 @@ wait_port() {  # port, name
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
+# CPU time (utime + stime) of process $1 in clock ticks (`getconf CLK_TCK` a second), from
+# /proc/<pid>/stat; the fields counted after the command name, which may hold spaces.
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+
 # daxd on an ephemeral loopback port with its data in $TMP/daxd and no provisioning delay,
 # its DAX nodes on the given port range, its output in the given log; waits until it prints
 # its `daxd ready:` line (30 s at most). Sets DAXD_PID and DAXD_URL.

@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use dax_wire::{
-    encode_key, encode_value_bytes, AttributeValue, AuthorizeConnection, Comparator, ConditionExpression, DocumentPath,
-    Expr, GetItemRequest, Item, KeySchema, KeyType, Preamble, PutItemRequest, QueryRequest, Request, SessionId,
+    encode_key, encode_value_bytes, AttributeValue, AuthorizeConnection, BatchGetItemRequest, BatchGetTable,
+    Comparator, ConditionExpression, DocumentPath, Expr, GetItemRequest, Item, KeySchema, KeyType, Number, Preamble,
+    PutItemRequest, QueryRequest, Request, SessionId,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -117,6 +118,43 @@ fn frame(buf: &[u8], items: usize) -> Result<Option<(Answer, usize)>, String> {
     }
 }
 
+/// How many items a successful answer's result carries (`result`: the bytes after `0x80`):
+/// a Query's `Count` (result key 8), or the items a BatchGetItem returned over all tables
+/// and whether it left keys unprocessed.
+fn result_items(op: Op, result: &[u8]) -> Result<(u64, bool), String> {
+    let err = |e: minicbor::decode::Error| format!("malformed {} answer: {e}", op.name());
+    let mut d = minicbor::Decoder::new(result);
+    match op {
+        Op::Query => {
+            let n = d.map().map_err(err)?.ok_or("indefinite Query result map")?;
+            for _ in 0..n {
+                if d.u64().map_err(err)? == dax_wire::result_key::COUNT {
+                    return Ok((d.u64().map_err(err)?, false));
+                }
+                d.skip().map_err(err)?;
+            }
+            Err("Query answer without Count".into())
+        }
+        Op::BatchGet => {
+            d.array().map_err(err)?;
+            let tables = d.map().map_err(err)?.ok_or("indefinite BatchGetItem responses")?;
+            let mut items = 0;
+            for _ in 0..tables {
+                d.str().map_err(err)?;
+                // Unprojected tables: key and value bytes, flat.
+                let flat = d.array().map_err(err)?.ok_or("indefinite BatchGetItem items")?;
+                items += flat / 2;
+                for _ in 0..flat {
+                    d.skip().map_err(err)?;
+                }
+            }
+            let unprocessed = d.map().map_err(err)?.ok_or("indefinite UnprocessedKeys")?;
+            Ok((items, unprocessed > 0))
+        }
+        Op::Get | Op::Put => Ok((u64::from(!matches!(result.first(), None | Some(0xa0 | 0xf6))), false)),
+    }
+}
+
 /// One authorized DAX connection.
 pub struct Conn {
     stream: TcpStream,
@@ -184,6 +222,8 @@ pub struct DaxWorker {
     schema: KeySchema,
     /// Attribute-list id of `["v"]` (PutItem).
     list_id: u64,
+    /// Result items of a full answer: 1, a Query's items per partition, a batch's keys.
+    want: u64,
 }
 
 impl DaxWorker {
@@ -191,44 +231,80 @@ impl DaxWorker {
         let mut conn = Conn::open(t).await?;
         // Also proves the connection is authorized before the run starts.
         let list_id = conn.attribute_list_id(&["v"]).await?;
-        Ok(DaxWorker { conn, data, op, schema: KeySchema::hash_only("pk", KeyType::S), list_id })
+        Ok(Self::new(conn, data, op, list_id))
+    }
+
+    fn new(conn: Conn, data: Arc<Data>, op: Op, list_id: u64) -> Self {
+        let schema = if data.sort_keys > 0 {
+            KeySchema::hash_range("pk", KeyType::S, "sk", KeyType::N)
+        } else {
+            KeySchema::hash_only("pk", KeyType::S)
+        };
+        let want = match op {
+            Op::Query => data.per_partition(),
+            Op::BatchGet => data.batch,
+            Op::Get | Op::Put => 1,
+        };
+        DaxWorker { conn, data, op, schema, list_id, want }
     }
 
     fn request(&self, key: u64) -> Result<Vec<u8>, String> {
-        let k = self.data.key(key);
-        let table = self.data.table.clone();
-        let mut item = Item::new();
-        item.insert("pk".into(), AttributeValue::S(k.clone()));
-        let key_bytes = encode_key(&item, &self.schema).map_err(|e| e.to_string())?;
-        Ok(match self.op {
-            Op::Get => {
-                Request::GetItem(GetItemRequest { table_name: table, key: key_bytes, ..Default::default() }).encode()
-            }
-            Op::Put => {
-                let v = AttributeValue::S(self.data.payload().to_owned());
-                Request::PutItem(PutItemRequest {
-                    table_name: table,
-                    key: key_bytes,
-                    value: encode_value_bytes(self.list_id, &[&v]),
-                    ..Default::default()
-                })
-                .encode()
-            }
-            Op::Query => Request::Query(QueryRequest {
+        request_bytes(&self.data, self.op, &self.schema, self.list_id, key)
+    }
+}
+
+/// The key bytes of partition `key` (sort key 0 when the table has one).
+fn key_bytes(data: &Data, schema: &KeySchema, key: u64) -> Result<Vec<u8>, String> {
+    let mut item = Item::new();
+    item.insert("pk".into(), AttributeValue::S(data.key(key)));
+    if data.sort_keys > 0 {
+        item.insert("sk".into(), AttributeValue::N(Number::from_i128(0).map_err(|e| e.to_string())?));
+    }
+    encode_key(&item, schema).map_err(|e| e.to_string())
+}
+
+/// The request frame of `op` on key number `key` (`list_id`: the attribute-list id of
+/// `["v"]`, for PutItem).
+fn request_bytes(data: &Data, op: Op, schema: &KeySchema, list_id: u64, key: u64) -> Result<Vec<u8>, String> {
+    let table = data.table.clone();
+    if op == Op::BatchGet {
+        let keys = data.batch_keys(key).map(|j| key_bytes(data, schema, j)).collect::<Result<Vec<_>, _>>()?;
+        return Ok(Request::BatchGetItem(BatchGetItemRequest {
+            tables: vec![BatchGetTable { table_name: table, keys, ..Default::default() }],
+            ..Default::default()
+        })
+        .encode());
+    }
+    let key_bytes = key_bytes(data, schema, key)?;
+    Ok(match op {
+        Op::Get => {
+            Request::GetItem(GetItemRequest { table_name: table, key: key_bytes, ..Default::default() }).encode()
+        }
+        Op::Put => {
+            let v = AttributeValue::S(data.payload().to_owned());
+            Request::PutItem(PutItemRequest {
                 table_name: table,
-                key_condition: Some(ConditionExpression {
-                    expr: Expr::Compare(
-                        Comparator::Eq,
-                        Box::new(Expr::Path(DocumentPath::attribute("pk"))),
-                        Box::new(Expr::Value(0)),
-                    ),
-                    values: vec![AttributeValue::S(k)],
-                }),
+                key: key_bytes,
+                value: encode_value_bytes(list_id, &[&v]),
                 ..Default::default()
             })
-            .encode(),
+            .encode()
+        }
+        Op::Query => Request::Query(QueryRequest {
+            table_name: table,
+            key_condition: Some(ConditionExpression {
+                expr: Expr::Compare(
+                    Comparator::Eq,
+                    Box::new(Expr::Path(DocumentPath::attribute("pk"))),
+                    Box::new(Expr::Value(0)),
+                ),
+                values: vec![AttributeValue::S(data.key(key))],
+            }),
+            ..Default::default()
         })
-    }
+        .encode(),
+        Op::BatchGet => unreachable!("answered above"),
+    })
 }
 
 impl Worker for DaxWorker {
@@ -238,15 +314,27 @@ impl Worker for DaxWorker {
                 Ok(r) => r,
                 Err(e) => return (Outcome::Error, Some(e)),
             };
-            match self.conn.call(&req, 1).await {
-                Ok((Answer::Success { empty, .. }, bytes)) => {
-                    let empty = match self.op {
-                        Op::Get => empty,
-                        // Count 0: `8: 0` in the result map.
-                        Op::Query => !bytes.windows(2).any(|w| w == [0x08, 0x01]),
-                        Op::Put => false,
-                    };
-                    (if empty { Outcome::Empty } else { Outcome::Ok }, None)
+            let frame_items = if self.op == Op::BatchGet { 2 } else { 1 };
+            match self.conn.call(&req, frame_items).await {
+                Ok((Answer::Success { result_start, .. }, bytes)) => {
+                    if self.op == Op::Put {
+                        return (Outcome::Ok, None);
+                    }
+                    match result_items(self.op, &bytes[result_start..]) {
+                        // Everything asked for came back.
+                        Ok((n, false)) if n == self.want => (Outcome::Ok, None),
+                        Ok((n, unprocessed)) => (
+                            Outcome::Empty,
+                            (self.op != Op::Get).then(|| {
+                                format!(
+                                    "{} returned {n} of {} items (unprocessed: {unprocessed})",
+                                    self.op.name(),
+                                    self.want
+                                )
+                            }),
+                        ),
+                        Err(e) => (Outcome::Error, Some(e)),
+                    }
                 }
                 Ok((Answer::Error(e), _)) => (Outcome::Error, Some(e)),
                 Err(e) => (Outcome::Error, Some(e)),
@@ -271,6 +359,88 @@ mod tests {
         assert_eq!(n, err.len());
         assert!(matches!(a, Answer::Error(m) if m.contains("nope")));
         assert_eq!(frame(&err[..err.len() - 1], 1).unwrap(), None);
+    }
+
+    #[test]
+    fn result_items_of_query_and_batch_answers() {
+        use dax_wire::{BatchGetItems, BatchGetResponse, QueryItem, QueryResponse};
+        let full = |n: usize| (0..n).map(|i| QueryItem::Full { key: vec![i as u8], value: vec![1] }).collect();
+        let query = |n: u64, items: Option<Vec<QueryItem>>| {
+            dax_wire::encode_query_response(&QueryResponse { items, count: n, scanned_count: n, ..Default::default() })
+        };
+        let pairs = |n: u8| (0..n).map(|i| (vec![i], vec![i, 1])).collect::<Vec<_>>();
+        let batch = |tables: Vec<(String, BatchGetItems)>, unprocessed: Vec<(String, Vec<Vec<u8>>)>| {
+            dax_wire::encode_batch_get_response(&BatchGetResponse {
+                responses: tables,
+                unprocessed_keys: unprocessed,
+                ..Default::default()
+            })
+        };
+        // (operation, answer frame, its result items, (items, unprocessed))
+        type Case = (Op, Vec<u8>, usize, (u64, bool));
+        let cases: Vec<Case> = vec![
+            (Op::Query, query(10, Some(full(10))), 1, (10, false)),
+            (Op::Query, query(0, Some(vec![])), 1, (0, false)),
+            (Op::Query, query(3, None), 1, (3, false)),
+            (Op::BatchGet, batch(vec![("t".into(), BatchGetItems::Full(pairs(100)))], vec![]), 2, (100, false)),
+            (
+                Op::BatchGet,
+                batch(
+                    vec![("a".into(), BatchGetItems::Full(pairs(2))), ("b".into(), BatchGetItems::Full(pairs(3)))],
+                    vec![("a".into(), vec![vec![9]])],
+                ),
+                2,
+                (5, true),
+            ),
+            (Op::BatchGet, batch(vec![], vec![]), 2, (0, false)),
+        ];
+        for (op, bytes, items, want) in cases {
+            let (answer, used) = frame(&bytes, items).unwrap().unwrap();
+            assert_eq!(used, bytes.len(), "{op:?}");
+            let Answer::Success { result_start, .. } = answer else { panic!("{answer:?}") };
+            assert_eq!(result_items(op, &bytes[result_start..]).unwrap(), want, "{op:?}");
+        }
+        // A Query result without its Count, and a truncated batch, are errors.
+        assert!(result_items(Op::Query, &[0xa0]).is_err());
+        assert!(result_items(Op::BatchGet, &[0x82, 0xa1]).is_err());
+    }
+
+    #[test]
+    fn batch_get_and_sort_key_requests_decode() {
+        let data = |sort_keys: u64| Arc::new(Data::new("t", "k", 1024).with_sort_keys(sort_keys).with_batch(3, 10, 4));
+        // Request frames only (no connection): the codec reads them back.
+        for (op, sort_keys, want_keys) in [(Op::BatchGet, 0, 3usize), (Op::Get, 10, 1), (Op::Query, 10, 0)] {
+            let d = data(sort_keys);
+            let schema = if sort_keys > 0 {
+                KeySchema::hash_range("pk", KeyType::S, "sk", KeyType::N)
+            } else {
+                KeySchema::hash_only("pk", KeyType::S)
+            };
+            let bytes = request_bytes(&d, op, &schema, 0, 13).unwrap();
+            let (f, n) = dax_wire::try_decode(&bytes, &dax_wire::Limits::DEFAULT).unwrap().unwrap();
+            assert_eq!(n, bytes.len());
+            match f {
+                dax_wire::Frame::Request(Request::BatchGetItem(b)) => {
+                    assert_eq!(b.tables[0].keys.len(), want_keys);
+                    // Keys 13, 10, 11: the batch wraps within 10..14.
+                    let keys: Vec<_> = b.tables[0]
+                        .keys
+                        .iter()
+                        .map(|k| dax_wire::decode_key(k, &schema, &dax_wire::Limits::DEFAULT).unwrap()["pk"].clone())
+                        .collect();
+                    assert_eq!(
+                        keys,
+                        ["k000000013", "k000000010", "k000000011"].map(|k| AttributeValue::S(k.into())).to_vec()
+                    );
+                }
+                dax_wire::Frame::Request(Request::GetItem(g)) => {
+                    let key = dax_wire::decode_key(&g.key, &schema, &dax_wire::Limits::DEFAULT).unwrap();
+                    assert_eq!(key["sk"], AttributeValue::N(Number::from_i128(0).unwrap()));
+                }
+                dax_wire::Frame::Request(Request::Query(q)) => assert!(q.key_condition.is_some()),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -141,6 +141,7 @@ impl HttpWorker {
             Op::Get => "DynamoDB_20120810.GetItem",
             Op::Put => "DynamoDB_20120810.PutItem",
             Op::Query => "DynamoDB_20120810.Query",
+            Op::BatchGet => "DynamoDB_20120810.BatchGetItem",
         };
         Ok(HttpWorker { conn: Conn::open(endpoint).await?, signer, data, op, target })
     }
@@ -186,8 +187,8 @@ pub async fn create_table(conn: &mut Conn, signer: &Signer, data: &Data) -> Resu
     Err(format!("table {} did not become ACTIVE", data.table))
 }
 
-/// Write items `from..to` with BatchWriteItem (25 a call) over `connections` connections,
-/// retrying unprocessed items.
+/// Write the items of partitions `from..to` (each `data.per_partition()` items) with
+/// BatchWriteItem (25 a call) over `connections` connections, retrying unprocessed items.
 pub async fn load_items(
     endpoint: Arc<Endpoint>,
     signer: Arc<Signer>,
@@ -196,6 +197,7 @@ pub async fn load_items(
     to: u64,
     connections: usize,
 ) -> Result<(), String> {
+    let (from, to) = (from * data.per_partition(), to * data.per_partition());
     let next = Arc::new(std::sync::atomic::AtomicU64::new(from));
     let mut tasks = Vec::new();
     for _ in 0..connections.max(1) {

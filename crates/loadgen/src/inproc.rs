@@ -23,6 +23,7 @@ pub async fn prepare(backend: &EmbeddedBackend, region: &str, data: &Data, keys:
         Err(e) if e.code == "ResourceInUseException" => {}
         Err(e) => return Err(format!("CreateTable: {e}")),
     }
+    let keys = keys * data.per_partition();
     let mut i = 0;
     while i < keys {
         let to = (i + 25).min(keys);
@@ -57,6 +58,10 @@ impl Worker for InprocWorker {
                     let has = match self.op {
                         Op::Get => out.get("Item").is_some(),
                         Op::Query => out.get("Count").and_then(serde_json::Value::as_u64).unwrap_or(0) > 0,
+                        Op::BatchGet => out
+                            .get("UnprocessedKeys")
+                            .and_then(serde_json::Value::as_object)
+                            .is_none_or(serde_json::Map::is_empty),
                         Op::Put => true,
                     };
                     (if has { Outcome::Ok } else { Outcome::Empty }, None)

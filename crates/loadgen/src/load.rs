@@ -15,6 +15,9 @@ use serde_json::{json, Value};
 /// Hard upper bounds, whatever the command line says.
 pub const MAX_SECONDS: f64 = 300.0;
 pub const MAX_CONNECTIONS: usize = 512;
+/// The bound on connections of an open-loop run (`--interval-ms`), where each connection
+/// sends one request per interval rather than as fast as it can.
+pub const MAX_OPEN_CONNECTIONS: usize = 20_000;
 
 /// What one request came back as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,8 +52,19 @@ pub struct Plan {
     pub keys: u64,
     pub key_offset: u64,
     pub unique: bool,
+    /// Keys in a pseudo-random order over `0..keys` (a fixed sequence, the same every run)
+    /// instead of in turn.
+    pub random: bool,
     /// A server process whose CPU time per request to report.
     pub server_pid: Option<u32>,
+}
+
+/// SplitMix64: the `i`-th number of a fixed pseudo-random sequence.
+pub fn mix(i: u64) -> u64 {
+    let mut z = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 struct Shared {
@@ -104,6 +118,8 @@ impl Shared {
                 return None;
             }
             self.plan.key_offset + i
+        } else if self.plan.random {
+            self.plan.key_offset + mix(i) % self.plan.keys.max(1)
         } else {
             self.plan.key_offset + i % self.plan.keys.max(1)
         };
@@ -166,8 +182,32 @@ pub fn process_cpu_us() -> f64 {
     cpu_us_of("self")
 }
 
+/// Clock ticks per second of `/proc/<pid>/stat`'s CPU times (`getconf CLK_TCK`; 100 if
+/// that cannot be run).
+pub fn clock_ticks() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|t| t.trim().parse::<f64>().ok())
+            .filter(|t| *t > 0.0)
+            .unwrap_or(100.0)
+    })
+}
+
+/// Resident set size of process `pid` in bytes (`VmRSS` of `/proc/<pid>/status`).
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib =
+        s.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse::<u64>().ok()?;
+    Some(kib * 1024)
+}
+
 /// CPU time (user + system) of process `pid` (`"self"` for this one) in microseconds,
-/// from `/proc/<pid>/stat` (clock ticks of 10 ms).
+/// from `/proc/<pid>/stat` (in clock ticks, see [`clock_ticks`]).
 pub fn cpu_us_of(pid: &str) -> f64 {
     let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return 0.0;
@@ -179,7 +219,7 @@ pub fn cpu_us_of(pid: &str) -> f64 {
     let f: Vec<&str> = rest.split_whitespace().collect();
     // rest starts at field 3 (state); utime is field 14, stime 15.
     let ticks = |i: usize| f.get(i - 3).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(14) + ticks(15)) * 1e6 / 100.0
+    (ticks(14) + ticks(15)) * 1e6 / clock_ticks()
 }
 
 /// Run `workers` under `plan`.
@@ -260,6 +300,26 @@ pub async fn run<W: Worker>(plan: Plan, workers: Vec<W>) -> Summary {
     let server_after = server.as_deref().map(cpu_us_of);
     let ms = shared.measure_start.lock().unwrap_or_else(std::sync::PoisonError::into_inner).unwrap_or(shared.start);
     let seconds = all.last_done.map_or(0.0, |d| d.duration_since(ms).as_secs_f64());
+    let n = all.samples_ns.len();
+    let before = *cpu_before.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let cpu = before.map_or(0.0, |(b, _)| cpu_after - b);
+    let server_cpu = match (before, server_after) {
+        (Some((_, b)), Some(a)) if n > 0 => Some((a - b) / n as f64),
+        _ => None,
+    };
+    let first_error = shared.first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    summarise(all, seconds, cpu, server_cpu, first_error)
+}
+
+/// The figures of a run from its tally: `seconds` measured, `client_cpu_us` used by this
+/// process over them, the server's CPU per request.
+fn summarise(
+    all: Tally,
+    seconds: f64,
+    client_cpu_us: f64,
+    server_cpu: Option<f64>,
+    first_error: Option<String>,
+) -> Summary {
     let mut s = all.samples_ns;
     s.sort_unstable();
     let n = s.len();
@@ -272,13 +332,6 @@ pub async fn run<W: Worker>(plan: Plan, workers: Vec<W>) -> Summary {
         s[rank.clamp(1, n) - 1] as f64 / 1000.0
     };
     let mean = if n == 0 { 0.0 } else { s.iter().map(|&x| x as f64).sum::<f64>() / n as f64 / 1000.0 };
-    let before = *cpu_before.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let cpu = before.map_or(0.0, |(b, _)| cpu_after - b);
-    let server_cpu = match (before, server_after) {
-        (Some((_, b)), Some(a)) if n > 0 => Some((a - b) / n as f64),
-        _ => None,
-    };
-    let first_error = shared.first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     Summary {
         requests: n as u64,
         ok: all.ok,
@@ -293,7 +346,179 @@ pub async fn run<W: Worker>(plan: Plan, workers: Vec<W>) -> Summary {
         p999_us: pct(99.9),
         max_us: s.last().map_or(0.0, |&x| x as f64 / 1000.0),
         first_error,
-        client_cpu_us_per_req: if n > 0 { cpu / n as f64 } else { 0.0 },
+        client_cpu_us_per_req: if n > 0 { client_cpu_us / n as f64 } else { 0.0 },
         server_cpu_us_per_req: server_cpu,
+    }
+}
+
+/// How an open-loop run is paced and bounded.
+#[derive(Debug, Clone)]
+pub struct OpenPlan {
+    /// Each connection sends one request every `interval`, the connections' send times
+    /// spread evenly over it.
+    pub interval: Duration,
+    pub warmup: Duration,
+    pub duration: Duration,
+    /// Key numbers `key_offset..key_offset+keys`, in turn over all connections.
+    pub keys: u64,
+    pub key_offset: u64,
+    pub server_pid: Option<u32>,
+}
+
+/// The figures of an open-loop run beyond [`Summary`]'s.
+#[derive(Debug, Clone, Default)]
+pub struct OpenExtra {
+    /// Requests sent more than one interval after their scheduled time (the connection's
+    /// previous request was still waiting, or this process could not keep up).
+    pub late: u64,
+}
+
+/// Run `workers` open-loop under `plan`: every worker sends a request every interval
+/// (not waiting for a free connection: a connection whose previous answer has not come
+/// back by then sends as soon as it has, and the request counts as late). Latency is taken
+/// from the send. The server's CPU is sampled when the measured phase starts and after the
+/// last answer.
+pub async fn run_open<W: Worker>(plan: OpenPlan, workers: Vec<W>) -> (Summary, OpenExtra) {
+    let n_workers = workers.len().max(1) as u32;
+    let start = tokio::time::Instant::now() + Duration::from_millis(50);
+    let measure_start = start + plan.warmup;
+    let end = measure_start + plan.duration;
+    let next_key = Arc::new(AtomicU64::new(0));
+    let first_error = Arc::new(Mutex::new(None::<String>));
+    let late = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::with_capacity(workers.len());
+    for (idx, mut w) in workers.into_iter().enumerate() {
+        let (next_key, first_error, late) = (Arc::clone(&next_key), Arc::clone(&first_error), Arc::clone(&late));
+        let plan = plan.clone();
+        let phase = plan.interval * u32::try_from(idx).unwrap_or(u32::MAX) / n_workers;
+        tasks.push(tokio::spawn(async move {
+            let mut t = Tally::default();
+            let mut due = start + phase;
+            while due < end {
+                tokio::time::sleep_until(due).await;
+                let t0 = Instant::now();
+                let measured = due >= measure_start;
+                if measured && tokio::time::Instant::now().duration_since(due) > plan.interval {
+                    late.fetch_add(1, Ordering::Relaxed);
+                }
+                let key = plan.key_offset + next_key.fetch_add(1, Ordering::Relaxed) % plan.keys.max(1);
+                let (outcome, err) = w.exec(key).await;
+                let done = Instant::now();
+                if let Some(e) = err {
+                    let mut fe = first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if fe.is_none() {
+                        *fe = Some(e);
+                    }
+                }
+                if measured {
+                    t.samples_ns.push(u64::try_from(done.duration_since(t0).as_nanos()).unwrap_or(u64::MAX));
+                    t.last_done = Some(done);
+                    match outcome {
+                        Outcome::Ok => t.ok += 1,
+                        Outcome::Empty => t.empty += 1,
+                        Outcome::Error => t.errors += 1,
+                    }
+                } else if outcome == Outcome::Error {
+                    t.errors += 1;
+                }
+                due += plan.interval;
+            }
+            t
+        }));
+    }
+    tokio::time::sleep_until(measure_start).await;
+    let server = plan.server_pid.map(|p| p.to_string());
+    let (cpu0, server0) = (process_cpu_us(), server.as_deref().map(cpu_us_of));
+    let mut all = Tally::default();
+    for task in tasks {
+        if let Ok(t) = task.await {
+            all.samples_ns.extend(t.samples_ns);
+            all.ok += t.ok;
+            all.empty += t.empty;
+            all.errors += t.errors;
+            all.last_done = all.last_done.max(t.last_done);
+        }
+    }
+    let (cpu1, server1) = (process_cpu_us(), server.as_deref().map(cpu_us_of));
+    // Achieved, not offered: from the measured phase's start to the last answer (at least
+    // the planned duration).
+    let seconds = all
+        .last_done
+        .map_or(0.0, |d| d.saturating_duration_since(measure_start.into_std()).as_secs_f64())
+        .max(plan.duration.as_secs_f64());
+    let n = all.samples_ns.len();
+    let server_cpu = match (server0, server1) {
+        (Some(a), Some(b)) if n > 0 => Some((b - a) / n as f64),
+        _ => None,
+    };
+    let fe = first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let summary = summarise(all, seconds, cpu1 - cpu0, server_cpu, fe);
+    (summary, OpenExtra { late: late.load(Ordering::Relaxed) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers after `delay`; every `fail_every`-th request is an error.
+    struct Fake {
+        delay: Duration,
+        calls: u64,
+        fail_every: u64,
+    }
+
+    impl Worker for Fake {
+        fn exec(&mut self, _key: u64) -> BoxFut<'_, (Outcome, Option<String>)> {
+            Box::pin(async move {
+                tokio::time::sleep(self.delay).await;
+                self.calls += 1;
+                if self.calls.checked_rem(self.fail_every) == Some(0) {
+                    (Outcome::Error, Some("boom".into()))
+                } else {
+                    (Outcome::Ok, None)
+                }
+            })
+        }
+    }
+
+    #[test]
+    fn open_loop_sends_one_request_per_interval_per_connection() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let plan = OpenPlan {
+            interval: Duration::from_millis(50),
+            warmup: Duration::from_millis(100),
+            duration: Duration::from_millis(500),
+            keys: 10,
+            key_offset: 0,
+            server_pid: Some(std::process::id()),
+        };
+        let workers: Vec<Fake> = (0..20)
+            .map(|i| Fake { delay: Duration::from_millis(1), calls: 0, fail_every: if i == 0 { 5 } else { 0 } })
+            .collect();
+        let (s, extra) = rt.block_on(run_open(plan, workers));
+        // 20 connections x 10 intervals in the measured half second.
+        assert_eq!(s.requests, 200, "{s:?}");
+        assert_eq!(s.errors, 2, "{s:?}");
+        assert_eq!(s.ok, 198);
+        assert!(s.p50_us >= 1000.0 && s.p50_us < 50_000.0, "{s:?}");
+        // 200 requests over the half second plus the last answer's millisecond.
+        assert!(s.rps > 380.0 && s.rps <= 400.0, "{s:?}");
+        assert_eq!(extra.late, 0);
+        assert!(s.server_cpu_us_per_req.is_some());
+    }
+
+    #[test]
+    fn random_keys_stay_in_range_and_spread() {
+        let keys = 1000;
+        let seen: std::collections::HashSet<u64> = (0..10_000).map(|i| mix(i) % keys).collect();
+        assert!(seen.len() > 990, "{}", seen.len());
+        assert_ne!(mix(0), mix(1));
+    }
+
+    #[test]
+    fn own_process_figures() {
+        assert!(clock_ticks() > 0.0);
+        assert!(rss_bytes(std::process::id()).is_some_and(|b| b > 0));
+        assert!(process_cpu_us() >= 0.0);
     }
 }

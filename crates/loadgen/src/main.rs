@@ -5,18 +5,24 @@
 //! * `dax`: the same operations over the DAX protocol against a daxd cluster node, with
 //!   frames built by `dax-wire`.
 //! * `inproc`: the same operations on `dynamo::EmbeddedBackend` in this process.
+//! * `redis`: `GET` / `MGET` / `SET` over RESP against a redis-server, with the same keys,
+//!   values and runner, so that Redis is measured by the same load code as daxd.
+//! * `dax --interval-ms`: open-loop, many connections (up to 20 000), each sending one
+//!   request per interval; reports the server's RSS per idle connection too.
 //! * `prepare`: create the table and load items over HTTP; `call`: one signed AWS call
 //!   (used by `scripts/bench` to set up IAM roles and DAX clusters); `report`: the
 //!   comparison table of a bench run; `frames`: recorded DAX connections cut into frames
 //!   by `dax-wire` (for `scripts/fuzz-seeds`).
 //!
-//! Every run is bounded in time and count (at most 300 s and 512 connections).
+//! Every run is bounded in time and count (at most 300 s and 512 connections; 20 000
+//! connections open-loop).
 
 mod dax;
 mod frames;
 mod http;
 mod inproc;
 mod load;
+mod redis;
 mod report;
 mod workload;
 
@@ -28,7 +34,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
-use load::{Plan, Summary, MAX_CONNECTIONS, MAX_SECONDS};
+use load::{OpenPlan, Plan, Summary, MAX_CONNECTIONS, MAX_OPEN_CONNECTIONS, MAX_SECONDS};
 use workload::{Data, Op};
 
 #[derive(Parser)]
@@ -59,6 +65,20 @@ enum Cmd {
         /// `127.0.0.1:PORT` (or `dax://127.0.0.1:PORT`) of a node.
         #[arg(long)]
         endpoint: String,
+        /// Open-loop: every connection sends one request every this many milliseconds
+        /// (their send times spread evenly), up to 20 000 connections; the result also has
+        /// the server's RSS before and after the connections were opened (with --server-pid).
+        #[arg(long)]
+        interval_ms: Option<u64>,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Redis (RESP2) against a redis-server: --op get (GET), batch-get (MGET of --batch
+    /// keys), put (SET, to load the keys).
+    Redis {
+        /// `127.0.0.1:PORT` (or `redis://127.0.0.1:PORT`).
+        #[arg(long)]
+        endpoint: String,
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -87,6 +107,9 @@ enum Cmd {
         to: u64,
         #[arg(long, default_value_t = 1024)]
         item_bytes: usize,
+        /// Items per partition (a numeric sort key `sk`, 0..N); 0: no sort key.
+        #[arg(long, default_value_t = 0)]
+        sort_keys: u64,
         #[arg(long, default_value_t = 4)]
         connections: usize,
         #[command(flatten)]
@@ -165,6 +188,17 @@ struct LoadArgs {
     /// when the keys are used up.
     #[arg(long)]
     unique_keys: bool,
+    /// Keys in a fixed pseudo-random order over the whole key range (not in turn).
+    #[arg(long, conflicts_with = "unique_keys")]
+    random_keys: bool,
+    /// Keys per BatchGetItem / MGET (--op batch-get): consecutive keys, wrapping within
+    /// the key range.
+    #[arg(long, default_value_t = 100)]
+    batch: u64,
+    /// Items per partition of the table (its numeric sort key `sk`, as `prepare
+    /// --sort-keys`): a Query returns that many; GetItem reads sort key 0.
+    #[arg(long, default_value_t = 0)]
+    sort_keys: u64,
     /// DynamoDB size of each item written (PutItem).
     #[arg(long, default_value_t = 1024)]
     item_bytes: usize,
@@ -186,8 +220,21 @@ struct LoadArgs {
 
 impl LoadArgs {
     fn check(&self) -> Result<(), String> {
-        if self.connections == 0 || self.connections > MAX_CONNECTIONS {
-            return Err(format!("--connections must be 1..={MAX_CONNECTIONS}"));
+        self.check_with(MAX_CONNECTIONS)
+    }
+
+    fn check_with(&self, max_connections: usize) -> Result<(), String> {
+        if self.connections == 0 || self.connections > max_connections {
+            return Err(format!("--connections must be 1..={max_connections}"));
+        }
+        if self.op == Op::BatchGet && !(1..=100).contains(&self.batch) {
+            return Err("--batch must be 1..=100 (BatchGetItem's limit)".into());
+        }
+        if self.op == Op::BatchGet && self.batch > self.keys {
+            return Err("--batch must not exceed --keys (the keys of a batch are distinct)".into());
+        }
+        if self.sort_keys > 99 {
+            return Err("--sort-keys must be 0..=99".into());
         }
         if !(self.duration > 0.0 && self.duration <= MAX_SECONDS && (0.0..=60.0).contains(&self.warmup)) {
             return Err(format!("--duration must be in (0, {MAX_SECONDS}] and --warmup in [0, 60]"));
@@ -207,12 +254,17 @@ impl LoadArgs {
             keys: self.keys,
             key_offset: self.key_offset,
             unique: self.unique_keys,
+            random: self.random_keys,
             server_pid: self.server_pid,
         }
     }
 
     fn data(&self) -> Arc<Data> {
-        Arc::new(Data::new(&self.table, &self.key_prefix, self.item_bytes))
+        Arc::new(Data::new(&self.table, &self.key_prefix, self.item_bytes).with_sort_keys(self.sort_keys).with_batch(
+            self.batch,
+            self.key_offset,
+            self.keys,
+        ))
     }
 }
 
@@ -228,12 +280,18 @@ fn runtime(threads: usize) -> tokio::runtime::Runtime {
 }
 
 fn emit(mode: &str, target: &str, load: &LoadArgs, s: &Summary) -> Result<(), String> {
+    emit_with(mode, target, load, s, Vec::new())
+}
+
+/// As [`emit`], with more fields in the JSON line (and printed after the summary).
+fn emit_with(mode: &str, target: &str, load: &LoadArgs, s: &Summary, extra: Vec<(&str, Value)>) -> Result<(), String> {
     let label =
         load.label.clone().unwrap_or_else(|| format!("{mode}.{:?}.c{}", load.op, load.connections).to_lowercase());
+    let op_name = if mode == "redis" { redis::op_name(load.op) } else { load.op.name() };
     println!(
         "{label}: {} {} c={} n={} errors={} empty={} p50={:.1}µs p90={:.1}µs p99={:.1}µs p99.9={:.1}µs mean={:.1}µs max={:.0}µs {:.0} req/s over {:.2}s (CPU/req: client {:.1}µs{}){}",
         mode,
-        load.op.name(),
+        op_name,
         load.connections,
         s.requests,
         s.errors,
@@ -250,16 +308,31 @@ fn emit(mode: &str, target: &str, load: &LoadArgs, s: &Summary) -> Result<(), St
         s.server_cpu_us_per_req.map(|x| format!(", server {x:.1}µs")).unwrap_or_default(),
         s.first_error.as_ref().map(|e| format!("\n  first error: {e}")).unwrap_or_default()
     );
+    if !extra.is_empty() {
+        let text: Vec<String> = extra.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("  {}", text.join(" "));
+    }
     if let Some(path) = &load.json {
         let mut v = s.to_json();
         if let Value::Object(m) = &mut v {
             m.insert("label".into(), json!(label));
             m.insert("mode".into(), json!(mode));
             m.insert("target".into(), json!(target));
-            m.insert("op".into(), json!(load.op.name()));
+            m.insert("op".into(), json!(op_name));
             m.insert("connections".into(), json!(load.connections));
             m.insert("item_bytes".into(), json!(load.item_bytes));
             m.insert("unique_keys".into(), json!(load.unique_keys));
+            m.insert("random_keys".into(), json!(load.random_keys));
+            if load.op == Op::BatchGet {
+                m.insert("batch".into(), json!(load.batch));
+            }
+            if load.sort_keys > 0 {
+                m.insert("sort_keys".into(), json!(load.sort_keys));
+            }
+            m.insert("clock_ticks".into(), json!(load::clock_ticks()));
+            for (k, v) in extra {
+                m.insert(k.to_owned(), v);
+            }
         }
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -269,6 +342,29 @@ fn emit(mode: &str, target: &str, load: &LoadArgs, s: &Summary) -> Result<(), St
         writeln!(f, "{v}").map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// Open `n` authorized DAX connections, at most `OPEN_AT_ONCE` handshakes at a time (so
+/// that the node's listen backlog is not overrun).
+async fn open_many(t: &dax::Target, data: &Arc<Data>, op: Op, n: usize) -> Result<Vec<dax::DaxWorker>, String> {
+    const OPEN_AT_ONCE: usize = 128;
+    let mut workers = Vec::with_capacity(n);
+    let mut set = tokio::task::JoinSet::new();
+    let mut started = 0;
+    while workers.len() < n {
+        while started < n && set.len() < OPEN_AT_ONCE {
+            let (t, data) = (t.clone(), Arc::clone(data));
+            set.spawn(async move { dax::DaxWorker::open(&t, data, op).await });
+            started += 1;
+        }
+        match set.join_next().await {
+            Some(Ok(Ok(w))) => workers.push(w),
+            Some(Ok(Err(e))) => return Err(format!("opening connection {} of {n}: {e}", workers.len() + 1)),
+            Some(Err(e)) => return Err(e.to_string()),
+            None => break,
+        }
+    }
+    Ok(workers)
 }
 
 fn signer(auth: &AuthArgs, enabled: bool) -> http::Signer {
@@ -307,7 +403,73 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 emit("http", &endpoint, &load, &s)
             })
         }
-        Cmd::Dax { endpoint, load } => {
+        Cmd::Dax { endpoint, interval_ms: Some(interval_ms), load } => {
+            load.check_with(MAX_OPEN_CONNECTIONS)?;
+            if !(1..=60_000).contains(&interval_ms) {
+                return Err("--interval-ms must be 1..=60000".into());
+            }
+            let t = dax::Target {
+                addr: dax::target_addr(&endpoint)?,
+                access_key_id: load.auth.access_key_id.clone(),
+                secret_access_key: load.auth.secret_access_key.clone(),
+                region: load.auth.region.clone(),
+            };
+            let data = load.data();
+            runtime(load.threads).block_on(async {
+                let rss = || load.server_pid.and_then(load::rss_bytes);
+                let rss_before = rss();
+                let opened = std::time::Instant::now();
+                let workers = open_many(&t, &data, load.op, load.connections).await?;
+                let open_seconds = opened.elapsed().as_secs_f64();
+                // Let the server settle (buffers of the authorization round trips freed).
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let rss_idle = rss();
+                let plan = OpenPlan {
+                    interval: Duration::from_millis(interval_ms),
+                    warmup: Duration::from_secs_f64(load.warmup),
+                    duration: Duration::from_secs_f64(load.duration),
+                    keys: load.keys,
+                    key_offset: load.key_offset,
+                    server_pid: load.server_pid,
+                };
+                let (s, extra) = load::run_open(plan, workers).await;
+                let rss_after = rss();
+                let per_conn = match (rss_before, rss_idle) {
+                    (Some(a), Some(b)) => Some((b as f64 - a as f64) / load.connections as f64),
+                    _ => None,
+                };
+                emit_with(
+                    "dax-open",
+                    &endpoint,
+                    &load,
+                    &s,
+                    vec![
+                        ("interval_ms", json!(interval_ms)),
+                        ("offered_rps", json!(load.connections as f64 * 1000.0 / interval_ms as f64)),
+                        ("late_sends", json!(extra.late)),
+                        ("open_seconds", json!((open_seconds * 1000.0).round() / 1000.0)),
+                        ("server_rss_before_bytes", json!(rss_before)),
+                        ("server_rss_idle_bytes", json!(rss_idle)),
+                        ("server_rss_after_bytes", json!(rss_after)),
+                        ("rss_per_idle_conn_bytes", json!(per_conn.map(f64::round))),
+                    ],
+                )
+            })
+        }
+        Cmd::Redis { endpoint, load } => {
+            load.check()?;
+            let addr = redis::target_addr(&endpoint)?;
+            let data = load.data();
+            runtime(load.threads).block_on(async {
+                let mut workers = Vec::new();
+                for _ in 0..load.connections {
+                    workers.push(redis::RedisWorker::open(addr, Arc::clone(&data), load.op).await?);
+                }
+                let s = load::run(load.plan(), workers).await;
+                emit("redis", &endpoint, &load, &s)
+            })
+        }
+        Cmd::Dax { endpoint, interval_ms: None, load } => {
             load.check()?;
             let t = dax::Target {
                 addr: dax::target_addr(&endpoint)?,
@@ -349,10 +511,13 @@ fn real_main(cli: Cli) -> Result<(), String> {
                 emit("inproc", &dir.display().to_string(), &load, &s)
             })
         }
-        Cmd::Prepare { endpoint, table, key_prefix, from, to, item_bytes, connections, auth } => {
+        Cmd::Prepare { endpoint, table, key_prefix, from, to, item_bytes, sort_keys, connections, auth } => {
+            if sort_keys > 99 {
+                return Err("--sort-keys must be 0..=99".into());
+            }
             let ep = Arc::new(http::endpoint(&endpoint)?);
             let signer = Arc::new(signer(&auth, true));
-            let data = Arc::new(Data::new(&table, &key_prefix, item_bytes));
+            let data = Arc::new(Data::new(&table, &key_prefix, item_bytes).with_sort_keys(sort_keys));
             runtime(2).block_on(async {
                 let mut conn = http::Conn::open(Arc::clone(&ep)).await?;
                 http::create_table(&mut conn, &signer, &data).await?;

@@ -179,6 +179,79 @@ const CHECKS: &[Check] = &[
         metric: "p50_us",
         goal: Goal::Info,
     },
+    // The cache-hit work's targets, every one against Redis driven by the same load code
+    // (`daxd-loadgen redis`, 1 KiB values) in the same run: server CPU per request from
+    // /proc/<pid>/stat of daxd and of redis-server.
+    Check {
+        what: "DAX cache-hit GetItem server CPU per request / Redis GET, same load code (c=50)",
+        num: "dax.get-hit.c50",
+        den: "redis-lg.get.c50",
+        metric: "server_cpu_us_per_req",
+        goal: Goal::AtMost(1.0),
+    },
+    Check {
+        what: "DAX cache-hit GetItem throughput / Redis GET, same load code (c=50)",
+        num: "dax.get-hit.c50",
+        den: "redis-lg.get.c50",
+        metric: "rps",
+        goal: Goal::AtLeast(1.0),
+    },
+    Check {
+        what: "DAX cache-hit GetItem p50 / Redis GET p50, same load code (c=1)",
+        num: "dax.get-hit.c1",
+        den: "redis-lg.get.c1",
+        metric: "p50_us",
+        goal: Goal::AtMost(1.05),
+    },
+    Check {
+        what: "DAX cache-hit GetItem server CPU per request / Redis GET, same load code (c=1)",
+        num: "dax.get-hit.c1",
+        den: "redis-lg.get.c1",
+        metric: "server_cpu_us_per_req",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "DAX BatchGetItem of 100 cached keys, server CPU per request / Redis MGET of 100 (c=50)",
+        num: "dax.batch-get100.c50",
+        den: "redis-lg.mget100.c50",
+        metric: "server_cpu_us_per_req",
+        goal: Goal::AtMost(1.0),
+    },
+    Check {
+        what: "DAX BatchGetItem of 100 cached keys p50 / Redis MGET of 100 p50 (c=1)",
+        num: "dax.batch-get100.c1",
+        den: "redis-lg.mget100.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "DAX query-cache hit (10 items), server CPU per request / GetItem hit (c=50)",
+        num: "dax.query10-hit.c50",
+        den: "dax.get-hit.c50",
+        metric: "server_cpu_us_per_req",
+        goal: Goal::AtMost(1.5),
+    },
+    Check {
+        what: "DAX query-cache hit (10 items) p50 / GetItem hit p50 (c=1)",
+        num: "dax.query10-hit.c1",
+        den: "dax.get-hit.c1",
+        metric: "p50_us",
+        goal: Goal::AtMost(1.5),
+    },
+    Check {
+        what: "DAX cache-miss GetItem server CPU per request / daxd HTTP GetItem (c=50)",
+        num: "dax.get-miss.c50",
+        den: "daxd-http.get.c50",
+        metric: "server_cpu_us_per_req",
+        goal: Goal::AtMost(1.1),
+    },
+    Check {
+        what: "DAX cache-miss GetItem server CPU per request / daxd HTTP GetItem (c=1)",
+        num: "dax.get-miss.c1",
+        den: "daxd-http.get.c1",
+        metric: "server_cpu_us_per_req",
+        goal: Goal::Info,
+    },
     // The same at 1 connection with every process pinned to one vCPU (no cross-vCPU wake-ups).
     Check {
         what: "pinned: daxd HTTP GetItem p50 / dynoxide serve",
@@ -198,6 +271,13 @@ const CHECKS: &[Check] = &[
         what: "pinned: DAX cache-hit GetItem p50 / Redis GET p50",
         num: "pinned.dax.get-hit.c1",
         den: "pinned.redis.get.c1",
+        metric: "p50_us",
+        goal: Goal::Info,
+    },
+    Check {
+        what: "pinned: DAX cache-hit GetItem p50 / Redis GET p50, same load code",
+        num: "pinned.dax.get-hit.c1",
+        den: "pinned.redis-lg.get.c1",
         metric: "p50_us",
         goal: Goal::Info,
     },
@@ -282,7 +362,9 @@ pub fn render(text: &str) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "| comparison | metric | value | target | met |");
     let _ = writeln!(out, "|---|---|---:|---|---|");
-    for c in CHECKS {
+    let sweep = sweep_checks(&runs);
+    let sweep_refs: Vec<&Check> = sweep.iter().collect();
+    for c in CHECKS.iter().chain(sweep_refs) {
         let (Some(a), Some(b)) =
             (runs.get(c.num).and_then(|v| num(v, c.metric)), runs.get(c.den).and_then(|v| num(v, c.metric)))
         else {
@@ -319,13 +401,15 @@ pub fn render(text: &str) -> String {
         }
         let rss = num(v, "rss_delta_bytes").unwrap_or(0.0) / items;
         let est = num(v, "estimated_db_size_delta").unwrap_or(0.0) / items;
+        // The cache-size sweep's target is 1700 bytes at every size; the older figure's 2048.
+        let limit = if label.starts_with("sweep.") { 1700.0 } else { 2048.0 };
         let _ = writeln!(
             out,
-            "| memory per cached {} B item, process RSS ({label}, {} items) | bytes | {} | ≤ 2048 | {} |",
+            "| memory per cached {} B item, process RSS ({label}, {} items) | bytes | {} | ≤ {limit} | {} |",
             format_num(num(v, "item_bytes").unwrap_or(0.0)),
             format_num(items),
             format_num(rss),
-            if rss <= 2048.0 { "yes" } else { "**no**" }
+            if rss <= limit { "yes" } else { "**no**" }
         );
         let _ = writeln!(
             out,
@@ -333,7 +417,81 @@ pub fn render(text: &str) -> String {
             format_num(est)
         );
     }
+    conns_lines(&mut out, &order, &runs);
     out
+}
+
+/// The many-connections runs (`mode` `dax-open`): errors, p99 and RSS per idle connection.
+fn conns_lines(out: &mut String, order: &[String], runs: &BTreeMap<String, Value>) {
+    for label in order {
+        let v = &runs[label];
+        if v.get("mode").and_then(Value::as_str) != Some("dax-open") {
+            continue;
+        }
+        let conns = format_num(num(v, "connections").unwrap_or(0.0));
+        let errors = num(v, "errors").unwrap_or(0.0);
+        let p99 = num(v, "p99_us").unwrap_or(0.0);
+        let ok = |b: bool| if b { "yes" } else { "**no**" };
+        let _ = writeln!(
+            out,
+            "| {label}: {conns} connections, errors | count | {} | = 0 | {} |",
+            format_num(errors),
+            ok(errors == 0.0)
+        );
+        let _ = writeln!(
+            out,
+            "| {label}: {conns} connections, p99 | µs | {} | ≤ 5000 | {} |",
+            format_num(p99),
+            ok(p99 <= 5000.0)
+        );
+        if let Some(rss) = num(v, "rss_per_idle_conn_bytes") {
+            let _ = writeln!(
+                out,
+                "| {label}: server RSS per idle connection | bytes | {} | (measured) | |",
+                format_num(rss)
+            );
+        }
+        if let Some(late) = num(v, "late_sends") {
+            let _ = writeln!(
+                out,
+                "| {label}: requests sent over an interval late | count | {} | (load generator kept up if 0) | |",
+                format_num(late)
+            );
+        }
+    }
+}
+
+/// The cache-size sweep's checks: the largest size's hit p50 (1 connection) and server CPU
+/// per request (50 connections) against the smallest's (`sweep.<items>.get-hit.c1/c50`).
+fn sweep_checks(runs: &BTreeMap<String, Value>) -> Vec<Check> {
+    let mut sizes: Vec<u64> =
+        runs.keys().filter_map(|l| l.strip_prefix("sweep.")?.strip_suffix(".get-hit.c1")?.parse().ok()).collect();
+    sizes.sort_unstable();
+    let (Some(&small), Some(&large)) = (sizes.first(), sizes.last()) else {
+        return Vec::new();
+    };
+    if small == large {
+        return Vec::new();
+    }
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    vec![
+        Check {
+            what: leak(format!("cache-size sweep: hit p50 at {large} items / at {small} items (c=1)")),
+            num: leak(format!("sweep.{large}.get-hit.c1")),
+            den: leak(format!("sweep.{small}.get-hit.c1")),
+            metric: "p50_us",
+            goal: Goal::AtMost(1.2),
+        },
+        Check {
+            what: leak(format!(
+                "cache-size sweep: hit server CPU per request at {large} items / at {small} items (c=50)"
+            )),
+            num: leak(format!("sweep.{large}.get-hit.c50")),
+            den: leak(format!("sweep.{small}.get-hit.c50")),
+            metric: "server_cpu_us_per_req",
+            goal: Goal::AtMost(1.2),
+        },
+    ]
 }
 
 fn format_num(x: f64) -> String {
@@ -361,5 +519,33 @@ mod tests {
             "{r}"
         );
         assert!(r.contains("| 1500 | ≤ 2048 | yes |"), "{r}");
+    }
+
+    #[test]
+    fn new_targets_sweep_and_many_connections() {
+        let text = r#"{"label":"dax.get-hit.c50","connections":50,"p50_us":900,"rps":40000,"server_cpu_us_per_req":9}
+{"label":"redis-lg.get.c50","connections":50,"p50_us":800,"rps":50000,"server_cpu_us_per_req":10}
+{"label":"dax.batch-get100.c50","connections":50,"server_cpu_us_per_req":120}
+{"label":"redis-lg.mget100.c50","connections":50,"server_cpu_us_per_req":100}
+{"label":"sweep.10000.get-hit.c1","connections":1,"p50_us":20,"server_cpu_us_per_req":10}
+{"label":"sweep.5000000.get-hit.c1","connections":1,"p50_us":23,"server_cpu_us_per_req":10}
+{"label":"sweep.10000.get-hit.c50","connections":50,"p50_us":20,"server_cpu_us_per_req":10}
+{"label":"sweep.5000000.get-hit.c50","connections":50,"p50_us":20,"server_cpu_us_per_req":13}
+{"label":"sweep.5000000.memory","items":1000,"item_bytes":1024,"rss_delta_bytes":1800000,"estimated_db_size_delta":1200000}
+{"label":"conns.10000","mode":"dax-open","connections":10000,"errors":0,"p99_us":6000,"rss_per_idle_conn_bytes":33000,"late_sends":0}"#;
+        let r = render(text);
+        for want in [
+            "| DAX cache-hit GetItem server CPU per request / Redis GET, same load code (c=50) | server_cpu_us_per_req | 0.90× (9 / 10) | ≤ 1× | yes |",
+            "| DAX cache-hit GetItem throughput / Redis GET, same load code (c=50) | rps | 0.80× (40000 / 50000) | ≥ 1× | **no** |",
+            "| DAX BatchGetItem of 100 cached keys, server CPU per request / Redis MGET of 100 (c=50) | server_cpu_us_per_req | 1.20× (120 / 100) | ≤ 1× | **no** |",
+            "| cache-size sweep: hit p50 at 5000000 items / at 10000 items (c=1) | p50_us | 1.15× (23 / 20) | ≤ 1.2× | yes |",
+            "| cache-size sweep: hit server CPU per request at 5000000 items / at 10000 items (c=50) | server_cpu_us_per_req | 1.30× (13 / 10) | ≤ 1.2× | **no** |",
+            "| 1800 | ≤ 1700 | **no** |",
+            "| conns.10000: 10000 connections, errors | count | 0 | = 0 | yes |",
+            "| conns.10000: 10000 connections, p99 | µs | 6000 | ≤ 5000 | **no** |",
+            "| conns.10000: server RSS per idle connection | bytes | 33000 | (measured) | |",
+        ] {
+            assert!(r.contains(want), "missing {want}\n{r}");
+        }
     }
 }
