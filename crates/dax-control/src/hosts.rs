@@ -233,6 +233,12 @@ impl NodeHosts {
         self.read().get(&format!("{region}/{id}")).cloned()
     }
 
+    /// The hosts of `region` that have not left, in id order.
+    #[must_use]
+    pub fn live(&self, region: &str) -> Vec<NodeHost> {
+        self.read().values().filter(|h| h.region == region && h.state != HostState::Left).cloned().collect()
+    }
+
     /// The heartbeat timeout.
     #[must_use]
     pub fn timeout(&self) -> Duration {
