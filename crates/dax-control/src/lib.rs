@@ -43,7 +43,7 @@ pub use deps::{Deps, Identity, Network, NodeListener, Ports, Readiness, SgInfo, 
 pub use error::DaxError;
 pub use groups::{QUERY_TTL, RECORD_TTL};
 pub use hosts::{
-    place, zone_of_region, Candidate, HostChange, HostError, HostState, JoinInput, NodeHost, NodeHosts,
+    place, zone_of_region, Candidate, HostChange, HostError, HostState, JoinInput, NodeHost, NodeHosts, ServingNode,
     DEFAULT_TIMEOUT as DEFAULT_NODE_HOST_TIMEOUT, LEFT_RETENTION_SECS, MAX_HOSTS_PER_REGION, MAX_PORTS_PER_HOST,
 };
 pub use model::*;
@@ -515,6 +515,47 @@ impl DaxControl {
         Some((g.record_ttl_ms, g.query_ttl_ms))
     }
 
+    /// What node host `host_id` of `region` must run now: each cluster with nodes on it
+    /// that is not being deleted, with the nodes that should listen (docs/node-hosts.md,
+    /// "Assignments"). A node being removed, or a deleted cluster, is no longer listed,
+    /// which tells the host to stop its listener.
+    #[must_use]
+    pub fn host_assignments(&self, region: &str, host_id: &str) -> Vec<HostAssignment> {
+        let now = self.now();
+        let st = self.ticked().unwrap_or_else(|_| self.read());
+        let mut out = Vec::new();
+        for c in st.clusters(region).filter(|c| c.status != ClusterStatus::Deleting) {
+            let primary = c.primary().map(|n| n.id.clone());
+            let nodes: Vec<AssignedNode> = c
+                .nodes
+                .iter()
+                .filter(|n| n.host.as_ref().is_some_and(|h| h.id == host_id) && n.listens(now))
+                .map(|n| AssignedNode {
+                    node_id: n.id.clone(),
+                    port: n.port,
+                    generation: n.reboots,
+                    primary: primary.as_deref() == Some(n.id.as_str()),
+                })
+                .collect();
+            if nodes.is_empty() {
+                continue;
+            }
+            let (record_ttl_ms, query_ttl_ms) = ttls_of(&st, c);
+            out.push(HostAssignment {
+                region: region.to_owned(),
+                cluster_arn: c.arn.clone(),
+                cluster_name: c.name.clone(),
+                node_type: c.node_type.clone(),
+                iam_role_arn: c.iam_role_arn.clone(),
+                tls: c.encryption == EncryptionType::Tls,
+                record_ttl_ms,
+                query_ttl_ms,
+                nodes,
+            });
+        }
+        out
+    }
+
     /// Every listener port of a node inside the control, across regions (nodes being
     /// deleted included until they are gone), for the binary to bind those that
     /// `listen`. Nodes on node hosts are not listed: their host binds them
@@ -541,6 +582,16 @@ impl DaxControl {
             })
             .collect()
     }
+}
+
+/// `(record-ttl-millis, query-ttl-millis)` of `c`'s parameter group (the defaults when it
+/// is `default` or, which a cluster's group cannot be, missing).
+fn ttls_of(st: &State, c: &ClusterRec) -> (u64, u64) {
+    st.regions
+        .get(&c.region)
+        .and_then(|r| r.parameter_groups.get(&c.parameter_group))
+        .filter(|_| c.parameter_group != DEFAULT_PARAMETER_GROUP)
+        .map_or((DEFAULT_TTL_MS, DEFAULT_TTL_MS), |g| (g.record_ttl_ms, g.query_ttl_ms))
 }
 
 /// Whether the listener of `n` (node of `c`) serves, in the node's current incarnation.

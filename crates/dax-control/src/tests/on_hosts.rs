@@ -141,3 +141,40 @@ fn clusters_spread_over_hosts_and_zones_are_checked() {
     assert_eq!(code(h.f.dax.increase_replication_factor(R1, grow)), "InvalidParameterValueException");
     assert!(h.f.ports.in_use().is_empty());
 }
+
+#[test]
+fn a_host_is_told_what_to_run() {
+    let h = on_hosts(5);
+    let a = h.join("us-east-1a", "10.0.0.1", (9100, 9199));
+    let b = h.join("us-east-1a", "10.0.0.2", (9100, 9199));
+    let mut input = cluster_input("told", 2);
+    input.iam_role_arn = ROLE.to_owned();
+    h.f.dax.create_cluster(R1, input).expect("create");
+    let on = |id: &str| h.f.dax.host_assignments(R1, id);
+    // Equal hosts: the lowest id (the first to join) is chosen.
+    assert!(a.id < b.id);
+    let (mine, other) = (a, b);
+    assert!(on(&mine.id).is_empty(), "nothing listens during the provisioning delay");
+    h.f.advance(5);
+    let got = on(&mine.id);
+    assert_eq!(got.len(), 1);
+    let t = &got[0];
+    assert_eq!(
+        (t.cluster_name.as_str(), t.cluster_arn.clone(), t.iam_role_arn.as_str(), t.tls),
+        ("told", arn(R1, "told"), ROLE, false)
+    );
+    assert_eq!((t.record_ttl_ms, t.query_ttl_ms), (300_000, 300_000));
+    let nodes: Vec<(&str, u16, u64, bool)> =
+        t.nodes.iter().map(|n| (n.node_id.as_str(), n.port, n.generation, n.primary)).collect();
+    assert_eq!(nodes, vec![("told-a", 9100, 0, true), ("told-b", 9101, 0, false)]);
+    assert!(on(&other.id).is_empty());
+    assert_eq!(
+        h.f.describe(R1, "told").expect("describe").cluster_discovery_endpoint.address.as_deref(),
+        Some("10.0.0.1")
+    );
+    assert!(h.f.dax.host_assignments("eu-west-1", &mine.id).is_empty());
+    // Deleting the cluster takes it off the host's list at once.
+    h.f.advance(1);
+    h.f.dax.delete_cluster(R1, "told").expect("delete");
+    assert!(on(&mine.id).is_empty());
+}
