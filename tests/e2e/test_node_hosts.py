@@ -1,6 +1,8 @@
 """Node hosts (docs/node-hosts.md): `daxd node-host` processes join a control daxd over
 HTTPS with IAM credentials, show as active, become unreachable when killed and leave on
-SIGTERM; bad credentials, a missing permission and plain HTTP are refused."""
+SIGTERM; bad credentials, a missing permission and plain HTTP are refused. With
+`--dax-nodes-on-hosts`, new clusters are placed whole on one host and the host is told
+what to run in its heartbeat answers."""
 import http.client
 import json
 import os
@@ -148,7 +150,7 @@ def start(d, *args, **kw):
 def test_hosts_join_heartbeat_and_leave(d):
     a = start(d, d.keys["host"], "us-east-1a", "127.0.0.2", "27000-27009").wait_ready()
     b = start(d, d.keys["host"], "us-east-1b", "127.0.0.3", "27000-27009").wait_ready()
-    assert "runs no DAX nodes yet" in a.output[0]
+    assert "serves no DAX nodes yet" in a.output[0]
     listed = hosts(d)
     for host, zone in ((listed["127.0.0.2"], "us-east-1a"), (listed["127.0.0.3"], "us-east-1b")):
         assert host["Status"] == "active"
@@ -229,6 +231,65 @@ def test_api_validation_and_authorization(d):
     assert (status, out["__type"]) == (400, "AccessDeniedException"), out
     status, out = call(d, "DescribeNodeHosts", {}, key=d.keys["reader"])
     assert status == 200, out
+
+
+DAX_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "dax.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+def test_clusters_are_placed_whole_on_a_host():
+    """With --dax-nodes-on-hosts: each new cluster runs on one host (the least loaded), on
+    ports of its range; the host's heartbeat answers list its clusters and nodes; nothing
+    serves on hosts yet, so such clusters stay `creating`; deleting one takes it off."""
+    p = Daxd(args=["--tls-listen", "127.0.0.1:0", "--node-host-timeout-secs", str(TIMEOUT_SECS),
+                   "--dax-nodes-on-hosts", "--provisioning-delay-ms", "0"]).start()
+    started = []
+    try:
+        line = next(l for l in p.output if l.startswith("daxd: serving AWS APIs over HTTPS on "))
+        p.https = line.split(" on ", 1)[1].split()[0]
+        p.ca = str(p.data_dir / "tls" / "ca.pem")
+        p.started = started
+        iam = p.client("iam")
+        iam.create_user(UserName="host")
+        iam.put_user_policy(UserName="host", PolicyName="p", PolicyDocument=HOST_POLICY)
+        k = iam.create_access_key(UserName="host")["AccessKey"]
+        key = (k["AccessKeyId"], k["SecretAccessKey"])
+        role = iam.create_role(RoleName="DAXOnHosts", AssumeRolePolicyDocument=DAX_TRUST)["Role"]["Arn"]
+        dax = p.client("dax")
+
+        one = start(p, key, "us-east-1a", "127.0.0.2", "27200-27209").wait_ready()
+        c = dax.create_cluster(ClusterName="onhost", NodeType="dax.t3.small", ReplicationFactor=3,
+                               IamRoleArn=role)["Cluster"]
+        assert c["ClusterDiscoveryEndpoint"]["Port"] == 27200, c
+        assert c["Status"] == "creating"
+        # The host is told to run the cluster's three nodes on ports of its range.
+        wait_for(lambda: any("is assigned onhost (onhost-a@27200, onhost-b@27201, onhost-c@27202)" in l
+                             for l in one.output), TIMEOUT_SECS + 3)
+        # A second host in the same zone: the next cluster goes to it, the less loaded.
+        two = start(p, key, "us-east-1a", "127.0.0.3", "27200-27209").wait_ready()
+        c2 = dax.create_cluster(ClusterName="second", NodeType="dax.t3.small", ReplicationFactor=2,
+                                IamRoleArn=role)["Cluster"]
+        assert c2["ClusterDiscoveryEndpoint"]["Port"] == 27200, c2
+        wait_for(lambda: any("is assigned second (second-a@27200, second-b@27201)" in l for l in two.output),
+                 TIMEOUT_SECS + 3)
+        assert not any("second" in l for l in one.output)
+        # Nothing serves on a host yet: the clusters stay creating (never shown available unserved).
+        assert dax.describe_clusters(ClusterNames=["onhost"])["Clusters"][0]["Status"] == "creating"
+        # Several zones cannot be honoured by one host; a zone without a host has no capacity.
+        with pytest.raises(dax.exceptions.InvalidParameterValueException) as e:
+            dax.create_cluster(ClusterName="split", NodeType="dax.t3.small", ReplicationFactor=2, IamRoleArn=role,
+                               AvailabilityZones=["us-east-1a", "us-east-1b"])
+        assert "one node host, in one Availability Zone" in str(e.value)
+        with pytest.raises(dax.exceptions.InsufficientClusterCapacityFault):
+            dax.create_cluster(ClusterName="elsewhere", NodeType="dax.t3.small", ReplicationFactor=1,
+                               IamRoleArn=role, AvailabilityZones=["us-east-1b"])
+        # Deleting a cluster takes it off its host's assignments.
+        dax.delete_cluster(ClusterName="onhost")
+        wait_for(lambda: any("is assigned none" in l for l in one.output), TIMEOUT_SECS + 3)
+    finally:
+        for h in started:
+            h.stop()
+        p.close()
 
 
 # A CA certificate of another key (made with openssl; never a daxd's).

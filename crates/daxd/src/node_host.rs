@@ -197,6 +197,30 @@ impl Control {
 }
 
 /// Run `daxd node-host` to its end: the exit code.
+/// The clusters and nodes of a heartbeat's `Assignments`, in one line: `none`, or
+/// `<cluster> (<node>@<port>, …); …`.
+fn assignments_line(assignments: &Value) -> String {
+    let clusters: Vec<String> = assignments
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            let nodes: Vec<String> = a["Nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|n| format!("{}@{}", n["NodeId"].as_str().unwrap_or_default(), n["Port"]))
+                .collect();
+            format!("{} ({})", a["ClusterName"].as_str().unwrap_or_default(), nodes.join(", "))
+        })
+        .collect();
+    if clusters.is_empty() {
+        "none".to_owned()
+    } else {
+        clusters.join("; ")
+    }
+}
+
 pub fn run(args: &NodeHostArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -242,7 +266,7 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
     let id = joined["NodeHost"]["NodeHostId"].as_str().unwrap_or_default().to_owned();
     let interval = Duration::from_secs(joined["HeartbeatIntervalSeconds"].as_u64().unwrap_or(10).max(1));
     println!(
-        "daxd node-host ready: joined {} as {id} in {} (address {}, ports {}-{}); heartbeat every {} s; runs no DAX nodes yet (placement on hosts is not built)",
+        "daxd node-host ready: joined {} as {id} in {} (address {}, ports {}-{}); heartbeat every {} s; serves no DAX nodes yet (the data path on hosts is not built)",
         args.control,
         args.availability_zone,
         args.advertise_host,
@@ -251,13 +275,23 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
         interval.as_secs()
     );
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    let mut assigned = String::new();
     loop {
         tokio::select! {
             _ = int.recv() => break,
             _ = term.recv() => break,
             _ = ticker.tick() => {
-                match control.call("SendNodeHostHeartbeat", &json!({"NodeHostId": id})).await {
-                    Ok(_) => {}
+                // Nothing serves until the data path on hosts exists: the report is empty, so the
+                // control keeps nodes placed here `creating`.
+                let beat = json!({"NodeHostId": id, "ServingNodes": []});
+                match control.call("SendNodeHostHeartbeat", &beat).await {
+                    Ok(answer) => {
+                        let now = assignments_line(&answer["Assignments"]);
+                        if now != assigned {
+                            println!("daxd node-host: {id} is assigned {now}; not served (the data path on hosts is not built)");
+                            assigned = now;
+                        }
+                    }
                     // The control forgot or refuses this host: it cannot serve as one any more.
                     Err(e @ CallError::Aws { status: 400..=499, .. }) => {
                         return Err(format!("heartbeat refused, node host {id} stops: {e}"));

@@ -7,7 +7,11 @@
 
 use std::sync::Arc;
 
-use dax_control::{HostError, HostState, JoinInput, NodeHost, NodeHosts, Paging};
+use std::collections::BTreeSet;
+
+use dax_control::{
+    DaxControl, HostAssignment, HostError, HostState, JoinInput, NodeHost, NodeHosts, Paging, ServingNode,
+};
 use iam::Iam;
 use serde_json::{json, Map, Value};
 use wire::AwsError;
@@ -93,11 +97,63 @@ pub fn host_out(h: &NodeHost) -> Value {
     Value::Object(o)
 }
 
+/// What a host must run, as the model's `Assignment` shapes.
+#[must_use]
+pub fn assignments_out(assignments: &[HostAssignment]) -> Value {
+    Value::Array(
+        assignments
+            .iter()
+            .map(|a| {
+                json!({
+                    "ClusterArn": a.cluster_arn,
+                    "ClusterName": a.cluster_name,
+                    "Region": a.region,
+                    "NodeType": a.node_type,
+                    "IamRoleArn": a.iam_role_arn,
+                    "ClusterEndpointEncryptionType": if a.tls { "TLS" } else { "NONE" },
+                    "RecordTtlMillis": a.record_ttl_ms,
+                    "QueryTtlMillis": a.query_ttl_ms,
+                    "Nodes": a.nodes.iter().map(|n| json!({
+                        "NodeId": n.node_id,
+                        "Port": n.port,
+                        "Generation": n.generation,
+                        "Primary": n.primary,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The nodes a heartbeat reports serving (`ServingNodes`; the model bounds each member).
+fn serving_in(raw: &Value) -> BTreeSet<ServingNode> {
+    In(raw)
+        .items("ServingNodes")
+        .iter()
+        .map(|n| {
+            let i = In(n);
+            ServingNode {
+                cluster_arn: i.s("ClusterArn"),
+                node_id: i.s("NodeId"),
+                port: n.get("Port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
+                generation: n.get("Generation").and_then(Value::as_u64).unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
 /// Run an authorized node-host operation for `principal_arn` (the caller's entity ARN).
 ///
 /// # Errors
 /// The registry's errors, as the model names them.
-pub fn call(hosts: &NodeHosts, region: &str, principal_arn: &str, op: &str, raw: &Value) -> Result<Value, AwsError> {
+pub fn call(
+    hosts: &NodeHosts,
+    dax: &DaxControl,
+    region: &str,
+    principal_arn: &str,
+    op: &str,
+    raw: &Value,
+) -> Result<Value, AwsError> {
     let i = In(raw);
     let e = |x: HostError| err(&x);
     let id = || i.s("NodeHostId");
@@ -122,7 +178,9 @@ pub fn call(hosts: &NodeHosts, region: &str, principal_arn: &str, op: &str, raw:
             if before == HostState::Unreachable {
                 announce(&format!("node host {} of {region} is active again", h.id));
             }
-            Ok(json!({"NodeHost": host_out(&h)}))
+            hosts.report_serving(region, &h.id, serving_in(raw));
+            let assignments = dax.host_assignments(region, &h.id);
+            Ok(json!({"NodeHost": host_out(&h), "Assignments": assignments_out(&assignments)}))
         }
         "LeaveNodeHost" => {
             let h = hosts.leave(region, &id(), principal_arn).map_err(e)?;
@@ -153,6 +211,8 @@ pub fn call(hosts: &NodeHosts, region: &str, principal_arn: &str, op: &str, raw:
 /// `tests/repo/input_members.rs` reads the first `fn call` of this file).
 pub struct NodeHostApi {
     pub hosts: Arc<NodeHosts>,
+    /// What a host must run (the heartbeat's answer).
+    pub dax: Arc<DaxControl>,
     /// Who the caller is: heartbeats and leaves must come from the principal that joined.
     pub iam: Arc<Iam>,
 }
@@ -176,7 +236,7 @@ impl Handler for NodeHostApi {
         _grant: &Grant<'_>,
     ) -> Result<Value, AwsError> {
         let principal = self.iam.identity(who.caller).entity_arn;
-        call(&self.hosts, who.region, &principal, op.name(), &input)
+        call(&self.hosts, &self.dax, who.region, &principal, op.name(), &input)
     }
 }
 
