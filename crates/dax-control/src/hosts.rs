@@ -379,6 +379,16 @@ impl NodeHosts {
         Ok(host)
     }
 
+    /// The host `id` of `region`, if `principal_arn` joined it and it has not left: the
+    /// check of every call a host makes about its own work.
+    ///
+    /// # Errors
+    /// `NodeHostNotFoundFault`, `AccessDeniedException` (another principal),
+    /// `InvalidNodeHostStateFault` (it left).
+    pub fn owned_by(&self, region: &str, id: &str, principal_arn: &str) -> Result<NodeHost, HostError> {
+        Self::owned(&self.read(), region, id, principal_arn).cloned()
+    }
+
     /// A heartbeat: the host is `active` from now. Returns it and its state before.
     ///
     /// # Errors
