@@ -1,8 +1,7 @@
 """Node hosts (docs/node-hosts.md): `daxd node-host` processes join a control daxd over
 HTTPS with IAM credentials, show as active, become unreachable when killed and leave on
-SIGTERM; bad credentials, a missing permission and plain HTTP are refused. With
-`--dax-nodes-on-hosts`, new clusters are placed whole on one host, which runs their nodes
-for the Python DAX client."""
+SIGTERM; bad credentials, a missing permission and plain HTTP are refused. New clusters
+are placed whole on one active host, which runs their nodes for the Python DAX client."""
 import http.client
 import json
 import os
@@ -249,7 +248,7 @@ def user(iam, name, statements):
 
 
 def test_clusters_run_on_hosts_and_serve_the_dax_client():
-    """With --dax-nodes-on-hosts: a cluster is placed whole on one host (the least loaded),
+    """A cluster is placed whole on one host (the least loaded),
     on ports of its range; the host runs its nodes, which the Python DAX client reads and
     writes through (client checks and DynamoDB calls through the control; cache hits on
     the host alone); deleting the cluster stops them."""
@@ -257,7 +256,7 @@ def test_clusters_run_on_hosts_and_serve_the_dax_client():
     from botocore.exceptions import ClientError
 
     p = Daxd(args=["--tls-listen", "127.0.0.1:0", "--node-host-timeout-secs", str(TIMEOUT_SECS),
-                   "--dax-nodes-on-hosts", "--provisioning-delay-ms", "0"]).start()
+                   "--provisioning-delay-ms", "0"]).start()
     started = []
     try:
         line = next(l for l in p.output if l.startswith("daxd: serving AWS APIs over HTTPS on "))

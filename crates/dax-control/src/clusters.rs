@@ -187,8 +187,8 @@ impl DaxControl {
     /// The node host a new cluster of `count` nodes runs on, whole (docs/node-hosts.md,
     /// "Placement"): chosen by [`crate::place`] for its first node among the `active`
     /// hosts of the region in a zone of the subnet group with `count` free ports. `None`
-    /// (the nodes run inside the control) when placement on hosts is off or no host is
-    /// `active`.
+    /// (the nodes run inside the control) when placement on hosts is off, no host is
+    /// `active`, or the cluster speaks TLS (hosts have no node certificates yet).
     ///
     /// # Errors
     /// `InvalidParameterValueException` when `requested` names several zones (one host is
@@ -200,8 +200,9 @@ impl DaxControl {
         group: &GroupView,
         count: usize,
         requested: Option<&[String]>,
+        tls: bool,
     ) -> Result<Option<OnHost>, DaxError> {
-        let Some(registry) = &self.hosts else { return Ok(None) };
+        let Some(registry) = self.hosts.as_ref().filter(|_| !tls) else { return Ok(None) };
         let hosts = registry.live(region);
         if !hosts.iter().any(|h| h.state == HostState::Active) {
             return Ok(None);
@@ -440,7 +441,8 @@ impl DaxControl {
         let security_groups = self.security_groups(region, &group.vpc_id, input.security_group_ids.as_deref())?;
         self.deps.identity.service_role_check(&input.iam_role_arn).map_err(DaxError::InvalidParameterValueException)?;
         self.node_quota(&st, region, rf)?;
-        let on_host = self.host_for_new_cluster(&st, region, &group, rf, requested_azs)?;
+        let tls = input.cluster_endpoint_encryption_type == Some(EncryptionType::Tls);
+        let on_host = self.host_for_new_cluster(&st, region, &group, rf, requested_azs, tls)?;
         let placements = match &on_host {
             Some(o) => Self::on_host_placements(&group, &o.host, rf),
             None => place(&group, &[], rf, requested_azs)?,

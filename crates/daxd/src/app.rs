@@ -94,7 +94,7 @@ impl App {
         };
         let mut dax = DaxControl::open(&args.account_id, env.clone(), Arc::clone(&store), deps, config)
             .map_err(|e| e.to_string())?;
-        if args.dax_nodes_on_hosts {
+        if !args.keep_dax_nodes_in_control {
             dax = dax.with_node_hosts(Arc::clone(&node_hosts));
         }
         ports.mark_used(dax.node_ports().into_iter().map(|n| n.port));

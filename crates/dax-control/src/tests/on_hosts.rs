@@ -109,6 +109,12 @@ fn a_cluster_runs_whole_on_one_host() {
     assert!(h.f.create(R1, "full", 1).is_ok());
     assert!(h.f.ports.in_use().is_empty());
     assert_eq!(h.hosts.get(R1, &a.id).expect("host").state, HostState::Active);
+    // A TLS cluster stays inside the control: hosts have no node certificates yet.
+    let mut input = cluster_input("secure", 1);
+    input.cluster_endpoint_encryption_type = Some(EncryptionType::Tls);
+    h.f.dax.create_cluster(R1, input).expect("create");
+    assert_eq!(h.f.ports.in_use().len(), 1);
+    assert_eq!(h.f.dax.node_ports().len(), 1);
 }
 
 #[test]
