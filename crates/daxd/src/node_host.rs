@@ -247,7 +247,7 @@ struct HostedNodes {
     control: Arc<Control>,
     id: String,
     /// `(record-ttl-millis, query-ttl-millis)` by cluster ARN, from the last assignments.
-    ttls: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
+    ttls: std::sync::Mutex<Ttls>,
 }
 
 fn control_error(e: CallError) -> NodeError {
@@ -324,10 +324,13 @@ impl Host for HostedNodes {
     }
 }
 
+/// `(record-ttl-millis, query-ttl-millis)` by cluster ARN.
+type Ttls = std::collections::HashMap<String, (u64, u64)>;
+
 /// The nodes the heartbeat answer's `Assignments` say this host runs, and their TTLs.
-fn desired_nodes(assignments: &Value, args: &NodeHostArgs) -> (Vec<NodeSpec>, Vec<(String, (u64, u64))>) {
+fn desired_nodes(assignments: &Value, args: &NodeHostArgs) -> (Vec<NodeSpec>, Ttls) {
     let mut specs = Vec::new();
-    let mut ttls = Vec::new();
+    let mut ttls = Ttls::new();
     for a in assignments.as_array().into_iter().flatten() {
         let s = |k: &str| a[k].as_str().unwrap_or_default().to_owned();
         let cluster = ClusterInfo {
@@ -337,10 +340,10 @@ fn desired_nodes(assignments: &Value, args: &NodeHostArgs) -> (Vec<NodeSpec>, Ve
             iam_role_arn: s("IamRoleArn"),
             node_type: s("NodeType"),
         };
-        ttls.push((
+        ttls.insert(
             cluster.arn.clone(),
             (a["RecordTtlMillis"].as_u64().unwrap_or(0), a["QueryTtlMillis"].as_u64().unwrap_or(0)),
-        ));
+        );
         for n in a["Nodes"].as_array().into_iter().flatten() {
             specs.push(NodeSpec {
                 cluster: cluster.clone(),
@@ -471,8 +474,7 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
                             assigned = now;
                         }
                         let (next, ttls) = desired_nodes(&answer["Assignments"], args);
-                        *hosted.ttls.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-                            ttls.into_iter().collect();
+                        *hosted.ttls.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = ttls;
                         fleet.reconcile(&next);
                         specs = next;
                     }

@@ -164,7 +164,7 @@ fn hosted(
 ) -> Result<HostAssignment, AwsError> {
     let host = app.node_hosts.owned_by(region, id, principal_arn).map_err(|x| err(&x))?;
     app.dax.host_assignments(region, &host.id).into_iter().find(|a| a.cluster_arn == cluster_arn).ok_or_else(|| {
-        AwsError::new(400, "AccessDeniedException", &format!("Node host {id} runs no node of cluster {cluster_arn}"))
+        AwsError::new(400, "AccessDeniedException", format!("Node host {id} runs no node of cluster {cluster_arn}"))
     })
 }
 
