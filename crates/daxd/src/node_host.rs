@@ -499,6 +499,56 @@ mod tests {
     use super::*;
 
     #[test]
+    fn assignments_become_node_specs_ttls_and_a_line() {
+        let args = NodeHostArgs {
+            control: "https://c".into(),
+            control_ca: "ca.pem".into(),
+            region: "us-east-1".into(),
+            availability_zone: "us-east-1b".into(),
+            advertise_host: "127.0.0.2".into(),
+            dax_ports: 27000..=27009,
+        };
+        let answer = json!([{
+            "ClusterArn": "arn:aws:dax:us-east-1:1:cache/c", "ClusterName": "c", "Region": "us-east-1",
+            "NodeType": "dax.t3.small", "IamRoleArn": "arn:aws:iam::1:role/r",
+            "ClusterEndpointEncryptionType": "NONE", "RecordTtlMillis": 5, "QueryTtlMillis": 7,
+            "Nodes": [{"NodeId": "c-a", "Port": 27000, "Generation": 0, "Primary": true},
+                      {"NodeId": "c-b", "Port": 27001, "Generation": 2, "Primary": false}],
+        }]);
+        let (specs, ttls) = desired_nodes(&answer, &args);
+        let got: Vec<(&str, &str, u16, u64, bool, &str)> = specs
+            .iter()
+            .map(|s| (s.node_id.as_str(), s.host.as_str(), s.port, s.generation, s.tls, s.availability_zone.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("c-a", "127.0.0.2", 27000, 0, false, "us-east-1b"),
+                ("c-b", "127.0.0.2", 27001, 2, false, "us-east-1b")
+            ]
+        );
+        assert!(specs.iter().all(|s| s.running && s.cluster.iam_role_arn == "arn:aws:iam::1:role/r"));
+        assert_eq!(ttls.get("arn:aws:dax:us-east-1:1:cache/c"), Some(&(5, 7)));
+        assert_eq!(assignments_line(&answer), "c (c-a@27000, c-b@27001)");
+        assert_eq!(assignments_line(&json!([])), "none");
+        assert!(desired_nodes(&Value::Null, &args).0.is_empty());
+    }
+
+    #[test]
+    fn control_errors_keep_dax_words() {
+        let e = aws_error(
+            400,
+            None,
+            br#"{"__type":"com.amazon#AccessDeniedException","message":"no","CancellationReasons":[1]}"#,
+        );
+        let n = control_error(e);
+        assert_eq!((n.code.as_str(), n.message.as_str(), n.status), ("AccessDeniedException", "no", 400));
+        assert_eq!(n.extra.and_then(|x| x.get("CancellationReasons").cloned()), Some(json!([1])));
+        let n = control_error(CallError::Transport("down".into()));
+        assert_eq!((n.code.as_str(), n.status), ("InternalServerError", 500));
+    }
+
+    #[test]
     fn only_https_control_urls() {
         let (authority, _, path) = control_url("https://10.0.0.1:8443").expect("https");
         assert_eq!((authority.as_str(), path.as_str()), ("10.0.0.1:8443", "/"));

@@ -321,5 +321,10 @@ mod tests {
         let t = target("1", "us-east-1", NodeHostOp::LeaveNodeHost, &json!({"NodeHostId": "nh-2"}), zones);
         assert!(t.context.is_empty(), "an unknown host has no zone");
         assert_eq!(target("1", "r", NodeHostOp::DescribeNodeHosts, &json!({}), zones).resource, "*");
+        for op in [NodeHostOp::AuthorizeDaxClient, NodeHostOp::ForwardDynamoDbCall] {
+            let t = target("1", "us-east-1", op, &json!({"NodeHostId": "nh-1"}), zones);
+            assert_eq!(t.resource, "arn:aws:daxd:us-east-1:1:node-host/nh-1");
+            assert_eq!(t.action, format!("daxd:{}", op.name()));
+        }
     }
 }
