@@ -1,11 +1,13 @@
 """Node hosts (docs/node-hosts.md): `daxd node-host` processes join a control daxd over
 HTTPS with IAM credentials, show as active, become unreachable when killed and leave on
-SIGTERM; bad credentials, a missing permission and plain HTTP are refused."""
+SIGTERM; bad credentials, a missing permission and plain HTTP are refused. New clusters
+are placed whole on one active host, which runs their nodes for the Python DAX client."""
 import http.client
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import urllib.error
@@ -22,7 +24,8 @@ HOST_POLICY = json.dumps({
     "Version": "2012-10-17",
     "Statement": [{
         "Effect": "Allow",
-        "Action": ["daxd:JoinNodeHost", "daxd:SendNodeHostHeartbeat", "daxd:LeaveNodeHost"],
+        "Action": ["daxd:JoinNodeHost", "daxd:SendNodeHostHeartbeat", "daxd:LeaveNodeHost",
+                   "daxd:AuthorizeDaxClient", "daxd:ForwardDynamoDbCall"],
         "Resource": "arn:aws:daxd:us-east-1:123456789012:node-host/*",
         "Condition": {"StringEquals": {"daxd:AvailabilityZone": ["us-east-1a", "us-east-1b"]}},
     }],
@@ -148,7 +151,6 @@ def start(d, *args, **kw):
 def test_hosts_join_heartbeat_and_leave(d):
     a = start(d, d.keys["host"], "us-east-1a", "127.0.0.2", "27000-27009").wait_ready()
     b = start(d, d.keys["host"], "us-east-1b", "127.0.0.3", "27000-27009").wait_ready()
-    assert "runs no DAX nodes yet" in a.output[0]
     listed = hosts(d)
     for host, zone in ((listed["127.0.0.2"], "us-east-1a"), (listed["127.0.0.3"], "us-east-1b")):
         assert host["Status"] == "active"
@@ -229,6 +231,127 @@ def test_api_validation_and_authorization(d):
     assert (status, out["__type"]) == (400, "AccessDeniedException"), out
     status, out = call(d, "DescribeNodeHosts", {}, key=d.keys["reader"])
     assert status == 200, out
+
+
+DAX_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "dax.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+ROLE_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]})
+
+
+def user(iam, name, statements):
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="p",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    k = iam.create_access_key(UserName=name)["AccessKey"]
+    return k["AccessKeyId"], k["SecretAccessKey"]
+
+
+def test_clusters_run_on_hosts_and_serve_the_dax_client():
+    """A cluster is placed whole on one host (the least loaded),
+    on ports of its range; the host runs its nodes, which the Python DAX client reads and
+    writes through (client checks and DynamoDB calls through the control; cache hits on
+    the host alone); deleting the cluster stops them."""
+    amazondax = pytest.importorskip("amazondax")
+    from botocore.exceptions import ClientError
+
+    p = Daxd(args=["--tls-listen", "127.0.0.1:0", "--node-host-timeout-secs", str(TIMEOUT_SECS),
+                   "--provisioning-delay-ms", "0"]).start()
+    started = []
+    try:
+        line = next(l for l in p.output if l.startswith("daxd: serving AWS APIs over HTTPS on "))
+        p.https = line.split(" on ", 1)[1].split()[0]
+        p.ca = str(p.data_dir / "tls" / "ca.pem")
+        p.started = started
+        iam = p.client("iam")
+        host_key = user(iam, "host", json.loads(HOST_POLICY)["Statement"])
+        role = iam.create_role(RoleName="DAXOnHosts", AssumeRolePolicyDocument=DAX_TRUST)["Role"]["Arn"]
+        iam.put_role_policy(RoleName="DAXOnHosts", PolicyName="ddb", PolicyDocument=ROLE_POLICY)
+        cluster_arn = "arn:aws:dax:us-east-1:123456789012:cache/onhost"
+        app_key = user(iam, "app", [{"Effect": "Allow", "Action": "dax:*", "Resource": cluster_arn}])
+        writer_key = user(iam, "writer", [{"Effect": "Allow", "Action": "dax:PutItem", "Resource": cluster_arn}])
+        ddb = p.client("dynamodb")
+        ddb.create_table(TableName="Tab", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")
+        dax = p.client("dax")
+
+        one = start(p, host_key, "us-east-1a", "127.0.0.2", "27200-27209").wait_ready()
+        c = dax.create_cluster(ClusterName="onhost", NodeType="dax.t3.small", ReplicationFactor=3,
+                               IamRoleArn=role)["Cluster"]
+        assert c["ClusterDiscoveryEndpoint"]["Port"] == 27200, c
+        # The host runs the three nodes; its heartbeats report them serving: available.
+        wait_for(lambda: dax.describe_clusters(ClusterNames=["onhost"])["Clusters"][0]["Status"] == "available",
+                 TIMEOUT_SECS * 4)
+        c = dax.describe_clusters(ClusterNames=["onhost"])["Clusters"][0]
+        assert [(n["Endpoint"]["Address"], n["Endpoint"]["Port"]) for n in c["Nodes"]] == [
+            ("127.0.0.2", 27200), ("127.0.0.2", 27201), ("127.0.0.2", 27202)], c
+        assert c["ClusterDiscoveryEndpoint"]["URL"] == "dax://127.0.0.2:27200"
+        assert any("is assigned onhost (onhost-a@27200, onhost-b@27201, onhost-c@27202)" in l for l in one.output)
+
+        url = c["ClusterDiscoveryEndpoint"]["URL"]
+        client = amazondax.AmazonDaxClient(endpoint_url=url, region_name="us-east-1",
+                                           aws_access_key_id=app_key[0], aws_secret_access_key=app_key[1])
+        try:
+            client.put_item(TableName="Tab", Item={"pk": {"S": "a"}, "v": {"S": "one"}})
+            client.put_item(TableName="Tab", Item={"pk": {"S": "b"}, "v": {"S": "two"}})
+            assert client.get_item(TableName="Tab", Key={"pk": {"S": "a"}})["Item"]["v"] == {"S": "one"}
+            q = client.query(TableName="Tab", KeyConditionExpression="pk = :p",
+                             ExpressionAttributeValues={":p": {"S": "b"}})
+            assert [i["v"] for i in q["Items"]] == [{"S": "two"}]
+            # The writes reached DynamoDB on the control.
+            assert ddb.get_item(TableName="Tab", Key={"pk": {"S": "b"}})["Item"]["v"] == {"S": "two"}
+            # A cache hit: change the item behind DAX's back; the node still answers from its cache.
+            ddb.put_item(TableName="Tab", Item={"pk": {"S": "a"}, "v": {"S": "changed"}})
+            for _ in range(3):
+                assert client.get_item(TableName="Tab", Key={"pk": {"S": "a"}})["Item"]["v"] == {"S": "one"}
+        finally:
+            client.close()
+        # A wrong secret is refused; a user without dax:GetItem gets DAX's AccessDeniedException.
+        with pytest.raises(Exception) as e:
+            amazondax.AmazonDaxClient(endpoint_url=url, region_name="us-east-1",
+                                      aws_access_key_id=app_key[0], aws_secret_access_key="wrong-secret")
+        assert "UnrecognizedClientException" in str(e.value) and "signature" in str(e.value), e.value
+        writer = amazondax.AmazonDaxClient(endpoint_url=url, region_name="us-east-1",
+                                           aws_access_key_id=writer_key[0], aws_secret_access_key=writer_key[1])
+        try:
+            writer.put_item(TableName="Tab", Item={"pk": {"S": "w"}})
+            with pytest.raises(ClientError) as e:
+                writer.get_item(TableName="Tab", Key={"pk": {"S": "a"}})
+            assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+            assert "dax:GetItem" in e.value.response["Error"]["Message"]
+        finally:
+            writer.close()
+
+        # A second host in the same zone: the next cluster goes to it, the less loaded.
+        two = start(p, host_key, "us-east-1a", "127.0.0.3", "27200-27209").wait_ready()
+        dax.create_cluster(ClusterName="second", NodeType="dax.t3.small", ReplicationFactor=2, IamRoleArn=role)
+        wait_for(lambda: any("is assigned second (second-a@27200, second-b@27201)" in l for l in two.output),
+                 TIMEOUT_SECS + 3)
+        assert not any("second" in l for l in one.output)
+        # Several zones cannot be honoured by one host; a zone without a host has no capacity.
+        with pytest.raises(dax.exceptions.InvalidParameterValueException) as e:
+            dax.create_cluster(ClusterName="split", NodeType="dax.t3.small", ReplicationFactor=2, IamRoleArn=role,
+                               AvailabilityZones=["us-east-1a", "us-east-1b"])
+        assert "one node host, in one Availability Zone" in str(e.value)
+        with pytest.raises(dax.exceptions.InsufficientClusterCapacityFault):
+            dax.create_cluster(ClusterName="elsewhere", NodeType="dax.t3.small", ReplicationFactor=1,
+                               IamRoleArn=role, AvailabilityZones=["us-east-1b"])
+        # Deleting a cluster stops its listeners on the host.
+        dax.delete_cluster(ClusterName="onhost")
+        wait_for(lambda: any("is assigned none" in l for l in one.output), TIMEOUT_SECS + 3)
+
+        def refused():
+            try:
+                socket.create_connection(("127.0.0.2", 27200), timeout=1).close()
+                return False
+            except OSError:
+                return True
+        wait_for(refused, 5)
+    finally:
+        for h in started:
+            h.stop()
+        p.close()
 
 
 # A CA certificate of another key (made with openssl; never a daxd's).

@@ -2,7 +2,10 @@
 //! DecreaseReplicationFactor, RebootNode and UpdateCluster.
 
 use crate::groups::GroupView;
-use crate::records::{ClusterRec, NodeRec};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::hosts::{Candidate, HostState, NodeHost};
+use crate::records::{ClusterRec, HostRef, NodeRec};
 use crate::{
     node_id, node_interface_description, not_found_cluster, page, validate, Cluster, ClusterStatus, CreateClusterInput,
     DaxControl, DaxError, DecreaseReplicationFactorInput, DescribeClustersInput, EncryptionType,
@@ -107,6 +110,36 @@ fn zones_for_new_nodes(c: &ClusterRec, azs: &[String], added: usize, new: usize)
     )))
 }
 
+/// The ports of each node host that nodes use (nodes being deleted included until gone).
+fn host_ports_in_use(st: &State, region: &str) -> BTreeMap<String, BTreeSet<u16>> {
+    let mut used: BTreeMap<String, BTreeSet<u16>> = BTreeMap::new();
+    for c in st.clusters(region) {
+        for n in &c.nodes {
+            if let Some(h) = &n.host {
+                used.entry(h.id.clone()).or_default().insert(n.port);
+            }
+        }
+    }
+    used
+}
+
+/// The first `count` ports of `host`'s range that no node uses, or `None` if it has fewer.
+fn free_ports(host: &NodeHost, used: Option<&BTreeSet<u16>>, count: usize) -> Option<Vec<u16>> {
+    let free: Vec<u16> =
+        (host.port_start..=host.port_end).filter(|p| used.is_none_or(|u| !u.contains(p))).take(count).collect();
+    (free.len() == count).then_some(free)
+}
+
+fn no_capacity(msg: String) -> DaxError {
+    DaxError::InsufficientClusterCapacityFault(msg)
+}
+
+/// Where new nodes go: a node host and the ports of its range they get, or the control.
+struct OnHost {
+    host: NodeHost,
+    ports: Vec<u16>,
+}
+
 impl DaxControl {
     fn seed(&self) -> u32 {
         u32::from_str_radix(&self.env.ids.chars(base::HEX, 6), 16).unwrap_or(0)
@@ -151,6 +184,116 @@ impl DaxControl {
         Ok(out)
     }
 
+    /// The node host a new cluster of `count` nodes runs on, whole (docs/node-hosts.md,
+    /// "Placement"): chosen by [`crate::place`] for its first node among the `active`
+    /// hosts of the region in a zone of the subnet group with `count` free ports. `None`
+    /// (the nodes run inside the control) when placement on hosts is off, no host is
+    /// `active`, or the cluster speaks TLS (hosts have no node certificates yet).
+    ///
+    /// # Errors
+    /// `InvalidParameterValueException` when `requested` names several zones (one host is
+    /// in one zone); `InsufficientClusterCapacityFault` when no active host qualifies.
+    fn host_for_new_cluster(
+        &self,
+        st: &State,
+        region: &str,
+        group: &GroupView,
+        count: usize,
+        requested: Option<&[String]>,
+        tls: bool,
+    ) -> Result<Option<OnHost>, DaxError> {
+        let Some(registry) = self.hosts.as_ref().filter(|_| !tls) else { return Ok(None) };
+        let hosts = registry.live(region);
+        if !hosts.iter().any(|h| h.state == HostState::Active) {
+            return Ok(None);
+        }
+        let zone = match requested {
+            Some([first, rest @ ..]) => {
+                if rest.iter().any(|z| z != first) {
+                    return Err(invalid(format!(
+                        "The Availability Zones {} cannot be honoured: a cluster on node hosts runs on one node host, in one Availability Zone.",
+                        requested.unwrap_or_default().join(", ")
+                    )));
+                }
+                Some(first.as_str())
+            }
+            _ => None,
+        };
+        let used = host_ports_in_use(st, region);
+        let fits = |h: &NodeHost| {
+            group.subnets.iter().any(|s| s.az == h.availability_zone) && free_ports(h, used.get(&h.id), count).is_some()
+        };
+        let candidates: Vec<Candidate<'_>> = hosts
+            .iter()
+            .filter(|h| fits(h))
+            .map(|h| {
+                let nodes = used.get(&h.id).map_or(0, BTreeSet::len);
+                let range = usize::from(h.port_end - h.port_start) + 1;
+                Candidate {
+                    id: &h.id,
+                    zone: &h.availability_zone,
+                    state: h.state,
+                    free_ports: u32::try_from(range.saturating_sub(nodes)).unwrap_or(u32::MAX),
+                    nodes: u32::try_from(nodes).unwrap_or(u32::MAX),
+                    cluster_nodes: 0,
+                }
+            })
+            .collect();
+        let chosen = crate::place(&candidates, zone).map(str::to_owned);
+        drop(candidates);
+        let Some(id) = chosen else {
+            let place =
+                zone.map_or_else(|| format!("subnet group {}", group.name), |z| format!("Availability Zone {z}"));
+            return Err(no_capacity(format!(
+                "There is no active node host in {place} with {count} free ports for the cluster's nodes."
+            )));
+        };
+        let Some(host) = hosts.into_iter().find(|h| h.id == id) else { return Ok(None) };
+        let ports = free_ports(&host, used.get(&host.id), count).unwrap_or_default();
+        Ok(Some(OnHost { host, ports }))
+    }
+
+    /// The host new nodes of `c` (a cluster on a node host) run on: the host of its nodes.
+    ///
+    /// # Errors
+    /// `InsufficientClusterCapacityFault` when that host is not `active` or lacks free
+    /// ports; `InvalidParameterValueException` when `requested` names another zone.
+    fn host_for_more_nodes(
+        &self,
+        st: &State,
+        c: &ClusterRec,
+        at: &HostRef,
+        count: usize,
+        requested: Option<&[String]>,
+    ) -> Result<OnHost, DaxError> {
+        let host = self
+            .hosts
+            .as_ref()
+            .and_then(|r| r.get(&c.region, &at.id))
+            .filter(|h| h.state == HostState::Active)
+            .ok_or_else(|| {
+                no_capacity(format!("Node host {} of cluster {} is not active; no node can be added.", at.id, c.name))
+            })?;
+        if let Some(z) = requested.unwrap_or_default().iter().find(|z| **z != host.availability_zone) {
+            return Err(invalid(format!(
+                "Availability Zone {z} cannot be honoured: cluster {} runs on one node host, in Availability Zone {}.",
+                c.name, host.availability_zone
+            )));
+        }
+        let used = host_ports_in_use(st, &c.region);
+        let ports = free_ports(&host, used.get(&host.id), count).ok_or_else(|| {
+            no_capacity(format!("Node host {} of cluster {} has fewer than {count} free ports.", host.id, c.name))
+        })?;
+        Ok(OnHost { host, ports })
+    }
+
+    /// The `(zone, subnet)` of `count` nodes on `host`: its zone, the group's subnet there.
+    fn on_host_placements(group: &GroupView, host: &NodeHost, count: usize) -> Vec<(String, String)> {
+        let subnet =
+            group.subnets.iter().find(|s| s.az == host.availability_zone).map(|s| s.id.clone()).unwrap_or_default();
+        vec![(host.availability_zone.clone(), subnet); count]
+    }
+
     /// Make nodes: a port and a network interface each. On any failure,
     /// everything made so far is undone and the error returned.
     #[allow(clippy::too_many_arguments)]
@@ -163,22 +306,31 @@ impl DaxControl {
         first_index: usize,
         now: f64,
         until: f64,
+        on_host: Option<&OnHost>,
     ) -> Result<Vec<NodeRec>, DaxError> {
         let mut made: Vec<NodeRec> = Vec::with_capacity(placements.len());
         for (i, (az, subnet_id)) in placements.into_iter().enumerate() {
             let id = node_id(cluster, first_index.saturating_add(i));
-            let port = match self.deps.ports.allocate(region, cluster, &id) {
-                Ok(p) => p,
-                Err(e) => {
-                    self.unprovision(region, &made);
-                    return Err(e);
-                }
+            let (port, host) = match on_host {
+                Some(o) => (
+                    o.ports.get(i).copied().unwrap_or_default(),
+                    Some(HostRef { id: o.host.id.clone(), address: o.host.advertise_host.clone() }),
+                ),
+                None => match self.deps.ports.allocate(region, cluster, &id) {
+                    Ok(p) => (p, None),
+                    Err(e) => {
+                        self.unprovision(region, &made);
+                        return Err(e);
+                    }
+                },
             };
             let description = node_interface_description(cluster, &id);
             let eni = match self.deps.network.create_node_interface(region, &subnet_id, security_groups, &description) {
                 Ok(eni) => eni,
                 Err(e) => {
-                    self.deps.ports.release(port);
+                    if host.is_none() {
+                        self.deps.ports.release(port);
+                    }
                     self.unprovision(region, &made);
                     return Err(e);
                 }
@@ -194,6 +346,7 @@ impl DaxControl {
                 until,
                 reboots: 0,
                 seen_serving: false,
+                host,
             });
         }
         Ok(made)
@@ -205,7 +358,9 @@ impl DaxControl {
             if let Some(eni) = &n.eni_id {
                 let _ = self.deps.network.delete_node_interface(region, eni);
             }
-            self.deps.ports.release(n.port);
+            if let Some(port) = n.control_port() {
+                self.deps.ports.release(port);
+            }
         }
     }
 
@@ -286,9 +441,14 @@ impl DaxControl {
         let security_groups = self.security_groups(region, &group.vpc_id, input.security_group_ids.as_deref())?;
         self.deps.identity.service_role_check(&input.iam_role_arn).map_err(DaxError::InvalidParameterValueException)?;
         self.node_quota(&st, region, rf)?;
-        let placements = place(&group, &[], rf, requested_azs)?;
+        let tls = input.cluster_endpoint_encryption_type == Some(EncryptionType::Tls);
+        let on_host = self.host_for_new_cluster(&st, region, &group, rf, requested_azs, tls)?;
+        let placements = match &on_host {
+            Some(o) => Self::on_host_placements(&group, &o.host, rf),
+            None => place(&group, &[], rf, requested_azs)?,
+        };
         let until = self.deadline(now);
-        let nodes = self.provision(region, &name, &security_groups, placements, 0, now, until)?;
+        let nodes = self.provision(region, &name, &security_groups, placements, 0, now, until, on_host.as_ref())?;
         let c = ClusterRec {
             region: region.to_owned(),
             arn: self.cluster_arn(region, &name),
@@ -409,10 +569,28 @@ impl DaxControl {
         };
         self.node_quota(&st, region, added)?;
         let group = self.subnet_group_view(&st, region, &c.subnet_group)?;
-        let existing: Vec<&str> = c.nodes.iter().map(|n| n.az.as_str()).collect();
-        let placements = place(&group, &existing, added, requested.as_deref())?;
+        let on_host = match c.nodes.iter().find_map(|n| n.host.clone()) {
+            Some(at) => Some(self.host_for_more_nodes(&st, &c, &at, added, requested.as_deref())?),
+            None => None,
+        };
+        let placements = match &on_host {
+            Some(o) => Self::on_host_placements(&group, &o.host, added),
+            None => {
+                let existing: Vec<&str> = c.nodes.iter().map(|n| n.az.as_str()).collect();
+                place(&group, &existing, added, requested.as_deref())?
+            }
+        };
         let until = self.deadline(now);
-        let made = self.provision(region, &name, &c.security_group_ids, placements, c.next_node, now, until)?;
+        let made = self.provision(
+            region,
+            &name,
+            &c.security_group_ids,
+            placements,
+            c.next_node,
+            now,
+            until,
+            on_host.as_ref(),
+        )?;
         c.next_node = c.next_node.saturating_add(made.len());
         c.nodes.extend(made.iter().cloned());
         c.status = ClusterStatus::Modifying;

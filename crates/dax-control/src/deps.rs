@@ -106,6 +106,8 @@ pub struct NodeListener<'a> {
     /// The node's reboot count: a listener of an earlier incarnation (before
     /// the last RebootNode) does not count.
     pub generation: u64,
+    /// The node host it runs on (its id); `None`: inside the control.
+    pub host: Option<&'a str>,
 }
 
 /// The data plane, as the lifecycles need it. A node leaves `creating` or

@@ -9,7 +9,7 @@
 //! host whose last heartbeat is older than the timeout is marked `unreachable` by
 //! [`NodeHosts::tick`], which daxd's background tick calls.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -161,6 +161,19 @@ pub struct NodeHosts {
     /// When this process opened the registry: a host's timeout runs from no earlier.
     opened: f64,
     hosts: RwLock<BTreeMap<String, NodeHost>>,
+    /// What each host said in its last heartbeat that it serves, by `<region>/<id>`. Memory
+    /// only, like a node's `seen_serving`: after a restart the next heartbeats say it again.
+    serving: RwLock<BTreeMap<String, BTreeSet<ServingNode>>>,
+}
+
+/// A node listener a host reports serving: it accepts connections and answers the DAX
+/// `endpoints` call, in the node's incarnation `generation` (its reboot count).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ServingNode {
+    pub cluster_arn: String,
+    pub node_id: String,
+    pub port: u16,
+    pub generation: u64,
 }
 
 fn not_found(id: &str) -> HostError {
@@ -198,6 +211,7 @@ impl NodeHosts {
             timeout: timeout.as_secs_f64().max(0.001),
             opened,
             hosts: RwLock::new(BTreeMap::new()),
+            serving: RwLock::new(BTreeMap::new()),
         };
         hosts.reload()?;
         Ok(hosts)
@@ -231,6 +245,31 @@ impl NodeHosts {
     #[must_use]
     pub fn get(&self, region: &str, id: &str) -> Option<NodeHost> {
         self.read().get(&format!("{region}/{id}")).cloned()
+    }
+
+    /// Record what host `id` serves now (its heartbeat's report, after
+    /// [`NodeHosts::heartbeat`] accepted the heartbeat).
+    pub fn report_serving(&self, region: &str, id: &str, nodes: BTreeSet<ServingNode>) {
+        let mut serving = self.serving.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        serving.insert(format!("{region}/{id}"), nodes);
+    }
+
+    /// Whether host `host_id` serves `node`: it is `active` and its last heartbeat said so.
+    /// An `unreachable` host's last report says nothing about now.
+    #[must_use]
+    pub fn serves(&self, region: &str, host_id: &str, node: &ServingNode) -> bool {
+        let key = format!("{region}/{host_id}");
+        if self.read().get(&key).is_none_or(|h| h.state != HostState::Active) {
+            return false;
+        }
+        let serving = self.serving.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        serving.get(&key).is_some_and(|s| s.contains(node))
+    }
+
+    /// The hosts of `region` that have not left, in id order.
+    #[must_use]
+    pub fn live(&self, region: &str) -> Vec<NodeHost> {
+        self.read().values().filter(|h| h.region == region && h.state != HostState::Left).cloned().collect()
     }
 
     /// The heartbeat timeout.
@@ -340,6 +379,16 @@ impl NodeHosts {
         Ok(host)
     }
 
+    /// The host `id` of `region`, if `principal_arn` joined it and it has not left: the
+    /// check of every call a host makes about its own work.
+    ///
+    /// # Errors
+    /// `NodeHostNotFoundFault`, `AccessDeniedException` (another principal),
+    /// `InvalidNodeHostStateFault` (it left).
+    pub fn owned_by(&self, region: &str, id: &str, principal_arn: &str) -> Result<NodeHost, HostError> {
+        Self::owned(&self.read(), region, id, principal_arn).cloned()
+    }
+
     /// A heartbeat: the host is `active` from now. Returns it and its state before.
     ///
     /// # Errors
@@ -376,6 +425,7 @@ impl NodeHosts {
         let host = hosts.get(&key).cloned().ok_or_else(|| not_found(id))?;
         self.store.apply(&[Op::delete(NS_HOSTS, key.clone())])?;
         hosts.remove(&key);
+        self.serving.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&key);
         Ok(host)
     }
 
@@ -630,6 +680,25 @@ mod tests {
         assert_eq!(again.tick().expect("tick"), vec![]);
         f.clock.advance_secs(31);
         assert_eq!(again.tick().expect("tick").len(), 1);
+    }
+
+    #[test]
+    fn a_node_serves_while_its_host_is_active_and_reports_it() {
+        let f = fixture();
+        let a = f.hosts.join(R1, input("us-east-1a", "a", (1, 9))).expect("join");
+        let node =
+            |g: u64| ServingNode { cluster_arn: "arn:c".to_owned(), node_id: "c-a".to_owned(), port: 1, generation: g };
+        assert!(!f.hosts.serves(R1, &a.id, &node(0)), "nothing reported yet");
+        f.hosts.report_serving(R1, &a.id, BTreeSet::from([node(0)]));
+        assert!(f.hosts.serves(R1, &a.id, &node(0)));
+        assert!(!f.hosts.serves(R1, &a.id, &node(1)), "another incarnation");
+        assert!(!f.hosts.serves(R1, "nh-other", &node(0)), "another host");
+        f.clock.advance_secs(31);
+        f.hosts.tick().expect("tick");
+        assert!(!f.hosts.serves(R1, &a.id, &node(0)), "an unreachable host serves nothing");
+        f.hosts.heartbeat(R1, &a.id, ALICE).expect("back");
+        f.hosts.report_serving(R1, &a.id, BTreeSet::new());
+        assert!(!f.hosts.serves(R1, &a.id, &node(0)), "the last report counts");
     }
 
     #[test]

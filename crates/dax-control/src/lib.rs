@@ -43,7 +43,7 @@ pub use deps::{Deps, Identity, Network, NodeListener, Ports, Readiness, SgInfo, 
 pub use error::DaxError;
 pub use groups::{QUERY_TTL, RECORD_TTL};
 pub use hosts::{
-    place, zone_of_region, Candidate, HostChange, HostError, HostState, JoinInput, NodeHost, NodeHosts,
+    place, zone_of_region, Candidate, HostChange, HostError, HostState, JoinInput, NodeHost, NodeHosts, ServingNode,
     DEFAULT_TIMEOUT as DEFAULT_NODE_HOST_TIMEOUT, LEFT_RETENTION_SECS, MAX_HOSTS_PER_REGION, MAX_PORTS_PER_HOST,
 };
 pub use model::*;
@@ -165,6 +165,9 @@ pub struct DaxControl {
     deps: Deps,
     config: Config,
     state: RwLock<State>,
+    /// The node hosts new clusters are placed on (docs/node-hosts.md, "Placement"); `None`
+    /// (the default) keeps every node inside the control.
+    hosts: Option<Arc<NodeHosts>>,
 }
 
 fn not_found_cluster() -> DaxError {
@@ -177,8 +180,15 @@ impl DaxControl {
     /// # Errors
     /// When the store cannot be read or holds a corrupt record.
     pub fn open(account: &str, env: Env, store: Arc<Store>, deps: Deps, config: Config) -> Result<Self, DaxError> {
-        let dax =
-            DaxControl { account: account.to_owned(), env, store, deps, config, state: RwLock::new(State::default()) };
+        let dax = DaxControl {
+            account: account.to_owned(),
+            env,
+            store,
+            deps,
+            config,
+            state: RwLock::new(State::default()),
+            hosts: None,
+        };
         dax.reload()?;
         Ok(dax)
     }
@@ -208,7 +218,11 @@ impl DaxControl {
             st.region_mut(&e.region.clone()).events.insert(e.seq, e);
         }
         let ports = |s: &State| -> Vec<u16> {
-            s.regions.values().flat_map(|r| r.clusters.values()).flat_map(|c| c.nodes.iter().map(|n| n.port)).collect()
+            s.regions
+                .values()
+                .flat_map(|r| r.clusters.values())
+                .flat_map(|c| c.nodes.iter().filter_map(records::NodeRec::control_port))
+                .collect()
         };
         let kept = ports(&st);
         let old = std::mem::replace(&mut *self.write(), st);
@@ -216,6 +230,14 @@ impl DaxControl {
             self.deps.ports.release(port);
         }
         Ok(())
+    }
+
+    /// Place new clusters on the `active` hosts of `hosts` when there are any
+    /// (daxd's `--dax-nodes-on-hosts`); without this every node runs inside the control.
+    #[must_use]
+    pub fn with_node_hosts(mut self, hosts: Arc<NodeHosts>) -> Self {
+        self.hosts = Some(hosts);
+        self
     }
 
     #[must_use]
@@ -362,8 +384,9 @@ impl DaxControl {
         Ok(())
     }
 
-    fn endpoint(&self, port: u16, tls: bool, full: bool) -> Endpoint {
-        let host = &self.config.advertise_host;
+    /// An endpoint at `port` of `host` (a node host's address), or of the control.
+    fn endpoint(&self, host: Option<&records::HostRef>, port: u16, tls: bool, full: bool) -> Endpoint {
+        let host = host.map_or(&self.config.advertise_host, |h| &h.address);
         let scheme = if tls { "daxs" } else { "dax" };
         let url_host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.clone() };
         Endpoint {
@@ -394,7 +417,7 @@ impl DaxControl {
                     } else {
                         Node {
                             node_id: n.id.clone(),
-                            endpoint: Some(self.endpoint(n.port, tls, true)),
+                            endpoint: Some(self.endpoint(n.host.as_ref(), n.port, tls, true)),
                             node_create_time: Some(n.created),
                             availability_zone: Some(n.az.clone()),
                             node_status: status,
@@ -421,7 +444,12 @@ impl DaxControl {
             active_nodes: active,
             node_type: c.node_type.clone(),
             status: c.status,
-            cluster_discovery_endpoint: self.endpoint(c.primary().map_or(0, |n| n.port), tls, full),
+            cluster_discovery_endpoint: self.endpoint(
+                c.primary().and_then(|n| n.host.as_ref()),
+                c.primary().map_or(0, |n| n.port),
+                tls,
+                full,
+            ),
             node_ids_to_remove: c.node_ids_to_remove.clone(),
             nodes,
             preferred_maintenance_window: c.maintenance_window.clone(),
@@ -487,9 +515,51 @@ impl DaxControl {
         Some((g.record_ttl_ms, g.query_ttl_ms))
     }
 
-    /// Every node's listener port across regions (nodes being deleted
-    /// included until they are gone), for the binary to bind those that
-    /// `listen`.
+    /// What node host `host_id` of `region` must run now: each cluster with nodes on it
+    /// that is not being deleted, with the nodes that should listen (docs/node-hosts.md,
+    /// "Assignments"). A node being removed, or a deleted cluster, is no longer listed,
+    /// which tells the host to stop its listener.
+    #[must_use]
+    pub fn host_assignments(&self, region: &str, host_id: &str) -> Vec<HostAssignment> {
+        let now = self.now();
+        let st = self.ticked().unwrap_or_else(|_| self.read());
+        let mut out = Vec::new();
+        for c in st.clusters(region).filter(|c| c.status != ClusterStatus::Deleting) {
+            let primary = c.primary().map(|n| n.id.clone());
+            let nodes: Vec<AssignedNode> = c
+                .nodes
+                .iter()
+                .filter(|n| n.host.as_ref().is_some_and(|h| h.id == host_id) && n.listens(now))
+                .map(|n| AssignedNode {
+                    node_id: n.id.clone(),
+                    port: n.port,
+                    generation: n.reboots,
+                    primary: primary.as_deref() == Some(n.id.as_str()),
+                })
+                .collect();
+            if nodes.is_empty() {
+                continue;
+            }
+            let (record_ttl_ms, query_ttl_ms) = ttls_of(&st, c);
+            out.push(HostAssignment {
+                region: region.to_owned(),
+                cluster_arn: c.arn.clone(),
+                cluster_name: c.name.clone(),
+                node_type: c.node_type.clone(),
+                iam_role_arn: c.iam_role_arn.clone(),
+                tls: c.encryption == EncryptionType::Tls,
+                record_ttl_ms,
+                query_ttl_ms,
+                nodes,
+            });
+        }
+        out
+    }
+
+    /// Every listener port of a node inside the control, across regions (nodes being
+    /// deleted included until they are gone), for the binary to bind those that
+    /// `listen`. Nodes on node hosts are not listed: their host binds them
+    /// ([`DaxControl::host_assignments`]).
     #[must_use]
     pub fn node_ports(&self) -> Vec<NodePort> {
         let now = self.now();
@@ -498,7 +568,7 @@ impl DaxControl {
             .iter()
             .flat_map(|(region, r)| r.clusters.values().map(move |c| (region, c)))
             .flat_map(|(region, c)| {
-                c.nodes.iter().map(move |n| NodePort {
+                c.nodes.iter().filter(|n| n.host.is_none()).map(move |n| NodePort {
                     region: region.clone(),
                     cluster: c.name.clone(),
                     node_id: n.id.clone(),
@@ -514,6 +584,16 @@ impl DaxControl {
     }
 }
 
+/// `(record-ttl-millis, query-ttl-millis)` of `c`'s parameter group (the defaults when it
+/// is `default` or, which a cluster's group cannot be, missing).
+fn ttls_of(st: &State, c: &ClusterRec) -> (u64, u64) {
+    st.regions
+        .get(&c.region)
+        .and_then(|r| r.parameter_groups.get(&c.parameter_group))
+        .filter(|_| c.parameter_group != DEFAULT_PARAMETER_GROUP)
+        .map_or((DEFAULT_TTL_MS, DEFAULT_TTL_MS), |g| (g.record_ttl_ms, g.query_ttl_ms))
+}
+
 /// Whether the listener of `n` (node of `c`) serves, in the node's current incarnation.
 fn serving(readiness: &dyn Readiness, c: &ClusterRec, n: &records::NodeRec) -> bool {
     readiness.serving(&NodeListener {
@@ -522,6 +602,7 @@ fn serving(readiness: &dyn Readiness, c: &ClusterRec, n: &records::NodeRec) -> b
         node_id: &n.id,
         port: n.port,
         generation: n.reboots,
+        host: n.host.as_ref().map(|h| h.id.as_str()),
     })
 }
 
@@ -549,7 +630,7 @@ fn advance(
             if next.until > now {
                 return Some(next);
             }
-            released.extend(next.nodes.iter().map(|n| n.port));
+            released.extend(next.nodes.iter().filter_map(records::NodeRec::control_port));
             events.push(event("Cluster deleted.".to_owned(), next.until));
             return None;
         }
@@ -596,7 +677,7 @@ fn advance(
             }
             NodeStatus::Deleting => {
                 events.push(event(format!("Removed node {}.", n.id), n.until));
-                released.push(n.port);
+                released.extend(n.control_port());
             }
             NodeStatus::Available => kept.push(n),
         }

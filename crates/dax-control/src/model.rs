@@ -233,6 +233,34 @@ pub struct NodePort {
     pub availability_zone: String,
 }
 
+/// A cluster a node host runs nodes of ([`crate::DaxControl::host_assignments`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostAssignment {
+    pub region: String,
+    pub cluster_arn: String,
+    pub cluster_name: String,
+    pub node_type: String,
+    /// The role DAX assumes for the cluster's DynamoDB calls.
+    pub iam_role_arn: String,
+    /// `ClusterEndpointEncryptionType` is `TLS`.
+    pub tls: bool,
+    pub record_ttl_ms: u64,
+    pub query_ttl_ms: u64,
+    /// Its nodes on that host that should listen now.
+    pub nodes: Vec<AssignedNode>,
+}
+
+/// A node a host should listen for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignedNode {
+    pub node_id: String,
+    pub port: u16,
+    /// Its reboot count: a listener of an earlier incarnation is replaced.
+    pub generation: u64,
+    /// Behind the cluster's discovery endpoint (the node writes go through first).
+    pub primary: bool,
+}
+
 /// `CreateCluster` input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CreateClusterInput {

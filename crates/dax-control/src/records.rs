@@ -31,6 +31,18 @@ pub(crate) struct NodeRec {
     /// an `available` node shows `rebooting` until its listener serves again.
     #[serde(skip)]
     pub seen_serving: bool,
+    /// The node host it runs on (docs/node-hosts.md); `None`: inside the control. Absent
+    /// from records of nodes inside the control, so those are written as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostRef>,
+}
+
+/// Where a node placed on a node host runs: the host's id and the address it advertised
+/// when the node was placed (the node's endpoint address; `port` is of the host's range).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HostRef {
+    pub id: String,
+    pub address: String,
 }
 
 impl NodeRec {
@@ -41,6 +53,11 @@ impl NodeRec {
         } else {
             self.status
         }
+    }
+
+    /// Its port, when the control's own port pool gave it (a node inside the control).
+    pub fn control_port(&self) -> Option<u16> {
+        self.host.is_none().then_some(self.port)
     }
 
     /// Whether it should have a listener at `now` (see [`crate::NodePort::listen`]).

@@ -69,7 +69,19 @@ impl App {
         let iam = Arc::new(Iam::open(&args.account_id, env.clone(), Arc::clone(&store)).map_err(|e| e.to_string())?);
         let ec2 = Arc::new(Ec2::open(&args.account_id, env.clone(), Arc::clone(&store)).map_err(|e| e.to_string())?);
         let ports = Arc::new(crate::dax_deps::PortPool::new(args.dax_ports.clone(), &args.dax_advertise_host));
-        let readiness = Arc::new(crate::dax_deps::FleetReadiness::default());
+        let node_hosts = Arc::new(
+            dax_control::NodeHosts::open(
+                &args.account_id,
+                env.clone(),
+                Arc::clone(&store),
+                std::time::Duration::from_secs(args.node_host_timeout_secs.max(1)),
+            )
+            .map_err(|e| e.to_string())?,
+        );
+        let readiness = Arc::new(crate::dax_deps::FleetReadiness {
+            fleet: std::sync::OnceLock::new(),
+            hosts: Arc::clone(&node_hosts),
+        });
         let deps = Deps {
             network: Arc::new(crate::dax_deps::SlrNetwork { iam: Arc::clone(&iam), ec2: Arc::clone(&ec2) }),
             identity: Arc::new(crate::dax_deps::RoleCheck { iam: Arc::clone(&iam) }),
@@ -80,16 +92,12 @@ impl App {
             advertise_host: args.dax_advertise_host.clone(),
             provisioning_delay: std::time::Duration::from_millis(args.provisioning_delay_ms),
         };
-        let dax = DaxControl::open(&args.account_id, env.clone(), Arc::clone(&store), deps, config)
+        let mut dax = DaxControl::open(&args.account_id, env.clone(), Arc::clone(&store), deps, config)
             .map_err(|e| e.to_string())?;
+        if !args.keep_dax_nodes_in_control {
+            dax = dax.with_node_hosts(Arc::clone(&node_hosts));
+        }
         ports.mark_used(dax.node_ports().into_iter().map(|n| n.port));
-        let node_hosts = dax_control::NodeHosts::open(
-            &args.account_id,
-            env.clone(),
-            Arc::clone(&store),
-            std::time::Duration::from_secs(args.node_host_timeout_secs.max(1)),
-        )
-        .map_err(|e| e.to_string())?;
         sweep_orphan_interfaces(&ec2, &dax);
         let mut embedded = None;
         let backend: Arc<dyn dynamo::Backend> = match &args.dynamodb_endpoint {
@@ -156,7 +164,7 @@ impl App {
             iam,
             ec2,
             dax,
-            node_hosts: Arc::new(node_hosts),
+            node_hosts,
             cloudwatch,
             dax_metrics: std::sync::Mutex::default(),
             dynamo,

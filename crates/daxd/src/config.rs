@@ -120,6 +120,11 @@ pub struct ServeArgs {
     #[arg(long, env = "DAXD_NODE_HOST_TIMEOUT_SECS", default_value_t = 30, value_parser = whole_u64)]
     pub node_host_timeout_secs: u64,
 
+    /// Run every new DAX cluster's nodes inside this daxd even when node hosts are active
+    /// (by default a new cluster without TLS runs whole on one active host, docs/node-hosts.md).
+    #[arg(long, env = "DAXD_KEEP_DAX_NODES_IN_CONTROL", action = ArgAction::SetTrue, value_parser = boolish)]
+    pub keep_dax_nodes_in_control: bool,
+
     /// Ports handed to DAX cluster nodes, as FIRST-LAST; each node keeps its port across restarts.
     #[arg(long, env = "DAXD_DAX_PORTS", default_value = "8111-8999", value_parser = parse_port_range)]
     pub dax_ports: std::ops::RangeInclusive<u16>,

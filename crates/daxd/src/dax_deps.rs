@@ -9,7 +9,9 @@ use std::net::TcpListener;
 use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use dax_control::{DaxError, Identity, Network, NodeListener, Ports, Readiness, SgInfo, SubnetInfo};
+use dax_control::{
+    DaxError, Identity, Network, NodeHosts, NodeListener, Ports, Readiness, ServingNode, SgInfo, SubnetInfo,
+};
 use dax_node::Fleet;
 use ec2::{Ec2, NetworkInterfaceAttribute, NewNetworkInterface};
 use iam::{Caller, Iam, Session, DAX_SERVICE};
@@ -22,16 +24,31 @@ pub fn slr_missing() -> DaxError {
     DaxError::ServiceLinkedRoleNotFoundFault("The specified service linked role (SLR) was not found.".to_owned())
 }
 
-/// Whether a node serves, asked of the fleet of node listeners. Until the data plane
-/// starts (`dax_host::start` sets the fleet), no node serves.
-#[derive(Default)]
+/// Whether a node serves: a node inside the control if the fleet of node listeners says
+/// so (until the data plane starts, `dax_host::start` sets the fleet, none serves); a node
+/// on a node host if its host is `active` and its last heartbeat said so.
 pub struct FleetReadiness {
     pub fleet: OnceLock<Arc<Fleet>>,
+    pub hosts: Arc<NodeHosts>,
 }
 
 impl Readiness for FleetReadiness {
     fn serving(&self, node: &NodeListener<'_>) -> bool {
-        self.fleet.get().is_some_and(|f| f.serving(node.cluster_arn, node.node_id, node.port, node.generation))
+        match node.host {
+            Some(host) => self.hosts.serves(
+                node.region,
+                host,
+                &ServingNode {
+                    cluster_arn: node.cluster_arn.to_owned(),
+                    node_id: node.node_id.to_owned(),
+                    port: node.port,
+                    generation: node.generation,
+                },
+            ),
+            None => {
+                self.fleet.get().is_some_and(|f| f.serving(node.cluster_arn, node.node_id, node.port, node.generation))
+            }
+        }
     }
 }
 

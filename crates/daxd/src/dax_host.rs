@@ -164,51 +164,118 @@ impl DaxHost {
     }
 }
 
+/// Verify a DAX client's `authorizeConnection` for a node of a cluster in `region`: the
+/// caller its key names, if the signature over the received string-to-sign is right (a
+/// node inside daxd, and `AuthorizeDaxClient` for nodes on node hosts).
+///
+/// # Errors
+/// `InvalidSignatureException`, `UnrecognizedClientException`, `ExpiredTokenException`.
+pub fn authenticate_client(app: &App, a: &dax_wire::AuthorizeConnection, region: &str) -> Result<Caller, NodeError> {
+    let sts = dax_wire::parse_string_to_sign(&a.string_to_sign).map_err(|e| signature_error(e.message()))?;
+    if sts.region != region {
+        return Err(signature_error(format!(
+            "Credential should be scoped to a valid region: the cluster is in {region}, not '{}'.",
+            sts.region
+        )));
+    }
+    let now = app.env.clock.now();
+    let signed = amz_unix(sts.amz_date).ok_or_else(|| signature_error("Invalid date in the string to sign"))?;
+    if (now.unix_timestamp() - signed).abs() > sigv4::MAX_CLOCK_SKEW_SECS {
+        return Err(signature_error(format!(
+            "Signature expired: {} is not within 15 minutes of the server time.",
+            sts.amz_date
+        )));
+    }
+    // Look the key up exactly as the HTTP endpoint does, from a request carrying the
+    // same credential scope and session token.
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential={}/{}/{}/dax/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
+        a.access_key_id, sts.date, sts.region, a.signature
+    );
+    let mut headers: Vec<(&str, &[u8])> = vec![
+        ("authorization", authorization.as_bytes()),
+        ("host", dax_wire::SIGNED_HOST.as_bytes()),
+        ("x-amz-date", sts.amz_date.as_bytes()),
+    ];
+    if let Some(t) = &a.session_token {
+        headers.push(("x-amz-security-token", t.as_bytes()));
+    }
+    let req = sigv4::Request { method: "POST", path: "/", query: "", headers: &headers, body: &[] };
+    let parsed = sigv4::parse(&req).map_err(|e| signature_error(e.to_string()))?;
+    let authn = Authenticator { root: &app.root, iam: &app.iam, keys: &app.signing_keys };
+    let (secret, caller) =
+        authn.credentials(&parsed, now).map_err(|f| node_error(auth::error(Protocol::Json10, &f)))?;
+    let key = app.signing_keys.get_or_compute(&secret, sts.date, sts.region, dax_wire::SERVICE);
+    let expected = hex(&sigv4::hmac_sha256(&key, &a.string_to_sign));
+    if !sigv4::constant_time_eq(expected.as_bytes(), a.signature.to_ascii_lowercase().as_bytes()) {
+        return Err(signature_error(
+                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+            ));
+    }
+    Ok(caller)
+}
+
+/// `dax:<action>` on the cluster `cluster_arn` of `region` for `caller`, with
+/// `dax:EnclosingOperation` and `aws:SecureTransport` (`tls`), recorded as its activity.
+///
+/// # Errors
+/// `AccessDeniedException`.
+pub fn authorize_client(
+    app: &App,
+    caller: &Caller,
+    action: &str,
+    (cluster_arn, region): (&str, &str),
+    enclosing: Option<&str>,
+    tls: bool,
+) -> Result<(), NodeError> {
+    let mut target = Target::new("dax", action, cluster_arn);
+    if let Some(op) = enclosing {
+        target.context.push(("dax:EnclosingOperation".into(), op.to_owned()));
+    }
+    // `aws:SecureTransport`: the client's connection to the node is TLS (`daxs://`).
+    let facts = RequestFacts { region, source_ip: None, secure: tls, now: app.env.clock.now() };
+    let ctx = auth::context(&app.iam, caller, &facts, &target);
+    auth::authorize(&app.iam, caller, &target, &ctx, Protocol::Json10).map_err(node_error)?;
+    exec::record_access(app, caller, "dax", action, region);
+    Ok(())
+}
+
+/// One DynamoDB call as the cluster's role `role_arn` (an assumed-role session of it, as
+/// `dax.amazonaws.com` makes), through the one authorization path of the DynamoDB API.
+///
+/// # Errors
+/// `AccessDeniedException` when the role is gone or may not; DynamoDB's own errors.
+pub async fn dynamodb_as_role(
+    app: &Arc<App>,
+    (cluster_name, region, role_arn): (&str, &str, &str),
+    op: &str,
+    input: Value,
+) -> Result<Value, NodeError> {
+    let role = app.iam.role_by_arn(role_arn).ok_or_else(|| {
+        NodeError::access_denied(format!(
+            "The role {role_arn} of DAX cluster {cluster_name} does not exist, so the cluster cannot reach DynamoDB."
+        ))
+    })?;
+    // An assumed-role session of the cluster's role: DynamoDB authorizes the role's
+    // policies, table by table, and Access Advisor records the role's use.
+    let caller = Caller::Session(Session::internal(&role, &format!("DAX-{cluster_name}")));
+    // AWS services call each other over HTTPS endpoints: `aws:SecureTransport` is true.
+    let call = exec::Call {
+        caller: &caller,
+        op,
+        input,
+        region,
+        source_ip: None,
+        secure: true,
+        protocol: crate::services::def(Service::DynamoDb).protocol,
+    };
+    exec::execute(app, Service::DynamoDb, call).await.map_err(node_error)
+}
+
 impl Host for DaxHost {
     fn authenticate(&self, a: &dax_wire::AuthorizeConnection, cluster: &ClusterInfo) -> Result<Principal, NodeError> {
         let app = self.app()?;
-        let sts = dax_wire::parse_string_to_sign(&a.string_to_sign).map_err(|e| signature_error(e.message()))?;
-        if sts.region != cluster.region {
-            return Err(signature_error(format!(
-                "Credential should be scoped to a valid region: the cluster is in {}, not '{}'.",
-                cluster.region, sts.region
-            )));
-        }
-        let now = app.env.clock.now();
-        let signed = amz_unix(sts.amz_date).ok_or_else(|| signature_error("Invalid date in the string to sign"))?;
-        if (now.unix_timestamp() - signed).abs() > sigv4::MAX_CLOCK_SKEW_SECS {
-            return Err(signature_error(format!(
-                "Signature expired: {} is not within 15 minutes of the server time.",
-                sts.amz_date
-            )));
-        }
-        // Look the key up exactly as the HTTP endpoint does, from a request carrying the
-        // same credential scope and session token.
-        let authorization = format!(
-            "AWS4-HMAC-SHA256 Credential={}/{}/{}/dax/aws4_request, SignedHeaders=host;x-amz-date, Signature={}",
-            a.access_key_id, sts.date, sts.region, a.signature
-        );
-        let mut headers: Vec<(&str, &[u8])> = vec![
-            ("authorization", authorization.as_bytes()),
-            ("host", dax_wire::SIGNED_HOST.as_bytes()),
-            ("x-amz-date", sts.amz_date.as_bytes()),
-        ];
-        if let Some(t) = &a.session_token {
-            headers.push(("x-amz-security-token", t.as_bytes()));
-        }
-        let req = sigv4::Request { method: "POST", path: "/", query: "", headers: &headers, body: &[] };
-        let parsed = sigv4::parse(&req).map_err(|e| signature_error(e.to_string()))?;
-        let authn = Authenticator { root: &app.root, iam: &app.iam, keys: &app.signing_keys };
-        let (secret, caller) =
-            authn.credentials(&parsed, now).map_err(|f| node_error(auth::error(Protocol::Json10, &f)))?;
-        let key = app.signing_keys.get_or_compute(&secret, sts.date, sts.region, dax_wire::SERVICE);
-        let expected = hex(&sigv4::hmac_sha256(&key, &a.string_to_sign));
-        if !sigv4::constant_time_eq(expected.as_bytes(), a.signature.to_ascii_lowercase().as_bytes()) {
-            return Err(signature_error(
-                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
-            ));
-        }
-        Ok(Principal::new(caller))
+        authenticate_client(&app, a, &cluster.region).map(Principal::new)
     }
 
     fn authorize(
@@ -221,16 +288,7 @@ impl Host for DaxHost {
     ) -> Result<(), NodeError> {
         let app = self.app()?;
         let caller = who.downcast_ref::<Caller>().ok_or_else(|| NodeError::internal("unknown principal"))?;
-        let mut target = Target::new("dax", action, &cluster.arn);
-        if let Some(op) = enclosing {
-            target.context.push(("dax:EnclosingOperation".into(), op.to_owned()));
-        }
-        // `aws:SecureTransport`: the client's connection to the node is TLS (`daxs://`).
-        let facts = RequestFacts { region: &cluster.region, source_ip: None, secure: tls, now: app.env.clock.now() };
-        let ctx = auth::context(&app.iam, caller, &facts, &target);
-        auth::authorize(&app.iam, caller, &target, &ctx, Protocol::Json10).map_err(node_error)?;
-        exec::record_access(&app, caller, "dax", action, &cluster.region);
-        Ok(())
+        authorize_client(&app, caller, action, (&cluster.arn, &cluster.region), enclosing, tls)
     }
 
     fn dynamodb<'a>(
@@ -241,26 +299,7 @@ impl Host for DaxHost {
     ) -> BoxFuture<'a, Result<Value, NodeError>> {
         Box::pin(async move {
             let app = self.app()?;
-            let role = app.iam.role_by_arn(&cluster.iam_role_arn).ok_or_else(|| {
-                NodeError::access_denied(format!(
-                    "The role {} of DAX cluster {} does not exist, so the cluster cannot reach DynamoDB.",
-                    cluster.iam_role_arn, cluster.name
-                ))
-            })?;
-            // An assumed-role session of the cluster's role: DynamoDB authorizes the role's
-            // policies, table by table, and Access Advisor records the role's use.
-            let caller = Caller::Session(Session::internal(&role, &format!("DAX-{}", cluster.name)));
-            // AWS services call each other over HTTPS endpoints: `aws:SecureTransport` is true.
-            let call = exec::Call {
-                caller: &caller,
-                op,
-                input,
-                region: &cluster.region,
-                source_ip: None,
-                secure: true,
-                protocol: crate::services::def(Service::DynamoDb).protocol,
-            };
-            exec::execute(&app, Service::DynamoDb, call).await.map_err(node_error)
+            dynamodb_as_role(&app, (&cluster.name, &cluster.region, &cluster.iam_role_arn), op, input).await
         })
     }
 

@@ -59,7 +59,7 @@ pub async fn execute(app: &Arc<App>, service: Service, call: Call<'_>) -> Result
         Service::CloudWatch => run(app, api::cloudwatch::CloudWatchApi { cw: Arc::clone(&app.cloudwatch) }, call).await,
         Service::Fis => run(app, api::fis::FisApi { fis: Arc::clone(&app.fis), iam: Arc::clone(&app.iam) }, call).await,
         Service::NodeHost => {
-            let handler = api::nodehost::NodeHostApi { hosts: Arc::clone(&app.node_hosts), iam: Arc::clone(&app.iam) };
+            let handler = api::nodehost::NodeHostApi { app: Arc::clone(app) };
             run(app, handler, call).await
         }
     }

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use axum::http::{header, Method, Request, Uri};
 use base::Clock as _;
+use dax_node::{BoxFuture, ClusterInfo, Fleet, FleetConfig, Host, NodeError, NodeSpec, Principal};
 use hyper_util::rt::TokioIo;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
@@ -20,8 +21,9 @@ use crate::config::NodeHostArgs;
 
 /// How long one exchange with the control may take, connection and TLS included.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
-/// The largest answer read from the control.
-const MAX_RESPONSE_BYTES: usize = 1 << 20;
+/// The largest answer read from the control (a forwarded DynamoDB answer included: a
+/// `BatchGetItem` returns up to 16 MB of items).
+const MAX_RESPONSE_BYTES: usize = 32 << 20;
 /// The JSON 1.1 content type of the `DaxdNodeHost` API.
 const JSON_1_1: &str = "application/x-amz-json-1.1";
 
@@ -41,8 +43,9 @@ impl std::fmt::Debug for Credentials {
 /// What a call to the control came back with, when not a success.
 #[derive(Debug)]
 enum CallError {
-    /// The control answered with an AWS error.
-    Aws { status: u16, code: String, message: String },
+    /// The control answered with an AWS error (with the extra members of a DynamoDB error:
+    /// `CancellationReasons`, `Item`).
+    Aws { status: u16, code: String, message: String, extra: Option<Map<String, Value>> },
     /// No answer: connection, TLS, timeout or an unreadable response.
     Transport(String),
 }
@@ -50,7 +53,7 @@ enum CallError {
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CallError::Aws { status, code, message } => write!(f, "{code} (HTTP {status}): {message}"),
+            CallError::Aws { status, code, message, .. } => write!(f, "{code} (HTTP {status}): {message}"),
             CallError::Transport(e) => write!(f, "{e}"),
         }
     }
@@ -131,7 +134,14 @@ fn aws_error(status: u16, error_type: Option<&str>, body: &[u8]) -> CallError {
         .unwrap_or_else(|| format!("HTTP{status}"));
     let message =
         ["message", "Message"].iter().find_map(|k| v.get(*k).and_then(Value::as_str)).unwrap_or_default().to_owned();
-    CallError::Aws { status, code, message }
+    let extra: Map<String, Value> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| !matches!(k.as_str(), "__type" | "message" | "Message"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    CallError::Aws { status, code, message, extra: (!extra.is_empty()).then_some(extra) }
 }
 
 impl Control {
@@ -196,9 +206,202 @@ impl Control {
     }
 }
 
+/// A DAX client as the control authenticated it: its `authorizeConnection` credentials,
+/// sent again with each authorization (the control keeps no state for it).
+struct ClientCredentials {
+    access_key_id: String,
+    string_to_sign: String,
+    signature: String,
+    session_token: Option<String>,
+}
+
+impl ClientCredentials {
+    fn ask(&self, host: &str, cluster: &str, action: Option<&str>, enclosing: Option<&str>, tls: bool) -> Value {
+        let mut input = json!({
+            "NodeHostId": host,
+            "ClusterArn": cluster,
+            "AccessKeyId": self.access_key_id,
+            "StringToSign": self.string_to_sign,
+            "Signature": self.signature,
+            "SecureTransport": tls,
+        });
+        if let Some(t) = &self.session_token {
+            input["SessionToken"] = json!(t);
+        }
+        if let Some(a) = action {
+            input["Action"] = json!(a);
+        }
+        if let Some(e) = enclosing {
+            input["EnclosingOperation"] = json!(e);
+        }
+        input
+    }
+}
+
+/// The data path of the DAX nodes on this host (docs/node-hosts.md, "Data path"): a
+/// client's credentials and `dax:<Action>`s are checked by the control
+/// (`AuthorizeDaxClient`; each connection keeps the verdicts as a node inside the control
+/// does), DynamoDB calls go to the control as the cluster's role (`ForwardDynamoDbCall`),
+/// TTLs come with the assignments, the time from this machine's clock.
+struct HostedNodes {
+    control: Arc<Control>,
+    id: String,
+    /// `(record-ttl-millis, query-ttl-millis)` by cluster ARN, from the last assignments.
+    ttls: std::sync::Mutex<Ttls>,
+}
+
+fn control_error(e: CallError) -> NodeError {
+    match e {
+        CallError::Aws { status, code, message, extra } => NodeError { code, message, status, extra },
+        CallError::Transport(t) => NodeError::internal(format!("The control cannot be reached: {t}")),
+    }
+}
+
+impl HostedNodes {
+    /// `AuthorizeDaxClient`, from the synchronous `Host` calls of a connection's task (the
+    /// nodes run on a multi-thread runtime, so the task's worker may block on it).
+    fn authorize_client(&self, input: &Value) -> Result<(), NodeError> {
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(self.control.call("AuthorizeDaxClient", input))
+        })
+        .map(drop)
+        .map_err(control_error)
+    }
+}
+
+impl Host for HostedNodes {
+    fn authenticate(&self, a: &dax_wire::AuthorizeConnection, cluster: &ClusterInfo) -> Result<Principal, NodeError> {
+        let string_to_sign = String::from_utf8(a.string_to_sign.clone())
+            .map_err(|_| NodeError::new("InvalidSignatureException", "The string to sign is not UTF-8 text.", 400))?;
+        let who = ClientCredentials {
+            access_key_id: a.access_key_id.clone(),
+            string_to_sign,
+            signature: a.signature.clone(),
+            session_token: a.session_token.clone(),
+        };
+        self.authorize_client(&who.ask(&self.id, &cluster.arn, None, None, false))?;
+        Ok(Principal::new(who))
+    }
+
+    fn authorize(
+        &self,
+        who: &Principal,
+        action: &str,
+        cluster: &ClusterInfo,
+        enclosing: Option<&str>,
+        tls: bool,
+    ) -> Result<(), NodeError> {
+        let who = who.downcast_ref::<ClientCredentials>().ok_or_else(|| NodeError::internal("unknown principal"))?;
+        self.authorize_client(&who.ask(&self.id, &cluster.arn, Some(action), enclosing, tls))
+    }
+
+    fn dynamodb<'a>(
+        &'a self,
+        cluster: &'a ClusterInfo,
+        op: &'a str,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, NodeError>> {
+        Box::pin(async move {
+            let call = json!({
+                "NodeHostId": self.id,
+                "ClusterArn": cluster.arn,
+                "Operation": op,
+                "Input": input.to_string(),
+            });
+            let out = self.control.call("ForwardDynamoDbCall", &call).await.map_err(control_error)?;
+            serde_json::from_str(out["Output"].as_str().unwrap_or_default())
+                .map_err(|e| NodeError::internal(format!("The control's DynamoDB answer is not JSON: {e}")))
+        })
+    }
+
+    fn ttls(&self, cluster: &ClusterInfo) -> (u64, u64) {
+        let ttls = self.ttls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        ttls.get(&cluster.arn).copied().unwrap_or((dax_control::DEFAULT_TTL_MS, dax_control::DEFAULT_TTL_MS))
+    }
+
+    fn now_ms(&self) -> i64 {
+        i64::try_from(base::SystemClock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
+}
+
+/// `(record-ttl-millis, query-ttl-millis)` by cluster ARN.
+type Ttls = std::collections::HashMap<String, (u64, u64)>;
+
+/// The nodes the heartbeat answer's `Assignments` say this host runs, and their TTLs.
+fn desired_nodes(assignments: &Value, args: &NodeHostArgs) -> (Vec<NodeSpec>, Ttls) {
+    let mut specs = Vec::new();
+    let mut ttls = Ttls::new();
+    for a in assignments.as_array().into_iter().flatten() {
+        let s = |k: &str| a[k].as_str().unwrap_or_default().to_owned();
+        let cluster = ClusterInfo {
+            region: s("Region"),
+            name: s("ClusterName"),
+            arn: s("ClusterArn"),
+            iam_role_arn: s("IamRoleArn"),
+            node_type: s("NodeType"),
+        };
+        ttls.insert(
+            cluster.arn.clone(),
+            (a["RecordTtlMillis"].as_u64().unwrap_or(0), a["QueryTtlMillis"].as_u64().unwrap_or(0)),
+        );
+        for n in a["Nodes"].as_array().into_iter().flatten() {
+            specs.push(NodeSpec {
+                cluster: cluster.clone(),
+                node_id: n["NodeId"].as_str().unwrap_or_default().to_owned(),
+                host: args.advertise_host.clone(),
+                port: n["Port"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
+                availability_zone: args.availability_zone.clone(),
+                tls: a["ClusterEndpointEncryptionType"] == "TLS",
+                running: true,
+                generation: n["Generation"].as_u64().unwrap_or(0),
+            });
+        }
+    }
+    (specs, ttls)
+}
+
+/// What the fleet serves of `specs`, as the heartbeat's `ServingNodes`.
+fn serving_out(fleet: &Fleet, specs: &[NodeSpec]) -> Value {
+    Value::Array(
+        specs
+            .iter()
+            .filter(|s| fleet.serving(&s.cluster.arn, &s.node_id, s.port, s.generation))
+            .map(|s| {
+                json!({"ClusterArn": s.cluster.arn, "NodeId": s.node_id, "Port": s.port, "Generation": s.generation})
+            })
+            .collect(),
+    )
+}
+
 /// Run `daxd node-host` to its end: the exit code.
+/// The clusters and nodes of a heartbeat's `Assignments`, in one line: `none`, or
+/// `<cluster> (<node>@<port>, …); …`.
+fn assignments_line(assignments: &Value) -> String {
+    let clusters: Vec<String> = assignments
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            let nodes: Vec<String> = a["Nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|n| format!("{}@{}", n["NodeId"].as_str().unwrap_or_default(), n["Port"]))
+                .collect();
+            format!("{} ({})", a["ClusterName"].as_str().unwrap_or_default(), nodes.join(", "))
+        })
+        .collect();
+    if clusters.is_empty() {
+        "none".to_owned()
+    } else {
+        clusters.join("; ")
+    }
+}
+
 pub fn run(args: &NodeHostArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // Multi-thread: a node's connection task blocks its worker while the control checks a
+    // client (`HostedNodes::authorize_client`).
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("daxd node-host: cannot start the runtime: {e}");
@@ -218,14 +421,14 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
     let (authority, server_name, path) = control_url(&args.control)?;
     let ca = std::fs::read(&args.control_ca)
         .map_err(|e| format!("cannot read --control-ca {}: {e}", args.control_ca.display()))?;
-    let control = Control {
+    let control = Arc::new(Control {
         authority,
         server_name,
         path,
         tls: tls_connector(&ca)?,
         credentials: credentials_from(|n| std::env::var(n).ok())?,
         region: args.region.clone(),
-    };
+    });
     // Listen for SIGINT and SIGTERM before joining, so that a signal right after the join leaves.
     let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
@@ -242,7 +445,7 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
     let id = joined["NodeHost"]["NodeHostId"].as_str().unwrap_or_default().to_owned();
     let interval = Duration::from_secs(joined["HeartbeatIntervalSeconds"].as_u64().unwrap_or(10).max(1));
     println!(
-        "daxd node-host ready: joined {} as {id} in {} (address {}, ports {}-{}); heartbeat every {} s; runs no DAX nodes yet (placement on hosts is not built)",
+        "daxd node-host ready: joined {} as {id} in {} (address {}, ports {}-{}); heartbeat every {} s",
         args.control,
         args.availability_zone,
         args.advertise_host,
@@ -250,14 +453,31 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
         args.dax_ports.end(),
         interval.as_secs()
     );
+    let hosted =
+        Arc::new(HostedNodes { control: Arc::clone(&control), id: id.clone(), ttls: std::sync::Mutex::default() });
+    let fleet = Fleet::new(Arc::clone(&hosted) as Arc<dyn Host>, FleetConfig::default());
+    let mut specs: Vec<NodeSpec> = Vec::new();
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    let mut assigned = String::new();
     loop {
         tokio::select! {
             _ = int.recv() => break,
             _ = term.recv() => break,
             _ = ticker.tick() => {
-                match control.call("SendNodeHostHeartbeat", &json!({"NodeHostId": id})).await {
-                    Ok(_) => {}
+                // Which assigned nodes serve: the control makes them `available` from this.
+                let beat = json!({"NodeHostId": id, "ServingNodes": serving_out(&fleet, &specs)});
+                match control.call("SendNodeHostHeartbeat", &beat).await {
+                    Ok(answer) => {
+                        let now = assignments_line(&answer["Assignments"]);
+                        if now != assigned {
+                            println!("daxd node-host: {id} is assigned {now}");
+                            assigned = now;
+                        }
+                        let (next, ttls) = desired_nodes(&answer["Assignments"], args);
+                        *hosted.ttls.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = ttls;
+                        fleet.reconcile(&next);
+                        specs = next;
+                    }
                     // The control forgot or refuses this host: it cannot serve as one any more.
                     Err(e @ CallError::Aws { status: 400..=499, .. }) => {
                         return Err(format!("heartbeat refused, node host {id} stops: {e}"));
@@ -268,6 +488,7 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
             }
         }
     }
+    fleet.stop_all();
     control.call("LeaveNodeHost", &json!({"NodeHostId": id})).await.map_err(|e| format!("leaving failed: {e}"))?;
     println!("daxd node-host: {id} left {}", args.control);
     Ok(())
@@ -276,6 +497,56 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn assignments_become_node_specs_ttls_and_a_line() {
+        let args = NodeHostArgs {
+            control: "https://c".into(),
+            control_ca: "ca.pem".into(),
+            region: "us-east-1".into(),
+            availability_zone: "us-east-1b".into(),
+            advertise_host: "127.0.0.2".into(),
+            dax_ports: 27000..=27009,
+        };
+        let answer = json!([{
+            "ClusterArn": "arn:aws:dax:us-east-1:1:cache/c", "ClusterName": "c", "Region": "us-east-1",
+            "NodeType": "dax.t3.small", "IamRoleArn": "arn:aws:iam::1:role/r",
+            "ClusterEndpointEncryptionType": "NONE", "RecordTtlMillis": 5, "QueryTtlMillis": 7,
+            "Nodes": [{"NodeId": "c-a", "Port": 27000, "Generation": 0, "Primary": true},
+                      {"NodeId": "c-b", "Port": 27001, "Generation": 2, "Primary": false}],
+        }]);
+        let (specs, ttls) = desired_nodes(&answer, &args);
+        let got: Vec<(&str, &str, u16, u64, bool, &str)> = specs
+            .iter()
+            .map(|s| (s.node_id.as_str(), s.host.as_str(), s.port, s.generation, s.tls, s.availability_zone.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("c-a", "127.0.0.2", 27000, 0, false, "us-east-1b"),
+                ("c-b", "127.0.0.2", 27001, 2, false, "us-east-1b")
+            ]
+        );
+        assert!(specs.iter().all(|s| s.running && s.cluster.iam_role_arn == "arn:aws:iam::1:role/r"));
+        assert_eq!(ttls.get("arn:aws:dax:us-east-1:1:cache/c"), Some(&(5, 7)));
+        assert_eq!(assignments_line(&answer), "c (c-a@27000, c-b@27001)");
+        assert_eq!(assignments_line(&json!([])), "none");
+        assert!(desired_nodes(&Value::Null, &args).0.is_empty());
+    }
+
+    #[test]
+    fn control_errors_keep_dax_words() {
+        let e = aws_error(
+            400,
+            None,
+            br#"{"__type":"com.amazon#AccessDeniedException","message":"no","CancellationReasons":[1]}"#,
+        );
+        let n = control_error(e);
+        assert_eq!((n.code.as_str(), n.message.as_str(), n.status), ("AccessDeniedException", "no", 400));
+        assert_eq!(n.extra.and_then(|x| x.get("CancellationReasons").cloned()), Some(json!([1])));
+        let n = control_error(CallError::Transport("down".into()));
+        assert_eq!((n.code.as_str(), n.status), ("InternalServerError", 500));
+    }
 
     #[test]
     fn only_https_control_urls() {
@@ -306,7 +577,7 @@ mod tests {
     fn errors_are_read_as_aws_words_them() {
         let e = aws_error(400, None, br#"{"__type":"com.amazon.coral#UnrecognizedClientException","message":"bad"}"#);
         assert!(
-            matches!(e, CallError::Aws { status: 400, ref code, ref message } if code == "UnrecognizedClientException" && message == "bad")
+            matches!(e, CallError::Aws { status: 400, ref code, ref message, .. } if code == "UnrecognizedClientException" && message == "bad")
         );
         let e = aws_error(403, Some("AccessDeniedException:http://x"), b"{\"Message\":\"no\"}");
         assert!(

@@ -4,6 +4,7 @@
 mod clusters;
 mod groups;
 mod misc;
+mod on_hosts;
 mod write_failures;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -7,8 +7,11 @@
 
 use std::sync::Arc;
 
-use dax_control::{HostError, HostState, JoinInput, NodeHost, NodeHosts, Paging};
-use iam::Iam;
+use std::collections::BTreeSet;
+
+use crate::app::App;
+use dax_control::{HostAssignment, HostError, HostState, JoinInput, NodeHost, Paging, ServingNode};
+use dax_node::NodeError;
 use serde_json::{json, Map, Value};
 use wire::AwsError;
 
@@ -20,7 +23,8 @@ use crate::services::Service;
 operations! {
     /// The node-host operations: all of the model's.
     pub enum NodeHostOp {
-        DescribeNodeHosts, JoinNodeHost, LeaveNodeHost, RemoveNodeHost, SendNodeHostHeartbeat,
+        AuthorizeDaxClient, DescribeNodeHosts, ForwardDynamoDbCall, JoinNodeHost, LeaveNodeHost, RemoveNodeHost,
+        SendNodeHostHeartbeat,
     }
 }
 
@@ -57,7 +61,11 @@ pub fn target(
     let resource = match op {
         NodeHostOp::JoinNodeHost => format!("arn:aws:daxd:{region}:{account}:node-host/*"),
         NodeHostOp::DescribeNodeHosts => "*".to_owned(),
-        NodeHostOp::LeaveNodeHost | NodeHostOp::RemoveNodeHost | NodeHostOp::SendNodeHostHeartbeat => {
+        NodeHostOp::LeaveNodeHost
+        | NodeHostOp::RemoveNodeHost
+        | NodeHostOp::SendNodeHostHeartbeat
+        | NodeHostOp::AuthorizeDaxClient
+        | NodeHostOp::ForwardDynamoDbCall => {
             format!("arn:aws:daxd:{region}:{account}:node-host/{}", i.s("NodeHostId"))
         }
     };
@@ -93,11 +101,80 @@ pub fn host_out(h: &NodeHost) -> Value {
     Value::Object(o)
 }
 
+/// What a host must run, as the model's `Assignment` shapes.
+#[must_use]
+pub fn assignments_out(assignments: &[HostAssignment]) -> Value {
+    Value::Array(
+        assignments
+            .iter()
+            .map(|a| {
+                json!({
+                    "ClusterArn": a.cluster_arn,
+                    "ClusterName": a.cluster_name,
+                    "Region": a.region,
+                    "NodeType": a.node_type,
+                    "IamRoleArn": a.iam_role_arn,
+                    "ClusterEndpointEncryptionType": if a.tls { "TLS" } else { "NONE" },
+                    "RecordTtlMillis": a.record_ttl_ms,
+                    "QueryTtlMillis": a.query_ttl_ms,
+                    "Nodes": a.nodes.iter().map(|n| json!({
+                        "NodeId": n.node_id,
+                        "Port": n.port,
+                        "Generation": n.generation,
+                        "Primary": n.primary,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The nodes a heartbeat reports serving (`ServingNodes`; the model bounds each member).
+fn serving_in(raw: &Value) -> BTreeSet<ServingNode> {
+    In(raw)
+        .items("ServingNodes")
+        .iter()
+        .map(|n| {
+            let i = In(n);
+            ServingNode {
+                cluster_arn: i.s("ClusterArn"),
+                node_id: i.s("NodeId"),
+                port: n.get("Port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
+                generation: n.get("Generation").and_then(Value::as_u64).unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+/// A DAX client's or DynamoDB's error, as the data path of a node reports it.
+fn node_err(e: NodeError) -> AwsError {
+    let mut out = AwsError::new(e.status, &e.code, &e.message);
+    out.extra = e.extra;
+    out
+}
+
+/// The cluster `cluster_arn` as node host `id` runs it: the host must be the caller's (it
+/// joined it) and run a node of the cluster that listens now.
+fn hosted(
+    app: &App,
+    region: &str,
+    id: &str,
+    principal_arn: &str,
+    cluster_arn: &str,
+) -> Result<HostAssignment, AwsError> {
+    let host = app.node_hosts.owned_by(region, id, principal_arn).map_err(|x| err(&x))?;
+    app.dax.host_assignments(region, &host.id).into_iter().find(|a| a.cluster_arn == cluster_arn).ok_or_else(|| {
+        AwsError::new(400, "AccessDeniedException", format!("Node host {id} runs no node of cluster {cluster_arn}"))
+    })
+}
+
 /// Run an authorized node-host operation for `principal_arn` (the caller's entity ARN).
 ///
 /// # Errors
-/// The registry's errors, as the model names them.
-pub fn call(hosts: &NodeHosts, region: &str, principal_arn: &str, op: &str, raw: &Value) -> Result<Value, AwsError> {
+/// The registry's errors, as the model names them; for the data path of a node on a host,
+/// the DAX client's authentication or authorization error, or DynamoDB's.
+pub fn call(app: &Arc<App>, region: &str, principal_arn: &str, op: &str, raw: &Value) -> Result<Value, AwsError> {
+    let (hosts, dax) = (&app.node_hosts, &app.dax);
     let i = In(raw);
     let e = |x: HostError| err(&x);
     let id = || i.s("NodeHostId");
@@ -122,12 +199,50 @@ pub fn call(hosts: &NodeHosts, region: &str, principal_arn: &str, op: &str, raw:
             if before == HostState::Unreachable {
                 announce(&format!("node host {} of {region} is active again", h.id));
             }
-            Ok(json!({"NodeHost": host_out(&h)}))
+            hosts.report_serving(region, &h.id, serving_in(raw));
+            let assignments = dax.host_assignments(region, &h.id);
+            Ok(json!({"NodeHost": host_out(&h), "Assignments": assignments_out(&assignments)}))
         }
         "LeaveNodeHost" => {
             let h = hosts.leave(region, &id(), principal_arn).map_err(e)?;
             announce(&format!("node host {} left {region}", h.id));
             Ok(json!({"NodeHost": host_out(&h)}))
+        }
+        "AuthorizeDaxClient" => {
+            let cluster = hosted(app, region, &id(), principal_arn, &i.s("ClusterArn"))?;
+            let connection = dax_wire::AuthorizeConnection {
+                access_key_id: i.s("AccessKeyId"),
+                signature: i.s("Signature"),
+                string_to_sign: i.s("StringToSign").into_bytes(),
+                session_token: i.o("SessionToken"),
+                user_agent: None,
+            };
+            let caller = crate::dax_host::authenticate_client(app, &connection, &cluster.region).map_err(node_err)?;
+            if let Some(action) = i.o("Action") {
+                let tls = i.bool("SecureTransport").unwrap_or(false);
+                let enclosing = i.o("EnclosingOperation");
+                let at = (cluster.cluster_arn.as_str(), cluster.region.as_str());
+                crate::dax_host::authorize_client(app, &caller, &action, at, enclosing.as_deref(), tls)
+                    .map_err(node_err)?;
+            }
+            Ok(json!({"PrincipalArn": app.iam.identity(&caller).entity_arn}))
+        }
+        "ForwardDynamoDbCall" => {
+            let cluster = hosted(app, region, &id(), principal_arn, &i.s("ClusterArn"))?;
+            let input: Value = serde_json::from_str(&i.s("Input")).ok().filter(Value::is_object).ok_or_else(|| {
+                err(&HostError::InvalidParameterValueException("Input must be a JSON object.".into()))
+            })?;
+            let operation = i.s("Operation");
+            let at = (cluster.cluster_name.as_str(), cluster.region.as_str(), cluster.iam_role_arn.as_str());
+            // This blocking handler already runs inside `block_on` on the blocking pool: the
+            // DynamoDB call (async) is driven to its end on a thread of its own.
+            let runtime = tokio::runtime::Handle::current();
+            let out = std::thread::scope(|scope| {
+                scope.spawn(|| runtime.block_on(crate::dax_host::dynamodb_as_role(app, at, &operation, input))).join()
+            })
+            .map_err(|_| AwsError::new(500, "InternalFailure", "The request processing has failed."))?
+            .map_err(node_err)?;
+            Ok(json!({"Output": out.to_string()}))
         }
         "RemoveNodeHost" => {
             let h = hosts.remove(region, &id()).map_err(e)?;
@@ -152,9 +267,9 @@ pub fn call(hosts: &NodeHosts, region: &str, principal_arn: &str, op: &str, raw:
 /// The node-host handler. Its impl comes after `call` (the input-member walk of
 /// `tests/repo/input_members.rs` reads the first `fn call` of this file).
 pub struct NodeHostApi {
-    pub hosts: Arc<NodeHosts>,
-    /// Who the caller is: heartbeats and leaves must come from the principal that joined.
-    pub iam: Arc<Iam>,
+    /// The registry, what hosts must run, who the caller is (a host's calls must come from
+    /// the principal that joined it), and the data path of nodes on hosts.
+    pub app: Arc<App>,
 }
 
 impl Handler for NodeHostApi {
@@ -164,7 +279,7 @@ impl Handler for NodeHostApi {
 
     async fn targets(&self, op: NodeHostOp, input: &Value, who: &Principal<'_>) -> Vec<Target> {
         vec![target(who.account, who.region, op, input, |id| {
-            self.hosts.get(who.region, id).map(|h| h.availability_zone)
+            self.app.node_hosts.get(who.region, id).map(|h| h.availability_zone)
         })]
     }
 
@@ -175,8 +290,8 @@ impl Handler for NodeHostApi {
         who: &Principal<'_>,
         _grant: &Grant<'_>,
     ) -> Result<Value, AwsError> {
-        let principal = self.iam.identity(who.caller).entity_arn;
-        call(&self.hosts, who.region, &principal, op.name(), &input)
+        let principal = self.app.iam.identity(who.caller).entity_arn;
+        call(&self.app, who.region, &principal, op.name(), &input)
     }
 }
 
@@ -206,5 +321,10 @@ mod tests {
         let t = target("1", "us-east-1", NodeHostOp::LeaveNodeHost, &json!({"NodeHostId": "nh-2"}), zones);
         assert!(t.context.is_empty(), "an unknown host has no zone");
         assert_eq!(target("1", "r", NodeHostOp::DescribeNodeHosts, &json!({}), zones).resource, "*");
+        for op in [NodeHostOp::AuthorizeDaxClient, NodeHostOp::ForwardDynamoDbCall] {
+            let t = target("1", "us-east-1", op, &json!({"NodeHostId": "nh-1"}), zones);
+            assert_eq!(t.resource, "arn:aws:daxd:us-east-1:1:node-host/nh-1");
+            assert_eq!(t.action, format!("daxd:{}", op.name()));
+        }
     }
 }
