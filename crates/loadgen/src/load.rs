@@ -136,6 +136,18 @@ struct Tally {
     last_done: Option<Instant>,
 }
 
+impl Tally {
+    /// Add a connection's figures to the run's (the last answer is the later of the two).
+    fn absorb(&mut self, t: Tally) {
+        self.samples_ns.extend(t.samples_ns);
+        self.ok += t.ok;
+        self.empty += t.empty;
+        self.errors += t.errors;
+        // `None` orders before any `Some`, so this is the later answer, if any.
+        self.last_done = self.last_done.max(t.last_done);
+    }
+}
+
 /// The figures of one run.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -286,14 +298,7 @@ pub async fn run<W: Worker>(plan: Plan, workers: Vec<W>) -> Summary {
     let mut all = Tally::default();
     for task in tasks {
         if let Ok(t) = task.await {
-            all.samples_ns.extend(t.samples_ns);
-            all.ok += t.ok;
-            all.empty += t.empty;
-            all.errors += t.errors;
-            all.last_done = match (all.last_done, t.last_done) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
+            all.absorb(t);
         }
     }
     let cpu_after = process_cpu_us();
@@ -432,11 +437,7 @@ pub async fn run_open<W: Worker>(plan: OpenPlan, workers: Vec<W>) -> (Summary, O
     let mut all = Tally::default();
     for task in tasks {
         if let Ok(t) = task.await {
-            all.samples_ns.extend(t.samples_ns);
-            all.ok += t.ok;
-            all.empty += t.empty;
-            all.errors += t.errors;
-            all.last_done = all.last_done.max(t.last_done);
+            all.absorb(t);
         }
     }
     let (cpu1, server1) = (process_cpu_us(), server.as_deref().map(cpu_us_of));

@@ -155,6 +155,16 @@ struct AuthArgs {
     secret_access_key: String,
 }
 
+/// The DAX node at `endpoint`, as `auth`'s principal.
+fn dax_target(endpoint: &str, auth: &AuthArgs) -> Result<dax::Target, String> {
+    Ok(dax::Target {
+        addr: dax::target_addr(endpoint)?,
+        access_key_id: auth.access_key_id.clone(),
+        secret_access_key: auth.secret_access_key.clone(),
+        region: auth.region.clone(),
+    })
+}
+
 #[derive(Args, Clone)]
 struct LoadArgs {
     /// Operation.
@@ -408,12 +418,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
             if !(1..=60_000).contains(&interval_ms) {
                 return Err("--interval-ms must be 1..=60000".into());
             }
-            let t = dax::Target {
-                addr: dax::target_addr(&endpoint)?,
-                access_key_id: load.auth.access_key_id.clone(),
-                secret_access_key: load.auth.secret_access_key.clone(),
-                region: load.auth.region.clone(),
-            };
+            let t = dax_target(&endpoint, &load.auth)?;
             let data = load.data();
             runtime(load.threads).block_on(async {
                 let rss = || load.server_pid.and_then(load::rss_bytes);
@@ -471,12 +476,7 @@ fn real_main(cli: Cli) -> Result<(), String> {
         }
         Cmd::Dax { endpoint, interval_ms: None, load } => {
             load.check()?;
-            let t = dax::Target {
-                addr: dax::target_addr(&endpoint)?,
-                access_key_id: load.auth.access_key_id.clone(),
-                secret_access_key: load.auth.secret_access_key.clone(),
-                region: load.auth.region.clone(),
-            };
+            let t = dax_target(&endpoint, &load.auth)?;
             let data = load.data();
             runtime(load.threads).block_on(async {
                 let mut workers = Vec::new();
