@@ -65,6 +65,10 @@ class Daxd:
             raise RuntimeError("daxd did not become ready:\n" + "\n".join(self.output))
         line = next(l for l in self.output if l.startswith("daxd ready:"))
         self.endpoint = line.split(" on ", 1)[1].split()[0]
+        # With --tls-listen: the HTTPS endpoint and the CA that signs its certificate.
+        tls = next((l for l in self.output if l.startswith("daxd: serving AWS APIs over HTTPS on ")), None)
+        self.https = tls.split(" on ", 1)[1].split()[0] if tls else None
+        self.ca = str(self.data_dir / "tls" / "ca.pem")
         return self
 
     def stop(self, sig=signal.SIGTERM, timeout=15):

@@ -124,9 +124,6 @@ def d():
     d = Daxd(args=["--tls-listen", "127.0.0.1:0", "--node-host-timeout-secs", str(TIMEOUT_SECS)]).start()
     started = []
     try:
-        line = next(l for l in d.output if l.startswith("daxd: serving AWS APIs over HTTPS on "))
-        d.https = line.split(" on ", 1)[1].split()[0]
-        d.ca = str(d.data_dir / "tls" / "ca.pem")
         iam = d.client("iam")
         d.keys = {}
         for user, policy in (("host", HOST_POLICY), ("reader", READER_POLICY)):
@@ -259,9 +256,6 @@ def test_clusters_run_on_hosts_and_serve_the_dax_client():
                    "--provisioning-delay-ms", "0"]).start()
     started = []
     try:
-        line = next(l for l in p.output if l.startswith("daxd: serving AWS APIs over HTTPS on "))
-        p.https = line.split(" on ", 1)[1].split()[0]
-        p.ca = str(p.data_dir / "tls" / "ca.pem")
         p.started = started
         iam = p.client("iam")
         host_key = user(iam, "host", json.loads(HOST_POLICY)["Statement"])

@@ -46,9 +46,6 @@ def available(dax, name):
 def env():
     d = Daxd(args=["--tls-listen", "127.0.0.1:0", "--dax-ports", "26400-26419"]).start()
     try:
-        line = next(l for l in d.output if l.startswith("daxd: serving AWS APIs over HTTPS on "))
-        d.https = line.split(" on ", 1)[1].split()[0]
-        d.ca = str(d.data_dir / "tls" / "ca.pem")
         iam = d.client("iam")
         d.keys = {}
         for user, value in USERS.items():
