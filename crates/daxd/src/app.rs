@@ -32,6 +32,8 @@ pub struct App {
     pub cloudwatch: Arc<crate::api::cloudwatch::CloudWatches>,
     /// The DAX node counters at the last minute's CloudWatch recording.
     pub dax_metrics: std::sync::Mutex<crate::dax_metrics::MetricsRecorder>,
+    /// The last metrics each node host reported for the nodes it runs.
+    pub hosted_metrics: crate::hosted_metrics::HostedMetrics,
     pub dynamo: Arc<crate::api::dynamodb::DynamoService>,
     /// The embedded engine, when it is the backend (its TTL sweeper runs in the background).
     pub embedded: Option<dynamo::EmbeddedBackend>,
@@ -167,6 +169,7 @@ impl App {
             node_hosts,
             cloudwatch,
             dax_metrics: std::sync::Mutex::default(),
+            hosted_metrics: crate::hosted_metrics::HostedMetrics::default(),
             dynamo,
             embedded,
             signing_keys: sigv4::SigningKeyCache::new(1024),

@@ -131,11 +131,6 @@ pub fn reconcile(app: &App) {
     nodes.fleet.reconcile(&desired);
 }
 
-/// The `/metrics` body.
-pub fn prometheus(app: &App) -> String {
-    app.dax_nodes.get().map(|n| n.fleet.render_prometheus()).unwrap_or_default()
-}
-
 struct DaxHost {
     app: Weak<App>,
 }

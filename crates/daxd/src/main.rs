@@ -7,12 +7,14 @@ mod auth;
 mod config;
 mod conn_thread;
 mod console_host;
+mod control_client;
 mod dax_deps;
 mod dax_host;
 mod dax_metrics;
 mod exec;
 mod fis_deps;
 mod front;
+mod hosted_metrics;
 mod node_host;
 mod services;
 mod tick;
@@ -591,7 +593,7 @@ async fn health() -> impl IntoResponse {
 /// items, table names or principals.
 async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     let app2 = Arc::clone(&app);
-    let body = tokio::task::spawn_blocking(move || dax_host::prometheus(&app2)).await.unwrap_or_default();
+    let body = tokio::task::spawn_blocking(move || dax_metrics::prometheus(&app2)).await.unwrap_or_default();
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }
 

@@ -201,6 +201,8 @@ pub fn call(app: &Arc<App>, region: &str, principal_arn: &str, op: &str, raw: &V
             }
             hosts.report_serving(region, &h.id, serving_in(raw));
             let assignments = dax.host_assignments(region, &h.id);
+            // The metrics of what it runs, published by the control (`hosted_metrics.rs`).
+            app.hosted_metrics.store(region, &h.id, crate::hosted_metrics::report_in(raw.get("Metrics"), &assignments));
             Ok(json!({"NodeHost": host_out(&h), "Assignments": assignments_out(&assignments)}))
         }
         "LeaveNodeHost" => {
