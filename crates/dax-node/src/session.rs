@@ -75,7 +75,7 @@ impl Session {
     pub(crate) fn authenticate(&mut self, host: &dyn Host, a: &AuthorizeConnection, info: &ClusterInfo, node_id: &str) {
         let can_carry = self.principal_valid() && self.auth_key.as_deref() == Some(a.access_key_id.as_str());
         let verdict = match host.authenticate(a, info) {
-            Err(e) if e.is_unreachable() && !can_carry => patiently(host, || host.authenticate(a, info)),
+            Err(e) if e.is_unreachable() && !can_carry => patiently(host, Err(e), || host.authenticate(a, info)),
             v => v,
         };
         match verdict {
@@ -142,26 +142,28 @@ impl Session {
     ) -> Result<(), NodeError> {
         for (action, enclosing) in actions(req) {
             let key = (action, enclosing);
-            let now = Instant::now();
+            let verdict_now = Instant::now();
             let last = self.allowed.get(&key).copied();
-            if last.is_some_and(|a| now < a.next_ask) {
+            if last.is_some_and(|a| verdict_now < a.next_ask) {
                 continue;
             }
-            let carried = last.filter(|a| a.carried || now.duration_since(a.confirmed) < AUTH_TTL);
+            let carried = last.filter(|a| a.carried || verdict_now.duration_since(a.confirmed) < AUTH_TTL);
             let verdict = match host.authorize(who, action, info, enclosing, self.tls) {
                 Err(e) if e.is_unreachable() && carried.is_none() => {
-                    patiently(host, || host.authorize(who, action, info, enclosing, self.tls))
+                    patiently(host, Err(e), || host.authorize(who, action, info, enclosing, self.tls))
                 }
                 v => v,
             };
             match verdict {
                 Ok(()) => {
-                    let now = Instant::now();
-                    self.allowed.insert(key, Allowed { confirmed: now, next_ask: now + ALLOW_TTL, carried: false });
+                    // The answer may have come after waiting: it is confirmed as of now.
+                    let verdict_now = Instant::now();
+                    let next_ask = verdict_now + ALLOW_TTL;
+                    self.allowed.insert(key, Allowed { confirmed: verdict_now, next_ask, carried: false });
                 }
                 Err(e) if e.is_unreachable() => match carried {
                     Some(a) => {
-                        self.allowed.insert(key, Allowed { next_ask: now + ALLOW_TTL, carried: true, ..a });
+                        self.allowed.insert(key, Allowed { next_ask: verdict_now + ALLOW_TTL, carried: true, ..a });
                     }
                     None => return Err(e),
                 },
@@ -175,13 +177,19 @@ impl Session {
     }
 }
 
-/// Ask again while the answer is [`NodeError::unreachable`] and the host says to wait.
-fn patiently<T>(host: &dyn Host, mut ask: impl FnMut() -> Result<T, NodeError>) -> Result<T, NodeError> {
-    let start = Instant::now();
+/// After `first` was [`NodeError::unreachable`]: ask again while the answer is, and the
+/// host says to wait.
+fn patiently<T>(
+    host: &dyn Host,
+    first: Result<T, NodeError>,
+    mut ask: impl FnMut() -> Result<T, NodeError>,
+) -> Result<T, NodeError> {
+    let verdict_now = Instant::now();
+    let mut verdict = first;
     loop {
-        match ask() {
-            Err(e) if e.is_unreachable() && host.wait_for_verdict(start.elapsed()) => {}
-            verdict => return verdict,
+        match verdict {
+            Err(e) if e.is_unreachable() && host.wait_for_verdict(verdict_now.elapsed()) => verdict = ask(),
+            v => return v,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The DAX nodes' metrics as CloudWatch datapoints: what the counters were at the last
 //! recording, and a snapshot's datapoints for the minute that ended (`docs/metrics.md`).
-//! The background tick (`tick.rs`) records them once a minute. Nodes on node hosts count
-//! as the control's own (`hosted_metrics.rs`).
+//! The background tick (`tick.rs`) records them once a minute, those of nodes on node hosts
+//! (`hosted_metrics.rs`) with the control's own.
 
 use std::collections::BTreeMap;
 
@@ -13,28 +13,6 @@ pub struct MetricsRecorder {
     pub(crate) last_minute: Option<i64>,
     /// Counter values at the last recording, by (region, cluster, node or "").
     pub(crate) previous: BTreeMap<(String, String, String), BTreeMap<&'static str, u64>>,
-}
-
-/// The snapshots of every DAX node and cluster: `fleet`'s (the nodes inside the control)
-/// and those the node hosts reported (`hosted_metrics.rs`), one per cluster; and the
-/// cache capacities of the hosted nodes, by (region, cluster name, node id).
-pub(crate) fn all_snapshots(
-    app: &crate::app::App,
-    fleet: &dax_node::Fleet,
-) -> (Vec<dax_node::Snapshot>, Vec<dax_node::Snapshot>, BTreeMap<(String, String, String), u64>) {
-    let (mut nodes, mut clusters) = fleet.metrics();
-    let (hosted_nodes, hosted_clusters, capacities) =
-        app.hosted_metrics.snapshots(|region, id| app.node_hosts.get(region, id).map(|h| h.state));
-    nodes.extend(hosted_nodes);
-    clusters.extend(hosted_clusters);
-    (nodes, crate::hosted_metrics::merge_clusters(clusters), capacities)
-}
-
-/// The `/metrics` body: every node's and cluster's, hosted ones included.
-pub(crate) fn prometheus(app: &crate::app::App) -> String {
-    let Some(nodes) = app.dax_nodes.get() else { return String::new() };
-    let (nodes, clusters, _) = all_snapshots(app, &nodes.fleet);
-    dax_node::render_prometheus(&nodes, &clusters)
 }
 
 /// The datapoints of one snapshot: each counter's increase since the last

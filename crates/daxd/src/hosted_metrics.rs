@@ -1,7 +1,7 @@
 //! The metrics of DAX nodes on node hosts (docs/node-hosts.md, "Metrics"): a host sends
 //! its fleet's snapshots in each heartbeat (`Metrics`, bounded by the model), the control
 //! keeps the last report of each host and adds them to its own nodes' for CloudWatch's
-//! `AWS/DAX` (`tick.rs`) and `/metrics` (`dax_metrics::prometheus`), under the same names
+//! `AWS/DAX` (`tick.rs`) and `/metrics` (`dax_host::prometheus`), under the same names
 //! and dimensions.
 //!
 //! Counters are cumulative since a node started, so a report that arrives late or twice

@@ -593,7 +593,7 @@ async fn health() -> impl IntoResponse {
 /// items, table names or principals.
 async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     let app2 = Arc::clone(&app);
-    let body = tokio::task::spawn_blocking(move || dax_metrics::prometheus(&app2)).await.unwrap_or_default();
+    let body = tokio::task::spawn_blocking(move || dax_host::prometheus(&app2)).await.unwrap_or_default();
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }
 

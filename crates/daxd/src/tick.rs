@@ -81,7 +81,7 @@ pub fn record_metrics(app: &App) {
     if recorder.last_minute == Some(minute) {
         return;
     }
-    let (node_snaps, cluster_snaps, hosted_capacities) = crate::dax_metrics::all_snapshots(app, &nodes.fleet);
+    let (node_snaps, cluster_snaps, hosted_capacities) = crate::dax_host::all_snapshots(app, &nodes.fleet);
     let label = |s: &dax_node::Snapshot, k: &str| {
         s.labels.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).unwrap_or_default()
     };
