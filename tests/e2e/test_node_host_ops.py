@@ -60,6 +60,7 @@ def cluster_on_a_host(d, name, address, ports, rf=1, table="Tab"):
     c = wait_for(available, TIMEOUT_SECS * 4)
     assert all(n["Endpoint"]["Address"] == address for n in c["Nodes"]), c
     h.id = next(l for l in h.output if l.startswith("daxd node-host ready:")).split(" as ", 1)[1].split()[0]
+    h.key = host_key
     return h, c, role
 
 
@@ -184,8 +185,16 @@ def test_hosted_node_metrics_reach_cloudwatch_and_metrics():
     amazondax = pytest.importorskip("amazondax")
     d = control()
     try:
-        _, c, _ = cluster_on_a_host(d, "measured", "127.0.0.4", "27340-27349")
+        h, c, _ = cluster_on_a_host(d, "measured", "127.0.0.4", "27340-27349")
         node = c["Nodes"][0]["NodeId"]
+        # Reports are validated against the model: DAX's metric names only, bounded, not negative.
+        for bad, why in (({"Counters": {"Bogus": 1}}, "Member must satisfy enum value set"),
+                         ({"Counters": {"ItemCacheHits": -1}}, "Member must have value greater than or equal to 0"),
+                         ({"MinuteFigures": {"CPUUtilization": "x"}}, "")):
+            status, out = call(d, "SendNodeHostHeartbeat", {"NodeHostId": h.id, "Metrics": [
+                {"ClusterArn": c["ClusterArn"], "NodeId": node, **bad}]}, key=h.key)
+            assert status == 400 and out["__type"] in ("InvalidParameterValueException", "SerializationException"), out
+            assert why in out.get("message", ""), out
         client = amazondax.AmazonDaxClient(endpoint_url=c["ClusterDiscoveryEndpoint"]["URL"], region_name=REGION,
                                            aws_access_key_id=d.root[0], aws_secret_access_key=d.root[1])
         # The workload within one minute, with a heartbeat after it before the minute ends.

@@ -65,6 +65,39 @@ pub fn metrics_out(fleet: &Fleet, specs: &[NodeSpec]) -> Value {
     Value::Array(out)
 }
 
+/// Check the metric names of a heartbeat's `Metrics` (the model's validation checks the
+/// values; a map's keys are checked here, worded as AWS words a map key constraint).
+///
+/// # Errors
+/// The validation message, for `InvalidParameterValueException`.
+pub fn check_names(raw: Option<&Value>) -> Result<(), String> {
+    let counters: Vec<&str> = Counter::ALL.iter().map(|c| c.name()).collect();
+    let figures: Vec<&str> = MINUTE_FIGURES.iter().map(|(n, _)| *n).collect();
+    let mut errors = Vec::new();
+    for (i, m) in raw.and_then(Value::as_array).into_iter().flatten().enumerate() {
+        for (member, path, allowed) in
+            [("Counters", "counters", &counters), ("MinuteFigures", "minuteFigures", &figures)]
+        {
+            let Some(map) = m.get(member).and_then(Value::as_object) else { continue };
+            if map.keys().any(|k| !allowed.contains(&k.as_str())) {
+                let shown: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                errors.push(format!(
+                    "Value '{{{}}}' at 'metrics.{}.member.{path}' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy enum value set: [{}]]",
+                    shown.join(", "),
+                    i + 1,
+                    allowed.join(", ")
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        let noun = if errors.len() == 1 { "error" } else { "errors" };
+        Err(format!("{} validation {noun} detected: {}", errors.len(), errors.join("; ")))
+    }
+}
+
 /// One host's last report: its node and cluster snapshots, labelled from the control's
 /// records, and its nodes' cache capacities.
 #[derive(Debug, Default, Clone)]
@@ -254,6 +287,19 @@ mod tests {
         assert_eq!((n.client_connections, n.estimated_db_size, n.figure("CPUUtilization")), (2, 100, Some(1.5)));
         assert_eq!(r.capacities.get(&("us-east-1".into(), "mine".into(), "mine-a".into())), Some(&1000));
         assert!(report_in(None, &[]).nodes.is_empty());
+    }
+
+    #[test]
+    fn metric_names_are_daxs_or_refused() {
+        let ok =
+            json!([{"ClusterArn": "c", "Counters": {"ItemCacheHits": 1}, "MinuteFigures": {"CPUUtilization": 1.0}}]);
+        assert_eq!(check_names(Some(&ok)), Ok(()));
+        assert_eq!(check_names(None), Ok(()));
+        let bad = json!([{"ClusterArn": "c"}, {"ClusterArn": "c", "Counters": {"Bogus": 1}}]);
+        let e = check_names(Some(&bad)).expect_err("refused");
+        assert!(e.starts_with("1 validation error detected: Value '{Bogus=1}' at 'metrics.2.member.counters' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy enum value set: [ItemCacheHits, "), "{e}");
+        let bad = json!([{"ClusterArn": "c", "Counters": {"X": 1}, "MinuteFigures": {"Y": 1.0}}]);
+        assert!(check_names(Some(&bad)).expect_err("refused").starts_with("2 validation errors detected: "));
     }
 
     #[test]

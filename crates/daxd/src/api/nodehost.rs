@@ -195,6 +195,8 @@ pub fn call(app: &Arc<App>, region: &str, principal_arn: &str, op: &str, raw: &V
             Ok(json!({"NodeHost": host_out(&h), "HeartbeatIntervalSeconds": hosts.heartbeat_interval_secs()}))
         }
         "SendNodeHostHeartbeat" => {
+            crate::hosted_metrics::check_names(raw.get("Metrics"))
+                .map_err(|m| err(&HostError::InvalidParameterValueException(m)))?;
             let (h, before) = hosts.heartbeat(region, &id(), principal_arn).map_err(e)?;
             if before == HostState::Unreachable {
                 announce(&format!("node host {} of {region} is active again", h.id));
