@@ -269,3 +269,36 @@ def test_js_clients_on_a_host():
             assert counts.get("fail") == 0 and counts.get("pass") == counts.get("tests") >= 14, out
     finally:
         close(d)
+
+
+def test_fis_faults_reach_nodes_on_a_host():
+    """A FIS experiment's daxd:dax:stop-node on a node of a host: the host stops it within a
+    heartbeat or two, and it listens again once the experiment is stopped."""
+    from test_fis import allow, node_target, role, template, wait_state
+
+    d = control()
+    try:
+        _, c, _ = cluster_on_a_host(d, "faulty", "127.0.0.6", "27400-27409", rf=2)
+        node = c["Nodes"][1]
+        port = node["Endpoint"]["Port"]
+        fis_role = role(d.client("iam"), "FisFull", "fis.amazonaws.com", allow(["dax:RebootNode", "daxd:*"]))
+        fis = d.client("fis")
+
+        def refused():
+            try:
+                socket.create_connection(("127.0.0.6", port), timeout=0.5).close()
+                return False
+            except OSError:
+                return True
+        assert not refused()
+        t = template(fis, fis_role, {
+            "stop": {"actionId": "daxd:dax:stop-node", "parameters": {"duration": "PT10M"}, "targets": {"Nodes": "n"}},
+        }, targets={"n": node_target(arns=[f"{c['ClusterArn']}/{node['NodeId']}"])})
+        e = fis.start_experiment(experimentTemplateId=t["id"])["experiment"]
+        wait_state(fis, e["id"], "running")
+        wait_for(refused, TIMEOUT_SECS * 2, 0.1)
+        fis.stop_experiment(id=e["id"])
+        wait_state(fis, e["id"], "stopped", timeout=5)
+        wait_for(lambda: not refused(), TIMEOUT_SECS * 2, 0.1)
+    finally:
+        close(d)

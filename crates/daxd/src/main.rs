@@ -14,6 +14,7 @@ mod dax_metrics;
 mod exec;
 mod fis_deps;
 mod front;
+mod hosted_faults;
 mod hosted_metrics;
 mod node_host;
 mod services;

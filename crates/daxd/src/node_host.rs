@@ -525,6 +525,7 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
                         let (next, ttls) = desired_nodes(&answer["Assignments"], args);
                         *hosted.ttls.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = ttls;
                         fleet.reconcile(&next);
+                        crate::hosted_faults::apply(&fleet, &next, &answer["Faults"]);
                         specs = next;
                     }
                     // The control forgot or refuses this host: it cannot serve as one any more.

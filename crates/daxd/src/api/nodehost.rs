@@ -205,7 +205,10 @@ pub fn call(app: &Arc<App>, region: &str, principal_arn: &str, op: &str, raw: &V
             let assignments = dax.host_assignments(region, &h.id);
             // The metrics of what it runs, published by the control (`hosted_metrics.rs`).
             app.hosted_metrics.store(region, &h.id, crate::hosted_metrics::report_in(raw.get("Metrics"), &assignments));
-            Ok(json!({"NodeHost": host_out(&h), "Assignments": assignments_out(&assignments)}))
+            // The FIS faults wanted on its nodes (`hosted_faults.rs`).
+            app.hosted_faults.note_assignments(&h.id, &assignments);
+            let faults = app.hosted_faults.faults_out(&assignments);
+            Ok(json!({"NodeHost": host_out(&h), "Assignments": assignments_out(&assignments), "Faults": faults}))
         }
         "LeaveNodeHost" => {
             let h = hosts.leave(region, &id(), principal_arn).map_err(e)?;
