@@ -84,7 +84,8 @@ pub trait Host: Send + Sync + 'static {
     ///
     /// # Errors
     /// An authentication error (`UnrecognizedClientException`, `ExpiredTokenException`,
-    /// `InvalidSignatureException`), reported on the connection's next request.
+    /// `InvalidSignatureException`), reported on the connection's next request; or
+    /// [`NodeError::unreachable`] when no verdict could be had.
     fn authenticate(&self, auth: &dax_wire::AuthorizeConnection, cluster: &ClusterInfo)
         -> Result<Principal, NodeError>;
 
@@ -93,7 +94,7 @@ pub trait Host: Send + Sync + 'static {
     /// TLS (a `daxs://` node), which is `aws:SecureTransport`.
     ///
     /// # Errors
-    /// `AccessDeniedException`.
+    /// `AccessDeniedException`; or [`NodeError::unreachable`] when no verdict could be had.
     fn authorize(
         &self,
         who: &Principal,
@@ -118,6 +119,16 @@ pub trait Host: Send + Sync + 'static {
     /// Milliseconds since the epoch on daxd's clock. A new primary's leader session id is
     /// taken from it, so the id clients compare grows across restarts of daxd too.
     fn now_ms(&self) -> i64;
+
+    /// A client check got [`NodeError::unreachable`] and the connection has no earlier
+    /// verdict to keep (a new connection, an action not allowed on it before): wait a
+    /// moment, blocking the connection, and say whether to ask again. `waited` is how long
+    /// this check has waited so far. So a request on such a connection is held while whoever
+    /// decides is briefly away (a control restarting), not failed. The default never waits.
+    fn wait_for_verdict(&self, waited: std::time::Duration) -> bool {
+        let _ = waited;
+        false
+    }
 }
 
 /// An error as DAX reports it: a DynamoDB exception name, its message, HTTP status, and
@@ -163,6 +174,21 @@ impl NodeError {
     /// `ResourceNotFoundException`.
     pub fn not_found(message: impl Into<String>) -> Self {
         NodeError::new("ResourceNotFoundException", message, 400)
+    }
+
+    /// No verdict at all: whoever decides for the host (the control daxd of a node host)
+    /// could not be reached. Clients see `InternalServerError` (retried by every client),
+    /// with HTTP status 503, the status that tells it from a verdict: a refusal is never 503.
+    /// [`Host::authenticate`] and [`Host::authorize`] answer it for a transport failure, and a
+    /// connection then keeps its last verdicts (`session.rs`).
+    pub fn unreachable(message: impl Into<String>) -> Self {
+        NodeError::new("InternalServerError", message, 503)
+    }
+
+    /// Whether this is [`NodeError::unreachable`]: no verdict, as opposed to a refusal.
+    #[must_use]
+    pub fn is_unreachable(&self) -> bool {
+        self.status == 503 && self.code == "InternalServerError"
     }
 }
 

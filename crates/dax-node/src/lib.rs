@@ -48,5 +48,5 @@ pub use config::{
 pub use faults::{Fault, FaultError, FaultKind, MAX_FAULT_LATENCY_MS};
 pub use fleet::{node_type_memory, Fleet, RosterEntry};
 pub use host::{BoxFuture, ClusterInfo, Host, NodeError, NodeSpec, Principal};
-pub use metrics::{render_prometheus, Counter, Metrics, Snapshot};
+pub use metrics::{render_prometheus, Counter, Metrics, Snapshot, MINUTE_FIGURES};
 pub use tls::NodeTls;

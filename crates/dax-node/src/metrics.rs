@@ -320,7 +320,7 @@ pub fn render_prometheus(nodes: &[Snapshot], clusters: &[Snapshot]) -> String {
 }
 
 /// The figures derived once a minute, by CloudWatch name, with what they are.
-pub(crate) const MINUTE_FIGURES: &[(&str, &str)] = &[
+pub const MINUTE_FIGURES: &[(&str, &str)] = &[
     ("CPUUtilization", "percent of the node type's vCPUs busy polling the node's connections"),
     ("BaselineNetworkBytesInUtilization", "percent of the node type's baseline bandwidth used by bytes received"),
     ("BaselineNetworkBytesOutUtilization", "percent of the node type's baseline bandwidth used by bytes sent"),

@@ -32,6 +32,10 @@ pub struct App {
     pub cloudwatch: Arc<crate::api::cloudwatch::CloudWatches>,
     /// The DAX node counters at the last minute's CloudWatch recording.
     pub dax_metrics: std::sync::Mutex<crate::dax_metrics::MetricsRecorder>,
+    /// The last metrics each node host reported for the nodes it runs.
+    pub hosted_metrics: crate::hosted_metrics::HostedMetrics,
+    /// The FIS faults wanted on nodes that run on node hosts.
+    pub hosted_faults: Arc<crate::hosted_faults::HostedFaults>,
     pub dynamo: Arc<crate::api::dynamodb::DynamoService>,
     /// The embedded engine, when it is the backend (its TTL sweeper runs in the background).
     pub embedded: Option<dynamo::EmbeddedBackend>,
@@ -137,6 +141,7 @@ impl App {
         let dax_nodes: Arc<std::sync::OnceLock<DaxNodes>> = Arc::new(std::sync::OnceLock::new());
         let nodes = Arc::clone(&dax_nodes);
         let fleet: crate::fis_deps::FleetHandle = Arc::new(move || nodes.get().map(|n| Arc::clone(&n.fleet)));
+        let hosted_faults = Arc::new(crate::hosted_faults::HostedFaults::default());
         let fis = fis::Fis::new(
             Arc::clone(&store),
             env.clone(),
@@ -151,6 +156,7 @@ impl App {
                 dax: Arc::clone(&dax),
                 ec2: Arc::clone(&ec2),
                 fleet,
+                hosted: Arc::clone(&hosted_faults),
             }),
         )
         .with_time_scale(args.fis_time_scale)
@@ -167,6 +173,8 @@ impl App {
             node_hosts,
             cloudwatch,
             dax_metrics: std::sync::Mutex::default(),
+            hosted_metrics: crate::hosted_metrics::HostedMetrics::default(),
+            hosted_faults,
             dynamo,
             embedded,
             signing_keys: sigv4::SigningKeyCache::new(1024),

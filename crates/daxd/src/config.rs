@@ -32,7 +32,7 @@ pub enum Command {
     /// Run every service in one process.
     Serve(ServeArgs),
     /// Join a control daxd as a node host (docs/node-hosts.md): heartbeat until SIGTERM or
-    /// SIGINT, then leave. This slice runs no DAX nodes on the host yet.
+    /// SIGINT, then leave; runs the DAX nodes the control assigns it.
     NodeHost(NodeHostArgs),
 }
 

@@ -131,9 +131,23 @@ pub fn reconcile(app: &App) {
     nodes.fleet.reconcile(&desired);
 }
 
-/// The `/metrics` body.
+/// The snapshots of every DAX node and cluster: `fleet`'s (the nodes inside the control)
+/// and those the node hosts reported (`hosted_metrics.rs`), one per cluster; and the
+/// cache capacities of the hosted nodes, by (region, cluster name, node id).
+pub fn all_snapshots(app: &App, fleet: &Fleet) -> crate::hosted_metrics::Snapshots {
+    let (mut nodes, mut clusters) = fleet.metrics();
+    let (hosted_nodes, hosted_clusters, capacities) =
+        app.hosted_metrics.snapshots(|region, id| app.node_hosts.get(region, id).map(|h| h.state));
+    nodes.extend(hosted_nodes);
+    clusters.extend(hosted_clusters);
+    (nodes, crate::hosted_metrics::merge_clusters(clusters), capacities)
+}
+
+/// The `/metrics` body: every node's and cluster's, hosted ones included.
 pub fn prometheus(app: &App) -> String {
-    app.dax_nodes.get().map(|n| n.fleet.render_prometheus()).unwrap_or_default()
+    let Some(nodes) = app.dax_nodes.get() else { return String::new() };
+    let (nodes, clusters, _) = all_snapshots(app, &nodes.fleet);
+    dax_node::render_prometheus(&nodes, &clusters)
 }
 
 struct DaxHost {

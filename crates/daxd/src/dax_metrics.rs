@@ -1,6 +1,7 @@
 //! The DAX nodes' metrics as CloudWatch datapoints: what the counters were at the last
 //! recording, and a snapshot's datapoints for the minute that ended (`docs/metrics.md`).
-//! The background tick (`tick.rs`) records them once a minute.
+//! The background tick (`tick.rs`) records them once a minute, those of nodes on node hosts
+//! (`hosted_metrics.rs`) with the control's own.
 
 use std::collections::BTreeMap;
 

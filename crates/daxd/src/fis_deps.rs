@@ -154,6 +154,8 @@ pub struct FisActions {
     pub dax: Arc<DaxControl>,
     pub ec2: Arc<Ec2>,
     pub fleet: FleetHandle,
+    /// The faults of nodes on node hosts, which their hosts apply.
+    pub hosted: Arc<crate::hosted_faults::HostedFaults>,
 }
 
 /// What a node action puts its nodes in, from its parameters.
@@ -379,10 +381,17 @@ impl fis::Actions for FisActions {
                 let fleet = self.fleet().map_err(internal)?;
                 let nodes = self.nodes_of(run);
                 for (i, (cluster, node)) in nodes.iter().enumerate() {
-                    if let Err(e) = fleet.inject(cluster, node, fault) {
+                    let injected = if self.hosted.is_hosted(cluster, node) {
+                        self.hosted.inject(cluster, node, fault)
+                    } else {
+                        fleet.inject(cluster, node, fault)
+                    };
+                    if let Err(e) = injected {
                         // What was already injected ends: a failed action leaves no fault.
                         for (c, n) in &nodes[..i] {
-                            let _ = fleet.clear(c, n, fault.kind());
+                            if !self.hosted.clear(c, n, fault.kind()) {
+                                let _ = fleet.clear(c, n, fault.kind());
+                            }
                         }
                         return Err(fault_failure(&e));
                     }
@@ -401,7 +410,9 @@ impl fis::Actions for FisActions {
         let Some(kind) = node_fault(run).map(|f| f.kind()) else { return };
         let Ok(fleet) = self.fleet() else { return };
         for (cluster, node) in self.nodes_of(run) {
-            match fleet.clear(&cluster, &node, kind) {
+            let cleared =
+                if self.hosted.clear(&cluster, &node, kind) { Ok(true) } else { fleet.clear(&cluster, &node, kind) };
+            match cleared {
                 // The stopped node listens again: DAX would have recovered it.
                 Ok(true) if run.action_id == STOP_NODE => self.event(&cluster, &recovered_message(&node)),
                 Ok(_) => {}

@@ -1,8 +1,10 @@
 //! `daxd node-host` (docs/node-hosts.md): join a control daxd over HTTPS, heartbeat on the
 //! interval the control asks, leave on SIGTERM or SIGINT. Every request is a SigV4-signed
 //! `DaxdNodeHost` call (`crates/sigv4`) with the IAM credentials of the environment, sent
-//! with hyper over rustls; the control's certificate is checked against `--control-ca`
-//! only. This slice runs no DAX nodes on the host.
+//! with hyper over rustls on connections kept open (`control_client.rs`); the control's
+//! certificate is checked against `--control-ca` only. The nodes the heartbeat answers
+//! assign run in a `dax_node::Fleet`; while the control cannot be reached they keep
+//! serving from their caches (docs/node-hosts.md, "Control restart").
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,7 +13,6 @@ use std::time::Duration;
 use axum::http::{header, Method, Request, Uri};
 use base::Clock as _;
 use dax_node::{BoxFuture, ClusterInfo, Fleet, FleetConfig, Host, NodeError, NodeSpec, Principal};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Map, Value};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
@@ -24,6 +25,10 @@ const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest answer read from the control (a forwarded DynamoDB answer included: a
 /// `BatchGetItem` returns up to 16 MB of items).
 const MAX_RESPONSE_BYTES: usize = 32 << 20;
+/// How long a client check with no verdict to keep waits for the control to answer.
+const VERDICT_WAIT: Duration = Duration::from_secs(10);
+/// How often such a check asks again meanwhile.
+const VERDICT_RETRY: Duration = Duration::from_millis(250);
 /// The JSON 1.1 content type of the `DaxdNodeHost` API.
 const JSON_1_1: &str = "application/x-amz-json-1.1";
 
@@ -61,11 +66,9 @@ impl std::fmt::Display for CallError {
 
 /// The control, as this host reaches it.
 struct Control {
-    /// `host:port` to connect to, and the `Host` header.
-    authority: String,
-    server_name: ServerName<'static>,
+    /// `host:port` (also the `Host` header), TLS, the reused connections, reachability.
+    connections: crate::control_client::Connections,
     path: String,
-    tls: tokio_rustls::TlsConnector,
     credentials: Credentials,
     region: String,
 }
@@ -145,20 +148,33 @@ fn aws_error(status: u16, error_type: Option<&str>, body: &[u8]) -> CallError {
 }
 
 impl Control {
-    /// One signed `DaxdNodeHost.<op>` call on a fresh TLS connection.
+    /// One signed `DaxdNodeHost.<op>` call, on a reused connection when one is idle.
     async fn call(&self, op: &str, input: &Value) -> Result<Value, CallError> {
-        tokio::time::timeout(EXCHANGE_TIMEOUT, self.exchange(op, input))
+        let out = tokio::time::timeout(EXCHANGE_TIMEOUT, self.exchange(op, input))
             .await
-            .map_err(|_| CallError::Transport(format!("no answer from the control within {EXCHANGE_TIMEOUT:?}")))?
+            .map_err(|_| CallError::Transport(format!("no answer from the control within {EXCHANGE_TIMEOUT:?}")))
+            .and_then(|r| r);
+        self.connections.answered(!matches!(out, Err(CallError::Transport(_))));
+        out
+    }
+
+    /// A call of the data path: failed at once while the control is taken as down
+    /// (`control_client::DOWN_FOR` after a call got no answer).
+    async fn call_data(&self, op: &str, input: &Value) -> Result<Value, CallError> {
+        if self.connections.down() {
+            return Err(CallError::Transport("the control did not answer lately".to_owned()));
+        }
+        self.call(op, input).await
     }
 
     async fn exchange(&self, op: &str, input: &Value) -> Result<Value, CallError> {
         let transport = |what: &str, e: &dyn std::fmt::Display| CallError::Transport(format!("{what}: {e}"));
         let body = input.to_string();
         let target = format!("DaxdNodeHost.{op}");
+        let authority = self.connections.authority();
         let signed = sigv4::sign(
             "POST",
-            &self.authority,
+            authority,
             &self.path,
             "",
             &[("content-type", JSON_1_1), ("x-amz-target", &target)],
@@ -170,35 +186,21 @@ impl Control {
             "daxd",
             base::SystemClock.now(),
         );
-        let tcp = tokio::net::TcpStream::connect(&self.authority)
-            .await
-            .map_err(|e| transport(&format!("connecting to the control at {}", self.authority), &e))?;
-        let tls = self
-            .tls
-            .connect(self.server_name.clone(), tcp)
-            .await
-            .map_err(|e| transport("TLS with the control (is --control-ca the control's tls/ca.pem?)", &e))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .map_err(|e| transport("HTTP with the control", &e))?;
-        tokio::spawn(conn);
         let mut request = Request::builder()
             .method(Method::POST)
             .uri(self.path.as_str())
-            .header(header::HOST, &self.authority)
+            .header(header::HOST, authority)
             .header(header::CONTENT_TYPE, JSON_1_1)
             .header("x-amz-target", &target);
         for (name, value) in &signed {
             request = request.header(name.as_str(), value.as_str());
         }
         let request = request.body(body).map_err(|e| transport("building the request", &e))?;
-        let response =
-            sender.send_request(request).await.map_err(|e| transport("the exchange with the control", &e))?;
-        let status = response.status().as_u16();
-        let error_type = response.headers().get("x-amzn-errortype").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let bytes = axum::body::to_bytes(axum::body::Body::new(response.into_body()), MAX_RESPONSE_BYTES)
+        let (status, error_type, bytes) = self
+            .connections
+            .exchange(request, MAX_RESPONSE_BYTES)
             .await
-            .map_err(|e| transport("reading the control's answer", &e))?;
+            .map_err(|crate::control_client::NoAnswer(e)| CallError::Transport(e))?;
         if status != 200 {
             return Err(aws_error(status, error_type.as_deref(), &bytes));
         }
@@ -257,15 +259,28 @@ fn control_error(e: CallError) -> NodeError {
     }
 }
 
+/// A client check the control did not decide: no answer, or a failure of its own (5xx), is
+/// [`NodeError::unreachable`], on which a connection keeps its last verdicts
+/// (docs/node-hosts.md, "Control restart"); a refusal (4xx) is the verdict.
+fn verdict_error(e: CallError) -> NodeError {
+    match e {
+        CallError::Aws { status: 500.., code, message, .. } => {
+            NodeError::unreachable(format!("The control failed to decide: {code}: {message}"))
+        }
+        CallError::Transport(t) => NodeError::unreachable(format!("The control cannot be reached: {t}")),
+        refusal @ CallError::Aws { .. } => control_error(refusal),
+    }
+}
+
 impl HostedNodes {
     /// `AuthorizeDaxClient`, from the synchronous `Host` calls of a connection's task (the
     /// nodes run on a multi-thread runtime, so the task's worker may block on it).
     fn authorize_client(&self, input: &Value) -> Result<(), NodeError> {
         tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(self.control.call("AuthorizeDaxClient", input))
+            tokio::runtime::Handle::current().block_on(self.control.call_data("AuthorizeDaxClient", input))
         })
         .map(drop)
-        .map_err(control_error)
+        .map_err(verdict_error)
     }
 }
 
@@ -308,7 +323,7 @@ impl Host for HostedNodes {
                 "Operation": op,
                 "Input": input.to_string(),
             });
-            let out = self.control.call("ForwardDynamoDbCall", &call).await.map_err(control_error)?;
+            let out = self.control.call_data("ForwardDynamoDbCall", &call).await.map_err(control_error)?;
             serde_json::from_str(out["Output"].as_str().unwrap_or_default())
                 .map_err(|e| NodeError::internal(format!("The control's DynamoDB answer is not JSON: {e}")))
         })
@@ -321,6 +336,18 @@ impl Host for HostedNodes {
 
     fn now_ms(&self) -> i64 {
         i64::try_from(base::SystemClock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
+
+    /// A client check without a verdict to keep waits for the control up to
+    /// [`VERDICT_WAIT`], asking again every [`VERDICT_RETRY`] (docs/node-hosts.md,
+    /// "Control restart"): the connection's task blocks its worker meanwhile, as it does
+    /// while the control answers.
+    fn wait_for_verdict(&self, waited: Duration) -> bool {
+        if waited >= VERDICT_WAIT {
+            return false;
+        }
+        tokio::task::block_in_place(|| std::thread::sleep(VERDICT_RETRY));
+        true
     }
 }
 
@@ -373,7 +400,17 @@ fn serving_out(fleet: &Fleet, specs: &[NodeSpec]) -> Value {
     )
 }
 
-/// Run `daxd node-host` to its end: the exit code.
+/// When to heartbeat next after `failed` heartbeats in a row got no answer: the interval
+/// when the last one was answered; else 250 ms, doubling with each failure, never more than
+/// the interval (so a restarted control knows the host again within a fraction of its
+/// timeout, without a host hammering a control that stays down).
+fn heartbeat_delay(interval: Duration, failed: u32) -> Duration {
+    if failed == 0 {
+        return interval;
+    }
+    Duration::from_millis(250).saturating_mul(1 << failed.min(16).saturating_sub(1)).min(interval)
+}
+
 /// The clusters and nodes of a heartbeat's `Assignments`, in one line: `none`, or
 /// `<cluster> (<node>@<port>, …); …`.
 fn assignments_line(assignments: &Value) -> String {
@@ -398,6 +435,7 @@ fn assignments_line(assignments: &Value) -> String {
     }
 }
 
+/// Run `daxd node-host` to its end: the exit code.
 pub fn run(args: &NodeHostArgs) -> ExitCode {
     // Multi-thread: a node's connection task blocks its worker while the control checks a
     // client (`HostedNodes::authorize_client`).
@@ -422,10 +460,8 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
     let ca = std::fs::read(&args.control_ca)
         .map_err(|e| format!("cannot read --control-ca {}: {e}", args.control_ca.display()))?;
     let control = Arc::new(Control {
-        authority,
-        server_name,
+        connections: crate::control_client::Connections::new(authority, server_name, tls_connector(&ca)?),
         path,
-        tls: tls_connector(&ca)?,
         credentials: credentials_from(|n| std::env::var(n).ok())?,
         region: args.region.clone(),
     });
@@ -457,16 +493,29 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
         Arc::new(HostedNodes { control: Arc::clone(&control), id: id.clone(), ttls: std::sync::Mutex::default() });
     let fleet = Fleet::new(Arc::clone(&hosted) as Arc<dyn Host>, FleetConfig::default());
     let mut specs: Vec<NodeSpec> = Vec::new();
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    let mut next_beat = tokio::time::Instant::now() + interval;
+    let mut failed_beats = 0_u32;
     let mut assigned = String::new();
     loop {
         tokio::select! {
             _ = int.recv() => break,
             _ = term.recv() => break,
-            _ = ticker.tick() => {
-                // Which assigned nodes serve: the control makes them `available` from this.
-                let beat = json!({"NodeHostId": id, "ServingNodes": serving_out(&fleet, &specs)});
-                match control.call("SendNodeHostHeartbeat", &beat).await {
+            () = tokio::time::sleep_until(next_beat) => {
+                // Which assigned nodes serve: the control makes them `available` from this;
+                // and their metrics, which the control publishes.
+                let beat = json!({
+                    "NodeHostId": id,
+                    "ServingNodes": serving_out(&fleet, &specs),
+                    "Metrics": crate::hosted_metrics::metrics_out(&fleet, &specs),
+                });
+                let answer = control.call("SendNodeHostHeartbeat", &beat).await;
+                failed_beats = if matches!(answer, Err(CallError::Transport(_) | CallError::Aws { status: 500.., .. })) {
+                    failed_beats.saturating_add(1)
+                } else {
+                    0
+                };
+                next_beat = tokio::time::Instant::now() + heartbeat_delay(interval, failed_beats);
+                match answer {
                     Ok(answer) => {
                         let now = assignments_line(&answer["Assignments"]);
                         if now != assigned {
@@ -476,14 +525,18 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
                         let (next, ttls) = desired_nodes(&answer["Assignments"], args);
                         *hosted.ttls.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = ttls;
                         fleet.reconcile(&next);
+                        crate::hosted_faults::apply(&fleet, &next, &answer["Faults"]);
                         specs = next;
                     }
                     // The control forgot or refuses this host: it cannot serve as one any more.
                     Err(e @ CallError::Aws { status: 400..=499, .. }) => {
                         return Err(format!("heartbeat refused, node host {id} stops: {e}"));
                     }
-                    // The control may be restarting: keep trying on the interval.
-                    Err(e) => eprintln!("daxd node-host: heartbeat of {id} failed, retrying: {e}"),
+                    // The control may be restarting: try again soon, then less often.
+                    Err(e) => eprintln!(
+                        "daxd node-host: heartbeat of {id} failed, retrying in {} ms: {e}",
+                        heartbeat_delay(interval, failed_beats).as_millis()
+                    ),
                 }
             }
         }
@@ -546,6 +599,24 @@ mod tests {
         assert_eq!(n.extra.and_then(|x| x.get("CancellationReasons").cloned()), Some(json!([1])));
         let n = control_error(CallError::Transport("down".into()));
         assert_eq!((n.code.as_str(), n.status), ("InternalServerError", 500));
+    }
+
+    #[test]
+    fn heartbeats_without_an_answer_back_off_to_the_interval() {
+        let interval = Duration::from_secs(10);
+        let delays: Vec<u128> = (0..8).map(|f| heartbeat_delay(interval, f).as_millis()).collect();
+        assert_eq!(delays, vec![10_000, 250, 500, 1_000, 2_000, 4_000, 8_000, 10_000]);
+        assert_eq!(heartbeat_delay(interval, u32::MAX), interval);
+        assert_eq!(heartbeat_delay(Duration::from_secs(1), 3), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_check_without_a_verdict_is_unreachable_and_a_refusal_is_not() {
+        let refused = verdict_error(aws_error(400, None, br#"{"__type":"AccessDeniedException","message":"no"}"#));
+        assert_eq!((refused.code.as_str(), refused.is_unreachable()), ("AccessDeniedException", false));
+        assert!(verdict_error(CallError::Transport("connection refused".into())).is_unreachable());
+        assert!(verdict_error(aws_error(500, None, br#"{"__type":"InternalFailure"}"#)).is_unreachable());
+        assert!(verdict_error(aws_error(503, None, b"")).is_unreachable());
     }
 
     #[test]

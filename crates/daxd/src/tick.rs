@@ -81,7 +81,7 @@ pub fn record_metrics(app: &App) {
     if recorder.last_minute == Some(minute) {
         return;
     }
-    let (node_snaps, cluster_snaps) = nodes.fleet.metrics();
+    let (node_snaps, cluster_snaps, hosted_capacities) = crate::dax_host::all_snapshots(app, &nodes.fleet);
     let label = |s: &dax_node::Snapshot, k: &str| {
         s.labels.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).unwrap_or_default()
     };
@@ -104,6 +104,7 @@ pub fn record_metrics(app: &App) {
         let utilization = nodes
             .fleet
             .node_cache_capacity(&arn, &node)
+            .or_else(|| hosted_capacities.get(&(region.clone(), cluster.clone(), node.clone())).copied())
             .filter(|c| *c > 0)
             .map(|c| s.estimated_db_size as f64 * 100.0 / c as f64);
         if let Some(u) = utilization {

@@ -195,13 +195,20 @@ pub fn call(app: &Arc<App>, region: &str, principal_arn: &str, op: &str, raw: &V
             Ok(json!({"NodeHost": host_out(&h), "HeartbeatIntervalSeconds": hosts.heartbeat_interval_secs()}))
         }
         "SendNodeHostHeartbeat" => {
+            crate::hosted_metrics::check_names(raw.get("Metrics"))
+                .map_err(|m| err(&HostError::InvalidParameterValueException(m)))?;
             let (h, before) = hosts.heartbeat(region, &id(), principal_arn).map_err(e)?;
             if before == HostState::Unreachable {
                 announce(&format!("node host {} of {region} is active again", h.id));
             }
             hosts.report_serving(region, &h.id, serving_in(raw));
             let assignments = dax.host_assignments(region, &h.id);
-            Ok(json!({"NodeHost": host_out(&h), "Assignments": assignments_out(&assignments)}))
+            // The metrics of what it runs, published by the control (`hosted_metrics.rs`).
+            app.hosted_metrics.store(region, &h.id, crate::hosted_metrics::report_in(raw.get("Metrics"), &assignments));
+            // The FIS faults wanted on its nodes (`hosted_faults.rs`).
+            app.hosted_faults.note_assignments(&h.id, &assignments);
+            let faults = app.hosted_faults.faults_out(&assignments);
+            Ok(json!({"NodeHost": host_out(&h), "Assignments": assignments_out(&assignments), "Faults": faults}))
         }
         "LeaveNodeHost" => {
             let h = hosts.leave(region, &id(), principal_arn).map_err(e)?;

@@ -205,8 +205,8 @@ const CLOCK_EXCEPTIONS: &[(&str, &str, &str)] = &[
     ),
     (
         "dax-node",
-        "allowed.insert(key, Instant::now())",
-        "elapsed time: how long a connection's authorization decision is reused",
+        "verdict_now = Instant::now()",
+        "elapsed time: how long a connection's authorization decisions are reused, and how long a check waits for one",
     ),
     (
         "dax-node",
