@@ -167,6 +167,9 @@ fn str_v(s: &str) -> Value {
 impl Node {
     pub(crate) fn new(spec: &NodeSpec, cluster: Arc<Cluster>, cache_bytes: u64, shared: Arc<Shared>) -> Self {
         let meter = Meter { node: Arc::default(), cluster: Arc::clone(&cluster.metrics) };
+        let cache =
+            NodeCache::with_clock(cache_bytes, meter.clone(), shared.config.clock.clone(), crate::cache::EVICTED_SLOTS);
+        cache.set_ttls(spec.cluster.record_ttl_ms, spec.cluster.query_ttl_ms);
         Node {
             id: spec.node_id.clone(),
             num: node_number(&spec.node_id),
@@ -175,12 +178,7 @@ impl Node {
             tls: spec.tls,
             az: spec.availability_zone.clone(),
             generation: spec.generation,
-            cache: NodeCache::with_clock(
-                cache_bytes,
-                meter.clone(),
-                shared.config.clock.clone(),
-                crate::cache::EVICTED_SLOTS,
-            ),
+            cache,
             cluster,
             meter,
             shared,
@@ -318,8 +316,6 @@ impl Node {
         req: Request,
     ) -> Res<Vec<u8>> {
         session.authorize(&*self.shared.host, who, info, &req)?;
-        let (record_ms, query_ms) = self.shared.host.ttls(info);
-        self.cache.set_ttls(record_ms, query_ms);
         match req {
             Request::GetItem(g) => self.get_item(info, g).await,
             Request::Query(q) => self.query(info, q).await,
