@@ -467,19 +467,10 @@ impl Node {
         })
     }
 
-    /// The answer for a cached item: its value bytes as they are, or, for a projection,
-    /// the item decoded from them and its key bytes.
-    fn cached_payload(
-        &self,
-        value: &[u8],
-        kb: &[u8],
-        projection: Option<&ProjectionExpression>,
-        schema: &KeySchema,
-    ) -> Res<ItemPayload> {
-        Ok(match projection {
-            Some(p) => ItemPayload::Projected(projection::project(p, &self.item_of(self.key(kb, schema)?, value)?)),
-            None => ItemPayload::Values(value.to_vec()),
-        })
+    /// The projection of a cached item: the item decoded from its value bytes and its
+    /// canonical key bytes.
+    fn projected(&self, value: &[u8], kb: &[u8], p: &ProjectionExpression, schema: &KeySchema) -> Res<ItemPayload> {
+        Ok(ItemPayload::Projected(projection::project(p, &self.item_of(self.key(kb, schema)?, value)?)))
     }
 
     /// Updated-attribute bytes (`UPDATED_OLD` / `UPDATED_NEW`).
