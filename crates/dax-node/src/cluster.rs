@@ -159,8 +159,7 @@ impl<N: Member> ClusterState<N> {
     /// A cached key schema, and whether the caller is to refresh it: it is older than
     /// [`SCHEMA_TTL`], and no other caller took the refresh within [`SCHEMA_RETRY`].
     pub(crate) fn cached_schema(&self, table: &str) -> Option<(Arc<KeySchema>, bool)> {
-        let now = Instant::now();
-        let stale = |at: &Instant| now.saturating_duration_since(*at) >= SCHEMA_TTL;
+        let stale = |at: &Instant| at.elapsed() >= SCHEMA_TTL;
         match read(&self.schemas).get(table) {
             None => return None,
             Some((s, at)) if !stale(at) => return Some((Arc::clone(s), false)),
@@ -171,8 +170,9 @@ impl<N: Member> ClusterState<N> {
         if !stale(at) {
             return Some((Arc::clone(s), false));
         }
-        // Taken: fresh for the others for SCHEMA_RETRY, unless the refresh stores it sooner.
-        *at = now.checked_sub(SCHEMA_TTL - SCHEMA_RETRY).unwrap_or(now);
+        // Taken: fresh for the others for SCHEMA_RETRY (its age set back to SCHEMA_TTL less
+        // that), unless the refresh stores it sooner.
+        *at += at.elapsed().saturating_sub(SCHEMA_TTL - SCHEMA_RETRY);
         Some((Arc::clone(s), true))
     }
 
