@@ -598,7 +598,10 @@ def test_consistent_reads_bypass_the_cache(cached):
         assert got[0]["Item"]["v"] == {"N": "2"}
 
 
-def test_parameter_group_changes_apply_at_once(env):
+def test_parameter_group_changes_reach_the_nodes_with_the_next_tick(env):
+    # The nodes get their TTLs with the background tick's reconcile (every 200 ms), not
+    # from the control plane on each request: a change takes effect within a tick, and
+    # then applies to the entries already cached too.
     parameter_group(env, "changing", 600000, 600000)
     c = create_cluster(env, "changing", env.role_arn, parameter_group="changing")
     key = {"id": {"S": "ttl-change"}}
@@ -610,14 +613,15 @@ def test_parameter_group_changes_apply_at_once(env):
         assert dax.get_item(TableName="Simple", Key=key)["Item"]["v"] == {"N": "1"}
         # Entries already cached now live by the new, shorter TTL.
         set_ttls(env, "changing", 300, 0)
-        assert dax.get_item(TableName="Simple", Key=key)["Item"]["v"] == {"N": "2"}
-        # query-ttl-millis 0: results are not cached at all.
+        wait_for(lambda: dax.get_item(TableName="Simple", Key=key)["Item"]["v"] == {"N": "2"}, 2)
+        # query-ttl-millis 0 (it came with the same tick): results are not cached at all.
         q = dict(TableName="Things", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "nocache"}})
         assert dax.query(**q)["Count"] == 0
         env.client("dynamodb").put_item(TableName="Things", Item={"pk": {"S": "nocache"}, "sk": {"N": "1"}})
         assert dax.query(**q)["Count"] == 1
-        # record-ttl-millis 0: items never expire by time.
+        # record-ttl-millis 0: items never expire by time. Five ticks for the change to arrive.
         set_ttls(env, "changing", 0, 0)
+        time.sleep(1)
         assert dax.get_item(TableName="Simple", Key=key)["Item"]["v"] == {"N": "2"}
         around(env, {**key, "v": {"N": "3"}})
         time.sleep(0.5)

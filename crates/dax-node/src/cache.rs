@@ -12,9 +12,10 @@
 //!   bound is the node's cache size. Eviction is LRU (`EvictionPolicy::lru()`), and the
 //!   bytes evicted for size are counted (`EvictedSize`).
 //! * Time to live is measured from an entry's stamp (reads never extend it): for a read's
-//!   answer, when the read was sent to DynamoDB; for a write, when DynamoDB took it. With
-//!   the parameter group's current TTLs, every read checks the entry's age against the TTL
-//!   in force *now*, so a TTL change applies at once to everything cached. An expired
+//!   answer, when the read was sent to DynamoDB; for a write, when DynamoDB took it. The
+//!   parameter group's TTLs are set by the fleet's reconcile ([`NodeCache::set_ttls`]), and
+//!   every read checks the entry's age against the TTL in force *now*, so a TTL change
+//!   applies to everything cached as soon as it is set. An expired
 //!   entry is dropped by the read that finds it, or evicted as the least recently used;
 //!   until then it holds its bytes (and counts in `EstimatedDbSize`). The cache keeps no
 //!   per-entry timer: moka's would cost every read and every entry (measured in

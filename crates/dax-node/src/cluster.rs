@@ -19,8 +19,11 @@ use crate::metrics::Metrics;
 /// memory against clients that make up attribute names without end).
 pub(crate) const MAX_ATTRIBUTE_LISTS: usize = 1_000_000;
 
-/// How long a key schema read with DescribeTable is trusted.
+/// How long a key schema read with DescribeTable is trusted; after that, requests go on
+/// with it while one of them refreshes it in the background.
 pub(crate) const SCHEMA_TTL: Duration = Duration::from_secs(60);
+/// How long a refresh may take before another request starts one.
+pub(crate) const SCHEMA_RETRY: Duration = Duration::from_secs(10);
 
 /// Attribute-list ids: a deterministic hash of the names (FNV-1a, 53 bits, never 0 or 1),
 /// so the same list gets the same id on every node, after a reboot and after a restart —
@@ -153,9 +156,24 @@ impl<N: Member> ClusterState<N> {
         read(&self.registry).by_id.get(&id).cloned()
     }
 
-    /// A cached key schema that is still fresh.
-    pub(crate) fn cached_schema(&self, table: &str) -> Option<Arc<KeySchema>> {
-        read(&self.schemas).get(table).filter(|(_, at)| at.elapsed() < SCHEMA_TTL).map(|(s, _)| Arc::clone(s))
+    /// A cached key schema, and whether the caller is to refresh it: it is older than
+    /// [`SCHEMA_TTL`], and no other caller took the refresh within [`SCHEMA_RETRY`].
+    pub(crate) fn cached_schema(&self, table: &str) -> Option<(Arc<KeySchema>, bool)> {
+        let stale = |at: &Instant| at.elapsed() >= SCHEMA_TTL;
+        match read(&self.schemas).get(table) {
+            None => return None,
+            Some((s, at)) if !stale(at) => return Some((Arc::clone(s), false)),
+            Some(_) => {}
+        }
+        let mut w = write(&self.schemas);
+        let (s, at) = w.get_mut(table)?;
+        if !stale(at) {
+            return Some((Arc::clone(s), false));
+        }
+        // Taken: fresh for the others for SCHEMA_RETRY (its age set back to SCHEMA_TTL less
+        // that), unless the refresh stores it sooner.
+        *at += at.elapsed().saturating_sub(SCHEMA_TTL - SCHEMA_RETRY);
+        Some((Arc::clone(s), true))
     }
 
     pub(crate) fn store_schema(&self, table: &str, schema: KeySchema) -> Arc<KeySchema> {
@@ -195,6 +213,35 @@ impl<N: Member> ClusterState<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct N;
+    impl Member for N {
+        fn id(&self) -> &str {
+            "n"
+        }
+    }
+
+    #[test]
+    fn an_aged_schema_is_served_and_refreshed_by_one_caller() {
+        let c = ClusterState::<N>::new(ClusterInfo {
+            region: "r".into(),
+            name: "c".into(),
+            arn: "a".into(),
+            iam_role_arn: "i".into(),
+            node_type: "dax.t3.small".into(),
+            record_ttl_ms: 0,
+            query_ttl_ms: 0,
+        });
+        assert!(c.cached_schema("t").is_none());
+        let s = c.store_schema("t", KeySchema::hash_only("pk", dax_wire::KeyType::S));
+        assert_eq!(c.cached_schema("t"), Some((Arc::clone(&s), false)));
+        let age = |by: Duration| write(&c.schemas).get_mut("t").unwrap().1 = Instant::now().checked_sub(by).unwrap();
+        age(SCHEMA_TTL + Duration::from_secs(1));
+        assert_eq!(c.cached_schema("t"), Some((Arc::clone(&s), true)), "aged: served, and this caller refreshes");
+        assert_eq!(c.cached_schema("t"), Some((Arc::clone(&s), false)), "one refresh at a time");
+        age(SCHEMA_TTL + SCHEMA_RETRY);
+        assert_eq!(c.cached_schema("t"), Some((s, true)), "a refresh that did not come back is taken again");
+    }
 
     #[test]
     fn attribute_list_ids_are_stable_and_distinct() {

@@ -198,7 +198,12 @@ where
                                 node.faults.before_answer().await;
                             }
                             if let Some(answer) = node.handle(&mut session, req).await {
-                                out.extend_from_slice(&answer);
+                                if out.is_empty() {
+                                    // The answer's buffer becomes the output: no copy.
+                                    out = answer;
+                                } else {
+                                    out.extend_from_slice(&answer);
+                                }
                                 // Pipelined requests are answered together, but never more
                                 // than one large answer is held for a client that does not read.
                                 if out.len() > FREE_BUFFER {

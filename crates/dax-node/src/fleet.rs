@@ -205,7 +205,9 @@ impl Fleet {
     /// Clusters absent from `desired` are forgotten with their caches and registries; a
     /// listed node that is not running (rebooting) loses its cache. When the leader stops,
     /// the first running node (creation order) is promoted and the leader session id
-    /// changes. Listeners that cannot bind are retried on the next call.
+    /// changes. Listeners that cannot bind are retried on the next call. The caches of a
+    /// cluster's nodes take its TTLs ([`crate::ClusterInfo::record_ttl_ms`]) here, and
+    /// only here.
     pub fn reconcile(&self, desired: &[NodeSpec]) {
         let mut clusters = self.clusters.lock().unwrap_or_else(PoisonError::into_inner);
         let mut groups: BTreeMap<&str, Vec<&NodeSpec>> = BTreeMap::new();
@@ -259,6 +261,10 @@ impl Fleet {
                 }
             }
             roster.nodes.sort_by_key(|n| specs.iter().position(|s| s.node_id == n.id).unwrap_or(usize::MAX));
+            // The parameter group's TTLs, for what is cached already too.
+            for n in &roster.nodes {
+                n.cache.set_ttls(specs[0].cluster.record_ttl_ms, specs[0].cluster.query_ttl_ms);
+            }
             let leader_ok = roster.leader.as_ref().is_some_and(|l| roster.nodes.iter().any(|n| &n.id == l));
             if !leader_ok {
                 roster.leader = roster.nodes.first().map(|n| n.id.clone());

@@ -282,10 +282,6 @@ impl Host for MemoryHost {
         Box::pin(async move { self.exec(op, &input) })
     }
 
-    fn ttls(&self, _cluster: &ClusterInfo) -> (u64, u64) {
-        (60_000, 60_000)
-    }
-
     fn now_ms(&self) -> i64 {
         1
     }
@@ -298,6 +294,8 @@ fn cluster_info() -> ClusterInfo {
         arn: "arn:aws:dax:us-east-1:123456789012:cache/fuzz".into(),
         iam_role_arn: "arn:aws:iam::123456789012:role/fuzz".into(),
         node_type: "dax.t3.small".into(),
+        record_ttl_ms: 60_000,
+        query_ttl_ms: 60_000,
     }
 }
 

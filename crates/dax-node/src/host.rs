@@ -25,6 +25,13 @@ pub struct ClusterInfo {
     pub iam_role_arn: String,
     /// Node type (`dax.r5.large`, …): bounds the cache by the type's memory.
     pub node_type: String,
+    /// `record-ttl-millis` of the cluster's parameter group (0: items never expire by time).
+    /// [`crate::Fleet::reconcile`] sets it on the caches of the cluster's running nodes, so a
+    /// change applies with the next reconcile, to what is cached already too; no request
+    /// asks for it.
+    pub record_ttl_ms: u64,
+    /// `query-ttl-millis` of the cluster's parameter group (0: results are not cached).
+    pub query_ttl_ms: u64,
 }
 
 /// One node as the control plane wants it.
@@ -77,7 +84,9 @@ impl fmt::Debug for Principal {
 }
 
 /// The rest of daxd, as a node sees it: IAM authentication and authorization, DynamoDB as
-/// the cluster's role, and the cluster's parameter group.
+/// the cluster's role, and the time. (The cluster's parameter group comes with
+/// [`ClusterInfo`], through [`crate::Fleet::reconcile`]: a request never waits on the
+/// control plane for it.)
 pub trait Host: Send + Sync + 'static {
     /// `authorizeConnection`: verify the SigV4 signature over the received string-to-sign
     /// against IAM credentials (temporary ones included) for a node of `cluster`.
@@ -112,9 +121,6 @@ pub trait Host: Send + Sync + 'static {
         op: &'a str,
         input: Value,
     ) -> BoxFuture<'a, Result<Value, NodeError>>;
-
-    /// `(record-ttl-millis, query-ttl-millis)` of the cluster's parameter group, now.
-    fn ttls(&self, cluster: &ClusterInfo) -> (u64, u64);
 
     /// Milliseconds since the epoch on daxd's clock. A new primary's leader session id is
     /// taken from it, so the id clients compare grows across restarts of daxd too.

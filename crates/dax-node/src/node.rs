@@ -167,6 +167,9 @@ fn str_v(s: &str) -> Value {
 impl Node {
     pub(crate) fn new(spec: &NodeSpec, cluster: Arc<Cluster>, cache_bytes: u64, shared: Arc<Shared>) -> Self {
         let meter = Meter { node: Arc::default(), cluster: Arc::clone(&cluster.metrics) };
+        let cache =
+            NodeCache::with_clock(cache_bytes, meter.clone(), shared.config.clock.clone(), crate::cache::EVICTED_SLOTS);
+        cache.set_ttls(spec.cluster.record_ttl_ms, spec.cluster.query_ttl_ms);
         Node {
             id: spec.node_id.clone(),
             num: node_number(&spec.node_id),
@@ -175,12 +178,7 @@ impl Node {
             tls: spec.tls,
             az: spec.availability_zone.clone(),
             generation: spec.generation,
-            cache: NodeCache::with_clock(
-                cache_bytes,
-                meter.clone(),
-                shared.config.clock.clone(),
-                crate::cache::EVICTED_SLOTS,
-            ),
+            cache,
             cluster,
             meter,
             shared,
@@ -318,8 +316,6 @@ impl Node {
         req: Request,
     ) -> Res<Vec<u8>> {
         session.authorize(&*self.shared.host, who, info, &req)?;
-        let (record_ms, query_ms) = self.shared.host.ttls(info);
-        self.cache.set_ttls(record_ms, query_ms);
         match req {
             Request::GetItem(g) => self.get_item(info, g).await,
             Request::Query(q) => self.query(info, q).await,
@@ -386,14 +382,19 @@ impl Node {
     }
 
     /// The table's key schema (DescribeTable as the cluster's role, cached per cluster),
-    /// for the client's operation `op`.
+    /// for the client's operation `op`. Only the first request of a table waits for
+    /// DescribeTable: once the schema has aged, one request refreshes it in the background
+    /// ([`Node::refresh_schema`]) and all go on with it meanwhile.
     ///
     /// When DynamoDB refuses the table (a name it does not accept, a table that does not
     /// exist), the client must get the error of the operation it called, not
     /// DescribeTable's (their messages differ): the node asks DynamoDB again with `op`
     /// naming only the table ([`table_probe`]), and answers with that call's error.
     async fn schema(&self, info: &ClusterInfo, table: &str, op: &'static str) -> Result<Arc<KeySchema>, NodeError> {
-        if let Some(s) = self.cluster.cached_schema(table) {
+        if let Some((s, refresh)) = self.cluster.cached_schema(table) {
+            if refresh {
+                self.refresh_schema(info, table);
+            }
             return Ok(s);
         }
         match self.ddb(info, "DescribeTable", json!({ "TableName": table })).await {
@@ -410,6 +411,30 @@ impl Node {
                 }
             }
         }
+    }
+
+    /// DescribeTable again for a schema that has aged, in the background: the requests
+    /// go on with the schema they have, never waiting on DescribeTable (which an engine
+    /// may answer slowly: the embedded one counts the table's items for it). A table
+    /// DynamoDB no longer knows is forgotten (the next request asks, and reports the
+    /// error); another failure leaves the schema for a later refresh.
+    fn refresh_schema(&self, info: &ClusterInfo, table: &str) {
+        let (host, cluster, info, table) =
+            (Arc::clone(&self.shared.host), Arc::clone(&self.cluster), info.clone(), table.to_owned());
+        tokio::spawn(async move {
+            match host.dynamodb(&info, "DescribeTable", json!({ "TableName": table })).await {
+                Ok(out) => match convert::key_schema(&out) {
+                    Ok(schema) => {
+                        cluster.store_schema(&table, schema);
+                    }
+                    Err(_) => cluster.forget_schema(&table),
+                },
+                Err(e) if matches!(e.code.as_str(), "ValidationException" | "ResourceNotFoundException") => {
+                    cluster.forget_schema(&table);
+                }
+                Err(e) => tracing::debug!(table = %table, error = %e, "refreshing a key schema failed"),
+            }
+        });
     }
 
     fn key(&self, bytes: &[u8], schema: &KeySchema) -> Res<Item> {
@@ -442,19 +467,10 @@ impl Node {
         })
     }
 
-    /// The answer for a cached item: its value bytes as they are, or, for a projection,
-    /// the item decoded from them and its key bytes.
-    fn cached_payload(
-        &self,
-        value: &[u8],
-        kb: &[u8],
-        projection: Option<&ProjectionExpression>,
-        schema: &KeySchema,
-    ) -> Res<ItemPayload> {
-        Ok(match projection {
-            Some(p) => ItemPayload::Projected(projection::project(p, &self.item_of(self.key(kb, schema)?, value)?)),
-            None => ItemPayload::Values(value.to_vec()),
-        })
+    /// The projection of a cached item: the item decoded from its value bytes and its
+    /// canonical key bytes.
+    fn projected(&self, value: &[u8], kb: &[u8], p: &ProjectionExpression, schema: &KeySchema) -> Res<ItemPayload> {
+        Ok(ItemPayload::Projected(projection::project(p, &self.item_of(self.key(kb, schema)?, value)?)))
     }
 
     /// Updated-attribute bytes (`UPDATED_OLD` / `UPDATED_NEW`).

@@ -31,7 +31,6 @@ struct FakeHost {
     store: Mutex<Store>,
     calls: Mutex<Vec<(String, Value)>>,
     fail_next: Mutex<Option<(String, NodeError)>>,
-    ttls: Mutex<(u64, u64)>,
     delay_ms: Mutex<u64>,
     denied: Mutex<Vec<String>>,
     /// The `tls` of each authorization.
@@ -41,7 +40,6 @@ struct FakeHost {
 impl FakeHost {
     fn new() -> Arc<Self> {
         let h = FakeHost::default();
-        *h.ttls.lock().unwrap() = (60_000, 60_000);
         h.store.lock().unwrap().schemas.insert("tab".into(), KeySchema::hash_only("pk", KeyType::S));
         h.store.lock().unwrap().schemas.insert("rng".into(), KeySchema::hash_range("pk", KeyType::S, "sk", KeyType::N));
         Arc::new(h)
@@ -190,10 +188,6 @@ impl Host for FakeHost {
         })
     }
 
-    fn ttls(&self, _c: &ClusterInfo) -> (u64, u64) {
-        *self.ttls.lock().unwrap()
-    }
-
     fn now_ms(&self) -> i64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -210,6 +204,8 @@ fn cluster() -> ClusterInfo {
         arn: "arn:aws:dax:us-east-1:123456789012:cache/c".into(),
         iam_role_arn: "arn:aws:iam::123456789012:role/r".into(),
         node_type: "dax.t3.small".into(),
+        record_ttl_ms: 60_000,
+        query_ttl_ms: 60_000,
     }
 }
 
@@ -251,6 +247,20 @@ struct Setup {
     host: Arc<FakeHost>,
     fleet: Arc<Fleet>,
     ports: Vec<u16>,
+}
+
+impl Setup {
+    /// A parameter-group change: the control plane's next reconcile carries the TTLs.
+    fn set_ttls(&self, record_ms: u64, query_ms: u64) {
+        let specs: Vec<NodeSpec> = (self.ports.iter().enumerate())
+            .map(|(i, p)| {
+                let mut s = spec(i, *p, true);
+                (s.cluster.record_ttl_ms, s.cluster.query_ttl_ms) = (record_ms, query_ms);
+                s
+            })
+            .collect();
+        self.fleet.reconcile(&specs);
+    }
 }
 
 fn setup(nodes: usize, config: FleetConfig) -> Setup {
@@ -553,11 +563,11 @@ async fn random_bytes_never_bring_a_node_down() {
 // ---- cache semantics -------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stale_within_ttl_fresh_after_and_ttl_changes_apply_at_once() {
+async fn stale_within_ttl_fresh_after_and_ttl_changes_apply_with_the_reconcile() {
     // The caches' time stands still until the test moves it: no sleeps, no timing.
     let clock = crate::CacheClock::manual();
     let s = setup(1, FleetConfig { clock: clock.clone(), ..FleetConfig::default() });
-    *s.host.ttls.lock().unwrap() = (300, 300);
+    s.set_ttls(300, 300);
     let mut c = Client::authed(s.ports[0]).await;
     s.host.put_direct("tab", json!({"pk": {"S": "k"}, "v": {"S": "1"}}));
     let one = expect_item(&mut c, Some(json!({"pk": {"S": "k"}, "v": {"S": "1"}}))).await;
@@ -570,16 +580,16 @@ async fn stale_within_ttl_fresh_after_and_ttl_changes_apply_at_once() {
     assert_eq!(c.call(&get("k")).await, two, "fresh after it");
     assert_eq!(s.host.count("GetItem"), 2);
     // A longer TTL, then a shorter one: the entry already cached obeys the new one at once.
-    *s.host.ttls.lock().unwrap() = (60_000, 60_000);
+    s.set_ttls(60_000, 60_000);
     s.host.put_direct("tab", json!({"pk": {"S": "k2"}, "v": {"S": "1"}}));
     c.call(&get("k2")).await;
     s.host.put_direct("tab", json!({"pk": {"S": "k2"}, "v": {"S": "2"}}));
     clock.advance(Duration::from_millis(120));
-    *s.host.ttls.lock().unwrap() = (100, 100);
+    s.set_ttls(100, 100);
     let two_k2 = expect_item(&mut c, Some(json!({"pk": {"S": "k2"}, "v": {"S": "2"}}))).await;
     assert_eq!(c.call(&get("k2")).await, two_k2);
     // record-ttl-millis 0: what is cached from now on never expires by time.
-    *s.host.ttls.lock().unwrap() = (0, 0);
+    s.set_ttls(0, 0);
     s.host.put_direct("tab", json!({"pk": {"S": "k3"}, "v": {"S": "1"}}));
     let one_k3 = expect_item(&mut c, Some(json!({"pk": {"S": "k3"}, "v": {"S": "1"}}))).await;
     assert_eq!(c.call(&get("k3")).await, one_k3);
@@ -1529,10 +1539,6 @@ mod node_metrics {
             input: Value,
         ) -> BoxFuture<'a, Result<Value, NodeError>> {
             self.host.dynamodb(c, op, input)
-        }
-
-        fn ttls(&self, c: &ClusterInfo) -> (u64, u64) {
-            self.host.ttls(c)
         }
 
         fn now_ms(&self) -> i64 {

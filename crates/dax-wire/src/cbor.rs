@@ -470,6 +470,11 @@ impl Writer {
         Writer { e: minicbor::Encoder::new(Vec::new()) }
     }
 
+    /// A writer whose buffer has room for `n` bytes.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Writer { e: minicbor::Encoder::new(Vec::with_capacity(n)) }
+    }
+
     pub(crate) fn into_bytes(self) -> Vec<u8> {
         self.e.into_writer()
     }

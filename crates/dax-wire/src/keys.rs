@@ -1,5 +1,7 @@
 //! Key schemas and the key byte encodings (§4.3, §5.3, §5.6).
 
+use std::borrow::Cow;
+
 use crate::cbor::{self, Budget, Reader, Writer};
 use crate::error::{Result, WireError};
 use crate::limits::Limits;
@@ -192,6 +194,24 @@ pub fn decode_key(bytes: &[u8], schema: &KeySchema, limits: &Limits) -> Result<I
         }
     }
     Ok(item)
+}
+
+/// The canonical bytes of a client's key: what [`encode_key`] makes of what [`decode_key`]
+/// reads, with the same errors. Without building the key: a hash-only key of type S (once
+/// checked as UTF-8) or B is its own canonical form, borrowed as received; other keys are
+/// decoded and encoded again (their numbers arrive in any client encoding).
+pub fn canonical_key<'a>(bytes: &'a [u8], schema: &KeySchema, limits: &Limits) -> Result<Cow<'a, [u8]>> {
+    if schema.range.is_none() {
+        match schema.hash.key_type {
+            KeyType::S => {
+                std::str::from_utf8(bytes).map_err(|_| WireError::malformed("string key is not valid UTF-8"))?;
+                return Ok(Cow::Borrowed(bytes));
+            }
+            KeyType::B => return Ok(Cow::Borrowed(bytes)),
+            KeyType::N => {}
+        }
+    }
+    Ok(Cow::Owned(encode_key(&decode_key(bytes, schema, limits)?, schema)?))
 }
 
 /// A compound key (§5.6, used with IndexName): an indefinite-length map name → value.

@@ -62,7 +62,8 @@ pub use expr::{
 };
 pub use frame::{is_reserved_method, try_decode, try_decode_preamble, Event, Frame, StreamDecoder};
 pub use keys::{
-    decode_compound_key, decode_key, encode_compound_key, encode_key, KeyAttribute, KeySchema, KeyType, KEY_MISMATCH,
+    canonical_key, decode_compound_key, decode_key, encode_compound_key, encode_key, KeyAttribute, KeySchema, KeyType,
+    KEY_MISMATCH,
 };
 pub use limits::Limits;
 pub use number::{Number, NUMBER_NOT_NUMERIC, NUMBER_OVERFLOW, NUMBER_PRECISION, NUMBER_UNDERFLOW};
@@ -75,10 +76,11 @@ pub use request::{
 };
 pub use response::{
     encode_attribute_list, encode_attribute_list_id, encode_batch_get_response, encode_batch_write_response,
-    encode_endpoints, encode_item_response, encode_key_schema, encode_query_response, encode_transact_get_response,
-    encode_transact_write_response, result_key, Attributes, BatchGetItems, BatchGetResponse, BatchWriteResponse,
-    Capacity, ConsumedCapacity, Endpoint, ExtendedConsumedCapacity, ItemCollectionMetrics, ItemPayload, ItemResponse,
-    NodeRole, QueryItem, QueryResponse, TransactGetResponse, TransactWriteResponse, UnprocessedWrite, SUCCESS,
+    encode_endpoints, encode_item_response, encode_item_values_response, encode_key_schema, encode_query_response,
+    encode_transact_get_response, encode_transact_write_response, result_key, Attributes, BatchGetItems,
+    BatchGetResponse, BatchWriteResponse, Capacity, ConsumedCapacity, Endpoint, ExtendedConsumedCapacity,
+    ItemCollectionMetrics, ItemPayload, ItemResponse, NodeRole, QueryItem, QueryResponse, TransactGetResponse,
+    TransactWriteResponse, UnprocessedWrite, SUCCESS,
 };
 pub use value::{
     assemble_item, decode_updated_attributes, decode_value_bytes, encode_item_values, encode_updated_attributes,

@@ -6,6 +6,7 @@ use crate::cbor::Writer;
 use crate::keys::KeySchema;
 use crate::value::AttributeValue;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The byte that starts every successful response (an empty array: "no error").
 pub const SUCCESS: u8 = 0x80;
@@ -292,6 +293,19 @@ pub struct ItemResponse {
     pub item_collection_metrics: Option<ItemCollectionMetrics>,
 }
 
+/// A GetItem answer of value bytes alone, as [`encode_item_response`] encodes an
+/// [`ItemResponse`] whose only member is `item: value.map(ItemPayload::Values)` (`80 a0`
+/// for `None`), without copying the bytes into a payload first: a cache hit's answer.
+pub fn encode_item_values_response(value: Option<&[u8]>) -> Vec<u8> {
+    let mut w = Writer::with_capacity(value.map_or(2, |v| v.len() + 12));
+    w.raw(&[SUCCESS]);
+    match value {
+        Some(v) => w.map(1).u64(result_key::ITEM).bytes(v),
+        None => w.map(0),
+    };
+    w.into_bytes()
+}
+
 /// Encodes an [`ItemResponse`] (`80 a0` when empty).
 pub fn encode_item_response(r: &ItemResponse) -> Vec<u8> {
     let mut w = ok();
@@ -383,6 +397,8 @@ pub fn encode_query_response(r: &QueryResponse) -> Vec<u8> {
 pub enum BatchGetItems {
     /// Non-projected table: (key bytes, value bytes) pairs, sent flat.
     Full(Vec<(Vec<u8>, Vec<u8>)>),
+    /// The same on the wire, the value bytes shared (a node's cached items, not copied).
+    Shared(Vec<(Vec<u8>, Arc<[u8]>)>),
     /// Projected table: projection maps.
     Projected(Vec<Vec<(u64, AttributeValue)>>),
 }
@@ -400,12 +416,31 @@ pub struct BatchGetResponse {
 
 /// Encodes a [`BatchGetResponse`]: `0x80`, `[responses, unprocessed]`, CC array.
 pub fn encode_batch_get_response(r: &BatchGetResponse) -> Vec<u8> {
-    let mut w = ok();
+    // Room for the items' bytes and their heads (the rest grows as needed).
+    let room: usize = (r.responses.iter())
+        .map(|(t, items)| {
+            t.len()
+                + 16
+                + match items {
+                    BatchGetItems::Full(p) => p.iter().map(|(k, v)| k.len() + v.len() + 18).sum(),
+                    BatchGetItems::Shared(p) => p.iter().map(|(k, v)| k.len() + v.len() + 18).sum(),
+                    BatchGetItems::Projected(_) => 0,
+                }
+        })
+        .sum();
+    let mut w = Writer::with_capacity(room + 16);
+    w.raw(&[SUCCESS]);
     w.array(2).map(r.responses.len() as u64);
     for (table, items) in &r.responses {
         w.str(table);
         match items {
             BatchGetItems::Full(pairs) => {
+                w.array(pairs.len() as u64 * 2);
+                for (k, v) in pairs {
+                    w.bytes(k).bytes(v);
+                }
+            }
+            BatchGetItems::Shared(pairs) => {
                 w.array(pairs.len() as u64 * 2);
                 for (k, v) in pairs {
                     w.bytes(k).bytes(v);

@@ -88,7 +88,9 @@ pub fn start(app: &Arc<App>, args: &ServeArgs, tls: Option<NodeTls>) {
 /// serves (an `available` node, and a `creating` or `rebooting` one whose delay has passed:
 /// `dax-control` makes it `available` once the fleet reports it serving, see
 /// `dax_deps::FleetReadiness`); `rebooting` nodes stop until then (and come back with an
-/// empty cache); deleted clusters and nodes go away.
+/// empty cache); deleted clusters and nodes go away. The clusters' parameter-group TTLs
+/// travel with them: a change reaches the nodes' caches with the next reconcile (the
+/// background tick's, every 200 ms), and no DAX request waits on the control plane's state.
 pub fn reconcile(app: &App) {
     let Some(nodes) = app.dax_nodes.get() else { return };
     let ports = app.dax.node_ports();
@@ -109,8 +111,14 @@ pub fn reconcile(app: &App) {
         }
     }
     let mut desired = Vec::with_capacity(ports.len());
+    let mut ttls = BTreeMap::new();
     for p in ports {
         let Some(c) = clusters.get(&(p.region.clone(), p.cluster.clone())) else { continue };
+        let (record_ttl_ms, query_ttl_ms) = *ttls.entry((p.region.clone(), p.cluster.clone())).or_insert_with(|| {
+            app.dax
+                .ttls(&p.region, &c.cluster_name)
+                .unwrap_or((dax_control::DEFAULT_TTL_MS, dax_control::DEFAULT_TTL_MS))
+        });
         desired.push(NodeSpec {
             cluster: ClusterInfo {
                 region: p.region.clone(),
@@ -118,6 +126,8 @@ pub fn reconcile(app: &App) {
                 arn: c.cluster_arn.clone(),
                 iam_role_arn: c.iam_role_arn.clone(),
                 node_type: c.node_type.clone(),
+                record_ttl_ms,
+                query_ttl_ms,
             },
             node_id: p.node_id.clone(),
             host: nodes.advertise_host.clone(),
@@ -315,13 +325,6 @@ impl Host for DaxHost {
             let app = self.app()?;
             dynamodb_as_role(&app, (&cluster.name, &cluster.region, &cluster.iam_role_arn), op, input).await
         })
-    }
-
-    fn ttls(&self, cluster: &ClusterInfo) -> (u64, u64) {
-        self.app
-            .upgrade()
-            .and_then(|app| app.dax.ttls(&cluster.region, &cluster.name))
-            .unwrap_or((dax_control::DEFAULT_TTL_MS, dax_control::DEFAULT_TTL_MS))
     }
 
     fn now_ms(&self) -> i64 {

@@ -244,12 +244,11 @@ impl ClientCredentials {
 /// client's credentials and `dax:<Action>`s are checked by the control
 /// (`AuthorizeDaxClient`; each connection keeps the verdicts as a node inside the control
 /// does), DynamoDB calls go to the control as the cluster's role (`ForwardDynamoDbCall`),
-/// TTLs come with the assignments, the time from this machine's clock.
+/// TTLs come with the assignments (in each node's `ClusterInfo`), the time from this
+/// machine's clock.
 struct HostedNodes {
     control: Arc<Control>,
     id: String,
-    /// `(record-ttl-millis, query-ttl-millis)` by cluster ARN, from the last assignments.
-    ttls: std::sync::Mutex<Ttls>,
 }
 
 fn control_error(e: CallError) -> NodeError {
@@ -329,11 +328,6 @@ impl Host for HostedNodes {
         })
     }
 
-    fn ttls(&self, cluster: &ClusterInfo) -> (u64, u64) {
-        let ttls = self.ttls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        ttls.get(&cluster.arn).copied().unwrap_or((dax_control::DEFAULT_TTL_MS, dax_control::DEFAULT_TTL_MS))
-    }
-
     fn now_ms(&self) -> i64 {
         i64::try_from(base::SystemClock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
     }
@@ -351,13 +345,10 @@ impl Host for HostedNodes {
     }
 }
 
-/// `(record-ttl-millis, query-ttl-millis)` by cluster ARN.
-type Ttls = std::collections::HashMap<String, (u64, u64)>;
-
-/// The nodes the heartbeat answer's `Assignments` say this host runs, and their TTLs.
-fn desired_nodes(assignments: &Value, args: &NodeHostArgs) -> (Vec<NodeSpec>, Ttls) {
+/// The nodes the heartbeat answer's `Assignments` say this host runs, with their clusters'
+/// TTLs.
+fn desired_nodes(assignments: &Value, args: &NodeHostArgs) -> Vec<NodeSpec> {
     let mut specs = Vec::new();
-    let mut ttls = Ttls::new();
     for a in assignments.as_array().into_iter().flatten() {
         let s = |k: &str| a[k].as_str().unwrap_or_default().to_owned();
         let cluster = ClusterInfo {
@@ -366,11 +357,9 @@ fn desired_nodes(assignments: &Value, args: &NodeHostArgs) -> (Vec<NodeSpec>, Tt
             arn: s("ClusterArn"),
             iam_role_arn: s("IamRoleArn"),
             node_type: s("NodeType"),
+            record_ttl_ms: a["RecordTtlMillis"].as_u64().unwrap_or(0),
+            query_ttl_ms: a["QueryTtlMillis"].as_u64().unwrap_or(0),
         };
-        ttls.insert(
-            cluster.arn.clone(),
-            (a["RecordTtlMillis"].as_u64().unwrap_or(0), a["QueryTtlMillis"].as_u64().unwrap_or(0)),
-        );
         for n in a["Nodes"].as_array().into_iter().flatten() {
             specs.push(NodeSpec {
                 cluster: cluster.clone(),
@@ -384,7 +373,7 @@ fn desired_nodes(assignments: &Value, args: &NodeHostArgs) -> (Vec<NodeSpec>, Tt
             });
         }
     }
-    (specs, ttls)
+    specs
 }
 
 /// What the fleet serves of `specs`, as the heartbeat's `ServingNodes`.
@@ -489,9 +478,8 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
         args.dax_ports.end(),
         interval.as_secs()
     );
-    let hosted =
-        Arc::new(HostedNodes { control: Arc::clone(&control), id: id.clone(), ttls: std::sync::Mutex::default() });
-    let fleet = Fleet::new(Arc::clone(&hosted) as Arc<dyn Host>, FleetConfig::default());
+    let hosted: Arc<dyn Host> = Arc::new(HostedNodes { control: Arc::clone(&control), id: id.clone() });
+    let fleet = Fleet::new(hosted, FleetConfig::default());
     let mut specs: Vec<NodeSpec> = Vec::new();
     let mut next_beat = tokio::time::Instant::now() + interval;
     let mut failed_beats = 0_u32;
@@ -522,8 +510,7 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
                             println!("daxd node-host: {id} is assigned {now}");
                             assigned = now;
                         }
-                        let (next, ttls) = desired_nodes(&answer["Assignments"], args);
-                        *hosted.ttls.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = ttls;
+                        let next = desired_nodes(&answer["Assignments"], args);
                         fleet.reconcile(&next);
                         crate::hosted_faults::apply(&fleet, &next, &answer["Faults"]);
                         specs = next;
@@ -568,7 +555,7 @@ mod tests {
             "Nodes": [{"NodeId": "c-a", "Port": 27000, "Generation": 0, "Primary": true},
                       {"NodeId": "c-b", "Port": 27001, "Generation": 2, "Primary": false}],
         }]);
-        let (specs, ttls) = desired_nodes(&answer, &args);
+        let specs = desired_nodes(&answer, &args);
         let got: Vec<(&str, &str, u16, u64, bool, &str)> = specs
             .iter()
             .map(|s| (s.node_id.as_str(), s.host.as_str(), s.port, s.generation, s.tls, s.availability_zone.as_str()))
@@ -581,10 +568,10 @@ mod tests {
             ]
         );
         assert!(specs.iter().all(|s| s.running && s.cluster.iam_role_arn == "arn:aws:iam::1:role/r"));
-        assert_eq!(ttls.get("arn:aws:dax:us-east-1:1:cache/c"), Some(&(5, 7)));
+        assert!(specs.iter().all(|s| (s.cluster.record_ttl_ms, s.cluster.query_ttl_ms) == (5, 7)));
         assert_eq!(assignments_line(&answer), "c (c-a@27000, c-b@27001)");
         assert_eq!(assignments_line(&json!([])), "none");
-        assert!(desired_nodes(&Value::Null, &args).0.is_empty());
+        assert!(desired_nodes(&Value::Null, &args).is_empty());
     }
 
     #[test]

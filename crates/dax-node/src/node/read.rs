@@ -6,11 +6,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use dax_wire::{
-    decode_compound_key, encode_batch_get_response, encode_compound_key, encode_item_response, encode_key,
-    encode_query_response, encode_transact_get_response, item_to_json, BatchGetItemRequest, BatchGetItems,
-    BatchGetResponse, ExpressionWriter, GetItemRequest, Item, ItemPayload, ItemResponse, KeySchema,
-    ProjectionExpression, QueryItem, QueryRequest, QueryResponse, ReturnConsumedCapacity, ScanRequest, Select,
-    TransactGetItemsRequest, TransactGetResponse,
+    canonical_key, decode_compound_key, encode_batch_get_response, encode_compound_key, encode_item_response,
+    encode_item_values_response, encode_key, encode_query_response, encode_transact_get_response, item_to_json,
+    BatchGetItemRequest, BatchGetItems, BatchGetResponse, ExpressionWriter, GetItemRequest, ItemPayload, ItemResponse,
+    KeySchema, ProjectionExpression, QueryItem, QueryRequest, QueryResponse, ReturnConsumedCapacity, ScanRequest,
+    Select, TransactGetItemsRequest, TransactGetResponse,
 };
 use serde_json::{json, Map, Value};
 
@@ -24,19 +24,24 @@ impl Node {
     pub(super) async fn get_item(&self, info: &ClusterInfo, g: GetItemRequest) -> Res<Vec<u8>> {
         g.projection.as_ref().map(projection::check).transpose()?;
         let schema = self.schema(info, &g.table_name, "GetItem").await?;
-        let key = self.key(&g.key, &schema)?;
-        let kb = encode_key(&key, &schema)?;
+        // A hit needs the canonical key bytes only: the key itself is decoded on a miss.
+        let kb = canonical_key(&g.key, &schema, &self.limits())?;
         if !g.consistent_read {
             if let Some(hit) = self.cache.get_item(&g.table_name, &kb) {
                 self.meter.inc(Counter::ItemCacheHits);
-                let item = hit
-                    .value_bytes()
-                    .map(|v| self.cached_payload(v, &kb, g.projection.as_ref(), &schema))
-                    .transpose()?;
-                return Ok(encode_item_response(&ItemResponse { item, ..ItemResponse::default() }));
+                return Ok(match (hit.value_bytes(), &g.projection) {
+                    // The cached value bytes are the answer, written once.
+                    (value, None) => encode_item_values_response(value.map(|v| &v[..])),
+                    (Some(v), Some(p)) => {
+                        let item = self.projected(v, &kb, p, &schema)?;
+                        encode_item_response(&ItemResponse { item: Some(item), ..ItemResponse::default() })
+                    }
+                    (None, Some(_)) => encode_item_values_response(None),
+                });
             }
             self.meter.inc(Counter::ItemCacheMisses);
         }
+        let key = self.key(&kb, &schema)?;
         let stamp = self.stamp();
         let mut input = Map::new();
         input.insert("TableName".into(), str_v(&g.table_name));
@@ -268,9 +273,10 @@ impl Node {
     }
 
     pub(super) async fn batch_get(&self, info: &ClusterInfo, b: BatchGetItemRequest) -> Res<Vec<u8>> {
-        /// A requested key: canonical key bytes, the key, and the item's value bytes once
-        /// known (`Some(None)`: it does not exist).
-        type Slot = (Vec<u8>, Item, Option<Option<Arc<[u8]>>>);
+        /// A requested key: canonical key bytes (the key is decoded from them when it is
+        /// needed: a miss, a projection), and the item's value bytes once known
+        /// (`Some(None)`: it does not exist).
+        type Slot = (Vec<u8>, Option<Option<Arc<[u8]>>>);
         struct Table {
             name: String,
             schema: Arc<KeySchema>,
@@ -282,21 +288,33 @@ impl Node {
             t.projection.as_ref().map(projection::check).transpose()?;
         }
         let mut tables = Vec::with_capacity(b.tables.len());
+        let limits = self.limits();
         for t in b.tables {
             let schema = self.schema(info, &t.table_name, "BatchGetItem").await?;
             let mut keys = Vec::with_capacity(t.keys.len());
-            for k in &t.keys {
-                let key = self.key(k, &schema)?;
-                let kb = encode_key(&key, &schema)?;
+            let (mut hits, mut misses) = (0, 0);
+            for k in t.keys {
+                // The bytes as received when they are canonical already.
+                let canonical = match canonical_key(&k, &schema, &limits)? {
+                    std::borrow::Cow::Owned(c) => Some(c),
+                    std::borrow::Cow::Borrowed(_) => None,
+                };
+                let kb = canonical.unwrap_or(k);
                 let cached = if t.consistent_read {
                     None
                 } else {
                     self.cache.get_item(&t.table_name, &kb).map(|h| h.value_bytes().cloned())
                 };
-                if !t.consistent_read {
-                    self.meter.inc(if cached.is_some() { Counter::ItemCacheHits } else { Counter::ItemCacheMisses });
+                if cached.is_some() {
+                    hits += 1;
+                } else {
+                    misses += 1;
                 }
-                keys.push((kb, key, cached));
+                keys.push((kb, cached));
+            }
+            if !t.consistent_read {
+                self.meter.add(Counter::ItemCacheHits, hits);
+                self.meter.add(Counter::ItemCacheMisses, misses);
             }
             tables.push(Table {
                 name: t.table_name,
@@ -308,8 +326,9 @@ impl Node {
         }
         let mut request = Map::new();
         for t in &tables {
-            let missing: Vec<Value> =
-                t.keys.iter().filter(|(_, _, c)| c.is_none()).map(|(_, k, _)| item_to_json(k)).collect();
+            let missing: Vec<Value> = (t.keys.iter().filter(|(_, c)| c.is_none()))
+                .map(|(kb, _)| Ok(item_to_json(&self.key(kb, &t.schema)?)))
+                .collect::<Res<_>>()?;
             if missing.is_empty() {
                 continue;
             }
@@ -349,7 +368,7 @@ impl Node {
                 for k in up.into_iter().flatten() {
                     skipped.insert(encode_key(&convert::item(k)?, &t.schema)?);
                 }
-                for (kb, _, slot) in &mut t.keys {
+                for (kb, slot) in &mut t.keys {
                     if slot.is_some() || skipped.contains(kb) {
                         continue;
                     }
@@ -362,26 +381,27 @@ impl Node {
                 if !skipped.is_empty() {
                     unprocessed.push((
                         t.name.clone(),
-                        t.keys.iter().filter(|(kb, _, _)| skipped.contains(kb)).map(|(kb, _, _)| kb.clone()).collect(),
+                        t.keys.iter().filter(|(kb, _)| skipped.contains(kb)).map(|(kb, _)| kb.clone()).collect(),
                     ));
                 }
             }
         }
         let mut responses = Vec::with_capacity(tables.len());
-        for t in &tables {
-            let present = t.keys.iter().filter_map(|(kb, key, slot)| match slot {
-                Some(Some(value)) => Some((kb, key, value)),
+        for t in tables {
+            let present = t.keys.into_iter().filter_map(|(kb, slot)| match slot {
+                Some(Some(value)) => Some((kb, value)),
                 _ => None,
             });
             let items = match &t.projection {
                 Some(p) => BatchGetItems::Projected(
                     present
-                        .map(|(_, key, v)| Ok(projection::project(p, &self.item_of(key.clone(), v)?)))
+                        .map(|(kb, v)| Ok(projection::project(p, &self.item_of(self.key(&kb, &t.schema)?, &v)?)))
                         .collect::<Res<Vec<_>>>()?,
                 ),
-                None => BatchGetItems::Full(present.map(|(kb, _, v)| (kb.clone(), v.to_vec())).collect()),
+                // The cached value bytes, shared, not copied.
+                None => BatchGetItems::Shared(present.collect()),
             };
-            responses.push((t.name.clone(), items));
+            responses.push((t.name, items));
         }
         Ok(encode_batch_get_response(&BatchGetResponse {
             responses,

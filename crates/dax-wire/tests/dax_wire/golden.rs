@@ -560,6 +560,12 @@ fn get_item() {
     assert_eq!(encode_item_response(&ItemResponse::default()), hex("80 a0"));
     let found = ItemResponse { item: Some(ItemPayload::Values(hex("02 18 2a 62 6869"))), ..Default::default() };
     assert_eq!(encode_item_response(&found), hex("80 a1 00 46 02182a626869"));
+    // A cache hit's answer: the same bytes, without a payload.
+    assert_eq!(encode_item_values_response(None), hex("80 a0"));
+    assert_eq!(encode_item_values_response(Some(&hex("02 18 2a 62 6869"))), hex("80 a1 00 46 02182a626869"));
+    let big = vec![7u8; 1015];
+    let found = ItemResponse { item: Some(ItemPayload::Values(big.clone())), ..Default::default() };
+    assert_eq!(encode_item_values_response(Some(&big)), encode_item_response(&found));
 }
 
 #[test]
@@ -667,6 +673,12 @@ fn batch_get() {
         ..Default::default()
     };
     assert_eq!(encode_batch_get_response(&r), hex("80 82 a1 62 7431 82 42 6a73 41 01 a0 80"));
+    // Shared value bytes are the same on the wire.
+    let shared = BatchGetResponse {
+        responses: vec![("t1".into(), BatchGetItems::Shared(vec![(hex("6a73"), std::sync::Arc::from(hex("01")))]))],
+        ..Default::default()
+    };
+    assert_eq!(encode_batch_get_response(&shared), encode_batch_get_response(&r));
     let r = BatchGetResponse {
         responses: vec![("t1".into(), BatchGetItems::Projected(vec![vec![(0, s("x"))]]))],
         unprocessed_keys: vec![("t1".into(), vec![hex("61")])],
