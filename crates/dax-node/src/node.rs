@@ -99,11 +99,14 @@ type Res<T> = Result<T, Fail>;
 /// `[requestId, exceptionName, httpStatus(, reasons)]`.
 pub(crate) fn error_frame(e: &NodeError, reasons: Option<&[CancellationReason]>) -> Vec<u8> {
     let codes = exception_codes(&e.code).map_or(UNMAPPED_CODES, |x| x.codes);
+    // Unreachable's 503 tells the session it is not a verdict; clients get the status of
+    // any `InternalServerError`.
+    let status = if e.is_unreachable() { 500 } else { e.status };
     encode_error(
         codes,
         &e.message,
         None,
-        Some(e.status),
+        Some(status),
         &ErrorExtra { error_code: Some(&e.code), cancellation_reasons: reasons },
     )
 }

@@ -274,9 +274,6 @@ mod tests {
         fn dynamodb<'a>(&'a self, _: &'a ClusterInfo, _: &'a str, _: Value) -> BoxFuture<'a, Result<Value, NodeError>> {
             Box::pin(async { Err(NodeError::internal("not here")) })
         }
-        fn ttls(&self, _: &ClusterInfo) -> (u64, u64) {
-            (0, 0)
-        }
         fn now_ms(&self) -> i64 {
             0
         }
@@ -302,6 +299,8 @@ mod tests {
             arn: "arn:aws:dax:us-east-1:1:cache/c".into(),
             iam_role_arn: "arn:aws:iam::1:role/r".into(),
             node_type: "dax.t3.small".into(),
+            record_ttl_ms: 0,
+            query_ttl_ms: 0,
         }
     }
 

@@ -1777,3 +1777,10 @@ mod node_metrics {
         assert!(cluster_figures(&[]).is_empty());
     }
 }
+
+#[test]
+fn an_unreachable_host_reaches_clients_as_an_internal_server_error() {
+    // The 503 that marks "no verdict" inside daxd is not what clients see.
+    let frame = |e: &NodeError| crate::node::error_frame(e, None);
+    assert_eq!(frame(&NodeError::unreachable("gone")), frame(&NodeError::internal("gone")));
+}
