@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use dax_wire::KeySchema;
 
-use crate::host::{ClusterInfo, NodeError};
+use crate::host::{ClusterInfo, NodeError, PeerNode};
 use crate::metrics::Metrics;
 
 /// Attribute lists clients may define per cluster (DAX keeps them forever; this bounds
@@ -97,6 +97,17 @@ pub(crate) struct ClusterState<N> {
     pub roster: RwLock<Roster<N>>,
     pub metrics: Arc<Metrics>,
     seq: AtomicU64,
+    /// For a cluster spread over node hosts: every node of it on every host and the leader
+    /// session id, as the control said last; `None` for a cluster whose nodes all run in
+    /// this fleet (its roster is the running nodes).
+    peers: RwLock<Option<Arc<Peers>>>,
+}
+
+/// The whole roster of a cluster spread over node hosts.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Peers {
+    pub nodes: Vec<PeerNode>,
+    pub leader_session_id: i64,
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -116,6 +127,7 @@ impl<N: Member> ClusterState<N> {
             roster: RwLock::new(Roster::default()),
             metrics: Arc::new(Metrics::default()),
             seq: AtomicU64::new(1),
+            peers: RwLock::new(None),
         }
     }
 
@@ -126,6 +138,18 @@ impl<N: Member> ClusterState<N> {
     pub(crate) fn set_info(&self, info: &ClusterInfo) {
         if **read(&self.info) != *info {
             *write(&self.info) = Arc::new(info.clone());
+        }
+    }
+
+    /// The whole roster, for a cluster spread over node hosts.
+    pub(crate) fn peers(&self) -> Option<Arc<Peers>> {
+        read(&self.peers).clone()
+    }
+
+    pub(crate) fn set_peers(&self, peers: Option<Peers>) {
+        let mut p = write(&self.peers);
+        if p.as_deref() != peers.as_ref() {
+            *p = peers.map(Arc::new);
         }
     }
 

@@ -10,10 +10,11 @@ use tokio::runtime::Handle;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use crate::cluster::Peers;
 use crate::config::FleetConfig;
 use crate::conn;
 use crate::faults::{Fault, FaultError, FaultKind};
-use crate::host::{Host, NodeError, NodeSpec};
+use crate::host::{Host, NodeError, NodeSpec, PeerNode};
 use crate::metrics::{render_prometheus, Snapshot};
 use crate::node::{Cluster, Node, Shared};
 use crate::tls::HANDSHAKE_TIMEOUT;
@@ -274,6 +275,16 @@ impl Fleet {
             .flat_map(|(arn, state)| state.nodes().into_iter().map(move |n| (arn.clone(), n.id.clone())))
             .collect();
         self.accepting.lock().unwrap_or_else(PoisonError::into_inner).retain(|k, _| running.contains(k));
+    }
+
+    /// The whole roster of a cluster spread over node hosts (every node on every host, as
+    /// the control lists it) and its leader session id: what its nodes here answer the DAX
+    /// `endpoints` call with. An empty roster goes back to the running nodes of this fleet.
+    pub fn set_roster(&self, cluster_arn: &str, nodes: Vec<PeerNode>, leader_session_id: i64) {
+        let Some(state) = self.clusters.lock().unwrap_or_else(PoisonError::into_inner).get(cluster_arn).cloned() else {
+            return;
+        };
+        state.set_peers((!nodes.is_empty()).then_some(Peers { nodes, leader_session_id }));
     }
 
     /// Whether node `node_id` of the cluster `cluster_arn` serves on `port` in its

@@ -47,6 +47,6 @@ pub use config::{
 };
 pub use faults::{Fault, FaultError, FaultKind, MAX_FAULT_LATENCY_MS};
 pub use fleet::{node_type_memory, Fleet, RosterEntry};
-pub use host::{BoxFuture, ClusterInfo, Host, NodeError, NodeSpec, Principal};
+pub use host::{BoxFuture, ClusterInfo, Host, NodeError, NodeSpec, PeerNode, Principal};
 pub use metrics::{render_prometheus, Counter, Metrics, Snapshot};
 pub use tls::NodeTls;

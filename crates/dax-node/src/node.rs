@@ -243,6 +243,24 @@ impl Node {
     /// The `endpoints` answer: every running node of the cluster, at the address this
     /// connection reached (all nodes listen on the same host).
     fn endpoints(&self, local_ip: IpAddr) -> Vec<u8> {
+        if let Some(peers) = self.cluster.peers() {
+            // A cluster spread over node hosts: every node on every host, at its host's
+            // address (a host name that is not an address: the one this connection reached).
+            let list: Vec<Endpoint> = peers
+                .nodes
+                .iter()
+                .map(|n| Endpoint {
+                    node_id: node_number(&n.node_id),
+                    hostname: n.address.clone(),
+                    address: n.address.trim_start_matches('[').trim_end_matches(']').parse().unwrap_or(local_ip),
+                    port: n.port,
+                    role: if n.primary { NodeRole::Leader } else { NodeRole::Replica },
+                    availability_zone: n.availability_zone.clone(),
+                    leader_session_id: peers.leader_session_id,
+                })
+                .collect();
+            return encode_endpoints(&list);
+        }
         let (nodes, leader, session) = self.cluster.roster_view();
         let list: Vec<Endpoint> = nodes
             .iter()
