@@ -135,7 +135,7 @@ fn no_capacity(msg: String) -> DaxError {
 }
 
 /// Where a new node goes on a node host: the host, and the port of its range it gets.
-struct OnHost {
+pub(crate) struct OnHost {
     host: NodeHost,
     port: u16,
 }
@@ -200,7 +200,7 @@ impl DaxControl {
     /// # Errors
     /// `InsufficientClusterCapacityFault` when no `active` host with a free port qualifies
     /// for a node.
-    fn hosts_for_nodes(
+    pub(crate) fn hosts_for_nodes(
         &self,
         st: &State,
         region: &str,
@@ -255,7 +255,7 @@ impl DaxControl {
     }
 
     /// The `(zone, subnet)` of each node on its host: the host's zone, the group's subnet there.
-    fn on_host_placements(group: &GroupView, on: &[OnHost]) -> Vec<(String, String)> {
+    pub(crate) fn on_host_placements(group: &GroupView, on: &[OnHost]) -> Vec<(String, String)> {
         on.iter()
             .map(|o| {
                 let az = &o.host.availability_zone;
@@ -268,7 +268,7 @@ impl DaxControl {
     /// Make nodes: a port and a network interface each. On any failure,
     /// everything made so far is undone and the error returned.
     #[allow(clippy::too_many_arguments)]
-    fn provision(
+    pub(crate) fn provision(
         &self,
         region: &str,
         cluster: &str,
@@ -321,7 +321,7 @@ impl DaxControl {
     }
 
     /// Undo [`Self::provision`] (best effort: a rollback has no one to report to).
-    fn unprovision(&self, region: &str, nodes: &[NodeRec]) {
+    pub(crate) fn unprovision(&self, region: &str, nodes: &[NodeRec]) {
         for n in nodes.iter().rev() {
             if let Some(eni) = &n.eni_id {
                 let _ = self.deps.network.delete_node_interface(region, eni);
@@ -445,6 +445,7 @@ impl DaxControl {
             network_type,
             tags,
             created: now,
+            primary_node: None,
         };
         let out = self.render(&c);
         let nodes = c.nodes.clone();

@@ -25,6 +25,7 @@ mod clusters;
 mod deps;
 mod error;
 mod events;
+mod failover;
 mod groups;
 mod hosts;
 mod model;
@@ -547,11 +548,9 @@ impl DaxControl {
                 .filter(|n| n.listens(now))
                 .filter_map(|n| {
                     let h = n.host.as_ref()?;
-                    let active = self
-                        .hosts
-                        .as_ref()
-                        .and_then(|r| r.get(region, &h.id))
-                        .is_some_and(|x| x.state == hosts::HostState::Active);
+                    let host = self.hosts.as_ref().and_then(|r| r.get(region, &h.id));
+                    let replication_port = host.as_ref().map_or(0, |x| x.replication_port);
+                    let active = host.is_some_and(|x| x.state == hosts::HostState::Active);
                     active.then(|| RosterNode {
                         node_id: n.id.clone(),
                         host_id: h.id.clone(),
@@ -559,6 +558,7 @@ impl DaxControl {
                         port: n.port,
                         availability_zone: n.az.clone(),
                         primary: primary.as_deref() == Some(n.id.as_str()),
+                        replication_port,
                     })
                 })
                 .collect();

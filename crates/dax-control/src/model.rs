@@ -266,6 +266,8 @@ pub struct RosterNode {
     pub port: u16,
     pub availability_zone: String,
     pub primary: bool,
+    /// The port its host listens on for replication links.
+    pub replication_port: u16,
 }
 
 /// A node a host should listen for.

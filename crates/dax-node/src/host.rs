@@ -67,6 +67,8 @@ pub struct PeerNode {
     pub availability_zone: String,
     /// It takes the cluster's writes.
     pub primary: bool,
+    /// The port its host listens on for replication links ([`crate::Fleet::enable_replication`]).
+    pub replication_port: u16,
 }
 
 /// An authenticated client, opaque to the node (the binary keeps its IAM caller in it).

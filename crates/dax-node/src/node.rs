@@ -30,6 +30,7 @@ use crate::faults::NodeFaults;
 use crate::host::{ClusterInfo, Host, NodeError, NodeSpec, Principal};
 use crate::metrics::{Counter, Meter};
 use crate::projection;
+use crate::replication::CacheUpdate;
 use crate::session::Session;
 
 /// What every node of a fleet shares.
@@ -375,7 +376,7 @@ impl Node {
 
     // ---- helpers ---------------------------------------------------------------------------
 
-    async fn ddb(&self, info: &ClusterInfo, op: &str, input: Value) -> Result<Value, NodeError> {
+    pub(crate) async fn ddb(&self, info: &ClusterInfo, op: &str, input: Value) -> Result<Value, NodeError> {
         if !self.faults.is_clear() {
             self.faults.before_backend().await?;
         }
@@ -392,7 +393,16 @@ impl Node {
         input: Value,
         keys: impl IntoIterator<Item = (&'k str, &'k [u8])>,
     ) -> Result<Value, NodeError> {
-        let result = self.ddb(info, op, input).await;
+        // A replica of a cluster spread over node hosts: the primary's host makes the call.
+        let result = match self.cluster.upstream().filter(|u| u.forwards_writes()) {
+            Some(up) => {
+                if !self.faults.is_clear() {
+                    self.faults.before_backend().await?;
+                }
+                up.write(op.to_owned(), input).await
+            }
+            None => self.ddb(info, op, input).await,
+        };
         if let Err(e) = &result {
             if e.status >= 500 {
                 for (table, key) in keys {
@@ -512,6 +522,9 @@ impl Node {
     /// stamped with `at` (the entry's age counts from then) and sequence number `seq` (a
     /// newer entry is never replaced by an older one).
     fn remember(&self, table: &str, key: &[u8], value: Option<Arc<[u8]>>, Stamp { seq, at }: Stamp) {
+        if let Some(up) = self.cluster.upstream() {
+            up.publish(CacheUpdate::Put { table: table.to_owned(), key: key.to_vec(), value: value.clone() });
+        }
         let (table, key) = (table.to_owned(), key.to_vec());
         self.everywhere(move |c| c.put_item(&table, &key, value.clone(), seq, at));
     }
@@ -527,6 +540,9 @@ impl Node {
 
     /// Drop an item entry here and on every other node (older reads stay out of it).
     fn forget(&self, table: &str, key: &[u8]) {
+        if let Some(up) = self.cluster.upstream() {
+            up.publish(CacheUpdate::Invalidate { table: table.to_owned(), key: key.to_vec() });
+        }
         let (table, key, seq) = (table.to_owned(), key.to_vec(), self.cluster.next_seq());
         self.everywhere(move |c| c.invalidate_item(&table, &key, seq));
     }

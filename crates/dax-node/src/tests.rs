@@ -1771,3 +1771,5 @@ mod node_metrics {
         assert!(cluster_figures(&[]).is_empty());
     }
 }
+
+mod hosts;

@@ -467,6 +467,79 @@ impl HostKey {
     }
 }
 
+/// The TLS of host-to-host links (replication): mutually authenticated with the
+/// certificates the control's CA signed at each host's join. Each side presents its own;
+/// the server requires the client's and checks it chains to the CA, the client checks the
+/// server's for the peer's host id; the server then checks that the client's certificate
+/// names the host id it claims ([`PeerTls::names_host`]).
+#[derive(Clone)]
+pub struct PeerTls {
+    server: Arc<ServerConfig>,
+    client: Arc<rustls::ClientConfig>,
+    verifier: Arc<WebPkiServerVerifier>,
+}
+
+impl fmt::Debug for PeerTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PeerTls(..)")
+    }
+}
+
+impl PeerTls {
+    /// The link TLS of a host with certificate `cert_pem` for `key`, trusting `ca_pem`.
+    ///
+    /// # Errors
+    /// Unreadable certificates, or a key that is not the certificate's.
+    pub fn new(ca_pem: &str, cert_pem: &str, key: &HostKey) -> io::Result<PeerTls> {
+        let ca_der = CertificateDer::from_pem_slice(ca_pem.as_bytes()).map_err(|e| other("the CA", e))?;
+        let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|e| other("host certificate", e))?;
+        let mut roots = RootCertStore::empty();
+        roots.add(ca_der).map_err(|e| other("the CA", e))?;
+        let roots = Arc::new(roots);
+        let key_der = || PrivateKeyDer::try_from(key.0.serialize_der()).map_err(|e| other("host key", e));
+        let client_verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::clone(&roots), provider())
+                .build()
+                .map_err(|e| other("client verifier", e))?;
+        let server = ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|e| other("TLS versions", e))?
+            .with_client_cert_verifier(client_verifier)
+            .with_single_cert(vec![cert.clone()], key_der()?)
+            .map_err(|e| other("host certificate and key", e))?;
+        let client = rustls::ClientConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|e| other("TLS versions", e))?
+            .with_root_certificates(Arc::clone(&roots))
+            .with_client_auth_cert(vec![cert], key_der()?)
+            .map_err(|e| other("host certificate and key", e))?;
+        let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider())
+            .build()
+            .map_err(|e| other("CA verifier", e))?;
+        Ok(PeerTls { server: Arc::new(server), client: Arc::new(client), verifier })
+    }
+
+    /// The acceptor of the host's link listener.
+    #[must_use]
+    pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        tokio_rustls::TlsAcceptor::from(Arc::clone(&self.server))
+    }
+
+    /// The connector of the links this host opens.
+    #[must_use]
+    pub fn connector(&self) -> tokio_rustls::TlsConnector {
+        tokio_rustls::TlsConnector::from(Arc::clone(&self.client))
+    }
+
+    /// Whether `cert` (a peer's, already chained to the CA by the handshake) names node
+    /// host `host_id` and is valid at `now`.
+    #[must_use]
+    pub fn names_host(&self, cert: &CertificateDer<'_>, host_id: &str, now: SystemTime) -> bool {
+        ServerName::try_from(host_id.to_owned())
+            .is_ok_and(|name| self.verifier.verify_server_cert(cert, &[], &name, &[], unix(now)).is_ok())
+    }
+}
+
 /// A certificate signing request a control accepted: well formed, its signature made by
 /// the key it carries.
 pub struct HostCsr(CertificateSigningRequestParams);

@@ -350,6 +350,10 @@ fn rosters(assignments: &Value) -> Rosters {
                         port: n["Port"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
                         availability_zone: s("AvailabilityZone"),
                         primary: n["Primary"].as_bool().unwrap_or(false),
+                        replication_port: n["ReplicationPort"]
+                            .as_u64()
+                            .and_then(|p| u16::try_from(p).ok())
+                            .unwrap_or(0),
                     }
                 })
                 .collect();
@@ -465,6 +469,10 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+    // The listener of replication links from other hosts, on a port the system picks.
+    let replication = std::net::TcpListener::bind((args.advertise_host.as_str(), 0))
+        .map_err(|e| format!("cannot listen for replication links on {}: {e}", args.advertise_host))?;
+    let replication_port = replication.local_addr().map_err(|e| e.to_string())?.port();
     // The host's key: made now, kept in memory, never sent (the control gets a request).
     let key = dax_node::tls::HostKey::generate().map_err(|e| e.to_string())?;
     let csr = key.csr(&args.advertise_host).map_err(|e| format!("--advertise-host {}: {e}", args.advertise_host))?;
@@ -474,6 +482,7 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
         "PortRangeStart": args.dax_ports.start(),
         "PortRangeEnd": args.dax_ports.end(),
         "CertificateSigningRequest": csr,
+        "ReplicationPort": replication_port,
     });
     let joined =
         control.call("JoinNodeHost", &join).await.map_err(|e| format!("joining {} failed: {e}", args.control))?;
@@ -493,7 +502,7 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
     .map_err(|e| format!("the certificate the control issued at the join: {e}"))?;
     let interval = Duration::from_secs(joined["HeartbeatIntervalSeconds"].as_u64().unwrap_or(10).max(1));
     println!(
-        "daxd node-host ready: joined {} as {id} in {} (address {}, ports {}-{}); heartbeat every {} s; certificate for {id} signed by the control's CA",
+        "daxd node-host ready: joined {} as {id} in {} (address {}, ports {}-{}, replication port {replication_port}); heartbeat every {} s; certificate for {id} signed by the control's CA",
         args.control,
         args.availability_zone,
         args.advertise_host,
@@ -505,6 +514,8 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
         Arc::new(HostedNodes { control: Arc::clone(&control), id: id.clone(), ttls: std::sync::Mutex::default() });
     let fleet =
         Fleet::new(Arc::clone(&hosted) as Arc<dyn Host>, FleetConfig { tls: Some(host_tls), ..FleetConfig::default() });
+    let peer_tls = dax_node::PeerTls::new(&ca_pem, cert, &key).map_err(|e| format!("replication TLS: {e}"))?;
+    fleet.enable_replication(&id, peer_tls, replication).map_err(|e| format!("replication links: {e}"))?;
     let mut specs: Vec<NodeSpec> = Vec::new();
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     let mut assigned = String::new();
@@ -598,7 +609,8 @@ mod tests {
                 address: "127.0.0.2".into(),
                 port: 27000,
                 availability_zone: "us-east-1a".into(),
-                primary: true
+                primary: true,
+                replication_port: 0,
             }]
         );
         assert_eq!(assignments_line(&json!([])), "none");

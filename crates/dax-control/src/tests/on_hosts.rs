@@ -27,6 +27,7 @@ impl OnHosts {
             port_start: ports.0,
             port_end: ports.1,
             principal_arn: ALICE.to_owned(),
+            replication_port: 0,
         };
         self.hosts.join(R1, input).expect("join")
     }
@@ -285,4 +286,129 @@ fn a_host_is_told_what_to_run() {
     // Deleting the cluster takes it off the host's list at once.
     h.f.dax.delete_cluster(R1, "told").expect("delete");
     assert!(on(&mine.id).is_empty());
+}
+
+/// The cluster is `available` (its nodes serve: the fixture's readiness says so).
+fn serve_all(h: &OnHosts, name: &str) {
+    h.f.advance(1);
+    let c = h.f.describe(R1, name).expect("describe");
+    assert_eq!(c.status, ClusterStatus::Available, "{c:?}");
+}
+
+fn lose(h: &OnHosts, host: &NodeHost, others: &[&NodeHost]) {
+    h.f.advance(31);
+    for o in others {
+        h.hosts.heartbeat(R1, &o.id, ALICE).expect("heartbeat");
+    }
+    h.hosts.tick().expect("tick");
+    assert_eq!(h.hosts.get(R1, &host.id).expect("host").state, HostState::Unreachable);
+}
+
+#[test]
+fn failover_and_replacement_cases() {
+    // (what the case shows, the host lost (by index), the expected primary after, the
+    // endpoints after (address, port), the events recorded)
+    type Case = (&'static str, usize, &'static str, Vec<(&'static str, u16)>, Vec<&'static str>);
+    let cases: Vec<Case> = vec![
+        (
+            "the primary's host: the oldest node left is promoted, the lost node replaced in its zone",
+            0,
+            "c-b",
+            vec![("10.0.0.2", 9100), ("10.0.0.3", 9100), ("10.0.0.4", 9100)],
+            vec!["Failover to replica node c-b completed.", "Replacing failed node c-a with node c-d."],
+        ),
+        (
+            "a replica's host: the primary stays, the node is replaced",
+            1,
+            "c-a",
+            vec![("10.0.0.1", 9100), ("10.0.0.3", 9100), ("10.0.0.4", 9100)],
+            vec!["Replacing failed node c-b with node c-d."],
+        ),
+    ];
+    for (name, lost, primary, want, events) in cases {
+        let h = on_hosts(0);
+        let hosts = [
+            h.join("us-east-1a", "10.0.0.1", (9100, 9101)),
+            h.join("us-east-1b", "10.0.0.2", (9100, 9101)),
+            h.join("us-east-1c", "10.0.0.3", (9100, 9101)),
+        ];
+        h.f.create(R1, "c", 3).expect("create");
+        serve_all(&h, "c");
+        // A spare host in the lost host's zone.
+        let zone = hosts[lost].availability_zone.clone();
+        let spare = h.join(&zone, "10.0.0.4", (9100, 9101));
+        let others: Vec<&NodeHost> =
+            hosts.iter().enumerate().filter(|(i, _)| *i != lost).map(|(_, x)| x).chain([&spare]).collect();
+        lose(&h, &hosts[lost], &others);
+        let before = h.f.store.applied_batches();
+        let lines = h.f.dax.replace_lost_nodes().expect("replace");
+        assert_eq!(h.f.store.applied_batches(), before + 1, "{name}: one batch");
+        assert!(!lines.is_empty(), "{name}");
+        let c = h.f.describe(R1, "c").expect("describe");
+        let mut got = endpoints(&c);
+        got.sort();
+        let want: Vec<(String, u16)> = want.iter().map(|(a, p)| ((*a).to_owned(), *p)).collect();
+        assert_eq!(got, want, "{name}");
+        assert_eq!(
+            c.cluster_discovery_endpoint.address.as_deref(),
+            Some(if primary == "c-a" { "10.0.0.1" } else { "10.0.0.2" }),
+            "{name}"
+        );
+        let msgs: Vec<String> =
+            h.f.messages(R1).into_iter().filter(|m| m.contains("ailover") || m.contains("Replacing")).collect();
+        assert_eq!(msgs, events, "{name}");
+        // Nothing more to do; the lost host, back, is not told to run the lost node.
+        assert!(h.f.dax.replace_lost_nodes().expect("again").is_empty(), "{name}");
+        h.hosts.heartbeat(R1, &hosts[lost].id, ALICE).expect("back");
+        assert!(h.f.dax.host_assignments(R1, &hosts[lost].id).is_empty(), "{name}");
+        // The new node is on the spare host, the host left's roster names the new primary.
+        let on_spare = h.f.dax.host_assignments(R1, &spare.id);
+        assert_eq!(on_spare[0].nodes[0].node_id, "c-d", "{name}");
+        assert!(on_spare[0].roster.iter().any(|n| n.node_id == primary && n.primary), "{name}");
+        // Durable.
+        let again = open(&h.f.store, &h.f.net, &h.f.ports, &h.f.ready, &h.f.clock, 0);
+        let page = again.describe_clusters(R1, &DescribeClustersInput::default()).expect("describe");
+        let mut reopened = endpoints(&page.items[0]);
+        reopened.sort();
+        assert_eq!(reopened, got, "{name}");
+    }
+}
+
+#[test]
+fn a_lost_node_without_room_elsewhere_waits_and_the_primary_moves_anyway() {
+    let h = on_hosts(0);
+    let a = h.join("us-east-1a", "10.0.0.1", (9100, 9100));
+    let b = h.join("us-east-1b", "10.0.0.2", (9100, 9100));
+    h.f.create(R1, "c", 2).expect("create");
+    serve_all(&h, "c");
+    lose(&h, &a, &[&b]);
+    h.f.dax.replace_lost_nodes().expect("replace");
+    let c = h.f.describe(R1, "c").expect("describe");
+    assert_eq!(c.cluster_discovery_endpoint.address.as_deref(), Some("10.0.0.2"), "promoted");
+    assert_eq!(c.total_nodes, 2, "the lost node waits for room");
+    // A host with room joins: the next call replaces it.
+    h.join("us-east-1c", "10.0.0.3", (9100, 9100));
+    let lines = h.f.dax.replace_lost_nodes().expect("replace");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let mut got = endpoints(&h.f.describe(R1, "c").expect("describe"));
+    got.sort();
+    assert_eq!(got, [("10.0.0.2".to_owned(), 9100), ("10.0.0.3".to_owned(), 9100)]);
+}
+
+/// Invariant 6: a failed batch changes nothing, and the next call does it all.
+#[test]
+fn a_failed_write_of_a_failover_changes_nothing() {
+    let h = on_hosts(0);
+    let a = h.join("us-east-1a", "10.0.0.1", (9100, 9101));
+    let b = h.join("us-east-1b", "10.0.0.2", (9100, 9101));
+    h.f.create(R1, "c", 2).expect("create");
+    serve_all(&h, "c");
+    lose(&h, &a, &[&b]);
+    let before = (endpoints(&h.f.describe(R1, "c").expect("describe")), h.f.store.dump().expect("dump"));
+    let enis = h.f.net.live();
+    h.f.store.fail_next_apply();
+    assert_eq!(code(h.f.dax.replace_lost_nodes()), "InternalFailure");
+    assert_eq!((endpoints(&h.f.describe(R1, "c").expect("describe")), h.f.store.dump().expect("dump")), before);
+    assert_eq!(h.f.net.live(), enis, "the new node's interface is undone");
+    assert_eq!(h.f.dax.replace_lost_nodes().expect("retry").len(), 2);
 }

@@ -91,6 +91,9 @@ pub fn host_out(h: &NodeHost) -> Value {
     o.insert("AdvertiseHost".into(), json!(h.advertise_host));
     o.insert("PortRangeStart".into(), json!(h.port_start));
     o.insert("PortRangeEnd".into(), json!(h.port_end));
+    if h.replication_port != 0 {
+        o.insert("ReplicationPort".into(), json!(h.replication_port));
+    }
     o.insert("PrincipalArn".into(), json!(h.principal_arn));
     o.insert("Status".into(), json!(h.state.as_str()));
     o.insert("JoinTime".into(), json!(h.joined));
@@ -130,6 +133,7 @@ pub fn assignments_out(assignments: &[HostAssignment]) -> Value {
                         "Port": n.port,
                         "AvailabilityZone": n.availability_zone,
                         "Primary": n.primary,
+                        "ReplicationPort": n.replication_port,
                     })).collect::<Vec<_>>(),
                     "LeaderSessionId": a.leader_session_id,
                 })
@@ -195,6 +199,7 @@ pub fn call(app: &Arc<App>, region: &str, principal_arn: &str, op: &str, raw: &V
                 port_start: raw.get("PortRangeStart").and_then(Value::as_i64).unwrap_or(0),
                 port_end: raw.get("PortRangeEnd").and_then(Value::as_i64).unwrap_or(0),
                 principal_arn: principal_arn.to_owned(),
+                replication_port: raw.get("ReplicationPort").and_then(Value::as_i64).unwrap_or(0),
             };
             // The request is checked before the join, so that a bad one joins nothing.
             let csr = match i.o("CertificateSigningRequest") {
