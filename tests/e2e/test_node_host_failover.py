@@ -1,19 +1,21 @@
 """A DAX cluster spread over three node hosts (docs/node-hosts.md): one node per host, in
 three zones; writes through the primary replicate to the caches of the nodes on the other
 hosts (proved as test_node_hosts.py proves a cache hit: the item changed behind DAX's back
-still reads as written, from every node); `kill -9` and `SIGSTOP` of the primary's host
+still reads as written, from every node), with the Python and the JavaScript DAX clients; `kill -9` and `SIGSTOP` of the primary's host
 under a steady workload of the Python DAX client (amazondax): a replica is promoted, the
 lost node is replaced on another host, the client goes on. Prints the failed requests and
 the time to recover (the figures of docs/node-hosts.md)."""
-import json
+import os
+import shutil
 import signal
+import subprocess
 import threading
 import time
 
 import pytest
 from botocore.config import Config
 
-from daxd import Daxd, wait_for
+from daxd import ROOT, Daxd, wait_for
 from test_node_hosts import DAX_TRUST, ROLE_POLICY, Host, user
 
 TIMEOUT_SECS = 3
@@ -24,6 +26,41 @@ HOST_STATEMENTS = [{
                "daxd:AuthorizeDaxClient", "daxd:ForwardDynamoDbCall"],
     "Resource": "arn:aws:daxd:us-east-1:123456789012:node-host/*",
 }]
+
+
+JS = ROOT / "tests" / "dax-js"
+NODE = shutil.which("node")
+# The official JavaScript client (AWS SDK v3): MODE=put writes js0..js4 through DAX, MODE=get
+# reads them ten times each and fails unless every read answers what DAX wrote.
+JS_SCRIPT = """
+import { Dax } from '@amazon-dax-sdk/client-dax';
+const dax = new Dax({ endpoints: [process.env.DAX_URL], region: 'us-east-1',
+  credentials: { accessKeyId: process.env.KEY_ID, secretAccessKey: process.env.SECRET } });
+try {
+  for (let round = 0; round < (process.env.MODE === 'put' ? 1 : 10); round++) {
+    for (let k = 0; k < 5; k++) {
+      const Key = { pk: { S: `js${k}` } };
+      if (process.env.MODE === 'put') {
+        await dax.putItem({ TableName: 'Tab', Item: { ...Key, v: { S: 'dax-js' } } });
+      } else {
+        const got = (await dax.getItem({ TableName: 'Tab', Key })).Item.v.S;
+        if (got !== 'dax-js') { throw new Error(`js${k} read ${got}`); }
+      }
+    }
+  }
+} finally {
+  dax.shutdown();
+}
+"""
+
+
+def js(url, key, mode):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(DAX_URL=url, KEY_ID=key[0], SECRET=key[1], MODE=mode, AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    proc = subprocess.run([NODE, "--input-type=module", "-e", JS_SCRIPT], cwd=JS, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 class Workload:
@@ -157,6 +194,13 @@ def test_a_cluster_spread_over_three_hosts_replicates_and_fails_over():
                     assert got == {"S": "dax"}, got
         finally:
             client.close()
+        # The same with the official JavaScript client, when it is installed.
+        if NODE and (JS / "node_modules" / "@amazon-dax-sdk" / "client-dax").is_dir():
+            js(url, app_key, "put")
+            time.sleep(0.5)
+            for k in range(5):
+                ddb.put_item(TableName="Tab", Item={"pk": {"S": f"js{k}"}, "v": {"S": "changed"}})
+            js(url, app_key, "get")
 
         # Short socket timeouts: a stopped host does not reset connections, it stops answering.
         client = amazondax.AmazonDaxClient(endpoint_url=url, region_name="us-east-1",
