@@ -143,6 +143,11 @@ impl PrimarySide {
 
 impl Upstream for PrimarySide {
     fn publish(&self, update: CacheUpdate) {
+        // No other host runs a node of the cluster: nobody to keep it for (a replica that
+        // comes later starts from a reset).
+        if self.replicas.read().unwrap_or_else(PoisonError::into_inner).is_empty() {
+            return;
+        }
         let mut out = lock(&self.outbox);
         out.push((self.now_ms)(), update);
         self.next.send_replace(out.next_seq());
