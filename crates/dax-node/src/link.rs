@@ -143,11 +143,6 @@ impl PrimarySide {
 
 impl Upstream for PrimarySide {
     fn publish(&self, update: CacheUpdate) {
-        // No other host runs a node of the cluster: nobody to keep it for (a replica that
-        // comes later starts from a reset).
-        if self.replicas.read().unwrap_or_else(PoisonError::into_inner).is_empty() {
-            return;
-        }
         let mut out = lock(&self.outbox);
         out.push((self.now_ms)(), update);
         self.next.send_replace(out.next_seq());
@@ -239,7 +234,7 @@ async fn serve_replica(links: Arc<Links>, stream: TcpStream, lookup: Lookup) -> 
                 if cursor >= out.next_seq() {
                     break;
                 }
-                out.since(cursor, BATCH).ok_or(out.next_seq())
+                out.since(cursor, BATCH).ok_or(out.first_seq())
             };
             let cluster = weak.upgrade().ok_or("the cluster stopped here")?;
             match batch {
@@ -256,7 +251,7 @@ async fn serve_replica(links: Arc<Links>, stream: TcpStream, lookup: Lookup) -> 
                     cursor += msgs.len() as u64;
                     w.write_all(&frames).await.map_err(|e| e.to_string())?;
                 }
-                // It fell behind while being sent to: it starts over, empty.
+                // It fell behind while being sent to: it starts over from the oldest held.
                 Err(next) => {
                     send(&mut w, &Msg::Reset { next_seq: next }).await.map_err(|e| e.to_string())?;
                     cursor = next;

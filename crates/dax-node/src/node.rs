@@ -515,14 +515,21 @@ impl Node {
     /// A replication sequence number and the time, taken together: before a read goes to
     /// DynamoDB, after a write came back from it.
     fn stamp(&self) -> Stamp {
-        Stamp { seq: self.cluster.next_seq(), at: self.cache.now() }
+        Stamp { seq: self.cluster.next_seq(), at: self.cache.now(), write: false }
+    }
+
+    /// [`Node::stamp`] for what a write makes: on a cluster spread over node hosts, it goes
+    /// to the other hosts too (a read's miss fill stays on its host: numbered again by the
+    /// primary it could land after a write it read before).
+    fn write_stamp(&self) -> Stamp {
+        Stamp { write: true, ..self.stamp() }
     }
 
     /// Cache an item's value bytes (or a negative entry) here and on every other node,
     /// stamped with `at` (the entry's age counts from then) and sequence number `seq` (a
     /// newer entry is never replaced by an older one).
-    fn remember(&self, table: &str, key: &[u8], value: Option<Arc<[u8]>>, Stamp { seq, at }: Stamp) {
-        if let Some(up) = self.cluster.upstream() {
+    fn remember(&self, table: &str, key: &[u8], value: Option<Arc<[u8]>>, Stamp { seq, at, write }: Stamp) {
+        if let Some(up) = self.cluster.upstream().filter(|_| write) {
             up.publish(CacheUpdate::Put { table: table.to_owned(), key: key.to_vec(), value: value.clone() });
         }
         let (table, key) = (table.to_owned(), key.to_vec());
@@ -553,6 +560,8 @@ impl Node {
 struct Stamp {
     seq: u64,
     at: Instant,
+    /// It is a write's (see [`Node::write_stamp`]).
+    write: bool,
 }
 
 /// The method of a frame the codec refused, for counting.

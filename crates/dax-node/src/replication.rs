@@ -339,7 +339,7 @@ pub enum Resume {
     /// The buffer holds it: stream from it.
     From(u64),
     /// It does not (too far behind, new, or of another primary): the replica drops its
-    /// caches and goes on from this number.
+    /// caches and goes on from this number (the oldest the buffer holds).
     Reset(u64),
 }
 
@@ -387,14 +387,23 @@ impl Outbox {
         self.next
     }
 
-    /// Where a replica asking for `next_seq` goes on from.
+    /// The oldest number held (the next one when none is).
+    #[must_use]
+    pub fn first_seq(&self) -> u64 {
+        self.records.front().map_or(self.next, |r| r.0)
+    }
+
+    /// Where a replica asking for `next_seq` goes on from: from there when the buffer holds
+    /// it; else (new, too far behind, or of another primary's stream) it drops its caches
+    /// and takes the whole buffer, oldest first, so a replica that connects late still gets
+    /// the latest writes.
     #[must_use]
     pub fn resume(&self, next_seq: u64) -> Resume {
-        let first = self.records.front().map_or(self.next, |r| r.0);
+        let first = self.first_seq();
         if next_seq >= first && next_seq <= self.next && next_seq > 0 {
             Resume::From(next_seq)
         } else {
-            Resume::Reset(self.next)
+            Resume::Reset(first)
         }
     }
 
@@ -526,7 +535,7 @@ mod tests {
     fn a_replica_resumes_without_applying_twice_or_out_of_order() {
         let mut out = Outbox::with_bounds(4, usize::MAX);
         let mut inbox = Inbox::default();
-        // A new replica: reset to what comes next.
+        // A new replica: reset to the oldest held (here, what comes next).
         assert_eq!(out.resume(inbox.next_seq()), Resume::Reset(1));
         inbox.reset(1);
         for i in 0..3 {
@@ -553,10 +562,12 @@ mod tests {
             out.push(0, put(&format!("k{i}"), "v"));
         }
         assert_eq!(out.since(2, 10), None);
-        assert_eq!(out.resume(2), Resume::Reset(7));
+        assert_eq!(out.resume(2), Resume::Reset(3), "drop the caches, take 3 to 6");
         assert_eq!(out.resume(3), Resume::From(3));
-        // A number from another primary's stream (ahead of this one): reset.
-        assert_eq!(out.resume(100), Resume::Reset(7));
+        // A number from another primary's stream (ahead of this one), or a new replica: the
+        // same, the whole buffer after a reset.
+        assert_eq!(out.resume(100), Resume::Reset(3));
+        assert_eq!(out.resume(0), Resume::Reset(3));
         // An inbox that never had a reset refuses updates.
         assert_eq!(Inbox::default().accept(1), Verdict::Gap);
     }
