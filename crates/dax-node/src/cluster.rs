@@ -100,6 +100,9 @@ pub(crate) trait Upstream: Send + Sync {
     fn forwards_writes(&self) -> bool;
     /// A write's DynamoDB call, made by the primary's host.
     fn write(&self, op: String, input: serde_json::Value) -> BoxFuture<'static, Result<serde_json::Value, NodeError>>;
+    /// Whether this host is in the cluster's stream: the primary's always; a replica's once
+    /// its link to the primary is up (its nodes count as serving only then).
+    fn in_sync(&self) -> bool;
     /// What it is: `primary`, or the primary it follows (a change of it starts a new link).
     fn key(&self) -> String;
     /// For the link listener to reach the primary's side.

@@ -381,7 +381,8 @@ impl Fleet {
 
     /// Whether node `node_id` of the cluster `cluster_arn` serves on `port` in its
     /// `generation` (reboot count): its listener is bound, it is in the cluster's roster
-    /// (so the `endpoints` call lists it) and its accept loop runs. What the control plane
+    /// (so the `endpoints` call lists it), its accept loop runs, and, for a cluster spread
+    /// over node hosts, this host follows the primary's stream. What the control plane
     /// waits for before it calls the node `available`.
     #[must_use]
     pub fn serving(&self, cluster_arn: &str, node_id: &str, port: u16, generation: u64) -> bool {
@@ -389,7 +390,10 @@ impl Fleet {
             return false;
         };
         let listed = state.nodes().iter().any(|n| n.id == node_id && n.port == port && n.generation == generation);
+        // A replica of a cluster spread over node hosts serves once it follows the primary.
+        let in_sync = state.upstream().is_none_or(|u| u.in_sync());
         listed
+            && in_sync
             && self
                 .accepting
                 .lock()

@@ -152,6 +152,10 @@ impl Upstream for PrimarySide {
         false
     }
 
+    fn in_sync(&self) -> bool {
+        true
+    }
+
     fn write(&self, _op: String, _input: Value) -> BoxFuture<'static, Result<Value, NodeError>> {
         Box::pin(async { Err(NodeError::internal("the primary makes its writes itself")) })
     }
@@ -216,7 +220,11 @@ async fn serve_replica(links: Arc<Links>, stream: TcpStream, lookup: Lookup) -> 
     let mut changed = primary.next.subscribe();
     let resume = lock(&primary.outbox).resume(next_seq);
     let mut cursor = match resume {
-        Resume::From(n) => n,
+        // The hello is answered either way: here with where the stream resumes.
+        Resume::From(n) => {
+            send(&mut w, &Msg::Ack { seq: n - 1 }).await.map_err(|e| e.to_string())?;
+            n
+        }
         Resume::Reset(n) => {
             send(&mut w, &Msg::Reset { next_seq: n }).await.map_err(|e| e.to_string())?;
             n
@@ -323,6 +331,8 @@ pub(crate) struct ReplicaSide {
     key: String,
     tx: mpsc::UnboundedSender<Out>,
     task: JoinHandle<()>,
+    /// The link is up and the primary's host has answered its hello.
+    linked: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Drop for ReplicaSide {
@@ -336,9 +346,17 @@ impl ReplicaSide {
     pub(crate) fn start(links: Arc<Links>, cluster: &Arc<Cluster>, address: &str, port: u16, host_id: &str) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let key = replica_key(address, port, host_id);
-        let task =
-            tokio::spawn(follow(links, Arc::downgrade(cluster), address.to_owned(), port, host_id.to_owned(), rx));
-        ReplicaSide { key, tx, task }
+        let linked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let task = tokio::spawn(follow(
+            links,
+            Arc::downgrade(cluster),
+            address.to_owned(),
+            port,
+            host_id.to_owned(),
+            rx,
+            Arc::clone(&linked),
+        ));
+        ReplicaSide { key, tx, task, linked }
     }
 }
 
@@ -349,6 +367,10 @@ impl Upstream for ReplicaSide {
 
     fn forwards_writes(&self) -> bool {
         true
+    }
+
+    fn in_sync(&self) -> bool {
+        self.linked.load(Ordering::Acquire)
     }
 
     fn write(&self, op: String, input: Value) -> BoxFuture<'static, Result<Value, NodeError>> {
@@ -381,6 +403,7 @@ async fn follow(
     port: u16,
     host_id: String,
     mut rx: mpsc::UnboundedReceiver<Out>,
+    linked: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let mut inbox = Inbox::default();
     loop {
@@ -389,7 +412,8 @@ async fn follow(
         drop(c);
         match connect(&links, &address, port, &host_id).await {
             Ok(stream) => {
-                let e = run_link(&links, &cluster, stream, &arn, &mut inbox, &mut rx).await;
+                let e = run_link(&links, &cluster, stream, &arn, &mut inbox, &mut rx, &linked).await;
+                linked.store(false, Ordering::Release);
                 tracing::info!(cluster = %arn, primary = %host_id, reason = %e, "replication link down");
             }
             Err(e) => {
@@ -439,6 +463,7 @@ async fn run_link(
     arn: &str,
     inbox: &mut Inbox,
     rx: &mut mpsc::UnboundedReceiver<Out>,
+    linked: &std::sync::atomic::AtomicBool,
 ) -> String {
     let (r, mut w) = tokio::io::split(stream);
     let mut incoming = read_into(r);
@@ -456,6 +481,8 @@ async fn run_link(
             m = incoming.recv() => {
                 let Some(m) = m else { break "the primary's host closed the link".to_owned() };
                 let Some(c) = cluster.upgrade() else { break "the cluster stopped here".to_owned() };
+                // The primary's host accepted the link: its first message is a reset or an update.
+                linked.store(true, Ordering::Release);
                 match m {
                     Msg::Update { seq, sent_ms, update } => match inbox.accept(seq) {
                         Verdict::Apply => {
@@ -478,6 +505,8 @@ async fn run_link(
                     Msg::Lists(lists) => for (id, names) in lists {
                         c.define_list(id, &names);
                     },
+                    // The primary's answer to the hello when it resumes where this host was.
+                    Msg::Ack { .. } => {}
                     Msg::Answer { id, result } => {
                         if let Some(reply) = pending.remove(&id) {
                             let _ = reply.send(result.map_err(|e| NodeError {

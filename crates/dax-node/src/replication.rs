@@ -6,7 +6,8 @@
 //! A link is one TLS connection per cluster, opened by the replica's host to the primary's.
 //! Each frame is a 4-byte big-endian length (at most [`MAX_FRAME_BYTES`]) and a body whose
 //! first byte is the message type. The replica says which cluster and host it is and the
-//! next sequence number it needs ([`Msg::Hello`]); the primary streams its cache updates
+//! next sequence number it needs ([`Msg::Hello`]); the primary answers with where it goes
+//! on from ([`Msg::Ack`], or [`Msg::Reset`]) and streams its cache updates
 //! from there ([`Msg::Update`], numbered 1, 2, … per cluster without gaps), or, when its
 //! buffer no longer holds that number, tells the replica to drop its caches and go on from
 //! its next number ([`Msg::Reset`]). The replica acknowledges the highest number it applied
@@ -61,7 +62,8 @@ pub enum Msg {
     /// Replica → primary, first: the cluster, the replica's host id (its certificate must
     /// name it) and the next sequence number it needs (0: none yet).
     Hello { cluster_arn: String, host_id: String, next_seq: u64 },
-    /// Replica → primary: every update up to `seq` is applied.
+    /// Replica → primary: every update up to `seq` is applied. Primary → replica, in answer
+    /// to a hello it resumes without a reset: the stream goes on after `seq`.
     Ack { seq: u64 },
     /// Replica → primary: a cache update a write through the replica made, for the primary
     /// to order and stream to every node.
