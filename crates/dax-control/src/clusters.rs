@@ -134,10 +134,10 @@ fn no_capacity(msg: String) -> DaxError {
     DaxError::InsufficientClusterCapacityFault(msg)
 }
 
-/// Where new nodes go: a node host and the ports of its range they get, or the control.
-struct OnHost {
+/// Where a new node goes on a node host: the host, and the port of its range it gets.
+pub(crate) struct OnHost {
     host: NodeHost,
-    ports: Vec<u16>,
+    port: u16,
 }
 
 impl DaxControl {
@@ -184,120 +184,91 @@ impl DaxControl {
         Ok(out)
     }
 
-    /// The node host a new cluster of `count` nodes runs on, whole (docs/node-hosts.md,
-    /// "Placement"): chosen by [`crate::place`] for its first node among the `active`
-    /// hosts of the region in a zone of the subnet group with `count` free ports. `None`
-    /// (the nodes run inside the control) when placement on hosts is off, no host is
-    /// `active`, or the cluster speaks TLS (hosts have no node certificates yet).
+    /// Whether new clusters go on node hosts: placement on hosts is on (a registry), the
+    /// cluster does not speak TLS (see docs/node-hosts.md, "Placement") and a host of the
+    /// region is `active`. Otherwise their nodes run inside the control.
+    fn on_hosts(&self, region: &str, tls: bool) -> bool {
+        !tls && self.hosts.as_ref().is_some_and(|r| r.live(region).iter().any(|h| h.state == HostState::Active))
+    }
+
+    /// The node host and port of each of `count` new nodes of a cluster whose nodes are
+    /// `existing` (docs/node-hosts.md, "Placement"): each placed in turn by
+    /// [`crate::place`] among the hosts of the region in a zone of the subnet group, in the
+    /// zone `requested` names for it if any, counting the nodes placed before it; its port
+    /// the lowest free one of the host's range.
     ///
     /// # Errors
-    /// `InvalidParameterValueException` when `requested` names several zones (one host is
-    /// in one zone); `InsufficientClusterCapacityFault` when no active host qualifies.
-    fn host_for_new_cluster(
+    /// `InsufficientClusterCapacityFault` when no `active` host with a free port qualifies
+    /// for a node.
+    pub(crate) fn hosts_for_nodes(
         &self,
         st: &State,
         region: &str,
         group: &GroupView,
+        existing: &[NodeRec],
         count: usize,
         requested: Option<&[String]>,
-        tls: bool,
-    ) -> Result<Option<OnHost>, DaxError> {
-        let Some(registry) = self.hosts.as_ref().filter(|_| !tls) else { return Ok(None) };
-        let hosts = registry.live(region);
-        if !hosts.iter().any(|h| h.state == HostState::Active) {
-            return Ok(None);
-        }
-        let zone = match requested {
-            Some([first, rest @ ..]) => {
-                if rest.iter().any(|z| z != first) {
-                    return Err(invalid(format!(
-                        "The Availability Zones {} cannot be honoured: a cluster on node hosts runs on one node host, in one Availability Zone.",
-                        requested.unwrap_or_default().join(", ")
-                    )));
-                }
-                Some(first.as_str())
+    ) -> Result<Vec<OnHost>, DaxError> {
+        let hosts: Vec<NodeHost> = self.hosts.as_ref().map_or_else(Vec::new, |r| r.live(region));
+        let hosts: Vec<NodeHost> =
+            hosts.into_iter().filter(|h| group.subnets.iter().any(|s| s.az == h.availability_zone)).collect();
+        let mut used = host_ports_in_use(st, region);
+        let mut mine: BTreeMap<String, u32> = BTreeMap::new();
+        for n in existing.iter().filter(|n| n.status != NodeStatus::Deleting) {
+            if let Some(h) = &n.host {
+                *mine.entry(h.id.clone()).or_default() += 1;
             }
-            _ => None,
-        };
-        let used = host_ports_in_use(st, region);
-        let fits = |h: &NodeHost| {
-            group.subnets.iter().any(|s| s.az == h.availability_zone) && free_ports(h, used.get(&h.id), count).is_some()
-        };
-        let candidates: Vec<Candidate<'_>> = hosts
-            .iter()
-            .filter(|h| fits(h))
-            .map(|h| {
-                let nodes = used.get(&h.id).map_or(0, BTreeSet::len);
-                let range = usize::from(h.port_end - h.port_start) + 1;
-                Candidate {
-                    id: &h.id,
-                    zone: &h.availability_zone,
-                    state: h.state,
-                    free_ports: u32::try_from(range.saturating_sub(nodes)).unwrap_or(u32::MAX),
-                    nodes: u32::try_from(nodes).unwrap_or(u32::MAX),
-                    cluster_nodes: 0,
-                }
-            })
-            .collect();
-        let chosen = crate::place(&candidates, zone).map(str::to_owned);
-        drop(candidates);
-        let Some(id) = chosen else {
-            let place =
-                zone.map_or_else(|| format!("subnet group {}", group.name), |z| format!("Availability Zone {z}"));
-            return Err(no_capacity(format!(
-                "There is no active node host in {place} with {count} free ports for the cluster's nodes."
-            )));
-        };
-        let Some(host) = hosts.into_iter().find(|h| h.id == id) else { return Ok(None) };
-        let ports = free_ports(&host, used.get(&host.id), count).unwrap_or_default();
-        Ok(Some(OnHost { host, ports }))
-    }
-
-    /// The host new nodes of `c` (a cluster on a node host) run on: the host of its nodes.
-    ///
-    /// # Errors
-    /// `InsufficientClusterCapacityFault` when that host is not `active` or lacks free
-    /// ports; `InvalidParameterValueException` when `requested` names another zone.
-    fn host_for_more_nodes(
-        &self,
-        st: &State,
-        c: &ClusterRec,
-        at: &HostRef,
-        count: usize,
-        requested: Option<&[String]>,
-    ) -> Result<OnHost, DaxError> {
-        let host = self
-            .hosts
-            .as_ref()
-            .and_then(|r| r.get(&c.region, &at.id))
-            .filter(|h| h.state == HostState::Active)
-            .ok_or_else(|| {
-                no_capacity(format!("Node host {} of cluster {} is not active; no node can be added.", at.id, c.name))
-            })?;
-        if let Some(z) = requested.unwrap_or_default().iter().find(|z| **z != host.availability_zone) {
-            return Err(invalid(format!(
-                "Availability Zone {z} cannot be honoured: cluster {} runs on one node host, in Availability Zone {}.",
-                c.name, host.availability_zone
-            )));
         }
-        let used = host_ports_in_use(st, &c.region);
-        let ports = free_ports(&host, used.get(&host.id), count).ok_or_else(|| {
-            no_capacity(format!("Node host {} of cluster {} has fewer than {count} free ports.", host.id, c.name))
-        })?;
-        Ok(OnHost { host, ports })
+        let mut out = Vec::with_capacity(count);
+        for i in 0..count {
+            let zone = requested.and_then(|r| r.get(i)).map(String::as_str);
+            let candidates: Vec<Candidate<'_>> = hosts
+                .iter()
+                .map(|h| {
+                    let taken = used.get(&h.id).map_or(0, BTreeSet::len);
+                    let range = usize::from(h.port_end - h.port_start) + 1;
+                    Candidate {
+                        id: &h.id,
+                        zone: &h.availability_zone,
+                        state: h.state,
+                        free_ports: u32::try_from(range.saturating_sub(taken)).unwrap_or(u32::MAX),
+                        nodes: u32::try_from(taken).unwrap_or(u32::MAX),
+                        cluster_nodes: mine.get(&h.id).copied().unwrap_or(0),
+                    }
+                })
+                .collect();
+            let chosen = crate::place(&candidates, zone).and_then(|id| hosts.iter().find(|h| h.id == id));
+            let Some(port) = chosen.and_then(|h| free_ports(h, used.get(&h.id), 1)).and_then(|p| p.first().copied())
+            else {
+                let place =
+                    zone.map_or_else(|| format!("subnet group {}", group.name), |z| format!("Availability Zone {z}"));
+                return Err(no_capacity(format!(
+                    "There is no active node host in {place} with a free port for the cluster's nodes."
+                )));
+            };
+            let Some(host) = chosen.cloned() else { continue };
+            used.entry(host.id.clone()).or_default().insert(port);
+            *mine.entry(host.id.clone()).or_default() += 1;
+            out.push(OnHost { host, port });
+        }
+        Ok(out)
     }
 
-    /// The `(zone, subnet)` of `count` nodes on `host`: its zone, the group's subnet there.
-    fn on_host_placements(group: &GroupView, host: &NodeHost, count: usize) -> Vec<(String, String)> {
-        let subnet =
-            group.subnets.iter().find(|s| s.az == host.availability_zone).map(|s| s.id.clone()).unwrap_or_default();
-        vec![(host.availability_zone.clone(), subnet); count]
+    /// The `(zone, subnet)` of each node on its host: the host's zone, the group's subnet there.
+    pub(crate) fn on_host_placements(group: &GroupView, on: &[OnHost]) -> Vec<(String, String)> {
+        on.iter()
+            .map(|o| {
+                let az = &o.host.availability_zone;
+                let subnet = group.subnets.iter().find(|s| s.az == *az).map(|s| s.id.clone()).unwrap_or_default();
+                (az.clone(), subnet)
+            })
+            .collect()
     }
 
     /// Make nodes: a port and a network interface each. On any failure,
     /// everything made so far is undone and the error returned.
     #[allow(clippy::too_many_arguments)]
-    fn provision(
+    pub(crate) fn provision(
         &self,
         region: &str,
         cluster: &str,
@@ -306,16 +277,13 @@ impl DaxControl {
         first_index: usize,
         now: f64,
         until: f64,
-        on_host: Option<&OnHost>,
+        on_host: Option<&[OnHost]>,
     ) -> Result<Vec<NodeRec>, DaxError> {
         let mut made: Vec<NodeRec> = Vec::with_capacity(placements.len());
         for (i, (az, subnet_id)) in placements.into_iter().enumerate() {
             let id = node_id(cluster, first_index.saturating_add(i));
-            let (port, host) = match on_host {
-                Some(o) => (
-                    o.ports.get(i).copied().unwrap_or_default(),
-                    Some(HostRef { id: o.host.id.clone(), address: o.host.advertise_host.clone() }),
-                ),
+            let (port, host) = match on_host.and_then(|o| o.get(i)) {
+                Some(o) => (o.port, Some(HostRef { id: o.host.id.clone(), address: o.host.advertise_host.clone() })),
                 None => match self.deps.ports.allocate(region, cluster, &id) {
                     Ok(p) => (p, None),
                     Err(e) => {
@@ -353,7 +321,7 @@ impl DaxControl {
     }
 
     /// Undo [`Self::provision`] (best effort: a rollback has no one to report to).
-    fn unprovision(&self, region: &str, nodes: &[NodeRec]) {
+    pub(crate) fn unprovision(&self, region: &str, nodes: &[NodeRec]) {
         for n in nodes.iter().rev() {
             if let Some(eni) = &n.eni_id {
                 let _ = self.deps.network.delete_node_interface(region, eni);
@@ -442,13 +410,17 @@ impl DaxControl {
         self.deps.identity.service_role_check(&input.iam_role_arn).map_err(DaxError::InvalidParameterValueException)?;
         self.node_quota(&st, region, rf)?;
         let tls = input.cluster_endpoint_encryption_type == Some(EncryptionType::Tls);
-        let on_host = self.host_for_new_cluster(&st, region, &group, rf, requested_azs, tls)?;
+        let on_host = if self.on_hosts(region, tls) {
+            Some(self.hosts_for_nodes(&st, region, &group, &[], rf, requested_azs)?)
+        } else {
+            None
+        };
         let placements = match &on_host {
-            Some(o) => Self::on_host_placements(&group, &o.host, rf),
+            Some(o) => Self::on_host_placements(&group, o),
             None => place(&group, &[], rf, requested_azs)?,
         };
         let until = self.deadline(now);
-        let nodes = self.provision(region, &name, &security_groups, placements, 0, now, until, on_host.as_ref())?;
+        let nodes = self.provision(region, &name, &security_groups, placements, 0, now, until, on_host.as_deref())?;
         let c = ClusterRec {
             region: region.to_owned(),
             arn: self.cluster_arn(region, &name),
@@ -473,6 +445,7 @@ impl DaxControl {
             network_type,
             tags,
             created: now,
+            primary_node: None,
         };
         let out = self.render(&c);
         let nodes = c.nodes.clone();
@@ -569,12 +542,13 @@ impl DaxControl {
         };
         self.node_quota(&st, region, added)?;
         let group = self.subnet_group_view(&st, region, &c.subnet_group)?;
-        let on_host = match c.nodes.iter().find_map(|n| n.host.clone()) {
-            Some(at) => Some(self.host_for_more_nodes(&st, &c, &at, added, requested.as_deref())?),
-            None => None,
+        let on_host = if c.nodes.iter().any(|n| n.host.is_some()) {
+            Some(self.hosts_for_nodes(&st, region, &group, &c.nodes, added, requested.as_deref())?)
+        } else {
+            None
         };
         let placements = match &on_host {
-            Some(o) => Self::on_host_placements(&group, &o.host, added),
+            Some(o) => Self::on_host_placements(&group, o),
             None => {
                 let existing: Vec<&str> = c.nodes.iter().map(|n| n.az.as_str()).collect();
                 place(&group, &existing, added, requested.as_deref())?
@@ -589,7 +563,7 @@ impl DaxControl {
             c.next_node,
             now,
             until,
-            on_host.as_ref(),
+            on_host.as_deref(),
         )?;
         c.next_node = c.next_node.saturating_add(made.len());
         c.nodes.extend(made.iter().cloned());

@@ -124,6 +124,9 @@ pub struct NodeHost {
     pub state: HostState,
     /// When it left.
     pub left: Option<f64>,
+    /// The port it listens on for replication links from other hosts (0: none).
+    #[serde(default)]
+    pub replication_port: u16,
 }
 
 impl NodeHost {
@@ -141,6 +144,8 @@ pub struct JoinInput {
     pub port_end: i64,
     /// The caller's ARN (the binary's authenticated identity).
     pub principal_arn: String,
+    /// The port it listens on for replication links (0: none).
+    pub replication_port: i64,
 }
 
 /// A state change [`NodeHosts::tick`] made, for the binary to log.
@@ -317,6 +322,14 @@ impl NodeHosts {
         if port_start == 0 {
             return Err(invalid("The ports must be between 1 and 65535."));
         }
+        let Ok(replication_port) = u16::try_from(input.replication_port) else {
+            return Err(invalid("ReplicationPort must be between 1 and 65535."));
+        };
+        if (port_start..=port_end).contains(&replication_port) {
+            return Err(invalid(format!(
+                "ReplicationPort {replication_port} is one of the DAX ports {port_start}-{port_end}."
+            )));
+        }
         if port_start > port_end {
             return Err(invalid(format!("The port range {start}-{end} is empty or reversed.")));
         }
@@ -356,6 +369,7 @@ impl NodeHosts {
             last_heartbeat: now,
             state: HostState::Active,
             left: None,
+            replication_port,
         };
         self.save(&mut hosts, host)
     }
@@ -556,6 +570,7 @@ mod tests {
             port_start: ports.0,
             port_end: ports.1,
             principal_arn: ALICE.to_owned(),
+            replication_port: 0,
         }
     }
 

@@ -25,6 +25,7 @@ mod clusters;
 mod deps;
 mod error;
 mod events;
+mod failover;
 mod groups;
 mod hosts;
 mod model;
@@ -541,6 +542,26 @@ impl DaxControl {
                 continue;
             }
             let (record_ttl_ms, query_ttl_ms) = ttls_of(&st, c);
+            let roster = c
+                .nodes
+                .iter()
+                .filter(|n| n.listens(now))
+                .filter_map(|n| {
+                    let h = n.host.as_ref()?;
+                    let host = self.hosts.as_ref().and_then(|r| r.get(region, &h.id));
+                    let replication_port = host.as_ref().map_or(0, |x| x.replication_port);
+                    let active = host.is_some_and(|x| x.state == hosts::HostState::Active);
+                    active.then(|| RosterNode {
+                        node_id: n.id.clone(),
+                        host_id: h.id.clone(),
+                        address: h.address.clone(),
+                        port: n.port,
+                        availability_zone: n.az.clone(),
+                        primary: primary.as_deref() == Some(n.id.as_str()),
+                        replication_port,
+                    })
+                })
+                .collect();
             out.push(HostAssignment {
                 region: region.to_owned(),
                 cluster_arn: c.arn.clone(),
@@ -551,6 +572,8 @@ impl DaxControl {
                 record_ttl_ms,
                 query_ttl_ms,
                 nodes,
+                roster,
+                leader_session_id: leader_session_id(c),
             });
         }
         out
@@ -582,6 +605,21 @@ impl DaxControl {
             })
             .collect()
     }
+}
+
+/// The leader session id of a cluster on node hosts, the same on every host: its
+/// creation time in milliseconds plus the primary's node index (primaries change to later
+/// nodes).
+fn leader_session_id(c: &ClusterRec) -> i64 {
+    #[allow(clippy::cast_possible_truncation)]
+    let created = (c.created * 1000.0) as i64;
+    let index = c.primary().map_or(0, |n| {
+        let letters = n.id.rsplit('-').next().unwrap_or_default();
+        letters
+            .bytes()
+            .fold(0i64, |acc, b| acc.saturating_mul(26).saturating_add(i64::from(b.saturating_sub(b'a')) + 1))
+    });
+    created.saturating_add(index)
 }
 
 /// `(record-ttl-millis, query-ttl-millis)` of `c`'s parameter group (the defaults when it

@@ -248,6 +248,26 @@ pub struct HostAssignment {
     pub query_ttl_ms: u64,
     /// Its nodes on that host that should listen now.
     pub nodes: Vec<AssignedNode>,
+    /// Every node of the cluster that serves now, on any host (this one included): what
+    /// the DAX `endpoints` call answers, in creation order.
+    pub roster: Vec<RosterNode>,
+    /// The leader session id of the roster (milliseconds, grows when the primary changes).
+    pub leader_session_id: i64,
+}
+
+/// A node of a cluster's roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterNode {
+    pub node_id: String,
+    /// The node host it runs on.
+    pub host_id: String,
+    /// The host's advertised address and the node's port: the node's endpoint.
+    pub address: String,
+    pub port: u16,
+    pub availability_zone: String,
+    pub primary: bool,
+    /// The port its host listens on for replication links.
+    pub replication_port: u16,
 }
 
 /// A node a host should listen for.

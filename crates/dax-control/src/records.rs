@@ -98,6 +98,10 @@ pub(crate) struct ClusterRec {
     pub network_type: NetworkType,
     pub tags: Vec<Tag>,
     pub created: f64,
+    /// The node a failover promoted (docs/node-hosts.md, "Failover"); `None`: the oldest
+    /// node not being removed. Absent from records that never failed over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_node: Option<String>,
 }
 
 impl ClusterRec {
@@ -105,9 +109,15 @@ impl ClusterRec {
         format!("{}/{}", self.region, self.name)
     }
 
-    /// The node behind the discovery endpoint: the oldest node not being removed.
+    /// The node behind the discovery endpoint: the one a failover promoted while it is not
+    /// being removed, else the oldest node not being removed.
     pub fn primary(&self) -> Option<&NodeRec> {
-        self.nodes.iter().find(|n| n.status != NodeStatus::Deleting).or_else(|| self.nodes.first())
+        let live = |n: &&NodeRec| n.status != NodeStatus::Deleting;
+        self.primary_node
+            .as_ref()
+            .and_then(|p| self.nodes.iter().filter(live).find(|n| n.id == *p))
+            .or_else(|| self.nodes.iter().find(live))
+            .or_else(|| self.nodes.first())
     }
 
     /// Whether a transition is due at `now`.

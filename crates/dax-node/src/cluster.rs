@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use dax_wire::KeySchema;
 
-use crate::host::{ClusterInfo, NodeError};
+use crate::host::{BoxFuture, ClusterInfo, NodeError, PeerNode};
 use crate::metrics::Metrics;
+use crate::replication::CacheUpdate;
 
 /// Attribute lists clients may define per cluster (DAX keeps them forever; this bounds
 /// memory against clients that make up attribute names without end).
@@ -49,6 +50,23 @@ fn fnv(names: &[String]) -> u64 {
 const MAX_ID: u64 = (1 << 53) - 1;
 
 impl Registry {
+    /// Take a list another host defined, under its id (the same hash gives the same id
+    /// unless a collision probed past it); false when the id names another list here.
+    fn define(&mut self, id: u64, names: &[String]) -> bool {
+        if !(2..=MAX_ID).contains(&id) {
+            return false;
+        }
+        match self.by_id.get(&id) {
+            Some(known) => known.as_slice() == names,
+            None if self.by_id.len() >= MAX_ATTRIBUTE_LISTS || self.by_names.contains_key(names) => false,
+            None => {
+                self.by_names.insert(names.to_vec(), id);
+                self.by_id.insert(id, Arc::new(names.to_vec()));
+                true
+            }
+        }
+    }
+
     fn id_for(&mut self, names: &[String]) -> Result<u64, NodeError> {
         if names.is_empty() {
             return Ok(1);
@@ -71,6 +89,27 @@ impl Registry {
         self.by_id.insert(id, Arc::new(names.to_vec()));
         Ok(id)
     }
+}
+
+/// How the nodes of a cluster spread over node hosts reach the other hosts
+/// (`crate::link`): the primary's host orders every cache update and streams it to the
+/// replicas' hosts; a replica's host sends its own updates and its writes' DynamoDB calls
+/// to the primary's.
+pub(crate) trait Upstream: Send + Sync {
+    /// A cache update made on this host (already applied to its nodes), for every node on
+    /// the other hosts.
+    fn publish(&self, update: CacheUpdate);
+    /// Whether writes' DynamoDB calls go to another host (the primary's).
+    fn forwards_writes(&self) -> bool;
+    /// A write's DynamoDB call, made by the primary's host.
+    fn write(&self, op: String, input: serde_json::Value) -> BoxFuture<'static, Result<serde_json::Value, NodeError>>;
+    /// Whether this host is in the cluster's stream: the primary's always; a replica's once
+    /// its link to the primary is up (its nodes count as serving only then).
+    fn in_sync(&self) -> bool;
+    /// What it is: `primary`, or the primary it follows (a change of it starts a new link).
+    fn key(&self) -> String;
+    /// For the link listener to reach the primary's side.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// What the roster needs of a node.
@@ -100,6 +139,19 @@ pub(crate) struct ClusterState<N> {
     pub roster: RwLock<Roster<N>>,
     pub metrics: Arc<Metrics>,
     seq: AtomicU64,
+    /// For a cluster spread over node hosts: every node of it on every host and the leader
+    /// session id, as the control said last; `None` for a cluster whose nodes all run in
+    /// this fleet (its roster is the running nodes).
+    peers: RwLock<Option<Arc<Peers>>>,
+    /// The link to the other hosts of a cluster spread over node hosts.
+    upstream: RwLock<Option<Arc<dyn Upstream>>>,
+}
+
+/// The whole roster of a cluster spread over node hosts.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Peers {
+    pub nodes: Vec<PeerNode>,
+    pub leader_session_id: i64,
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -119,6 +171,8 @@ impl<N: Member> ClusterState<N> {
             roster: RwLock::new(Roster::default()),
             metrics: Arc::new(Metrics::default()),
             seq: AtomicU64::new(1),
+            peers: RwLock::new(None),
+            upstream: RwLock::new(None),
         }
     }
 
@@ -130,6 +184,35 @@ impl<N: Member> ClusterState<N> {
         if **read(&self.info) != *info {
             *write(&self.info) = Arc::new(info.clone());
         }
+    }
+
+    /// The whole roster, for a cluster spread over node hosts.
+    pub(crate) fn peers(&self) -> Option<Arc<Peers>> {
+        read(&self.peers).clone()
+    }
+
+    pub(crate) fn set_peers(&self, peers: Option<Peers>) {
+        let mut p = write(&self.peers);
+        if p.as_deref() != peers.as_ref() {
+            *p = peers.map(Arc::new);
+        }
+    }
+
+    /// The link to the other hosts, for a cluster spread over node hosts.
+    pub(crate) fn upstream(&self) -> Option<Arc<dyn Upstream>> {
+        read(&self.upstream).clone()
+    }
+
+    pub(crate) fn set_upstream(&self, upstream: Option<Arc<dyn Upstream>>) {
+        *write(&self.upstream) = upstream;
+    }
+
+    /// An attribute list another host defined (see [`Registry::define`]).
+    pub(crate) fn define_list(&self, id: u64, names: &[String]) -> bool {
+        if read(&self.registry).by_id.get(&id).is_some_and(|n| n.as_slice() == names) {
+            return true;
+        }
+        write(&self.registry).define(id, names)
     }
 
     /// The next replication sequence number (a later write wins on every node).

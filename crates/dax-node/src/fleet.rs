@@ -10,10 +10,12 @@ use tokio::runtime::Handle;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use crate::cluster::Peers;
 use crate::config::FleetConfig;
 use crate::conn;
 use crate::faults::{Fault, FaultError, FaultKind};
-use crate::host::{Host, NodeError, NodeSpec};
+use crate::host::{Host, NodeError, NodeSpec, PeerNode};
+use crate::link::{replica_key, Links, PrimarySide, ReplicaSide};
 use crate::metrics::{render_prometheus, Snapshot};
 use crate::node::{Cluster, Node, Shared};
 use crate::tls::HANDSHAKE_TIMEOUT;
@@ -38,6 +40,8 @@ pub struct Fleet {
     /// Per started listener: its generation, and whether its accept loop runs
     /// ([`Fleet::serving`]).
     accepting: Mutex<HashMap<ListenerKey, (u64, Arc<AtomicBool>)>>,
+    /// On a node host: its links to the other hosts ([`Fleet::enable_replication`]).
+    links: std::sync::OnceLock<Arc<Links>>,
 }
 
 /// A node's listener: (cluster ARN, node id).
@@ -192,6 +196,7 @@ impl Fleet {
             clusters: Mutex::new(BTreeMap::new()),
             warned: Mutex::new(HashSet::new()),
             accepting: Mutex::new(HashMap::new()),
+            links: std::sync::OnceLock::new(),
         })
     }
 
@@ -217,6 +222,7 @@ impl Fleet {
         let gone: Vec<String> = clusters.keys().filter(|k| !groups.contains_key(k.as_str())).cloned().collect();
         for arn in gone {
             if let Some(state) = clusters.remove(&arn) {
+                state.set_upstream(None);
                 let mut roster = state.roster_mut();
                 for n in roster.nodes.drain(..) {
                     n.stop();
@@ -282,9 +288,107 @@ impl Fleet {
         self.accepting.lock().unwrap_or_else(PoisonError::into_inner).retain(|k, _| running.contains(k));
     }
 
+    /// The whole roster of a cluster spread over node hosts (every node on every host, as
+    /// the control lists it) and its leader session id: what its nodes here answer the DAX
+    /// `endpoints` call with. An empty roster goes back to the running nodes of this fleet.
+    ///
+    /// With replication enabled, the primary's host streams the cluster's cache updates to
+    /// the hosts of its other nodes, and those hosts follow it (docs/node-hosts.md,
+    /// "Replication"); a new primary elsewhere starts a new link.
+    pub fn set_roster(&self, cluster_arn: &str, nodes: Vec<PeerNode>, leader_session_id: i64) {
+        let Some(state) = self.clusters.lock().unwrap_or_else(PoisonError::into_inner).get(cluster_arn).cloned() else {
+            return;
+        };
+        if let Some(links) = self.links.get() {
+            let _rt = self.handle.enter();
+            let primary = nodes.iter().find(|n| n.primary);
+            let others: HashSet<String> =
+                nodes.iter().map(|n| n.host_id.clone()).filter(|h| *h != links.host_id).collect();
+            let current = state.upstream();
+            let next: Option<Arc<dyn crate::cluster::Upstream>> = match primary {
+                Some(p) if p.host_id == links.host_id => match &current {
+                    Some(up) if up.key() == "primary" => {
+                        if let Some(side) = up.as_any().downcast_ref::<PrimarySide>() {
+                            *side.replicas.write().unwrap_or_else(PoisonError::into_inner) = others;
+                        }
+                        Some(Arc::clone(up))
+                    }
+                    _ => Some(Arc::new(PrimarySide::new(others, Arc::clone(&links.now_ms)))),
+                },
+                Some(p) => match &current {
+                    Some(up) if up.key() == replica_key(&p.address, p.replication_port, &p.host_id) => {
+                        Some(Arc::clone(up))
+                    }
+                    _ => Some(Arc::new(ReplicaSide::start(
+                        Arc::clone(links),
+                        &state,
+                        &p.address,
+                        p.replication_port,
+                        &p.host_id,
+                    ))),
+                },
+                None => None,
+            };
+            let changed = match (&current, &next) {
+                (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
+                (None, None) => false,
+                _ => true,
+            };
+            if changed {
+                tracing::info!(cluster = %cluster_arn, role = ?next.as_ref().map(|u| u.key()), "replication role");
+                state.set_upstream(next);
+            }
+        }
+        state.set_peers((!nodes.is_empty()).then_some(Peers { nodes, leader_session_id }));
+    }
+
+    /// Replicate clusters spread over node hosts: this fleet is node host `host_id`, with
+    /// the link TLS the control's CA vouches for, listening for links on `listener` (its
+    /// port is what the host told the control). Call once, inside the fleet's runtime.
+    ///
+    /// # Errors
+    /// When the listener cannot be used.
+    pub fn enable_replication(
+        self: &Arc<Self>,
+        host_id: &str,
+        tls: crate::tls::PeerTls,
+        listener: std::net::TcpListener,
+    ) -> std::io::Result<()> {
+        listener.set_nonblocking(true)?;
+        let _rt = self.handle.enter();
+        let listener = TcpListener::from_std(listener)?;
+        let host = Arc::clone(&self.shared.host);
+        let links = Arc::new(Links {
+            host_id: host_id.to_owned(),
+            tls,
+            now_ms: Arc::new(move || host.now_ms()),
+            lags: Mutex::new(Vec::new()),
+        });
+        if self.links.set(Arc::clone(&links)).is_err() {
+            return Ok(());
+        }
+        let weak = Arc::downgrade(self);
+        let lookup: crate::link::Lookup = Arc::new(move |arn: &str| {
+            weak.upgrade()?.clusters.lock().unwrap_or_else(PoisonError::into_inner).get(arn).cloned()
+        });
+        self.handle.spawn(crate::link::accept_loop(links, listener, lookup));
+        Ok(())
+    }
+
+    /// The replication lag (milliseconds from the primary's stamp to the apply here) of
+    /// each update this host applied from another, oldest first, and forget them.
+    #[must_use]
+    pub fn take_replication_lags_ms(&self) -> Vec<i64> {
+        self.links
+            .get()
+            .map(|l| std::mem::take(&mut *l.lags.lock().unwrap_or_else(PoisonError::into_inner)))
+            .unwrap_or_default()
+    }
+
     /// Whether node `node_id` of the cluster `cluster_arn` serves on `port` in its
     /// `generation` (reboot count): its listener is bound, it is in the cluster's roster
-    /// (so the `endpoints` call lists it) and its accept loop runs. What the control plane
+    /// (so the `endpoints` call lists it), its accept loop runs, and, for a cluster spread
+    /// over node hosts, this host follows the primary's stream. What the control plane
     /// waits for before it calls the node `available`.
     #[must_use]
     pub fn serving(&self, cluster_arn: &str, node_id: &str, port: u16, generation: u64) -> bool {
@@ -292,7 +396,10 @@ impl Fleet {
             return false;
         };
         let listed = state.nodes().iter().any(|n| n.id == node_id && n.port == port && n.generation == generation);
+        // A replica of a cluster spread over node hosts serves once it follows the primary.
+        let in_sync = state.upstream().is_none_or(|u| u.in_sync());
         listed
+            && in_sync
             && self
                 .accepting
                 .lock()

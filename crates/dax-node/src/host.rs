@@ -60,6 +60,24 @@ pub struct NodeSpec {
     pub generation: u64,
 }
 
+/// A node of a cluster spread over node hosts, as the control lists it in the roster of
+/// every host running one of its nodes ([`crate::Fleet::set_roster`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerNode {
+    /// Node id (`<cluster>-a`, …).
+    pub node_id: String,
+    /// The node host it runs on.
+    pub host_id: String,
+    /// Its endpoint: the host's advertised address and the node's port.
+    pub address: String,
+    pub port: u16,
+    pub availability_zone: String,
+    /// It takes the cluster's writes.
+    pub primary: bool,
+    /// The port its host listens on for replication links ([`crate::Fleet::enable_replication`]).
+    pub replication_port: u16,
+}
+
 /// An authenticated client, opaque to the node (the binary keeps its IAM caller in it).
 #[derive(Clone)]
 pub struct Principal(Arc<dyn Any + Send + Sync>);

@@ -32,9 +32,11 @@ mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
 mod host;
+mod link;
 mod metrics;
 mod node;
 mod projection;
+pub mod replication;
 mod session;
 pub mod tls;
 
@@ -47,6 +49,6 @@ pub use config::{
 };
 pub use faults::{Fault, FaultError, FaultKind, MAX_FAULT_LATENCY_MS};
 pub use fleet::{node_type_memory, Fleet, RosterEntry};
-pub use host::{BoxFuture, ClusterInfo, Host, NodeError, NodeSpec, Principal};
+pub use host::{BoxFuture, ClusterInfo, Host, NodeError, NodeSpec, PeerNode, Principal};
 pub use metrics::{render_prometheus, Counter, Metrics, Snapshot, MINUTE_FIGURES};
-pub use tls::NodeTls;
+pub use tls::{NodeTls, PeerTls};

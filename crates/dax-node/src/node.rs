@@ -30,6 +30,7 @@ use crate::faults::NodeFaults;
 use crate::host::{ClusterInfo, Host, NodeError, NodeSpec, Principal};
 use crate::metrics::{Counter, Meter};
 use crate::projection;
+use crate::replication::CacheUpdate;
 use crate::session::Session;
 
 /// What every node of a fleet shares.
@@ -244,6 +245,24 @@ impl Node {
     /// The `endpoints` answer: every running node of the cluster, at the address this
     /// connection reached (all nodes listen on the same host).
     fn endpoints(&self, local_ip: IpAddr) -> Vec<u8> {
+        if let Some(peers) = self.cluster.peers() {
+            // A cluster spread over node hosts: every node on every host, at its host's
+            // address (a host name that is not an address: the one this connection reached).
+            let list: Vec<Endpoint> = peers
+                .nodes
+                .iter()
+                .map(|n| Endpoint {
+                    node_id: node_number(&n.node_id),
+                    hostname: n.address.clone(),
+                    address: n.address.trim_start_matches('[').trim_end_matches(']').parse().unwrap_or(local_ip),
+                    port: n.port,
+                    role: if n.primary { NodeRole::Leader } else { NodeRole::Replica },
+                    availability_zone: n.availability_zone.clone(),
+                    leader_session_id: peers.leader_session_id,
+                })
+                .collect();
+            return encode_endpoints(&list);
+        }
         let (nodes, leader, session) = self.cluster.roster_view();
         let list: Vec<Endpoint> = nodes
             .iter()
@@ -356,7 +375,7 @@ impl Node {
 
     // ---- helpers ---------------------------------------------------------------------------
 
-    async fn ddb(&self, info: &ClusterInfo, op: &str, input: Value) -> Result<Value, NodeError> {
+    pub(crate) async fn ddb(&self, info: &ClusterInfo, op: &str, input: Value) -> Result<Value, NodeError> {
         if !self.faults.is_clear() {
             self.faults.before_backend().await?;
         }
@@ -373,7 +392,16 @@ impl Node {
         input: Value,
         keys: impl IntoIterator<Item = (&'k str, &'k [u8])>,
     ) -> Result<Value, NodeError> {
-        let result = self.ddb(info, op, input).await;
+        // A replica of a cluster spread over node hosts: the primary's host makes the call.
+        let result = match self.cluster.upstream().filter(|u| u.forwards_writes()) {
+            Some(up) => {
+                if !self.faults.is_clear() {
+                    self.faults.before_backend().await?;
+                }
+                up.write(op.to_owned(), input).await
+            }
+            None => self.ddb(info, op, input).await,
+        };
         if let Err(e) = &result {
             if e.status >= 500 {
                 for (table, key) in keys {
@@ -506,13 +534,23 @@ impl Node {
     /// A replication sequence number and the time, taken together: before a read goes to
     /// DynamoDB, after a write came back from it.
     fn stamp(&self) -> Stamp {
-        Stamp { seq: self.cluster.next_seq(), at: self.cache.now() }
+        Stamp { seq: self.cluster.next_seq(), at: self.cache.now(), write: false }
+    }
+
+    /// [`Node::stamp`] for what a write makes: on a cluster spread over node hosts, it goes
+    /// to the other hosts too (a read's miss fill stays on its host: numbered again by the
+    /// primary it could land after a write it read before).
+    fn write_stamp(&self) -> Stamp {
+        Stamp { write: true, ..self.stamp() }
     }
 
     /// Cache an item's value bytes (or a negative entry) here and on every other node,
     /// stamped with `at` (the entry's age counts from then) and sequence number `seq` (a
     /// newer entry is never replaced by an older one).
-    fn remember(&self, table: &str, key: &[u8], value: Option<Arc<[u8]>>, Stamp { seq, at }: Stamp) {
+    fn remember(&self, table: &str, key: &[u8], value: Option<Arc<[u8]>>, Stamp { seq, at, write }: Stamp) {
+        if let Some(up) = self.cluster.upstream().filter(|_| write) {
+            up.publish(CacheUpdate::Put { table: table.to_owned(), key: key.to_vec(), value: value.clone() });
+        }
         let (table, key) = (table.to_owned(), key.to_vec());
         self.everywhere(move |c| c.put_item(&table, &key, value.clone(), seq, at));
     }
@@ -528,6 +566,9 @@ impl Node {
 
     /// Drop an item entry here and on every other node (older reads stay out of it).
     fn forget(&self, table: &str, key: &[u8]) {
+        if let Some(up) = self.cluster.upstream() {
+            up.publish(CacheUpdate::Invalidate { table: table.to_owned(), key: key.to_vec() });
+        }
         let (table, key, seq) = (table.to_owned(), key.to_vec(), self.cluster.next_seq());
         self.everywhere(move |c| c.invalidate_item(&table, &key, seq));
     }
@@ -538,6 +579,8 @@ impl Node {
 struct Stamp {
     seq: u64,
     at: Instant,
+    /// It is a write's (see [`Node::write_stamp`]).
+    write: bool,
 }
 
 /// The method of a frame the codec refused, for counting.

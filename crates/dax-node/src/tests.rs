@@ -1784,3 +1784,5 @@ fn an_unreachable_host_reaches_clients_as_an_internal_server_error() {
     let frame = |e: &NodeError| crate::node::error_frame(e, None);
     assert_eq!(frame(&NodeError::unreachable("gone")), frame(&NodeError::internal("gone")));
 }
+
+mod hosts;

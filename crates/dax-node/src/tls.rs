@@ -30,8 +30,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
 };
 use rustls::client::danger::ServerCertVerifier;
 use rustls::client::WebPkiServerVerifier;
@@ -69,6 +69,9 @@ pub struct NodeTls {
     ca_path: PathBuf,
     node_cert: CertificateDer<'static>,
     names: Vec<String>,
+    /// The CA's private key (PEM), when this process holds it (the control), to sign the
+    /// certificates of node hosts ([`NodeTls::sign_host`]). Never printed.
+    ca_key_pem: Option<Arc<str>>,
 }
 
 impl fmt::Debug for NodeTls {
@@ -293,7 +296,91 @@ impl NodeTls {
             .with_no_client_auth()
             .with_single_cert(vec![cert.clone()], key)
             .map_err(|e| other("node certificate and key", e))?;
-        Ok(NodeTls { config: Arc::new(config), ca_pem, ca_path: dir.join(CA_FILE), node_cert: cert, names })
+        let ca_key_pem: Arc<str> = Arc::from(ca_key.serialize_pem());
+        Ok(NodeTls {
+            config: Arc::new(config),
+            ca_pem,
+            ca_path: dir.join(CA_FILE),
+            node_cert: cert,
+            names,
+            ca_key_pem: Some(ca_key_pem),
+        })
+    }
+
+    /// A node host's TLS (at `now`): the certificate the control signed at its join
+    /// ([`NodeTls::sign_host`]) with the key only the host holds ([`HostKey`]), and the
+    /// control's CA (`--control-ca`) that every peer's certificate must chain to.
+    ///
+    /// # Errors
+    /// An unreadable CA or certificate, or one that does not verify against the CA for
+    /// `host_id` and `advertise_host`.
+    pub fn for_host(
+        ca_pem: &str,
+        ca_path: &Path,
+        cert_pem: &str,
+        key: &HostKey,
+        host_id: &str,
+        advertise_host: &str,
+        now: SystemTime,
+    ) -> io::Result<NodeTls> {
+        let ca_der = CertificateDer::from_pem_slice(ca_pem.as_bytes()).map_err(|e| other(ca_path.display(), e))?;
+        let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|e| other("host certificate", e))?;
+        let mut roots = RootCertStore::empty();
+        roots.add(ca_der).map_err(|e| other(ca_path.display(), e))?;
+        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|e| other("CA verifier", e))?;
+        let names = host_names(host_id, advertise_host);
+        valid_for_all(&verifier, &cert, &names, now)
+            .map_err(|e| other("the host certificate the control issued", e))?;
+        let key_der = PrivateKeyDer::try_from(key.0.serialize_der()).map_err(|e| other("host key", e))?;
+        let config = ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|e| other("TLS versions", e))?
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key_der)
+            .map_err(|e| other("host certificate and key", e))?;
+        Ok(NodeTls {
+            config: Arc::new(config),
+            ca_pem: ca_pem.to_owned(),
+            ca_path: ca_path.to_owned(),
+            node_cert: cert,
+            names,
+            ca_key_pem: None,
+        })
+    }
+
+    /// Sign the certificate of node host `host_id` (at its join) for the key of `csr`:
+    /// the names are the control's choice, not the request's: the host id (so a peer can
+    /// tell which host it talks to) and the address the host advertised. Valid
+    /// [`NODE_VALIDITY`], for server and client authentication (host-to-host links are
+    /// mutually authenticated). PEM.
+    ///
+    /// # Errors
+    /// When this process does not hold the CA key, or the names are not valid.
+    pub fn sign_host(
+        &self,
+        csr: &HostCsr,
+        host_id: &str,
+        advertise_host: &str,
+        now: SystemTime,
+    ) -> Result<String, String> {
+        let Some(ca_key_pem) = &self.ca_key_pem else {
+            return Err("this daxd holds no CA key to sign node-host certificates".to_owned());
+        };
+        let ca_key = KeyPair::from_pem(ca_key_pem).map_err(|e| format!("the CA key: {e}"))?;
+        let issuer = Issuer::new(ca_params(&ca_key, now), &ca_key);
+        let names = host_names(host_id, advertise_host);
+        let mut params = node_params(&names, now).map_err(|e| e.to_string())?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, "daxd node host");
+        dn.push(DnType::CommonName, host_id);
+        params.distinguished_name = dn;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        let request = CertificateSigningRequestParams { params, public_key: csr.0.public_key.clone() };
+        let cert = request.signed_by(&issuer).map_err(|e| format!("signing the host certificate: {e}"))?;
+        Ok(cert.pem())
     }
 
     /// The server configuration of every TLS listener.
@@ -328,6 +415,153 @@ impl NodeTls {
 
     pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
         tokio_rustls::TlsAcceptor::from(Arc::clone(&self.config))
+    }
+}
+
+/// The largest certificate signing request a control reads (a P-256 request is under 1 KiB).
+pub const MAX_CSR_BYTES: usize = 8192;
+
+/// The names of a node host's certificate: its id (a DNS-like name, what peers check) and
+/// its advertised address (brackets of an IPv6 literal removed).
+#[must_use]
+pub fn host_names(host_id: &str, advertise_host: &str) -> Vec<String> {
+    let host = advertise_host.trim().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let mut names = vec![host_id.to_ascii_lowercase()];
+    if !host.is_empty() && !names.contains(&host) {
+        names.push(host);
+    }
+    names
+}
+
+/// A node host's private key, made at its start and never written or sent anywhere: the
+/// control receives only a certificate signing request for it ([`HostKey::csr`]).
+pub struct HostKey(KeyPair);
+
+impl fmt::Debug for HostKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HostKey(..)")
+    }
+}
+
+impl HostKey {
+    /// A new ECDSA P-256 key.
+    ///
+    /// # Errors
+    /// When the random source fails.
+    pub fn generate() -> io::Result<HostKey> {
+        KeyPair::generate().map(HostKey).map_err(|e| other("generating the host key", e))
+    }
+
+    /// A certificate signing request (PEM) for this key, naming `advertise_host` (the
+    /// control decides the names it signs; see [`NodeTls::sign_host`]).
+    ///
+    /// # Errors
+    /// When `advertise_host` is not a valid name.
+    pub fn csr(&self, advertise_host: &str) -> io::Result<String> {
+        let host = advertise_host.trim().trim_start_matches('[').trim_end_matches(']');
+        let mut params = CertificateParams::new(vec![host.to_owned()]).map_err(|e| other("CSR names", e))?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, host);
+        params.distinguished_name = dn;
+        params.serialize_request(&self.0).and_then(|r| r.pem()).map_err(|e| other("the CSR", e))
+    }
+}
+
+/// The TLS of host-to-host links (replication): mutually authenticated with the
+/// certificates the control's CA signed at each host's join. Each side presents its own;
+/// the server requires the client's and checks it chains to the CA, the client checks the
+/// server's for the peer's host id; the server then checks that the client's certificate
+/// names the host id it claims ([`PeerTls::names_host`]).
+#[derive(Clone)]
+pub struct PeerTls {
+    server: Arc<ServerConfig>,
+    client: Arc<rustls::ClientConfig>,
+    verifier: Arc<WebPkiServerVerifier>,
+}
+
+impl fmt::Debug for PeerTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PeerTls(..)")
+    }
+}
+
+impl PeerTls {
+    /// The link TLS of a host with certificate `cert_pem` for `key`, trusting `ca_pem`.
+    ///
+    /// # Errors
+    /// Unreadable certificates, or a key that is not the certificate's.
+    pub fn new(ca_pem: &str, cert_pem: &str, key: &HostKey) -> io::Result<PeerTls> {
+        let ca_der = CertificateDer::from_pem_slice(ca_pem.as_bytes()).map_err(|e| other("the CA", e))?;
+        let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|e| other("host certificate", e))?;
+        let mut roots = RootCertStore::empty();
+        roots.add(ca_der).map_err(|e| other("the CA", e))?;
+        let roots = Arc::new(roots);
+        let key_der = || PrivateKeyDer::try_from(key.0.serialize_der()).map_err(|e| other("host key", e));
+        let client_verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::clone(&roots), provider())
+                .build()
+                .map_err(|e| other("client verifier", e))?;
+        let server = ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|e| other("TLS versions", e))?
+            .with_client_cert_verifier(client_verifier)
+            .with_single_cert(vec![cert.clone()], key_der()?)
+            .map_err(|e| other("host certificate and key", e))?;
+        let client = rustls::ClientConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(|e| other("TLS versions", e))?
+            .with_root_certificates(Arc::clone(&roots))
+            .with_client_auth_cert(vec![cert], key_der()?)
+            .map_err(|e| other("host certificate and key", e))?;
+        let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider())
+            .build()
+            .map_err(|e| other("CA verifier", e))?;
+        Ok(PeerTls { server: Arc::new(server), client: Arc::new(client), verifier })
+    }
+
+    /// The acceptor of the host's link listener.
+    #[must_use]
+    pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        tokio_rustls::TlsAcceptor::from(Arc::clone(&self.server))
+    }
+
+    /// The connector of the links this host opens.
+    #[must_use]
+    pub fn connector(&self) -> tokio_rustls::TlsConnector {
+        tokio_rustls::TlsConnector::from(Arc::clone(&self.client))
+    }
+
+    /// Whether `cert` (a peer's, already chained to the CA by the handshake) names node
+    /// host `host_id` and is valid at `now`.
+    #[must_use]
+    pub fn names_host(&self, cert: &CertificateDer<'_>, host_id: &str, now: SystemTime) -> bool {
+        ServerName::try_from(host_id.to_owned())
+            .is_ok_and(|name| self.verifier.verify_server_cert(cert, &[], &name, &[], unix(now)).is_ok())
+    }
+}
+
+/// A certificate signing request a control accepted: well formed, its signature made by
+/// the key it carries.
+pub struct HostCsr(CertificateSigningRequestParams);
+
+impl fmt::Debug for HostCsr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HostCsr(..)")
+    }
+}
+
+impl HostCsr {
+    /// Parse and verify a PEM request of at most [`MAX_CSR_BYTES`].
+    ///
+    /// # Errors
+    /// Too long, not PEM, not a request, or a signature that does not verify.
+    pub fn parse(pem: &str) -> Result<HostCsr, String> {
+        if pem.len() > MAX_CSR_BYTES {
+            return Err(format!("The certificate signing request is longer than {MAX_CSR_BYTES} bytes."));
+        }
+        CertificateSigningRequestParams::from_pem(pem)
+            .map(HostCsr)
+            .map_err(|e| format!("The certificate signing request is not valid: {e}"))
     }
 }
 
@@ -439,5 +673,83 @@ mod tests {
         // A broken node certificate is replaced.
         let tls = NodeTls::load_or_create(dir.path(), "127.0.0.1").unwrap();
         valid_for_all(&verifier(tls.ca_pem()), tls.node_cert(), tls.names(), SystemTime::now()).unwrap();
+    }
+
+    #[test]
+    fn a_host_gets_a_certificate_for_its_own_key_and_names_the_control_chooses() {
+        let dir = tempfile::tempdir().unwrap();
+        let control = NodeTls::load_or_create(dir.path(), "127.0.0.1").unwrap();
+        let key = HostKey::generate().unwrap();
+        let csr_pem = key.csr("10.0.1.7").unwrap();
+        assert!(csr_pem.starts_with("-----BEGIN CERTIFICATE REQUEST-----"), "{csr_pem}");
+        assert!(!csr_pem.contains("PRIVATE KEY"));
+        let csr = HostCsr::parse(&csr_pem).unwrap();
+        let cert = control.sign_host(&csr, "nh-00000000000000001", "10.0.1.7", SystemTime::now()).unwrap();
+        let host = NodeTls::for_host(
+            control.ca_pem(),
+            Path::new("ca.pem"),
+            &cert,
+            &key,
+            "nh-00000000000000001",
+            "10.0.1.7",
+            SystemTime::now(),
+        )
+        .unwrap();
+        let v = verifier(control.ca_pem());
+        valid_for_all(
+            &v,
+            host.node_cert(),
+            &["nh-00000000000000001".to_owned(), "10.0.1.7".to_owned()],
+            SystemTime::now(),
+        )
+        .unwrap();
+        // Not for another host id, another address, or loopback.
+        for name in ["nh-00000000000000002", "10.0.1.8", "127.0.0.1", "localhost"] {
+            let n = ServerName::try_from(name).unwrap();
+            assert!(v.verify_server_cert(host.node_cert(), &[], &n, &[], UnixTime::now()).is_err(), "{name}");
+        }
+        // The certificate is of the host's key: with another key it is refused.
+        let other_key = HostKey::generate().unwrap();
+        let e = NodeTls::for_host(
+            control.ca_pem(),
+            Path::new("ca.pem"),
+            &cert,
+            &other_key,
+            "nh-00000000000000001",
+            "10.0.1.7",
+            SystemTime::now(),
+        );
+        assert!(e.is_err(), "a certificate with a key that is not its own");
+        // It must be the id the host was given.
+        assert!(NodeTls::for_host(
+            control.ca_pem(),
+            Path::new("ca.pem"),
+            &cert,
+            &key,
+            "nh-00000000000000002",
+            "10.0.1.7",
+            SystemTime::now(),
+        )
+        .is_err());
+        // A host holds no CA key: it cannot sign.
+        assert!(host.sign_host(&csr, "nh-x", "h", SystemTime::now()).is_err());
+        assert!(!format!("{control:?}").contains("PRIVATE"));
+    }
+
+    #[test]
+    fn bad_signing_requests_are_refused() {
+        let key = HostKey::generate().unwrap();
+        let pem = key.csr("h.example").unwrap();
+        assert!(HostCsr::parse("junk").is_err());
+        assert!(HostCsr::parse(&"A".repeat(MAX_CSR_BYTES + 1)).unwrap_err().contains("longer"));
+        // One changed character of the signed part: the signature no longer verifies.
+        let lines: Vec<&str> = pem.lines().collect();
+        let mut body = lines[1].to_owned().into_bytes();
+        body[20] = if body[20] == b'A' { b'B' } else { b'A' };
+        let mut changed = lines.clone();
+        let body = String::from_utf8(body).unwrap();
+        changed[1] = &body;
+        assert!(HostCsr::parse(&changed.join("\n")).is_err());
+        assert!(HostCsr::parse(&pem).is_ok());
     }
 }

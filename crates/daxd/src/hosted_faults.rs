@@ -167,6 +167,8 @@ mod tests {
             tls: false,
             record_ttl_ms: 0,
             query_ttl_ms: 0,
+            roster: Vec::new(),
+            leader_session_id: 0,
             nodes: vec![AssignedNode { node_id: "c-a".into(), port: 1, generation: 0, primary: true }],
         };
         let h = HostedFaults::default();

@@ -256,6 +256,8 @@ mod tests {
             tls: false,
             record_ttl_ms: 0,
             query_ttl_ms: 0,
+            roster: Vec::new(),
+            leader_session_id: 0,
             nodes: nodes
                 .iter()
                 .map(|n| AssignedNode { node_id: (*n).into(), port: 1, generation: 0, primary: false })

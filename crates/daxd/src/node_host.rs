@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::http::{header, Method, Request, Uri};
 use base::Clock as _;
-use dax_node::{BoxFuture, ClusterInfo, Fleet, FleetConfig, Host, NodeError, NodeSpec, Principal};
+use dax_node::{BoxFuture, ClusterInfo, Fleet, FleetConfig, Host, NodeError, NodeSpec, PeerNode, Principal};
 use serde_json::{json, Map, Value};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
@@ -345,6 +345,41 @@ impl Host for HostedNodes {
     }
 }
 
+/// Each cluster's whole roster (every node on every host) and leader session id.
+type Rosters = Vec<(String, Vec<PeerNode>, i64)>;
+
+/// The roster of each cluster of the heartbeat answer's `Assignments`.
+fn rosters(assignments: &Value) -> Rosters {
+    assignments
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            let nodes = a["Roster"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|n| {
+                    let s = |k: &str| n[k].as_str().unwrap_or_default().to_owned();
+                    PeerNode {
+                        node_id: s("NodeId"),
+                        host_id: s("NodeHostId"),
+                        address: s("Address"),
+                        port: n["Port"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
+                        availability_zone: s("AvailabilityZone"),
+                        primary: n["Primary"].as_bool().unwrap_or(false),
+                        replication_port: n["ReplicationPort"]
+                            .as_u64()
+                            .and_then(|p| u16::try_from(p).ok())
+                            .unwrap_or(0),
+                    }
+                })
+                .collect();
+            (a["ClusterArn"].as_str().unwrap_or_default().to_owned(), nodes, a["LeaderSessionId"].as_i64().unwrap_or(0))
+        })
+        .collect()
+}
+
 /// The nodes the heartbeat answer's `Assignments` say this host runs, with their clusters'
 /// TTLs.
 fn desired_nodes(assignments: &Value, args: &NodeHostArgs) -> Vec<NodeSpec> {
@@ -459,18 +494,40 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+    // The listener of replication links from other hosts, on a port the system picks.
+    let replication = std::net::TcpListener::bind((args.advertise_host.as_str(), 0))
+        .map_err(|e| format!("cannot listen for replication links on {}: {e}", args.advertise_host))?;
+    let replication_port = replication.local_addr().map_err(|e| e.to_string())?.port();
+    // The host's key: made now, kept in memory, never sent (the control gets a request).
+    let key = dax_node::tls::HostKey::generate().map_err(|e| e.to_string())?;
+    let csr = key.csr(&args.advertise_host).map_err(|e| format!("--advertise-host {}: {e}", args.advertise_host))?;
     let join = json!({
         "AvailabilityZone": args.availability_zone,
         "AdvertiseHost": args.advertise_host,
         "PortRangeStart": args.dax_ports.start(),
         "PortRangeEnd": args.dax_ports.end(),
+        "CertificateSigningRequest": csr,
+        "ReplicationPort": replication_port,
     });
     let joined =
         control.call("JoinNodeHost", &join).await.map_err(|e| format!("joining {} failed: {e}", args.control))?;
     let id = joined["NodeHost"]["NodeHostId"].as_str().unwrap_or_default().to_owned();
+    let ca_pem = String::from_utf8_lossy(&ca);
+    let cert = joined["Certificate"].as_str().unwrap_or_default();
+    // The certificate must chain to --control-ca and name this host: what its peers check.
+    let host_tls = dax_node::NodeTls::for_host(
+        &ca_pem,
+        &args.control_ca,
+        cert,
+        &key,
+        &id,
+        &args.advertise_host,
+        base::SystemClock.now().into(),
+    )
+    .map_err(|e| format!("the certificate the control issued at the join: {e}"))?;
     let interval = Duration::from_secs(joined["HeartbeatIntervalSeconds"].as_u64().unwrap_or(10).max(1));
     println!(
-        "daxd node-host ready: joined {} as {id} in {} (address {}, ports {}-{}); heartbeat every {} s",
+        "daxd node-host ready: joined {} as {id} in {} (address {}, ports {}-{}, replication port {replication_port}); heartbeat every {} s; certificate for {id} signed by the control's CA",
         args.control,
         args.availability_zone,
         args.advertise_host,
@@ -479,7 +536,9 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
         interval.as_secs()
     );
     let hosted: Arc<dyn Host> = Arc::new(HostedNodes { control: Arc::clone(&control), id: id.clone() });
-    let fleet = Fleet::new(hosted, FleetConfig::default());
+    let fleet = Fleet::new(hosted, FleetConfig { tls: Some(host_tls), ..FleetConfig::default() });
+    let peer_tls = dax_node::PeerTls::new(&ca_pem, cert, &key).map_err(|e| format!("replication TLS: {e}"))?;
+    fleet.enable_replication(&id, peer_tls, replication).map_err(|e| format!("replication links: {e}"))?;
     let mut specs: Vec<NodeSpec> = Vec::new();
     let mut next_beat = tokio::time::Instant::now() + interval;
     let mut failed_beats = 0_u32;
@@ -513,6 +572,9 @@ async fn host(args: &NodeHostArgs) -> Result<(), String> {
                         let next = desired_nodes(&answer["Assignments"], args);
                         fleet.reconcile(&next);
                         crate::hosted_faults::apply(&fleet, &next, &answer["Faults"]);
+                        for (arn, nodes, session) in rosters(&answer["Assignments"]) {
+                            fleet.set_roster(&arn, nodes, session);
+                        }
                         specs = next;
                     }
                     // The control forgot or refuses this host: it cannot serve as one any more.
@@ -570,6 +632,26 @@ mod tests {
         assert!(specs.iter().all(|s| s.running && s.cluster.iam_role_arn == "arn:aws:iam::1:role/r"));
         assert!(specs.iter().all(|s| (s.cluster.record_ttl_ms, s.cluster.query_ttl_ms) == (5, 7)));
         assert_eq!(assignments_line(&answer), "c (c-a@27000, c-b@27001)");
+        let with_roster = json!([{
+            "ClusterArn": "arn:c", "LeaderSessionId": 42,
+            "Roster": [{"NodeId": "c-a", "NodeHostId": "nh-1", "Address": "127.0.0.2", "Port": 27000,
+                        "AvailabilityZone": "us-east-1a", "Primary": true}],
+        }]);
+        let got = rosters(&with_roster);
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].0.as_str(), got[0].2), ("arn:c", 42));
+        assert_eq!(
+            got[0].1,
+            vec![PeerNode {
+                node_id: "c-a".into(),
+                host_id: "nh-1".into(),
+                address: "127.0.0.2".into(),
+                port: 27000,
+                availability_zone: "us-east-1a".into(),
+                primary: true,
+                replication_port: 0,
+            }]
+        );
         assert_eq!(assignments_line(&json!([])), "none");
         assert!(desired_nodes(&Value::Null, &args).is_empty());
     }

@@ -48,7 +48,7 @@ pub fn tick(app: &App) {
 }
 
 /// Node hosts whose heartbeats stopped become `unreachable`; those that left long ago
-/// are forgotten. Each change is logged.
+/// are forgotten; the nodes of lost hosts fail over and are replaced. Each change is logged.
 fn node_host_health(app: &App) {
     match app.node_hosts.tick() {
         Ok(changes) => {
@@ -68,6 +68,15 @@ fn node_host_health(app: &App) {
             }
         }
         Err(e) => tracing::warn!(error = %e, "advancing node host health"),
+    }
+    // The nodes of lost hosts: a new primary, replacements on the hosts left.
+    match app.dax.replace_lost_nodes() {
+        Ok(lines) => {
+            for line in lines {
+                crate::api::nodehost::announce(&line);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "replacing the nodes of lost node hosts"),
     }
 }
 

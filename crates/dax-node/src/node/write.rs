@@ -54,7 +54,7 @@ impl Node {
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(p.return_item_collection_metrics));
         let out =
             self.ddb_write(info, "PutItem", Value::Object(input), [(p.table_name.as_str(), kb.as_slice())]).await?;
-        self.remember_item(&p.table_name, &kb, Some(&item), &schema, self.stamp());
+        self.remember_item(&p.table_name, &kb, Some(&item), &schema, self.write_stamp());
         let attrs = self.old_image(&out, &schema)?;
         Ok(self.write_response(&out, attrs))
     }
@@ -78,7 +78,7 @@ impl Node {
         put_opt(&mut input, "ReturnItemCollectionMetrics", ricm_json(d.return_item_collection_metrics));
         let out =
             self.ddb_write(info, "DeleteItem", Value::Object(input), [(d.table_name.as_str(), kb.as_slice())]).await?;
-        self.remember(&d.table_name, &kb, None, self.stamp());
+        self.remember(&d.table_name, &kb, None, self.write_stamp());
         let attrs = self.old_image(&out, &schema)?;
         Ok(self.write_response(&out, attrs))
     }
@@ -130,7 +130,7 @@ impl Node {
                 }
                 _ => None,
             };
-            self.remember_item(&u.table_name, &kb, Some(&new), &schema, self.stamp());
+            self.remember_item(&u.table_name, &kb, Some(&new), &schema, self.write_stamp());
             answer
         } else {
             // ALL_OLD / UPDATED_OLD: the new image is not known here; the next read fetches it.
@@ -218,7 +218,7 @@ impl Node {
                 unprocessed.push((table.clone(), back));
             }
         }
-        let stamp = self.stamp();
+        let stamp = self.write_stamp();
         for w in writes {
             if skipped.contains(&(w.table.clone(), w.kb.clone())) {
                 continue;

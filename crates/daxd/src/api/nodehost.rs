@@ -91,6 +91,9 @@ pub fn host_out(h: &NodeHost) -> Value {
     o.insert("AdvertiseHost".into(), json!(h.advertise_host));
     o.insert("PortRangeStart".into(), json!(h.port_start));
     o.insert("PortRangeEnd".into(), json!(h.port_end));
+    if h.replication_port != 0 {
+        o.insert("ReplicationPort".into(), json!(h.replication_port));
+    }
     o.insert("PrincipalArn".into(), json!(h.principal_arn));
     o.insert("Status".into(), json!(h.state.as_str()));
     o.insert("JoinTime".into(), json!(h.joined));
@@ -123,6 +126,16 @@ pub fn assignments_out(assignments: &[HostAssignment]) -> Value {
                         "Generation": n.generation,
                         "Primary": n.primary,
                     })).collect::<Vec<_>>(),
+                    "Roster": a.roster.iter().map(|n| json!({
+                        "NodeId": n.node_id,
+                        "NodeHostId": n.host_id,
+                        "Address": n.address,
+                        "Port": n.port,
+                        "AvailabilityZone": n.availability_zone,
+                        "Primary": n.primary,
+                        "ReplicationPort": n.replication_port,
+                    })).collect::<Vec<_>>(),
+                    "LeaderSessionId": a.leader_session_id,
                 })
             })
             .collect(),
@@ -186,13 +199,48 @@ pub fn call(app: &Arc<App>, region: &str, principal_arn: &str, op: &str, raw: &V
                 port_start: raw.get("PortRangeStart").and_then(Value::as_i64).unwrap_or(0),
                 port_end: raw.get("PortRangeEnd").and_then(Value::as_i64).unwrap_or(0),
                 principal_arn: principal_arn.to_owned(),
+                replication_port: raw.get("ReplicationPort").and_then(Value::as_i64).unwrap_or(0),
             };
+            // The request is checked before the join, so that a bad one joins nothing.
+            let csr = match i.o("CertificateSigningRequest") {
+                Some(pem) => Some(
+                    dax_node::tls::HostCsr::parse(&pem)
+                        .map_err(|m| err(&HostError::InvalidParameterValueException(m)))?,
+                ),
+                None => None,
+            };
+            let ca = app.dax_nodes.get().and_then(|n| n.fleet.config().tls.clone());
+            if csr.is_some() && ca.is_none() {
+                return Err(AwsError::new(
+                    500,
+                    "InternalFailure",
+                    "This daxd has no certificate authority to sign node-host certificates (start it with --tls-listen).",
+                ));
+            }
             let h = hosts.join(region, input).map_err(e)?;
+            let certificate = match (csr, ca) {
+                (Some(csr), Some(ca)) => Some(
+                    ca.sign_host(&csr, &h.id, &h.advertise_host, app.env.clock.now().into())
+                        .map_err(|m| AwsError::new(500, "InternalFailure", m))?,
+                ),
+                _ => None,
+            };
             announce(&format!(
-                "node host {} joined {region}: zone {}, address {}, ports {}-{}, principal {}",
-                h.id, h.availability_zone, h.advertise_host, h.port_start, h.port_end, h.principal_arn
+                "node host {} joined {region}: zone {}, address {}, ports {}-{}, principal {}{}",
+                h.id,
+                h.availability_zone,
+                h.advertise_host,
+                h.port_start,
+                h.port_end,
+                h.principal_arn,
+                if certificate.is_some() { ", certificate issued" } else { "" }
             ));
-            Ok(json!({"NodeHost": host_out(&h), "HeartbeatIntervalSeconds": hosts.heartbeat_interval_secs()}))
+            let mut out =
+                json!({"NodeHost": host_out(&h), "HeartbeatIntervalSeconds": hosts.heartbeat_interval_secs()});
+            if let Some(pem) = certificate {
+                out["Certificate"] = json!(pem);
+            }
+            Ok(out)
         }
         "SendNodeHostHeartbeat" => {
             crate::hosted_metrics::check_names(raw.get("Metrics"))
