@@ -360,8 +360,8 @@ pub fn render(text: &str) -> String {
         );
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "| comparison | metric | value | target | met |");
-    let _ = writeln!(out, "|---|---|---:|---|---|");
+    // The comparisons whose two runs were both made (none in a mode that prints its own).
+    let mut compared = String::new();
     let sweep = sweep_checks(&runs);
     let sweep_refs: Vec<&Check> = sweep.iter().collect();
     for c in CHECKS.iter().chain(sweep_refs) {
@@ -382,7 +382,7 @@ pub fn render(text: &str) -> String {
             Goal::Info => ("–".to_owned(), ""),
         };
         let _ = writeln!(
-            out,
+            compared,
             "| {} | {} | {:.2}× ({} / {}) | {target} | {met} |",
             c.what,
             c.metric,
@@ -390,6 +390,11 @@ pub fn render(text: &str) -> String {
             format_num(a),
             format_num(b)
         );
+    }
+    if !compared.is_empty() {
+        let _ = writeln!(out, "| comparison | metric | value | target | met |");
+        let _ = writeln!(out, "|---|---|---:|---|---|");
+        out.push_str(&compared);
     }
     for label in &order {
         let v = &runs[label];
@@ -519,6 +524,18 @@ mod tests {
             "{r}"
         );
         assert!(r.contains("| 1500 | ≤ 2048 | yes |"), "{r}");
+        assert!(r.contains("| comparison | metric |"), "{r}");
+    }
+
+    #[test]
+    fn no_comparison_table_without_a_comparison() {
+        // The node-host mode prints its own ratios: no empty comparison table above them.
+        let r = render(
+            r#"{"label":"host.inctl.get-hit.c1","connections":1,"p50_us":20,"rps":100}
+{"label":"host.onhost.get-hit.c1","connections":1,"p50_us":21,"rps":100}"#,
+        );
+        assert!(r.contains("| host.onhost.get-hit.c1 |"), "{r}");
+        assert!(!r.contains("| comparison | metric |"), "{r}");
     }
 
     #[test]
