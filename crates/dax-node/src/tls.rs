@@ -80,6 +80,26 @@ impl fmt::Debug for NodeTls {
     }
 }
 
+/// A verifier of server certificates that chain to the CA `ca_der` (named `what` in errors).
+fn ca_verifier(ca_der: CertificateDer<'static>, what: impl fmt::Display) -> io::Result<Arc<WebPkiServerVerifier>> {
+    let mut roots = RootCertStore::empty();
+    roots.add(ca_der).map_err(|e| other(what, e))?;
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .map_err(|e| other("CA verifier", e))
+}
+
+/// What a node serves DAX clients with: TLS 1.3 or 1.2, no client certificate, `cert` and
+/// its `key` (named `what` in errors).
+fn serving_config(cert: &CertificateDer<'static>, key: PrivateKeyDer<'static>, what: &str) -> io::Result<ServerConfig> {
+    ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| other("TLS versions", e))?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key)
+        .map_err(|e| other(what, e))
+}
+
 fn other(context: impl fmt::Display, e: impl fmt::Display) -> io::Error {
     io::Error::other(format!("{context}: {e}"))
 }
@@ -272,11 +292,7 @@ impl NodeTls {
         fs::create_dir_all(dir).map_err(|e| other(dir.display(), e))?;
         let names = subject_names(advertise_host);
         let (ca_key, ca_der, ca_pem) = load_or_create_ca(dir, now)?;
-        let mut roots = RootCertStore::empty();
-        roots.add(ca_der).map_err(|e| other(dir.join(CA_FILE).display(), e))?;
-        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
-            .build()
-            .map_err(|e| other("CA verifier", e))?;
+        let verifier = ca_verifier(ca_der, dir.join(CA_FILE).display())?;
         let (cert, key) = match reusable_node_cert(dir, &verifier, &names, now)? {
             Some(pair) => pair,
             None => {
@@ -290,12 +306,7 @@ impl NodeTls {
                 pair
             }
         };
-        let config = ServerConfig::builder_with_provider(provider())
-            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-            .map_err(|e| other("TLS versions", e))?
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.clone()], key)
-            .map_err(|e| other("node certificate and key", e))?;
+        let config = serving_config(&cert, key, "node certificate and key")?;
         let ca_key_pem: Arc<str> = Arc::from(ca_key.serialize_pem());
         Ok(NodeTls {
             config: Arc::new(config),
@@ -325,21 +336,12 @@ impl NodeTls {
     ) -> io::Result<NodeTls> {
         let ca_der = CertificateDer::from_pem_slice(ca_pem.as_bytes()).map_err(|e| other(ca_path.display(), e))?;
         let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|e| other("host certificate", e))?;
-        let mut roots = RootCertStore::empty();
-        roots.add(ca_der).map_err(|e| other(ca_path.display(), e))?;
-        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
-            .build()
-            .map_err(|e| other("CA verifier", e))?;
+        let verifier = ca_verifier(ca_der, ca_path.display())?;
         let names = host_names(host_id, advertise_host);
         valid_for_all(&verifier, &cert, &names, now)
             .map_err(|e| other("the host certificate the control issued", e))?;
         let key_der = PrivateKeyDer::try_from(key.0.serialize_der()).map_err(|e| other("host key", e))?;
-        let config = ServerConfig::builder_with_provider(provider())
-            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-            .map_err(|e| other("TLS versions", e))?
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.clone()], key_der)
-            .map_err(|e| other("host certificate and key", e))?;
+        let config = serving_config(&cert, key_der, "host certificate and key")?;
         Ok(NodeTls {
             config: Arc::new(config),
             ca_pem: ca_pem.to_owned(),
