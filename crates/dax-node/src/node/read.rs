@@ -30,13 +30,12 @@ impl Node {
             if let Some(hit) = self.cache.get_item(&g.table_name, &kb) {
                 self.meter.inc(Counter::ItemCacheHits);
                 return Ok(match (hit.value_bytes(), &g.projection) {
-                    // The cached value bytes are the answer, written once.
-                    (value, None) => encode_item_values_response(value.map(|v| &v[..])),
                     (Some(v), Some(p)) => {
                         let item = self.projected(v, &kb, p, &schema)?;
                         encode_item_response(&ItemResponse { item: Some(item), ..ItemResponse::default() })
                     }
-                    (None, Some(_)) => encode_item_values_response(None),
+                    // The cached value bytes (or none) are the answer, written once.
+                    (value, _) => encode_item_values_response(value.map(|v| &v[..])),
                 });
             }
             self.meter.inc(Counter::ItemCacheMisses);
